@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+
+.PHONY: install run test bench worker clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## Serve the portal with demo data on http://127.0.0.1:8000 and a background worker (no server needed).
+run: install
+	DEBUG=1 scripts/run-dev.sh
+
+## Run the whole test suite (PostgreSQL + Redis + a real worker when CI=true).
+test: install
+	scripts/test.sh
+
+## Start only a worker (for a portal started some other way).
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel=info --concurrency=2
+
+clean:
+	rm -rf $(VENV) var staticfiles

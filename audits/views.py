@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from audits.filtersets import AuditEventFilterSet
+from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
+from audits.services import export_csv, export_jsonl
+from audits.trail import audit_record
+from core.permissions import has_permission
+
+
+def _require(request, permission):
+    if not has_permission(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
+
+
+@login_required
+@require_GET
+def event_list(request):
+    _require(request, "audit.view")
+    filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filterset": filterset, "page": page, "query": query.urlencode(),
+               "verbs": audit_verb_choices(user=request.user),
+               "object_types": audit_object_type_choices(user=request.user)}
+    template = "audits/_event_table.html" if request.htmx else "audits/event_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def object_trail(request):
+    """The trail of one object, included on that object's page (loaded with htmx, or on its own)."""
+    _require(request, "audit.view")
+    events = audit_event_list(user=request.user, object_type=request.GET.get("object_type", ""),
+                              object_id=request.GET.get("object_id", ""))
+    if not request.GET.get("object_type"):
+        events = events.none()
+    return render(request, "audits/_object_trail.html", {"events": events[:100]})
+
+
+@login_required
+@require_GET
+def event_export(request, fmt: str):
+    _require(request, "audit.export")
+    filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
+    filtered = any(v for k, v in request.GET.items() if k != "page")
+    with transaction.atomic():
+        audit_record(verb="audit_trail.exported", actor=request.user,
+                     object_type="audits.trail", object_id=f"org:{request.user.organisation_id}",
+                     object_repr="audit trail", after={"format": fmt, "filters": dict(request.GET.items())})
+    queryset = filterset.qs
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if fmt == "jsonl":
+        body, content_type = export_jsonl(queryset, complete=not filtered), "application/x-ndjson"
+    else:
+        body, content_type = export_csv(queryset, complete=not filtered), "text/csv"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{fmt}"'
+    return response
+
+
+@login_required
+@require_POST
+def verify_request(request):
+    """Queue a verification of the organisation's chain on a worker; its result is an event."""
+    _require(request, "audit.verify")
+    from audits.tasks import audit_trail_verify_task
+
+    organisation_id = request.user.organisation_id
+    transaction.on_commit(lambda: audit_trail_verify_task.delay(organisation_id))
+    messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
+    return redirect("audits:event_list")

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from audits.api.views import AuditEventListApi
+from core import views as core_views
+from core.api import views as core_api
+
+api_v1 = [
+    path("me/", core_api.MeApi.as_view(), name="me"),
+    path("users/", core_api.UserListCreateApi.as_view(), name="user-list"),
+    path("users/<int:pk>/role/", core_api.UserRoleApi.as_view(), name="user-role"),
+    path("audit-events/", AuditEventListApi.as_view(), name="audit-event-list"),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
+    path("accounts/invite/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        post_reset_login=False), name="password_reset_confirm"),
+    path("accounts/invite/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("users/", core_views.user_list_view, name="user_list"),
+    path("users/<int:pk>/", core_views.user_detail_view, name="user_detail"),
+    path("tokens/", core_views.token_list_view, name="token_list"),
+    path("", include("audits.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from core.choices import Role
+from core.models import User
+
+
+class OrganisationRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "job_title", "role",
+                  "is_active", "last_login", "organisation"]
+        read_only_fields = fields
+
+
+class MeSerializer(UserSerializer):
+    permissions = serializers.SerializerMethodField()
+
+    class Meta(UserSerializer.Meta):
+        fields = UserSerializer.Meta.fields + ["permissions"]
+        read_only_fields = fields
+
+    def get_permissions(self, user) -> list[str]:
+        from core.permissions import permissions_of
+
+        return sorted(permissions_of(user))
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=150, required=False, default="")
+    last_name = serializers.CharField(max_length=150, required=False, default="")
+    job_title = serializers.CharField(max_length=120, required=False, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class UserRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    reason = serializers.CharField(max_length=500, required=False, default="")

@@ -1,0 +1,55 @@
+"""Permission-filtered reads for organisations, users and the home page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from audits.models import AuditEvent
+from core.choices import Role
+from core.models import ApiToken, User
+from core.permissions import has_permission
+
+
+def user_list(*, viewer: User, search: str = "", role: str = ""):
+    if not has_permission(viewer, "users.manage"):
+        return User.objects.none()
+    users = User.objects.filter(organisation_id=viewer.organisation_id)
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(email__icontains=search)
+                             | Q(first_name__icontains=search) | Q(last_name__icontains=search))
+    if role:
+        users = users.filter(role=role)
+    return users.order_by("username")
+
+
+def _last_verification(organisation_id: int):
+    return (AuditEvent.objects.filter(organisation_id=organisation_id, verb="audit_trail.verified")
+            .order_by("-timestamp").first())
+
+
+def home_stats(*, user: User) -> dict:
+    """The numbers on a user's home page, all counted from the database."""
+    now = timezone.now()
+    org_events = AuditEvent.objects.filter(organisation_id=user.organisation_id)
+    stats = {
+        "my_events_7d": org_events.filter(actor_id=user.pk, timestamp__gte=now - timedelta(days=7)).count(),
+        "my_tokens": ApiToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now)).count(),
+        "last_login": user.last_login,
+    }
+    if has_permission(user, "audit.view"):
+        stats["org_events_7d"] = org_events.filter(timestamp__gte=now - timedelta(days=7)).count()
+        stats["org_events_total"] = org_events.count()
+        stats["failed_logins_24h"] = org_events.filter(verb="auth.login_failed",
+                                                       timestamp__gte=now - timedelta(hours=24)).count()
+        stats["last_verification"] = _last_verification(user.organisation_id)
+    if has_permission(user, "users.manage"):
+        members = User.objects.filter(organisation_id=user.organisation_id)
+        by_role = dict(members.filter(is_active=True).values_list("role").annotate(n=Count("id")))
+        stats["members_by_role"] = [(label, by_role.get(value, 0)) for value, label in Role.choices]
+        stats["members_active"] = members.filter(is_active=True).count()
+        stats["members_inactive"] = members.filter(is_active=False).count()
+        stats["invitations_pending"] = members.filter(last_login__isnull=True, is_active=True).count()
+    return stats

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core import health
+from core.choices import Role
+from core.errors import PortalError
+from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
+from core.models import ApiToken, User
+from core.permissions import get_for_user, has_permission
+from core.selectors import home_stats, user_list
+from core.services import (
+    api_token_create,
+    api_token_revoke,
+    invite_link,
+    user_change_role,
+    user_create,
+    user_set_active,
+)
+
+
+def require_permission(request, permission: str) -> None:
+    if not has_permission(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
+
+
+@login_required
+def home(request):
+    if request.user.organisation_id is None:
+        return render(request, "core/home_staff.html")
+    context = {"stats": home_stats(user=request.user), "role": request.user.role}
+    return render(request, "core/home.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_list_view(request):
+    require_permission(request, "users.manage")
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_create(actor=request.user, organisation=request.user.organisation, **form.cleaned_data)
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{user.username} was created and invited. "
+                                      f"Invitation link (also emailed): {invite_link(user)}")
+            return redirect("user_detail", pk=user.pk)
+    users = user_list(viewer=request.user, search=request.GET.get("q", ""), role=request.GET.get("role", ""))
+    page = Paginator(users, 25).get_page(request.GET.get("page"))
+    return render(request, "core/user_list.html",
+                  {"page": page, "form": form, "roles": Role.choices, "q": request.GET.get("q", ""),
+                   "role_filter": request.GET.get("role", "")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_detail_view(request, pk: int):
+    require_permission(request, "users.manage")
+    member = get_for_user(User.objects.all(), request.user, "users.manage", pk=pk)
+    role_form = UserRoleForm(initial={"role": member.role})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "role":
+                role_form = UserRoleForm(request.POST)
+                if role_form.is_valid():
+                    user_change_role(actor=request.user, user=member, **role_form.cleaned_data)
+                    messages.success(request, "Role updated.")
+                    return redirect("user_detail", pk=pk)
+            elif action in ("activate", "deactivate"):
+                form = UserActiveForm(request.POST)
+                form.is_valid()
+                user_set_active(actor=request.user, user=member, active=action == "activate",
+                                reason=form.cleaned_data.get("reason", ""))
+                messages.success(request, "Account updated.")
+                return redirect("user_detail", pk=pk)
+            elif action == "invite":
+                messages.info(request, f"New invitation link: {invite_link(member)}")
+                return redirect("user_detail", pk=pk)
+        except PortalError as exc:
+            messages.error(request, exc.message)
+            return redirect("user_detail", pk=pk)
+    return render(request, "core/user_detail.html",
+                  {"member": member, "role_form": role_form, "trail_object_type": "core.user",
+                   "trail_object_id": member.pk})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_list_view(request):
+    require_permission(request, "tokens.manage")
+    form = ApiTokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "revoke":
+                api_token_revoke(actor=request.user, token_key=request.POST.get("token_key", ""))
+                messages.success(request, "Token revoked.")
+                return redirect("token_list")
+            if form.is_valid():
+                _, new_secret = api_token_create(actor=request.user, name=form.cleaned_data["name"])
+                form = ApiTokenForm()
+        except PortalError as exc:
+            messages.error(request, exc.message)
+    tokens = ApiToken.objects.filter(user=request.user)
+    return render(request, "core/token_list.html", {"tokens": tokens, "form": form, "new_secret": new_secret})
+
+
+@require_GET
+def healthz(request):
+    report = health.check_all()
+    status = 200 if report["ok"] else 503
+    return JsonResponse(report, status=status, json_dumps_params={"indent": 2})

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Start the portal for a newcomer: migrate, seed demo data, run a Celery worker (with beat) in the
+# background and the web server in the foreground. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBUG="${DEBUG:-1}"
+PY=.venv/bin/python
+PORT="${PORT:-8000}"
+
+$PY manage.py migrate --no-input
+
+mkdir -p data
+.venv/bin/celery -A config worker --beat --loglevel=warning --concurrency=2 \
+    --schedule=data/celerybeat-schedule >data/worker.log 2>&1 &
+WORKER_PID=$!
+trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
+echo "Background worker started (pid $WORKER_PID, log: data/worker.log)."
+
+$PY manage.py seed_demo
+echo "Health: http://127.0.0.1:${PORT}/healthz   API docs: http://127.0.0.1:${PORT}/api/docs/"
+$PY manage.py runserver "127.0.0.1:${PORT}"

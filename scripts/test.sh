@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite. With CI=true the database tests run on PostgreSQL and the job tests go
+# through Redis to a real Celery worker; a missing service fails the run instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DEBUG=1
+export PYTHONDONTWRITEBYTECODE=1
+mkdir -p artifacts/screenshots var
+
+scripts/ensure-chromium.sh
+
+if [ "${CI:-}" = "true" ]; then
+  scripts/ensure-services.sh
+  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal}"
+  export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15}"
+fi
+
+set +e
+$PY -m pytest "$@" --junitxml=artifacts/junit.xml
+status=$?
+set -e
+if [ $status -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure for this project." >&2
+  exit 1
+fi
+exit $status

@@ -1,0 +1,189 @@
+"""Personas, the permission-matrix helper, and the real Celery worker used by job tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.choices import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI") == "true"
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_sessionstart(session):
+    """In CI the suite must run on PostgreSQL and Redis; refuse to quietly test something else."""
+    if not IN_CI:
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    broker = settings.CELERY_BROKER_URL
+    problems = []
+    if engine != "django.db.backends.postgresql":
+        problems.append(f"database engine is {engine}, expected PostgreSQL (set DATABASE_URL)")
+    if not broker.startswith("redis"):
+        problems.append(f"broker is {broker}, expected Redis (set CELERY_BROKER_URL)")
+    if problems:
+        pytest.exit("CI=true but " + "; ".join(problems), returncode=3)
+
+
+# --- personas ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def organisation(db):
+    from core.models import Organisation
+
+    return Organisation.objects.create(name="Acme Bank", slug="acme")
+
+
+@pytest.fixture
+def other_organisation(db):
+    from core.models import Organisation
+
+    return Organisation.objects.create(name="Globex Insurance", slug="globex")
+
+
+def make_user(organisation, username: str, role: str):
+    from core.models import User
+
+    user = User(username=username, email=f"{username}@example.org", organisation=organisation, role=role,
+                first_name=username.title())
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def ml_engineer(organisation):
+    return make_user(organisation, "mia", Role.ML_ENGINEER)
+
+
+@pytest.fixture
+def auditor(organisation):
+    return make_user(organisation, "arne", Role.AUDITOR)
+
+
+@pytest.fixture
+def compliance_officer(organisation):
+    return make_user(organisation, "chloe", Role.COMPLIANCE_OFFICER)
+
+
+@pytest.fixture
+def org_admin(organisation):
+    return make_user(organisation, "ada", Role.ORG_ADMIN)
+
+
+@pytest.fixture
+def outsider(other_organisation):
+    """An organisation admin of another organisation: the most privileged stranger."""
+    return make_user(other_organisation, "olga", Role.ORG_ADMIN)
+
+
+PERSONAS = ("anonymous", "ml_engineer", "auditor", "compliance_officer", "org_admin", "outsider")
+
+
+@dataclass
+class Personas:
+    users: dict
+
+    def __getitem__(self, name):
+        return self.users[name]
+
+
+@pytest.fixture
+def personas(ml_engineer, auditor, compliance_officer, org_admin, outsider):
+    return Personas({"anonymous": None, "ml_engineer": ml_engineer, "auditor": auditor,
+                     "compliance_officer": compliance_officer, "org_admin": org_admin,
+                     "outsider": outsider})
+
+
+@pytest.fixture
+def permission_matrix(personas):
+    """Run one request as every persona and return {persona: status_code}.
+
+    `call(client)` performs the request; the client is logged in (session) as the persona, or
+    carries an API token when `api=True`.
+    """
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    def run(call, *, api: bool = False) -> dict[str, int]:
+        results = {}
+        for name in PERSONAS:
+            user = personas[name]
+            if api:
+                client = APIClient()
+                if user is not None:
+                    from core.models import ApiToken
+
+                    _, secret = ApiToken.objects.create(user=user, name="matrix")
+                    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+            else:
+                client = Client()
+                if user is not None:
+                    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+            results[name] = call(client).status_code
+        return results
+
+    return run
+
+
+# --- a real worker ----------------------------------------------------------------------------
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the configured broker, using the test database."""
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    env = dict(os.environ, DATABASE_URL=database_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+               CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND, DJANGO_ALLOW_ASYNC_UNSAFE="")
+    log_path = ROOT / "artifacts" / "worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    hostname = f"test-worker-{os.getpid()}@%h"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=info",
+         "--without-gossip", "--without-mingle", f"--hostname={hostname}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited at start-up; see {log_path}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        process.terminate()
+        raise RuntimeError(f"the Celery worker did not answer within 60 s; see {log_path}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
