@@ -133,7 +133,7 @@ def sqlite_database(path: Path) -> dict:
 def env_broker(name: str, default_folder: Path, *, environ: Mapping[str, str] | None = None) -> str:
     value = _raw(name, environ)
     if value is None:
-        return "filesystem://"
+        return "filesystem://localhost/"
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in {"redis", "rediss", "filesystem", "memory", "amqp"}:
         raise ConfigError(f"{name}={value!r} has an unsupported scheme; use redis://host:6379/0 "

@@ -137,6 +137,9 @@ STORAGES = {
         if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+# In development whitenoise serves straight from the app folders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", 2 * 1024**3)
 
 # Security: secure cookies whenever DEBUG is off; HSTS and HTTPS redirect are explicit opt-ins
@@ -191,6 +194,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 KNOX_TOKEN_MODEL = "core.ApiToken"
+# knox's own migrations create its default token table even when the model is swapped (its 0001 lacks
+# the swappable option); with no migrations for knox, Django skips the swapped model entirely.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_PREFIX": "agp_",
     "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)),
@@ -250,5 +256,5 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-for _folder in (DATA_DIR, MEDIA_ROOT):
+for _folder in (DATA_DIR, MEDIA_ROOT, *([STATIC_ROOT] if DEBUG else [])):
     _folder.mkdir(parents=True, exist_ok=True)

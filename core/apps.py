@@ -7,3 +7,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import signals  # noqa: F401  (connects the login audit handlers)
+        from core.api import schema  # noqa: F401  (registers the token scheme with drf-spectacular)

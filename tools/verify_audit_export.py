@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Verify an exported audit trail (JSON Lines or CSV) without the portal.
 
-Standard library only, so an auditor can run it anywhere: `python3 verify_audit_export.py FILE`.
+Standard library only, so an auditor can run it anywhere: `python3 verify_audit_export.py FILE`
+(add `--filtered` for a CSV exported with filters; a JSON Lines export says so itself).
 Exit code 0: every event's hash matches its content and, for an unfiltered export, each event links
 to the one before it. Exit code 1: the first broken event is printed.
 
@@ -80,11 +81,14 @@ def verify(rows, complete: bool) -> tuple[bool, str]:
 
 
 def main(argv) -> int:
-    if len(argv) != 2:
+    args = [a for a in argv[1:] if a != "--filtered"]
+    if len(args) != 1:
         print(__doc__)
         return 2
-    path = argv[1]
+    path = args[0]
     rows, complete = read_csv(path) if path.endswith(".csv") else read_jsonl(path)
+    # A CSV has no header line to say it was filtered: say so with --filtered.
+    complete = complete and "--filtered" not in argv
     ok, message = verify(rows, complete)
     print(message if ok else f"BROKEN {message}")
     return 0 if ok else 1
