@@ -1,0 +1,42 @@
+"""Django-free, static safety scanner for uploaded ML model files.
+
+``scan_model_file(path, original_name)`` returns a frozen ``ScanReport``; it never
+imports, unpickles or runs anything from the upload, and never raises for bad input.
+
+Formats: skops (``.skops``), ONNX (``.onnx``), joblib / pickle (``.joblib``, ``.pkl``,
+``.pickle``) and MLflow model folders uploaded as ``.zip``.  Everything else is refused.
+
+Design choices
+--------------
+* Pickles are scanned with the standard library's ``pickletools.genops`` (a
+  disassembler that never executes) driven by our own symbolic stack/memo model
+  (``pickle_scan``), under an **allowlist** (``allowlist``; see its docstring for the
+  policy).  ``STACK_GLOBAL`` names must come from constants (memo look-ups are
+  followed), calls must target verified imports, and joblib's raw numpy payloads are
+  skipped exactly like ``joblib.numpy_pickle.NumpyUnpickler`` reads them.
+* fickling (LGPL, symbolic static analysis) and modelscan (Apache, denylist) cannot
+  express an allowlist, so they are only second opinions: fickling's findings are added
+  to ``report.notes`` (not the verdict: it flags benign numpy RandomState constructors
+  as unsafe, and its interpreter cannot follow joblib's interleaved array bytes), and
+  modelscan's maintained denylist grades the severity of refused globals.  Neither is
+  needed for a verdict; both are imported lazily.
+* skops files are checked with ``skops.io.get_untrusted_types`` (reads the schema only).
+* ONNX files are validated by a small protobuf wire-format walker (``onnx`` itself is
+  not installed); onnxruntime is never invoked here.
+* Archives (MLflow zips, skops) get zip-bomb, traversal, symlink, duplicate and
+  encryption checks; members are only ever extracted to files we name ourselves.
+
+Loading contract for the worker: load according to ``report.detected_format``
+(``joblib`` means ``joblib.load``; ``pickle`` means ``pickle.load``), never by extension,
+and in a sandbox with memory/time limits: an allowlist stops code execution, not every
+resource-exhaustion trick (e.g. a huge ``numpy.ndarray`` shape).
+"""
+
+from .allowlist import EXACT_ALLOWED, NEVER_ALLOWED, is_allowed
+from .report import ACCEPTED_FORMATS, Issue, ScanLimits, ScanReport
+from .scanner import scan_model_file
+
+__all__ = [
+    "ACCEPTED_FORMATS", "EXACT_ALLOWED", "NEVER_ALLOWED", "Issue", "ScanLimits", "ScanReport",
+    "is_allowed", "scan_model_file",
+]
