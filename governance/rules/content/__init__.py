@@ -1,0 +1,1 @@
+"""Questionnaire content, rule tables and the obligations catalogue, as data."""

@@ -1,0 +1,328 @@
+"""The classifier: answers in, a Determination with legal bases and a quoted rationale out.
+
+Decision order (reference file, section 3.1): AI system (Art. 3(1)) -> Art. 2 exclusions ->
+GPAI overlay -> Art. 5 screen -> Art. 6(1) / Annex I -> Art. 6(2) / Annex III -> Art. 6(3) ->
+Art. 50 overlay -> the Art. 2(12) open-source exclusion (which depends on the results above) ->
+Art. 25 role switches (which depend on the system being high-risk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from governance.rules.conditions import Condition, evaluate, iter_leaves
+from governance.rules.content.high_risk import ANNEX_I_ACTS
+from governance.rules.content.rules import (
+    ANNEX_III_POINTS,
+    ART_5_POINTS,
+    CARVE_OUTS,
+    EXCLUSIONS,
+    FLAGS,
+    TRANSPARENCY_RULES,
+    annex_iii_flag,
+    art_5_flag,
+)
+from governance.rules.questionnaire import QUESTION_BY_ID, validate_answers, visible_answers
+from governance.rules.references import REFERENCES
+from governance.rules.schema import Determination, LegalBasis, Outcome, Role
+from governance.rules.version import RULES_VERSION
+
+_HIGH_RISK = (Outcome.HIGH_RISK_ANNEX_I, Outcome.HIGH_RISK_ANNEX_III)
+
+_ART_25_TRIGGERS = (
+    ("art25_own_name", "Art. 25(1)(a)"),
+    ("art25_substantial_modification", "Art. 25(1)(b)"),
+    ("art25_changed_purpose", "Art. 25(1)(c)"),
+)
+
+
+class _Trace:
+    """Collects rationale steps, legal bases and the "unsure" answers that were relied on."""
+
+    def __init__(self, answers: Mapping[str, Any]) -> None:
+        self.answers = answers
+        self.steps: list[str] = []
+        self.bases: list[LegalBasis] = []
+        self.unsure: dict[str, None] = {}
+
+    def holds(self, name: str) -> bool:
+        return evaluate(FLAGS[name], self.answers, FLAGS)
+
+    def quote(self, condition: Condition) -> str:
+        quotes: dict[str, str] = {}
+        for leaf in iter_leaves(condition, FLAGS):
+            qid = leaf["q"]
+            if qid in quotes or qid not in self.answers:
+                continue
+            question = QUESTION_BY_ID[qid]
+            value = self.answers[qid]
+            text = f'answered "{question.label_for(value)}" to "{question.text}"'
+            if value == "unsure" and question.unsure_means:
+                text += f' (treated as "{question.label_for(question.unsure_means)}", the stricter reading)'
+                self.unsure.setdefault(qid, None)
+            quotes[qid] = text
+        return f"You {'; you '.join(quotes.values())}" if quotes else ""
+
+    def step(self, condition: Condition | None, conclusion: str) -> None:
+        quoted = self.quote(condition) if condition is not None else ""
+        self.steps.append(f"{quoted} → {conclusion}" if quoted else conclusion)
+
+    def basis(self, article: str, *, annex: str | None = None) -> None:
+        key = annex or article
+        basis = LegalBasis(article=article, annex=annex, text=REFERENCES[key].summary)
+        if basis not in self.bases:
+            self.bases.append(basis)
+
+    def carve_outs(self, stage: str) -> None:
+        for carve_out in CARVE_OUTS:
+            if _stage(carve_out.reference) == stage and evaluate(carve_out.condition, self.answers, FLAGS):
+                self.step(carve_out.condition, f"{carve_out.reference}: {carve_out.message}")
+
+
+def _stage(reference: str) -> str:
+    if reference.startswith("Annex III"):
+        return "annex_iii"
+    if reference.startswith("Art. 50"):
+        return "art50"
+    return "art5"
+
+
+def classify(answers: Mapping[str, Any]) -> Determination:
+    """Classify a system from questionnaire answers; never raises on bad answers, reports them."""
+    validation = validate_answers(answers)
+    trace = _Trace(visible_answers(answers))
+    for contradiction in validation.contradictions:
+        trace.step(None, f"Contradiction ({', '.join(contradiction.question_ids)}): {contradiction.message}")
+    if validation.missing:
+        trace.step(None, f"{len(validation.missing)} visible question(s) unanswered; the result is provisional.")
+
+    result: dict[str, Any] = {}
+    outcome = _scope(trace, result)
+    if outcome is None:
+        _gpai(trace, result)
+        outcome = _prohibited(trace, result) or _high_risk(trace, result)
+        if outcome is not Outcome.PROHIBITED:
+            _transparency(trace, result)
+        outcome = _open_source(trace, result, outcome)
+        _roles(trace, result, outcome)
+
+    return Determination(
+        outcome=outcome,
+        risk_tier=_risk_tier(outcome, result.get("transparency", ())),
+        rules_version=RULES_VERSION,
+        legal_bases=tuple(trace.bases),
+        rationale=tuple(trace.steps),
+        unsure_answers=tuple(
+            dict.fromkeys([*trace.unsure, *(q for q, v in trace.answers.items() if v == "unsure")])
+        ),
+        contradictions=validation.contradictions,
+        missing=validation.missing,
+        invalid_answers=validation.invalid_answers,
+        is_complete=validation.is_complete,
+        **result,
+    )
+
+
+def _risk_tier(outcome: Outcome, transparency: tuple[str, ...]) -> str:
+    if outcome is Outcome.PROHIBITED:
+        return "prohibited"
+    if outcome in _HIGH_RISK:
+        return "high"
+    if outcome in (Outcome.OUT_OF_SCOPE, Outcome.NOT_AI_SYSTEM):
+        return "out_of_scope"
+    return "limited" if transparency else "minimal"
+
+
+def _scope(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
+    """Art. 3(1) and the Art. 2 exclusions; None when the system is in scope."""
+    if "is_ai_system" not in trace.answers:
+        trace.step(None, "Whether the system is an AI system (Art. 3(1)) is not answered yet; "
+                         "no classification is possible.")
+        return Outcome.NOT_AI_SYSTEM
+    if not trace.holds("ai_system"):
+        trace.step(FLAGS["ai_system"], "not an AI system under Art. 3(1); the AI Act does not apply")
+        trace.basis("Art. 3(1)")
+        return Outcome.NOT_AI_SYSTEM
+    trace.step(FLAGS["ai_system"], "an AI system under Art. 3(1)")
+    for name, reference, explanation in EXCLUSIONS:
+        if trace.holds(name):
+            trace.step(FLAGS[name], f"out of scope under {reference}: {explanation}")
+            trace.basis(reference)
+            result["excluded_by"] = reference
+            return Outcome.OUT_OF_SCOPE
+    return None
+
+
+def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
+    answers = trace.answers
+    provider = evaluate({"all": [{"q": "involves_gpai", "in": ["yes", "unsure"]},
+                                 {"q": "gpai_model_provider", "in": ["yes", "unsure"]}]}, answers, FLAGS)
+    if not provider:
+        if "gpai_model_provider" in answers:
+            trace.step({"q": "gpai_model_provider", "eq": "no"},
+                       "the general-purpose AI model duties of Art. 53 rest with the model's provider")
+        return
+    trace.basis("Art. 53(1)")
+    if trace.holds("gpai_systemic_risk"):
+        result["gpai"] = "gpai_systemic_risk"
+        trace.step(FLAGS["gpai_systemic_risk"],
+                   "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification apply")
+        for qid, reference in (("gpai_compute_over_threshold", "Art. 51(2)"),
+                               ("gpai_high_impact", "Art. 51(1)(a)"), ("gpai_designated", "Art. 51(1)(b)")):
+            if answers.get(qid) in ("yes", "unsure"):
+                trace.basis(reference)
+        trace.basis("Art. 55(1)")
+    else:
+        result["gpai"] = "gpai"
+        trace.step({"q": "gpai_model_provider", "in": ["yes", "unsure"]},
+                   "provider of a general-purpose AI model without systemic risk: Art. 53 applies")
+        if answers.get("gpai_open_source") == "yes":
+            result["gpai_open_source"] = True
+            trace.basis("Art. 53(2)")
+            trace.step({"q": "gpai_open_source", "eq": "yes"},
+                       "Art. 53(2): the open-source exception lifts Art. 53(1)(a) and (b) but not (c) and (d)")
+    if answers.get("gpai_third_country") in ("yes", "unsure"):
+        result["gpai_third_country"] = True
+        trace.basis("Art. 54")
+        exempt = result.get("gpai_open_source", False)
+        trace.step({"q": "gpai_third_country", "in": ["yes", "unsure"]},
+                   "no authorised representative is needed for this open-source model (Art. 54(6))"
+                   if exempt else "an authorised representative in the Union is required (Art. 54)")
+
+
+def _prohibited(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
+    points = tuple(point for point in ART_5_POINTS if trace.holds(art_5_flag(point)))
+    for point in points:
+        trace.step(FLAGS[art_5_flag(point)], f"Art. {point} applies: a prohibited practice")
+        trace.basis(f"Art. {point}")
+    if not points and any(qid.startswith("art5_") for qid in trace.answers):
+        trace.step(None, "No practice prohibited by Art. 5(1)(a) to (h) was identified.")
+    trace.carve_outs("art5")
+    if not points:
+        return None
+    result["art_5_points"] = points
+    return Outcome.PROHIBITED
+
+
+def _high_risk(trace: _Trace, result: dict[str, Any]) -> Outcome:
+    answers = trace.answers
+    annex_i = trace.holds("annex_i_high_risk")
+    if annex_i:
+        act = answers.get("annex1_act")
+        section = ANNEX_I_ACTS[act][0] if act else None
+        result["annex_i_section"] = section
+        annex = f"Annex I Section {section}" if section else "Annex I Section A"
+        trace.step({"all": [FLAGS["annex_i_high_risk"], {"q": "annex1_act", "answered": True}]},
+                   f"Art. 6(1) applies: high-risk via {annex}")
+        trace.basis("Art. 6(1)", annex=annex)
+        if section == "B":
+            trace.basis("Art. 2(2)")
+            trace.step(None, "For Annex I Section B products only Art. 6(1), Art. 102-109 and Art. 112 "
+                             "apply (Art. 2(2)); the requirements reach the system through the sectoral act.")
+    elif answers.get("annex1_covered") in ("yes", "unsure"):
+        trace.step({"q": "annex1_third_party", "eq": "no"},
+                   "no third-party conformity assessment is required, so Art. 6(1) does not apply")
+
+    points = tuple(point for point in ANNEX_III_POINTS if trace.holds(annex_iii_flag(point)))
+    for point in points:
+        trace.step(FLAGS[annex_iii_flag(point)], f"Annex III point {point} applies (Art. 6(2))")
+        trace.basis("Art. 6(2)", annex=f"Annex III point {point}")
+    trace.carve_outs("annex_iii")
+    result["annex_iii_points"] = points
+    if annex_i:
+        return Outcome.HIGH_RISK_ANNEX_I
+    if not points:
+        trace.step(None, "No Annex I product route and no Annex III use case applies: not high-risk.")
+        return Outcome.MINIMAL_RISK
+    return _art_6_3(trace, result)
+
+
+def _art_6_3(trace: _Trace, result: dict[str, Any]) -> Outcome:
+    answers = trace.answers
+    if trace.holds("art_6_3_applies"):
+        letters = tuple(f"({c})" for c in ("a", "b", "c", "d") if c in answers.get("art6_3_conditions", ()))
+        result["art_6_3_conditions"] = letters
+        trace.step(FLAGS["art_6_3_applies"],
+                   f"not high-risk under Art. 6(3){letters[0]}; the provider must document the "
+                   "assessment before placing on the market (Art. 6(4)) and register the system (Art. 49(2))")
+        for letter in letters:
+            trace.basis(f"Art. 6(3){letter}")
+        trace.basis("Art. 6(4)")
+        trace.basis("Art. 49(2)")
+        return Outcome.NOT_HIGH_RISK_ART_6_3
+    if answers.get("art6_3_profiling") in ("yes", "unsure"):
+        trace.step({"q": "art6_3_profiling", "in": ["yes", "unsure"]},
+                   "a system that profiles natural persons is always high-risk (Art. 6(3), last subparagraph)")
+        trace.basis("Art. 6(3)")
+    elif "art6_3_profiling" in answers:
+        trace.step({"all": [{"q": "art6_3_conditions", "answered": True},
+                            {"q": "art6_3_no_significant_risk", "answered": True}]},
+                   "the Art. 6(3) derogation is not established, so the system remains high-risk")
+    return Outcome.HIGH_RISK_ANNEX_III
+
+
+def _transparency(trace: _Trace, result: dict[str, Any]) -> None:
+    paragraphs: list[str] = []
+    kinds: list[str] = []
+    for paragraph, name, role in TRANSPARENCY_RULES:
+        if trace.holds(name):
+            if paragraph not in paragraphs:
+                paragraphs.append(paragraph)
+            if name.startswith("art50_4_"):
+                kinds.append(name.removeprefix("art50_4_"))
+            trace.step(FLAGS[name], f"Art. {paragraph} transparency duties apply (they bind the {role})")
+            trace.basis(f"Art. {paragraph}")
+    trace.carve_outs("art50")
+    result["transparency"] = tuple(paragraphs)
+    result["art_50_4_kinds"] = tuple(kinds)
+
+
+def _open_source(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> Outcome:
+    if trace.answers.get("open_source_licence") != "yes":
+        return outcome
+    condition = {"q": "open_source_licence", "eq": "yes"}
+    if outcome is Outcome.NOT_HIGH_RISK_ART_6_3:
+        # Conservative reading (an open legal point): the system is listed in Annex III and escapes
+        # the high-risk regime only through the provider's own Art. 6(3) assessment, which
+        # Art. 6(4) requires to be documented and which authorities may re-evaluate (Art. 80).
+        trace.step(condition, "the Art. 2(12) open-source exclusion is not applied: the system is "
+                              "listed in Annex III and relies on the Art. 6(3) derogation, so the "
+                              "Art. 6(4) documentation and Art. 49(2) registration are kept")
+        return outcome
+    if outcome is Outcome.PROHIBITED or outcome in _HIGH_RISK or result.get("transparency"):
+        reason = ("it falls under Art. 5" if outcome is Outcome.PROHIBITED
+                  else "it is high-risk" if outcome in _HIGH_RISK else "Art. 50 applies")
+        trace.step(condition, f"the Art. 2(12) open-source exclusion does not apply because {reason}")
+        return outcome
+    trace.step(condition, "out of scope under Art. 2(12): a free and open-source system that is "
+                          "neither prohibited, high-risk nor subject to Art. 50")
+    trace.basis("Art. 2(12)")
+    result["excluded_by"] = "Art. 2(12)"
+    return Outcome.OUT_OF_SCOPE
+
+
+def _roles(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
+    answers = trace.answers
+    declared = tuple(answers.get("roles", ()))
+    result["declared_roles"] = declared
+    if Role.DEPLOYER.value in declared:
+        result["deployer_type"] = answers.get("deployer_type")
+    switches: list[str] = []
+    triggers = [(qid, ref) for qid, ref in _ART_25_TRIGGERS if answers.get(qid) in ("yes", "unsure")]
+    if result.get("annex_i_section") == "A" and answers.get("annex1_manufacturer_own_name") in ("yes", "unsure"):
+        triggers.append(("annex1_manufacturer_own_name", "Art. 25(3)"))
+    for qid, reference in triggers:
+        condition = {"q": qid, "in": ["yes", "unsure"]}
+        if outcome in _HIGH_RISK and Role.PROVIDER.value not in declared:
+            switches.append(reference)
+            trace.step(condition, f"{reference}: your organisation becomes the provider of this "
+                                  "high-risk system, with all provider obligations")
+            trace.basis(reference)
+        elif outcome not in _HIGH_RISK:
+            trace.step(condition, f"{reference} has no effect: it applies only to high-risk systems")
+    effective = list(declared)
+    if switches and Role.PROVIDER.value not in effective:
+        effective.insert(0, Role.PROVIDER.value)
+    result["role_switches"] = tuple(switches)
+    result["effective_roles"] = tuple(effective)
