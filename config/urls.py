@@ -12,6 +12,8 @@ api_v1 = [
     path("users/", core_api.UserListCreateApi.as_view(), name="user-list"),
     path("users/<int:pk>/role/", core_api.UserRoleApi.as_view(), name="user-role"),
     path("audit-events/", AuditEventListApi.as_view(), name="audit-event-list"),
+    path("", include("models_registry.api.urls")),
+    path("", include("governance.api.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("users/<int:pk>/", core_views.user_detail_view, name="user_detail"),
     path("tokens/", core_views.token_list_view, name="token_list"),
     path("", include("audits.urls")),
+    path("", include("models_registry.urls")),
+    path("", include("governance.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
