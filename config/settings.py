@@ -137,6 +137,33 @@ STORAGES = {
         if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+# Uploaded model and dataset files, stored by content hash behind one adapter (models_registry.storage):
+# the local filesystem by default, S3-compatible object storage when ARTIFACT_STORAGE=s3, so workers
+# on other machines can read them.
+ARTIFACT_STORAGE = env_str("ARTIFACT_STORAGE", "local")
+if ARTIFACT_STORAGE == "local":
+    STORAGES["artifacts"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                             "OPTIONS": {"location": str(env_path("ARTIFACT_ROOT", MEDIA_ROOT / "artifacts"))}}
+elif ARTIFACT_STORAGE == "s3":
+    STORAGES["artifacts"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env_str("S3_BUCKET", required=True),
+        "endpoint_url": env_str("S3_ENDPOINT_URL"),
+        "region_name": env_str("S3_REGION"),
+        "access_key": env_str("S3_ACCESS_KEY_ID"),
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+        "location": env_str("S3_PREFIX", "artifacts"),
+        "file_overwrite": False,
+        "default_acl": None,
+    }}
+else:
+    raise ConfigError(f"ARTIFACT_STORAGE={ARTIFACT_STORAGE!r} is not supported; use local or s3.")
+# Uploads over MAX_UPLOAD_SIZE are cut off while they stream in, before they are stored.
+FILE_UPLOAD_HANDLERS = [
+    "models_registry.uploads.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "uploads-tmp")
+
 # In development whitenoise serves straight from the app folders, so no collectstatic is needed.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -256,5 +283,5 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-for _folder in (DATA_DIR, MEDIA_ROOT, *([STATIC_ROOT] if DEBUG else [])):
+for _folder in (DATA_DIR, MEDIA_ROOT, DATA_DIR / "uploads-tmp", *([STATIC_ROOT] if DEBUG else [])):
     _folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,146 @@
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import HasPortalPermission, get_for_user
+from models_registry import selectors, services
+from models_registry.api.serializers import (
+    AISystemSerializer,
+    AISystemUpdateSerializer,
+    AISystemWriteSerializer,
+    DatasetSerializer,
+    DatasetUploadSerializer,
+    ModelVersionSerializer,
+    ModelVersionUploadSerializer,
+)
+from models_registry.filtersets import AISystemFilterSet, DatasetFilterSet, ModelVersionFilterSet
+from models_registry.models import Dataset, ModelVersion
+
+
+def _upload_refused(request, system, kind):
+    request.data  # parse the body: the size guard runs while the upload streams in
+    received = getattr(request._request, "upload_refused", None)
+    if received:
+        services.upload_cut_off(actor=request.user, system=system, kind=kind, received=received)
+
+
+class SystemListCreateApi(generics.ListAPIView):
+    """AI systems of your organisation. Filters: q, stage, role, risk_tier, owner, tag, sort."""
+
+    permission_classes = [HasPortalPermission]
+    permission_by_method = {"GET": "system.view", "POST": "system.create"}
+    serializer_class = AISystemSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AISystemFilterSet
+
+    def get_queryset(self):
+        return selectors.system_list(user=self.request.user)
+
+    @extend_schema(request=AISystemWriteSerializer, responses={201: AISystemSerializer}, summary="Register an AI system")
+    def post(self, request):
+        serializer = AISystemWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        system = services.system_create(actor=request.user, **serializer.validated_data)
+        return Response(AISystemSerializer(system).data, status=status.HTTP_201_CREATED)
+
+
+class SystemDetailApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission_by_method = {"GET": "system.view", "PATCH": "system.change"}
+
+    @extend_schema(responses=AISystemSerializer, summary="One AI system")
+    def get(self, request, pk):
+        return Response(AISystemSerializer(selectors.system_get(user=request.user, pk=pk)).data)
+
+    @extend_schema(request=AISystemUpdateSerializer, responses=AISystemSerializer, summary="Change an AI system's facts")
+    def patch(self, request, pk):
+        system = selectors.system_get(user=request.user, pk=pk)
+        serializer = AISystemUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        system = services.system_update(actor=request.user, system=system, **serializer.validated_data)
+        return Response(AISystemSerializer(system).data)
+
+
+class VersionListApi(generics.ListAPIView):
+    """Model versions of your organisation. Filters: system, task, scan_verdict, version_label."""
+
+    permission_classes = [HasPortalPermission]
+    permission = "system.view"
+    serializer_class = ModelVersionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModelVersionFilterSet
+
+    def get_queryset(self):
+        return selectors.version_list(user=self.request.user)
+
+
+class VersionUploadApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "model.upload"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer}, responses={201: ModelVersionSerializer},
+                   summary="Upload a model version (scanned statically before it is accepted)")
+    def post(self, request, pk):
+        system = selectors.system_get(user=request.user, pk=pk)
+        _upload_refused(request, system, "model")
+        serializer = ModelVersionUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = services.model_version_register(actor=request.user, system=system, **serializer.validated_data)
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetailApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "system.view"
+
+    @extend_schema(responses=ModelVersionSerializer, summary="One model version, with its scan result")
+    def get(self, request, pk):
+        version = get_for_user(ModelVersion.objects.select_related("artifact", "uploaded_by"), request.user,
+                               "system.view", pk=pk)
+        return Response(ModelVersionSerializer(version).data)
+
+
+class DatasetListApi(generics.ListAPIView):
+    """Datasets of your organisation. Filters: system, role, name."""
+
+    permission_classes = [HasPortalPermission]
+    permission = "system.view"
+    serializer_class = DatasetSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DatasetFilterSet
+
+    def get_queryset(self):
+        return selectors.dataset_list(user=self.request.user)
+
+
+class DatasetUploadApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "dataset.upload"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer},
+                   summary="Upload a dataset (CSV or Parquet); its schema is inferred")
+    def post(self, request, pk):
+        system = selectors.system_get(user=request.user, pk=pk)
+        _upload_refused(request, system, "dataset")
+        serializer = DatasetUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_register(actor=request.user, system=system, **serializer.validated_data)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "system.view"
+
+    @extend_schema(responses=DatasetSerializer, summary="One dataset, with its inferred schema")
+    def get(self, request, pk):
+        dataset = get_for_user(Dataset.objects.select_related("artifact", "uploaded_by"), request.user,
+                               "system.view", pk=pk)
+        return Response(DatasetSerializer(dataset).data)
+
+

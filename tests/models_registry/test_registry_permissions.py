@@ -1,0 +1,89 @@
+"""The registry's pages and endpoints as every persona: an ML engineer of another organisation
+sees 404, an auditor can read but not upload."""
+
+import pytest
+from django.urls import reverse
+
+from tests.models_registry.conftest import model_args, uploaded
+
+pytestmark = pytest.mark.django_db
+LOGIN = 302
+
+
+@pytest.fixture
+def version(system, ml_engineer, joblib_bytes):
+    from models_registry.services import model_version_register
+
+    return model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args())
+
+
+def test_the_inventory_is_readable_by_every_member(permission_matrix):
+    result = permission_matrix(lambda c: c.get(reverse("registry:system_list")))
+    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                      "org_admin": 200, "outsider": 200}
+
+
+def test_a_system_page_is_404_for_another_organisation(permission_matrix, system):
+    result = permission_matrix(lambda c: c.get(reverse("registry:system_detail", args=[system.pk])))
+    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                      "org_admin": 200, "outsider": 404}
+
+
+def test_only_ml_engineers_open_the_register_form(permission_matrix):
+    result = permission_matrix(lambda c: c.get(reverse("registry:system_create")))
+    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 403, "compliance_officer": 403,
+                      "org_admin": 403, "outsider": 403}
+
+
+def test_the_upload_form_is_for_ml_engineers_of_the_organisation(permission_matrix, system):
+    result = permission_matrix(lambda c: c.get(reverse("registry:version_create", args=[system.pk])))
+    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 403, "compliance_officer": 403,
+                      "org_admin": 403, "outsider": 404}
+
+
+def test_a_version_page_is_404_for_another_organisation(permission_matrix, version):
+    result = permission_matrix(lambda c: c.get(reverse("registry:version_detail", args=[version.pk])))
+    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                      "org_admin": 200, "outsider": 404}
+
+
+def test_api_system_list_and_create(permission_matrix):
+    listed = permission_matrix(lambda c: c.get("/api/v1/systems/"), api=True)
+    assert listed == {"anonymous": 401, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                      "org_admin": 200, "outsider": 200}
+    counter = iter(range(100))
+    created = permission_matrix(lambda c: c.post("/api/v1/systems/", {"name": f"S{next(counter)}", "purpose": "p"},
+                                                 format="json"), api=True)
+    assert created == {"anonymous": 401, "ml_engineer": 201, "auditor": 403, "compliance_officer": 403,
+                       "org_admin": 403, "outsider": 403}
+
+
+def test_api_system_detail_and_update_of_another_organisation_are_404(permission_matrix, system):
+    read = permission_matrix(lambda c: c.get(f"/api/v1/systems/{system.pk}/"), api=True)
+    assert read == {"anonymous": 401, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                    "org_admin": 200, "outsider": 404}
+    patch = permission_matrix(lambda c: c.patch(f"/api/v1/systems/{system.pk}/", {"owner_team": "Risk"},
+                                                format="json"), api=True)
+    assert patch == {"anonymous": 401, "ml_engineer": 200, "auditor": 403, "compliance_officer": 403,
+                     "org_admin": 403, "outsider": 403}
+
+
+def test_api_upload_is_for_ml_engineers_and_an_auditor_can_read_the_scan(permission_matrix, system, version, joblib_bytes):
+    counter = iter(range(100))
+    upload = permission_matrix(lambda c: c.post(f"/api/v1/systems/{system.pk}/versions/", {
+        "version_label": f"2.{next(counter)}", "framework": "sklearn", "task": "binary",
+        "file": uploaded("m.joblib", joblib_bytes)}, format="multipart"), api=True)
+    assert upload == {"anonymous": 401, "ml_engineer": 201, "auditor": 403, "compliance_officer": 403,
+                      "org_admin": 403, "outsider": 403}
+    read = permission_matrix(lambda c: c.get(f"/api/v1/versions/{version.pk}/"), api=True)
+    assert read == {"anonymous": 401, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
+                    "org_admin": 200, "outsider": 404}
+
+
+def test_an_outsider_lists_none_of_another_organisations_systems_or_versions(client, outsider, version):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(outsider)
+    assert api.get("/api/v1/systems/").json()["count"] == 0
+    assert api.get("/api/v1/versions/").json()["count"] == 0
