@@ -34,8 +34,10 @@ class Cancelled(ChecksError):
 
 
 def run_suite(ctx: ValidationContext, suite: str, *, progress: ProgressFn | None = None,
-              should_cancel: Callable[[], bool] | None = None) -> list[CheckResult]:
-    """Run every check of `suite` in a fixed order and return one result per check."""
+              should_cancel: Callable[[], bool] | None = None,
+              on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Run every check of `suite` in a fixed order and return one result per check.
+    `on_result` sees each result as soon as its check finishes (the worker streams them out)."""
     specs = checks_for_suite(suite)
     run = RunOptions(suite=suite, with_ci=WITH_CI[suite])
     results: list[CheckResult] = []
@@ -45,6 +47,8 @@ def run_suite(ctx: ValidationContext, suite: str, *, progress: ProgressFn | None
         if progress is not None:
             progress(i, len(specs), spec.name)
         results.append(run_check(ctx, spec, run))
+        if on_result is not None:
+            on_result(results[-1])
     if progress is not None:
         progress(len(specs), len(specs), "")
     return results

@@ -1,0 +1,84 @@
+"""Entry point of the child process: `python -m audits.engine.child SPEC_JSON EVENTS_JSONL CANCEL_FILE`.
+
+Writes one JSON object per line to EVENTS_JSONL: {"type": "stage"|"progress"|"result"|"done"|"error", ...}.
+Each finished check is written at once, so the parent keeps what was done if the process dies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Events:
+    def __init__(self, path: str):
+        self.handle = open(path, "a", encoding="utf-8")
+
+    def emit(self, kind: str, **data) -> None:
+        self.handle.write(json.dumps({"type": kind, "t": time.time(), "rss_mb": round(_rss_mb(), 1), **data},
+                                     allow_nan=False, default=str) + "\n")
+        self.handle.flush()
+
+
+def main(spec_path: str, events_path: str, cancel_path: str) -> int:
+    from audits.engine.spec import RunSpec
+
+    events = Events(events_path)
+    spec = RunSpec.from_json(Path(spec_path).read_text())
+    stage = "reading the data"
+    try:
+        events.emit("stage", stage=stage)
+        from models_registry.datasets import read_dataset
+
+        test = read_dataset(Path(spec.test.path), spec.test.read_options)
+        train = read_dataset(Path(spec.train.path), spec.train.read_options) if spec.train else None
+        model = None
+        if spec.model is not None:
+            stage = "loading the model"
+            events.emit("stage", stage=stage)
+            from audits.engine.loading import load_model
+
+            model = load_model(spec.model.path, spec.model.format, spec.model.inner_artifact)
+        stage = "preparing the checks"
+        from audits.checks import Policy, ValidationContext, reproducibility, run_suite
+        from audits.checks import Cancelled
+
+        context = ValidationContext(
+            task=spec.task, model=model, train=train, test=test, target=spec.target,
+            features=spec.features or None, sensitive=list(spec.sensitive),
+            prediction_column=spec.prediction_column, score_column=spec.score_column,
+            policy=Policy.from_overrides(spec.policy_overrides), seed=spec.seed)
+        stage = "running the checks"
+        events.emit("stage", stage=stage)
+        def progress(done: int, total: int, name: str) -> None:
+            events.emit("progress", done=done, total=total, current=name)
+
+        def should_cancel() -> bool:
+            return os.path.exists(cancel_path)
+
+        def on_result(result) -> None:
+            events.emit("result", result=result.to_dict())
+
+        try:
+            run_suite(context, spec.suite, progress=progress, should_cancel=should_cancel, on_result=on_result)
+        except Cancelled:
+            events.emit("cancelled")
+            return 0
+        events.emit("done", reproducibility=reproducibility(context, spec.suite))
+        return 0
+    except Exception as exc:  # the boundary of the child: report, never hang
+        events.emit("error", stage=stage, message=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))

@@ -1,0 +1,104 @@
+"""Loading a scanned model file, in the child process only.
+
+The registry's static scan has already refused anything outside the allowlist; loading still
+happens in a throw-away process with limits, because allowed classes run their own code on load.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+
+class ModelLoadError(Exception):
+    """The file could not be turned into a model; the message is for users."""
+
+
+def load_model(path: str, fmt: str, inner_artifact: dict | None = None):
+    if fmt == "joblib":
+        import joblib
+
+        return joblib.load(path)
+    if fmt == "pickle":
+        with open(path, "rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - scanned against the allowlist before this point
+    if fmt == "skops":
+        import skops.io as sio
+
+        # The registry accepted exactly the types this file names; trust those, and only those.
+        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    if fmt == "onnx":
+        return OnnxModel(path)
+    if fmt == "mlflow":
+        return _load_mlflow(path, inner_artifact or {})
+    raise ModelLoadError(f"Models in {fmt!r} format cannot be loaded by the validation engine.")
+
+
+def _load_mlflow(path: str, inner: dict):
+    member = inner.get("path")
+    if not member:
+        raise ModelLoadError("The MLflow archive names no model artifact.")
+    name = PurePosixPath(member)
+    if name.is_absolute() or ".." in name.parts:
+        raise ModelLoadError("The MLflow artifact path is not inside the archive.")
+    suffix = {"onnx": ".onnx", "skops": ".skops"}.get(inner.get("flavor", ""), name.suffix or ".pkl")
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / f"model{suffix}"
+        target.write_bytes(archive.read(member))
+        fmt = {".onnx": "onnx", ".skops": "skops", ".joblib": "joblib"}.get(suffix, "pickle")
+        if fmt == "pickle" and target.read_bytes()[:2] not in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+            fmt = "joblib"
+        return load_model(str(target), fmt)
+
+
+class OnnxModel:
+    """A scikit-learn-like face for an ONNX model (as exported by skl2onnx): `predict` and, for
+    classifiers, `predict_proba` and `classes_`."""
+
+    def __init__(self, path: str):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+        self.inputs = self.session.get_inputs()
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.classes_ = None
+
+    def _feed(self, X) -> dict:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+        if len(self.inputs) == 1:
+            dtype = np.float32 if "float" in self.inputs[0].type else np.int64 if "int" in self.inputs[0].type else object
+            return {self.inputs[0].name: frame.to_numpy().astype(dtype)}
+        feed = {}
+        for spec in self.inputs:
+            column = frame[spec.name].to_numpy().reshape(-1, 1)
+            dtype = np.float32 if "float" in spec.type else np.int64 if "int" in spec.type else object
+            feed[spec.name] = column.astype(dtype) if dtype is not object else column.astype(str).astype(object)
+        return feed
+
+    def _run(self, X):
+        return self.session.run(None, self._feed(X))
+
+    def predict(self, X):
+        return np.asarray(self._run(X)[0]).ravel()
+
+    def predict_proba(self, X):
+        outputs = self._run(X)
+        if len(outputs) < 2:
+            raise AttributeError("this ONNX model has no probability output")
+        probabilities = outputs[1]
+        if isinstance(probabilities, list) and probabilities and isinstance(probabilities[0], dict):
+            keys = sorted(probabilities[0])
+            self.classes_ = np.asarray(keys)
+            return np.asarray([[row[k] for k in keys] for row in probabilities], dtype=float)
+        probabilities = np.asarray(probabilities, dtype=float)
+        if self.classes_ is None:
+            self.classes_ = np.arange(probabilities.shape[1])
+        return probabilities
