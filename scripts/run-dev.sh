@@ -7,7 +7,8 @@ export DEBUG="${DEBUG:-1}"
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
 
-$PY manage.py migrate --no-input
+echo "Preparing the database..."
+$PY manage.py migrate --no-input -v 0
 
 mkdir -p data
 .venv/bin/celery -A config worker --beat --loglevel=warning --concurrency=2 \
