@@ -45,10 +45,9 @@ def home_stats(*, user: User) -> dict:
         stats["failed_logins_24h"] = org_events.filter(verb="auth.login_failed",
                                                        timestamp__gte=now - timedelta(hours=24)).count()
         stats["last_verification"] = _last_verification(user.organisation_id)
-    if has_permission(user, "system.view"):
-        from models_registry.selectors import registry_home_stats
+    from core import home
 
-        stats["registry"] = registry_home_stats(user=user)
+    stats.update(home.collect(user=user))
     if has_permission(user, "users.manage"):
         members = User.objects.filter(organisation_id=user.organisation_id)
         by_role = dict(members.filter(is_active=True).values_list("role").annotate(n=Count("id")))
