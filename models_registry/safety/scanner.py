@@ -205,9 +205,13 @@ def _scan_skops(path: Path, f: Findings, extra: frozenset[str], limits: ScanLimi
     except Exception as exc:  # noqa: BLE001
         f.refuse("invalid_skops", "The skops file could not be read.", f"{where}{exc}"[:300], "high")
         return
+    from models_registry.safety.allowlist import is_allowed, split_global
+
     for name in sorted(set(untrusted)):
         f.globals.add(name)
-        if name not in extra:
+        # The same policy as for pickles: types skops does not trust by default are accepted when
+        # they are on the portal's allowlist (e.g. scikit-learn's TreePredictor).
+        if not is_allowed(*split_global(name), extra):
             f.refuse("untrusted_skops_type", f"The skops file contains the type {name}, which is not "
                      "trusted by default nor on the portal's allowlist.", where + name, "high")
 
