@@ -14,6 +14,14 @@ import pytest
 from core.choices import Role
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# In CI, property tests draw the same examples every run (no flaky builds, no example database);
+# locally they explore randomly, which is how they find new bugs.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 IN_CI = os.environ.get("CI") == "true"
 PASSWORD = "correct-horse-battery-staple"
 

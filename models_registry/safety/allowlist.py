@@ -137,7 +137,10 @@ _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def split_global(name: str) -> tuple[str, str]:
-    module, _, qualname = name.partition(" ")
+    """'module qualname' (as a pickle writes it) or 'module.qualname' (as skops names types)."""
+    module, sep, qualname = name.partition(" ")
+    if not sep:
+        module, _, qualname = name.rpartition(".")
     return module, qualname
 
 

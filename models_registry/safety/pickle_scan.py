@@ -49,6 +49,7 @@ class PickleScanner:
     # -- public -----------------------------------------------------------------------
     def scan(self, stream: BinaryIO, size: int) -> None:
         self.size = size
+        stream = _ClampedReader(stream, size)
         try:
             self._walk(stream, depth=self.base_depth, joblib_arrays=self.joblib_arrays)
             if stream.read(1):
@@ -346,3 +347,33 @@ class PickleScanner:
         if bad:
             self._fail("nested_pickle", "The file embeds another pickle that imports unsafe "
                        "names.", ", ".join(sorted(set(bad))))
+
+
+class _ClampedReader:
+    """pickletools reads a declared length in one `read(n)` call; a corrupt or hostile length field
+    must not make Python allocate gigabytes, so reads never ask for more than the bytes left."""
+
+    def __init__(self, stream: BinaryIO, size: int):
+        self._stream = stream
+        self._start = stream.tell()
+        self._size = size
+
+    def _left(self) -> int:
+        return max(0, self._size - (self._stream.tell() - self._start))
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._left()
+        return self._stream.read(left if n is None or n < 0 or n > left else n)
+
+    def readline(self, limit: int = -1) -> bytes:
+        left = self._left()
+        return self._stream.readline(left if limit is None or limit < 0 or limit > left else limit)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def seek(self, *args):
+        return self._stream.seek(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
