@@ -1,7 +1,8 @@
 import django_filters
 from django.db.models import Q
 
-from audits.models import AuditEvent
+from audits.choices import CheckFamily, FindingStatus, RunStatus, Severity, Suite
+from audits.models import AuditEvent, Finding, ValidationRun
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
@@ -21,3 +22,32 @@ class AuditEventFilterSet(django_filters.FilterSet):
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(Q(actor_username__iexact=value) | Q(actor_username__icontains=value))
+
+
+class ValidationRunFilterSet(django_filters.FilterSet):
+    """Serves the validations page and the API list."""
+
+    system = django_filters.NumberFilter(field_name="system_id", label="AI system")
+    model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices, label="Status")
+    suite = django_filters.ChoiceFilter(choices=Suite.choices, label="Suite")
+
+    class Meta:
+        model = ValidationRun
+        fields = ["system", "model_version", "status", "suite"]
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    """Serves the findings page (organisation, one run, one model version) and the API list."""
+
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, label="Severity")
+    category = django_filters.ChoiceFilter(choices=CheckFamily.choices, label="Category")
+    system = django_filters.NumberFilter(field_name="system_id", label="AI system")
+    status = django_filters.ChoiceFilter(choices=FindingStatus.choices, label="Status")
+    article = django_filters.CharFilter(field_name="eu_ai_act_article", lookup_expr="istartswith", label="EU AI Act article")
+    run = django_filters.NumberFilter(field_name="run_id", label="Validation run")
+    model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
+
+    class Meta:
+        model = Finding
+        fields = ["severity", "category", "system", "status", "article", "run", "model_version"]

@@ -19,3 +19,114 @@ def audit_verb_choices(*, user) -> list[str]:
 def audit_object_type_choices(*, user) -> list[str]:
     return list(audit_event_list(user=user).exclude(object_type="").order_by("object_type")
                 .values_list("object_type", flat=True).distinct())
+
+
+# --- validation runs and findings ----------------------------------------------------------------
+
+def validation_run_list(*, user):
+    """Runs of the user's organisation with what list pages show, in a fixed number of queries."""
+    from django.db.models import Count, Q
+
+    from audits.models import ValidationRun
+
+    return (ValidationRun.objects.restrict(user, "validation.view")
+            .select_related("system", "model_version", "test_dataset", "train_dataset", "requested_by")
+            .annotate(finding_count=Count("findings", distinct=True),
+                      critical_count=Count("findings", filter=Q(findings__severity="critical"), distinct=True))
+            .order_by("-created_at", "-id"))
+
+
+def validation_run_get(*, user, pk):
+    from audits.models import ValidationRun
+    from core.permissions import get_for_user
+
+    runs = ValidationRun.objects.select_related("system", "model_version__artifact", "test_dataset__artifact",
+                                                "train_dataset__artifact", "requested_by")
+    return get_for_user(runs, user, "validation.view", pk=pk)
+
+
+def validation_result_counts(*, run) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(run.results.values_list("status").annotate(n=Count("id")).order_by())
+
+
+def validation_finding_counts(*, run) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(run.findings.values_list("severity").annotate(n=Count("id")).order_by())
+
+
+def validation_results_by_family(*, run) -> list[dict]:
+    """The run's results grouped by check family, in the catalogue's order; charts are left out
+    (the page fetches them when a chart is opened)."""
+    from audits.choices import CheckFamily
+
+    records = list(run.results.defer("charts").order_by("check_id"))
+    order = {value: i for i, value in enumerate(CheckFamily.values)}
+    labels = dict(CheckFamily.choices)
+    groups: dict[str, list] = {}
+    for record in records:
+        groups.setdefault(record.family, []).append(record)
+    chart_counts = validation_chart_counts(run=run)
+    for record in records:
+        record.chart_count = chart_counts.get(record.check_id, 0)
+    return [{"family": family, "label": labels.get(family, family.replace("_", " ").title()),
+             "results": items, "counts": _status_counts(items)}
+            for family, items in sorted(groups.items(), key=lambda kv: order.get(kv[0], 99))]
+
+
+def _status_counts(items) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    return counts
+
+
+def validation_chart_counts(*, run) -> dict[str, int]:
+    """How many charts each check has, counted by the database so the figures stay unloaded."""
+    from django.db import connection
+    from django.db.models import Func, IntegerField
+
+    from audits.models import CheckResultRecord
+
+    function = "JSONB_ARRAY_LENGTH" if connection.vendor == "postgresql" else "JSON_ARRAY_LENGTH"
+    rows = (CheckResultRecord.objects.filter(run=run)
+            .annotate(n=Func("charts", function=function, output_field=IntegerField()))
+            .values_list("check_id", "n"))
+    return {check_id: n or 0 for check_id, n in rows}
+
+
+def finding_list(*, user):
+    from audits.models import Finding
+
+    from django.db.models import Case, IntegerField, Value, When
+
+    from audits.choices import SEVERITY_RANK
+
+    # Most severe first, then newest: the order a reviewer works through them.
+    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(9),
+                output_field=IntegerField())
+    return (Finding.objects.restrict(user, "finding.view").select_related("system", "model_version", "run")
+            .annotate(severity_rank=rank).order_by("severity_rank", "-created_at", "check_id"))
+
+
+def finding_article_choices(*, user) -> list[str]:
+    return list(finding_list(user=user).exclude(eu_ai_act_article="").order_by("eu_ai_act_article")
+                .values_list("eu_ai_act_article", flat=True).distinct())
+
+
+def validation_home_stats(*, user) -> dict:
+    """Numbers for the home page: active runs, runs in the last 30 days, open findings."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audits.models import Finding, ValidationRun
+
+    runs = ValidationRun.objects.restrict(user, "validation.view")
+    findings = Finding.objects.restrict(user, "finding.view").filter(status="open")
+    return {"validations_active": runs.filter(status__in=("queued", "running")).count(),
+            "validations_last_30_days": runs.filter(created_at__gte=timezone.now() - timedelta(days=30)).count(),
+            "findings_open": findings.count(),
+            "findings_open_critical": findings.filter(severity="critical").count()}

@@ -21,3 +21,66 @@ def audit_trail_verify_task(organisation_id: int | None = None) -> dict:
         outcome[str(org_id)] = {"ok": result.ok, "checked": result.checked,
                                 "breaks": [b.describe() for b in result.breaks]}
     return outcome
+
+
+# Errors that may go away on their own: the task retries them. Anything the model or the data
+# does is not among them; it fails the run with a reason instead.
+MAX_RETRIES = 3
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    from audits.validation_services import StorageUnavailable
+
+    return (OperationalError, InterfaceError, StorageUnavailable)
+
+
+@shared_task(name="audits.validation_run_execute", base=AuditedTask, acks_late=True, bind=True,
+             max_retries=MAX_RETRIES)
+def validation_run_execute(self, run_id: int, resume_token: str = "") -> dict:
+    """Claim one queued run, execute it in a child process and record how it ended.
+
+    Safe to deliver twice (acks-late): the claim is a conditional UPDATE, so a second delivery
+    finds the run taken and exits. A retry after a transient error resumes with the claim token
+    it was given."""
+    import traceback
+    import uuid
+
+    from audits import validation_services as runs
+    from core.errors import PortalError
+
+    token = resume_token or uuid.uuid4().hex
+    run = runs.validation_claim(run_id=run_id, token=token, resume=bool(resume_token))
+    if run is None:
+        return {"run": run_id, "claimed": False}
+    try:
+        outcome = runs.validation_execute(run=run)
+        runs.validation_finish(run_id=run_id, token=token, status=outcome.status,
+                               error_message=outcome.error_message, error_detail=outcome.error_detail,
+                               reproducibility=outcome.reproducibility, peak_memory_mb=round(outcome.peak_rss_mb, 1),
+                               duration_s=outcome.duration_s)
+        return {"run": run_id, "claimed": True, "status": outcome.status}
+    except _transient_errors() as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=5 * 2 ** self.request.retries,
+                             args=(run_id,), kwargs={"resume_token": token}) from exc
+        message = f"The validation could not be completed: {getattr(exc, 'message', None) or exc} " \
+                  f"(still failing after {self.max_retries} retries)."
+        runs.validation_fail(run_id=run_id, token=token, message=message, detail=traceback.format_exc())
+    except PortalError as exc:  # a clear, permanent problem with the inputs (e.g. a missing file)
+        runs.validation_fail(run_id=run_id, token=token, message=f"The validation could not start: {exc.message}",
+                             detail=traceback.format_exc())
+    except Exception:  # the task boundary: record the failure on the run, never lose it
+        runs.validation_fail(run_id=run_id, token=token, message="The validation stopped because of an internal "
+                             "error in the portal; the technical detail below helps the administrators.",
+                             detail=traceback.format_exc())
+    return {"run": run_id, "claimed": True, "status": "failed"}
+
+
+@shared_task(name="audits.validation_reap_stale", base=AuditedTask)
+def validation_reap_stale_task() -> list[int]:
+    """Periodic (beat): fail running validations whose worker stopped sending heartbeats."""
+    from audits.validation_services import validation_reap_stale
+
+    return validation_reap_stale()

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from audits import views
+from audits import validation_views, views
 
 app_name = "audits"
 urlpatterns = [
@@ -8,4 +8,13 @@ urlpatterns = [
     path("audit-trail/object/", views.object_trail, name="object_trail"),
     re_path(r"^audit-trail/export\.(?P<fmt>jsonl|csv)$", views.event_export, name="event_export"),
     path("audit-trail/verify/", views.verify_request, name="verify"),
+    path("validations/", validation_views.validation_list, name="validation_list"),
+    path("validations/new/", validation_views.validation_new, name="validation_new"),
+    path("validations/new/<int:system_pk>/", validation_views.validation_create, name="validation_create"),
+    path("validations/<int:pk>/", validation_views.validation_detail, name="validation_detail"),
+    path("validations/<int:pk>/status/", validation_views.validation_status, name="validation_status"),
+    path("validations/<int:pk>/cancel/", validation_views.validation_cancel_view, name="validation_cancel"),
+    path("validations/<int:pk>/results/", validation_views.validation_results, name="validation_results"),
+    path("validations/<int:pk>/charts/<str:check_id>/", validation_views.validation_charts, name="validation_charts"),
+    path("findings/", validation_views.finding_list, name="finding_list"),
 ]

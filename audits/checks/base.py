@@ -166,6 +166,21 @@ def not_evaluable(reason: str, **details: Any) -> Outcome:
     return Outcome(status="not_evaluable", summary=reason, details=details)
 
 
+# Classifiers whose predict() scikit-learn defines as the class with the highest predict_proba().
+_ARGMAX_CLASSIFIERS = frozenset({
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._forest.RandomForestClassifier", "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier", "sklearn.linear_model._logistic.LogisticRegression"})
+
+
+def _argmax_by_definition(model: Any) -> bool:
+    kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    if kind == "sklearn.pipeline.Pipeline" and getattr(model, "steps", None):
+        model = model.steps[-1][1]
+        kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    return kind in _ARGMAX_CLASSIFIERS
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Cached model output on one split. `proba` columns follow `classes`."""
@@ -304,11 +319,34 @@ class ValidationContext:
     def score(self, X: pd.DataFrame, *, proba: bool = True) -> Predictions:
         """Fresh (uncached) predictions for a perturbed frame; `proba=False` skips predict_proba
         for checks that only compare labels (half the model cost)."""
+        if proba and self._labels_from_proba():
+            p = self.call("predict_proba", X).astype(float)
+            return Predictions(y_pred=self.classes[p.argmax(axis=1)], proba=p, classes=self.classes)
+        return self._score_both(X, proba=proba)
+
+    def _score_both(self, X: pd.DataFrame, *, proba: bool = True) -> Predictions:
         y_pred = self.call("predict", X)
         proba = self.call("predict_proba", X).astype(float) if proba and self.has_proba else None
         if self.task == "regression":
             y_pred = y_pred.astype(float).reshape(-1)
         return Predictions(y_pred=y_pred, proba=proba, classes=self.classes)
+
+    def _labels_from_proba(self) -> bool:
+        """True when predict() is known to equal the most probable class: the final estimator is one
+        whose scikit-learn definition says so (exact type, alone or ending a sklearn Pipeline), and
+        the whole test split, scored with both methods, agrees. Then one predict_proba call gives
+        both outputs, which halves the model time of the perturbation and probe checks."""
+        key = "labels_from_proba"
+        if key not in self._cache:
+            self._cache[key] = False
+            if self.task != "regression" and self.has_proba and _argmax_by_definition(self.model):
+                try:
+                    p = self.predictions("test")
+                except ModelCallError:
+                    return False
+                self._cache[key] = p.proba is not None and bool(
+                    np.array_equal(self.codes(p.y_pred), p.proba.argmax(axis=1)))
+        return self._cache[key]
 
     def predictions(self, split: str = "test") -> Predictions:
         """Cached predictions for a whole split; a model crash is cached and re-raised."""
@@ -324,8 +362,8 @@ class ValidationContext:
         return cached
 
     def _compute_predictions(self, split: str) -> Predictions:
-        if self.model is not None:
-            return self.score(self.X(split))
+        if self.model is not None:  # the test split always with both calls: it is the evidence
+            return self._score_both(self.X(split)) if split == "test" else self.score(self.X(split))
         df = self.frame(split)
         if self.prediction_column not in df.columns:
             raise ChecksError(f"{split} data has no prediction column {self.prediction_column!r}")

@@ -275,7 +275,9 @@ def attribute_flip(ctx: ValidationContext, run: RunOptions) -> Outcome:
 def _flip_values(s: pd.Series, pol) -> list:
     if is_numeric(s) and s.nunique() > max(pol.numeric_bins, 10):
         bins = pd.qcut(s, q=pol.numeric_bins, duplicates="drop")
-        return [float(v) for v in s.groupby(bins, observed=True).median().to_numpy()]
+        medians = [float(v) for v in s.groupby(bins, observed=True).median().to_numpy()]
+        # An integer column (e.g. age) must receive integer values: a median of 27.5 would not fit.
+        return [int(round(v)) for v in medians] if pd.api.types.is_integer_dtype(s) else medians
     counts = s.value_counts()
     return counts.index[counts >= pol.min_group_size][:6].tolist() or counts.index[:2].tolist()
 

@@ -87,32 +87,13 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
                  str(cancel_path)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
                 start_new_session=True)
             reader = _EventReader(events_path)
-            kill_reason, cancel_sent = "", None
-            while True:
-                for event in reader.read():
-                    _absorb(outcome, event)
-                    if on_event is not None:
-                        on_event(event)
-                if child.poll() is not None:
-                    break
-                rss = _rss_mb(child.pid)
-                outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss)
-                elapsed = time.monotonic() - started
-                if rss > spec.memory_limit_mb:
-                    kill_reason = (f"the run used more than its memory limit of {spec.memory_limit_mb} MB "
-                                   f"({rss:.0f} MB) and was stopped")
-                elif elapsed > spec.time_limit_s:
-                    kill_reason = f"the run took longer than its time limit of {spec.time_limit_s} s and was stopped"
-                elif cancel_requested is not None and cancel_sent is None and cancel_requested():
-                    cancel_path.touch()
-                    cancel_sent = time.monotonic()
-                elif cancel_sent is not None and time.monotonic() - cancel_sent > 30:
-                    kill_reason = "cancelled"
-                if kill_reason:
-                    os.killpg(child.pid, signal.SIGKILL)
-                    child.wait()
-                    break
-                time.sleep(poll_s)
+            try:
+                kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, cancel_path,
+                                     started, poll_s)
+            except BaseException:
+                # A failing callback (e.g. the database went away) must not leave the child running.
+                _kill(child)
+                raise
             for event in reader.read():
                 _absorb(outcome, event)
                 if on_event is not None:
@@ -120,6 +101,45 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
         outcome.duration_s = round(time.monotonic() - started, 3)
         _conclude(outcome, child.returncode, kill_reason, stderr_path.read_text()[-4000:])
     return outcome
+
+
+def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, on_event, cancel_requested,
+           cancel_path: Path, started: float, poll_s: float) -> str:
+    """Relay events and enforce the limits until the child ends; returns why it was killed, if it was."""
+    kill_reason, cancel_sent = "", None
+    while True:
+        for event in reader.read():
+            _absorb(outcome, event)
+            if on_event is not None:
+                on_event(event)
+        if child.poll() is not None:
+            return ""
+        rss = _rss_mb(child.pid)
+        outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss)
+        elapsed = time.monotonic() - started
+        if rss > spec.memory_limit_mb:
+            kill_reason = (f"the run used more than its memory limit of {spec.memory_limit_mb} MB "
+                           f"({rss:.0f} MB) and was stopped")
+        elif elapsed > spec.time_limit_s:
+            kill_reason = f"the run took longer than its time limit of {spec.time_limit_s} s and was stopped"
+        elif cancel_requested is not None and cancel_sent is None and cancel_requested():
+            cancel_path.touch()
+            cancel_sent = time.monotonic()
+        elif cancel_sent is not None and time.monotonic() - cancel_sent > 30:
+            kill_reason = "cancelled"
+        if kill_reason:
+            _kill(child)
+            return kill_reason
+        time.sleep(poll_s)
+
+
+def _kill(child) -> None:
+    if child.poll() is None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    child.wait()
 
 
 def _absorb(outcome: EngineOutcome, event: dict) -> None:

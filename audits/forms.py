@@ -1,0 +1,65 @@
+"""Forms of the validation pages. They only parse input; the rules live in
+`audits.validation_services`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django import forms
+
+from audits.choices import Suite
+
+POLICY_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*=\s*(.*?)\s*$")
+
+
+def parse_policy_lines(text: str) -> dict:
+    """`key = value` lines to a dict. Values are read as JSON where they can be (numbers, true,
+    false, lists), otherwise as text; blank lines and lines starting with # are skipped."""
+    overrides: dict = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = POLICY_LINE.match(line)
+        if not match or not match.group(2):
+            raise forms.ValidationError(f"Line {number}: write one override per line as key = value, "
+                                        f"e.g. fairness.dp_ratio_min = 0.8 (got {line.strip()!r}).")
+        key, raw = match.groups()
+        if key in overrides:
+            raise forms.ValidationError(f"Line {number}: {key} is given twice.")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw.strip("\"'")
+        overrides[key] = value
+    return overrides
+
+
+class ValidationStartForm(forms.Form):
+    model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none: the test dataset holds predictions —")
+    test_dataset = forms.ModelChoiceField(queryset=None, empty_label="— pick the test dataset —")
+    train_dataset = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —",
+                                           help_text="Optional; enables the train–test gap, leakage and contamination checks.")
+    suite = forms.ChoiceField(choices=[("", "Default for the system's risk tier")] + list(Suite.choices), required=False)
+    task = forms.ChoiceField(choices=[("binary", "Binary classification"), ("multiclass", "Multiclass classification"),
+                                      ("regression", "Regression")], required=False,
+                             help_text="Only for a run on predictions, without a model version.")
+    policy_overrides = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "placeholder": "fairness.dp_ratio_min = 0.8"}),
+                                       required=False, help_text="Optional, one per line: key = value.")
+    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, required=False)
+
+    def __init__(self, *args, versions, datasets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_version"].queryset = versions
+        self.fields["test_dataset"].queryset = datasets
+        self.fields["train_dataset"].queryset = datasets
+
+    def clean_policy_overrides(self) -> dict:
+        return parse_policy_lines(self.cleaned_data.get("policy_overrides", ""))
+
+    def clean_seed(self) -> int:
+        return self.cleaned_data.get("seed") or 0
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False)

@@ -1,0 +1,184 @@
+"""Pages of validation runs and findings. Thin adapters: reads through `audits.selectors`,
+writes through `audits.validation_services`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audits import selectors
+from audits.choices import CheckFamily, CheckStatus, FindingStatus, RunStatus, Severity, Suite
+from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
+from audits.forms import CancelForm, ValidationStartForm
+from audits.validation_services import default_suite_for, validation_cancel, validation_start
+from core.errors import PortalError
+from core.permissions import has_permission
+from models_registry.models import AISystem
+
+
+def _require(request, permission):
+    if not has_permission(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _systems(request):
+    return AISystem.objects.restrict(request.user, "system.view").order_by("name").only("pk", "name")
+
+
+@login_required
+@require_GET
+def validation_list(request):
+    _require(request, "validation.view")
+    filterset = ValidationRunFilterSet(request.GET, queryset=selectors.validation_run_list(user=request.user))
+    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
+    context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
+               "systems": _systems(request), "statuses": RunStatus.choices, "suites": Suite.choices}
+    template = "audits/_validation_table.html" if request.htmx else "audits/validation_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def validation_new(request):
+    """Pick the AI system first; the start form needs its versions and datasets."""
+    _require(request, "validation.start")
+    system_pk = request.GET.get("system", "")
+    if system_pk.isdigit() and _systems(request).filter(pk=system_pk).exists():
+        return redirect("audits:validation_create", system_pk=int(system_pk))
+    return render(request, "audits/validation_pick_system.html", {"systems": _systems(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def validation_create(request, system_pk: int):
+    _require(request, "validation.start")
+    from models_registry import selectors as registry
+
+    system = registry.system_get(user=request.user, pk=system_pk)
+    versions = registry.version_list(user=request.user, system=system).filter(scan_verdict="safe")
+    datasets = registry.dataset_list(user=request.user, system=system)
+    initial = {"model_version": request.GET.get("version") or (versions.first().pk if versions.exists() else None),
+               "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None)}
+    form = ValidationStartForm(request.POST or None, initial=initial, versions=versions, datasets=datasets)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["suite"] = data["suite"] or None
+        data["task"] = data["task"] or None
+        try:
+            run = validation_start(actor=request.user, system=system, **data)
+        except PortalError as exc:
+            field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
+            return redirect("audits:validation_detail", pk=run.pk)
+    return render(request, "audits/validation_form.html",
+                  {"form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label})
+
+
+def _status_context(request, run) -> dict:
+    finding_counts = selectors.validation_finding_counts(run=run)
+    return {"run": run, "result_counts": selectors.validation_result_counts(run=run),
+            "finding_counts": finding_counts, "finding_total": sum(finding_counts.values()),
+            "check_statuses": CheckStatus.choices, "severities": Severity.values,
+            "can_start": has_permission(request.user, "validation.start")}
+
+
+@login_required
+@require_GET
+def validation_detail(request, pk: int):
+    _require(request, "validation.view")
+    run = selectors.validation_run_get(user=request.user, pk=pk)
+    context = _status_context(request, run)
+    context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk)
+    return render(request, "audits/validation_detail.html", context)
+
+
+@login_required
+@require_GET
+def validation_status(request, pk: int):
+    """The live part of the run page, polled by htmx while the run is active."""
+    _require(request, "validation.view")
+    run = selectors.validation_run_get(user=request.user, pk=pk)
+    if not request.htmx:
+        return redirect("audits:validation_detail", pk=run.pk)
+    return render(request, "audits/_validation_status.html", _status_context(request, run))
+
+
+@login_required
+@require_POST
+def validation_cancel_view(request, pk: int):
+    _require(request, "validation.start")
+    run = selectors.validation_run_get(user=request.user, pk=pk)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        run = validation_cancel(actor=request.user, run=run, reason=reason)
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, "Cancelled." if run.status == RunStatus.CANCELLED
+                      else "Cancellation requested: the run stops after the check it is running.")
+    return redirect("audits:validation_detail", pk=run.pk)
+
+
+@login_required
+@require_GET
+def validation_results(request, pk: int):
+    _require(request, "validation.view")
+    run = selectors.validation_run_get(user=request.user, pk=pk)
+    return render(request, "audits/validation_results.html",
+                  {"run": run, "groups": selectors.validation_results_by_family(run=run),
+                   "result_counts": selectors.validation_result_counts(run=run)})
+
+
+@login_required
+@require_GET
+def validation_charts(request, pk: int, check_id: str):
+    """The plotly figures of one check, fetched when its charts are opened."""
+    _require(request, "validation.view")
+    run = selectors.validation_run_get(user=request.user, pk=pk)
+    record = run.results.filter(check_id=check_id).only("charts").first()
+    if record is None:
+        raise Http404("No such check in this run.")
+    return JsonResponse({"check_id": check_id, "charts": record.charts})
+
+
+@login_required
+@require_GET
+def finding_list(request):
+    _require(request, "finding.view")
+    filterset = FindingFilterSet(request.GET, queryset=selectors.finding_list(user=request.user))
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
+               "systems": _systems(request), "severities": Severity.choices, "categories": CheckFamily.choices,
+               "statuses": FindingStatus.choices, "articles": selectors.finding_article_choices(user=request.user),
+               "scope": _finding_scope(request)}
+    template = "audits/_finding_table.html" if request.htmx else "audits/finding_list.html"
+    return render(request, template, context)
+
+
+def _finding_scope(request) -> dict:
+    """What the list is narrowed to (one run, one model version), for its heading."""
+    from models_registry.models import ModelVersion
+
+    run_pk, version_pk = request.GET.get("run", ""), request.GET.get("model_version", "")
+    if run_pk.isdigit():
+        run = selectors.validation_run_list(user=request.user).filter(pk=run_pk).first()
+        return {"run": run} if run else {}
+    if version_pk.isdigit():
+        version = (ModelVersion.objects.restrict(request.user, "system.view").select_related("system")
+                   .filter(pk=version_pk).first())
+        return {"version": version} if version else {}
+    return {}

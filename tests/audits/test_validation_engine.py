@@ -1,0 +1,103 @@
+"""The engine runs the model in a child process: whatever the model does there, the run ends with
+a reason a person can read, and the calling process (the worker) lives on."""
+
+import joblib
+import pytest
+
+from audits.engine import DataSpec, ModelSpec, RunSpec, execute_in_child
+from tests.audits import misbehaving_models as bad
+from tests.audits.validation_support import FEATURES, credit_frame, credit_model
+
+READ_OPTIONS = {"format": "csv", "delimiter": ",", "encoding": "utf-8", "compression": None, "header": 0,
+                "quotechar": '"', "decimal": ".", "columns": [*FEATURES, "sex", "default"],
+                "column_types": {"age": "integer", "income": "float", "debt": "float", "sex": "string",
+                                 "default": "integer"}, "datetime_formats": {}}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("engine")
+    frame = credit_frame(200, seed=3)
+    frame.to_csv(folder / "test.csv", index=False)
+    model = credit_model(frame)
+
+    def model_file(name, obj):
+        path = folder / f"{name}.joblib"
+        joblib.dump(obj, path)
+        return str(path)
+
+    return {"test": str(folder / "test.csv"), "model": model, "model_file": model_file}
+
+
+def spec_for(files, model_path, **overrides):
+    args = {"task": "binary", "target": "default", "test": DataSpec(files["test"], READ_OPTIONS), "suite": "quick",
+            "model": ModelSpec(model_path, "joblib"), "features": FEATURES, "sensitive": ["sex"]}
+    args.update(overrides)
+    return RunSpec(**args)
+
+
+def test_a_well_behaved_model_runs_the_quick_suite_in_the_child(files):
+    outcome = execute_in_child(spec_for(files, files["model_file"]("good", files["model"])))
+    assert outcome.status == "succeeded", outcome.error_message
+    assert outcome.results and outcome.reproducibility["suite"] == "quick"
+
+
+def test_a_model_that_segfaults_fails_the_run_with_a_readable_reason_and_the_caller_lives_on(files):
+    outcome = execute_in_child(spec_for(files, files["model_file"]("segv", bad.SegfaultingModel(files["model"]))))
+    assert outcome.status == "failed"
+    assert "segmentation fault" in outcome.error_message
+    again = execute_in_child(spec_for(files, files["model_file"]("good2", files["model"])))
+    assert again.status == "succeeded"
+
+
+def test_a_model_that_aborts_the_process_fails_the_run_with_a_readable_reason(files):
+    outcome = execute_in_child(spec_for(files, files["model_file"]("abort", bad.AbortingModel(files["model"]))))
+    assert (outcome.status, outcome.error_message) == ("failed", "The validation failed: the model aborted the process.")
+
+
+def test_a_model_that_crashes_while_loading_fails_the_run_naming_the_stage(files):
+    outcome = execute_in_child(spec_for(files, files["model_file"]("onload", bad.CrashesOnLoad(files["model"]))))
+    assert outcome.status == "failed"
+    assert "loading the model" in outcome.error_message
+    assert "refuses to be unpickled" in outcome.error_message
+    assert "Traceback" in outcome.error_detail
+
+
+def test_a_run_over_its_memory_limit_is_stopped_with_the_reason(files):
+    spec = spec_for(files, files["model_file"]("hungry", bad.HungryModel(files["model"])), memory_limit_mb=400)
+    outcome = execute_in_child(spec, poll_s=0.05)
+    assert outcome.status == "failed"
+    assert "memory limit of 400 MB" in outcome.error_message
+
+
+def test_a_run_over_its_time_limit_is_stopped_with_the_reason(files):
+    spec = spec_for(files, files["model_file"]("slow", bad.SleepingModel(files["model"], delay=5)), time_limit_s=4)
+    outcome = execute_in_child(spec)
+    assert outcome.status == "failed"
+    assert "time limit of 4 s" in outcome.error_message
+    assert outcome.duration_s < 15
+
+
+def _children_running_the_engine() -> list[int]:
+    import os
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"audits.engine.child" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_callback_that_raises_stops_the_child_instead_of_leaving_it_running(files):
+    def on_event(event):
+        raise ConnectionError("the database went away")
+
+    with pytest.raises(ConnectionError):
+        execute_in_child(spec_for(files, files["model_file"]("good3", files["model"])), on_event=on_event)
+    assert _children_running_the_engine() == []
