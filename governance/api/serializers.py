@@ -1,0 +1,92 @@
+from rest_framework import serializers
+
+from governance.choices import OutcomeChoice
+from governance.models import ClassificationDraft, Determination, Evidence, Obligation
+from governance.presentation import outcome_headline
+from models_registry.choices import RiskTier
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="display_name")
+
+
+class AnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(help_text="{question_id: answer}: \"yes\"/\"no\"/\"unsure\", an option "
+                                              "value, or a list of option values for multi-select questions.")
+
+
+class DraftSerializer(serializers.ModelSerializer):
+    updated_by = UserRefSerializer(read_only=True)
+    system = serializers.IntegerField(source="system_id", read_only=True)
+
+    class Meta:
+        model = ClassificationDraft
+        fields = ["system", "answers", "updated_by", "updated_at"]
+        read_only_fields = fields
+
+
+class DeterminationSerializer(serializers.ModelSerializer):
+    system = serializers.IntegerField(source="system_id", read_only=True)
+    answered_by = UserRefSerializer(read_only=True)
+    submitted_by = UserRefSerializer(read_only=True)
+    approved_by = UserRefSerializer(read_only=True, allow_null=True)
+    headline = serializers.SerializerMethodField()
+    effective_outcome = serializers.CharField(read_only=True)
+    effective_risk_tier = serializers.CharField(read_only=True)
+    blockers = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # Plain strings ("" when not overridden): the choices are those of outcome and risk_tier.
+    override_outcome = serializers.CharField(read_only=True)
+    override_risk_tier = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Determination
+        fields = ["id", "system", "number", "status", "outcome", "risk_tier", "headline", "effective_outcome",
+                  "effective_risk_tier", "is_complete", "has_contradictions", "blockers", "rules_version",
+                  "answers", "result", "answered_by", "submitted_by", "created_at", "approved_by", "approved_at",
+                  "approval_note", "override_outcome", "override_risk_tier", "override_justification",
+                  "review_reason", "review_requested_at", "superseded_at"]
+        read_only_fields = fields
+
+    def get_headline(self, obj) -> str:
+        return outcome_headline(obj.effective_outcome, obj.result)
+
+
+class ApproveSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class OverrideSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=OutcomeChoice.choices)
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False, allow_blank=True, default="")
+    justification = serializers.CharField(allow_blank=True, max_length=5000,
+                                          help_text="Required: why the outcome differs from the questionnaire's.")
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    added_by = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "kind", "title", "sha256", "size", "original_name", "model_version", "validation_kind",
+                  "validation_ref", "dated_at", "added_by", "created_at"]
+        read_only_fields = fields
+
+
+class ObligationSerializer(serializers.ModelSerializer):
+    system = serializers.IntegerField(source="system_id", read_only=True)
+    system_name = serializers.CharField(source="system.name", read_only=True)
+    determination = serializers.IntegerField(source="determination_id", read_only=True)
+    owner = UserRefSerializer(read_only=True, allow_null=True)
+    is_overdue = serializers.BooleanField(read_only=True)
+    evidence_count = serializers.IntegerField(read_only=True)
+    newest_evidence = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Obligation
+        fields = ["id", "system", "system_name", "determination", "code", "role", "article", "title",
+                  "description", "notes", "evidence_hints", "applies_from_key", "applies_from", "owner",
+                  "due_date", "status", "is_overdue", "evidence_max_age_days", "evidence_count",
+                  "newest_evidence", "applicable", "not_applicable_since"]
+        read_only_fields = fields

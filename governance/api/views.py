@@ -1,0 +1,187 @@
+"""API adapters for classification and obligations; the services decide, errors come out as
+{"message", "code", "extra"} through the project's exception handler."""
+
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFound
+from core.permissions import HasPortalPermission
+from governance import selectors, services
+from governance.api.serializers import (
+    AnswersSerializer,
+    ApproveSerializer,
+    DeterminationSerializer,
+    DraftSerializer,
+    ObligationSerializer,
+    OverrideSerializer,
+)
+from governance.filtersets import ObligationFilterSet
+from governance.models import Determination, Obligation
+from governance.rules import questionnaire_as_dict
+from models_registry.models import AISystem
+
+ERRORS = {400: OpenApiResponse(description='{"message", "code", "extra"}'),
+          403: OpenApiResponse(description="Your role does not allow this."),
+          404: OpenApiResponse(description="No such object in your organisation."),
+          409: OpenApiResponse(description="The object's state does not allow this.")}
+
+
+def _system(request, pk: int, permission: str) -> AISystem:
+    return get_object_or_404(AISystem.objects.restrict(request.user, permission), pk=pk)
+
+
+class QuestionnaireApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.view"
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The EU AI Act questionnaire",
+                   description="Sections, questions with options and article paraphrases, visibility "
+                               "conditions (`visible_if`, in the `condition_language`) and named `flags`.")
+    def get(self, request):
+        return Response(questionnaire_as_dict())
+
+
+class DraftApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission_by_method = {"GET": "classification.view", "PUT": "classification.draft"}
+
+    @extend_schema(responses={200: DraftSerializer, **ERRORS}, summary="A system's saved draft answers")
+    def get(self, request, pk: int):
+        draft = selectors.classification_draft(system=_system(request, pk, "classification.view"))
+        if draft is None:
+            raise NotFound("This system has no draft answers.", code="no_draft")
+        return Response(DraftSerializer(draft).data)
+
+    @extend_schema(request=AnswersSerializer, responses={200: DraftSerializer, **ERRORS},
+                   summary="Save draft answers (replaces the previous draft)")
+    def put(self, request, pk: int):
+        serializer = AnswersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        draft = services.classification_draft_save(system=_system(request, pk, "classification.draft"),
+                                                   actor=request.user, **serializer.validated_data)
+        return Response(DraftSerializer(draft).data)
+
+
+class SubmitApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.draft"
+
+    @extend_schema(request=AnswersSerializer, responses={201: DeterminationSerializer, **ERRORS},
+                   summary="Submit answers for approval",
+                   description="Classifies the given answers (or, with an empty body, the saved draft) and "
+                               "stores the immutable determination. Incomplete or contradictory answers are "
+                               "accepted but cannot be approved.")
+    def post(self, request, pk: int):
+        system = _system(request, pk, "classification.draft")
+        answers = None
+        if request.data:
+            serializer = AnswersSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            answers = serializer.validated_data["answers"]
+        determination = services.determination_submit(system=system, actor=request.user, answers=answers)
+        return Response(DeterminationSerializer(determination).data, status=status.HTTP_201_CREATED)
+
+
+class SystemDeterminationListApi(generics.ListAPIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.view"
+    serializer_class = DeterminationSerializer
+
+    @extend_schema(summary="A system's determinations, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request object
+            return Determination.objects.none()
+        system = _system(self.request, self.kwargs["pk"], "classification.view")
+        return selectors.determination_list(user=self.request.user, system=system).order_by("-number")
+
+
+class CurrentDeterminationApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.view"
+
+    @extend_schema(responses={200: DeterminationSerializer, **ERRORS},
+                   summary="A system's current (approved or needs-review) determination")
+    def get(self, request, pk: int):
+        determination = selectors.current_determination(system=_system(request, pk, "classification.view"))
+        if determination is None:
+            raise NotFound("This system has no approved classification.", code="not_classified")
+        return Response(DeterminationSerializer(determination).data)
+
+
+class DeterminationDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.view"
+    serializer_class = DeterminationSerializer
+
+    def get_queryset(self):
+        return selectors.determination_list(user=self.request.user)
+
+
+class DeterminationApproveApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.approve"
+
+    @extend_schema(request=ApproveSerializer, responses={200: DeterminationSerializer, **ERRORS},
+                   summary="Approve a determination (compliance officer)")
+    def post(self, request, pk: int):
+        determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
+        serializer = ApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        determination = services.determination_approve(determination=determination, actor=request.user,
+                                                       **serializer.validated_data)
+        return Response(DeterminationSerializer(determination).data)
+
+
+class DeterminationOverrideApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "classification.approve"
+
+    @extend_schema(request=OverrideSerializer, responses={200: DeterminationSerializer, **ERRORS},
+                   summary="Approve with a different outcome, with a written justification (compliance officer)")
+    def post(self, request, pk: int):
+        determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
+        serializer = OverrideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        determination = services.determination_override(determination=determination, actor=request.user,
+                                                        **serializer.validated_data)
+        return Response(DeterminationSerializer(determination).data)
+
+
+class ObligationListApi(generics.ListAPIView):
+    """Obligations across the organisation, filterable like the board (system, status, article,
+    owner, overdue, applies_before)."""
+
+    permission_classes = [HasPortalPermission]
+    permission = "obligation.view"
+    serializer_class = ObligationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ObligationFilterSet
+
+    def get_queryset(self):
+        return selectors.obligation_list(user=self.request.user)
+
+
+class SystemObligationListApi(ObligationListApi):
+    """One system's obligations (including those that no longer apply, flagged `applicable: false`)."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request object
+            return Obligation.objects.none()
+        system = _system(self.request, self.kwargs["pk"], "obligation.view")
+        return selectors.obligation_list(user=self.request.user, include_not_applicable=True).filter(system=system)
+
+
+class ObligationDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasPortalPermission]
+    permission = "obligation.view"
+    serializer_class = ObligationSerializer
+
+    def get_queryset(self):
+        return selectors.obligation_list(user=self.request.user, include_not_applicable=True)

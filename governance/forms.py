@@ -1,0 +1,67 @@
+"""HTML forms: they parse and check input shape; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+
+from governance.choices import EVIDENCE_MAX_BYTES, EvidenceKind, ObligationStatus, OutcomeChoice
+from governance.rules import EVIDENCE_KINDS
+from models_registry.choices import RiskTier
+
+VALIDATION_KINDS = [(kind, kind.removeprefix("validation_run:").replace("_", " ").capitalize())
+                    for kind in EVIDENCE_KINDS if kind.startswith("validation_run:")]
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                           label="Note (optional)")
+
+
+class OverrideForm(forms.Form):
+    outcome = forms.ChoiceField(choices=OutcomeChoice.choices, label="Outcome instead")
+    risk_tier = forms.ChoiceField(
+        required=False, label="Risk tier (optional)",
+        choices=[("", "Follow from the outcome")] + [c for c in RiskTier.choices if c[0] != RiskTier.UNCLASSIFIED])
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, required=False,
+                                    label="Written justification (required)")
+
+
+class ObligationTransitionForm(forms.Form):
+    to_status = forms.ChoiceField(choices=ObligationStatus.choices)
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class ObligationAssignForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="— nobody —")
+    # type=date inputs only accept ISO dates; any other format would render (and submit) blank.
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    evidence_max_age_days = forms.IntegerField(min_value=1, max_value=3650, label="Maximum evidence age (days)")
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = lambda user: f"{user.display_name} ({user.get_role_display()})"
+
+
+class EvidenceForm(forms.Form):
+    kind = forms.ChoiceField(choices=EvidenceKind.choices)
+    title = forms.CharField(required=False, max_length=200)
+    file = forms.FileField(required=False, help_text=f"At most {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB.")
+    model_version = forms.ModelChoiceField(queryset=None, required=False)
+    validation_kind = forms.ChoiceField(choices=VALIDATION_KINDS, required=False)
+    validation_ref = forms.CharField(required=False, max_length=80, label="Validation run id")
+
+    def __init__(self, *args, versions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_version"].queryset = versions
+
+    def clean(self):
+        data = super().clean()
+        needed = {EvidenceKind.DOCUMENT: ("file", "Choose a file to upload."),
+                  EvidenceKind.MODEL_CARD: ("model_version", "Choose a model version."),
+                  EvidenceKind.VALIDATION_RUN: ("validation_ref", "Give the validation run's id.")}
+        if data.get("kind") in needed:
+            name, message = needed[data["kind"]]
+            if not data.get(name):
+                self.add_error(name, message)
+        return data

@@ -1,0 +1,315 @@
+"""Pages for classification and obligations: thin adapters over selectors and services."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.errors import NotAllowed, PortalError
+from core.permissions import get_for_user, has_permission
+from governance import selectors, services
+from governance.choices import ObligationStatus, next_statuses
+from governance.filtersets import ObligationFilterSet
+from governance.forms import (
+    ApproveForm,
+    EvidenceForm,
+    ObligationAssignForm,
+    ObligationTransitionForm,
+    OverrideForm,
+)
+from governance.models import Determination, Evidence, Obligation
+from governance.presentation import (
+    answer_rows,
+    answers_from_post,
+    outcome_headline,
+    overlay_lines,
+    questionnaire_view,
+)
+from governance.rules import QUESTION_BY_ID, RULES_VERSION
+from models_registry.models import AISystem
+
+
+def _require(request, permission: str) -> None:
+    if not has_permission(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
+
+
+def _attempt(request, action, success: str) -> bool:
+    """Run a service call; a refusal for the role is a 403, any other business error a message."""
+    try:
+        action()
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
+    except PortalError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
+# --- classification -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def classification_list(request):
+    _require(request, "classification.view")
+    systems = selectors.classification_system_list(user=request.user)
+    return render(request, "governance/classification_list.html", {"systems": systems})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def classify(request, pk: int):
+    """The questionnaire. Every change is saved as a draft (htmx re-renders the questions that
+    still matter); without JavaScript "Save draft" does the same with a full page."""
+    _require(request, "classification.draft")
+    system = get_for_user(AISystem.objects.all(), request.user, "classification.draft", pk=pk)
+    draft = selectors.classification_draft(system=system)
+    answers, error = (draft.answers if draft else {}), None
+    if request.method == "POST":
+        answers = answers_from_post(request.POST)
+        try:
+            services.classification_draft_save(system=system, answers=answers, actor=request.user)
+            if request.POST.get("action") == "submit":
+                determination = services.determination_submit(system=system, actor=request.user)
+                messages.success(request, f"Classification #{determination.number} submitted.")
+                return redirect("governance:determination_detail", pk=determination.pk)
+            if not request.htmx:
+                messages.success(request, "Draft saved. You can leave and resume at any time.")
+                return redirect("governance:classify", pk=system.pk)
+        except PortalError as exc:
+            error = exc.message
+    context = {"system": system, "draft": draft, "error": error, "rules_version": RULES_VERSION,
+               "q": questionnaire_view(answers, show_missing=bool(draft) or request.method == "POST"),
+               "current": selectors.current_determination(system=system),
+               "pending": selectors.pending_determination(system=system)}
+    template = "governance/_questionnaire_body.html" if request.htmx else "governance/classify.html"
+    status = 422 if error and not request.htmx else 200
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def system_classification(request, pk: int):
+    """A system's classification history: current, pending and superseded determinations."""
+    _require(request, "classification.view")
+    system = get_for_user(AISystem.objects.all(), request.user, "classification.view", pk=pk)
+    determinations = selectors.determination_list(user=request.user, system=system)
+    return render(request, "governance/system_classification.html",
+                  {"system": system, "determinations": determinations,
+                   "current": selectors.current_determination(system=system),
+                   "draft": selectors.classification_draft(system=system)})
+
+
+@login_required
+@require_GET
+def determination_detail(request, pk: int):
+    _require(request, "classification.view")
+    determination = get_for_user(selectors.determination_list(user=request.user), request.user,
+                                 "classification.view", pk=pk)
+    result = determination.result
+    context = {
+        "d": determination, "system": determination.system, "result": result,
+        "headline": outcome_headline(determination.outcome, result),
+        "override_headline": outcome_headline(determination.override_outcome, result)
+        if determination.is_overridden else "",
+        "overlays": overlay_lines(result), "answers": answer_rows(determination.answers),
+        "missing": [QUESTION_BY_ID[qid].text for qid in result.get("missing", []) if qid in QUESTION_BY_ID],
+        "approve_form": ApproveForm(), "override_form": OverrideForm(),
+        "can_approve": has_permission(request.user, "classification.approve"),
+        "obligation_count": determination.system.obligations.filter(applicable=True).count(),
+    }
+    return render(request, "governance/determination_detail.html", context)
+
+
+@login_required
+@require_POST
+def determination_approve(request, pk: int):
+    _require(request, "classification.approve")
+    determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
+    form = ApproveForm(request.POST)
+    form.is_valid()
+    _attempt(request, lambda: services.determination_approve(
+        determination=determination, actor=request.user, note=form.cleaned_data.get("note", "")),
+        "Classification approved; the system's risk tier and obligations are updated.")
+    return redirect("governance:determination_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def determination_override(request, pk: int):
+    _require(request, "classification.approve")
+    determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an outcome and write a justification for the override.")
+    else:
+        _attempt(request, lambda: services.determination_override(
+            determination=determination, actor=request.user, **form.cleaned_data),
+            "Override approved; the justification is kept with the record.")
+    return redirect("governance:determination_detail", pk=pk)
+
+
+# --- obligations ------------------------------------------------------------------------------------
+
+
+def _board_context(request, system=None):
+    base = selectors.obligation_list(user=request.user)
+    data = request.GET.copy()
+    if system is not None:
+        data["system"] = str(system.pk)
+    filterset = ObligationFilterSet(data, queryset=base, request=request)
+    obligations = filterset.qs if filterset.is_valid() else base.none()
+    page = Paginator(obligations, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filterset": filterset, "page": page, "rows": selectors.obligation_board_rows(page.object_list),
+            "summary": selectors.obligation_summary(obligations), "system": system, "query": query.urlencode(),
+            "upcoming": selectors.next_application_dates(obligations), "statuses": ObligationStatus.choices,
+            "today": timezone.localdate()}
+
+
+@login_required
+@require_GET
+def obligation_board(request):
+    _require(request, "obligation.view")
+    return render(request, "governance/obligation_board.html", _board_context(request))
+
+
+@login_required
+@require_GET
+def system_obligations(request, pk: int):
+    _require(request, "obligation.view")
+    system = get_for_user(AISystem.objects.all(), request.user, "obligation.view", pk=pk)
+    return render(request, "governance/obligation_board.html", _board_context(request, system))
+
+
+EXPORT_COLUMNS = ("system", "article", "title", "role", "status", "owner", "applies_from",
+                  "days_until_applies", "due_date", "overdue", "evidence_count", "newest_evidence")
+
+
+def _csv_safe(value) -> str:
+    # Spreadsheet formula injection: a cell starting with = + - @ would be evaluated.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def obligation_export(request):
+    _require(request, "obligation.view")
+    filterset = ObligationFilterSet(request.GET, queryset=selectors.obligation_list(user=request.user),
+                                    request=request)
+    if not filterset.is_valid():
+        return HttpResponseBadRequest("Invalid filters: " + "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()), content_type="text/plain")
+    today = timezone.localdate()
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(EXPORT_COLUMNS)
+        for o in filterset.qs.iterator(chunk_size=500):
+            yield writer.writerow([_csv_safe(v) for v in (
+                o.system.name, o.article, o.title, o.role, o.get_status_display(),
+                o.owner.username if o.owner else "", o.applies_from, (o.applies_from - today).days,
+                o.due_date or "", "yes" if o.is_overdue else "no", o.evidence_count, o.newest_evidence or "")])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="obligations-{today.isoformat()}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def obligation_detail(request, pk: int):
+    _require(request, "obligation.view")
+    obligation = get_for_user(selectors.obligation_list(user=request.user, include_not_applicable=True),
+                              request.user, "obligation.view", pk=pk)
+    selectors.obligation_board_rows([obligation])
+    user = request.user
+    may_manage = has_permission(user, "obligation.manage")
+    context = {
+        "o": obligation, "evidence": obligation.evidence.select_related("added_by", "model_version"),
+        "may_manage": may_manage, "may_work": may_manage or obligation.owner_id == user.pk,
+        "moves": [(s, ObligationStatus(s).label, rule) for s, rule in next_statuses(obligation.status)],
+        "assign_form": ObligationAssignForm(owners=selectors.obligation_owner_choices(user=user), initial={
+            "owner": obligation.owner_id, "due_date": obligation.due_date,
+            "evidence_max_age_days": obligation.evidence_max_age_days}),
+        "evidence_form": EvidenceForm(versions=selectors.model_version_choices(user=user, system=obligation.system)),
+    }
+    return render(request, "governance/obligation_detail.html", context)
+
+
+@login_required
+@require_POST
+def obligation_transition(request, pk: int):
+    _require(request, "obligation.view")
+    obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
+    form = ObligationTransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid status.")
+    else:
+        _attempt(request, lambda: services.obligation_transition(
+            obligation=obligation, actor=request.user, **form.cleaned_data), "Status updated.")
+    return redirect("governance:obligation_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def obligation_assign(request, pk: int):
+    _require(request, "obligation.manage")
+    obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.manage", pk=pk)
+    form = ObligationAssignForm(request.POST, owners=selectors.obligation_owner_choices(user=request.user))
+    if not form.is_valid():
+        messages.error(request, "Check the owner, due date and maximum evidence age.")
+    else:
+        _attempt(request, lambda: services.obligation_assign(
+            obligation=obligation, actor=request.user, **form.cleaned_data), "Obligation updated.")
+    return redirect("governance:obligation_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def evidence_add(request, pk: int):
+    _require(request, "obligation.view")
+    obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
+    form = EvidenceForm(request.POST, request.FILES,
+                        versions=selectors.model_version_choices(user=request.user, system=obligation.system))
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("governance:obligation_detail", pk=pk)
+    data, common = form.cleaned_data, {"obligation": obligation, "actor": request.user, "title": form.cleaned_data["title"]}
+    calls = {
+        "document": lambda: services.evidence_add_document(uploaded_file=data["file"], **common),
+        "model_card": lambda: services.evidence_add_model_card(model_version=data["model_version"], **common),
+        "validation_run": lambda: services.evidence_add_validation_run(
+            validation_kind=data["validation_kind"], validation_ref=data["validation_ref"], **common),
+    }
+    _attempt(request, calls[data["kind"]], "Evidence added.")
+    return redirect("governance:obligation_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def evidence_download(request, pk: int):
+    _require(request, "obligation.view")
+    evidence = get_for_user(Evidence.objects.all(), request.user, "obligation.view", pk=pk, kind="document")
+    if not default_storage.exists(evidence.storage_key):
+        raise Http404("The file is missing from storage.")
+    return FileResponse(default_storage.open(evidence.storage_key, "rb"), as_attachment=True,
+                        filename=evidence.original_name)
