@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install run test bench worker clean
+.PHONY: install run test bench bench-peers worker clean
 
 install: $(STAMP)
 
@@ -22,6 +22,15 @@ run: install
 ## Run the whole test suite (PostgreSQL + Redis + a real worker when CI=true).
 test: install
 	scripts/test.sh
+
+## Benchmark: wall time and peak memory of the full validation suite per check family (Adult and German
+## credit x HistGradientBoosting and LogisticRegression), through the worker's code path; SHAP overhead.
+bench: install
+	$(PY) -m bench.run
+
+## Benchmark against Giskard and Deepchecks (each installed in a throw-away venv outside the repo).
+bench-peers: install
+	$(PY) -m bench.peers
 
 ## Start only a worker (for a portal started some other way).
 worker: install
