@@ -241,6 +241,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several apps have a "role" and a "status" field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "core.choices.Role",
+        "DatasetRoleEnum": "models_registry.choices.DatasetRole",
+        "OperatorRoleEnum": "models_registry.choices.OperatorRole",
+        "DeterminationStatusEnum": "governance.choices.DeterminationStatus",
+        "ObligationStatusEnum": "governance.choices.ObligationStatus",
+        "RiskStatusEnum": "governance.risks.choices.RiskStatus",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------
@@ -270,7 +279,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.audit_trail_verify",
         "schedule": timedelta(hours=24),
     },
+    "governance-evidence-staleness-sweep": {
+        "task": "governance.evidence_staleness_sweep",
+        "schedule": timedelta(hours=24),
+    },
+    "risk-review-reminders-daily": {
+        "task": "governance.risk_review_reminders",
+        "schedule": timedelta(hours=24),
+    },
+    "validation-reap-stale": {
+        "task": "audits.validation_reap_stale",
+        "schedule": timedelta(minutes=1),
+    },
 }
+# Validation runs: per-run limits enforced on the child process that loads the model, and how
+# long a running run may go without a heartbeat before the reaper fails it.
+VALIDATION_TIME_LIMIT_S = env_int("VALIDATION_TIME_LIMIT_S", 1800, minimum=10)
+VALIDATION_MEMORY_LIMIT_MB = env_int("VALIDATION_MEMORY_LIMIT_MB", 4096, minimum=64)
+VALIDATION_STALE_AFTER_S = env_int("VALIDATION_STALE_AFTER_S", 300, minimum=30)
 # How long /healthz waits for a worker to answer a ping.
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 2000, minimum=100)) / 1000
 

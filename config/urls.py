@@ -14,6 +14,7 @@ api_v1 = [
     path("audit-events/", AuditEventListApi.as_view(), name="audit-event-list"),
     path("", include("models_registry.api.urls")),
     path("", include("governance.api.urls")),
+    path("", include("audits.api.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("", include("audits.urls")),
     path("", include("models_registry.urls")),
     path("", include("governance.urls")),
+    path("", include(("audits.dashboard_urls", "dashboard"), namespace="dashboard")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -133,6 +133,7 @@ def system_detail(request, pk):
     context = {"system": system, "versions": versions,
                "datasets": selectors.dataset_list(user=request.user, system=system),
                "classify_url": _optional_url("governance:classify", system.pk),
+               "classification_url": _optional_url("governance:system_classification", system.pk),
                "obligations_url": _optional_url("governance:system_obligations", system.pk),
                "trail_object_type": "models_registry.aisystem", "trail_object_id": system.pk}
     return render(request, "models_registry/system_detail.html", context)

@@ -77,31 +77,46 @@ class VersionListApi(generics.ListAPIView):
         return selectors.version_list(user=self.request.user)
 
 
-class VersionUploadApi(APIView):
-    permission_classes = [HasPortalPermission]
-    permission = "model.upload"
-    parser_classes = [MultiPartParser, FormParser]
+class _UploadApi(APIView):
+    """POST a file for a system: one view shape for model versions and datasets."""
 
-    @extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer}, responses={201: ModelVersionSerializer},
-                   summary="Upload a model version (scanned statically before it is accepted)")
+    permission_classes = [HasPortalPermission]
+    parser_classes = [MultiPartParser, FormParser]
+    kind = ""
+    input_serializer = output_serializer = None
+    register = None
+
     def post(self, request, pk):
         system = selectors.system_get(user=request.user, pk=pk)
-        _upload_refused(request, system, "model")
-        serializer = ModelVersionUploadSerializer(data=request.data)
+        _upload_refused(request, system, self.kind)
+        serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        version = services.model_version_register(actor=request.user, system=system, **serializer.validated_data)
-        return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        created = self.register(actor=request.user, system=system, **serializer.validated_data)
+        return Response(self.output_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
-class VersionDetailApi(APIView):
+class _DetailApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "system.view"
+    model = output_serializer = None
 
-    @extend_schema(responses=ModelVersionSerializer, summary="One model version, with its scan result")
     def get(self, request, pk):
-        version = get_for_user(ModelVersion.objects.select_related("artifact", "uploaded_by"), request.user,
-                               "system.view", pk=pk)
-        return Response(ModelVersionSerializer(version).data)
+        obj = get_for_user(self.model.objects.select_related("artifact", "uploaded_by"), request.user,
+                           "system.view", pk=pk)
+        return Response(self.output_serializer(obj).data)
+
+
+@extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer}, responses={201: ModelVersionSerializer},
+               summary="Upload a model version (scanned statically before it is accepted)")
+class VersionUploadApi(_UploadApi):
+    permission, kind = "model.upload", "model"
+    input_serializer, output_serializer = ModelVersionUploadSerializer, ModelVersionSerializer
+    register = staticmethod(services.model_version_register)
+
+
+@extend_schema(responses=ModelVersionSerializer, summary="One model version, with its scan result")
+class VersionDetailApi(_DetailApi):
+    model, output_serializer = ModelVersion, ModelVersionSerializer
 
 
 class DatasetListApi(generics.ListAPIView):
@@ -117,30 +132,14 @@ class DatasetListApi(generics.ListAPIView):
         return selectors.dataset_list(user=self.request.user)
 
 
-class DatasetUploadApi(APIView):
-    permission_classes = [HasPortalPermission]
-    permission = "dataset.upload"
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer},
-                   summary="Upload a dataset (CSV or Parquet); its schema is inferred")
-    def post(self, request, pk):
-        system = selectors.system_get(user=request.user, pk=pk)
-        _upload_refused(request, system, "dataset")
-        serializer = DatasetUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        dataset = services.dataset_register(actor=request.user, system=system, **serializer.validated_data)
-        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+@extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer},
+               summary="Upload a dataset (CSV or Parquet); its schema is inferred")
+class DatasetUploadApi(_UploadApi):
+    permission, kind = "dataset.upload", "dataset"
+    input_serializer, output_serializer = DatasetUploadSerializer, DatasetSerializer
+    register = staticmethod(services.dataset_register)
 
 
-class DatasetDetailApi(APIView):
-    permission_classes = [HasPortalPermission]
-    permission = "system.view"
-
-    @extend_schema(responses=DatasetSerializer, summary="One dataset, with its inferred schema")
-    def get(self, request, pk):
-        dataset = get_for_user(Dataset.objects.select_related("artifact", "uploaded_by"), request.user,
-                               "system.view", pk=pk)
-        return Response(DatasetSerializer(dataset).data)
-
-
+@extend_schema(responses=DatasetSerializer, summary="One dataset, with its inferred schema")
+class DatasetDetailApi(_DetailApi):
+    model, output_serializer = Dataset, DatasetSerializer

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_healthz_answers_503_and_names_the_worker_when_none_answers(db, client, settings, monkeypatch):
     from config.celery import app
 
-    monkeypatch.setattr(app.control, "ping", lambda timeout: [])
+    monkeypatch.setattr(app.control, "ping", lambda **kwargs: [])
     response = client.get("/healthz")
     body = response.json()
     assert response.status_code == 503

@@ -96,3 +96,9 @@ def test_seed_demo_is_idempotent_and_creates_every_role(db):
     assert roles == {"ml_engineer", "auditor", "compliance_officer", "org_admin"}
     assert User.objects.filter(organisation__slug="globex-insurance").count() == 1
     assert User.objects.count() == 5
+    from models_registry.models import AISystem
+
+    system = AISystem.objects.get(organisation__slug="acme-bank")
+    assert system.name == "Consumer credit scoring"
+    assert system.versions.get().scan_verdict == "safe"
+    assert sorted(system.datasets.values_list("role", flat=True)) == ["test", "train"]

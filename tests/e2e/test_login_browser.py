@@ -1,6 +1,6 @@
 import pytest
 
-from core.management.commands.seed_demo import DEMO_PASSWORD
+from audits.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ HOME_HEADINGS = {
 def demo_users(db):
     from django.core.management import call_command
 
-    call_command("seed_demo", "--quiet-summary", "--force")
+    call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
 
 
 @pytest.mark.parametrize("username", list(HOME_HEADINGS))

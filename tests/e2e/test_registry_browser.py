@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from core.management.commands.seed_demo import DEMO_PASSWORD
+from audits.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo_users(db):
     from django.core.management import call_command
 
-    call_command("seed_demo", "--quiet-summary", "--force")
+    call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
 
 
 @pytest.fixture

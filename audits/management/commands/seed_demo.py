@@ -29,8 +29,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Seed even with DEBUG off.")
         parser.add_argument("--quiet-summary", action="store_true", help="Do not print the log-in table.")
+        parser.add_argument("--without-examples", action="store_true",
+                            help="Only organisations and users, no example AI system.")
 
-    def handle(self, *args, force=False, quiet_summary=False, **options):
+    def handle(self, *args, force=False, quiet_summary=False, without_examples=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to create demo users with DEBUG off; pass --force if you mean it.")
         created = 0
@@ -47,6 +49,11 @@ class Command(BaseCommand):
                                     last_name=last, job_title=title, password=DEMO_PASSWORD,
                                     send_invite=False)
                         created += 1
+            if not without_examples:
+                from models_registry.demo import seed_credit_scoring
+
+                if seed_credit_scoring(User.objects.get(username="engineer")):
+                    self.stdout.write("Example AI system registered: Consumer credit scoring (model + datasets).")
         self.stdout.write(f"Demo data ready ({created} user(s) created).")
         if not quiet_summary:
             self.stdout.write(self.summary())
