@@ -16,6 +16,14 @@ from pathlib import Path
 
 
 def _rss_mb() -> float:
+    """This process's own peak resident memory. ru_maxrss is not used: on Linux a forked child
+    starts with its parent's peak, so a 20 MB run started by a 500 MB worker would report 500 MB."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
