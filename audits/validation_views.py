@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,13 +16,9 @@ from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
 from audits.forms import CancelForm, ValidationStartForm
 from audits.validation_services import default_suite_for, validation_cancel, validation_start
 from core.errors import PortalError
-from core.permissions import has_permission
+from core.permissions import has_permission, require_permission
 from models_registry.models import AISystem
 
-
-def _require(request, permission):
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
 
 
 def _query_without_page(request) -> str:
@@ -39,7 +34,7 @@ def _systems(request):
 @login_required
 @require_GET
 def validation_list(request):
-    _require(request, "validation.view")
+    require_permission(request, "validation.view")
     filterset = ValidationRunFilterSet(request.GET, queryset=selectors.validation_run_list(user=request.user))
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
@@ -52,7 +47,7 @@ def validation_list(request):
 @require_GET
 def validation_new(request):
     """Pick the AI system first; the start form needs its versions and datasets."""
-    _require(request, "validation.start")
+    require_permission(request, "validation.start")
     system_pk = request.GET.get("system", "")
     if system_pk.isdigit() and _systems(request).filter(pk=system_pk).exists():
         return redirect("audits:validation_create", system_pk=int(system_pk))
@@ -62,7 +57,7 @@ def validation_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def validation_create(request, system_pk: int):
-    _require(request, "validation.start")
+    require_permission(request, "validation.start")
     from models_registry import selectors as registry
 
     system = registry.system_get(user=request.user, pk=system_pk)
@@ -98,7 +93,7 @@ def _status_context(request, run) -> dict:
 @login_required
 @require_GET
 def validation_detail(request, pk: int):
-    _require(request, "validation.view")
+    require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     context = _status_context(request, run)
     context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk)
@@ -109,7 +104,7 @@ def validation_detail(request, pk: int):
 @require_GET
 def validation_status(request, pk: int):
     """The live part of the run page, polled by htmx while the run is active."""
-    _require(request, "validation.view")
+    require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     if not request.htmx:
         return redirect("audits:validation_detail", pk=run.pk)
@@ -119,7 +114,7 @@ def validation_status(request, pk: int):
 @login_required
 @require_POST
 def validation_cancel_view(request, pk: int):
-    _require(request, "validation.start")
+    require_permission(request, "validation.start")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
@@ -136,7 +131,7 @@ def validation_cancel_view(request, pk: int):
 @login_required
 @require_GET
 def validation_results(request, pk: int):
-    _require(request, "validation.view")
+    require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     return render(request, "audits/validation_results.html",
                   {"run": run, "groups": selectors.validation_results_by_family(run=run),
@@ -147,7 +142,7 @@ def validation_results(request, pk: int):
 @require_GET
 def validation_charts(request, pk: int, check_id: str):
     """The plotly figures of one check, fetched when its charts are opened."""
-    _require(request, "validation.view")
+    require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     record = run.results.filter(check_id=check_id).only("charts").first()
     if record is None:
@@ -158,7 +153,7 @@ def validation_charts(request, pk: int, check_id: str):
 @login_required
 @require_GET
 def finding_list(request):
-    _require(request, "finding.view")
+    require_permission(request, "finding.view")
     filterset = FindingFilterSet(request.GET, queryset=selectors.finding_list(user=request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "query": _query_without_page(request),

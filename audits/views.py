@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import StreamingHttpResponse
@@ -14,18 +13,14 @@ from audits.filtersets import AuditEventFilterSet
 from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
 from audits.services import export_csv, export_jsonl
 from audits.trail import audit_record
-from core.permissions import has_permission
+from core.permissions import require_permission
 
-
-def _require(request, permission):
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
 
 
 @login_required
 @require_GET
 def event_list(request):
-    _require(request, "audit.view")
+    require_permission(request, "audit.view")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -41,7 +36,7 @@ def event_list(request):
 @require_GET
 def object_trail(request):
     """The trail of one object, included on that object's page (loaded with htmx, or on its own)."""
-    _require(request, "audit.view")
+    require_permission(request, "audit.view")
     events = audit_event_list(user=request.user, object_type=request.GET.get("object_type", ""),
                               object_id=request.GET.get("object_id", ""))
     if not request.GET.get("object_type"):
@@ -52,7 +47,7 @@ def object_trail(request):
 @login_required
 @require_GET
 def event_export(request, fmt: str):
-    _require(request, "audit.export")
+    require_permission(request, "audit.export")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
     filtered = any(v for k, v in request.GET.items() if k != "page")
     with transaction.atomic():
@@ -74,7 +69,7 @@ def event_export(request, fmt: str):
 @require_POST
 def verify_request(request):
     """Queue a verification of the organisation's chain on a worker; its result is an event."""
-    _require(request, "audit.verify")
+    require_permission(request, "audit.verify")
     from audits.tasks import audit_trail_verify_task
 
     organisation_id = request.user.organisation_id

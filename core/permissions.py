@@ -20,6 +20,12 @@ def has_permission(user, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
 
 
+def require_permission(request, permission: str) -> None:
+    """HTML views: 403 unless the signed-in user's role grants `permission`."""
+    if not has_permission(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
+
+
 def permissions_of(user) -> frozenset[str]:
     if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
         return frozenset()

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -13,7 +12,7 @@ from core.choices import Role
 from core.errors import PortalError
 from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
 from core.models import ApiToken, User
-from core.permissions import get_for_user, has_permission
+from core.permissions import get_for_user, require_permission
 from core.selectors import home_stats, user_list
 from core.services import (
     api_token_create,
@@ -24,10 +23,6 @@ from core.services import (
     user_set_active,
 )
 
-
-def require_permission(request, permission: str) -> None:
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
 
 
 @login_required

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import NotAllowed, PortalError
-from core.permissions import get_for_user, has_permission
+from core.permissions import get_for_user, has_permission, require_permission
 from governance import selectors, services
 from governance.choices import ObligationStatus, next_statuses
 from governance.filtersets import ObligationFilterSet
@@ -38,10 +38,6 @@ from governance.rules import QUESTION_BY_ID, RULES_VERSION
 from models_registry.models import AISystem
 
 
-def _require(request, permission: str) -> None:
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
-
 
 def _attempt(request, action, success: str) -> bool:
     """Run a service call; a refusal for the role is a 403, any other business error a message."""
@@ -62,7 +58,7 @@ def _attempt(request, action, success: str) -> bool:
 @login_required
 @require_GET
 def classification_list(request):
-    _require(request, "classification.view")
+    require_permission(request, "classification.view")
     systems = selectors.classification_system_list(user=request.user)
     return render(request, "governance/classification_list.html", {"systems": systems})
 
@@ -72,7 +68,7 @@ def classification_list(request):
 def classify(request, pk: int):
     """The questionnaire. Every change is saved as a draft (htmx re-renders the questions that
     still matter); without JavaScript "Save draft" does the same with a full page."""
-    _require(request, "classification.draft")
+    require_permission(request, "classification.draft")
     system = get_for_user(AISystem.objects.all(), request.user, "classification.draft", pk=pk)
     draft = selectors.classification_draft(system=system)
     answers, error = (draft.answers if draft else {}), None
@@ -102,7 +98,7 @@ def classify(request, pk: int):
 @require_GET
 def system_classification(request, pk: int):
     """A system's classification history: current, pending and superseded determinations."""
-    _require(request, "classification.view")
+    require_permission(request, "classification.view")
     system = get_for_user(AISystem.objects.all(), request.user, "classification.view", pk=pk)
     determinations = selectors.determination_list(user=request.user, system=system)
     return render(request, "governance/system_classification.html",
@@ -114,7 +110,7 @@ def system_classification(request, pk: int):
 @login_required
 @require_GET
 def determination_detail(request, pk: int):
-    _require(request, "classification.view")
+    require_permission(request, "classification.view")
     determination = get_for_user(selectors.determination_list(user=request.user), request.user,
                                  "classification.view", pk=pk)
     result = determination.result
@@ -135,7 +131,7 @@ def determination_detail(request, pk: int):
 @login_required
 @require_POST
 def determination_approve(request, pk: int):
-    _require(request, "classification.approve")
+    require_permission(request, "classification.approve")
     determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
     form = ApproveForm(request.POST)
     form.is_valid()
@@ -148,7 +144,7 @@ def determination_approve(request, pk: int):
 @login_required
 @require_POST
 def determination_override(request, pk: int):
-    _require(request, "classification.approve")
+    require_permission(request, "classification.approve")
     determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
     form = OverrideForm(request.POST)
     if not form.is_valid():
@@ -182,14 +178,14 @@ def _board_context(request, system=None):
 @login_required
 @require_GET
 def obligation_board(request):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     return render(request, "governance/obligation_board.html", _board_context(request))
 
 
 @login_required
 @require_GET
 def system_obligations(request, pk: int):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     system = get_for_user(AISystem.objects.all(), request.user, "obligation.view", pk=pk)
     return render(request, "governance/obligation_board.html", _board_context(request, system))
 
@@ -212,7 +208,7 @@ class _Echo:
 @login_required
 @require_GET
 def obligation_export(request):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     filterset = ObligationFilterSet(request.GET, queryset=selectors.obligation_list(user=request.user),
                                     request=request)
     if not filterset.is_valid():
@@ -237,7 +233,7 @@ def obligation_export(request):
 @login_required
 @require_GET
 def obligation_detail(request, pk: int):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     obligation = get_for_user(selectors.obligation_list(user=request.user, include_not_applicable=True),
                               request.user, "obligation.view", pk=pk)
     selectors.obligation_board_rows([obligation])
@@ -258,7 +254,7 @@ def obligation_detail(request, pk: int):
 @login_required
 @require_POST
 def obligation_transition(request, pk: int):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
     form = ObligationTransitionForm(request.POST)
     if not form.is_valid():
@@ -272,7 +268,7 @@ def obligation_transition(request, pk: int):
 @login_required
 @require_POST
 def obligation_assign(request, pk: int):
-    _require(request, "obligation.manage")
+    require_permission(request, "obligation.manage")
     obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.manage", pk=pk)
     form = ObligationAssignForm(request.POST, owners=selectors.obligation_owner_choices(user=request.user))
     if not form.is_valid():
@@ -286,7 +282,7 @@ def obligation_assign(request, pk: int):
 @login_required
 @require_POST
 def evidence_add(request, pk: int):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
     form = EvidenceForm(request.POST, request.FILES,
                         versions=selectors.model_version_choices(user=request.user, system=obligation.system))
@@ -307,7 +303,7 @@ def evidence_add(request, pk: int):
 @login_required
 @require_GET
 def evidence_download(request, pk: int):
-    _require(request, "obligation.view")
+    require_permission(request, "obligation.view")
     evidence = get_for_user(Evidence.objects.all(), request.user, "obligation.view", pk=pk, kind="document")
     if not default_storage.exists(evidence.storage_key):
         raise Http404("The file is missing from storage.")

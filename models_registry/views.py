@@ -5,7 +5,6 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import PortalError
-from core.permissions import get_for_user, has_permission
+from core.permissions import get_for_user, require_permission
 from models_registry import selectors, services
 from models_registry.choices import LifecycleStage, OperatorRole, RiskTier
 from models_registry.filtersets import AISystemFilterSet
@@ -21,10 +20,6 @@ from models_registry.forms import AISystemForm, DatasetForm, DeleteForm, ModelVe
 from models_registry.models import AISystem, Dataset, ModelVersion
 from models_registry.uploads import human_size
 
-
-def _require(request, permission):
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
 
 
 def _form_error(form, exc: PortalError) -> None:
@@ -35,7 +30,7 @@ def _form_error(form, exc: PortalError) -> None:
 @login_required
 @require_GET
 def system_list(request):
-    _require(request, "system.view")
+    require_permission(request, "system.view")
     filterset = AISystemFilterSet(request.GET, queryset=selectors.system_list(user=request.user))
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -50,7 +45,7 @@ def system_list(request):
 @login_required
 @require_GET
 def system_export(request):
-    _require(request, "system.view")
+    require_permission(request, "system.view")
     systems = AISystemFilterSet(request.GET, queryset=selectors.system_list(user=request.user)).qs
     columns = ["id", "name", "purpose", "intended_use", "lifecycle_stage", "operator_role", "risk_tier",
                "owner_team", "business_owner", "processes_personal_data", "processes_special_categories",
@@ -83,7 +78,7 @@ def _system_form_initial(system: AISystem) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_create(request):
-    _require(request, "system.create")
+    require_permission(request, "system.create")
     form = AISystemForm(request.POST or None, initial={"operator_role": "provider", "lifecycle_stage": "development"})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -101,7 +96,7 @@ def system_create(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_edit(request, pk):
-    _require(request, "system.change")
+    require_permission(request, "system.change")
     system = selectors.system_get(user=request.user, pk=pk)
     form = AISystemForm(request.POST or None, initial=_system_form_initial(system))
     if request.method == "POST" and form.is_valid():
@@ -127,7 +122,7 @@ def _optional_url(name: str, *args) -> str | None:
 @login_required
 @require_GET
 def system_detail(request, pk):
-    _require(request, "system.view")
+    require_permission(request, "system.view")
     system = selectors.system_get(user=request.user, pk=pk)
     versions = list(selectors.version_list(user=request.user, system=system))
     context = {"system": system, "versions": versions,
@@ -141,7 +136,7 @@ def system_detail(request, pk):
 
 def _upload_view(request, pk, *, kind: str):
     system = selectors.system_get(user=request.user, pk=pk)
-    _require(request, "model.upload" if kind == "model" else "dataset.upload")
+    require_permission(request, "model.upload" if kind == "model" else "dataset.upload")
     form_class = ModelVersionForm if kind == "model" else DatasetForm
     form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -219,7 +214,7 @@ def dataset_detail(request, pk):
 def registered_delete(request, pk, kind: str):
     model = ModelVersion if kind == "model" else Dataset
     obj = get_for_user(model.objects.select_related("system", "artifact"), request.user, "system.view", pk=pk)
-    _require(request, "model.upload" if kind == "model" else "dataset.upload")
+    require_permission(request, "model.upload" if kind == "model" else "dataset.upload")
     form = DeleteForm(request.POST)
     try:
         if not form.is_valid():

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import NotAllowed, PortalError
-from core.permissions import get_for_user, has_permission
+from core.permissions import get_for_user, has_permission, require_permission
 from governance.models import Obligation
 from governance.risks import charts, exports, importer, selectors, services
 from governance.risks.choices import RISK_TRANSITIONS, RiskStatus
@@ -34,10 +34,6 @@ from models_registry.models import AISystem
 
 PAGE_SIZE = 50
 
-
-def _require(request, permission: str) -> None:
-    if not has_permission(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow {permission}.")
 
 
 def _attempt(request, action, success: str):
@@ -74,7 +70,7 @@ def _filtered(request):
 @login_required
 @require_GET
 def risk_list(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     filterset, risks, settings = _filtered(request)
     page = Paginator(selectors.risk_rows(risks), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "summary": selectors.risk_summary(risks, appetite=settings.appetite), "settings": settings,
@@ -88,7 +84,7 @@ def risk_list(request):
 @login_required
 @require_GET
 def risk_export(request, fmt: str):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     filterset, risks, _ = _filtered(request)
     if not filterset.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + "; ".join(
@@ -107,7 +103,7 @@ def risk_export(request, fmt: str):
 @require_GET
 def risk_heatmap(request):
     """Heatmaps of inherent and residual scores for the filtered register, and the trend."""
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     filterset, risks, settings = _filtered(request)
     counts = selectors.risk_heatmap_counts(risks)
     labels = {"likelihood_labels": [x["label"] for x in settings.likelihood_scale],
@@ -163,7 +159,7 @@ def _initial_from_query(request) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_create(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     choices = _form_choices(request)
     form = RiskForm(request.POST or None, initial=_initial_from_query(request), **choices)
     if request.method == "POST" and form.is_valid():
@@ -178,7 +174,7 @@ def risk_create(request):
 @login_required
 @require_GET
 def risk_detail(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     risk = selectors.risk_get(user=request.user, pk=pk)
     settings = selectors.risk_settings_get(organisation_id=request.user.organisation_id)
     may_edit = has_permission(request.user, "risk.manage") or risk.owner_id == request.user.pk
@@ -192,7 +188,7 @@ def risk_detail(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_edit(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     risk = selectors.risk_get(user=request.user, pk=pk)
     choices = _form_choices(request)
     initial = {name: getattr(risk, name) for name in services.FIELDS}
@@ -212,7 +208,7 @@ def risk_edit(request, pk: int):
 @login_required
 @require_POST
 def risk_transition(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     risk = get_for_user(Risk.objects.all(), request.user, "risk.view", pk=pk)
     form = RiskTransitionForm(request.POST)
     if not form.is_valid():
@@ -229,7 +225,7 @@ def risk_transition(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_import(request):
-    _require(request, "risk.manage")
+    require_permission(request, "risk.manage")
     if request.GET.get("template"):
         response = HttpResponse(importer.template_csv(), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="risk-import-template.csv"'
@@ -255,7 +251,7 @@ def risk_import(request):
 @login_required
 @require_POST
 def saved_view_save(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     form = SavedViewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Name the view (at most 80 characters).")
@@ -268,7 +264,7 @@ def saved_view_save(request):
 @login_required
 @require_POST
 def saved_view_delete(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     view = get_for_user(RiskSavedView.objects.filter(user=request.user), request.user, "risk.view", pk=pk)
     _attempt(request, lambda: services.saved_view_delete(actor=request.user, view=view), "View deleted.")
     return redirect("governance:risk_list")
@@ -279,11 +275,11 @@ def saved_view_delete(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def control_list(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     owners = selectors.owner_choices(user=request.user)
     form = ControlForm(request.POST or None, owners=owners, initial={"owner": request.user.pk})
     if request.method == "POST":
-        _require(request, "risk.manage")
+        require_permission(request, "risk.manage")
         if form.is_valid() and _attempt(request, lambda: services.control_create(actor=request.user, **form.cleaned_data),
                                         "Control added."):
             return redirect("governance:control_list")
@@ -295,7 +291,7 @@ def control_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def control_edit(request, pk: int):
-    _require(request, "risk.manage")
+    require_permission(request, "risk.manage")
     control = get_for_user(Control.objects.all(), request.user, "risk.manage", pk=pk)
     fields = ("name", "description", "control_type", "effectiveness", "owner")
     form = ControlForm(request.POST or None, owners=selectors.owner_choices(user=request.user),
@@ -311,10 +307,10 @@ def control_edit(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def threat_library(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     form = ThreatForm(request.POST or None)
     if request.method == "POST":
-        _require(request, "risk.manage")
+        require_permission(request, "risk.manage")
         if form.is_valid() and _attempt(request, lambda: services.threat_create(actor=request.user, **form.service_data()),
                                         "Threat added to your library."):
             return redirect("governance:threat_library")
@@ -326,7 +322,7 @@ def threat_library(request):
 @login_required
 @require_GET
 def threat_model(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     system = get_for_user(AISystem.objects.all(), request.user, "risk.view", pk=pk)
     components, unplaced = selectors.threat_model(user=request.user, system=system)
     library = selectors.threat_library_list(user=request.user)
@@ -342,7 +338,7 @@ def threat_model(request, pk: int):
 @login_required
 @require_POST
 def component_add(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     system = get_for_user(AISystem.objects.all(), request.user, "risk.view", pk=pk)
     form = ComponentForm(request.POST)
     if not form.is_valid():
@@ -356,7 +352,7 @@ def component_add(request, pk: int):
 @login_required
 @require_POST
 def component_threats(request, pk: int):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     component = get_for_user(SystemComponent.objects.select_related("system"), request.user, "risk.view", pk=pk)
     form = ComponentThreatsForm(request.POST, threats=selectors.threat_library_list(user=request.user),
                                 prefix=f"c{component.pk}")
@@ -372,7 +368,7 @@ def component_threats(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_settings(request):
-    _require(request, "risk.view")
+    require_permission(request, "risk.view")
     settings = selectors.risk_settings_get(organisation_id=request.user.organisation_id)
     may_change = has_permission(request.user, "risk.manage") or has_permission(request.user, "org.manage")
     form = SettingsForm(request.POST or None, settings=settings, initial={
