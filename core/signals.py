@@ -11,7 +11,10 @@ from core import context
 
 @receiver(user_logged_in)
 def _login(sender, request, user, **kwargs):
-    context.update(actor_id=user.pk)
+    # Only inside a request: the middleware's context ends with the request. Outside one (a shell,
+    # a test's force_login) updating would leave this user as the actor of everything that follows.
+    if context.current().request_id:
+        context.update(actor_id=user.pk)
     audit_record(verb="auth.login", actor=user, target=user)
 
 

@@ -170,3 +170,9 @@ def test_a_csv_export_can_be_verified_without_the_portal(trail, tmp_path):
     result = subprocess.run(["python3", "tools/verify_audit_export.py", str(export)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(trail)} events" in result.stdout
+
+
+def test_logging_in_outside_a_request_does_not_make_that_user_the_actor_of_later_events(client, organisation, org_admin):
+    client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
+    event = audit_record(verb="demo.later", target=organisation)
+    assert event.actor_id is None
