@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import plotly.graph_objects as go
-
 from governance.risks import scoring
 
 
@@ -27,6 +25,8 @@ def heatmap_figure(*, counts: list[list[int]], bands: list[dict], appetite: int,
     hover = [[f"Likelihood {l} ({likelihood_labels[l - 1]}) × impact {i} ({impact_labels[i - 1]}) = {l * i}"
               f" — {(scoring.band_of(l * i, bands) or {}).get('label', '')}<br>{counts[i - 1][l - 1]} risk(s)"
               + ("<br>above appetite" if l * i > appetite else "") for l in levels] for i in levels]
+    import plotly.graph_objects as go  # imported when a chart is drawn, not at web start-up
+
     figure = go.Figure(go.Heatmap(
         x=levels, y=levels, z=scores, zmin=0.5, zmax=25.5, colorscale=_colourscale(bands), showscale=False,
         customdata=counts, text=[[str(n) if n else "" for n in row] for row in counts], texttemplate="%{text}",
@@ -45,6 +45,8 @@ def heatmap_figure(*, counts: list[list[int]], bands: list[dict], appetite: int,
 
 
 def trend_figure(points: list[tuple[date, int]]) -> dict:
+    import plotly.graph_objects as go
+
     figure = go.Figure(go.Scatter(x=[d.isoformat() for d, _ in points], y=[n for _, n in points],
                                   mode="lines+markers", line={"color": "#1f5fbf"}, name="Open risks",
                                   hovertemplate="%{x}: %{y} open<extra></extra>"))
