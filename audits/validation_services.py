@@ -269,8 +269,8 @@ def validation_claim(*, run_id: int, token: str, resume: bool = False) -> Valida
 
 class RunRecorder:
     """Receives the engine's events for one run and writes them to the database: results and
-    findings at once, progress at most twice a second (always the latest), and a heartbeat every
-    few seconds."""
+    findings at once (with the progress that goes with them), other progress at most twice a second
+    (always the latest), and a heartbeat every few seconds."""
 
     def __init__(self, run: ValidationRun):
         self.run = run
@@ -283,6 +283,9 @@ class RunRecorder:
         kind = event.get("type")
         if kind == "result":
             validation_record_result(run=self.run, result=event["result"])
+            # Results are written at once, so write the progress that goes with them too: otherwise
+            # the result counts on the run page run ahead of its progress bar.
+            self._flush_progress(force=True)
         elif kind == "progress":
             done, total = int(event.get("done", 0)), int(event.get("total", 0))
             self.pending = {"checks_done": done, "checks_total": total,
