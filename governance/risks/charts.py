@@ -51,6 +51,8 @@ def trend_figure(points: list[tuple[date, int]]) -> dict:
                                   mode="lines+markers", line={"color": "#1f5fbf"}, name="Open risks",
                                   hovertemplate="%{x}: %{y} open<extra></extra>"))
     figure.update_layout(title={"text": "Open risks, end of each week", "font": {"size": 15}}, height=300,
-                         margin={"l": 50, "r": 10, "t": 40, "b": 40}, yaxis={"rangemode": "tozero", "title": {"text": "Risks"}, "tickformat": ",d"},
+                         margin={"l": 50, "r": 10, "t": 40, "b": 40}, yaxis={"rangemode": "tozero", "title": {"text": "Risks"}, "tickformat": ",d",
+                                                  # whole-number ticks: with few risks plotly steps by 0.2
+                                                  "dtick": max(1, -(-max([n for _, n in points] or [1]) // 5))},
                          plot_bgcolor="#ffffff", paper_bgcolor="#ffffff")
     return json.loads(figure.to_json())
