@@ -1,4 +1,5 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from core.permissions import permissions_of
 
@@ -33,3 +34,20 @@ def navigation(request):
         items.append({"label": label, "url": url,
                       "active": bool(url) and (request.path == url if url == "/" else request.path.startswith(url))})
     return {"nav_items": items, "user_permissions": granted}
+
+
+def notifications(request):
+    """`unread_notifications` for the bell: counted lazily (pages that do not show the bell, and
+    anonymous visitors, cost no query) and at most once per request however often it is used."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.organisation_id is None:
+        return {"unread_notifications": 0}
+
+    def count() -> int:
+        if not hasattr(request, "_unread_notifications"):
+            from core.selectors import unread_count
+
+            request._unread_notifications = unread_count(user=user)
+        return request._unread_notifications
+
+    return {"unread_notifications": SimpleLazyObject(count)}

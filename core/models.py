@@ -96,3 +96,41 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"
+
+
+class Notification(models.Model):
+    """A message to one person, shown in the portal and optionally e-mailed. Written only through
+    `core.notifications.notification_send`; `url` is a path inside the portal, never another site."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64, help_text="What happened, e.g. risk.review_due.")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="A path inside the portal, e.g. /risks/3/.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    organisation_field = "organisation_id"
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The bell's unread count and the inbox page: one user's rows, unread first, newest first.
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx"),
+        ]
+        constraints = [
+            # Only a local path: a notification must never become an open redirect. "//host" and
+            # "/\host" are read by browsers as another site.
+            models.CheckConstraint(
+                condition=models.Q(url="") | (models.Q(url__startswith="/") & ~models.Q(url__startswith="//")
+                                              & ~models.Q(url__startswith="/\\")),
+                name="notification_url_is_local_path",
+            ),
+            models.CheckConstraint(condition=~models.Q(title=""), name="notification_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient}"

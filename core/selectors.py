@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audits.models import AuditEvent
 from core.choices import Role
-from core.models import ApiToken, User
+from core.models import ApiToken, Notification, User
 from core.permissions import has_permission
 
 
@@ -56,3 +56,17 @@ def home_stats(*, user: User) -> dict:
         stats["members_inactive"] = members.filter(is_active=False).count()
         stats["invitations_pending"] = members.filter(last_login__isnull=True, is_active=True).count()
     return stats
+
+
+def notification_list(*, user: User):
+    """The user's own notifications, newest first. Scoped to the user's organisation too, so a row
+    can never surface outside the tenant it was written for."""
+    if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
+        return Notification.objects.none()
+    return (Notification.objects.filter(recipient_id=user.pk, organisation_id=user.organisation_id)
+            .order_by("-created_at", "-id"))
+
+
+def unread_count(*, user: User) -> int:
+    """How many of the user's notifications are unread: one COUNT on the inbox index."""
+    return notification_list(user=user).filter(read_at__isnull=True).count()

@@ -4,16 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import health
 from core.choices import Role
 from core.errors import PortalError
 from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
 from core.models import ApiToken, User
+from core.notifications import is_local_path, notification_mark_read
 from core.permissions import get_for_user, require_permission
-from core.selectors import home_stats, user_list
+from core.selectors import home_stats, notification_list, user_list
 from core.services import (
     api_token_create,
     api_token_revoke,
@@ -113,3 +115,32 @@ def healthz(request):
     report = health.check_all()
     status = 200 if report["ok"] else 503
     return JsonResponse(report, status=status, json_dumps_params={"indent": 2})
+
+
+# --- notifications --------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def notification_list_view(request):
+    page = Paginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "core/notification_list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notification_open_view(request, pk: int):
+    """Mark one of the user's notifications read and follow its link (only ever a path on this
+    site: anything else goes to the list, so a notification cannot become an open redirect)."""
+    notification = get_object_or_404(notification_list(user=request.user), pk=pk)
+    notification_mark_read(user=request.user, notification_ids=[notification.pk])
+    safe = is_local_path(notification.url) and url_has_allowed_host_and_scheme(
+        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return redirect(notification.url if safe else "notification_list")
+
+
+@login_required
+@require_POST
+def notification_mark_all_read_view(request):
+    changed = notification_mark_read(user=request.user)
+    messages.success(request, f"{changed} notification{'s' if changed != 1 else ''} marked as read.")
+    return redirect("notification_list")
