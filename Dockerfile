@@ -5,7 +5,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     DATA_DIR=/data STATIC_ROOT=/app/staticfiles
 
+# libgomp1: scikit-learn/LightGBM; Pango and a font: WeasyPrint's PDF reports.
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 portal
 

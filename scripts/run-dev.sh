@@ -7,6 +7,9 @@ export DEBUG="${DEBUG:-1}"
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
 
+# PDF reports need Pango and a font from the system.
+scripts/ensure-system-libs.sh
+
 echo "Preparing the database..."
 $PY manage.py migrate --no-input -v 0
 

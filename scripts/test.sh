@@ -9,6 +9,7 @@ export PYTHONDONTWRITEBYTECODE=1
 mkdir -p artifacts/screenshots var
 
 scripts/ensure-chromium.sh
+scripts/ensure-system-libs.sh --tests
 
 if [ "${CI:-}" = "true" ]; then
   scripts/ensure-services.sh
