@@ -8,8 +8,10 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from core import home
         from governance import signals
+        from governance.risks.selectors import risk_home_stats
         from governance.selectors import classification_home_stats
 
         signals.connect()
         home.register("classification", "classification.view",
                       lambda *, user: classification_home_stats(user))
+        home.register("risks", "risk.view", risk_home_stats)

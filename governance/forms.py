@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from governance.choices import EVIDENCE_MAX_BYTES, EvidenceKind, ObligationStatus, OutcomeChoice
+from governance.evidence_sources import validation_run_label
 from governance.rules import EVIDENCE_KINDS
 from models_registry.choices import RiskTier
 
@@ -48,20 +49,25 @@ class EvidenceForm(forms.Form):
     title = forms.CharField(required=False, max_length=200)
     file = forms.FileField(required=False, help_text=f"At most {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB.")
     model_version = forms.ModelChoiceField(queryset=None, required=False)
-    validation_kind = forms.ChoiceField(choices=VALIDATION_KINDS, required=False)
-    validation_ref = forms.CharField(required=False, max_length=80, label="Validation run id")
+    validation_kind = forms.ChoiceField(choices=VALIDATION_KINDS, required=False, label="Check family")
+    validation_run = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Validation run",
+        error_messages={"invalid_choice": "Choose one of this system's succeeded validation runs."})
 
-    def __init__(self, *args, versions=None, **kwargs):
+    def __init__(self, *args, versions=None, runs=(), **kwargs):
+        """`runs`: the system's succeeded validation runs (governance.evidence_sources dicts)."""
         super().__init__(*args, **kwargs)
         self.fields["model_version"].queryset = versions
+        self.fields["validation_run"].choices = [("", "— choose a run —")] + [
+            (run["id"], validation_run_label(run)) for run in runs]
 
     def clean(self):
         data = super().clean()
         needed = {EvidenceKind.DOCUMENT: ("file", "Choose a file to upload."),
                   EvidenceKind.MODEL_CARD: ("model_version", "Choose a model version."),
-                  EvidenceKind.VALIDATION_RUN: ("validation_ref", "Give the validation run's id.")}
+                  EvidenceKind.VALIDATION_RUN: ("validation_run", "Choose a succeeded validation run of this system.")}
         if data.get("kind") in needed:
             name, message = needed[data["kind"]]
-            if not data.get(name):
+            if not data.get(name) and name not in self.errors:
                 self.add_error(name, message)
         return data

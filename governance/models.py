@@ -177,10 +177,16 @@ class Evidence(OrgOwnedModel):
     original_name = models.CharField(max_length=255, blank=True)
     # kind == model_card: a version of the same system.
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    # kind == validation_run: the validation engine does not exist yet, so the run is referenced
-    # by its family and id; this becomes a foreign key when audits.ValidationJob lands.
+    # kind == validation_run: a succeeded audits.ValidationRun of the same system, held by id and
+    # not by foreign key (governance must not depend on audits; see evidence_sources.py), with a
+    # snapshot of its results when linked. Rows from before the link have only the free-text ref.
     validation_kind = models.CharField(max_length=40, blank=True, help_text='e.g. "validation_run:fairness".')
     validation_ref = models.CharField(max_length=80, blank=True)
+    validation_run_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True,
+                                                       help_text="The id of the audits ValidationRun.")
+    validation_summary = models.JSONField(default=dict, blank=True,
+                                          help_text="The run when it was linked: suite, model version, "
+                                                    "finished_at, result counts.")
     # When the evidence itself was produced (upload time, the model version's registration, the
     # run's date): its age, not the date it was linked, decides when it is stale.
     dated_at = models.DateTimeField()
@@ -198,6 +204,8 @@ class Evidence(OrgOwnedModel):
                     | Q(kind=EvidenceKind.VALIDATION_RUN, model_version__isnull=True, sha256="") & ~Q(validation_ref="")
                 ),
             ),
+            models.CheckConstraint(name="evidence_run_link_only_on_validation_runs",
+                                   condition=Q(validation_run_id__isnull=True) | Q(kind=EvidenceKind.VALIDATION_RUN)),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
+from governance import events, evidence_sources
 from governance.choices import (
     CLASSIFICATION_RELEVANT_FIELDS,
     EVIDENCE_MAX_BYTES,
@@ -237,6 +238,7 @@ def _approve(determination: Determination, *, actor: User, note: str,
                             "outcome": determination.effective_outcome})
         specs = derive_obligations(rules_result, dates=application_date_map())
         _reconcile_obligations(system=system, determination=determination, specs=specs, actor=actor)
+        events.classification_approved.send(sender=Determination, system=system, determination=determination)
     return determination
 
 
@@ -285,6 +287,8 @@ def determination_mark_needs_review(*, system: AISystem, reason: str, actor: Use
         current.save(update_fields=["status", "review_reason", "review_requested_at", "updated_at"])
         audit_record(verb="classification.needs_review", target=current, actor=actor, reason=reason,
                      before={"status": DeterminationStatus.APPROVED}, after={"status": current.status})
+        events.classification_needs_review.send(sender=Determination, system=system, determination=current,
+                                                reason=reason)
     return current
 
 
@@ -393,7 +397,8 @@ def _evidence_create(*, obligation: Obligation, actor: User, **fields) -> Eviden
         audit_record(verb="obligation.evidence_added", target=obligation, actor=actor,
                      after={"evidence": evidence.pk, "kind": evidence.kind, "title": evidence.title,
                             "sha256": evidence.sha256 or None, "model_version": evidence.model_version_id,
-                            "validation": evidence.validation_ref or None})
+                            "validation": evidence.validation_ref or None,
+                            "validation_summary": evidence.validation_summary or None})
     return evidence
 
 
@@ -433,17 +438,26 @@ def evidence_add_model_card(*, obligation: Obligation, actor: User, model_versio
                             model_version=model_version, dated_at=model_version.created_at)
 
 
-def evidence_add_validation_run(*, obligation: Obligation, actor: User, validation_kind: str, validation_ref: str,
-                                run_at: datetime | None = None, title: str = "") -> Evidence:
-    """Reference a validation run by family and id (until the validation engine's model exists)."""
-    validation_ref = (validation_ref or "").strip()
-    if not validation_kind.startswith("validation_run:") or not validation_ref:
-        raise ValidationFailed('Give the run\'s kind ("validation_run:<family>") and its id.',
-                               code="invalid_validation_run")
+def evidence_add_validation_run(*, obligation: Obligation, actor: User, validation_kind: str, run_id: int,
+                                title: str = "") -> Evidence:
+    """Link a succeeded validation run of the obligation's system, for one check family. The
+    evidence is dated by when the run finished, so its age is the run's age."""
+    obligation = Obligation.objects.get(pk=obligation.pk)
+    if not _may_work_on(actor, obligation):  # before the run is looked up: no hint about other runs
+        raise NotAllowed("Only the obligation's owner or a compliance officer can add evidence.")
+    family = (validation_kind or "").removeprefix("validation_run:")
+    if not (validation_kind or "").startswith("validation_run:") or not family:
+        raise ValidationFailed('Give the check family the run is evidence of ("validation_run:<family>").',
+                               code="invalid_validation_kind")
+    run = evidence_sources.validation_run_for_evidence(
+        user=actor, organisation_id=obligation.organisation_id, system_id=obligation.system_id, run_id=run_id,
+        family=family)
+    summary = evidence_sources.validation_run_snapshot(run, family=family)
+    default_title = f"{family.replace('_', ' ').capitalize()} results of validation #{run['id']}"
     return _evidence_create(obligation=obligation, actor=actor, kind=EvidenceKind.VALIDATION_RUN,
-                            title=(title or f"{validation_kind} run {validation_ref}")[:200],
-                            validation_kind=validation_kind, validation_ref=validation_ref[:80],
-                            dated_at=run_at or timezone.now())
+                            title=(title or default_title)[:200], validation_kind=validation_kind,
+                            validation_ref=str(run["id"]), validation_run_id=run["id"], validation_summary=summary,
+                            dated_at=run["finished_at"])
 
 
 def evidence_staleness_sweep(*, now: datetime | None = None) -> list[int]:

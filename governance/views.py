@@ -18,6 +18,7 @@ from core.errors import NotAllowed, PortalError
 from core.permissions import get_for_user, has_permission, require_permission
 from governance import selectors, services
 from governance.choices import ObligationStatus, next_statuses
+from governance.evidence_sources import validation_run_choices
 from governance.filtersets import ObligationFilterSet
 from governance.forms import (
     ApproveForm,
@@ -230,6 +231,12 @@ def obligation_export(request):
     return response
 
 
+def _evidence_form(request, obligation: Obligation, data=None, files=None) -> EvidenceForm:
+    versions = selectors.model_version_choices(user=request.user, system=obligation.system)
+    runs = validation_run_choices(user=request.user, system_id=obligation.system_id)
+    return EvidenceForm(data, files, versions=versions, runs=runs)
+
+
 @login_required
 @require_GET
 def obligation_detail(request, pk: int):
@@ -246,7 +253,7 @@ def obligation_detail(request, pk: int):
         "assign_form": ObligationAssignForm(owners=selectors.obligation_owner_choices(user=user), initial={
             "owner": obligation.owner_id, "due_date": obligation.due_date,
             "evidence_max_age_days": obligation.evidence_max_age_days}),
-        "evidence_form": EvidenceForm(versions=selectors.model_version_choices(user=user, system=obligation.system)),
+        "evidence_form": _evidence_form(request, obligation),
     }
     return render(request, "governance/obligation_detail.html", context)
 
@@ -284,8 +291,7 @@ def obligation_assign(request, pk: int):
 def evidence_add(request, pk: int):
     require_permission(request, "obligation.view")
     obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
-    form = EvidenceForm(request.POST, request.FILES,
-                        versions=selectors.model_version_choices(user=request.user, system=obligation.system))
+    form = _evidence_form(request, obligation, data=request.POST, files=request.FILES)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("governance:obligation_detail", pk=pk)
@@ -294,7 +300,7 @@ def evidence_add(request, pk: int):
         "document": lambda: services.evidence_add_document(uploaded_file=data["file"], **common),
         "model_card": lambda: services.evidence_add_model_card(model_version=data["model_version"], **common),
         "validation_run": lambda: services.evidence_add_validation_run(
-            validation_kind=data["validation_kind"], validation_ref=data["validation_ref"], **common),
+            validation_kind=data["validation_kind"], run_id=data["validation_run"], **common),
     }
     _attempt(request, calls[data["kind"]], "Evidence added.")
     return redirect("governance:obligation_detail", pk=pk)

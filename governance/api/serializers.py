@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
-from governance.choices import OutcomeChoice
+from governance.choices import EvidenceKind, OutcomeChoice
 from governance.models import ClassificationDraft, Determination, Evidence, Obligation
 from governance.presentation import outcome_headline
+from governance.rules import EVIDENCE_KINDS
 from models_registry.choices import RiskTier
 
 
@@ -66,12 +67,46 @@ class OverrideSerializer(serializers.Serializer):
 
 class EvidenceSerializer(serializers.ModelSerializer):
     added_by = UserRefSerializer(read_only=True)
+    validation_run = serializers.IntegerField(source="validation_run_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Evidence
         fields = ["id", "kind", "title", "sha256", "size", "original_name", "model_version", "validation_kind",
-                  "validation_ref", "dated_at", "added_by", "created_at"]
+                  "validation_ref", "validation_run", "validation_summary", "dated_at", "added_by", "created_at"]
         read_only_fields = fields
+
+
+class EvidenceCreateSerializer(serializers.Serializer):
+    """Shape only; the services check the file, the model version and the run."""
+
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices)
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    file = serializers.FileField(required=False, help_text="kind=document (multipart).")
+    model_version = serializers.IntegerField(required=False, help_text="kind=model_card: a version of this system.")
+    validation_kind = serializers.ChoiceField(required=False, choices=[k for k in EVIDENCE_KINDS
+                                                                       if k.startswith("validation_run:")],
+                                              help_text='kind=validation_run: the check family, e.g. '
+                                                        '"validation_run:fairness".')
+    validation_run = serializers.IntegerField(required=False, help_text="kind=validation_run: the id of a succeeded "
+                                                                        "validation run of this system.")
+
+    def validate(self, data):
+        needed = {EvidenceKind.DOCUMENT: ("file",), EvidenceKind.MODEL_CARD: ("model_version",),
+                  EvidenceKind.VALIDATION_RUN: ("validation_kind", "validation_run")}[data["kind"]]
+        missing = [name for name in needed if data.get(name) in (None, "")]
+        if missing:
+            raise serializers.ValidationError({name: f"Required for {data['kind']} evidence." for name in missing})
+        return data
+
+
+class ValidationRunChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    suite = serializers.CharField()
+    model_version = serializers.CharField()
+    finished_at = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    families = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
 
 
 class ObligationSerializer(serializers.ModelSerializer):

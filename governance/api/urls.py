@@ -19,6 +19,9 @@ urlpatterns = [
          name="determination-override"),
     path("obligations/", views.ObligationListApi.as_view(), name="obligation-list"),
     path("obligations/<int:pk>/", views.ObligationDetailApi.as_view(), name="obligation-detail"),
+    path("obligations/<int:pk>/evidence/", views.ObligationEvidenceApi.as_view(), name="obligation-evidence"),
+    path("obligations/<int:pk>/validation-runs/", views.ObligationValidationRunsApi.as_view(),
+         name="obligation-validation-runs"),
     path("classification/systems/<int:pk>/obligations/", views.SystemObligationListApi.as_view(),
          name="system-obligation-list"),
     # risk register (issue #7)

@@ -5,10 +5,11 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFound
+from core.errors import NotFound, ValidationFailed
 from core.permissions import HasPortalPermission
 from governance import selectors, services
 from governance.api.serializers import (
@@ -16,9 +17,14 @@ from governance.api.serializers import (
     ApproveSerializer,
     DeterminationSerializer,
     DraftSerializer,
+    EvidenceCreateSerializer,
+    EvidenceSerializer,
     ObligationSerializer,
     OverrideSerializer,
+    ValidationRunChoiceSerializer,
 )
+from governance.choices import EvidenceKind
+from governance.evidence_sources import validation_run_choices, validation_run_label
 from governance.filtersets import ObligationFilterSet
 from governance.models import Determination, Obligation
 from governance.rules import questionnaire_as_dict
@@ -185,3 +191,59 @@ class ObligationDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.obligation_list(user=self.request.user, include_not_applicable=True)
+
+
+def _obligation(request, pk: int) -> Obligation:
+    return get_object_or_404(selectors.obligation_list(user=request.user, include_not_applicable=True), pk=pk)
+
+
+class ObligationEvidenceApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "obligation.view"
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: EvidenceSerializer(many=True), **ERRORS}, summary="An obligation's evidence")
+    def get(self, request, pk: int):
+        evidence = _obligation(request, pk).evidence.select_related("added_by")
+        return Response(EvidenceSerializer(evidence, many=True).data)
+
+    @extend_schema(request=EvidenceCreateSerializer, responses={201: EvidenceSerializer, **ERRORS},
+                   summary="Add evidence to an obligation (its owner or a compliance officer)",
+                   description="`validation_run`: the id of a succeeded validation run of the obligation's system "
+                               "(see `validation-runs/`); the evidence is dated by when the run finished. "
+                               "`model_version`: a version of the same system. `file` (multipart): a document.")
+    def post(self, request, pk: int):
+        obligation = _obligation(request, pk)
+        serializer = EvidenceCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        evidence = _evidence_add(request, obligation, serializer.validated_data)
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+def _evidence_add(request, obligation: Obligation, data: dict):
+    common = {"obligation": obligation, "actor": request.user, "title": data["title"]}
+    if data["kind"] == EvidenceKind.VALIDATION_RUN:
+        return services.evidence_add_validation_run(validation_kind=data["validation_kind"],
+                                                    run_id=data["validation_run"], **common)
+    if data["kind"] == EvidenceKind.MODEL_CARD:
+        version = selectors.model_version_choices(user=request.user, system=obligation.system) \
+            .filter(pk=data["model_version"]).first()
+        if version is None:
+            raise ValidationFailed(f"There is no model version #{data['model_version']} of this AI system.",
+                                   code="unknown_model_version")
+        return services.evidence_add_model_card(model_version=version, **common)
+    return services.evidence_add_document(uploaded_file=data["file"], **common)
+
+
+class ObligationValidationRunsApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "obligation.view"
+
+    @extend_schema(responses={200: ValidationRunChoiceSerializer(many=True), **ERRORS},
+                   summary="The validation runs that may be linked to an obligation as evidence",
+                   description="The succeeded runs of the obligation's system, newest first.")
+    def get(self, request, pk: int):
+        obligation = _obligation(request, pk)
+        runs = validation_run_choices(user=request.user, system_id=obligation.system_id)
+        return Response(ValidationRunChoiceSerializer([{**run, "label": validation_run_label(run)} for run in runs],
+                                                      many=True).data)

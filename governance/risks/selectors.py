@@ -115,6 +115,12 @@ def risk_summary(queryset: QuerySet, *, appetite: int) -> dict:
     )
 
 
+def risk_home_stats(*, user: User) -> dict:
+    """The home page's risk card: the register's summary numbers and the appetite they use."""
+    appetite = risk_settings_get(organisation_id=user.organisation_id).appetite
+    return {**risk_summary(risk_queryset(user=user, appetite=appetite), appetite=appetite), "appetite": appetite}
+
+
 def risks_from_source(*, user: User, source_type: str, source_id) -> QuerySet:
     return (Risk.objects.restrict(user, "risk.view").filter(source_type=source_type, source_id=str(source_id))
             .select_related("owner").order_by("-created_at"))

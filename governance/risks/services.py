@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audits.trail import audit_record
-from core.errors import Conflict, NotAllowed, ValidationFailed
+from core.errors import Conflict, NotAllowed, PortalError, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
 from governance.risks import scoring
@@ -425,32 +425,49 @@ def risk_create(*, actor: User, data: Mapping[str, Any]) -> Risk:
         return risk_insert(actor=actor, data=data)
 
 
-def risk_update(*, risk: Risk, actor: User, changes: Mapping[str, Any], reason: str = "") -> Risk:
-    """Change a risk: any of its fields, including its status along the transitions table."""
+def _check_update(*, risk: Risk, actor: User, changes: Mapping[str, Any]) -> dict:
+    """Raise the first reason `changes` to `risk` are refused; return the risk's data with the
+    changes applied. Shared by `risk_update` and `risk_update_check` so both say the same."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationFailed(f"Unknown risk field(s): {', '.join(sorted(unknown))}.", code="unknown_fields")
+    if not _may_edit(actor, risk):
+        raise NotAllowed("Only a compliance officer or the risk's owner can change this risk.")
+    data = {name: getattr(risk, name) for name in FIELDS}
+    data.update({name: list(getattr(risk, name).all()) for name in MANY})
+    data.update(changes)
+    if data["status"] != risk.status and not can_move(risk.status, data["status"]):
+        raise Conflict(f"A risk cannot go from {risk.get_status_display().lower()} to "
+                       f"{RiskStatus(data['status']).label.lower() if data['status'] in RiskStatus.values else data['status']}.",
+                       code="illegal_transition", extra={"from": risk.status, "to": data["status"]})
+    if "owner" in changes and changes["owner"] != risk.owner and not has_permission(actor, "risk.manage") \
+            and changes["owner"] is not None and changes["owner"].pk != risk.owner_id:
+        raise NotAllowed("Only a compliance officer can give a risk to another owner.")
+    _raise_problems(risk_check(data=data, organisation_id=risk.organisation_id))
+    appetite = risk_settings_for(organisation_id=risk.organisation_id).appetite
+    score_fields = ("likelihood", "impact", "residual_likelihood", "residual_impact")
+    _check_acceptance(actor=actor, data=data, appetite=appetite,
+                      newly_accepted=risk.status != RiskStatus.ACCEPTED,
+                      scores_changed=any(data[f] != getattr(risk, f) for f in score_fields))
+    return data
+
+
+def risk_update_check(*, risk: Risk, actor: User, changes: Mapping[str, Any]) -> list[dict]:
+    """What `risk_update` would refuse, as {field, code, message} problems, writing nothing
+    ([] when it would apply): the import's dry run asks this."""
+    try:
+        _check_update(risk=risk, actor=actor, changes=changes)
+    except PortalError as exc:
+        return exc.extra.get("problems") or [_problem("", exc.code, exc.message)]
+    return []
+
+
+def risk_update(*, risk: Risk, actor: User, changes: Mapping[str, Any], reason: str = "") -> Risk:
+    """Change a risk: any of its fields, including its status along the transitions table."""
     with transaction.atomic():
         risk = Risk.objects.select_for_update(of=("self",)).select_related("owner", "accepted_by").get(pk=risk.pk)
-        if not _may_edit(actor, risk):
-            raise NotAllowed("Only a compliance officer or the risk's owner can change this risk.")
+        data = _check_update(risk=risk, actor=actor, changes=changes)
         before = risk_snapshot(risk)
-        data = {name: getattr(risk, name) for name in FIELDS}
-        data.update({name: list(getattr(risk, name).all()) for name in MANY})
-        data.update(changes)
-        if data["status"] != risk.status and not can_move(risk.status, data["status"]):
-            raise Conflict(f"A risk cannot go from {risk.get_status_display().lower()} to "
-                           f"{RiskStatus(data['status']).label.lower() if data['status'] in RiskStatus.values else data['status']}.",
-                           code="illegal_transition", extra={"from": risk.status, "to": data["status"]})
-        if "owner" in changes and changes["owner"] != risk.owner and not has_permission(actor, "risk.manage") \
-                and changes["owner"] is not None and changes["owner"].pk != risk.owner_id:
-            raise NotAllowed("Only a compliance officer can give a risk to another owner.")
-        _raise_problems(risk_check(data=data, organisation_id=risk.organisation_id))
-        appetite = risk_settings_for(organisation_id=risk.organisation_id).appetite
-        score_fields = ("likelihood", "impact", "residual_likelihood", "residual_impact")
-        _check_acceptance(actor=actor, data=data, appetite=appetite,
-                          newly_accepted=risk.status != RiskStatus.ACCEPTED,
-                          scores_changed=any(data[f] != getattr(risk, f) for f in score_fields))
         was_status = risk.status
         _apply_fields(risk, data, actor=actor, was_status=was_status)
         risk.save()

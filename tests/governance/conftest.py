@@ -78,3 +78,38 @@ def events(verb: str):
     from audits.models import AuditEvent
 
     return AuditEvent.objects.filter(verb=verb)
+
+
+# The results a run gets unless told otherwise: (family, status) per check.
+RUN_RESULTS = (("fairness", "pass"), ("fairness", "fail"), ("performance", "pass"), ("performance", "warn"),
+               ("robustness", "pass"))
+
+
+def make_validation_run(system, user, *, status="succeeded", finished_at=None, version=None, results=RUN_RESULTS):
+    """A validation run with check results, made with the ORM (the validation engine is not needed).
+    A succeeded run finished ten days ago unless `finished_at` says otherwise."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audits.models import CheckResultRecord, ValidationRun
+    from models_registry.models import Artifact, Dataset
+
+    artifact, _ = Artifact.objects.get_or_create(
+        organisation=system.organisation, kind="dataset", sha256=f"{system.pk:064d}",
+        defaults={"size": 1, "storage_key": f"d/{system.pk}", "original_name": "test.csv", "detected_format": "csv",
+                  "uploaded_by": user})
+    dataset, _ = Dataset.objects.get_or_create(
+        organisation=system.organisation, system=system, name="test", version=1,
+        defaults={"role": "test", "artifact": artifact, "file_format": "csv", "row_count": 10, "column_count": 3,
+                  "uploaded_by": user})
+    if finished_at is None and status in ("succeeded", "failed"):
+        finished_at = timezone.now() - timedelta(days=10)
+    run = ValidationRun.objects.create(
+        organisation=system.organisation, system=system, model_version=version, test_dataset=dataset, task="binary",
+        suite="standard", policy={}, policy_version="1", time_limit_s=60, memory_limit_mb=512, requested_by=user,
+        status=status, finished_at=finished_at)
+    for number, (family, check_status) in enumerate(results, start=1):
+        CheckResultRecord.objects.create(run=run, check_id=f"{family[:4].upper()}-{number:02d}", family=family,
+                                         name=f"{family} check {number}", status=check_status, severity="medium")
+    return run

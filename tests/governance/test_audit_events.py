@@ -9,7 +9,7 @@ from django.utils import timezone
 from audits.models import AuditEvent
 from governance import services
 from governance.models import Evidence
-from tests.governance.conftest import CREDIT_SCORING, MINIMAL, make_model_version
+from tests.governance.conftest import CREDIT_SCORING, MINIMAL, make_model_version, make_validation_run
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,7 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
         s.evidence_staleness_sweep()
 
     version = make_model_version(credit_system, ml_engineer)
+    run = make_validation_run(credit_system, ml_engineer)
     steps = [
         (submit, "classification.submitted"),
         (approve, "classification.approved"),
@@ -56,7 +57,7 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
         (lambda: s.evidence_add_model_card(obligation=holder["o"], actor=ml_engineer, model_version=version),
          "obligation.evidence_added"),
         (lambda: s.evidence_add_validation_run(obligation=holder["o"], actor=ml_engineer,
-                                               validation_kind="validation_run:fairness", validation_ref="7"),
+                                               validation_kind="validation_run:fairness", run_id=run.pk),
          "obligation.evidence_added"),
         (lambda: s.obligation_transition(obligation=holder["o"], to_status="evidence_submitted", actor=ml_engineer),
          "obligation.status_changed"),

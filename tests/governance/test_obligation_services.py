@@ -12,7 +12,7 @@ from governance import services
 from governance.choices import OBLIGATION_TRANSITIONS, ObligationStatus
 from governance.models import ApplicationDate, Evidence, Obligation
 from governance.rules import DEFAULT_APPLICATION_DATES
-from tests.governance.conftest import events, make_model_version
+from tests.governance.conftest import events, make_model_version, make_validation_run
 
 pytestmark = pytest.mark.django_db
 
@@ -102,13 +102,14 @@ def test_a_model_card_must_belong_to_the_same_system(obligation, compliance_offi
         services.evidence_add_model_card(obligation=obligation, actor=compliance_officer, model_version=foreign)
 
 
-def test_a_validation_run_is_referenced_by_family_and_id(obligation, compliance_officer):
+def test_a_validation_run_is_linked_by_family_and_run_id(obligation, compliance_officer, credit_system, ml_engineer):
+    run = make_validation_run(credit_system, ml_engineer)
     evidence = services.evidence_add_validation_run(obligation=obligation, actor=compliance_officer,
-                                                    validation_kind="validation_run:fairness", validation_ref="42")
-    assert evidence.kind == "validation_run" and evidence.validation_ref == "42"
+                                                    validation_kind="validation_run:fairness", run_id=run.pk)
+    assert evidence.kind == "validation_run" and evidence.validation_run_id == run.pk
     with pytest.raises(ValidationFailed):
         services.evidence_add_validation_run(obligation=obligation, actor=compliance_officer,
-                                             validation_kind="fairness", validation_ref="")
+                                             validation_kind="fairness", run_id=run.pk)
 
 
 def test_assigning_an_owner_from_another_organisation_is_refused(obligation, compliance_officer, outsider):

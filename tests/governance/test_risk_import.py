@@ -10,7 +10,7 @@ from core.errors import NotAllowed, ValidationFailed
 from governance.risks.importer import risk_import
 from governance.risks.models import Risk
 from tests.governance.conftest import events
-from tests.governance.test_risk_support import control  # noqa: F401
+from tests.governance.test_risk_support import control, credit_risk  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,121 @@ class TestImportPage:
         client.force_login(compliance_officer)
         response = client.get(reverse("governance:risk_import") + "?template=1")
         assert response.content.decode().splitlines()[0].startswith("title,category,systems,likelihood,impact")
+
+
+# --- updates by reference -------------------------------------------------------------------------
+
+UPDATE_HEADER = "reference,title,likelihood,impact,status,due_date\n"
+
+
+@pytest.fixture
+def existing(data, credit_risk):
+    return credit_risk  # likelihood 3, impact 4, open, due 2030-01-31, owned by the compliance officer
+
+
+def test_a_row_with_an_existing_reference_updates_that_risk_through_the_edit_service(existing, compliance_officer):
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,,5,4,in treatment,\n", apply=True)
+    assert report.applied and (report.created, report.updated) == (0, 1)
+    existing.refresh_from_db()
+    assert (existing.likelihood, existing.inherent_score, existing.status) == (5, 20, "in_treatment")
+    assert existing.due_date.isoformat() == "2030-01-31"  # an empty cell leaves the field as it is
+    revision = existing.revisions.get(number=2)
+    assert revision.changes == {"likelihood": [3, 5], "inherent_score": [12, 20], "status": ["open", "in_treatment"]}
+    assert revision.reason == "Imported from a CSV file (row 2)."
+    event = events("risk.status_changed").get(object_id=str(existing.pk))
+    assert event.before == {"likelihood": 3, "inherent_score": 12, "status": "open"}
+    assert event.after == {"likelihood": 5, "inherent_score": 20, "status": "in_treatment"}
+
+
+def test_the_dry_run_says_per_row_create_update_with_fields_or_why_it_is_rejected(existing, compliance_officer):
+    text = (HEADER.rstrip("\n") + ",reference\n" + GOOD.rstrip("\n") + ",\n"
+            + "Unfair declines renamed,bias,Consumer credit scoring;Fraud detection,3,5,,,,,,,,r-1\n"
+            + ",,,,,,,,,,,,R-99\n"
+            + "Unfair declines for young applicants,bias,Consumer credit scoring,3,4,,,,,,,,R-1\n")
+    report = _run(compliance_officer, text)
+    outcomes = {r.row: r.outcome for r in report.rows}
+    assert outcomes[2] == "create"
+    assert outcomes[3] == "rejected: Unknown AI system “Fraud detection”."
+    assert outcomes[4] == ("rejected: There is no risk “R-99” in your organisation; leave the reference empty to "
+                           "create a risk.")
+    assert [r.errors[0]["code"] for r in report.rows[2:]] == ["unknown_reference", "duplicate_reference"]
+    assert report.rows[1].reference == "R-1"  # written in lower case, found all the same
+    assert not report.applied and existing.revisions.count() == 1 and Risk.objects.count() == 1
+
+
+def test_the_dry_run_names_the_fields_an_update_changes_and_writes_nothing(existing, compliance_officer):
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,Unfair declines (young),3,5,,2030-06-30\n")
+    assert report.rows[0].outcome == "update (fields: title, impact, due_date)"
+    existing.refresh_from_db()
+    assert (existing.impact, existing.revisions.count()) == (4, 1)
+    assert existing.title == "Unfair declines for young applicants"
+    assert not events("risk.updated").exists()
+
+
+def test_a_row_that_changes_nothing_is_reported_as_such_and_not_written(existing, compliance_officer):
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,Unfair declines for young applicants,3,4,open,\n",
+                  apply=True)
+    assert report.rows[0].outcome == "no change" and report.updated == 0 and existing.revisions.count() == 1
+
+
+@pytest.mark.parametrize("row, code", [
+    ("R-1,,,,accepted,\n", "acceptance_needs_justification"),
+    ("R-1,,9,,,\n", "score_out_of_range"),
+    ("R-1,,,,done,\n", "invalid_status"),
+])
+def test_an_update_is_held_to_the_same_rules_as_the_edit_form(existing, compliance_officer, row, code):
+    report = _run(compliance_officer, UPDATE_HEADER + row, apply=True, mode="valid_only")
+    assert [e["code"] for e in report.rows[0].errors] == [code]
+    assert report.updated == 0 and existing.revisions.count() == 1
+
+
+def test_an_update_follows_the_transitions_table(existing, compliance_officer):
+    from governance.risks.services import risk_transition
+
+    risk_transition(risk=existing, actor=compliance_officer, to_status="closed")
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,,,,in treatment,\n")
+    assert report.rows[0].errors[0]["code"] == "illegal_transition"
+
+
+def test_all_or_nothing_leaves_an_updated_risk_untouched_when_another_row_is_rejected(existing, compliance_officer):
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,,5,,,\nR-99,,,,,\n", apply=True)
+    existing.refresh_from_db()
+    assert not report.applied and existing.likelihood == 3 and existing.revisions.count() == 1
+
+
+def test_valid_rows_only_applies_the_update_and_reports_the_unknown_reference(existing, compliance_officer):
+    report = _run(compliance_officer, UPDATE_HEADER + "R-1,,5,,,\nR-99,,,,,\n", apply=True, mode="valid_only")
+    existing.refresh_from_db()
+    assert report.applied and report.updated == 1 and existing.likelihood == 5
+    assert [e["code"] for r in report.rejected for e in r.errors] == ["unknown_reference"]
+
+
+def test_a_reference_of_another_organisation_is_unknown(data, compliance_officer, other_system, other_organisation):
+    from core.choices import Role
+    from tests.conftest import make_user
+    from tests.governance.test_risk_support import make_risk
+
+    foreign = make_risk(make_user(other_organisation, "otto", Role.COMPLIANCE_OFFICER), [other_system])
+    report = _run(compliance_officer, UPDATE_HEADER + f"{foreign.reference},Taken over,,,,\n", apply=True,
+                  mode="valid_only")
+    assert report.rows[0].errors[0]["code"] == "unknown_reference"
+    foreign.refresh_from_db()
+    assert foreign.title != "Taken over"
+
+
+def test_a_new_risk_in_a_file_with_references_still_needs_the_required_cells(data, compliance_officer):
+    report = _run(compliance_officer, "reference,title,status\n,Half a risk,open\n")
+    assert {e["field"] for e in report.rows[0].errors if e["code"] == "required"} == {
+        "category", "systems", "likelihood", "impact"}
+
+
+def test_the_import_page_shows_what_each_row_would_do(existing, client, compliance_officer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(compliance_officer)
+    response = client.post(reverse("governance:risk_import"), {
+        "file": SimpleUploadedFile("risks.csv", (UPDATE_HEADER + "R-1,,5,,,\nR-99,,,,,\n").encode()),
+        "mode": "valid_only", "action": "dry_run"})
+    body = response.content.decode()
+    assert "1 to update" in body and "update (fields: likelihood)" in body
+    assert "There is no risk “R-99” in your organisation" in body
