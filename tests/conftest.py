@@ -26,6 +26,15 @@ IN_CI = os.environ.get("CI") == "true"
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config):
+    """Tests hash passwords with a fast hasher: the production PBKDF2 (a million rounds, about 0.6 s
+    a hash here) made every test with four personas spend seconds creating them. What the tests
+    check (a password is needed, a wrong one is refused) does not depend on the algorithm."""
+    from django.test.utils import override_settings
+
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+
+
 def pytest_sessionstart(session):
     """In CI the suite must run on PostgreSQL and Redis; refuse to quietly test something else."""
     if not IN_CI:
