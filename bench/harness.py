@@ -7,16 +7,22 @@ re-read training frame and saves it with joblib. `run_case` then runs the suite 
 the data, loads the model and streams stage/progress/result events — and measures from those events:
 
 * wall time per check family: the sum of the checks' own `duration_s`;
-* memory: every event carries the child's `ru_maxrss` (its peak RSS so far), so the value on a family's
+* memory: every event carries the child's peak RSS so far (`VmHWM`), so the value on a family's
   last result is the high-water mark reached by the end of that family, and the rise over the value
   just before the family's first check is the memory that family added to the peak. The child's overall
-  peak also includes the parent's /proc polling (`EngineOutcome.peak_rss_mb`).
+  peak also includes the parent's /proc polling (`EngineOutcome.peak_rss_mb`). A child forked from the
+  engine's fork server starts with the preloaded libraries resident (shared with the server), and its
+  RSS counts them, as it counted them when each child imported them itself;
+* CPU: the child's own user + system time, from its `done` event (the fork server forks it, so this
+  process's RUSAGE_CHILDREN never sees it);
+* the fork server's start-up (`server_start_s`): the one-time import of the heavy libraries, paid once
+  per worker process rather than per run, so not part of a run's time; measured before the run starts
+  (cold on the first case, about zero after).
 
 Why the orchestrating process stays small: on Linux a process started with fork/vfork + exec inherits
-its parent's peak RSS in `ru_maxrss`, so a child started by a 500 MB parent reports at least 500 MB.
-The heavy steps (training, the SHAP comparison) therefore run in a fresh interpreter
-(`in_fresh_process`), and this module imports neither pandas nor the checks at import time. The
-parent's own peak at the start of each run is recorded (`parent_peak_mb`) so the margin is visible.
+its parent's peak RSS in `ru_maxrss`. The heavy steps (training, the SHAP comparison) therefore run in a
+fresh interpreter (`in_fresh_process`), and this module imports neither pandas nor the checks at import
+time. The parent's own peak at the start of each run is recorded (`parent_peak_mb`).
 """
 from __future__ import annotations
 
@@ -95,33 +101,34 @@ def run_spec(prep: PreparedCase, suite: str):
 
 def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) -> dict:
     """Run the suite in a child process (as the worker does) and summarise time and memory."""
-    from audits.engine import execute_in_child
+    from audits.engine import execute_in_child, warm_up
 
     events: list[dict] = []
+    server_start_s = warm_up()  # cold on the first case: kept out of the run, as in a running worker
     bar = _ProgressBar(f"{prep.dataset}/{prep.model}", enabled=progress)
     parent_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    cpu_before = _children_cpu_s()
     try:
         outcome = execute_in_child(run_spec(prep, suite), on_event=lambda e: (events.append(e), bar.feed(e)))
     finally:
         bar.close()
-    cpu_s = _children_cpu_s() - cpu_before
+    cpu_s = _child_cpu_s(events)
     if outcome.status != "succeeded":
         raise RuntimeError(f"{prep.dataset}/{prep.model}: {outcome.error_message}\n{outcome.error_detail}")
     summary = summarise(events, outcome.results)
     summary.update(dataset=prep.dataset, model=prep.model, model_name=MODEL_NAMES[prep.model], suite=suite,
                    train_rows=prep.train_rows, test_rows=prep.test_rows, fit_s=prep.fit_s,
                    wall_s=outcome.duration_s, cpu_s=round(cpu_s, 2), parent_peak_mb=round(parent_peak_mb, 1),
+                   server_start_s=round(server_start_s, 2), preloaded=(events[0].get("preloaded") if events else None),
                    peak_mb=round(max(outcome.peak_rss_mb, summary["peak_mb"]), 1))
     summary["overhead_s"] = round(outcome.duration_s - summary["checks_s"], 2)
     return summary
 
 
-def _children_cpu_s() -> float:
-    """User + system CPU seconds of this process's finished children (the child is reaped by then).
-    Less sensitive than wall time to other work on a shared machine."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _child_cpu_s(events: list[dict]) -> float:
+    """The child's user + system CPU seconds, as its `done` event reports them. Less sensitive than
+    wall time to other work on a shared machine."""
+    done = [e for e in events if e.get("type") == "done"]
+    return float(done[-1].get("cpu_s") or 0.0) if done else 0.0
 
 
 def summarise(events: list[dict], results: list[dict]) -> dict:

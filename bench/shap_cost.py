@@ -6,9 +6,10 @@ explains (`ctx.sample_index("test", policy.shap_sample, "XAI-01")`), already tra
 pipeline's preprocessing (dense floats): the bare call gets the transform for free, XAI-01 pays for it,
 and for building the explainer, mapping one-hot columns back to features, and its two charts.
 
-Two ratios, because one validation run is one cold process:
-* in the run: XAI-01's `duration_s` from the worker run (it includes the one-time `import shap` of the
-  fresh child) over the fastest bare call;
+Two ratios:
+* in the run: XAI-01's `duration_s` from the worker run over the fastest bare call. The run's child is
+  forked from the engine's fork server, which imported shap once (`audits.engine.preload`), so like the
+  bare call it does not pay `import shap` (before the fork server, every run did: 1-2 s);
 * paired: XAI-01 run again in this process, warm, interleaved with the bare call, fastest of each
   (the wrapper's own overhead, insensitive to other load on the machine).
 """

@@ -1,4 +1,6 @@
-"""Entry point of the child process: `python -m audits.engine.child SPEC_JSON EVENTS_JSONL CANCEL_FILE`.
+"""The child process of a validation run: `run_forked` is its entry point in a process forked from
+the preloaded fork server (`audits.engine.runner`); `python -m audits.engine.child SPEC_JSON
+EVENTS_JSONL CANCEL_FILE` runs a spec by hand, in a fresh interpreter.
 
 Writes one JSON object per line to EVENTS_JSONL: {"type": "stage"|"progress"|"result"|"done"|"error", ...}.
 Each finished check is written at once, so the parent keeps what was done if the process dies.
@@ -37,6 +39,31 @@ class Events:
         self.handle.flush()
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
+def _preloaded() -> list[str]:
+    """The heavy libraries this process found already imported (by the fork server)."""
+    return [name for name in ("numpy", "pandas", "scipy", "sklearn", "shap", "fairlearn") if name in sys.modules]
+
+
+def run_forked(spec_path: str, events_path: str, cancel_path: str, stderr_path: str) -> None:
+    """Entry point in a process forked from the fork server; its exit code is main()'s."""
+    os.setsid()  # its own process group, so the parent's kill also reaches anything the model started
+    with open(stderr_path, "a", encoding="utf-8") as stderr:
+        os.dup2(stderr.fileno(), 2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.exit(main(spec_path, events_path, cancel_path))
+
+
+def ready() -> None:
+    """Does nothing: a process running it proves the fork server is up (`runner.warm_up`)."""
+
+
 def main(spec_path: str, events_path: str, cancel_path: str) -> int:
     from audits.engine.spec import RunSpec
 
@@ -44,7 +71,7 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
     spec = RunSpec.from_json(Path(spec_path).read_text())
     stage = "reading the data"
     try:
-        events.emit("stage", stage=stage)
+        events.emit("stage", stage=stage, pid=os.getpid(), preloaded=_preloaded())
         from models_registry.datasets import read_dataset
 
         test = read_dataset(Path(spec.test.path), spec.test.read_options)
@@ -81,7 +108,7 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
         except Cancelled:
             events.emit("cancelled")
             return 0
-        events.emit("done", reproducibility=reproducibility(context, spec.suite))
+        events.emit("done", reproducibility=reproducibility(context, spec.suite), cpu_s=_cpu_s())
         return 0
     except Exception as exc:  # the boundary of the child: report, never hang
         events.emit("error", stage=stage, message=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())

@@ -78,26 +78,34 @@ def test_a_run_over_its_time_limit_is_stopped_with_the_reason(files):
     assert outcome.duration_s < 15
 
 
-def _children_running_the_engine() -> list[int]:
-    import os
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting to be reaped."""
     from pathlib import Path
 
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (proc / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and b"audits.engine.child" in cmdline:
-            found.append(int(proc.name))
-    return found
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def test_a_callback_that_raises_stops_the_child_instead_of_leaving_it_running(files):
+    seen = []
+
     def on_event(event):
+        seen.append(event)
         raise ConnectionError("the database went away")
 
+    slow = files["model_file"]("slow3", bad.SleepingModel(files["model"], delay=5))  # still running when it raises
     with pytest.raises(ConnectionError):
-        execute_in_child(spec_for(files, files["model_file"]("good3", files["model"])), on_event=on_event)
-    assert _children_running_the_engine() == []
+        execute_in_child(spec_for(files, slow), on_event=on_event)
+    pid = seen[0]["pid"]
+    assert pid and not _alive(pid)
+
+
+def test_a_child_starts_with_the_heavy_libraries_already_imported(files):
+    events = []
+    outcome = execute_in_child(spec_for(files, files["model_file"]("good4", files["model"])), on_event=events.append)
+    assert outcome.status == "succeeded", outcome.error_message
+    assert {"numpy", "pandas", "sklearn", "shap", "fairlearn"} <= set(events[0]["preloaded"])
+    assert events[-1]["type"] == "done" and events[-1]["cpu_s"] > 0
+

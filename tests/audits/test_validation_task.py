@@ -111,9 +111,19 @@ def test_a_run_over_the_memory_limit_from_settings_fails_with_the_reason(ml_engi
     assert "more than its memory limit of 64 MB" in run.error_message
 
 
+def slow_version(actor, credit):
+    """A model that takes 3 s per call: a quick run on it outlasts a 1 s limit however warm the
+    engine starts (the children start with their libraries imported)."""
+    from tests.audits import misbehaving_models as bad
+    from tests.audits.validation_support import credit_frame, credit_model, register_unscanned_version
+
+    model = bad.SleepingModel(credit_model(credit_frame(400, seed=1)), delay=3)
+    return register_unscanned_version(actor, credit.system, model, "slow")
+
+
 def test_a_run_over_the_time_limit_from_settings_fails_with_the_reason(ml_engineer, credit, settings):
     settings.VALIDATION_TIME_LIMIT_S = 1
-    run = run_now(ml_engineer, credit)
+    run = run_now(ml_engineer, credit, model_version=slow_version(ml_engineer, credit))
     assert run.status == "failed"
     assert "longer than its time limit of 1 s" in run.error_message
 
@@ -121,7 +131,7 @@ def test_a_run_over_the_time_limit_from_settings_fails_with_the_reason(ml_engine
 def test_every_way_a_run_ends_writes_one_audit_event(ml_engineer, credit, settings):
     succeeded = run_now(ml_engineer, credit)
     settings.VALIDATION_TIME_LIMIT_S = 1
-    failed = run_now(ml_engineer, credit)
+    failed = run_now(ml_engineer, credit, model_version=slow_version(ml_engineer, credit))
     ends = {run.pk: list(AuditEvent.objects.filter(object_id=str(run.pk), object_type="audits.validationrun")
                          .order_by("seq").values_list("verb", flat=True)) for run in (succeeded, failed)}
     assert ends == {succeeded.pk: ["validation.started", "validation.finished"],
