@@ -63,3 +63,26 @@ class ValidationStartForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False)
+
+
+class ValidationPolicySettingsForm(forms.Form):
+    """The organisation's override rules. `based_on` carries the fingerprint of the settings the
+    page showed, so the service can refuse a save made on top of a newer change."""
+
+    allow_overrides = forms.BooleanField(required=False, label="Allow policy overrides on a validation run",
+                                         help_text="When off, every run uses the standard policy.")
+    locked_keys = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Locked policy keys",
+        error_messages={"invalid_choice": "%(value)s is not a key of the current validation policy; reload the "
+                                          "page and pick from the list."})
+    reason = forms.CharField(max_length=500, required=False, label="Reason (recorded in the audit trail)")
+    based_on = forms.CharField(widget=forms.HiddenInput, max_length=64, error_messages={
+        "required": "This form is out of date or incomplete; reload the page and make your change again."})
+
+    def __init__(self, *args, key_groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_groups = key_groups
+        self.fields["locked_keys"].choices = [(key, key) for _, group in key_groups for key, _ in group]
+
+    def selected_keys(self) -> set[str]:
+        return {str(key) for key in self["locked_keys"].value() or []}

@@ -130,3 +130,12 @@ def validation_home_stats(*, user) -> dict:
             "validations_last_30_days": runs.filter(created_at__gte=timezone.now() - timedelta(days=30)).count(),
             "findings_open": findings.count(),
             "findings_open_critical": findings.filter(severity="critical").count()}
+
+
+def validation_policy_key_groups() -> list[tuple[str, list[tuple[str, object]]]]:
+    """Every policy key an organisation may lock, by section, with its default:
+    [("fairness", [("fairness.dp_ratio_min", 0.8), ...]), ...] in the policy's own order."""
+    from audits.checks.policy import Policy  # lazy: the checks package pulls in sklearn
+
+    return [(section, [(f"{section}.{name}", default) for name, default in values.items()])
+            for section, values in Policy().to_dict().items() if isinstance(values, dict)]

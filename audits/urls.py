@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit-trail/verify/", views.verify_request, name="verify"),
     path("validations/", validation_views.validation_list, name="validation_list"),
     path("validations/new/", validation_views.validation_new, name="validation_new"),
+    path("validations/policy/", validation_views.validation_policy_settings_edit, name="validation_policy_settings"),
     path("validations/new/<int:system_pk>/", validation_views.validation_create, name="validation_create"),
     path("validations/<int:pk>/", validation_views.validation_detail, name="validation_detail"),
     path("validations/<int:pk>/status/", validation_views.validation_status, name="validation_status"),

@@ -8,6 +8,8 @@ between that process and the database. Heavy libraries (numpy, sklearn, shap) ar
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -61,25 +63,40 @@ def validation_policy_settings_get(*, organisation_id: int) -> ValidationPolicyS
     return found or ValidationPolicySettings(organisation_id=organisation_id)
 
 
-def validation_policy_settings_update(*, actor, allow_overrides: bool, locked_keys: list[str] | None = None,
-                                      reason: str = "") -> ValidationPolicySettings:
-    """Organisation admins decide whether runs may override the policy, and which keys stay locked."""
-    from audits.checks.policy import Policy
+def validation_policy_settings_fingerprint(*, settings_row: ValidationPolicySettings) -> str:
+    """A short digest of what the settings say. The settings page sends back the one it showed,
+    so a save made on top of another admin's newer change is refused instead of undoing it."""
+    state = {"allow_overrides": settings_row.allow_overrides, "locked_keys": sorted(settings_row.locked_keys or [])}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
 
-    if not has_permission(actor, "org.manage"):
-        raise NotAllowed("Your role does not allow org.manage.", code="not_allowed")
+
+def _clean_locked_keys(locked_keys: list[str] | None) -> list[str]:
+    from audits.selectors import validation_policy_key_groups
+
     keys = sorted({str(k).strip() for k in locked_keys or [] if str(k).strip()})
-    defaults = Policy().to_dict()
+    known = {key for _, group in validation_policy_key_groups() for key, _ in group}
     for key in keys:
-        section, _, name = key.partition(".")
-        if not isinstance(defaults.get(section), dict) or name not in defaults[section]:
+        if key not in known:
             raise ValidationFailed(f"Unknown policy key {key!r}.", code="invalid_policy",
                                    extra={"field": "locked_keys"})
+    return keys
+
+
+def validation_policy_settings_update(*, actor, allow_overrides: bool, locked_keys: list[str] | None = None,
+                                      reason: str = "", based_on: str | None = None) -> ValidationPolicySettings:
+    """Organisation admins decide whether runs may override the policy, and which keys stay locked.
+    `based_on` is the fingerprint of the settings the admin saw; a different current one is a Conflict."""
+    _require(actor, "org.manage")
+    keys = _clean_locked_keys(locked_keys)
     with transaction.atomic():
         # Locked so two admins saving at once cannot interleave their before/after snapshots.
         row, _ = ValidationPolicySettings.objects.select_for_update().get_or_create(
             organisation_id=actor.organisation_id)
         before = {"allow_overrides": row.allow_overrides, "locked_keys": row.locked_keys}
+        if based_on is not None and based_on != validation_policy_settings_fingerprint(settings_row=row):
+            raise Conflict("Someone changed these settings while you were editing them. The page now shows "
+                           "the current settings; check them and save again.", code="policy_settings_changed",
+                           extra={"current": before})
         row.allow_overrides, row.locked_keys = bool(allow_overrides), keys
         row.save()
         audit_record(verb="validation_policy.updated", target=row, actor=actor, reason=reason, before=before,
@@ -443,26 +460,50 @@ def validation_fail(*, run_id: int, token: str, message: str, detail: str = "") 
 
 
 def validation_reap_stale(*, now=None) -> list[int]:
-    """Fail running runs whose worker stopped sending heartbeats (it died, or lost its database)."""
+    """Fail runs nobody is working on: running runs whose worker stopped sending heartbeats (it
+    died, or lost its database) and queued runs no worker picked up in time (none is running)."""
     now = now or timezone.now()
+    return _reap_silent_running(now) + _reap_never_picked_up(now)
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _reap_silent_running(now) -> list[int]:
     stale_after = settings.VALIDATION_STALE_AFTER_S
     cutoff = now - timedelta(seconds=stale_after)
+    message = (f"The validation stopped: the worker running it sent no sign of life for {_minutes(stale_after)} "
+               "(it may have crashed or been restarted). Start it again.")
+    return _reap(now, {"status": RunStatus.RUNNING, "heartbeat_at__lt": cutoff}, message, after={},
+                 detail=lambda run: f"last heartbeat at {run.heartbeat_at.isoformat()}; reaped at {now.isoformat()}")
+
+
+def _reap_never_picked_up(now) -> list[int]:
+    timeout = settings.VALIDATION_QUEUED_TIMEOUT_S
+    cutoff = now - timedelta(seconds=timeout)
+    message = (f"No worker picked this run up within {_minutes(timeout)}; is a worker running? Ask an "
+               "administrator to start one, then start the validation again.")
+    return _reap(now, {"status": RunStatus.QUEUED, "created_at__lt": cutoff}, message,
+                 after={"never_started": True},
+                 detail=lambda run: f"queued at {run.created_at.isoformat()}; reaped at {now.isoformat()}")
+
+
+def _reap(now, conditions: dict, message: str, *, after: dict, detail) -> list[int]:
+    """Fail every run matching `conditions`, one row lock at a time, re-checking each under its
+    lock: a worker may claim, heartbeat or finish it between the scan and the lock."""
     reaped = []
-    stale = ValidationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-    for run_id in list(stale.values_list("pk", flat=True)):
+    for run_id in list(ValidationRun.objects.filter(**conditions).values_list("pk", flat=True)):
         with transaction.atomic():
-            run = ValidationRun.objects.select_for_update().filter(
-                pk=run_id, status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).first()
-            if run is None:  # it came back to life, or finished, since the query above
+            run = ValidationRun.objects.select_for_update().filter(pk=run_id, **conditions).first()
+            if run is None:  # it came back to life, was claimed or finished since the scan
                 continue
-            minutes = max(1, round(stale_after / 60))
-            message = (f"The validation stopped: the worker running it sent no sign of life for {minutes} "
-                       f"minute{'s' if minutes != 1 else ''} (it may have crashed or been restarted). Start it again.")
+            before = run.status
             _move(run, RunStatus.FAILED)
-            run.finished_at, run.error_message = now, message
-            run.error_detail = f"last heartbeat at {run.heartbeat_at.isoformat()}; reaped at {now.isoformat()}"
+            run.finished_at, run.error_message, run.error_detail = now, message, detail(run)
             run.save()
             audit_record(verb="validation.failed", target=run, actor=None, reason=message,
-                         before={"status": RunStatus.RUNNING}, after={"status": RunStatus.FAILED, "reaped": True})
+                         before={"status": before}, after={"status": RunStatus.FAILED, "reaped": True, **after})
             reaped.append(run_id)
     return reaped

@@ -13,10 +13,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audits import selectors
 from audits.choices import CheckFamily, CheckStatus, FindingStatus, RunStatus, Severity, Suite
 from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
-from audits.forms import CancelForm, ValidationStartForm
-from audits.validation_services import default_suite_for, validation_cancel, validation_start
-from core.errors import PortalError
+from audits.forms import CancelForm, ValidationPolicySettingsForm, ValidationStartForm
+from audits.risk_link import FINDING_SOURCE
+from audits.validation_services import (
+    default_suite_for,
+    validation_cancel,
+    validation_policy_settings_fingerprint,
+    validation_policy_settings_get,
+    validation_policy_settings_update,
+    validation_start,
+)
+from core.errors import Conflict, PortalError
 from core.permissions import has_permission, require_permission
+from governance.risks.selectors import risks_from_sources
 from models_registry.models import AISystem
 
 
@@ -78,8 +87,9 @@ def validation_create(request, system_pk: int):
         else:
             messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
             return redirect("audits:validation_detail", pk=run.pk)
-    return render(request, "audits/validation_form.html",
-                  {"form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label})
+    return render(request, "audits/validation_form.html", {
+        "form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label,
+        "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id)})
 
 
 def _status_context(request, run) -> dict:
@@ -157,11 +167,21 @@ def finding_list(request):
     filterset = FindingFilterSet(request.GET, queryset=selectors.finding_list(user=request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
+               "raised_risks_by_source": _raised_risks(request, page),
                "systems": _systems(request), "severities": Severity.choices, "categories": CheckFamily.choices,
                "statuses": FindingStatus.choices, "articles": selectors.finding_article_choices(user=request.user),
                "scope": _finding_scope(request)}
     template = "audits/_finding_table.html" if request.htmx else "audits/finding_list.html"
     return render(request, template, context)
+
+
+def _raised_risks(request, page) -> dict:
+    """The risks raised from the findings on this page, in one query: the table's risk column
+    would otherwise ask once per finding."""
+    ids = [finding.pk for finding in page]
+    if not ids or not has_permission(request.user, "risk.view"):
+        return {}
+    return risks_from_sources(user=request.user, source_type=FINDING_SOURCE, source_ids=ids)
 
 
 def _finding_scope(request) -> dict:
@@ -177,3 +197,43 @@ def _finding_scope(request) -> dict:
                    .filter(pk=version_pk).first())
         return {"version": version} if version else {}
     return {}
+
+
+def _policy_settings_form(data, current) -> ValidationPolicySettingsForm:
+    initial = {"allow_overrides": current.allow_overrides, "locked_keys": current.locked_keys,
+               "based_on": validation_policy_settings_fingerprint(settings_row=current)}
+    return ValidationPolicySettingsForm(data, initial=initial, key_groups=selectors.validation_policy_key_groups())
+
+
+def _policy_settings_rebased(request, message: str):
+    """After a concurrent change: the current settings, and the admin's choices on top of them
+    (now based on the current fingerprint, so saving again is a deliberate decision)."""
+    current = validation_policy_settings_get(organisation_id=request.user.organisation_id)
+    data = request.POST.copy()
+    data["based_on"] = validation_policy_settings_fingerprint(settings_row=current)
+    form = _policy_settings_form(data, current)
+    form.is_valid()
+    form.add_error(None, message)
+    return form, current
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def validation_policy_settings_edit(request):
+    """Organisation admins: may a run override the validation policy, and which keys stay locked."""
+    require_permission(request, "org.manage")
+    current = validation_policy_settings_get(organisation_id=request.user.organisation_id)
+    form = _policy_settings_form(request.POST or None, current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            validation_policy_settings_update(actor=request.user, **form.cleaned_data)
+        except Conflict as exc:
+            form, current = _policy_settings_rebased(request, exc.message)
+        except PortalError as exc:
+            form.add_error("locked_keys" if exc.extra.get("field") == "locked_keys" else None, exc.message)
+        else:
+            messages.success(request, "Validation policy settings saved.")
+            return redirect("audits:validation_policy_settings")
+    known = set(dict(form.fields["locked_keys"].choices))
+    return render(request, "audits/validation_policy_settings.html", {
+        "form": form, "current": current, "retired_keys": sorted(set(current.locked_keys or []) - known)})

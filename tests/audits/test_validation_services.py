@@ -220,6 +220,48 @@ def test_the_reaper_fails_a_run_whose_heartbeat_stopped_and_says_why(ml_engineer
     assert validation_reap_stale() == [], "reaping twice changes nothing"
 
 
+def test_the_reaper_fails_a_queued_run_no_worker_picked_up_and_asks_whether_a_worker_runs(
+        ml_engineer, credit, settings):
+    settings.VALIDATION_QUEUED_TIMEOUT_S = 1800
+    forgotten, recent = start(ml_engineer, credit), start(ml_engineer, credit)
+    ValidationRun.objects.filter(pk=forgotten.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+    assert validation_reap_stale() == [forgotten.pk]
+    forgotten.refresh_from_db()
+    assert forgotten.status == "failed" and forgotten.finished_at is not None
+    assert forgotten.error_message.startswith(
+        "No worker picked this run up within 30 minutes; is a worker running?")
+    assert "queued at" in forgotten.error_detail
+    assert ValidationRun.objects.get(pk=recent.pk).status == "queued", "a run queued a moment ago waits on"
+    event = AuditEvent.objects.get(verb="validation.failed", object_id=str(forgotten.pk))
+    assert (event.actor, event.reason) == (None, forgotten.error_message)
+    assert (event.before, event.after) == ({"status": "queued"},
+                                           {"status": "failed", "reaped": True, "never_started": True})
+    assert validation_claim(run_id=forgotten.pk, token="late") is None, "a worker arriving late finds it ended"
+    assert validation_reap_stale() == [], "reaping twice changes nothing"
+
+
+def test_the_queued_run_limit_comes_from_the_settings(ml_engineer, credit, settings):
+    settings.VALIDATION_QUEUED_TIMEOUT_S = 120
+    run = start(ml_engineer, credit)
+    ValidationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    assert validation_reap_stale() == [run.pk]
+    assert "within 2 minutes" in ValidationRun.objects.get(pk=run.pk).error_message
+
+
+@pytest.mark.parametrize(("value", "message"), [("30m", "is not a whole number"), ("59", "below the minimum of 60")])
+def test_a_malformed_queued_run_limit_stops_start_up_naming_the_variable(value, message):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "DEBUG": "1", "VALIDATION_QUEUED_TIMEOUT_S": value}
+    result = subprocess.run([sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "VALIDATION_QUEUED_TIMEOUT_S" in result.stderr and message in result.stderr
+
+
 def test_an_organisation_admin_sets_the_override_policy_and_it_is_audited(org_admin, ml_engineer, credit):
     from audits.validation_services import validation_policy_settings_update
 

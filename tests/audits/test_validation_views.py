@@ -205,3 +205,66 @@ def test_the_home_page_numbers_count_active_runs_and_open_findings_of_the_organi
     assert validation_home_stats(user=ml_engineer) == {"validations_active": 1, "validations_last_30_days": 2,
                                                        "findings_open": 2, "findings_open_critical": 1}
     assert validation_home_stats(user=outsider)["findings_open"] == 0
+
+
+def test_the_home_page_shows_the_validation_numbers_to_a_member_who_may_view_validations(
+        ml_engineer, outsider, credit, finished_run):
+    from core.permissions import has_permission
+
+    assert has_permission(ml_engineer, "validation.view")
+    validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test)
+    page = client_for(ml_engineer).get(reverse("home")).content.decode()
+    assert 'data-testid="card-validation"' in page
+    assert 'data-testid="validations-active">1<' in page and 'data-testid="validations-30d">2<' in page
+    assert 'data-testid="findings-open">2<' in page and 'data-testid="findings-open-critical">1<' in page
+    assert reverse("audits:validation_new") in page, "an engineer may start one from the card"
+    theirs = client_for(outsider).get(reverse("home")).content.decode()
+    assert 'data-testid="validations-active">0<' in theirs and 'data-testid="findings-open">0<' in theirs
+
+
+def _finding(run, check_id: str):
+    from tests.governance.test_risk_support import make_finding
+
+    return make_finding(run, check_id=check_id)
+
+
+def _raise_risk(actor, finding):
+    from governance.risks.services import risk_create_from_source
+
+    return risk_create_from_source(actor=actor, system=finding.system, title=finding.title, description="",
+                                   category="bias", source_ref={"type": "audits.finding", "id": finding.pk})
+
+
+def test_the_finding_list_shows_the_risks_raised_from_each_finding_and_offers_to_raise_one(auditor, finished_run):
+    from audits.models import Finding
+
+    perf, fair = (Finding.objects.get(run=finished_run, check_id=c) for c in ("PERF-01", "FAIR-02"))
+    risk = _raise_risk(auditor, perf)
+    page = client_for(auditor).get(reverse("audits:finding_list"), {"run": finished_run.pk}).content.decode()
+    assert f'href="/risks/{risk.pk}/" class="small" data-testid="raised-risk">{risk.reference}<' in page
+    assert f'data-testid="raise-risk-{fair.pk}"' in page, "a finding without a risk offers to raise one"
+    assert f'data-testid="raise-risk-{perf.pk}"' not in page
+    assert reverse("dashboard:finding_raise_risk", args=[fair.pk]) in page
+
+
+def test_the_finding_list_does_not_ask_the_database_once_more_per_finding(auditor, finished_run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(auditor)
+    url = reverse("audits:finding_list")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(captured)
+
+    queries()  # warm up what is cached once per process
+    with_two = queries()
+    findings = [_finding(finished_run, f"EXTRA-{n:02}") for n in range(20)]
+    for finding in findings[::2]:
+        _raise_risk(auditor, finding)
+    page = client.get(url).content.decode()
+    assert page.count('data-testid="raised-risk"') == 10 and page.count('data-testid="raise-risk-') == 12
+    assert queries() == with_two, "the risks of all findings on the page come in one query"
