@@ -66,5 +66,10 @@ class CheckFamily(models.TextChoices):
 
 
 class FindingStatus(models.TextChoices):
-    # Reviews (accept, challenge, escalate) add statuses in a later issue.
+    """A finding's state follows the reviewer's latest decision on it (audits.certification)."""
+
     OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Risk accepted"
+    MITIGATION_REQUIRED = "mitigation_required", "Mitigation required"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    ESCALATED = "escalated", "Escalated"

@@ -101,12 +101,35 @@ def _risks_section(user) -> dict | None:
             "overdue_url": _url("governance:risk_list", overdue="true")}
 
 
+EXPIRING_WITHIN_DAYS = 60
+
+
+def _certificates_section(user) -> dict | None:
+    if not has_permission(user, "submission.view"):
+        return None
+    from datetime import timedelta
+
+    from audits.certification.choices import CertificateStatus
+    from audits.certification.models import Certificate
+
+    today = timezone.localdate()
+    certificates = Certificate.objects.restrict(user, "submission.view")
+    live = certificates.filter(status=CertificateStatus.VALID, valid_until__gte=today)
+    return {
+        "valid": live.count(), "valid_url": _url("certification:submission_list", certificate="valid"),
+        "expiring": live.filter(valid_until__lte=today + timedelta(days=EXPIRING_WITHIN_DAYS)).count(),
+        "expiring_url": _url("certification:submission_list", certificate="expiring"),
+        "expiring_days": EXPIRING_WITHIN_DAYS,
+        "suspended": certificates.filter(status=CertificateStatus.SUSPENDED).count(),
+        "suspended_url": _url("certification:submission_list", certificate="suspended"),
+    }
+
+
 def compliance_dashboard(*, user) -> dict:
     """Every section the user may see; a section they may not see is None."""
     return {"systems": _systems_section(user), "obligations": _obligations_section(user),
             "findings": _findings_section(user), "risks": _risks_section(user),
-            # Certificates arrive with a later issue: the tile says so rather than show a number.
-            "certificates": None}
+            "certificates": _certificates_section(user)}
 
 
 @login_required

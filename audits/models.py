@@ -198,3 +198,9 @@ class Finding(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.check_id}: {self.title}"
+
+
+# --- certification (auditor review, sign-off, certificates) -------------------------------------
+from audits.certification.models import (  # noqa: E402,F401  (models live in a package of their own)
+    Certificate, Condition, ConflictOfInterest, DissentingOpinion, FindingComment, FindingDecision,
+    Rerun, ReviewAssignment, SignOff, Submission)

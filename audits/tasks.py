@@ -80,7 +80,18 @@ def validation_run_execute(self, run_id: int, resume_token: str = "") -> dict:
 
 @shared_task(name="audits.validation_reap_stale", base=AuditedTask)
 def validation_reap_stale_task() -> list[int]:
-    """Periodic (beat): fail running validations whose worker stopped sending heartbeats."""
+    """Periodic (beat): fail running validations whose worker stopped sending heartbeats, and queued
+    ones no worker picked up within VALIDATION_QUEUED_TIMEOUT_S."""
     from audits.validation_services import validation_reap_stale
 
     return validation_reap_stale()
+
+
+@shared_task(name="audits.certification_daily_sweep", base=AuditedTask)
+def certification_daily_sweep_task() -> dict:
+    """Conditions falling due or overdue (which suspends the certificate), and expired certificates."""
+    from audits.certification import certificates
+
+    result = certificates.conditions_sweep()
+    result["expired"] = certificates.certificates_expire_sweep()
+    return result

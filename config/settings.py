@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
+                "core.context_processors.notifications",
             ],
         },
     },
@@ -168,6 +169,12 @@ FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "uploads-tmp")
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", 2 * 1024**3)
+# Certificates are signed with an Ed25519 key kept outside the database: from CERTIFICATE_SIGNING_KEY
+# (PEM, or base64 of the 32 raw bytes) if set, else from this file, created 0600 on first use.
+# Both are parsed strictly by audits.certification.signing (docs/certificates.md).
+CERTIFICATE_SIGNING_KEY = env_str("CERTIFICATE_SIGNING_KEY")
+CERTIFICATE_SIGNING_KEY_FILE = env_path("CERTIFICATE_SIGNING_KEY_FILE",
+                                        DATA_DIR / "keys" / "certificate-signing-ed25519.pem")
 
 # Security: secure cookies whenever DEBUG is off; HSTS and HTTPS redirect are explicit opt-ins
 # because the portal is often run behind a TLS-terminating proxy that already does them.
@@ -219,6 +226,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "PAGE_SIZE": 50,
+    # Only the public certificate verification endpoints are throttled (per client address; see
+    # audits.certification.public_views.CertificateVerifyThrottle): they need no login.
+    "DEFAULT_THROTTLE_RATES": {"certificate_verify": "60/minute"},
 }
 KNOX_TOKEN_MODEL = "core.ApiToken"
 # knox's own migrations create its default token table even when the model is swapped (its 0001 lacks
@@ -249,6 +259,13 @@ SPECTACULAR_SETTINGS = {
         "DeterminationStatusEnum": "governance.choices.DeterminationStatus",
         "ObligationStatusEnum": "governance.choices.ObligationStatus",
         "RiskStatusEnum": "governance.risks.choices.RiskStatus",
+        "SubmissionStatusEnum": "audits.certification.choices.SubmissionStatus",
+        "CertificateStatusEnum": "audits.certification.choices.CertificateStatus",
+        "ConditionStatusEnum": "audits.certification.choices.ConditionStatus",
+        "ReviewerRoleEnum": "audits.certification.choices.ReviewerRole",
+        "FindingDecisionEnum": "audits.certification.choices.DecisionKind",
+        "SignOffDecisionEnum": "audits.certification.choices.SignOffDecision",
+        "FindingStatusEnum": "audits.choices.FindingStatus",
     },
 }
 
@@ -291,12 +308,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.validation_reap_stale",
         "schedule": timedelta(minutes=1),
     },
+    "certification-daily-sweep": {
+        "task": "audits.certification_daily_sweep",
+        "schedule": timedelta(hours=6),
+    },
 }
+# Certificates: how long an approval without an explicit end date stays valid.
+CERTIFICATE_VALIDITY_DAYS = env_int("CERTIFICATE_VALIDITY_DAYS", 365, minimum=1)
 # Validation runs: per-run limits enforced on the child process that loads the model, and how
-# long a running run may go without a heartbeat before the reaper fails it.
+# long a running run may go without a heartbeat before the reaper fails it, and how long a run
+# may wait in the queue for a worker before the reaper fails it too.
 VALIDATION_TIME_LIMIT_S = env_int("VALIDATION_TIME_LIMIT_S", 1800, minimum=10)
 VALIDATION_MEMORY_LIMIT_MB = env_int("VALIDATION_MEMORY_LIMIT_MB", 4096, minimum=64)
 VALIDATION_STALE_AFTER_S = env_int("VALIDATION_STALE_AFTER_S", 300, minimum=30)
+VALIDATION_QUEUED_TIMEOUT_S = env_int("VALIDATION_QUEUED_TIMEOUT_S", 1800, minimum=60)
 # How long /healthz waits for a worker to answer a ping.
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 2000, minimum=100)) / 1000
 
@@ -306,7 +331,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 for _folder in (DATA_DIR, MEDIA_ROOT, DATA_DIR / "uploads-tmp", *([STATIC_ROOT] if DEBUG else [])):

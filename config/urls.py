@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from audits.api.views import AuditEventListApi
+from audits.certification import public_views as certificate_public
 from core import views as core_views
 from core.api import views as core_api
 
@@ -20,6 +21,9 @@ api_v1 = [
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("certificates/verify/", certificate_public.certificate_verify, name="certificate_verify"),
+    path("certificates/verify/<uuid:pk>/", certificate_public.certificate_verify_id, name="certificate_verify_id"),
+    path("certificates/public-key.pem", certificate_public.certificate_public_key, name="certificate_public_key"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -38,6 +42,8 @@ urlpatterns = [
     path("", include("models_registry.urls")),
     path("", include("governance.urls")),
     path("", include(("audits.dashboard_urls", "dashboard"), namespace="dashboard")),
+    path("", include(("audits.certification.urls", "certification"), namespace="certification")),
+    path("", include("audits.reports.urls", namespace="reports")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

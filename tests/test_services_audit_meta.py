@@ -10,7 +10,8 @@ import inspect
 
 import pytest
 
-SERVICE_MODULES = ["core.services", "models_registry.services", "governance.services"]
+SERVICE_MODULES = ["core.services", "models_registry.services", "governance.services",
+                   "audits.certification.services", "audits.certification.certificates"]
 READ_ONLY = {
     "core.services": {"invite_link"},
     "models_registry.services": set(),
@@ -18,6 +19,10 @@ READ_ONLY = {
     # answers are recorded in the trail when the determination is submitted.
     "governance.services": {"application_date_map", "risk_tier_for", "needs_review_reason_for_change",
                             "classification_draft_save"},
+    "audits.certification.services": {"separation_problem", "required_suite", "eligible_runs",
+                                      "submission_blockers", "open_points", "undecided_critical_findings",
+                                      "approvals_needed"},
+    "audits.certification.certificates": {"verification_url", "certificate_payload", "effective_status"},
 }
 
 

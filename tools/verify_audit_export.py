@@ -6,6 +6,13 @@ Standard library only, so an auditor can run it anywhere: `python3 verify_audit_
 Exit code 0: every event's hash matches its content and, for an unfiltered export, each event links
 to the one before it. Exit code 1: the first broken event is printed.
 
+A filtered export (one object's or one AI system's events) leaves out the chain's events in between.
+For it the tool still checks what can be checked: every event's hash; that sequence numbers only
+increase (nothing reordered or duplicated); the link (prev_hash) between every two events that are
+consecutive in the chain (seq n and n+1 both present); that an event #1 starts from the genesis
+hash; and, when the header records the chain's head at export time and the file contains that
+event, that its hash is the head's.
+
 Algorithm (sha256-canonical-json-v1, also in docs/audit-trail.md): for each event, take the fields
 listed in HASHED_FIELDS, serialise them as JSON with sorted keys, separators (",", ":"), UTF-8 and
 non-ASCII characters kept; the event's hash is the hex SHA-256 of those bytes. `prev_hash` is one of
@@ -42,9 +49,13 @@ def read_jsonl(path):
             item = json.loads(line)
             if "_export" in item:
                 complete = item["_export"].get("complete_chain", False)
+                HEADER.update(item["_export"])
                 continue
             rows.append(item)
     return rows, complete
+
+
+HEADER = {}  # the JSON Lines header, when the file has one
 
 
 def read_csv(path):
@@ -64,20 +75,38 @@ def read_csv(path):
 
 def verify(rows, complete: bool) -> tuple[bool, str]:
     last = {}
+    links = gaps = 0
     for row in rows:
         chain = row["chain"]
         if digest(row) != row["hash"]:
             return False, f"chain {chain}: event #{row['seq']} was altered (hash mismatch)"
+        previous = last.get(chain)
         if complete:
-            previous = last.get(chain)
             expected_seq = previous[0] + 1 if previous else 1
             expected_prev = previous[1] if previous else "0" * 64
             if row["seq"] != expected_seq or row["prev_hash"] != expected_prev:
                 return False, (f"chain {chain}: event #{row['seq']} does not follow event "
                                f"#{expected_seq - 1} (removed or reordered events)")
+        elif previous and row["seq"] <= previous[0]:
+            return False, (f"chain {chain}: event #{row['seq']} comes after event #{previous[0]} "
+                           "(reordered or duplicated events)")
+        elif previous and row["seq"] == previous[0] + 1:
+            if row["prev_hash"] != previous[1]:
+                return False, (f"chain {chain}: event #{row['seq']} does not follow event #{previous[0]} "
+                               "(its prev_hash is not that event's hash)")
+            links += 1
+        elif row["seq"] == 1 and row["prev_hash"] != "0" * 64:
+            return False, f"chain {chain}: event #1 does not start from the genesis hash"
+        elif previous:
+            gaps += 1
         last[chain] = (row["seq"], row["hash"])
+    head = HEADER.get("chain_head_at_export") or {}
+    chain = HEADER.get("chain")
+    if not complete and chain in last and head.get("seq") == last[chain][0] and head.get("hash") != last[chain][1]:
+        return False, f"chain {chain}: event #{head['seq']} is not the head the portal recorded at export"
     return True, f"OK: {len(rows)} events in {len(last)} chain(s) verified" + (
-        "" if complete else " (filtered export: each event's hash checked, links not checked)")
+        "" if complete else f" (filtered export: each event's hash checked, {links} links checked between "
+                            f"consecutive events, {gaps} gaps where other events of the chain are left out)")
 
 
 def main(argv) -> int:

@@ -65,7 +65,7 @@ def test_the_dashboard_numbers_equal_direct_queries(estate, compliance_officer, 
     risks = Risk.objects.filter(organisation=organisation)
     assert d["risks"]["above_appetite"] == risks.filter(current_score__gt=9).exclude(status="closed").count() == 1
     assert d["risks"]["review_overdue"] == risks.filter(next_review_date__lt=timezone.localdate()).count() == 1
-    assert d["certificates"] is None
+    assert (d["certificates"]["valid"], d["certificates"]["expiring"], d["certificates"]["suspended"]) == (0, 0, 0)
 
 
 def test_each_number_links_to_the_list_behind_it(estate, client, compliance_officer):
@@ -81,10 +81,23 @@ def test_each_number_links_to_the_list_behind_it(estate, client, compliance_offi
     assert client.get("/findings/?severity=high&status=open").context["page"].paginator.count == 2
 
 
-def test_certificates_say_not_available_rather_than_show_a_number(client, compliance_officer):
+def test_the_certificate_tile_counts_valid_expiring_and_suspended_certificates(high_risk_approved, client,
+                                                                               compliance_officer):
+    from datetime import timedelta
+
+    from audits.certification.certificates import certificate_suspend
+
+    certificate = high_risk_approved.certificate
+    d = compliance_dashboard(user=compliance_officer)["certificates"]
+    assert (d["valid"], d["expiring"], d["suspended"]) == (1, 0, 0)
+    type(certificate).objects.filter(pk=certificate.pk).update(valid_until=timezone.localdate() + timedelta(days=20))
+    assert compliance_dashboard(user=compliance_officer)["certificates"]["expiring"] == 1
+    certificate_suspend(certificate=certificate, reason="A new version was registered.")
+    d = compliance_dashboard(user=compliance_officer)["certificates"]
+    assert (d["valid"], d["expiring"], d["suspended"]) == (0, 0, 1)
     client.force_login(compliance_officer)
-    tile = client.get(reverse("dashboard:compliance")).content.decode().split('data-testid="tile-certificates"')[1]
-    assert "Not available yet" in tile.split("</section>")[0]
+    listed = client.get(d["suspended_url"]).content.decode()
+    assert high_risk_approved.reference in listed
 
 
 def test_another_organisation_sees_only_its_own_numbers(estate, outsider):

@@ -1,0 +1,34 @@
+"""Who hears about what. A thin adapter over the portal's notification service (in-portal and
+email), so the certification services state only the recipients and the message."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+
+def submission_url(submission) -> str:
+    try:
+        return reverse("certification:submission_detail", args=[submission.pk])
+    except NoReverseMatch:  # during start-up checks before URLs load
+        return ""
+
+
+def send(*, recipients, kind: str, title: str, body: str = "", url: str = "", organisation=None) -> None:
+    from core.notifications import notification_send
+
+    people = [p for p in recipients if p is not None]
+    if people:
+        notification_send(recipients=people, kind=kind, title=title, body=body, url=url,
+                          organisation=organisation)
+
+
+def compliance_team(organisation_id: int):
+    from core.models import User
+
+    return list(User.objects.filter(organisation_id=organisation_id, is_active=True,
+                                    role__in=("compliance_officer", "org_admin")))
+
+
+def reviewers(submission, *, exclude=None):
+    return [a.reviewer for a in submission.assignments.filter(active=True).select_related("reviewer")
+            if a.reviewer_id != getattr(exclude, "pk", None)]

@@ -1,0 +1,184 @@
+"""Certification reads: permission-filtered, keyword-only. The pages and the workspace build on
+these; the writes are in `audits.certification.services` and `.certificates`."""
+
+from __future__ import annotations
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
+
+from audits.certification.choices import ReviewerRole, SubmissionStatus
+from audits.certification.models import Certificate, Condition, FindingComment, Rerun, Submission
+from core.permissions import get_for_user, has_permission
+
+S = SubmissionStatus
+
+
+def submission_list(*, user, status: str = "", system: int | None = None, version: int | None = None,
+                    assigned_to=None) -> QuerySet:
+    """Submissions the user may see, newest first, optionally narrowed. `assigned_to` keeps those
+    the person is an active reviewer of (the reviewer's "assigned to me" view)."""
+    qs = (Submission.objects.restrict(user, "submission.view")
+          .select_related("system", "model_version", "submitted_by", "certificate"))
+    if status:
+        qs = qs.filter(status=status)
+    if system:
+        qs = qs.filter(system_id=system)
+    if version:
+        qs = qs.filter(model_version_id=version)
+    if assigned_to is not None:
+        qs = qs.filter(assignments__reviewer=assigned_to, assignments__active=True)
+    return qs.distinct()
+
+
+def submission_get(*, user, pk) -> Submission:
+    """One submission of the user's organisation, or 404."""
+    qs = Submission.objects.select_related(
+        "system", "model_version__artifact", "model_version__uploaded_by", "validation_run__test_dataset",
+        "validation_run__train_dataset", "determination", "submitted_by", "previous")
+    return get_for_user(qs, user, "submission.view", pk=pk)
+
+
+def certificate_get(*, user, pk) -> Certificate:
+    return get_for_user(Certificate.objects.select_related("submission", "system", "model_version"), user,
+                        "submission.view", pk=pk)
+
+
+def condition_get(*, user, pk) -> Condition:
+    return get_for_user(Condition.objects.select_related("submission", "owner"), user, "submission.view", pk=pk)
+
+
+def rerun_get(*, user, submission: Submission, pk) -> Rerun:
+    return get_for_user(Rerun.objects.filter(submission=submission).select_related("run"), user,
+                        "submission.view", pk=pk)
+
+
+HISTORY_LABELS = {
+    "submission.created": "Created", "submission.frozen": "Inputs frozen", "submission.submitted": "Submitted",
+    "submission.resubmitted": "Submitted again", "submission.reviewer_assigned": "Reviewer assigned",
+    "submission.reviewer_blocked": "Reviewer withdrawn (conflict of interest)",
+    "submission.review_started": "Review started", "submission.review_resumed": "Review resumed",
+    "submission.changes_requested": "Changes requested", "submission.signed": "Signed",
+    "submission.dissent_recorded": "Dissenting opinion recorded", "submission.rerun_started": "Re-run started",
+}
+
+
+def submission_history(*, submission: Submission) -> list:
+    """The submission's own audit events, oldest first, each with a `label` and, for a change of
+    status, `status_from`/`status_to`: its transitions and who did what."""
+    from audits.models import AuditEvent
+
+    events = list(AuditEvent.objects.filter(organisation_id=submission.organisation_id,
+                                            object_type="audits.submission", object_id=str(submission.pk))
+                  .order_by("seq"))
+    labels = dict(SubmissionStatus.choices)
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        event.status_from = labels.get(before.get("status", ""), "") if isinstance(before, dict) else ""
+        event.status_to = labels.get(after.get("status", ""), "") if isinstance(after, dict) else ""
+        default = event.verb.split(".", 1)[-1].replace("_", " ").capitalize()
+        event.label = HISTORY_LABELS.get(event.verb) or (event.status_to if event.status_to else default)
+        event.detail = _history_detail(event.verb, after if isinstance(after, dict) else {})
+    return events
+
+
+def _history_detail(verb: str, after: dict) -> str:
+    if verb == "submission.reviewer_assigned":
+        return f"{after.get('reviewer', '')} as {str(after.get('role', '')).replace('_', ' ')}"
+    if verb == "submission.reviewer_blocked":
+        return str(after.get("reviewer", ""))
+    if verb == "submission.signed":
+        return str(after.get("decision", "")).replace("_", " ")
+    if verb == "submission.rerun_started":
+        return f"validation #{after.get('rerun', '')}"
+    return ""
+
+
+def _thread(comments: list[FindingComment]) -> list[FindingComment]:
+    """Root comments, each with `.children` (its replies, recursively), in the order written."""
+    by_parent: dict[int | None, list[FindingComment]] = {}
+    for comment in comments:
+        by_parent.setdefault(comment.parent_id, []).append(comment)
+    for comment in comments:
+        comment.children = by_parent.get(comment.pk, [])
+    return by_parent.get(None, [])
+
+
+def finding_thread(*, submission: Submission, finding) -> list[FindingComment]:
+    comments = list(submission.comments.filter(finding=finding).select_related("author"))
+    return _thread(comments)
+
+
+def submission_findings(*, submission: Submission) -> list:
+    """The findings under review, most severe first, each with `.decision` (or None), `.thread`
+    (threaded comments) and `.comment_count`."""
+    from audits.choices import SEVERITY_RANK
+
+    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(9),
+                output_field=IntegerField())
+    findings = list(submission.validation_run.findings.annotate(severity_rank=rank)
+                    .order_by("severity_rank", "check_id"))
+    decisions = {d.finding_id: d for d in submission.decisions.select_related("decided_by", "risk")}
+    comments: dict[int, list[FindingComment]] = {}
+    for comment in submission.comments.select_related("author"):
+        comments.setdefault(comment.finding_id, []).append(comment)
+    for finding in findings:
+        finding.decision = decisions.get(finding.pk)
+        finding.thread = _thread(comments.get(finding.pk, []))
+        finding.comment_count = len(comments.get(finding.pk, []))
+    return findings
+
+
+def assignable_reviewers(*, submission: Submission) -> list:
+    """Active auditors and compliance officers of the organisation who may review it now (not the
+    uploader or submitter, not conflicted, not already assigned)."""
+    from audits.certification.services import separation_problem
+    from core.models import User
+
+    assigned = submission.assignments.filter(active=True).values_list("reviewer_id", flat=True)
+    people = (User.objects.filter(organisation_id=submission.organisation_id, is_active=True,
+                                  role__in=ReviewerRole.values).exclude(pk__in=assigned).order_by("role", "username"))
+    return [p for p in people if not separation_problem(person=p, submission=submission)]
+
+
+def organisation_members(*, organisation_id: int) -> QuerySet:
+    from core.models import User
+
+    return User.objects.filter(organisation_id=organisation_id, is_active=True).order_by("first_name", "username")
+
+
+def risks_to_link(*, user, system) -> QuerySet:
+    """Open risks of the register a decision may point to, the system's own first."""
+    from governance.risks.models import Risk
+
+    own = Exists(Risk.objects.filter(pk=OuterRef("pk"), systems=system))
+    return (Risk.objects.restrict(user, "risk.view").exclude(status="closed").annotate(own=own)
+            .order_by("-own", "-created_at"))
+
+
+def reviewer_state(*, user, submission: Submission) -> dict:
+    """What this person may do on the submission right now, for the workspace's buttons."""
+    from audits.certification.services import approvals_needed, separation_problem
+
+    assignment = submission.assignments.filter(reviewer=user).first()
+    active = bool(assignment and assignment.active) and not separation_problem(person=user, submission=submission)
+    in_review = submission.status == S.IN_REVIEW
+    signed = submission.signoffs.filter(signer=user).first()
+    return {
+        "assignment": assignment,
+        "is_reviewer": active,
+        "can_decide": active and in_review,
+        "can_sign": active and in_review and signed is None,
+        "my_signoff": signed,
+        "can_rerun": active and bool(submission.frozen) and has_permission(user, "validation.start"),
+        "can_dissent": assignment is not None,
+        "can_assign": has_permission(user, "review.assign")
+        and submission.status in (S.SUBMITTED, S.IN_REVIEW, S.CHANGES_REQUESTED),
+        "can_resubmit": has_permission(user, "submission.create") and submission.status == S.CHANGES_REQUESTED,
+        "can_comment": has_permission(user, "submission.comment") and submission.status != S.DRAFT
+        and (active or not has_permission(user, "review.perform")),
+        "approvals_needed": sorted(approvals_needed(submission)) if in_review else [],
+    }
+
+
+def signoff_summary(*, submission: Submission) -> list:
+    return list(submission.signoffs.select_related("signer").prefetch_related("conditions__owner"))
+

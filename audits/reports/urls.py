@@ -1,0 +1,15 @@
+"""Reports: the validation and certification report of a submission, the Annex IV draft of a system
+and the export of a system's audit trail. Included from config/urls.py with namespace "reports"."""
+
+from django.urls import path
+
+from audits.reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("reports/submissions/<int:pk>/", views.submission_report_html, name="submission_report_html"),
+    path("reports/submissions/<int:pk>/report.pdf", views.submission_report_pdf, name="submission_report_pdf"),
+    path("reports/systems/<int:pk>/annex-iv/", views.annex_iv_html, name="annex_iv"),
+    path("reports/systems/<int:pk>/annex-iv.pdf", views.annex_iv_pdf, name="annex_iv_pdf"),
+    path("reports/systems/<int:pk>/audit-trail.jsonl", views.system_trail_export, name="system_trail_export"),
+]
