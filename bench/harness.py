@@ -10,14 +10,11 @@ the data, loads the model and streams stage/progress/result events — and measu
 * memory: every event carries the child's peak RSS so far (`VmHWM`), so the value on a family's
   last result is the high-water mark reached by the end of that family, and the rise over the value
   just before the family's first check is the memory that family added to the peak. The child's overall
-  peak also includes the parent's /proc polling (`EngineOutcome.peak_rss_mb`). A child forked from the
-  engine's fork server starts with the preloaded libraries resident (shared with the server), and its
-  RSS counts them, as it counted them when each child imported them itself;
-* CPU: the child's own user + system time, from its `done` event (the fork server forks it, so this
-  process's RUSAGE_CHILDREN never sees it);
-* the fork server's start-up (`server_start_s`): the one-time import of the heavy libraries, paid once
-  per worker process rather than per run, so not part of a run's time; measured before the run starts
-  (cold on the first case, about zero after).
+  peak also includes the parent's /proc polling (`EngineOutcome.peak_rss_mb`);
+* CPU: the child's own user + system time, from its `done` event;
+* the child's imports (`imports_s`): numpy, pandas, scikit-learn, shap and fairlearn are imported
+  before the first check (`audits.engine.preload`), so no check's time includes them; they are part
+  of the "start, read, load" line.
 
 Why the orchestrating process stays small: on Linux a process started with fork/vfork + exec inherits
 its parent's peak RSS in `ru_maxrss`. The heavy steps (training, the SHAP comparison) therefore run in a
@@ -101,10 +98,9 @@ def run_spec(prep: PreparedCase, suite: str):
 
 def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) -> dict:
     """Run the suite in a child process (as the worker does) and summarise time and memory."""
-    from audits.engine import execute_in_child, warm_up
+    from audits.engine import execute_in_child
 
     events: list[dict] = []
-    server_start_s = warm_up()  # cold on the first case: kept out of the run, as in a running worker
     bar = _ProgressBar(f"{prep.dataset}/{prep.model}", enabled=progress)
     parent_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
@@ -118,10 +114,15 @@ def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) 
     summary.update(dataset=prep.dataset, model=prep.model, model_name=MODEL_NAMES[prep.model], suite=suite,
                    train_rows=prep.train_rows, test_rows=prep.test_rows, fit_s=prep.fit_s,
                    wall_s=outcome.duration_s, cpu_s=round(cpu_s, 2), parent_peak_mb=round(parent_peak_mb, 1),
-                   server_start_s=round(server_start_s, 2), preloaded=(events[0].get("preloaded") if events else None),
+                   imports_s=_first(events, "imports_s"), preloaded=_first(events, "preloaded"),
                    peak_mb=round(max(outcome.peak_rss_mb, summary["peak_mb"]), 1))
     summary["overhead_s"] = round(outcome.duration_s - summary["checks_s"], 2)
     return summary
+
+
+def _first(events: list[dict], key: str):
+    """The first value of `key` among the events (the child reports its imports once)."""
+    return next((e[key] for e in events if key in e), None)
 
 
 def _child_cpu_s(events: list[dict]) -> float:

@@ -36,8 +36,8 @@ def case_table(s: dict) -> str:
     c = s["counts"]
     lines = [title, body,
              f"child CPU time (user + system): {s['cpu_s']:.2f} s",
-             f"engine fork server start-up (imports, once per worker process, not part of the run): "
-             f"{s.get('server_start_s', 0):.2f} s; preloaded in the child: {', '.join(s.get('preloaded') or []) or 'none'}",
+             f"imports before the first check (part of start, read, load): {s.get('imports_s') or 0:.2f} s "
+             f"({', '.join(s.get('preloaded') or []) or 'none'})",
              f"status: {c['pass']} pass, {c['warn']} warn, {c['fail']} fail, "
              f"{c['not_evaluable']} not_evaluable, {c['info']} info",
              "slowest: " + ", ".join(f"{x['check_id']} {x['wall_s']:.2f} s" for x in s["slowest"]),
@@ -64,7 +64,7 @@ def shap_lines(shap: dict) -> list[str]:
 
     return [f"SHAP vs target <= {SHAP_TARGET}x a bare {shap['explainer']} call on the same {shap['rows']:,} rows "
             f"(bare: fastest of {len(shap['bare_runs_s'])}, {shap['bare_s']:.2f} s):",
-            f"  in the worker run: XAI-01 {shap['xai01_run_s']:.2f} s (child forked from the preloaded server) -> "
+            f"  in the worker run: XAI-01 {shap['xai01_run_s']:.2f} s (shap imported before the checks) -> "
             f"{judged(shap['ratio_run'])}",
             f"  paired, warm:      XAI-01 {shap['xai01_warm_s']:.2f} s "
             f"(fastest of {len(shap['xai01_warm_runs_s'])}) -> {judged(shap['ratio_paired'])}"]

@@ -7,9 +7,9 @@ pipeline's preprocessing (dense floats): the bare call gets the transform for fr
 and for building the explainer, mapping one-hot columns back to features, and its two charts.
 
 Two ratios:
-* in the run: XAI-01's `duration_s` from the worker run over the fastest bare call. The run's child is
-  forked from the engine's fork server, which imported shap once (`audits.engine.preload`), so like the
-  bare call it does not pay `import shap` (before the fork server, every run did: 1-2 s);
+* in the run: XAI-01's `duration_s` from the worker run over the fastest bare call. The run's child
+  imports shap before its first check (`audits.engine.preload`), so like the bare call XAI-01 does not
+  pay `import shap` (1-2 s);
 * paired: XAI-01 run again in this process, warm, interleaved with the bare call, fastest of each
   (the wrapper's own overhead, insensitive to other load on the machine).
 """

@@ -171,7 +171,9 @@ def _test_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on the configured broker, using the test database."""
+    """A real `celery worker` process on the configured broker, using the test database, with the
+    prefork pool that production runs (its pool processes are daemonic, which the validation
+    engine's child processes must cope with)."""
     from django.conf import settings
 
     with django_db_blocker.unblock():
@@ -183,7 +185,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log = open(log_path, "w")
     hostname = f"test-worker-{os.getpid()}@%h"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=info",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
+         "--loglevel=info",
          "--without-gossip", "--without-mingle", f"--hostname={hostname}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     from config.celery import app

@@ -1,6 +1,4 @@
-"""The child process of a validation run: `run_forked` is its entry point in a process forked from
-the preloaded fork server (`audits.engine.runner`); `python -m audits.engine.child SPEC_JSON
-EVENTS_JSONL CANCEL_FILE` runs a spec by hand, in a fresh interpreter.
+"""Entry point of the child process: `python -m audits.engine.child SPEC_JSON EVENTS_JSONL CANCEL_FILE`.
 
 Writes one JSON object per line to EVENTS_JSONL: {"type": "stage"|"progress"|"result"|"done"|"error", ...}.
 Each finished check is written at once, so the parent keeps what was done if the process dies.
@@ -44,24 +42,15 @@ def _cpu_s() -> float:
     return round(usage.ru_utime + usage.ru_stime, 2)
 
 
-def _preloaded() -> list[str]:
-    """The heavy libraries this process found already imported (by the fork server)."""
-    return [name for name in ("numpy", "pandas", "scipy", "sklearn", "shap", "fairlearn") if name in sys.modules]
+def _preload() -> tuple[list[str], float]:
+    """Import the libraries the checks need before the first check runs, so the one-time import
+    (seconds; `import shap` alone is one to two) counts as start-up, not as part of a check's
+    timing. Returns the heavy libraries now loaded and the seconds it took."""
+    started = time.monotonic()
+    import audits.engine.preload  # noqa: F401
 
-
-def run_forked(spec_path: str, events_path: str, cancel_path: str, stderr_path: str) -> None:
-    """Entry point in a process forked from the fork server; its exit code is main()'s."""
-    os.setsid()  # its own process group, so the parent's kill also reaches anything the model started
-    with open(stderr_path, "a", encoding="utf-8") as stderr:
-        os.dup2(stderr.fileno(), 2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.exit(main(spec_path, events_path, cancel_path))
-
-
-def ready() -> None:
-    """Does nothing: a process running it proves the fork server is up (`runner.warm_up`)."""
+    loaded = [name for name in ("numpy", "pandas", "scipy", "sklearn", "shap", "fairlearn") if name in sys.modules]
+    return loaded, round(time.monotonic() - started, 3)
 
 
 def main(spec_path: str, events_path: str, cancel_path: str) -> int:
@@ -69,9 +58,12 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
 
     events = Events(events_path)
     spec = RunSpec.from_json(Path(spec_path).read_text())
-    stage = "reading the data"
+    stage = "starting the engine"
     try:
-        events.emit("stage", stage=stage, pid=os.getpid(), preloaded=_preloaded())
+        events.emit("stage", stage=stage, pid=os.getpid())
+        preloaded, imports_s = _preload()
+        stage = "reading the data"
+        events.emit("stage", stage=stage, preloaded=preloaded, imports_s=imports_s)
         from models_registry.datasets import read_dataset
 
         test = read_dataset(Path(spec.test.path), spec.test.read_options)

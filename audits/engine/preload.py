@@ -1,14 +1,13 @@
-"""Imported once by the validation fork server (see `audits.engine.runner`), before it forks any
-child: the libraries a validation needs, so every run starts with them loaded instead of importing
-them again (several seconds per run; `import shap` alone is one to two). Only the fork server and
-its children import this module, never the web process or the worker itself.
+"""Imported by the validation child (`audits.engine.child`) before its first check: the libraries a
+validation needs, so their one-time import (several seconds; `import shap` alone is one to two) is
+start-up, not part of a check's timing. Only the child imports this module, never the web process
+or the worker itself.
 """
 
 import os
 
-# One BLAS/OpenMP thread per validation, as the worker runs: set before numpy loads, and inherited
-# by every child forked from here. Nothing here may start a thread pool: a fork copies only the
-# forking thread, so a pool started before the fork would be unusable in the child.
+# One BLAS/OpenMP thread per validation, as the worker runs: set before numpy loads (the runner
+# sets them too; this keeps `python -m audits.engine.child` by hand the same).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"
 
@@ -24,9 +23,5 @@ import sklearn.tree  # noqa: E402,F401
 from fairlearn import metrics, postprocessing  # noqa: E402,F401
 
 import audits.checks  # noqa: E402,F401
-import audits.engine.child  # noqa: E402,F401
 import audits.engine.loading  # noqa: E402,F401
 import models_registry.datasets  # noqa: E402,F401
-
-# The heavy libraries a child finds already imported (reported in its first event).
-PRELOADED = ("numpy", "pandas", "scipy", "sklearn", "shap", "fairlearn")

@@ -1,25 +1,21 @@
 """The parent side: start the child process, relay its events, enforce time and memory limits, and
 turn every way a run can end into an outcome a user can read.
 
-Children are forked from a fork server (multiprocessing's "forkserver") that imported the heavy
-libraries once (`audits.engine.preload`): a child starts with numpy, pandas, scikit-learn, shap and
-fairlearn loaded instead of spending seconds importing them on every run. The server, not the
-caller, is forked because the caller (a Celery worker) holds database connections, threads and
-broker state no child may inherit. The server starts on the first run in a process (or on
-`warm_up()`) and lives as long as that process. Two consequences of multiprocessing's rules: a
-child imports the caller's main module again (as `__mp_main__`) unless it is a package's
-`__main__`, so entry points must be guarded (`celery`, `manage.py`, pytest and `bench` are); and a
-process forked from one that already started the server must not run validations (Celery's pool
-forks its processes before any run, and its main process never runs one). A child's RSS, which the
-memory limit watches, includes the preloaded libraries (about 300 MB, shared with the server).
+Each run gets a fresh interpreter (`python -m audits.engine.child`), started with subprocess, not
+multiprocessing: it works the same from any caller (a Celery prefork pool process is daemonic, and
+multiprocessing refuses to start children there), inherits no database connection, thread or
+broker state of the worker, and shares nothing with earlier runs. The child imports the heavy
+libraries before its first check (`audits.engine.preload`), so that one-time cost shows as
+start-up, not inside a check's timing.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -75,72 +71,9 @@ class _EventReader:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-_CONTEXT = None
-
-
-def _fork_context():
-    """multiprocessing's fork-server context, with our preload; set up once per process."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        # Python 3.11's fork server imports its preload modules with the sys.path it starts with,
-        # not the caller's: make the project importable through the environment it inherits.
-        paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if str(ROOT) not in paths:
-            os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["audits.engine.preload"])
-        _CONTEXT = context
-    return _CONTEXT
-
-
-def warm_up() -> float:
-    """Start the fork server and wait until it has imported the heavy libraries (seconds taken).
-    Optional: the first run starts it otherwise, and waits as long."""
-    from audits.engine import child  # here, not at the top: `python -m audits.engine.child` must find it unloaded
-
-    started = time.monotonic()
-    process = _fork_context().Process(target=child.ready, name="validation-warm-up")
-    process.start()
-    process.join()
-    process.close()
-    return time.monotonic() - started
-
-
-class _Child:
-    """A validation process forked from the server, seen through the part of `subprocess.Popen`'s
-    interface the runner uses. The server reaps it and reports its exit code (negative: the
-    signal that killed it)."""
-
-    def __init__(self, process):
-        self._process = process
-        self.pid = process.pid
-        self.returncode = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None and self._process is not None and self._process.exitcode is not None:
-            self.returncode = self._process.exitcode
-            self._process.close()
-            self._process = None
-        return self.returncode
-
-    def wait(self) -> int | None:
-        if self._process is not None:
-            self._process.join()
-        return self.poll()
-
-
-def _start_child(folder: Path) -> _Child:
-    from audits.engine import child
-
-    paths = [str(folder / name) for name in ("spec.json", "events.jsonl", "cancel", "stderr.txt")]
-    (folder / "stderr.txt").touch()  # read after the run even if the child never got to open it
-    process = _fork_context().Process(target=child.run_forked, args=paths, name="validation")
-    process.start()
-    return _Child(process)
-
-
 def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None = None,
-                     cancel_requested: Callable[[], bool] | None = None, poll_s: float = 0.25) -> EngineOutcome:
+                     cancel_requested: Callable[[], bool] | None = None, poll_s: float = 0.25,
+                     python: str | None = None) -> EngineOutcome:
     """Run one validation in a child process and wait for it.
 
     `on_event` receives each event ({"type": "stage" | "progress" | "result", ...}) as it arrives;
@@ -152,21 +85,29 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
     with tempfile.TemporaryDirectory(prefix="validation-") as folder:
         folder = Path(folder)
         (folder / "spec.json").write_text(spec.to_json())
-        child = _start_child(folder)
-        reader = _EventReader(folder / "events.jsonl")
-        try:
-            kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, folder / "cancel",
-                                 started, poll_s)
-        except BaseException:
-            # A failing callback (e.g. the database went away) must not leave the child running.
-            _kill(child)
-            raise
-        for event in reader.read():
-            _absorb(outcome, event)
-            if on_event is not None:
-                on_event(event)
+        events_path, cancel_path = folder / "events.jsonl", folder / "cancel"
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        stderr_path = folder / "stderr.txt"
+        with open(stderr_path, "w") as stderr:
+            child = subprocess.Popen(
+                [python or sys.executable, "-m", "audits.engine.child", str(folder / "spec.json"), str(events_path),
+                 str(cancel_path)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=True)
+            reader = _EventReader(events_path)
+            try:
+                kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, cancel_path,
+                                     started, poll_s)
+            except BaseException:
+                # A failing callback (e.g. the database went away) must not leave the child running.
+                _kill(child)
+                raise
+            for event in reader.read():
+                _absorb(outcome, event)
+                if on_event is not None:
+                    on_event(event)
         outcome.duration_s = round(time.monotonic() - started, 3)
-        _conclude(outcome, child.returncode, kill_reason, (folder / "stderr.txt").read_text(errors="replace")[-4000:])
+        _conclude(outcome, child.returncode, kill_reason, stderr_path.read_text(errors="replace")[-4000:])
     return outcome
 
 
@@ -200,7 +141,7 @@ def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, o
         time.sleep(poll_s)
 
 
-def _kill(child: _Child) -> None:
+def _kill(child: subprocess.Popen) -> None:
     if child.poll() is None:
         try:
             os.killpg(child.pid, signal.SIGKILL)

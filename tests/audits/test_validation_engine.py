@@ -102,10 +102,28 @@ def test_a_callback_that_raises_stops_the_child_instead_of_leaving_it_running(fi
     assert pid and not _alive(pid)
 
 
-def test_a_child_starts_with_the_heavy_libraries_already_imported(files):
+def test_the_heavy_libraries_are_imported_before_the_first_check_so_no_check_pays_for_them(files):
     events = []
     outcome = execute_in_child(spec_for(files, files["model_file"]("good4", files["model"])), on_event=events.append)
     assert outcome.status == "succeeded", outcome.error_message
-    assert {"numpy", "pandas", "sklearn", "shap", "fairlearn"} <= set(events[0]["preloaded"])
+    loaded = next(i for i, e in enumerate(events) if "preloaded" in e)
+    first_result = next(i for i, e in enumerate(events) if e["type"] == "result")
+    assert loaded < first_result
+    assert {"numpy", "pandas", "sklearn", "shap", "fairlearn"} <= set(events[loaded]["preloaded"])
+    assert events[loaded]["imports_s"] > 0
     assert events[-1]["type"] == "done" and events[-1]["cpu_s"] > 0
 
+
+def _status_of_run(spec_json: str) -> str:
+    from audits.engine.spec import RunSpec
+
+    outcome = execute_in_child(RunSpec.from_json(spec_json))
+    return f"{outcome.status}: {outcome.error_message}"
+
+
+def test_a_run_starts_from_a_daemonic_pool_process_like_celerys_prefork_pool(files):
+    import billiard
+
+    spec = spec_for(files, files["model_file"]("good5", files["model"]))
+    with billiard.Pool(1) as pool:  # its processes are daemonic, as Celery's prefork workers are
+        assert pool.apply(_status_of_run, (spec.to_json(),)) == "succeeded: "
