@@ -341,9 +341,16 @@ def _num(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _is_certification_rerun(run: ValidationRun) -> bool:
+    """A re-run of a submission's frozen inputs checks that the results are reproduced; its
+    warnings and failures are compared with the original run's, whose findings the reviewers
+    decide, instead of becoming a second, undecidable copy of each finding."""
+    return ValidationRun.objects.filter(pk=run.pk, rerun_of__isnull=False).exists()
+
+
 def validation_record_result(*, run: ValidationRun, result: dict) -> CheckResultRecord:
-    """Upsert one check result, and its finding for a warn or fail. Keyed by (run, check_id), so
-    writing the same result twice leaves one row."""
+    """Upsert one check result, and its finding for a warn or fail (not for a certification
+    re-run). Keyed by (run, check_id), so writing the same result twice leaves one row."""
     with transaction.atomic():
         record, _ = CheckResultRecord.objects.update_or_create(run=run, check_id=result["check_id"], defaults={
             "family": result.get("family", ""), "name": result.get("name", "")[:200], "status": result["status"],
@@ -353,7 +360,7 @@ def validation_record_result(*, run: ValidationRun, result: dict) -> CheckResult
             "finding": result.get("finding"), "error": result.get("error") or "",
             "duration_s": _num(result.get("duration_s")) or 0.0})
         finding = result.get("finding")
-        if result["status"] in ("warn", "fail") and finding:
+        if result["status"] in ("warn", "fail") and finding and not _is_certification_rerun(run):
             Finding.objects.update_or_create(run=run, check_id=result["check_id"], defaults={
                 "organisation_id": run.organisation_id, "model_version_id": run.model_version_id,
                 "system_id": run.system_id, "category": result.get("family", ""), "check_status": result["status"],

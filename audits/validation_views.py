@@ -106,7 +106,8 @@ def validation_detail(request, pk: int):
     require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
     context = _status_context(request, run)
-    context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk)
+    context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk,
+                   rerun=getattr(run, "rerun_of", None))
     return render(request, "audits/validation_detail.html", context)
 
 

@@ -372,16 +372,17 @@ def test_another_organisations_model_version_cannot_be_submitted(certifiable, ot
 
 
 def test_a_finding_of_another_run_is_404_and_a_bad_decision_is_400(in_review, auditor):
-    from audits.models import ValidationRun
+    from audits.validation_services import validation_start
 
     client = api_for(auditor)
     finding = in_review.validation_run.findings.get(check_id="PERF-01")
     bad = client.post(f"{API}/submissions/{in_review.pk}/findings/{finding.pk}/decision/", {"decision": "shrug"},
                       format="json")
     assert_error(bad, 400, "invalid")
-    rerun = svc.submission_rerun(actor=auditor, submission=in_review)
-    finish_with_results(ValidationRun.objects.get(pk=rerun.run_id), RESULTS)
-    elsewhere = rerun.run.findings.get(check_id="PERF-01")
+    original = in_review.validation_run
+    other_run = validation_start(actor=auditor, model_version=original.model_version,
+                                 test_dataset=original.test_dataset, suite="quick")  # same version, own findings
+    elsewhere = finish_with_results(other_run, RESULTS).findings.get(check_id="PERF-01")
     assert_error(client.post(f"{API}/submissions/{in_review.pk}/findings/{elsewhere.pk}/decision/",
                              {"decision": "escalate"}, format="json"), 404, "not_found")
     assert not in_review.decisions.exists()

@@ -596,3 +596,18 @@ def test_a_rerun_with_different_results_names_the_changed_checks(in_review, audi
     page = text_of(client_for(auditor).get(reverse("certification:rerun_detail", args=[in_review.pk, rerun.pk])))
     assert "Different: 1 of 4 checks changed" in page
     assert re.search(r'class="changed" data-testid="diff-row-PERF-04">.*?<strong>status, severity</strong>', page)
+
+
+def test_a_rerun_keeps_its_results_but_adds_no_second_copy_of_the_findings(in_review, auditor):
+    from audits.models import Finding
+    from tests.audits.certification_support import RESULTS
+
+    original = set(Finding.objects.filter(run=in_review.validation_run).values_list("pk", "status"))
+    rerun = svc.submission_rerun(actor=auditor, submission=in_review)
+    finish_with_results(rerun.run, RESULTS)
+    assert rerun.run.results.count() == len(RESULTS)
+    assert not rerun.run.findings.exists()
+    assert set(Finding.objects.filter(status="open").values_list("pk", "status")) == original
+    page = text_of(client_for(auditor).get(reverse("audits:validation_detail", args=[rerun.run.pk])))
+    assert 'data-testid="rerun-notice"' in page and in_review.reference in page
+    assert reverse("certification:rerun_detail", args=[in_review.pk, rerun.pk]) in page
