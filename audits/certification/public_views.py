@@ -2,7 +2,7 @@
 by the file they were given, and downloads the portal's public key.
 
 The check itself (`certificate_check_id`, `certificate_check_document`) is shared with the public
-API (`audits.certification.api`). What it reveals is only what the certificate itself says, plus
+API (`audits.api.certification_views`). What it reveals is only what the certificate itself says, plus
 the record's current status and since when: never the written reason for a suspension or
 revocation, nor anything else of the organisation's internal data.
 """
