@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 
 from core.models import User
+from core.widgets import FastSelect
 from governance.choices import ObligationStatus
 from governance.models import Obligation
 from models_registry.models import AISystem
@@ -14,7 +15,8 @@ from models_registry.models import AISystem
 def _systems(request):
     if request is None:
         return AISystem.objects.none()
-    return AISystem.objects.restrict(request.user, "obligation.view").order_by("name")
+    # Only what the options show: a filter may list thousands of systems.
+    return AISystem.objects.restrict(request.user, "obligation.view").only("id", "name").order_by("name")
 
 
 def _owners(request):
@@ -24,10 +26,10 @@ def _owners(request):
 
 
 class ObligationFilterSet(django_filters.FilterSet):
-    system = django_filters.ModelChoiceFilter(queryset=_systems, label="System", empty_label="all")
+    system = django_filters.ModelChoiceFilter(queryset=_systems, label="System", empty_label="all", widget=FastSelect)
     status = django_filters.ChoiceFilter(choices=ObligationStatus.choices, label="Status", empty_label="all")
     article = django_filters.CharFilter(method="filter_article", label="Article")
-    owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all")
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all", widget=FastSelect)
     overdue = django_filters.BooleanFilter(field_name="is_overdue", label="Overdue only",
                                            widget=django_filters.widgets.BooleanWidget())
     applies_before = django_filters.DateFilter(field_name="applies_from", lookup_expr="lte", label="Applies by")

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 
 from core.models import User
+from core.widgets import FastSelect
 from governance.risks.choices import RiskCategory, RiskStatus, Treatment
 from governance.risks.models import Risk
 from governance.risks.scoring import DEFAULT_BANDS
@@ -24,7 +25,8 @@ STATUS_CHOICES = [("active", "Not closed"), *RiskStatus.choices]
 def _systems(request):
     if request is None or not request.user.is_authenticated:
         return AISystem.objects.none()
-    return AISystem.objects.restrict(request.user, "risk.view").order_by("name")
+    # Only what the options show: a filter may list thousands of systems.
+    return AISystem.objects.restrict(request.user, "risk.view").only("id", "name").order_by("name")
 
 
 def _owners(request):
@@ -36,9 +38,9 @@ def _owners(request):
 class RiskFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     system = django_filters.ModelChoiceFilter(field_name="systems", queryset=_systems, label="System",
-                                              empty_label="all", distinct=True)
+                                              empty_label="all", distinct=True, widget=FastSelect)
     category = django_filters.ChoiceFilter(choices=RiskCategory.choices, label="Category", empty_label="all")
-    owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all")
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all", widget=FastSelect)
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", label="Status",
                                          empty_label="all")
     treatment = django_filters.ChoiceFilter(choices=Treatment.choices, label="Treatment", empty_label="all")

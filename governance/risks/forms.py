@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from core.widgets import FastSelect, FastSelectMultiple
+
 from governance.risks.choices import (
     ComponentKind,
     ControlEffectiveness,
@@ -29,8 +31,8 @@ class RiskForm(forms.Form):
     category = forms.ChoiceField(choices=RiskCategory.choices)
     source = forms.ChoiceField(choices=RiskSource.choices, initial=RiskSource.ASSESSMENT)
     systems = forms.ModelMultipleChoiceField(queryset=None, label="AI systems",
-                                             widget=forms.SelectMultiple(attrs={"size": 4}))
-    owner = forms.ModelChoiceField(queryset=None)
+                                             widget=FastSelectMultiple(attrs={"size": 4}))
+    owner = forms.ModelChoiceField(queryset=None, widget=FastSelect)
     likelihood = forms.TypedChoiceField(coerce=int, choices=())
     impact = forms.TypedChoiceField(coerce=int, choices=())
     controls = forms.ModelMultipleChoiceField(queryset=None, required=False,
@@ -85,7 +87,7 @@ class ControlForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     control_type = forms.ChoiceField(choices=ControlType.choices, label="Type")
     effectiveness = forms.ChoiceField(choices=ControlEffectiveness.choices)
-    owner = forms.ModelChoiceField(queryset=None)
+    owner = forms.ModelChoiceField(queryset=None, widget=FastSelect)
 
     def __init__(self, *args, owners, **kwargs):
         super().__init__(*args, **kwargs)
