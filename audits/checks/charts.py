@@ -28,9 +28,17 @@ def _thin(x, y, n: int = MAX_POINTS):
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> dict:
     # No template: it is deep-copied into every figure (slow, bulky); the portal styles charts.
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template=None,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50})
-    return to_dict(fig)
+    fig.layout.template = None
+    # Titles and margins go into the serialised dict, merged as update_layout would: plotly's
+    # update_layout validates each path and cost about 10 ms a chart, a few hundred ms a run.
+    figure = to_dict(fig)
+    layout = figure.setdefault("layout", {})
+    layout.setdefault("title", {})["text"] = title
+    layout.setdefault("xaxis", {}).setdefault("title", {})["text"] = x
+    layout.setdefault("yaxis", {}).setdefault("title", {})["text"] = y
+    layout.setdefault("margin", {}).update({"l": 60, "r": 20, "t": 50, "b": 50})
+    layout["template"] = {}
+    return figure
 
 
 def roc_curve(fpr, tpr, auc: float) -> dict:
