@@ -7,6 +7,8 @@ import io
 import json
 from collections.abc import Iterator
 
+from django.db import transaction
+
 from audits.chain import ALGORITHM, HASHED_FIELDS, VerifyResult, verify_records
 from audits.models import AuditChainHead, AuditEvent
 from audits.trail import audit_record, chain_for
@@ -31,6 +33,14 @@ def audit_trail_verify(*, organisation_id: int | None = None, all_chains: bool =
                      after={"ok": result.ok, "checked": result.checked,
                             "breaks": [b.describe() for b in result.breaks]})
     return result
+
+
+def audit_trail_export_record(*, actor, scope: str, label: str, after: dict, organisation=None) -> None:
+    """Record that `actor` exported part of the trail (`scope`: "org:<id>", "system:<id>") before
+    the file is streamed, so even an interrupted download leaves its trace."""
+    with transaction.atomic():
+        audit_record(verb="audit_trail.exported", actor=actor, organisation=organisation,
+                     object_type="audits.trail", object_id=scope, object_repr=label[:300], after=after)
 
 
 def _export_rows(queryset) -> Iterator[dict]:

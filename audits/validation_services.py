@@ -344,8 +344,11 @@ def _num(value) -> float | None:
 def _is_certification_rerun(run: ValidationRun) -> bool:
     """A re-run of a submission's frozen inputs checks that the results are reproduced; its
     warnings and failures are compared with the original run's, whose findings the reviewers
-    decide, instead of becoming a second, undecidable copy of each finding."""
-    return ValidationRun.objects.filter(pk=run.pk, rerun_of__isnull=False).exists()
+    decide, instead of becoming a second, undecidable copy of each finding. Asked once per run
+    object (its results arrive one by one), not once per result."""
+    if not hasattr(run, "_certification_rerun"):
+        run._certification_rerun = ValidationRun.objects.filter(pk=run.pk, rerun_of__isnull=False).exists()
+    return run._certification_rerun
 
 
 def validation_record_result(*, run: ValidationRun, result: dict) -> CheckResultRecord:

@@ -92,12 +92,14 @@ def validation_create(request, system_pk: int):
         "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id)})
 
 
-def _status_context(request, run) -> dict:
+def validation_status_context(request, run) -> dict:
+    """What the run's status card (`audits/_validation_status.html`) shows, also on a re-run's page."""
     finding_counts = selectors.validation_finding_counts(run=run)
     return {"run": run, "result_counts": selectors.validation_result_counts(run=run),
             "finding_counts": finding_counts, "finding_total": sum(finding_counts.values()),
             "check_statuses": CheckStatus.choices, "severities": Severity.values,
-            "can_start": has_permission(request.user, "validation.start")}
+            "can_start": has_permission(request.user, "validation.start"),
+            "rerun": getattr(run, "rerun_of", None)}  # a certification re-run: its findings stay with the original
 
 
 @login_required
@@ -105,9 +107,8 @@ def _status_context(request, run) -> dict:
 def validation_detail(request, pk: int):
     require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
-    context = _status_context(request, run)
-    context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk,
-                   rerun=getattr(run, "rerun_of", None))
+    context = validation_status_context(request, run)
+    context.update(trail_object_type="audits.validationrun", trail_object_id=run.pk)
     return render(request, "audits/validation_detail.html", context)
 
 
@@ -119,7 +120,7 @@ def validation_status(request, pk: int):
     run = selectors.validation_run_get(user=request.user, pk=pk)
     if not request.htmx:
         return redirect("audits:validation_detail", pk=run.pk)
-    return render(request, "audits/_validation_status.html", _status_context(request, run))
+    return render(request, "audits/_validation_status.html", validation_status_context(request, run))
 
 
 @login_required

@@ -11,8 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audits.filtersets import AuditEventFilterSet
 from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
-from audits.services import export_csv, export_jsonl
-from audits.trail import audit_record
+from audits.services import audit_trail_export_record, export_csv, export_jsonl
 from core.permissions import require_permission
 
 
@@ -50,10 +49,8 @@ def event_export(request, fmt: str):
     require_permission(request, "audit.export")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
     filtered = any(v for k, v in request.GET.items() if k != "page")
-    with transaction.atomic():
-        audit_record(verb="audit_trail.exported", actor=request.user,
-                     object_type="audits.trail", object_id=f"org:{request.user.organisation_id}",
-                     object_repr="audit trail", after={"format": fmt, "filters": dict(request.GET.items())})
+    audit_trail_export_record(actor=request.user, scope=f"org:{request.user.organisation_id}", label="audit trail",
+                              after={"format": fmt, "filters": dict(request.GET.items())})
     queryset = filterset.qs
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     if fmt == "jsonl":

@@ -40,22 +40,18 @@ def digest(row: dict) -> str:
 
 
 def read_jsonl(path):
-    complete = True
-    rows = []
+    """The events, and the file's `_export` header ({} when it has none)."""
+    header, rows = {}, []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue
             item = json.loads(line)
             if "_export" in item:
-                complete = item["_export"].get("complete_chain", False)
-                HEADER.update(item["_export"])
+                header = item["_export"]
                 continue
             rows.append(item)
-    return rows, complete
-
-
-HEADER = {}  # the JSON Lines header, when the file has one
+    return rows, header
 
 
 def read_csv(path):
@@ -70,10 +66,12 @@ def read_csv(path):
             row["before"] = json.loads(row["before"])
             row["after"] = json.loads(row["after"])
             rows.append(row)
-    return rows, True
+    return rows, {}
 
 
-def verify(rows, complete: bool) -> tuple[bool, str]:
+def verify(rows, complete: bool, header: dict | None = None) -> tuple[bool, str]:
+    """`header`: the export's header; a filtered export's recorded chain head is checked with it."""
+    header = header or {}
     last = {}
     links = gaps = 0
     for row in rows:
@@ -100,8 +98,8 @@ def verify(rows, complete: bool) -> tuple[bool, str]:
         elif previous:
             gaps += 1
         last[chain] = (row["seq"], row["hash"])
-    head = HEADER.get("chain_head_at_export") or {}
-    chain = HEADER.get("chain")
+    head = header.get("chain_head_at_export") or {}
+    chain = header.get("chain")
     if not complete and chain in last and head.get("seq") == last[chain][0] and head.get("hash") != last[chain][1]:
         return False, f"chain {chain}: event #{head['seq']} is not the head the portal recorded at export"
     return True, f"OK: {len(rows)} events in {len(last)} chain(s) verified" + (
@@ -115,10 +113,11 @@ def main(argv) -> int:
         print(__doc__)
         return 2
     path = args[0]
-    rows, complete = read_csv(path) if path.endswith(".csv") else read_jsonl(path)
-    # A CSV has no header line to say it was filtered: say so with --filtered.
-    complete = complete and "--filtered" not in argv
-    ok, message = verify(rows, complete)
+    rows, header = read_csv(path) if path.endswith(".csv") else read_jsonl(path)
+    # A header says whether the export is the complete chain; a file without one (a CSV) counts
+    # as complete unless --filtered says otherwise.
+    complete = (header.get("complete_chain", False) if header else True) and "--filtered" not in argv
+    ok, message = verify(rows, complete, header)
     print(message if ok else f"BROKEN {message}")
     return 0 if ok else 1
 

@@ -28,6 +28,7 @@ from audits.certification.forms import (AssignForm, CertificateChangeForm, Comme
                                         VersionedForm)
 from audits.certification.freeze import results_diff
 from audits.choices import CheckStatus, Severity
+from audits.validation_views import validation_status_context
 from governance.choices import OutcomeChoice
 from core.errors import Conflict, NotAllowed, PortalError
 from core.permissions import get_for_user, has_permission, require_permission
@@ -478,12 +479,7 @@ def rerun_detail(request, pk: int, rerun_pk: int):
     submission = _submission_for(request, pk, "submission.view")
     rerun = selectors.rerun_get(user=request.user, submission=submission, pk=rerun_pk)
     run = rerun.run
-    finding_counts = run_selectors.validation_finding_counts(run=run)
-    context = {"submission": submission, "rerun": rerun, "run": run,
-               "result_counts": run_selectors.validation_result_counts(run=run),
-               "finding_counts": finding_counts, "finding_total": sum(finding_counts.values()),
-               "check_statuses": CheckStatus.choices, "severities": Severity.values,
-               "can_start": has_permission(request.user, "validation.start"),
+    context = {**validation_status_context(request, run), "submission": submission, "rerun": rerun,
                "diff": results_diff(submission.validation_run, run) if run.status == "succeeded" else None}
     template = "audits/certification/_rerun_body.html" if request.htmx else "audits/certification/rerun_detail.html"
     return render(request, template, context)

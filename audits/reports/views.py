@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from audits.reports import annex_iv, report
 from audits.reports.system_trail import system_trail_jsonl
-from audits.trail import audit_record
+from audits.services import audit_trail_export_record
 from core.permissions import require_permission
 from models_registry.selectors import system_get
 
@@ -83,11 +82,9 @@ def annex_iv_pdf(request, pk: int):
 def system_trail_export(request, pk: int):
     require_permission(request, "audit.export")
     system = system_get(user=request.user, pk=pk)
-    with transaction.atomic():
-        audit_record(verb="audit_trail.exported", actor=request.user, organisation=system.organisation,
-                     object_type="audits.trail", object_id=f"system:{system.pk}",
-                     object_repr=f"audit trail of {system.name}"[:300],
-                     after={"format": "jsonl", "scope": "system", "system": system.pk})
+    audit_trail_export_record(actor=request.user, organisation=system.organisation, scope=f"system:{system.pk}",
+                              label=f"audit trail of {system.name}",
+                              after={"format": "jsonl", "scope": "system", "system": system.pk})
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(system_trail_jsonl(system=system, actor=request.user),
                                      content_type="application/x-ndjson")

@@ -611,3 +611,4 @@ def test_a_rerun_keeps_its_results_but_adds_no_second_copy_of_the_findings(in_re
     page = text_of(client_for(auditor).get(reverse("audits:validation_detail", args=[rerun.run.pk])))
     assert 'data-testid="rerun-notice"' in page and in_review.reference in page
     assert reverse("certification:rerun_detail", args=[in_review.pk, rerun.pk]) in page
+    assert 'data-testid="rerun-comparison-link"' in page and 'data-testid="open-findings"' not in page
