@@ -262,7 +262,9 @@ def certificate_verify(request):
     try:
         result = certificate_check_document(data=_uploaded_bytes(request))
     except PortalError as exc:
-        return _page(request, error=exc.message, status=exc.status_code)
+        # What was pasted stays in the box, so a typo can be fixed instead of pasted again.
+        return _page(request, error=exc.message, pasted=request.POST.get("document", "")[:MAX_DOCUMENT_BYTES],
+                     status=exc.status_code)
     return _page(request, result=result)
 
 

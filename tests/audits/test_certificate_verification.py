@@ -303,3 +303,12 @@ def test_the_offline_tool_verifies_a_certificate_with_the_published_key(certific
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("VALID")
+
+
+def test_a_pasted_certificate_that_does_not_parse_stays_in_the_box_to_be_fixed(db):
+    pasted = '{"format": "ai-portal-certificate/1", "payload": {"certificate_id": "<x>"}'
+    response = Client().post(reverse("certificate_verify"), {"document": pasted})
+    body = response.content.decode()
+    assert response.status_code == 400 and "not valid JSON" in body
+    assert 'data-testid="verify-document">{&quot;format&quot;: &quot;ai-portal-certificate/1&quot;' in body
+    assert "&lt;x&gt;" in body and "<x>" not in body
