@@ -8,19 +8,39 @@ refused.  joblib's ``NumpyArrayWrapper`` is followed: after its BUILD the raw ar
 bytes (size from the recorded shape/dtype/alignment) are skipped exactly as
 ``joblib.numpy_pickle.NumpyUnpickler`` does, and object arrays are walked as the
 nested pickle joblib writes there.
+
+Skipping bytes is only safe if the length is *proved* to be the one joblib will use, so a
+wrapper is accepted only in the exact shape joblib writes it: created with ``cls.__new__``
+(no constructor arguments), BUILT once, from a single literal dict that was built in one
+place (never reached through the memo, DUP'd, shared or changed afterwards) holding only
+constant string keys, each once, from joblib 1.6's attribute set, with literal values and a
+literal ``numpy.dtype``.  Anything else is refused with a ``joblib_wrapper_*`` code.  For
+dtypes that are not plain numbers (strings, bytes, records) the skipped bytes are also
+searched for pickle imports of names off the allowlist (defence in depth).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import pickletools
+import re
+import sys
 from typing import Any, BinaryIO
 
 from .allowlist import NEW_ONLY, grade_with_modelscan, is_allowed, is_nested_loader
 from .report import Findings, ScanLimits
-from .symbols import OPAQUE, Const, DictSym, Glob, Obj, Tup, dtype_info
+from .symbols import OPAQUE, Const, DictSym, Glob, Obj, Tup, dtype_info, dtype_now, materialize_dtype
 
 WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
+#: ``NumpyArrayWrapper.__init__`` of joblib 1.6 (joblib/numpy_pickle.py) sets exactly these.
+WRAPPER_KEYS = ("subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes")
+#: joblib < 1.2 did not write ``numpy_array_alignment_bytes`` (read as "no padding").
+WRAPPER_REQUIRED = frozenset(WRAPPER_KEYS[:5])
+WRAPPER_SUBCLASSES = frozenset({"numpy.ndarray", "numpy.matrix"})
+OBJECT_BASES = frozenset({"builtins.object", "__builtin__.object"})
+#: dtype kinds whose bytes are plain numbers (bool, ints, floats, complex, datetimes).
+NUMERIC_KINDS = frozenset("biufcmM")
 BYTES_TYPES = frozenset(f"{m}.{n}" for m in ("builtins", "__builtin__") for n in ("bytes", "bytearray"))
 _CONST_OPS = {
     "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT",
@@ -34,6 +54,15 @@ class Abort(Exception):
     """Stop walking this stream (the reason is already recorded)."""
 
 
+def _escape(*values: Any) -> None:
+    """``values`` are now referenced from somewhere else (a container, a call, a BUILD)."""
+    for v in values:
+        if isinstance(v, DictSym):
+            v.escaped = True
+        elif isinstance(v, Tup):
+            for item in v.items[:64]:
+                if isinstance(item, DictSym):
+                    item.escaped = True
 
 
 class PickleScanner:
@@ -148,6 +177,8 @@ class PickleScanner:
                 pop_mark()
             elif name == "DUP":
                 v = pop()
+                if isinstance(v, DictSym):
+                    v.fetched = True
                 stack += [v, v]
             elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
                 if not stack:
@@ -158,18 +189,21 @@ class PickleScanner:
                     self._fail("malformed_pickle", "The pickle reads a memo slot it never wrote.",
                                f"{name} {arg} at offset {pos}", "high")
                     raise Abort
+                if isinstance(memo[arg], DictSym):
+                    memo[arg].fetched = True
                 stack.append(memo[arg])
             elif name in ("EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"):
                 n = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}.get(name)
                 items = pop_mark() if n is None else [pop() for _ in range(n)][::-1]
+                _escape(*items)
                 stack.append(Tup(items))
             elif name in ("EMPTY_LIST", "EMPTY_SET"):
                 stack.append(OPAQUE)
             elif name in ("LIST", "FROZENSET"):
-                pop_mark()
+                _escape(*pop_mark())
                 stack.append(OPAQUE)
             elif name in ("APPEND", "APPENDS", "ADDITEMS"):
-                pop() if name == "APPEND" else pop_mark()
+                _escape(*([pop()] if name == "APPEND" else pop_mark()))
                 if not stack:
                     pop()
             elif name in ("EMPTY_DICT", "DICT"):
@@ -189,7 +223,9 @@ class PickleScanner:
                 if name == "GLOBAL":
                     stack.append(g)
                 else:
-                    stack.append(self._call(g, Tup(pop_mark()), pos))
+                    items = pop_mark()
+                    _escape(*items)
+                    stack.append(self._call(g, Tup(items), pos))
             elif name == "STACK_GLOBAL":
                 qual, module = pop(), pop()
                 if not (isinstance(qual, Const) and isinstance(module, Const)
@@ -200,20 +236,27 @@ class PickleScanner:
                 stack.append(self._global(module.value, qual.value))
             elif name == "REDUCE":
                 args = pop()
+                _escape(args)
                 stack.append(self._call(pop(), args, pos))
             elif name == "NEWOBJ":
                 args = pop()
+                _escape(args)
                 stack.append(self._call(pop(), args, pos, new=True))
             elif name == "NEWOBJ_EX":
-                pop()
+                kwargs = pop()
                 args = pop()
-                stack.append(self._call(pop(), args, pos, new=True))
+                _escape(args, kwargs)
+                obj = self._call(pop(), args, pos, new=True)
+                if not (isinstance(kwargs, DictSym) and kwargs.complete and not kwargs.items):
+                    obj.plain_new = False  # keyword arguments reach __new__
+                stack.append(obj)
             elif name == "OBJ":
                 items = pop_mark()
                 if not items:
                     self._fail("malformed_pickle", "The pickle stream is malformed (empty OBJ).",
                                f"offset {pos}", "high")
                     raise Abort
+                _escape(*items)
                 stack.append(self._call(items[0], Tup(items[1:]), pos))
             elif name == "BUILD":
                 state = pop()
@@ -234,13 +277,24 @@ class PickleScanner:
                 raise Abort
 
     def _set_items(self, target: Any, items: list, pos: int) -> None:
+        _escape(*items)
+        if isinstance(target, DictSym) and target.fetched:
+            target.aliased_write = True
         for key, value in zip(items[::2], items[1::2]):
             if isinstance(key, Const) and key.value == "__class__":
                 self._fail("unsafe_state", "The pickle tries to change an object's class while "
                            "restoring it.", f"offset {pos}")
                 raise Abort
             if isinstance(target, DictSym):
-                if isinstance(key, Const) and isinstance(key.value, str) and len(target.items) < 256:
+                target.writes += 1
+                if not (isinstance(key, Const) and isinstance(key.value, str)):
+                    target.computed_key = True
+                    target.complete = False
+                elif key.value in target.items:
+                    if len(target.duplicates) < 8:
+                        target.duplicates.append(key.value)
+                    target.items[key.value] = value  # the last write wins, as in a real dict
+                elif len(target.items) < 256:
                     target.items[key.value] = value
                 else:
                     target.complete = False
@@ -274,8 +328,15 @@ class PickleScanner:
                 self._fail("indirect_call", "copyreg is used with a class that is not a plain import.",
                            f"offset {pos}")
                 raise Abort
-            name = items[0].name
-        return Obj(name, args)
+            obj = Obj(items[0].name, args)
+            # _reconstructor(cls, object, None) and __newobj__(cls) are cls.__new__ without arguments.
+            obj.plain_new = (len(items) == 1 and name == "copyreg.__newobj__") or (
+                len(items) == 3 and isinstance(items[1], Glob) and items[1].name in OBJECT_BASES
+                and isinstance(items[2], Const) and items[2].value is None)
+            return obj
+        obj = Obj(name, args)
+        obj.plain_new = new and isinstance(args, Tup) and not args.items
+        return obj
 
     def _build(self, stack: list, state: Any, stream: BinaryIO, pos: int, depth: int,
                joblib_arrays: bool, frame_end: int) -> None:
@@ -285,25 +346,112 @@ class PickleScanner:
                        "(monkey-patching) while loading.", f"{target.name} at offset {pos}")
             raise Abort
         if not isinstance(target, Obj):
+            _escape(state)
             return
-        parts = state.items if isinstance(state, Tup) and len(state.items) == 2 else [state]
-        for part in parts:
-            if isinstance(part, DictSym):
-                target.attrs.update(part.items)
-        if target.klass == "numpy.dtype":
-            target.state = state
         if target.klass == WRAPPER:
             if not joblib_arrays:
                 self._fail("format_mismatch", "The stream contains joblib array data in a place "
                            "where plain pickle loading is expected.", f"offset {pos}", "high")
                 raise Abort
             self.saw_wrapper = True
+            self._check_wrapper(target, state, pos)
             if stream.tell() < frame_end:  # joblib reads array bytes from *after* the frame
                 self._fail("unsupported_joblib_layout", "A joblib array header sits inside a "
                            "pickle frame, which would desynchronise loading.", f"offset {pos}")
                 raise Abort
+        _escape(state)
+        target.builds += 1
+        parts = state.items if isinstance(state, Tup) and len(state.items) == 2 else [state]
+        for part in parts:
+            if isinstance(part, DictSym):
+                target.attrs.update(part.items)
+        if target.klass == "numpy.dtype":
+            target.state = state
+            try:  # snapshot: later changes to memoised parts of the state cannot reach the dtype
+                target.dtype = materialize_dtype(target) if target.builds == 1 else None
+            except Exception:  # noqa: BLE001 - only a problem if a joblib array uses it
+                target.dtype = None
+        if target.klass == WRAPPER:
             self._skip_array(target, stream, pos, depth)
             stack[-1] = Obj("numpy.ndarray")
+
+    def _check_wrapper(self, wrapper: Obj, state: Any, pos: int) -> None:
+        """Refuse a NumpyArrayWrapper unless its attributes are *proved* to be the literal values
+        read here (each problem gets its own code; all of them abort the walk)."""
+        at = f"offset {pos}"
+        problems: list[tuple[str, str, str]] = []
+        if wrapper.builds:
+            problems.append(("joblib_wrapper_rebuilt", "A joblib array header is restored twice "
+                             "(its state is set again later in the stream), so the length of its "
+                             "data cannot be proved.", at))
+        if not wrapper.plain_new:
+            problems.append(("joblib_wrapper_constructed", "A joblib array header is created with "
+                             "constructor arguments instead of the way joblib writes it.", at))
+        if not isinstance(state, DictSym):
+            problems.append(("joblib_wrapper_state_not_literal", "A joblib array header's state is "
+                             "not a single literal dict, so its shape and dtype cannot be proved.", at))
+        else:
+            if state.fetched or state.aliased_write or state.escaped:
+                problems.append(("joblib_wrapper_state_aliased", "A joblib array header's state dict "
+                                 "is reached through the pickle memo or shared with other objects, "
+                                 "so it may change before joblib reads it.", at))
+            if state.computed_key:
+                problems.append(("joblib_wrapper_computed_key", "A joblib array header's state has "
+                                 "a key that is computed at load time (not a constant string), so "
+                                 "its shape cannot be proved.", at))
+            if state.writes > len(WRAPPER_KEYS) or not state.complete:
+                problems.append(("joblib_wrapper_too_many_keys", "A joblib array header's state has "
+                                 f"more keys ({state.writes}) than joblib writes "
+                                 f"({len(WRAPPER_KEYS)}).", f"{at}: {state.writes} keys"))
+            if state.duplicates:
+                problems.append(("joblib_wrapper_duplicate_key", "A joblib array header's state sets "
+                                 "the same key twice, so the scanner and joblib could read different "
+                                 "values.", f"{at}: {', '.join(state.duplicates)}"))
+            unexpected = sorted(set(state.items) - set(WRAPPER_KEYS))
+            if unexpected:
+                problems.append(("joblib_wrapper_unexpected_key", "A joblib array header's state has "
+                                 "keys joblib never writes.", f"{at}: {', '.join(unexpected[:5])[:200]}"))
+            missing = sorted(WRAPPER_REQUIRED - set(state.items))
+            if missing and not problems:
+                problems.append(("unsupported_joblib_layout", "A joblib array header lacks "
+                                 f"{', '.join(missing)}, so its data cannot be skipped safely.", at))
+            if not problems:
+                problems += self._wrapper_value_problems(state.items, at)
+        for code, message, detail in problems:
+            self._fail(code, message, detail, "critical" if code != "unsupported_joblib_layout" else "high")
+        if problems:
+            raise Abort
+
+    @staticmethod
+    def _wrapper_value_problems(attrs: dict, at: str) -> list[tuple[str, str, str]]:
+        bad = []
+        sub = attrs["subclass"]
+        if not (isinstance(sub, Glob) and sub.name in WRAPPER_SUBCLASSES):
+            bad.append("subclass")
+        order = attrs["order"]
+        if not (isinstance(order, Const) and order.value in ("C", "F")):
+            bad.append("order")
+        mmap = attrs["allow_mmap"]
+        if not (isinstance(mmap, Const) and isinstance(mmap.value, bool)):
+            bad.append("allow_mmap")
+        align = attrs.get("numpy_array_alignment_bytes", Const(None))
+        if not (isinstance(align, Const) and (align.value is None or (
+                isinstance(align.value, int) and not isinstance(align.value, bool) and align.value >= 0))):
+            bad.append("numpy_array_alignment_bytes")
+        shape = attrs["shape"]
+        if not (isinstance(shape, Tup) and len(shape.items) <= 64 and all(
+                isinstance(c, Const) and isinstance(c.value, int) and not isinstance(c.value, bool)
+                and c.value >= 0 for c in shape.items)):
+            bad.append("shape")
+        try:
+            dtype_now(attrs["dtype"])
+        except Exception:  # noqa: BLE001 - anything but a literal numpy.dtype we can rebuild
+            bad.append("dtype")
+        if not bad:
+            return []
+        return [("unsupported_joblib_layout", "A joblib array header has values that are not the "
+                 f"literal constants joblib writes ({', '.join(bad)}), so its data cannot be "
+                 "skipped safely.", f"{at}: {', '.join(bad)}")]
 
     def _skip_array(self, wrapper: Obj, stream: BinaryIO, pos: int, depth: int) -> None:
         try:
@@ -311,6 +459,7 @@ class PickleScanner:
             count = math.prod(int(s) for s in shape)
             if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in shape):
                 raise ValueError("shape")
+            dtype = dtype_now(wrapper.attrs["dtype"])
             hasobject, itemsize = dtype_info(wrapper.attrs["dtype"])
             align = wrapper.attrs.get("numpy_array_alignment_bytes")
             align_value = None if align is None else align.value
@@ -331,7 +480,19 @@ class PickleScanner:
             self._fail("truncated_pickle", "A joblib array is cut off before its end.",
                        f"offset {pos}", "high")
             raise Abort
-        stream.seek(skip, 1)
+        if dtype.kind in NUMERIC_KINDS:
+            stream.seek(skip, 1)
+            return
+        start = stream.tell() + (skip - count * itemsize)  # after the alignment padding
+        stream.seek(start)
+        hidden = _hidden_imports(stream, count * itemsize, self.extra)
+        stream.seek(start + count * itemsize)
+        if hidden:
+            self._fail("joblib_array_hides_opcodes", "The data of a joblib text/record array "
+                       "contains pickle instructions that import names off the allowlist "
+                       "(a way to smuggle code past a length check).",
+                       f"offset {pos}: {', '.join(hidden[:5])}")
+            raise Abort
 
     def _embedded(self, head: bytes, data: bytes, depth: int) -> None:
         """Defence in depth: bytes that are themselves a pickle get scanned too."""
@@ -347,6 +508,75 @@ class PickleScanner:
         if bad:
             self._fail("nested_pickle", "The file embeds another pickle that imports unsafe "
                        "names.", ", ".join(sorted(set(bad))))
+
+
+_TEXT_IMPORT = re.compile(rb"[ci]([A-Za-z_][A-Za-z0-9_.]{0,127})\n([A-Za-z_][A-Za-z0-9_.]{0,127})\n")
+_CHUNK = 1024 * 1024
+_OVERLAP = 600
+
+
+def _hidden_imports(stream: BinaryIO, length: int, extra: frozenset[str]) -> list[str]:
+    """Imports of off-allowlist names that the raw bytes of an array would perform *if* they were
+    read as pickle opcodes: GLOBAL/INST text and (SHORT_)BINUNICODE pairs before STACK_GLOBAL.
+    Only names whose top-level package exists here count, so ordinary text such as
+    ``"cat\ndog\n"`` is not mistaken for an import."""
+    found: list[str] = []
+    offset, tail = 0, b""
+    while offset < length and len(found) < 5:
+        chunk = stream.read(min(_CHUNK, length - offset))
+        if not chunk:
+            break
+        offset += len(chunk)
+        data = tail + chunk
+        candidates = [(m.group(1), m.group(2)) for m in _TEXT_IMPORT.finditer(data)]
+        candidates += _stack_global_pairs(data)
+        for module, name in candidates:
+            full = _dangerous_import(module, name, extra)
+            if full and full not in found:
+                found.append(full)
+        tail = data[-_OVERLAP:]
+    return found
+
+
+def _stack_global_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
+    pairs = []
+    start = 0
+    while (i := data.find(b"\x93", start)) >= 0 and len(pairs) < 1000:
+        start = i + 1
+        strings, j = [], i
+        for _ in range(2):  # walk back over [MEMOIZE] SHORT_BINUNICODE/BINUNICODE
+            if j > 0 and data[j - 1] == 0x94:
+                j -= 1
+            for n in range(1, min(j, 256)):
+                if data[j - n - 2:j - n - 1] == b"\x8c" and data[j - n - 1] == n:
+                    strings.append(data[j - n:j])
+                    j -= n + 2
+                    break
+                if n < 252 and data[j - n - 5:j - n - 4] == b"X" and \
+                        int.from_bytes(data[j - n - 4:j - n], "little") == n:
+                    strings.append(data[j - n:j])
+                    j -= n + 5
+                    break
+            else:
+                break
+        if len(strings) == 2:
+            pairs.append((strings[1], strings[0]))
+    return pairs
+
+
+def _dangerous_import(module: bytes, name: bytes, extra: frozenset[str]) -> str | None:
+    try:
+        mod, qual = module.decode("ascii"), name.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    top = mod.split(".")[0]
+    if not top.isidentifier() or is_allowed(mod, qual, extra):
+        return None
+    try:
+        exists = top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        exists = False
+    return f"{mod}.{qual}" if exists else None
 
 
 class _ClampedReader:

@@ -36,18 +36,32 @@ class Tup(Sym):
 
 
 class DictSym(Sym):
-    __slots__ = ("items", "complete")
+    """A dict built by EMPTY_DICT/DICT + SETITEM(S).  ``items`` holds the first 256 string keys;
+    the other fields record everything that makes the contents unprovable (used to refuse joblib
+    array headers whose length the scanner cannot prove equals what joblib will read)."""
+
+    __slots__ = ("items", "complete", "writes", "duplicates", "computed_key", "fetched",
+                 "aliased_write", "escaped")
 
     def __init__(self) -> None:
         self.items: dict[str, Sym] = {}
         self.complete = True
+        self.writes = 0  # every key written, duplicates and non-constant keys included
+        self.duplicates: list[str] = []  # string keys written more than once (first few)
+        self.computed_key = False  # a key that is not a constant string (e.g. a call result)
+        self.fetched = False  # pushed again from the memo (GET) or by DUP: it has aliases
+        self.aliased_write = False  # written to after it was fetched from the memo / DUP'd
+        self.escaped = False  # stored into another container, a call or a BUILD before
 
 
 class Obj(Sym):
-    __slots__ = ("klass", "args", "attrs", "state")
+    __slots__ = ("klass", "args", "attrs", "state", "builds", "plain_new", "dtype")
 
     def __init__(self, klass: str | None, args: Sym | None = None) -> None:
         self.klass, self.args, self.attrs, self.state = klass, args, {}, None
+        self.builds = 0  # how many BUILD opcodes were applied to it
+        self.plain_new = False  # created without constructor arguments (cls.__new__ only)
+        self.dtype: Any = None  # numpy.dtype: the dtype as it was right after its BUILD
 
 
 class Opaque(Sym):
@@ -68,7 +82,7 @@ def _plain(sym: Any, depth: int) -> Any:
     if isinstance(sym, DictSym) and sym.complete:
         return {k: _plain(v, depth + 1) for k, v in sym.items.items()}
     if isinstance(sym, Obj) and sym.klass == "numpy.dtype":
-        return materialize_dtype(sym, depth + 1)
+        return dtype_now(sym, depth + 1)
     raise ValueError("not constant data")
 
 
@@ -88,9 +102,24 @@ def materialize_dtype(sym: Any, depth: int = 0) -> np.dtype:
     return dtype
 
 
+def dtype_now(sym: Any, depth: int = 0) -> np.dtype:
+    """The dtype a symbolic ``numpy.dtype`` object is *at this point of the stream*: the snapshot
+    taken at its (single) BUILD, or its constructor arguments if it was never BUILT.  A dtype that
+    was BUILT twice is refused: what ``__setstate__`` twice leaves behind is numpy's business."""
+    if not isinstance(sym, Obj) or sym.klass != "numpy.dtype":
+        raise ValueError("dtype is not a literal numpy.dtype construction")
+    if sym.builds > 1:
+        raise ValueError("dtype state was set more than once")
+    if sym.builds == 1:
+        if not isinstance(sym.dtype, np.dtype):
+            raise ValueError("dtype state could not be rebuilt from constants")
+        return sym.dtype
+    return materialize_dtype(sym, depth)
+
+
 def dtype_info(sym: Any) -> tuple[bool, int]:
     """(hasobject, itemsize) of a symbolic dtype, as joblib's reader would see them."""
-    dtype = materialize_dtype(sym)
+    dtype = dtype_now(sym)
     if dtype.itemsize <= 0 and not dtype.hasobject:
         raise ValueError("itemsize")
     return bool(dtype.hasobject), int(dtype.itemsize)

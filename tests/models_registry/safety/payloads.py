@@ -217,3 +217,80 @@ def onnx_identity_model(*, op_type="Identity", domain="", external_data=False) -
     if domain:
         model += pb(8, opset)
     return model
+
+
+# ---- joblib NumpyArrayWrapper length tricks (issue #11, hole 1) ------------------------
+def bu(text: str) -> bytes:
+    """BINUNICODE."""
+    raw = text.encode()
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def hidden_os_system(sentinel) -> bytes:
+    """Opcodes that, if unpickled, run ``posix.system('touch <sentinel>')`` and leave the stack
+    as they found it: GLOBAL, BINUNICODE, TUPLE1, REDUCE, POP."""
+    return b"cposix\nsystem\n" + bu(f"touch {sentinel}") + b"\x85R0"
+
+
+_WRAPPER_HEAD = b"\x80\x03cjoblib.numpy_pickle\nNumpyArrayWrapper\nq\x01)\x81q\x02"
+_UINT8 = b"cnumpy\ndtype\n" + bu("u1") + b"\x89\x88\x87R"  # numpy.dtype('u1', False, True)
+
+
+def _wrapper_items(shape: bytes) -> list[tuple[bytes, bytes]]:
+    return [(bu("subclass"), b"cnumpy\nndarray\n"), (bu("shape"), shape), (bu("order"), bu("C")),
+            (bu("dtype"), _UINT8), (bu("allow_mmap"), b"\x89"),
+            (bu("numpy_array_alignment_bytes"), b"N")]
+
+
+def _shape(n: int) -> bytes:
+    return b"J" + struct.pack("<i", n) + b"\x85"
+
+
+JOBLIB_TRICKS = ("duplicate_key", "computed_key", "past_256th_key", "memo_mutated_state", "rebuilt_wrapper")
+
+
+def joblib_length_trick(sentinel, trick: str) -> bytes:
+    """A joblib stream whose NumpyArrayWrapper claims ``len(hidden)`` uint8 array bytes to a
+    scanner that believes the first/literal ``shape``, while joblib itself ends up with
+    ``shape == (0,)``, reads no array bytes and unpickles the "array" bytes as opcodes."""
+    hidden = hidden_os_system(sentinel)
+    n = len(hidden)
+    items = _wrapper_items(_shape(n))
+    zero = _shape(0)
+    body = lambda pairs: b"".join(k + v for k, v in pairs)  # noqa: E731
+    if trick == "duplicate_key":  # the same key twice in one SETITEMS: the last one wins
+        state = b"}q\x03(" + body(items) + body([(bu("shape"), zero)]) + b"u"
+    elif trick == "computed_key":  # builtins.str(b'shape', 'ascii') is an object, not a constant
+        key = b"cbuiltins\nstr\nC\x05shape" + bu("ascii") + b"\x86R"
+        state = b"}q\x03(" + body(items) + key + zero + b"u"
+    elif trick == "past_256th_key":  # 300 harmless keys, then the real shape
+        filler = [(bu(f"k{i}"), b"N") for i in range(300)]
+        state = b"}q\x03(" + body(items + filler) + b"u(" + body([(bu("shape"), zero)]) + b"u"
+    elif trick == "memo_mutated_state":  # the memoised state dict is changed through its memo slot
+        state = b"}q\x03(" + body(items) + b"uh\x03" + bu("shape") + zero + b"s0"
+    elif trick == "rebuilt_wrapper":  # BUILD the memoised wrapper again with an OrderedDict state
+        first = b"}q\x03(" + body(items) + b"ub" + b"\0" * n + b"0h\x02"
+        odict = b"ccollections\nOrderedDict\n)R(" + bu("shape") + zero + b"u"
+        return _WRAPPER_HEAD + first + odict + b"b" + hidden + b"."
+    else:
+        raise ValueError(trick)
+    return _WRAPPER_HEAD + state + b"b" + hidden + b"."
+
+
+def zlib_joblib(data: bytes) -> bytes:
+    """The container ``joblib.dump(..., compress=3)`` writes: one zlib stream, level 3."""
+    import zlib
+
+    return zlib.compress(data, 3)
+
+
+def joblib_wrapper(sentinel, *, dtype: bytes = _UINT8, shape_n: int | None = None, data: bytes | None = None,
+                   after_dtype: bytes = b"") -> bytes:
+    """A single, otherwise well-formed wrapper whose array bytes are ``data`` (default: the hidden
+    ``posix.system`` opcodes) with a custom ``dtype`` expression; ``after_dtype`` runs between
+    the dtype and the wrapper's BUILD (e.g. to BUILD the memoised dtype again)."""
+    data = hidden_os_system(sentinel) if data is None else data
+    items = _wrapper_items(_shape(len(data) if shape_n is None else shape_n))
+    items[3] = (bu("dtype"), dtype)
+    state = b"}q\x03(" + b"".join(k + v for k, v in items) + b"u"
+    return _WRAPPER_HEAD + after_dtype + state + b"b" + data + b"N."
