@@ -16,7 +16,8 @@ COPY requirements.lock .
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
 # collectstatic needs settings but no secrets or database: give it throwaway values at build time.
-RUN DEBUG=0 SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build DATA_DIR=/tmp/build-data \
+RUN DEBUG=0 SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build PORTAL_BASE_URL=http://build.invalid \
+    DATA_DIR=/tmp/build-data \
     python manage.py collectstatic --no-input \
     && mkdir -p /data && chown -R portal:portal /data
 

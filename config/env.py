@@ -92,6 +92,23 @@ def env_size(name: str, default: int, *, environ: Mapping[str, str] | None = Non
     return size
 
 
+def env_url(name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """An absolute http(s) URL with a host and no query or fragment, without its trailing slash."""
+    from urllib.parse import urlsplit
+
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{name}={value!r} is not an absolute http(s) URL such as https://portal.example.org.")
+    return value.rstrip("/")
+
+
 def env_path(name: str, default: Path, *, environ: Mapping[str, str] | None = None) -> Path:
     value = _raw(name, environ)
     return Path(value).expanduser().resolve() if value else default

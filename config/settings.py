@@ -19,6 +19,7 @@ from config.env import (
     env_path,
     env_size,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -208,7 +209,15 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI Governance Portal <portal@localhost>")
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# The portal's public address: signed into every certificate (its verification link) and used in
+# e-mails, so a production portal must say it; only development falls back to runserver's address.
+PORTAL_BASE_URL = env_url("PORTAL_BASE_URL")
+if not PORTAL_BASE_URL:
+    if not DEBUG:
+        raise ConfigError("PORTAL_BASE_URL is required when DEBUG is off: it is signed into every certificate "
+                          "as its verification link. Set it to the address people open, e.g. "
+                          "https://portal.example.org.")
+    PORTAL_BASE_URL = "http://127.0.0.1:8000"
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

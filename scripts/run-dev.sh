@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-1}"
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
+# Every certificate signs its verification link with this address, so it must be the one served
+# below (the web server and the worker both read it).
+export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://127.0.0.1:${PORT}}"
 
 # PDF reports need Pango and a font from the system.
 scripts/ensure-system-libs.sh
