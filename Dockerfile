@@ -5,9 +5,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     DATA_DIR=/data STATIC_ROOT=/app/staticfiles
 
-# libgomp1: scikit-learn/LightGBM; Pango and a font: WeasyPrint's PDF reports.
+# libgomp1: scikit-learn/LightGBM; Pango and a font: WeasyPrint's PDF reports; bubblewrap and
+# libseccomp2: the model sandbox (without bubblewrap the worker refuses pickle-based models).
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
-        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core bubblewrap libseccomp2 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 portal
 

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import before_task_publish, worker_process_init
+from celery.signals import before_task_publish, worker_process_init, worker_ready
+from celery.worker.control import inspect_command
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -53,3 +54,27 @@ def _close_inherited_db_connections(**_):
 
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
+
+
+@worker_ready.connect
+def _probe_model_sandbox(**_):
+    """Say at start-up whether validations on this worker run sandboxed: an operator reading the
+    log (or /healthz) learns it before the first run fails closed."""
+    import logging
+
+    from audits.engine.sandbox import probe
+
+    status = probe(refresh=True)
+    log = logging.getLogger("portal.sandbox")
+    if status.available:
+        log.info("Model sandbox active: %s %s as %s. %s", status.mechanism, status.version, status.user, status.reason)
+    else:
+        log.error("Model sandbox NOT available; pickle-based models will be refused: %s", status.reason)
+
+
+@inspect_command(name="model_sandbox")
+def _model_sandbox_status(state, **_):
+    """`celery inspect model_sandbox` and /healthz: this worker's sandbox, as its probe found it."""
+    from audits.engine.sandbox import probe
+
+    return probe().to_dict()

@@ -1,4 +1,5 @@
-"""What /healthz reports: the database, the broker, and whether a worker answers."""
+"""What /healthz reports: the database, the broker, whether a worker answers, and whether that
+worker loads models inside the sandbox."""
 
 from __future__ import annotations
 
@@ -42,6 +43,23 @@ def _worker() -> str:
     return ", ".join(sorted(name for reply in replies for name in reply))
 
 
+def _model_sandbox() -> str:
+    """Whether the worker that answers loads models inside the sandbox (a worker without it refuses
+    pickle-based models: validations of them fail until an operator fixes the host)."""
+    from config.celery import app
+
+    replies = app.control.broadcast("model_sandbox", reply=True, timeout=settings.HEALTH_WORKER_TIMEOUT, limit=1)
+    if not replies:
+        raise RuntimeError("no worker answered")
+    (worker, status), = replies[0].items()
+    if not status.get("available"):
+        raise RuntimeError(f"{worker}: the model sandbox is not available, so pickle-based models are refused: "
+                           f"{status.get('reason')}")
+    note = f" ({status['reason']})" if status.get("reason") else ""
+    return f"{worker}: {status.get('mechanism')} {status.get('version', '')} as {status.get('user')}{note}"
+
+
 def check_all() -> dict:
-    checks = {"database": _timed(_database), "broker": _timed(_broker), "worker": _timed(_worker)}
+    checks = {"database": _timed(_database), "broker": _timed(_broker), "worker": _timed(_worker),
+              "model_sandbox": _timed(_model_sandbox)}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

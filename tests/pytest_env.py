@@ -20,3 +20,6 @@ os.environ.setdefault("AXES_ENABLED", "1")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make around
 # it are still synchronous, so Django's async-safety guard does not apply.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# The misbehaving models of the engine tests live in this package; the model sandbox shows the
+# child only the engine's own code unless told otherwise.
+os.environ.setdefault("MODEL_SANDBOX_EXTRA_CODE", str(_ROOT / "tests"))

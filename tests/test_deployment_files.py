@@ -52,3 +52,13 @@ def test_the_dockerfile_installs_the_locked_requirements_and_collects_static_fil
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.lock" in dockerfile and "collectstatic" in dockerfile
     assert "USER portal" in dockerfile
+
+
+def test_the_worker_image_has_the_model_sandbox_and_compose_lets_it_create_namespaces():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "bubblewrap" in dockerfile and "libseccomp2" in dockerfile
+    worker = compose()["services"]["worker"]
+    assert {"seccomp=unconfined", "apparmor=unconfined"} <= set(worker.get("security_opt", []))
+    assert "cap_add" not in worker and not worker.get("privileged"), "the sandbox needs no extra capability"
+    for name in ("web", "beat"):
+        assert "security_opt" not in compose()["services"][name], f"{name} loads no model and keeps Docker's profiles"

@@ -1,4 +1,9 @@
-"""Entry point of the child process: `python -m audits.engine.child SPEC_JSON EVENTS_JSONL CANCEL_FILE`.
+"""Entry point of the child process:
+`python -m audits.engine.child SPEC_JSON EVENTS_JSONL CANCEL_FILE [CONFINE_JSON]`.
+
+With CONFINE_JSON (the runner always passes it) the process confines itself after its imports and
+before it reads any uploaded byte (`audits.engine.confine`); a confinement that cannot be applied
+stops the run.
 
 Writes one JSON object per line to EVENTS_JSONL: {"type": "stage"|"progress"|"result"|"done"|"error", ...}.
 Each finished check is written at once, so the parent keeps what was done if the process dies.
@@ -53,7 +58,26 @@ def _preload() -> tuple[list[str], float]:
     return loaded, round(time.monotonic() - started, 3)
 
 
-def main(spec_path: str, events_path: str, cancel_path: str) -> int:
+def _confine(confine_path: str, spec) -> dict:
+    from audits.engine.confine import confine
+
+    plan = json.loads(Path(confine_path).read_text())
+    applied = confine(read=plan["read"], write=plan["write"], cpu_s=int(spec.time_limit_s) + 60,
+                      memory_mb=int(spec.memory_limit_mb))
+    return {"outer": plan.get("sandbox", {}), "inner": applied}
+
+
+class NotAModel(Exception):
+    pass
+
+
+def _require_model(model) -> None:
+    if not callable(getattr(model, "predict", None)):
+        raise NotAModel(f"the file did not load to a model (it loaded to {type(model).__name__}, "
+                        "which has no predict method)")
+
+
+def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str | None = None) -> int:
     from audits.engine.spec import RunSpec
 
     events = Events(events_path)
@@ -62,6 +86,9 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
     try:
         events.emit("stage", stage=stage, pid=os.getpid())
         preloaded, imports_s = _preload()
+        if confine_path:
+            stage = "entering the sandbox"
+            events.emit("stage", stage=stage, sandbox=_confine(confine_path, spec))
         stage = "reading the data"
         events.emit("stage", stage=stage, preloaded=preloaded, imports_s=imports_s)
         from models_registry.datasets import read_dataset
@@ -75,6 +102,7 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
             from audits.engine.loading import load_model
 
             model = load_model(spec.model.path, spec.model.format, spec.model.inner_artifact)
+            _require_model(model)
         stage = "preparing the checks"
         from audits.checks import Policy, ValidationContext, reproducibility, run_suite
         from audits.checks import Cancelled
@@ -108,4 +136,4 @@ def main(spec_path: str, events_path: str, cancel_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))

@@ -13,21 +13,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from audits.engine import sandbox
 from audits.engine.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 _SIGNALS = {signal.SIGSEGV: "the model crashed the validation process (segmentation fault)",
             signal.SIGKILL: "the validation process was killed", signal.SIGABRT: "the model aborted the process",
-            signal.SIGBUS: "the model crashed the validation process (bus error)"}
+            signal.SIGBUS: "the model crashed the validation process (bus error)",
+            signal.SIGXCPU: "the run used up its CPU time limit", signal.SIGXFSZ: "the run wrote a file over its size limit",
+            signal.SIGSYS: "the model made a forbidden system call"}
 
 
 @dataclass
@@ -40,6 +44,7 @@ class EngineOutcome:
     peak_rss_mb: float = 0.0
     duration_s: float = 0.0
     stages: list[dict] = field(default_factory=list)
+    sandbox: dict = field(default_factory=dict)  # what the child was confined by, as it reported
 
 
 def _rss_mb(pid: int) -> float:
@@ -53,62 +58,197 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                queue += [int(c) for c in children]
+                found += [int(c) for c in children]
+        except (FileNotFoundError, ProcessLookupError, NotADirectoryError, ValueError, PermissionError):
+            continue
+    return found
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and everything under it: with the sandbox the direct child is
+    bubblewrap, and the model runs two levels below it."""
+    return _rss_mb(pid) + sum(_rss_mb(child) for child in _descendants(pid))
+
+
+class ChildProtocolError(Exception):
+    """The child wrote something that is not a well-formed event: with a hostile model loaded, the
+    events file is untrusted input like any other."""
+
+
+MAX_EVENT_BYTES = 8 * 1024 * 1024  # one result with its charts stays far below this
+MAX_EVENTS_BYTES = 512 * 1024 * 1024  # a whole run's events
+
+
 class _EventReader:
+    """Reads the child's events file incrementally, in bounded chunks, and refuses malformed or
+    oversized events instead of trusting them."""
+
     def __init__(self, path: Path):
         self.path = path
         self.offset = 0
-        self.buffer = ""
+        self.buffer = b""
 
     def read(self) -> list[dict]:
         if not self.path.exists():
             return []
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:
             handle.seek(self.offset)
-            chunk = handle.read()
+            chunk = handle.read(MAX_EVENT_BYTES)
             self.offset = handle.tell()
+        if self.offset > MAX_EVENTS_BYTES:
+            raise ChildProtocolError(f"the validation process wrote more than {MAX_EVENTS_BYTES // 2**20} MB of events")
         self.buffer += chunk
-        *lines, self.buffer = self.buffer.split("\n")
-        return [json.loads(line) for line in lines if line.strip()]
+        *lines, self.buffer = self.buffer.split(b"\n")
+        if len(self.buffer) > MAX_EVENT_BYTES:
+            raise ChildProtocolError("the validation process wrote an oversized event")
+        return [self._parse(line) for line in lines if line.strip()]
+
+    @staticmethod
+    def _parse(line: bytes) -> dict:
+        try:
+            event = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ChildProtocolError("the validation process wrote a malformed event") from None
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise ChildProtocolError("the validation process wrote an event of the wrong shape")
+        number = (int, float)
+        wrong = ((event["type"] == "result" and not isinstance(event.get("result"), dict))
+                 or (event["type"] == "stage" and not (isinstance(event.get("stage"), str)
+                                                       and isinstance(event.get("t"), number)))
+                 or not isinstance(event.get("rss_mb", 0) or 0, number))
+        if wrong:
+            raise ChildProtocolError(f"the validation process wrote a {event['type']!r} event of the wrong shape")
+        return event
+
+
+PICKLE_FORMATS = frozenset({"pickle", "joblib"})
+
+
+def loads_pickle(spec: RunSpec) -> bool:
+    """Whether loading this run's model unpickles something (pickle, joblib, or an MLflow archive
+    whose artifact is a pickle): the formats that are never loaded outside the sandbox."""
+    if spec.model is None:
+        return False
+    if spec.model.format in PICKLE_FORMATS:
+        return True
+    if spec.model.format == "mlflow":
+        inner = spec.model.inner_artifact or {}
+        inner_format = inner.get("format") or inner.get("serialization_format") or ""
+        return not (inner.get("flavor") == "onnx" or inner_format in ("onnx", "skops"))
+    return False
+
+
+def _stage_inputs(spec: RunSpec, run_dir: Path, mount: Path) -> RunSpec:
+    """Copy the run's files into its private inputs folder and point the spec at the copies as the
+    child will see them. A copy, not the stored file: the model's own folder then holds nothing
+    but this run's inputs (no other organisation's artifact next to it)."""
+    inputs = run_dir / "inputs"
+
+    def copy(path: str, name: str) -> str:
+        suffix = "".join(Path(path).suffixes[-1:])
+        target = inputs / f"{name}{suffix}"
+        shutil.copyfile(path, target)
+        os.chmod(target, 0o644)
+        return str(mount / "inputs" / target.name)
+
+    changes: dict = {"test": replace(spec.test, path=copy(spec.test.path, "test"))}
+    if spec.train is not None:
+        changes["train"] = replace(spec.train, path=copy(spec.train.path, "train"))
+    if spec.model is not None:
+        changes["model"] = replace(spec.model, path=copy(spec.model.path, "model"))
+    return replace(spec, **changes)
 
 
 def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None = None,
                      cancel_requested: Callable[[], bool] | None = None, poll_s: float = 0.25,
                      python: str | None = None) -> EngineOutcome:
-    """Run one validation in a child process and wait for it.
+    """Run one validation in a sandboxed child process and wait for it.
 
     `on_event` receives each event ({"type": "stage" | "progress" | "result", ...}) as it arrives;
     `cancel_requested` is polled: when true the child stops after its current check (and is killed
-    if it does not stop within 30 s).
+    if it does not stop within 30 s). Pickle-based models are refused, not loaded, when the sandbox
+    cannot be set up on this host (fail closed).
     """
     outcome = EngineOutcome(status="failed")
     started = time.monotonic()
+    status = sandbox.probe()
+    if not status.available and loads_pickle(spec):
+        outcome.error_message = ("The validation failed: the model sandbox is not available on this worker, and "
+                                 f"{spec.model.format} models are never loaded without it. {status.reason}")
+        outcome.error_detail = json.dumps(status.to_dict())
+        return outcome
     with tempfile.TemporaryDirectory(prefix="validation-") as folder:
-        folder = Path(folder)
-        (folder / "spec.json").write_text(spec.to_json())
-        events_path, cancel_path = folder / "events.jsonl", folder / "cancel"
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-        stderr_path = folder / "stderr.txt"
+        run_dir = Path(folder)
+        host_user = sandbox.chosen_host_user() if status.available else None
+        sandbox.prepare_run_dir(run_dir, host_user)
+        mount = sandbox.MOUNT if status.available else run_dir
+        scratch = "/tmp" if status.available else str(run_dir / "scratch")
+        staged = _stage_inputs(spec, run_dir, mount)
+        (run_dir / "control" / "spec.json").write_text(staged.to_json())
+        (run_dir / "control" / "confine.json").write_text(json.dumps({
+            "read": [str(mount / "inputs"), str(mount / "control"), *confine_paths()],
+            "write": [scratch, str(mount / "out")], "sandbox": status.to_dict()}))
+        events_path, cancel_path = run_dir / "out" / "events.jsonl", run_dir / "control" / "cancel"
+        argv = [python or sys.executable, "-m", "audits.engine.child", str(mount / "control" / "spec.json"),
+                str(mount / "out" / "events.jsonl"), str(mount / "control" / "cancel"),
+                str(mount / "control" / "confine.json")]
+        env = sandbox.child_environment(scratch=scratch)
+        popen: dict = {"env": env, "cwd": scratch}
+        if status.available:
+            argv = sandbox.bwrap_command(argv, run_dir=run_dir, env=env)
+            popen = {"env": {"PATH": "/usr/bin:/bin"}, "cwd": str(run_dir), **sandbox.popen_user_kwargs(host_user)}
+        stderr_path = run_dir / "stderr.txt"
         with open(stderr_path, "w") as stderr:
-            child = subprocess.Popen(
-                [python or sys.executable, "-m", "audits.engine.child", str(folder / "spec.json"), str(events_path),
-                 str(cancel_path)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=True)
+            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True, **popen)
             reader = _EventReader(events_path)
             try:
                 kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, cancel_path,
                                      started, poll_s)
+            except ChildProtocolError as exc:
+                _kill(child)
+                kill_reason = str(exc)
             except BaseException:
                 # A failing callback (e.g. the database went away) must not leave the child running.
                 _kill(child)
                 raise
-            for event in reader.read():
+            try:
+                tail = [] if kill_reason else reader.read()
+            except ChildProtocolError as exc:
+                tail, kill_reason = [], str(exc)
+            for event in tail:
                 _absorb(outcome, event)
                 if on_event is not None:
                     on_event(event)
         outcome.duration_s = round(time.monotonic() - started, 3)
-        _conclude(outcome, child.returncode, kill_reason, stderr_path.read_text(errors="replace")[-4000:])
+        returncode = child.returncode
+        if status.available and returncode is not None and returncode > 128:
+            returncode = -(returncode - 128)  # bwrap reports a child killed by signal N as 128 + N
+        _conclude(outcome, returncode, kill_reason, stderr_path.read_text(errors="replace")[-4000:])
+    if outcome.status == "succeeded" and outcome.sandbox:
+        outcome.reproducibility["sandbox"] = sandbox_summary(outcome.sandbox)
     return outcome
+
+
+def sandbox_summary(reported: dict) -> dict:
+    """The part of the child's sandbox report worth keeping with a run's results."""
+    outer = reported.get("outer") or {}
+    return {"outer": (f"{outer.get('mechanism')} {outer.get('version', '')}".strip() if outer.get("available")
+                      else "none: " + str(outer.get("reason", ""))[:300]),
+            "host_user": outer.get("user", ""), **{k: str(v) for k, v in (reported.get("inner") or {}).items()}}
+
+
+def confine_paths() -> list[str]:
+    from audits.engine.confine import code_read_paths
+
+    return code_read_paths()
 
 
 def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, on_event, cancel_requested,
@@ -122,7 +262,7 @@ def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, o
                 on_event(event)
         if child.poll() is not None:
             return ""
-        rss = _rss_mb(child.pid)
+        rss = _tree_rss_mb(child.pid)
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss)
         elapsed = time.monotonic() - started
         if rss > spec.memory_limit_mb:
@@ -160,6 +300,8 @@ def _absorb(outcome: EngineOutcome, event: dict) -> None:
         outcome.results.append(event["result"])
     elif kind == "stage":
         outcome.stages.append({"stage": event["stage"], "t": event["t"]})
+        if isinstance(event.get("sandbox"), dict):
+            outcome.sandbox = event["sandbox"]
     elif kind == "done":
         outcome.status = "succeeded"
         outcome.reproducibility = event.get("reproducibility", {})

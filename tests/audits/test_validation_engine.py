@@ -88,18 +88,36 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_callback_that_raises_stops_the_child_instead_of_leaving_it_running(files):
-    seen = []
+def test_a_callback_that_raises_stops_the_child_instead_of_leaving_it_running(files, monkeypatch):
+    import subprocess
+
+    from audits.engine import runner
+
+    started, tree = [], set()
+
+    class RecordingPopen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self.pid)
+
+    monkeypatch.setattr(runner.subprocess, "Popen", RecordingPopen)
 
     def on_event(event):
-        seen.append(event)
+        # The child runs in a sandbox with its own PID namespace: note, as the host sees them, the
+        # process the engine started and everything under it at this moment.
+        tree.update([*started, *runner._descendants(started[0])])
         raise ConnectionError("the database went away")
 
     slow = files["model_file"]("slow3", bad.SleepingModel(files["model"], delay=5))  # still running when it raises
     with pytest.raises(ConnectionError):
         execute_in_child(spec_for(files, slow), on_event=on_event)
-    pid = seen[0]["pid"]
-    assert pid and not _alive(pid)
+    assert len(tree) >= 2, "the engine's process and the model's process were both seen"
+    import time
+
+    deadline = time.monotonic() + 10  # the kernel delivers the sandbox's death signals asynchronously
+    while (left := [pid for pid in tree if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes left running: {left}"
 
 
 def test_the_heavy_libraries_are_imported_before_the_first_check_so_no_check_pays_for_them(files):

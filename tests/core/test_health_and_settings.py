@@ -22,6 +22,24 @@ def test_healthz_answers_503_and_names_the_worker_when_none_answers(db, client, 
     assert "no worker answered" in body["checks"]["worker"]["detail"]
 
 
+def test_healthz_answers_503_with_the_reason_when_the_worker_has_no_model_sandbox(db, client, monkeypatch):
+    from config.celery import app
+
+    monkeypatch.setattr(app.control, "ping", lambda **kwargs: [{"worker@host": {"ok": "pong"}}])
+    unavailable = {"available": False, "mechanism": "none", "reason": "bubblewrap (bwrap) is not installed"}
+
+    def broadcast(command, **kwargs):
+        assert command == "model_sandbox"
+        return [{"worker@host": unavailable}]
+
+    monkeypatch.setattr(app.control, "broadcast", broadcast)
+    response = client.get("/healthz")
+    check = response.json()["checks"]["model_sandbox"]
+    assert response.status_code == 503
+    assert check["ok"] is False
+    assert "pickle-based models are refused" in check["detail"] and "bwrap" in check["detail"]
+
+
 @pytest.mark.parametrize("value", ["flase", "2", "yes please"])
 def test_a_malformed_boolean_stops_start_up_naming_the_variable(value):
     with pytest.raises(ConfigError, match="DEBUG"):

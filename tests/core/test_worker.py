@@ -55,4 +55,11 @@ def test_healthz_reports_database_broker_and_worker_as_ok(celery_worker_process)
     response = Client().get("/healthz")
     body = response.json()
     assert response.status_code == 200, body
-    assert all(body["checks"][name]["ok"] for name in ("database", "broker", "worker"))
+    assert all(body["checks"][name]["ok"] for name in ("database", "broker", "worker", "model_sandbox"))
+
+
+def test_healthz_says_the_real_worker_loads_models_inside_bubblewrap(celery_worker_process):
+    body = Client().get("/healthz").json()
+    sandbox = body["checks"]["model_sandbox"]
+    assert sandbox["ok"] is True, sandbox
+    assert "bubblewrap" in sandbox["detail"]
