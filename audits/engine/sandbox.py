@@ -244,7 +244,8 @@ def _probe() -> SandboxStatus:
     if bwrap is None:
         return SandboxStatus(False, "none", "bubblewrap (bwrap) is not installed on this worker: install Debian's "
                              "'bubblewrap' package (the Docker image has it).", checked_at=now)
-    version = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    version = (subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.split()
+               or [""])[-1]  # "bubblewrap 0.8.0" -> "0.8.0"
     candidates = [_host_user(), None] if _host_user() is not None else [None]
     last_error = ""
     for host_user in candidates:
