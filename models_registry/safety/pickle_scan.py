@@ -21,6 +21,7 @@ searched for pickle imports of names off the allowlist (defence in depth).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import pickletools
@@ -39,6 +40,7 @@ WRAPPER_KEYS = ("subclass", "shape", "order", "dtype", "allow_mmap", "numpy_arra
 WRAPPER_REQUIRED = frozenset(WRAPPER_KEYS[:5])
 WRAPPER_SUBCLASSES = frozenset({"numpy.ndarray", "numpy.matrix"})
 OBJECT_BASES = frozenset({"builtins.object", "__builtin__.object"})
+COPYREG_NEW = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor", "copyreg.__newobj__"})
 #: dtype kinds whose bytes are plain numbers (bool, ints, floats, complex, datetimes).
 NUMERIC_KINDS = frozenset("biufcmM")
 BYTES_TYPES = frozenset(f"{m}.{n}" for m in ("builtins", "__builtin__") for n in ("bytes", "bytearray"))
@@ -54,15 +56,8 @@ class Abort(Exception):
     """Stop walking this stream (the reason is already recorded)."""
 
 
-def _escape(*values: Any) -> None:
-    """``values`` are now referenced from somewhere else (a container, a call, a BUILD)."""
-    for v in values:
-        if isinstance(v, DictSym):
-            v.escaped = True
-        elif isinstance(v, Tup):
-            for item in v.items[:64]:
-                if isinstance(item, DictSym):
-                    item.escaped = True
+def _is_wrapper_class(v: Any) -> bool:
+    return isinstance(v, Glob) and v.name == WRAPPER
 
 
 class PickleScanner:
@@ -89,6 +84,40 @@ class PickleScanner:
             pass
 
     # -- helpers ----------------------------------------------------------------------
+    def _escape(self, values: list, pos: int, tuple_items: bool = False) -> None:
+        """``values`` are now referenced from somewhere else (a container, a call, a BUILD).
+
+        joblib's array-header class may only be instantiated the way joblib writes it (NEWOBJ,
+        or as the first argument of copyreg's helpers): handed to anything else (e.g. pandas'
+        ``_new_Index(cls, d)`` or numpy's ``_mareconstruct(cls, ...)``, which call
+        ``cls.__new__``), it would make an array header the scanner cannot see."""
+        for idx, v in enumerate(values):
+            if isinstance(v, DictSym):
+                v.escaped = True
+            elif isinstance(v, Tup):
+                if v.wrapper_first:
+                    self._wrapper_class_misuse(pos)
+                for item in v.items[:64]:
+                    if isinstance(item, DictSym):
+                        item.escaped = True
+            elif _is_wrapper_class(v) and not (tuple_items and idx == 0):
+                self._wrapper_class_misuse(pos)
+
+    def _escape_args(self, args: Any, pos: int) -> None:
+        """Call arguments: a tuple led by the wrapper class is judged by ``_call`` (copyreg only)."""
+        if isinstance(args, Tup):
+            for item in args.items[:64]:
+                if isinstance(item, DictSym):
+                    item.escaped = True
+        else:
+            self._escape([args], pos)
+
+    def _wrapper_class_misuse(self, pos: int) -> None:
+        self._fail("joblib_wrapper_indirect", "The pickle hands joblib's array-header class "
+                   "(NumpyArrayWrapper) to something other than joblib's own way of creating it, "
+                   "which could create an array header the scanner cannot follow.", f"offset {pos}")
+        raise Abort
+
     def _where(self, detail: str) -> str:
         return f"{self.location}: {detail}" if self.location else detail
 
@@ -195,15 +224,17 @@ class PickleScanner:
             elif name in ("EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"):
                 n = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}.get(name)
                 items = pop_mark() if n is None else [pop() for _ in range(n)][::-1]
-                _escape(*items)
-                stack.append(Tup(items))
+                self._escape(items, pos, tuple_items=True)
+                tup = Tup(items)
+                tup.wrapper_first = bool(items) and _is_wrapper_class(items[0])
+                stack.append(tup)
             elif name in ("EMPTY_LIST", "EMPTY_SET"):
                 stack.append(OPAQUE)
             elif name in ("LIST", "FROZENSET"):
-                _escape(*pop_mark())
+                self._escape(pop_mark(), pos)
                 stack.append(OPAQUE)
             elif name in ("APPEND", "APPENDS", "ADDITEMS"):
-                _escape(*([pop()] if name == "APPEND" else pop_mark()))
+                self._escape([pop()] if name == "APPEND" else pop_mark(), pos)
                 if not stack:
                     pop()
             elif name in ("EMPTY_DICT", "DICT"):
@@ -224,7 +255,7 @@ class PickleScanner:
                     stack.append(g)
                 else:
                     items = pop_mark()
-                    _escape(*items)
+                    self._escape(items, pos)
                     stack.append(self._call(g, Tup(items), pos))
             elif name == "STACK_GLOBAL":
                 qual, module = pop(), pop()
@@ -236,16 +267,17 @@ class PickleScanner:
                 stack.append(self._global(module.value, qual.value))
             elif name == "REDUCE":
                 args = pop()
-                _escape(args)
+                self._escape_args(args, pos)
                 stack.append(self._call(pop(), args, pos))
             elif name == "NEWOBJ":
                 args = pop()
-                _escape(args)
+                self._escape_args(args, pos)
                 stack.append(self._call(pop(), args, pos, new=True))
             elif name == "NEWOBJ_EX":
                 kwargs = pop()
                 args = pop()
-                _escape(args, kwargs)
+                self._escape_args(args, pos)
+                self._escape([kwargs], pos)
                 obj = self._call(pop(), args, pos, new=True)
                 if not (isinstance(kwargs, DictSym) and kwargs.complete and not kwargs.items):
                     obj.plain_new = False  # keyword arguments reach __new__
@@ -256,7 +288,7 @@ class PickleScanner:
                     self._fail("malformed_pickle", "The pickle stream is malformed (empty OBJ).",
                                f"offset {pos}", "high")
                     raise Abort
-                _escape(*items)
+                self._escape(items[1:], pos)
                 stack.append(self._call(items[0], Tup(items[1:]), pos))
             elif name == "BUILD":
                 state = pop()
@@ -277,7 +309,7 @@ class PickleScanner:
                 raise Abort
 
     def _set_items(self, target: Any, items: list, pos: int) -> None:
-        _escape(*items)
+        self._escape(items, pos)
         if isinstance(target, DictSym) and target.fetched:
             target.aliased_write = True
         for key, value in zip(items[::2], items[1::2]):
@@ -306,6 +338,8 @@ class PickleScanner:
             raise Abort
         name = func.name
         items = args.items if isinstance(args, Tup) else None
+        if isinstance(args, Tup) and args.wrapper_first and name not in COPYREG_NEW:
+            self._wrapper_class_misuse(pos)
         if name == "_codecs.encode":
             if not (items and len(items) == 2 and isinstance(items[1], Const)
                     and items[1].value in ("latin1", "latin-1")):
@@ -320,7 +354,7 @@ class PickleScanner:
             self._fail("unsafe_call_arguments", f"{name} may only be restored, not constructed "
                        "with arguments (its constructor can read files).", f"offset {pos}", "high")
             raise Abort
-        if name in ("copyreg._reconstructor", "copy_reg._reconstructor", "copyreg.__newobj__"):
+        if name in COPYREG_NEW:
             base_ok = name == "copyreg.__newobj__" or (
                 items and len(items) == 3 and isinstance(items[1], Glob)
                 and items[1].name.split(".")[0] in ("builtins", "__builtin__"))
@@ -346,7 +380,7 @@ class PickleScanner:
                        "(monkey-patching) while loading.", f"{target.name} at offset {pos}")
             raise Abort
         if not isinstance(target, Obj):
-            _escape(state)
+            self._escape([state], pos)
             return
         if target.klass == WRAPPER:
             if not joblib_arrays:
@@ -359,7 +393,7 @@ class PickleScanner:
                 self._fail("unsupported_joblib_layout", "A joblib array header sits inside a "
                            "pickle frame, which would desynchronise loading.", f"offset {pos}")
                 raise Abort
-        _escape(state)
+        self._escape([state], pos)
         target.builds += 1
         parts = state.items if isinstance(state, Tup) and len(state.items) == 2 else [state]
         for part in parts:
@@ -538,29 +572,42 @@ def _hidden_imports(stream: BinaryIO, length: int, extra: frozenset[str]) -> lis
     return found
 
 
+_STRING_START = re.compile(rb"\x8c|X(?=[\x00-\xff]\x00\x00\x00)")
+
+
+def _string_at(data: bytes, i: int) -> tuple[bytes, int] | None:
+    """A SHORT_BINUNICODE or (short) BINUNICODE opcode at ``i``: (string, end) or None."""
+    if i >= len(data):
+        return None
+    if data[i] == 0x8C and i + 1 < len(data):
+        n, start = data[i + 1], i + 2
+    elif data[i:i + 1] == b"X" and i + 5 <= len(data):
+        n, start = int.from_bytes(data[i + 1:i + 5], "little"), i + 5
+    else:
+        return None
+    if not 0 < n < 256 or start + n > len(data):
+        return None
+    return data[start:start + n], start + n
+
+
 def _stack_global_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(module, name) of every "string [MEMOIZE] string [MEMOIZE] STACK_GLOBAL" in ``data``."""
     pairs = []
-    start = 0
-    while (i := data.find(b"\x93", start)) >= 0 and len(pairs) < 1000:
-        start = i + 1
-        strings, j = [], i
-        for _ in range(2):  # walk back over [MEMOIZE] SHORT_BINUNICODE/BINUNICODE
-            if j > 0 and data[j - 1] == 0x94:
-                j -= 1
-            for n in range(1, min(j, 256)):
-                if data[j - n - 2:j - n - 1] == b"\x8c" and data[j - n - 1] == n:
-                    strings.append(data[j - n:j])
-                    j -= n + 2
-                    break
-                if n < 252 and data[j - n - 5:j - n - 4] == b"X" and \
-                        int.from_bytes(data[j - n - 4:j - n], "little") == n:
-                    strings.append(data[j - n:j])
-                    j -= n + 5
-                    break
-            else:
+    for match in _STRING_START.finditer(data):
+        first = _string_at(data, match.start())
+        if first is None:
+            continue
+        module, j = first
+        j += data[j:j + 1] == b"\x94"
+        second = _string_at(data, j)
+        if second is None:
+            continue
+        name, k = second
+        k += data[k:k + 1] == b"\x94"
+        if data[k:k + 1] == b"\x93":
+            pairs.append((module, name))
+            if len(pairs) >= 1000:
                 break
-        if len(strings) == 2:
-            pairs.append((strings[1], strings[0]))
     return pairs
 
 
@@ -570,13 +617,18 @@ def _dangerous_import(module: bytes, name: bytes, extra: frozenset[str]) -> str 
     except UnicodeDecodeError:
         return None
     top = mod.split(".")[0]
-    if not top.isidentifier() or is_allowed(mod, qual, extra):
+    if not top.isidentifier() or is_allowed(mod, qual, extra) or not _package_exists(top):
         return None
+    return f"{mod}.{qual}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _package_exists(top: str) -> bool:
+    """Whether a top-level module of that name is importable here (found, never imported)."""
     try:
-        exists = top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
+        return top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
     except (ImportError, ValueError):
-        exists = False
-    return f"{mod}.{qual}" if exists else None
+        return False
 
 
 class _ClampedReader:

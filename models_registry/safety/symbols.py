@@ -29,10 +29,11 @@ class Glob(Sym):
 
 
 class Tup(Sym):
-    __slots__ = ("items",)
+    __slots__ = ("items", "wrapper_first")
 
     def __init__(self, items: list) -> None:
         self.items = items
+        self.wrapper_first = False  # (NumpyArrayWrapper, ...): only copyreg may receive it
 
 
 class DictSym(Sym):

@@ -147,3 +147,29 @@ def test_genuine_joblib_files_of_every_protocol_with_and_without_alignment_pass(
     report = scan_model_file(path, "pipeline.joblib")
     assert report.verdict == "safe", report.to_dict()
     assert report.detected_format == "joblib"
+
+
+@pytest.mark.parametrize("container", CONTAINERS)
+@pytest.mark.parametrize("maker", p.INDIRECT_WRAPPER_MAKERS)
+def test_wrapper_created_by_another_allowed_function_is_refused(write, sentinel, maker, container):
+    wrap, name = CONTAINERS[container]
+    report = scan(write, name, wrap(p.joblib_indirect_wrapper(sentinel, maker)))
+    assert_refused(report, "joblib_wrapper_indirect")
+
+
+@pytest.mark.parametrize("maker", p.INDIRECT_WRAPPER_MAKERS)
+def test_positive_control_joblib_runs_the_opcodes_after_an_indirectly_created_wrapper(tmp_path, maker):
+    fired = tmp_path / "fired"
+    path = tmp_path / "own.joblib"
+    path.write_bytes(p.joblib_indirect_wrapper(fired, maker))
+    joblib.load(path)
+    assert fired.exists()
+
+
+@pytest.mark.parametrize("use", [
+    b"]cjoblib.numpy_pickle\nNumpyArrayWrapper\na.",  # put into a list
+    b"N}(" + p.bu("k") + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nu\x86.",  # a dict value
+    b"N" + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n" + b"\x86.",  # not first in a tuple
+])
+def test_the_wrapper_class_handed_around_is_refused(write, use):
+    assert_refused(scan(write, "model.joblib", b"\x80\x03" + use), "joblib_wrapper_indirect")
