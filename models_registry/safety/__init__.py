@@ -21,8 +21,9 @@ Design choices
   modelscan's maintained denylist grades the severity of refused globals.  Neither is
   needed for a verdict; both are imported lazily.
 * skops files are checked with ``skops.io.get_untrusted_types`` (reads the schema only).
-* ONNX files are validated by a small protobuf wire-format walker (``onnx`` itself is
-  not installed); onnxruntime is never invoked here.
+* ONNX files are parsed with the official ``onnx`` protobuf definitions in a child process
+  with memory/CPU/time limits (``onnx_check``, ``onnx_parse``); any external data, unknown
+  field or custom-domain operator is refused; onnxruntime is never invoked here.
 * Archives (MLflow zips, skops) get zip-bomb, traversal, symlink, duplicate and
   encryption checks; members are only ever extracted to files we name ourselves.
 
@@ -34,9 +35,18 @@ resource-exhaustion trick (e.g. a huge ``numpy.ndarray`` shape).
 
 from .allowlist import EXACT_ALLOWED, NEVER_ALLOWED, is_allowed
 from .report import ACCEPTED_FORMATS, Issue, ScanLimits, ScanReport
-from .scanner import scan_model_file
 
 __all__ = [
     "ACCEPTED_FORMATS", "EXACT_ALLOWED", "NEVER_ALLOWED", "Issue", "ScanLimits", "ScanReport",
     "is_allowed", "scan_model_file",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that ``python -m models_registry.safety.onnx_parse`` (the ONNX
+    # parser's child process) stays light.
+    if name == "scan_model_file":
+        from .scanner import scan_model_file
+
+        return scan_model_file
+    raise AttributeError(name)

@@ -42,6 +42,10 @@ class ScanLimits:
     ratio_check_min_size: int = 1024 * 1024
     # Only run the (slower) fickling second opinion on pickles up to this size.
     second_opinion_max_size: int = 16 * 1024 * 1024
+    # ONNX files are parsed in a child process with these limits (address space, CPU, wall clock).
+    onnx_parse_memory: int = 1024**3
+    onnx_parse_cpu_seconds: int = 30
+    onnx_parse_timeout: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import lzma
-import mmap
 import posixpath
 import sys
 import tempfile
@@ -51,7 +50,13 @@ def _tool_versions() -> dict[str, str]:
     import skops
 
     tools = {"pickletools": f"python {sys.version.split()[0]}", "skops": skops.__version__,
-             "onnx_check": "built-in protobuf walker"}
+             "onnx_check": "onnx protobuf definitions in a limited subprocess + lenient wire walker"}
+    try:
+        from importlib.metadata import version
+
+        tools["onnx"] = version("onnx")
+    except Exception:  # noqa: BLE001
+        pass
     try:
         import fickling
         tools["fickling"] = fickling.__version__
@@ -110,12 +115,7 @@ def _scan_artifact(path: Path, fmt: str, ext: str, f: Findings, extra: frozenset
             f.refuse("format_mismatch", f"The file is named {ext} but contains {mismatch[kind]}, "
                      "not an ONNX model.", where + kind, "high")
             return
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            view = memoryview(mm)
-            try:
-                check_onnx(view, f, location)
-            finally:
-                view.release()
+        check_onnx(path, f, location, limits)
     else:
         _scan_pickle_file(path, kind, ext, f, extra, limits, location, strict_pickle)
 
