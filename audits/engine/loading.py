@@ -2,6 +2,12 @@
 
 The registry's static scan has already refused anything outside the allowlist; loading still
 happens in a throw-away process with limits, because allowed classes run their own code on load.
+
+How a file is loaded is never re-derived from its name or magic bytes here: it is the format the
+scan recorded (``detected_format``, and for MLflow zips ``inner_artifact["format"]``), and right
+before loading the bytes are checked against that record by the scanner's own decision function
+(``models_registry.safety.formats.artifact_format``, Django-free).  Bytes that disagree, or that
+could be read as two formats, are refused without being loaded.
 """
 
 from __future__ import annotations
@@ -20,6 +26,29 @@ class ModelLoadError(Exception):
 
 
 def load_model(path: str, fmt: str, inner_artifact: dict | None = None):
+    from models_registry.safety.formats import FORMATS
+
+    if fmt not in FORMATS:
+        raise ModelLoadError(f"Models in {fmt!r} format cannot be loaded by the validation engine.")
+    _require_format(path, fmt)
+    if fmt == "mlflow":
+        return _load_mlflow(path, inner_artifact or {})
+    return _load_checked(path, fmt)
+
+
+def _require_format(path: str, fmt: str) -> None:
+    """Refuse a file whose bytes are not what the scan recorded (nothing of it is loaded)."""
+    from models_registry.safety.formats import artifact_format
+
+    decision = artifact_format(Path(path), fmt)
+    if decision.problems or decision.format != fmt:
+        reason = decision.problems[0].message if decision.problems else (
+            f"its content is {decision.format or decision.kind} data")
+        raise ModelLoadError(f"The model file does not match its recorded format ({fmt}), so it was "
+                             f"not loaded: {reason}")
+
+
+def _load_checked(path: str, fmt: str):
     if fmt == "joblib":
         import joblib
 
@@ -34,26 +63,31 @@ def load_model(path: str, fmt: str, inner_artifact: dict | None = None):
         return sio.load(path, trusted=sio.get_untrusted_types(file=path))
     if fmt == "onnx":
         return OnnxModel(path)
-    if fmt == "mlflow":
-        return _load_mlflow(path, inner_artifact or {})
     raise ModelLoadError(f"Models in {fmt!r} format cannot be loaded by the validation engine.")
 
 
 def _load_mlflow(path: str, inner: dict):
+    from models_registry.safety.formats import INNER_SUFFIX, mlflow_inner_format
+
     member = inner.get("path")
     if not member:
         raise ModelLoadError("The MLflow archive names no model artifact.")
     name = PurePosixPath(member)
     if name.is_absolute() or ".." in name.parts:
         raise ModelLoadError("The MLflow artifact path is not inside the archive.")
-    suffix = {"onnx": ".onnx", "skops": ".skops"}.get(inner.get("flavor", ""), name.suffix or ".pkl")
+    # The format the scan decided (older reports: derived from the MLmodel entries it recorded by
+    # the same rule), never from the member's extension or first bytes.
+    expected = mlflow_inner_format(inner.get("flavor"), inner.get("serialization_format"))
+    fmt = inner.get("format", expected)
+    if fmt not in INNER_SUFFIX or fmt != expected:
+        raise ModelLoadError("The MLflow model's recorded artifact format is missing or contradicts its "
+                             f"MLmodel entries ({inner.get('flavor')!r}, {inner.get('serialization_format')!r}, "
+                             f"{inner.get('format')!r}), so it was not loaded.")
     with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / f"model{suffix}"
+        target = Path(folder) / f"model{INNER_SUFFIX[fmt]}"
         target.write_bytes(archive.read(member))
-        fmt = {".onnx": "onnx", ".skops": "skops", ".joblib": "joblib"}.get(suffix, "pickle")
-        if fmt == "pickle" and target.read_bytes()[:2] not in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
-            fmt = "joblib"
-        return load_model(str(target), fmt)
+        _require_format(str(target), fmt)
+        return _load_checked(str(target), fmt)
 
 
 class OnnxModel:

@@ -24,11 +24,16 @@ Design choices
 * ONNX files are parsed with the official ``onnx`` protobuf definitions in a child process
   with memory/CPU/time limits (``onnx_check``, ``onnx_parse``); any external data, unknown
   field or custom-domain operator is refused; onnxruntime is never invoked here.
+* One function, ``formats.artifact_format``, decides what an artifact is (from the name or
+  MLmodel *and* the bytes; polyglots that read as two formats are refused); the scanner
+  records the decision (``detected_format``, ``inner_artifact["format"]``) and the worker's
+  loader calls the same function and refuses bytes that disagree with the record.
 * Archives (MLflow zips, skops) get zip-bomb, traversal, symlink, duplicate and
   encryption checks; members are only ever extracted to files we name ourselves.
 
-Loading contract for the worker: load according to ``report.detected_format``
-(``joblib`` means ``joblib.load``; ``pickle`` means ``pickle.load``), never by extension,
+Loading contract for the worker: load according to ``report.detected_format`` (and for
+MLflow zips ``inner_artifact["format"]``; ``joblib`` means ``joblib.load``; ``pickle`` means
+``pickle.load``), never by extension, after ``artifact_format`` confirmed the bytes,
 and in a sandbox with memory/time limits: an allowlist stops code execution, not every
 resource-exhaustion trick (e.g. a huge ``numpy.ndarray`` shape).
 """
@@ -38,15 +43,19 @@ from .report import ACCEPTED_FORMATS, Issue, ScanLimits, ScanReport
 
 __all__ = [
     "ACCEPTED_FORMATS", "EXACT_ALLOWED", "NEVER_ALLOWED", "Issue", "ScanLimits", "ScanReport",
-    "is_allowed", "scan_model_file",
+    "artifact_format", "is_allowed", "scan_model_file",
 ]
 
 
 def __getattr__(name: str):
     # Imported on first use, so that ``python -m models_registry.safety.onnx_parse`` (the ONNX
-    # parser's child process) stays light.
+    # parser's child process) and the worker's format check stay light.
     if name == "scan_model_file":
         from .scanner import scan_model_file
 
         return scan_model_file
+    if name == "artifact_format":
+        from .formats import artifact_format
+
+        return artifact_format
     raise AttributeError(name)

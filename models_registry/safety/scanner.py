@@ -13,15 +13,15 @@ import zlib
 from pathlib import Path
 
 from . import containers
-from .containers import LimitExceeded, check_zip, member_name_problem, sniff
+from .containers import LimitExceeded, check_zip, member_name_problem
+from .formats import COMPRESSED, INNER_SUFFIX, artifact_format, mlflow_inner_format
 from .onnx_check import check_onnx
 from .pickle_scan import PickleScanner
 from .report import ACCEPTED_FORMATS, Findings, ScanLimits, ScanReport, accepted_formats_sentence
 
 MLFLOW_FLAVOURS = {"sklearn": "pickled_model", "onnx": "data"}
-MLFLOW_LOADERS = {"mlflow.sklearn", "mlflow.onnx"}
+MLFLOW_LOADERS = {"sklearn": "mlflow.sklearn", "onnx": "mlflow.onnx"}
 MLFLOW_SIDE_FILES = {".yaml", ".yml", ".txt", ".json", ".md", ""}
-COMPRESSED = {"zlib", "gzip", "bz2", "xz", "lzma"}
 
 
 def scan_model_file(path: Path, original_name: str, *, allowlist_extra: frozenset[str] = frozenset(),
@@ -88,49 +88,47 @@ def _scan(path: Path, original_name: str, f: Findings, extra: frozenset[str], li
         f.refuse("file_too_large", "The uploaded file is larger than allowed.", f"{size} bytes", "medium")
         return
     if f.format == "mlflow":
+        decision = artifact_format(path, "mlflow", max_opcodes=limits.max_pickle_opcodes)
+        for problem in decision.problems:
+            f.refuse(problem.code, problem.message, problem.detail, problem.severity)
+        if decision.problems:
+            return
         _scan_mlflow(path, f, extra, limits)
     else:
-        _scan_artifact(path, f.format, ext, f, extra, limits, location="", strict_pickle=False)
+        decided = _scan_artifact(path, f.format, ext, f, extra, limits, location="", strict_pickle=False)
+        if decided:
+            f.format = decided  # what the loader will use (a .pkl holding joblib data is joblib)
 
 
 def _scan_artifact(path: Path, fmt: str, ext: str, f: Findings, extra: frozenset[str],
-                   limits: ScanLimits, location: str, strict_pickle: bool) -> None:
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    kind = sniff(head)
+                   limits: ScanLimits, location: str, strict_pickle: bool) -> str | None:
+    """Scan one model file announced as ``fmt``; returns the format it must be loaded with (the
+    same function decides it for the loader: ``formats.artifact_format``), None if refused."""
     where = f"{location}: " if location else ""
-    if kind == "empty":
-        f.refuse("empty_file", "The model file is empty.", location or ext, "medium")
-        return
-    mismatch = {"zip": "a zip archive", "pickle": "a pickle", "text": "text (e.g. CSV)",
-                **{k: f"{k}-compressed data" for k in COMPRESSED | {"lz4", "joblib_compat"}}}
-    if fmt == "skops":
-        if kind != "zip":
-            f.refuse("format_mismatch", f"The file is named {ext} but is not a skops archive "
-                     f"(it looks like {mismatch.get(kind, 'binary data')}).", where + kind, "high")
-            return
+    decision = artifact_format(path, fmt, name=location, max_opcodes=limits.max_pickle_opcodes)
+    for problem in decision.problems:
+        detail = problem.detail if problem.code == "mlflow_format_conflict" else where + problem.detail
+        f.refuse(problem.code, problem.message, detail, problem.severity)
+    if decision.problems or decision.format is None:
+        return None
+    kind = decision.kind
+    if decision.format == "skops":
         _scan_skops(path, f, extra, limits, where)
-    elif fmt == "onnx":
-        if kind in mismatch:
-            f.refuse("format_mismatch", f"The file is named {ext} but contains {mismatch[kind]}, "
-                     "not an ONNX model.", where + kind, "high")
-            return
+    elif decision.format == "onnx":
         check_onnx(path, f, location, limits)
     else:
-        _scan_pickle_file(path, kind, ext, f, extra, limits, location, strict_pickle)
+        if strict_pickle and decision.format != fmt:
+            f.refuse("format_mismatch", "A compressed joblib file cannot be used where a plain pickle "
+                     "is expected.", where + kind, "high")
+            return None
+        layout = _scan_pickle_file(path, kind, ext, f, extra, limits, location, strict_pickle)
+        return "joblib" if layout == "joblib" else decision.format  # joblib arrays need joblib.load
+    return decision.format
 
 
 def _scan_pickle_file(path: Path, kind: str, ext: str, f: Findings, extra: frozenset[str],
-                      limits: ScanLimits, location: str, strict: bool) -> None:
+                      limits: ScanLimits, location: str, strict: bool) -> str:
     where = f"{location}: " if location else ""
-    if kind in ("lz4", "joblib_compat"):
-        f.refuse("unsupported_compression", "This joblib compression format is not supported; "
-                 "re-save with compress=3 (zlib), gzip, bz2 or lzma.", where + kind, "medium")
-        return
-    if kind == "zip":
-        f.refuse("format_mismatch", f"The file is named {ext} but contains a zip archive, not a "
-                 "pickle.", where + kind, "high")
-        return
     if kind in COMPRESSED and strict:
         f.refuse("format_mismatch", "A compressed joblib file cannot be used where a plain pickle "
                  "is expected.", where + kind, "high")
@@ -153,7 +151,7 @@ def _scan_pickle_file(path: Path, kind: str, ext: str, f: Findings, extra: froze
                 scanner.scan(stream, total)
             if not location:
                 f.format = "joblib"
-            return
+            return "joblib"
         scanner.scan(raw, path.stat().st_size)
     if kind in ("text", "binary") and any(
             i.code in ("truncated_pickle", "unknown_opcode", "malformed_pickle") for i in f.issues):
@@ -165,6 +163,7 @@ def _scan_pickle_file(path: Path, kind: str, ext: str, f: Findings, extra: froze
         f.note("joblib_content", "The file holds joblib array data; it must be loaded with joblib.load.")
     if not scanner.saw_wrapper:
         _second_opinion(path, f, limits, where)
+    return "joblib" if scanner.saw_wrapper else "pickle"
 
 
 def _second_opinion(path: Path, f: Findings, limits: ScanLimits, where: str) -> None:
@@ -242,23 +241,41 @@ def _scan_mlflow(path: Path, f: Findings, extra: frozenset[str], limits: ScanLim
         return
     pyfunc = flavors.get("python_function") or {}
     if not isinstance(pyfunc, dict) or pyfunc.get("code") or "python_model" in pyfunc or (
-            pyfunc.get("loader_module") not in (None, *MLFLOW_LOADERS)):
+            pyfunc.get("loader_module") not in (None, *MLFLOW_LOADERS.values())):
         f.refuse("bad_mlflow_model", "The MLflow model uses custom Python code, which is not "
                  "accepted.", str(pyfunc.get("loader_module", "python_function")), "high")
         return
-    flavour = next((fl for fl in MLFLOW_FLAVOURS if isinstance(flavors.get(fl), dict)), None)
-    if flavour is None:
+    present = [fl for fl in MLFLOW_FLAVOURS if isinstance(flavors.get(fl), dict)]
+    if not present:
         f.refuse("bad_mlflow_model", "The MLflow model has no supported flavour (sklearn or onnx).",
                  ", ".join(map(str, flavors)), "medium")
         return
+    if len(present) > 1:
+        f.refuse("mlflow_format_conflict", "The MLmodel file declares more than one model flavour, so "
+                 "it is ambiguous how the artifact would be loaded.", ", ".join(present), "critical")
+        return
+    flavour = present[0]
     conf = flavors[flavour]
     art = conf.get(MLFLOW_FLAVOURS[flavour])
-    fmt = str(conf.get("serialization_format", "cloudpickle")) if flavour == "sklearn" else "onnx"
-    if not isinstance(art, str) or member_name_problem(art) or fmt not in ("pickle", "cloudpickle", "skops", "onnx"):
+    fmt = conf.get("serialization_format", "cloudpickle" if flavour == "sklearn" else "onnx")
+    inner_fmt = mlflow_inner_format(flavour, fmt)
+    if not isinstance(art, str) or member_name_problem(art):
         f.refuse("bad_mlflow_model", "The MLmodel file points to an invalid artifact.", f"{art!r} ({fmt})", "high")
         return
+    if inner_fmt is None:
+        f.refuse("mlflow_format_conflict", f"The MLmodel file declares the {flavour} flavour with the "
+                 f"serialization format {fmt!r}, which that flavour does not use.", f"{flavour}: {fmt}", "critical")
+        return
+    loader = pyfunc.get("loader_module")
+    pyfunc_path = pyfunc.get("model_path", pyfunc.get("data"))
+    if (loader is not None and loader != MLFLOW_LOADERS[flavour]) or (
+            pyfunc_path is not None and pyfunc_path != art):
+        f.refuse("mlflow_format_conflict", "The MLmodel file's python_function section disagrees with "
+                 f"its {flavour} flavour (loader or artifact), so it is ambiguous how it would be loaded.",
+                 f"{loader} {pyfunc_path!r} vs {art!r}", "critical")
+        return
     full = posixpath.normpath(posixpath.join(root, art))
-    f.inner = {"path": full, "flavor": flavour, "serialization_format": fmt}
+    f.inner = {"path": full, "flavor": flavour, "serialization_format": str(fmt)}
     info = next((m for m in members if m.filename == full), None)
     if info is None:
         f.refuse("bad_mlflow_model", "The model artifact named in MLmodel is missing.", full, "medium")
@@ -267,8 +284,9 @@ def _scan_mlflow(path: Path, f: Findings, extra: frozenset[str], limits: ScanLim
         if m is not info and m is not mlmodel and posixpath.splitext(m.filename)[1].lower() not in MLFLOW_SIDE_FILES:
             f.refuse("unexpected_archive_member", "The MLflow upload contains a file that is neither "
                      "the model nor metadata.", m.filename, "medium")
-    inner_fmt = {"pickle": "pickle", "cloudpickle": "pickle"}.get(fmt, fmt)
-    suffix = {"pickle": ".pkl", "skops": ".skops", "onnx": ".onnx"}[inner_fmt]
+    suffix = INNER_SUFFIX[inner_fmt]
     with tempfile.TemporaryDirectory(prefix="mlflow-scan-") as tmp:
         target = containers.extract_member(path, info, Path(tmp), suffix)
-        _scan_artifact(target, inner_fmt, suffix, f, extra, limits, location=full, strict_pickle=True)
+        decided = _scan_artifact(target, inner_fmt, suffix, f, extra, limits, location=full, strict_pickle=True)
+    # The single truth the loader follows (and re-checks against the bytes before loading).
+    f.inner = {**f.inner, "format": decided or "unknown"}

@@ -296,6 +296,50 @@ def joblib_wrapper(sentinel, *, dtype: bytes = _UINT8, shape_n: int | None = Non
     return _WRAPPER_HEAD + after_dtype + state + b"b" + data + b"N."
 
 
+# ---- ONNX + pickle polyglots (issue #11, hole 2) ------------------------------------------
+def onnx_pickle_polyglot(sentinel, *, proto_header: bool = False) -> bytes:
+    """Bytes that are a valid ONNX model *and* a pickle running ``posix.system``.
+
+    The pickle comes first: ``J`` (BININT, 4 argument bytes) is also the protobuf tag of field 9
+    with a length (ModelProto has no field 9: an unknown field, which protobuf readers skip).
+    The argument's first byte is the field's length, so the rest of the pickle up to STOP is
+    the field's content, and the real model follows.  ``pickle.load`` stops at STOP, having run
+    the call; onnxruntime skips the field and runs the model.  With ``proto_header`` the pickle
+    starts with PROTO 2: ``\x80\x02`` is the varint tag of field 32, ``J`` its value, and
+    BININT's argument holds the field-9 tag and length."""
+    cmd = f"touch {sentinel}".encode()
+    tail = b"0cposix\nsystem\nX" + struct.pack("<I", len(cmd)) + cmd + b"\x85R."
+    if proto_header:
+        length = 2 + len(tail)  # BININT = (0x4A, length, 0, 0): tag, length, then 2 zeros + tail
+        pickle_part = b"\x80\x02J" + bytes([0x4A, length, 0, 0]) + tail
+    else:
+        length = 3 + len(tail)  # BININT = (length, 0, 0, 0): length, then 3 zeros + tail
+        pickle_part = b"J" + bytes([length, 0, 0, 0]) + tail
+    if length >= 0x80:
+        raise ValueError("sentinel path too long for a one-byte protobuf length")
+    return pickle_part + onnx_identity_model()
+
+
+def mlmodel_onnx_yaml(artifact: str = "model.onnx") -> bytes:
+    """MLmodel of ``mlflow.onnx.save_model``: the onnx flavour and its pyfunc loader."""
+    return (
+        "artifact_path: model\n"
+        "flavors:\n"
+        "  onnx:\n"
+        "    code: null\n"
+        f"    data: {artifact}\n"
+        "    onnx_version: 1.23.2\n"
+        "    providers:\n    - CPUExecutionProvider\n"
+        "  python_function:\n"
+        f"    data: {artifact}\n"
+        "    env:\n      virtualenv: python_env.yaml\n"
+        "    loader_module: mlflow.onnx\n"
+        "    python_version: 3.11.9\n"
+        "mlflow_version: 2.20.0\n"
+        "model_uuid: 0f3c8f8e1a2b4c5e\n"
+    ).encode()
+
+
 #: Allowed functions that call ``cls.__new__(cls, ...)`` on a class they are given.
 INDIRECT_WRAPPER_MAKERS = {
     "pandas_new_Index": b"cpandas.core.indexes.base\n_new_Index\ncjoblib.numpy_pickle\nNumpyArrayWrapper\n}\x86R",

@@ -36,7 +36,7 @@ def test_mlflow_zip_whose_sklearn_artifact_is_malicious_is_refused_and_names_the
     assert_refused(report, "unsafe_global", "model/model.pkl")
     assert report.detected_format == "mlflow"
     assert report.inner_artifact == {"path": "model/model.pkl", "flavor": "sklearn",
-                                     "serialization_format": "cloudpickle"}
+                                     "serialization_format": "cloudpickle", "format": "pickle"}
 
 
 def test_mlflow_zip_with_a_path_traversal_member_is_refused(write, logistic_regression):
