@@ -29,7 +29,9 @@ Design choices
   records the decision (``detected_format``, ``inner_artifact["format"]``) and the worker's
   loader calls the same function and refuses bytes that disagree with the record.
 * Archives (MLflow zips, skops) get zip-bomb, traversal, symlink, duplicate and
-  encryption checks; members are only ever extracted to files we name ourselves.
+  encryption checks, and must be exactly one zip: first local header at offset 0, members
+  back to back, central directory and end record ending at EOF (no bytes before, between
+  or after); members are only ever extracted to files we name ourselves.
 
 Loading contract for the worker: load according to ``report.detected_format`` (and for
 MLflow zips ``inner_artifact["format"]``; ``joblib`` means ``joblib.load``; ``pickle`` means

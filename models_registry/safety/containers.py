@@ -6,6 +6,7 @@ import bz2
 import lzma
 import posixpath
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -164,6 +165,116 @@ def check_zip(path: Path, f: Findings, limits: ScanLimits, label: str) -> list[z
     if total > limits.max_decompressed_size:
         f.refuse("zip_bomb", "The archive would expand beyond the allowed size.", f"{total} bytes", "critical")
     return None if f.issues else members
+
+
+_EOCD = b"PK\x05\x06"
+_EOCD64 = b"PK\x06\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_LOCAL = b"PK\x03\x04"
+_DESCRIPTOR = b"PK\x07\x08"
+
+
+def zip_layout_problems(path: Path, max_members: int = 10_000) -> list[tuple[str, str, str]]:
+    """(code, message, detail) for every byte of ``path`` that is not part of exactly one zip.
+
+    zipfile (like most readers) finds the end record by searching backwards and silently
+    tolerates bytes before the first member ("self-extracting" offsets), between members and
+    after the end record; each of those can hold a second file (a pickle prefixed to a zip is
+    still a valid pickle).  Here the first local header must sit at offset 0, members must
+    follow each other with no gap or overlap (a data descriptor after a member is allowed),
+    the central directory must start right after the last member and end where the (zip64)
+    end records begin, and the end record plus its comment must end exactly at EOF."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        tail_len = min(size, 22 + 0xFFFF)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(_EOCD)
+        while at >= 0 and len(tail) - at < 22:
+            at = tail.rfind(_EOCD, 0, at)
+        if at < 0:
+            return [("format_mismatch", "The file is not a readable zip archive.", "no end record")]
+        eocd = size - tail_len + at
+        _, _, _, n_total, cd_size, cd_offset, comment_len = struct.unpack("<4x4H2LH", tail[at:at + 22])
+        problems = []
+        end = eocd + 22 + comment_len
+        if end < size:
+            problems.append(("zip_trailing_data", "The zip archive is followed by extra bytes, "
+                             "which can hide a second file.", f"{size - end} bytes after the end record"))
+        elif end > size:
+            return [("zip_layout_inconsistent", "The zip archive's end record is cut off.",
+                     f"comment of {comment_len} bytes runs past EOF")]
+        cd_end = eocd
+        if eocd >= 20:
+            fh.seek(eocd - 20)
+            locator = fh.read(20)
+            if locator[:4] == _EOCD64_LOCATOR:
+                z64_offset = struct.unpack("<4xLQL", locator)[1]
+                fh.seek(z64_offset)
+                record = fh.read(56)
+                if len(record) < 56 or record[:4] != _EOCD64:
+                    return problems + [("zip_layout_inconsistent", "The zip64 end record is missing "
+                                        "or misplaced.", f"offset {z64_offset}")]
+                rec_size, = struct.unpack("<Q", record[4:12])
+                n_total, cd_size, cd_offset = struct.unpack("<QQQ", record[32:56])
+                if z64_offset + 12 + rec_size != eocd - 20:
+                    problems.append(("zip_layout_inconsistent", "There are bytes between the zip64 "
+                                     "end records.", f"offset {z64_offset}"))
+                cd_end = z64_offset
+        if cd_offset + cd_size != cd_end:
+            code, what = ("zip_leading_data", "before the archive") if cd_offset + cd_size < cd_end \
+                else ("zip_layout_inconsistent", "inside the archive")
+            return problems + [(code, f"The zip archive has extra bytes {what} (its recorded offsets "
+                                "do not match its position in the file), which can hide a second file.",
+                                f"central directory recorded at {cd_offset}, found at {cd_end - cd_size}")]
+        fh.seek(0)
+        first = fh.read(4)
+        if n_total == 0:
+            if cd_offset != 0 or cd_size != 0:
+                problems.append(("zip_leading_data", "The empty zip archive has bytes before it.",
+                                 f"{cd_offset} bytes"))
+            return problems
+        if first != _LOCAL:
+            return problems + [("zip_leading_data", "The file has bytes before the first zip member, "
+                                "which can hide a second file (e.g. a pickle).", f"starts with {first!r}")]
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            return problems + [("format_mismatch", "The file is not a readable zip archive.", str(exc)[:200])]
+        if len(infos) > max_members:
+            return problems
+        pos, prev_descriptor = 0, False
+        for info in sorted(infos, key=lambda i: i.header_offset):
+            gap = info.header_offset - pos
+            if gap and not (prev_descriptor and _is_descriptor(fh, pos, gap)):
+                return problems + [("zip_layout_inconsistent", "The zip archive has bytes between "
+                                    "members or members that overlap, which can hide a second file.",
+                                    f"{gap:+d} bytes before {info.filename!r}")]
+            fh.seek(info.header_offset)
+            header = fh.read(30)
+            if len(header) < 30 or header[:4] != _LOCAL:
+                return problems + [("zip_layout_inconsistent", "A zip member's local header is "
+                                    "missing.", info.filename)]
+            name_len, extra_len = struct.unpack("<HH", header[26:30])
+            pos = info.header_offset + 30 + name_len + extra_len + info.compress_size
+            prev_descriptor = bool(info.flag_bits & 0x8)
+        gap = cd_offset - pos
+        if gap and not (prev_descriptor and _is_descriptor(fh, pos, gap)):
+            problems.append(("zip_layout_inconsistent", "The zip archive has bytes between its last "
+                             "member and its directory, or members that overlap it.",
+                             f"{gap:+d} bytes before the central directory"))
+        return problems
+
+
+def _is_descriptor(fh, pos: int, gap: int) -> bool:
+    """A data descriptor (optional signature, CRC, sizes: 12/16 or zip64 20/24 bytes)."""
+    if gap not in (12, 16, 20, 24):
+        return False
+    if gap in (16, 24):
+        fh.seek(pos)
+        return fh.read(4) == _DESCRIPTOR
+    return True
 
 
 def extract_member(path: Path, info: zipfile.ZipInfo, dest_dir: Path, suffix: str) -> Path:

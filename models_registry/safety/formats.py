@@ -13,7 +13,8 @@ A file whose bytes can be read as two formats is refused (``polyglot_file``): an
 whose first bytes decode as pickle instructions that import or call something, and a
 pickle that is also a well-formed protobuf message with an ONNX model's fields.  (A zip cannot
 be a protobuf message: its first bytes ``PK\\x03\\x04`` encode field number 0; it cannot be an
-executable pickle either: ``P`` is a persistent-id load, which pickle refuses by default.)
+executable pickle either: ``P`` is a persistent-id load, which pickle refuses by default; and
+bytes before or after a zip are refused by ``containers.zip_layout_problems``.)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-from .containers import sniff
+from .containers import sniff, zip_layout_problems
 
 FORMATS = ("pickle", "joblib", "skops", "onnx", "mlflow")
 COMPRESSED = frozenset({"zlib", "gzip", "bz2", "xz", "lzma"})
@@ -115,10 +116,14 @@ def artifact_format(path: Path, announced: str, *, name: str = "", max_opcodes: 
             "empty_file", "The model file is empty.", "", "medium")))
     if announced in ("skops", "mlflow"):
         decided = announced
-        if kind != "zip":
+        layout = zip_layout_problems(path)
+        if kind != "zip" and not any(code == "zip_leading_data" for code, _, _ in layout):
             label = "skops archive" if announced == "skops" else "zip archive (MLflow model folder)"
             problems.append(FormatProblem("format_mismatch", f"The file should be a {label} but "
                                           f"contains {_KIND_LABEL.get(kind, 'binary data')}.", kind))
+        else:
+            problems += [FormatProblem(code, message, detail, "critical" if code != "format_mismatch" else "high")
+                         for code, message, detail in layout]
     elif announced == "onnx":
         decided = "onnx"
         if kind == "pickle" and _reads_as_onnx(path):
