@@ -257,6 +257,16 @@ def zip_layout_problems(path: Path, max_members: int = 10_000) -> list[tuple[str
                 return problems + [("zip_layout_inconsistent", "A zip member's local header is "
                                     "missing.", info.filename)]
             name_len, extra_len = struct.unpack("<HH", header[26:30])
+            local_name = fh.read(name_len)
+            if local_name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+                return problems + [("zip_layout_inconsistent", "A zip member's local header names "
+                                    "another file than the directory does (readers would disagree "
+                                    "on what the archive holds).", info.filename)]
+            crc, csize, usize = struct.unpack("<LLL", header[14:26])
+            if not info.flag_bits & 0x8 and 0xFFFFFFFF not in (csize, usize) and (
+                    crc, csize, usize) != (info.CRC, info.compress_size, info.file_size):
+                return problems + [("zip_layout_inconsistent", "A zip member's local header "
+                                    "disagrees with the directory on its size or checksum.", info.filename)]
             pos = info.header_offset + 30 + name_len + extra_len + info.compress_size
             prev_descriptor = bool(info.flag_bits & 0x8)
         gap = cd_offset - pos

@@ -286,7 +286,12 @@ def _scan_mlflow(path: Path, f: Findings, extra: frozenset[str], limits: ScanLim
                      "the model nor metadata.", m.filename, "medium")
     suffix = INNER_SUFFIX[inner_fmt]
     with tempfile.TemporaryDirectory(prefix="mlflow-scan-") as tmp:
-        target = containers.extract_member(path, info, Path(tmp), suffix)
+        try:
+            target = containers.extract_member(path, info, Path(tmp), suffix)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, LimitExceeded) as exc:
+            f.refuse("corrupt_archive", "The model artifact inside the zip is corrupt (bad "
+                     "checksum or compressed data), so it cannot be scanned.", f"{full}: {exc}"[:300])
+            return
         decided = _scan_artifact(target, inner_fmt, suffix, f, extra, limits, location=full, strict_pickle=True)
     # The single truth the loader follows (and re-checks against the bytes before loading).
     f.inner = {**f.inner, "format": decided or "unknown"}

@@ -117,3 +117,26 @@ def test_zip64_end_records_still_pass(write, logistic_regression, monkeypatch):
 
 def test_genuine_skops_file_still_passes(write, skops_bytes):
     assert_safe(scan(write, "model.skops", skops_bytes), "skops")
+
+
+def test_member_whose_local_header_names_another_file_is_refused(write, logistic_regression):
+    data = mlflow_zip(pickle.dumps(logistic_regression))
+    local = data.find(b"PK\x03\x04")  # the first local header is the MLmodel's
+    name_at = data.find(b"model/MLmodel", local)
+    tampered = data[:name_at] + b"model/MLmodeX" + data[name_at + 13:]  # the directory still says MLmodel
+    assert_refused(scan(write, "model.zip", tampered), "zip_layout_inconsistent", "model/MLmodel")
+
+
+def test_member_whose_local_header_disagrees_on_its_size_is_refused(write, logistic_regression):
+    data = bytearray(mlflow_zip(pickle.dumps(logistic_regression)))
+    data[22:26] = struct.pack("<L", struct.unpack("<L", data[22:26])[0] + 1)  # first member's size
+    assert_refused(scan(write, "model.zip", bytes(data)), "zip_layout_inconsistent")
+
+
+def test_member_with_corrupt_compressed_data_is_refused(write, logistic_regression):
+    data = bytearray(p.zip_bytes({"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": pickle.dumps(logistic_regression),
+                                  "model/requirements.txt": b"scikit-learn\n"}))
+    info = next(i for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist() if i.filename == "model/model.pkl")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    assert_refused(scan(write, "model.zip", bytes(data)), "corrupt_archive", "model/model.pkl")
