@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -97,9 +98,17 @@ class _EventReader:
         self.buffer = b""
 
     def read(self) -> list[dict]:
-        if not self.path.exists():
+        try:
+            # O_NOFOLLOW and a regular-file check: the child owns the folder, and must not be able
+            # to make the parent (which may run as root) read another file as its events.
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
             return []
-        with open(self.path, "rb") as handle:
+        except OSError as exc:
+            raise ChildProtocolError(f"the validation process replaced its events file ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ChildProtocolError("the validation process replaced its events file with something else")
             handle.seek(self.offset)
             chunk = handle.read(MAX_EVENT_BYTES)
             self.offset = handle.tell()

@@ -341,3 +341,22 @@ def test_a_model_that_writes_garbage_into_the_events_file_fails_its_run_with_a_r
     assert "the validation process wrote" in outcome.error_message, outcome.error_message
     # The model would sleep for two minutes: the run is stopped at the first bad event instead.
     assert outcome.duration_s < 60
+
+
+def test_a_model_that_swaps_its_events_file_for_a_link_cannot_make_the_worker_read_another_file(
+        tmp_path, secrets_on_disk):
+    """The worker reads the events file the child writes; a child that replaces it with a symbolic
+    link to a file only the worker can read gets its run failed, and nothing of that file back."""
+    secret = secrets_on_disk["data"] / "other-run-events.jsonl"
+    # Blank lines first, so that wherever the worker had read up to, the next line it would read is the stolen one.
+    secret.write_text("\n" * 20000 + '{"type": "result", "result": {"check_id": "STOLEN", "status": "pass"}}\n')
+    source = ("import os\n"
+              "os.remove('/run/validation/out/events.jsonl')\n"
+              f"os.symlink({str(secret)!r}, '/run/validation/out/events.jsonl')\n"
+              "import time\ntime.sleep(120)\n")
+    path = tmp_path / "swap.pkl"
+    path.write_bytes(hostile_pickle_source(source))
+    outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)
+    assert outcome.status == "failed"
+    assert "replaced its events file" in outcome.error_message, outcome.error_message
+    assert not any(r.get("check_id") == "STOLEN" for r in outcome.results)
