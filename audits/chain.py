@@ -66,54 +66,92 @@ class VerifyResult:
     checked: int
     chains: int
     breaks: list[Break]
+    anchors_checked: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.breaks
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A (seq, hash) of a chain recorded outside the database -- a signed checkpoint, a
+    certificate's audit anchor -- that the chain must still contain."""
+
+    chain: str
+    seq: int
+    hash: str
+    source: str
+
+
 def verify_records(records: Iterable[Mapping], heads: Mapping[str, tuple[int, str]] | None = None,
                    *, require_genesis: bool = True) -> VerifyResult:
-    """Check rows given in storage order (by chain, then seq).
+    """Check rows given in storage order (by chain, then seq), and report every break.
 
     `heads` maps a chain to the (seq, hash) the portal recorded as its last event; it catches a
-    deleted tail, which the links alone cannot. Only the first break of each chain is reported,
-    since everything after it is suspect anyway.
+    deleted tail, which the links alone cannot. After a break the check goes on from the row as
+    stored, so each independent problem (an altered row, a gap, a swapped pair) is named once,
+    not only the first of each chain.
     """
     last: dict[str, tuple[int, str]] = {}
-    broken: dict[str, Break] = {}
+    breaks: list[Break] = []
     checked = 0
     for record in records:
         checked += 1
         chain = record["chain"]
-        if chain in broken:
-            continue
-        problem = _check_one(record, last.get(chain), require_genesis)
-        if problem:
-            broken[chain] = Break(chain, record.get("seq"), record.get("id"), problem)
-            continue
+        if chain not in last and not require_genesis:
+            last[chain] = (record["seq"] - 1, record["prev_hash"])
+        problems = _problems(record, last.get(chain))
+        if problems:
+            breaks.append(Break(chain, record.get("seq"), record.get("id"), "; ".join(problems)))
         last[chain] = (record["seq"], record["hash"])
     for chain, (seq, head_hash) in (heads or {}).items():
-        if chain in broken:
+        found = last.get(chain, (0, GENESIS_HASH))
+        if found == (seq, head_hash):
             continue
-        if last.get(chain) != (seq, head_hash):
-            found = last.get(chain, (0, GENESIS_HASH))[0]
-            broken[chain] = Break(chain, found + 1, None,
-                                  f"the chain ends at #{found} but the portal recorded #{seq} as its "
-                                  "last event: events were removed from the end")
-    return VerifyResult(checked=checked, chains=len(last | broken), breaks=list(broken.values()))
+        if found[0] < seq:
+            problem = (f"the chain ends at #{found[0]} but the portal recorded #{seq} as its last event: "
+                       "events were removed from the end")
+        elif found[0] > seq:
+            problem = (f"the chain goes on to #{found[0]} but the portal recorded #{seq} as its last event: "
+                       "events were added behind the portal's back")
+        else:
+            problem = "the last event's hash is not the one the portal recorded as the chain's head"
+        breaks.append(Break(chain, found[0] + 1 if found[0] < seq else seq, None, problem))
+    return VerifyResult(checked=checked, chains=len(last), breaks=breaks)
 
 
-def _check_one(record: Mapping, previous: tuple[int, str] | None, require_genesis: bool) -> str:
-    if previous is None:
-        expected_seq, expected_prev = (1, GENESIS_HASH) if require_genesis else (None, None)
-    else:
-        expected_seq, expected_prev = previous[0] + 1, previous[1]
-    if expected_seq is not None and record["seq"] != expected_seq:
-        return (f"sequence number is {record['seq']} where {expected_seq} was expected: "
-                "an event was removed or the order was changed")
-    if expected_prev is not None and record["prev_hash"] != expected_prev:
-        return "prev_hash does not match the previous event's hash: the order was changed or a row removed"
+def _problems(record: Mapping, previous: tuple[int, str] | None) -> list[str]:
+    expected_seq, expected_prev = (previous[0] + 1, previous[1]) if previous else (1, GENESIS_HASH)
+    problems = []
+    if record["seq"] != expected_seq:
+        problems.append(f"sequence number is {record['seq']} where {expected_seq} was expected: "
+                        "an event was removed or the order was changed")
+    elif record["prev_hash"] != expected_prev:
+        problems.append("prev_hash does not match the previous event's hash: the order was changed or a row removed")
     if compute_hash(record) != record["hash"]:
-        return "the stored hash does not match the event's content: the row was altered"
-    return ""
+        problems.append("the stored hash does not match the event's content: the row was altered")
+    return problems
+
+
+def check_anchors(anchors: Iterable[Anchor], stored: Mapping[tuple[str, int], str],
+                  heads: Mapping[str, int]) -> list[Break]:
+    """Every anchor whose event is gone or has another hash now. `stored` maps (chain, seq) to
+    the hash in the trail, `heads` a chain to its last seq. An anchor at seq 0 (an empty chain)
+    only says the chain existed."""
+    breaks = []
+    for anchor in anchors:
+        if anchor.seq == 0:
+            continue
+        now = stored.get((anchor.chain, anchor.seq))
+        if now is None:
+            end = heads.get(anchor.chain, 0)
+            breaks.append(Break(anchor.chain, anchor.seq, None,
+                                f"{anchor.source} recorded event #{anchor.seq}, which the trail no longer has "
+                                f"(it ends at #{end}): events were removed"))
+        elif now != anchor.hash:
+            breaks.append(Break(anchor.chain, anchor.seq, None,
+                                f"{anchor.source} recorded hash {anchor.hash[:16]}… for event #{anchor.seq}, the trail "
+                                f"now has {now[:16]}…: the trail was rewritten at or before that point "
+                                "(even though its hashes were recomputed)"))
+    return breaks

@@ -1,39 +1,140 @@
-"""Reading the whole trail back: verification and export."""
+"""Reading the whole trail back: verification, checkpoints and export."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
-from audits.chain import ALGORITHM, HASHED_FIELDS, VerifyResult, verify_records
+from audits import checkpoints
+from audits.certification import signing
+from audits.chain import (ALGORITHM, GENESIS_HASH, HASHED_FIELDS, Anchor, Break, VerifyResult, check_anchors,
+                          format_timestamp, verify_records)
 from audits.models import AuditChainHead, AuditEvent
 from audits.trail import audit_record, chain_for
+from core.exports import neutralise_reversibly
+
+logger = logging.getLogger(__name__)
 
 EXPORT_FIELDS = ("id", *HASHED_FIELDS, "hash")
+EXPORT_FORMAT = "ai-portal-audit-export/2"
+# How the trail CSV keeps formulas from running without losing the hashed values: see core.exports.
+CSV_CELL_ESCAPING = "apostrophe-reversible-v1"
 
+
+# --- verification ------------------------------------------------------------------------------
 
 def audit_trail_verify(*, organisation_id: int | None = None, all_chains: bool = False,
                        record_result: bool = False, actor=None) -> VerifyResult:
-    """Verify one organisation's chain (or every chain) against its stored head."""
+    """Verify one organisation's chain (or every chain): its links and hashes, its stored head,
+    and every anchor kept outside the database -- the signed checkpoints and the audit anchor
+    signed into each certificate. Every break is listed, not only the first."""
     events = AuditEvent.objects.order_by("chain", "seq")
     heads = AuditChainHead.objects.all()
-    if not all_chains:
-        chain = chain_for(organisation_id)
-        events, heads = events.filter(chain=chain), heads.filter(chain=chain)
-    result = verify_records((event.as_record() for event in events.iterator(chunk_size=2000)),
-                            heads={h.chain: (h.seq, h.hash) for h in heads})
+    scope = None if all_chains else {chain_for(organisation_id)}
+    if scope:
+        events, heads = events.filter(chain__in=scope), heads.filter(chain__in=scope)
+    head_map = {h.chain: (h.seq, h.hash) for h in heads}
+    result = verify_records((event.as_record() for event in events.iterator(chunk_size=2000)), heads=head_map)
+    anchors, anchor_breaks = _anchors(scope=scope, organisation_id=None if all_chains else organisation_id)
+    breaks = [*result.breaks, *anchor_breaks, *_anchor_mismatches(anchors, head_map)]
+    result = VerifyResult(checked=result.checked, chains=result.chains, breaks=breaks, anchors_checked=len(anchors))
     if record_result:
         audit_record(verb="audit_trail.verified", organisation=organisation_id, actor=actor,
                      object_type="audits.trail", object_id=chain_for(organisation_id),
                      object_repr="audit trail",
-                     after={"ok": result.ok, "checked": result.checked,
+                     after={"ok": result.ok, "checked": result.checked, "anchors_checked": result.anchors_checked,
                             "breaks": [b.describe() for b in result.breaks]})
     return result
 
+
+def _anchors(*, scope: set[str] | None, organisation_id: int | None) -> tuple[list[Anchor], list[Break]]:
+    """The anchors of the chains in `scope` (None: all) that verify, and a break for each that does not."""
+    anchors, breaks = [], []
+    public_key = checkpoints.checkpoint_public_key()
+    for stored in checkpoints.read_all():
+        chain = stored.payload.get("chain")
+        if scope is not None and chain not in scope and not stored.problem:
+            continue
+        problem = checkpoints.signature_problem(stored, public_key)
+        if problem:
+            breaks.append(Break(chain if isinstance(chain, str) else "?", stored.payload.get("seq"), None,
+                                f"checkpoint {stored.origin}: {problem}"))
+            continue
+        payload = stored.payload
+        anchors.append(Anchor(payload["chain"], payload["seq"], payload["hash"],
+                              f"the checkpoint signed {payload.get('taken_at')} ({stored.origin})"))
+    certificate_anchors, certificate_breaks = _certificate_anchors(scope=scope, organisation_id=organisation_id)
+    return [*anchors, *certificate_anchors], [*breaks, *certificate_breaks]
+
+
+def _certificate_anchors(*, scope, organisation_id) -> tuple[list[Anchor], list[Break]]:
+    """Certificates signed since payload version 2 carry the chain head at signing time."""
+    from audits.certification.models import Certificate
+
+    certificates = Certificate.objects.filter(document__payload__audit_anchor__isnull=False)
+    if scope is not None:
+        certificates = certificates.filter(organisation_id=organisation_id)
+    current_key = None
+    anchors, breaks = [], []
+    for certificate in certificates.only("id", "document", "key_id").iterator(chunk_size=500):
+        anchor = certificate.document["payload"]["audit_anchor"]
+        current_key = current_key or signing.key_id()
+        if certificate.document.get("key_id") != current_key:
+            continue  # signed before a key rotation: its signature can only be checked with the old public key
+        verified = signing.verify_document(certificate.document)
+        if not verified.ok:
+            breaks.append(Break(anchor.get("chain", "?"), anchor.get("seq"), None,
+                                f"certificate {certificate.pk} as stored no longer verifies ({verified.reason}): "
+                                "it was altered in the database"))
+            continue
+        anchors.append(Anchor(anchor["chain"], anchor["seq"], anchor["hash"], f"certificate {certificate.pk}"))
+    return anchors, breaks
+
+
+def _anchor_mismatches(anchors: list[Anchor], heads: dict[str, tuple[int, str]]) -> list[Break]:
+    stored: dict[tuple[str, int], str] = {}
+    by_chain: dict[str, set[int]] = {}
+    for anchor in anchors:
+        by_chain.setdefault(anchor.chain, set()).add(anchor.seq)
+    for chain, seqs in by_chain.items():
+        for seq, event_hash in AuditEvent.objects.filter(chain=chain, seq__in=sorted(seqs)).values_list("seq", "hash"):
+            stored[(chain, seq)] = event_hash
+    return check_anchors(anchors, stored, {chain: seq for chain, (seq, _) in heads.items()})
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+def audit_trail_checkpoint_write() -> list[dict]:
+    """Sign the head of every chain that moved since its last checkpoint and append it to the
+    checkpoint file (and the locked S3 bucket, when configured). Returns the new checkpoints.
+
+    No audit event: a checkpoint changes nothing in the database, and an event would move the
+    head it has just signed, so every run would find every chain moved. The checkpoint itself is
+    the record (signed, outside the database)."""
+    taken_at = timezone.now()
+    with checkpoints.locked_file() as path:
+        last = checkpoints.last_by_chain(checkpoints.read_file(path))
+        documents = [checkpoints.checkpoint_document(chain=head.chain, seq=head.seq, head_hash=head.hash,
+                                                     taken_at=taken_at)
+                     for head in AuditChainHead.objects.order_by("chain")
+                     if last.get(head.chain) != (head.seq, head.hash)]
+        if documents:
+            checkpoints.append_to_file(path, documents)
+    checkpoints.write_to_s3(documents)
+    if documents:
+        logger.info("Audit trail checkpoint: %d chain head(s) signed", len(documents))
+    return documents
+
+
+# --- export ------------------------------------------------------------------------------------
 
 def audit_trail_export_record(*, actor, scope: str, label: str, after: dict, organisation=None) -> None:
     """Record that `actor` exported part of the trail (`scope`: "org:<id>", "system:<id>") before
@@ -43,40 +144,96 @@ def audit_trail_export_record(*, actor, scope: str, label: str, after: dict, org
                      object_type="audits.trail", object_id=scope, object_repr=label[:300], after=after)
 
 
-def _export_rows(queryset) -> Iterator[dict]:
-    for event in queryset.order_by("chain", "seq").iterator(chunk_size=2000):
+@dataclass(frozen=True)
+class ExportSnapshot:
+    """What an export contains, fixed before the first line is written: the chain's head read
+    first bounds the events, so events appended while the file streams are left out and the
+    count, digest and head in the signed header describe exactly the lines that follow."""
+
+    events: object  # the bounded QuerySet, in chain order
+    chain: str
+    head: dict
+    count: int
+    events_sha256: str
+
+
+def export_snapshot(queryset, *, chain: str) -> ExportSnapshot:
+    head = (AuditChainHead.objects.filter(chain=chain).values("seq", "hash").first()
+            or {"seq": 0, "hash": GENESIS_HASH})
+    events = queryset.filter(chain=chain, seq__lte=head["seq"]).order_by("seq")
+    count, digest = events_digest(events.values_list("hash", flat=True).iterator(chunk_size=5000))
+    return ExportSnapshot(events=events, chain=chain, head=head, count=count, events_sha256=digest)
+
+
+def events_digest(hashes: Iterable[str]) -> tuple[int, str]:
+    """(count, SHA-256 of every event hash in file order, each followed by a newline)."""
+    digest, count = hashlib.sha256(), 0
+    for event_hash in hashes:
+        digest.update(event_hash.encode("ascii") + b"\n")
+        count += 1
+    return count, digest.hexdigest()
+
+
+def export_header(*, complete: bool, snapshot: ExportSnapshot | None = None, actor=None, **extra) -> dict:
+    """The header every export starts with. Signed (`export_header_line`), it fixes what the file
+    must contain: the chain, its head at export time, how many events and their digest."""
+    header = {"format": EXPORT_FORMAT, "algorithm": ALGORITHM, "hashed_fields": list(HASHED_FIELDS),
+              "complete_chain": complete, "documentation": "docs/audit-trail.md"}
+    if snapshot is not None:
+        header.update(chain=snapshot.chain, chain_head_at_export=snapshot.head, events=snapshot.count,
+                      events_sha256=snapshot.events_sha256, exported_at=format_timestamp(timezone.now()),
+                      exported_by=getattr(actor, "username", "") or "")
+    header.update(extra)
+    return header
+
+
+def export_header_line(header: dict) -> dict:
+    """The first line of an export: the header and the checkpoint key's signature over its
+    canonical JSON (the same rule as certificates: signing.canonical_bytes)."""
+    return {"_export": header, "_signature": checkpoints.sign_bytes(signing.canonical_bytes(header))}
+
+
+def _export_rows(events) -> Iterator[dict]:
+    for event in events.iterator(chunk_size=2000):
         record = event.as_record()
-        record["timestamp"] = event.timestamp
+        record["timestamp"] = format_timestamp(event.timestamp)
         yield {field: record.get(field) for field in EXPORT_FIELDS}
 
 
-def export_header(*, complete: bool) -> dict:
-    return {"algorithm": ALGORITHM, "hashed_fields": list(HASHED_FIELDS), "complete_chain": complete,
-            "documentation": "docs/audit-trail.md"}
-
-
-def export_jsonl(queryset, *, complete: bool) -> Iterator[str]:
-    from audits.chain import format_timestamp
-
-    yield json.dumps({"_export": export_header(complete=complete)}) + "\n"
-    for row in _export_rows(queryset):
-        row["timestamp"] = format_timestamp(row["timestamp"])
+def export_jsonl(queryset, *, complete: bool, chain: str, actor=None, **extra) -> Iterator[str]:
+    snapshot = export_snapshot(queryset, chain=chain)
+    header = export_header(complete=complete, snapshot=snapshot, actor=actor, **extra)
+    yield json.dumps(export_header_line(header), ensure_ascii=False, sort_keys=True) + "\n"
+    for row in _export_rows(snapshot.events):
         yield json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def export_csv(queryset, *, complete: bool) -> Iterator[str]:
-    """CSV: JSON-typed columns (before, after) hold JSON text; empty cells of ids mean null."""
-    from audits.chain import format_timestamp
-
+def export_csv(queryset, *, complete: bool, chain: str, actor=None, **extra) -> Iterator[str]:
+    """CSV: a first row ("_export", the signed header as JSON), the column names, then one row per
+    event. JSON-typed columns (before, after) hold JSON text; empty id cells mean null. Text cells
+    are neutralised reversibly against spreadsheet formulas (core.exports): the verifier strips
+    the one added apostrophe and gets the exact hashed value back."""
+    snapshot = export_snapshot(queryset, chain=chain)
+    header = export_header(complete=complete, snapshot=snapshot, actor=actor, csv_cell_escaping=CSV_CELL_ESCAPING,
+                           **extra)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(EXPORT_FIELDS)
-    yield buffer.getvalue()
-    for row in _export_rows(queryset):
+
+    def line(cells) -> str:
         buffer.seek(0)
         buffer.truncate()
-        row["timestamp"] = format_timestamp(row["timestamp"])
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(["_export", json.dumps(export_header_line(header), ensure_ascii=False, sort_keys=True)])
+    yield line(EXPORT_FIELDS)
+    for row in _export_rows(snapshot.events):
         for field in ("before", "after"):
             row[field] = json.dumps(row[field], ensure_ascii=False, sort_keys=True)
-        writer.writerow(["" if row[f] is None else row[f] for f in EXPORT_FIELDS])
-        yield buffer.getvalue()
+        yield line([_csv_cell(row[f]) for f in EXPORT_FIELDS])
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    return neutralise_reversibly(value) if isinstance(value, str) else str(value)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("audit-trail/object/", views.object_trail, name="object_trail"),
     re_path(r"^audit-trail/export\.(?P<fmt>jsonl|csv)$", views.event_export, name="event_export"),
     path("audit-trail/verify/", views.verify_request, name="verify"),
+    path("audit-trail/public-key.pem", views.checkpoint_public_key, name="checkpoint_public_key"),
     path("validations/", validation_views.validation_list, name="validation_list"),
     path("validations/new/", validation_views.validation_new, name="validation_new"),
     path("validations/policy/", validation_views.validation_policy_settings_edit, name="validation_policy_settings"),

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audits.filtersets import AuditEventFilterSet
 from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
 from audits.services import audit_trail_export_record, export_csv, export_jsonl
+from audits.trail import chain_for
 from core.permissions import require_permission
 
 
@@ -53,10 +54,13 @@ def event_export(request, fmt: str):
                               after={"format": fmt, "filters": dict(request.GET.items())})
     queryset = filterset.qs
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    options = {"complete": not filtered, "chain": chain_for(request.user.organisation_id), "actor": request.user,
+               "scope": "filtered" if filtered else "organisation",
+               "filters": {k: v for k, v in request.GET.items() if k != "page"}}
     if fmt == "jsonl":
-        body, content_type = export_jsonl(queryset, complete=not filtered), "application/x-ndjson"
+        body, content_type = export_jsonl(queryset, **options), "application/x-ndjson"
     else:
-        body, content_type = export_csv(queryset, complete=not filtered), "text/csv"
+        body, content_type = export_csv(queryset, **options), "text/csv"
     response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{fmt}"'
     return response
@@ -73,3 +77,18 @@ def verify_request(request):
     transaction.on_commit(lambda: audit_trail_verify_task.delay(organisation_id))
     messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
     return redirect("audits:event_list")
+
+
+@require_GET
+def checkpoint_public_key(request):
+    """The public half of the audit-trail key (checkpoints and export headers), for
+    tools/verify_audit_export.py --public-key. Public like the certificate key: it proves nothing
+    by itself, so pin it (keep a copy from a trusted moment) rather than fetch it each time."""
+    from audits import checkpoints
+
+    key_id = checkpoints.checkpoint_key_id()
+    response = HttpResponse(f"Key id: {key_id}\n{checkpoints.checkpoint_public_key_pem()}",
+                            content_type="text/plain; charset=utf-8")
+    response["X-Audit-Trail-Key-Id"] = key_id
+    response["Content-Disposition"] = 'inline; filename="audit-trail-public-key.pem"'
+    return response

@@ -176,6 +176,30 @@ MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", 2 * 1024**3)
 CERTIFICATE_SIGNING_KEY = env_str("CERTIFICATE_SIGNING_KEY")
 CERTIFICATE_SIGNING_KEY_FILE = env_path("CERTIFICATE_SIGNING_KEY_FILE",
                                         DATA_DIR / "keys" / "certificate-signing-ed25519.pem")
+# The audit trail is anchored outside the database (audits.checkpoints): beat signs each chain's
+# head every AUDIT_CHECKPOINT_INTERVAL_MINUTES with a key of its own (same rules as the certificate
+# key) and appends it to a JSON-lines file under AUDIT_CHECKPOINT_DIR -- keep that folder where the
+# database server cannot write -- and, when AUDIT_CHECKPOINT_S3_BUCKET is set, to an S3 bucket with
+# object lock (COMPLIANCE mode, AUDIT_CHECKPOINT_S3_RETENTION_DAYS). The key also signs export headers.
+AUDIT_CHECKPOINT_SIGNING_KEY = env_str("AUDIT_CHECKPOINT_SIGNING_KEY")
+AUDIT_CHECKPOINT_SIGNING_KEY_FILE = env_path("AUDIT_CHECKPOINT_SIGNING_KEY_FILE",
+                                             DATA_DIR / "keys" / "audit-checkpoint-ed25519.pem")
+AUDIT_CHECKPOINT_DIR = env_path("AUDIT_CHECKPOINT_DIR", DATA_DIR / "audit-checkpoints")
+AUDIT_CHECKPOINT_INTERVAL_MINUTES = env_int("AUDIT_CHECKPOINT_INTERVAL_MINUTES", 60, minimum=1)
+AUDIT_CHECKPOINT_S3_BUCKET = env_str("AUDIT_CHECKPOINT_S3_BUCKET")
+AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_S3_RETENTION_DAYS", 3650, minimum=1)
+if AUDIT_CHECKPOINT_S3_BUCKET:
+    # The artifact store's S3 endpoint and credentials (S3_*), a bucket of its own with object lock.
+    STORAGES["audit_checkpoints"] = {"BACKEND": "audits.checkpoint_storage.LockedS3Storage", "OPTIONS": {
+        "bucket_name": AUDIT_CHECKPOINT_S3_BUCKET,
+        "endpoint_url": env_str("S3_ENDPOINT_URL"),
+        "region_name": env_str("S3_REGION"),
+        "access_key": env_str("S3_ACCESS_KEY_ID"),
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+        "location": env_str("AUDIT_CHECKPOINT_S3_PREFIX", "audit-checkpoints"),
+        "file_overwrite": False,
+        "default_acl": None,
+    }}
 
 # Security: secure cookies whenever DEBUG is off; HSTS and HTTPS redirect are explicit opt-ins
 # because the portal is often run behind a TLS-terminating proxy that already does them.
@@ -300,10 +324,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Task modules outside the apps' tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ("audits.tasks_trail",)
 CELERY_BEAT_SCHEDULE = {
     "audit-trail-verify-nightly": {
         "task": "audits.audit_trail_verify",
         "schedule": timedelta(hours=24),
+    },
+    "audit-trail-checkpoint": {
+        "task": "audits.audit_trail_checkpoint",
+        "schedule": timedelta(minutes=AUDIT_CHECKPOINT_INTERVAL_MINUTES),
     },
     "governance-evidence-staleness-sweep": {
         "task": "governance.evidence_staleness_sweep",

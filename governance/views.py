@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import exports
 from core.errors import NotAllowed, PortalError
 from core.permissions import get_for_user, has_permission, require_permission
 from governance import selectors, services
@@ -195,17 +194,6 @@ EXPORT_COLUMNS = ("system", "article", "title", "role", "status", "owner", "appl
                   "days_until_applies", "due_date", "overdue", "evidence_count", "newest_evidence")
 
 
-def _csv_safe(value) -> str:
-    # Spreadsheet formula injection: a cell starting with = + - @ would be evaluated.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 @require_GET
 def obligation_export(request):
@@ -216,17 +204,15 @@ def obligation_export(request):
         return HttpResponseBadRequest("Invalid filters: " + "; ".join(
             f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()), content_type="text/plain")
     today = timezone.localdate()
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(EXPORT_COLUMNS)
         for o in filterset.qs.iterator(chunk_size=500):
-            yield writer.writerow([_csv_safe(v) for v in (
-                o.system.name, o.article, o.title, o.role, o.get_status_display(),
-                o.owner.username if o.owner else "", o.applies_from, (o.applies_from - today).days,
-                o.due_date or "", "yes" if o.is_overdue else "no", o.evidence_count, o.newest_evidence or "")])
+            yield (o.system.name, o.article, o.title, o.role, o.get_status_display(),
+                   o.owner.username if o.owner else "", o.applies_from, (o.applies_from - today).days,
+                   o.due_date or "", "yes" if o.is_overdue else "no", o.evidence_count, o.newest_evidence or "")
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
+    response = StreamingHttpResponse(exports.csv_lines(EXPORT_COLUMNS, rows()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="obligations-{today.isoformat()}.csv"'
     return response
 

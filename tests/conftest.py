@@ -33,6 +33,25 @@ def pytest_configure(config):
     from django.test.utils import override_settings
 
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+    _let_the_test_flush_truncate_the_trail()
+
+
+def _let_the_test_flush_truncate_the_trail() -> None:
+    """Transactional tests end with Django's flush, one TRUNCATE of every table, and on PostgreSQL
+    the audit trail refuses TRUNCATE (audits/0007). Only the tests' flush lifts that guard, for
+    the length of its own statement list; nothing in the portal ever truncates."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+    toggle = ("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audits_auditevent_no_truncate') "
+              "THEN ALTER TABLE audits_auditevent {} TRIGGER audits_auditevent_no_truncate; END IF; END $$")
+
+    def execute_sql_flush(self, sql_list):
+        if any("audits_auditevent" in statement for statement in sql_list):
+            sql_list = [toggle.format("DISABLE"), *sql_list, toggle.format("ENABLE")]
+        return original(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
 
 
 def pytest_sessionstart(session):
@@ -50,6 +69,13 @@ def pytest_sessionstart(session):
         problems.append(f"broker is {broker}, expected Redis (set CELERY_BROKER_URL)")
     if problems:
         pytest.exit("CI=true but " + "; ".join(problems), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_of_this_test_only(settings, tmp_path_factory):
+    """Each test keeps its audit-trail checkpoints apart: a checkpoint another test signed for a
+    chain with the same name would otherwise be checked against this test's trail."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
 
 
 # --- personas ---------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ version and validity dates, and exits with
 What it cannot know offline: whether the portal has since suspended or revoked the certificate.
 Ask the portal's public verification page for that.
 
-Document format "ai-portal-certificate/1" (docs/certificates.md):
+Document format "ai-portal-certificate/1" (docs/certificates.md); since payload version 2 the
+payload also carries "audit_anchor" {"chain", "seq", "hash"}: the organisation's audit-trail head
+when the certificate was signed (check a trail export against it with verify_audit_export.py).
     {"format": "ai-portal-certificate/1", "algorithm": "Ed25519", "key_id": "ed25519:<16 hex>",
      "payload": {...}, "signature": "<standard base64 of 64 bytes>"}
 The Ed25519 signature covers the canonical JSON of the payload; key_id is "ed25519:" + the first
@@ -172,13 +174,20 @@ def describe(payload) -> list[str]:
     certificate_id = first(payload, "certificate_id", "id")
     system = first(payload, "system", "system_name")
     version = first(payload, "version", "model_version") or model.get("version_label")
-    return [
+    lines = [
         f"certificate: {show(certificate_id, 'id')}",
         f"system:      {show(system, 'name', 'id')}",
         f"version:     {show(version, 'version_label', 'label', 'id')}",
         f"valid from:  {show(payload.get('valid_from'))}",
         f"valid until: {show(payload.get('valid_until'))}",
     ]
+    anchor = payload.get("audit_anchor")
+    if isinstance(anchor, dict):
+        # Payload version 2: the organisation's audit-trail head when the certificate was signed.
+        # tools/verify_audit_export.py --anchor checks a trail export against it.
+        lines.append(f"audit trail: event #{show(anchor.get('seq'))} of {show(anchor.get('chain'))}, "
+                     f"hash {show(anchor.get('hash'))}")
+    return lines
 
 
 def first(payload: dict, *names):

@@ -33,11 +33,31 @@ def verification_url(certificate_id) -> str:
     return f"{base}{reverse('certificate_verify_id', args=[certificate_id])}"
 
 
+# Payload version 2 adds `audit_anchor`; a payload without `payload_version` is version 1.
+PAYLOAD_VERSION = 2
+
+
+def _audit_anchor(organisation_id: int) -> dict:
+    """The organisation's chain head as the certificate is signed: signed into the certificate, it
+    lets anyone holding the certificate detect, offline, a later rewrite of the trail before it
+    (tools/verify_audit_export.py --anchor). Read inside the sign-off's transaction, after its
+    events, so it covers the decision itself."""
+    from audits.chain import GENESIS_HASH
+    from audits.models import AuditChainHead
+    from audits.trail import chain_for
+
+    chain = chain_for(organisation_id)
+    head = AuditChainHead.objects.filter(chain=chain).values("seq", "hash").first() or {"seq": 0, "hash": GENESIS_HASH}
+    return {"chain": chain, "seq": head["seq"], "hash": head["hash"]}
+
+
 def certificate_payload(*, submission: Submission, certificate_id) -> dict:
     frozen = submission.frozen
     signoffs = submission.signoffs.select_related("signer").order_by("created_at")
     valid_until = min(s.valid_until for s in signoffs if s.valid_until)
     return {
+        "payload_version": PAYLOAD_VERSION,
+        "audit_anchor": _audit_anchor(submission.organisation_id),
         "certificate_id": str(certificate_id),
         "issued_at": timezone.now().replace(microsecond=0).isoformat(),
         "organisation": {"id": submission.organisation_id, "name": submission.organisation.name},

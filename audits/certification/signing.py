@@ -108,7 +108,29 @@ def _check_json_value(value, where: str) -> None:
 
 # --- the portal's key ------------------------------------------------------------------------
 
-_cache: dict[tuple[str | None, str], Ed25519PrivateKey] = {}
+@dataclass(frozen=True)
+class KeySource:
+    """Where one of the portal's Ed25519 keys comes from: an environment variable holding the key,
+    else a PEM file created 0600 on first use (never the database). The certificate key and the
+    audit-trail checkpoint key follow the same rules, each with its own variables and file."""
+
+    variable: str
+    file_variable: str
+    default_file_name: str
+    purpose: str
+
+    def configured(self) -> str | None:
+        return getattr(settings, self.variable, None) or None
+
+    def path(self) -> Path:
+        value = getattr(settings, self.file_variable, None)
+        return Path(value) if value else Path(settings.DATA_DIR) / "keys" / self.default_file_name
+
+
+CERTIFICATE_KEY = KeySource("CERTIFICATE_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY_FILE", DEFAULT_KEY_FILE_NAME,
+                            "certificate signing key")
+
+_cache: dict[tuple[str, str | None, str], Ed25519PrivateKey] = {}
 _cache_lock = threading.Lock()
 
 
@@ -118,24 +140,26 @@ def load_or_create_signing_key() -> Ed25519PrivateKey:
 
     Raises ImproperlyConfigured, naming the setting or file, when the key is malformed.
     """
-    configured = getattr(settings, "CERTIFICATE_SIGNING_KEY", None) or None
-    path = Path(_key_file_setting())
+    return load_or_create_key(CERTIFICATE_KEY)
+
+
+def load_or_create_key(source: KeySource) -> Ed25519PrivateKey:
+    """The key ``source`` names: from its variable if set, else from its file (created on first use)."""
+    configured, path = source.configured(), source.path()
     # Keyed by the settings so a changed setting (tests, override_settings) is never served a
     # stale key. A rotated key *file* is only picked up by a restart: see docs/certificates.md.
-    cache_key = (configured, str(path))
+    cache_key = (source.variable, configured, str(path))
     with _cache_lock:
         key = _cache.get(cache_key)
         if key is None:
-            key = parse_private_key(configured) if configured else load_or_create_key_file(path)
+            key = (parse_private_key(configured, source=source.variable) if configured
+                   else load_or_create_key_file(path, source=source))
             _cache[cache_key] = key
         return key
 
 
 def _key_file_setting() -> Path:
-    value = getattr(settings, "CERTIFICATE_SIGNING_KEY_FILE", None)
-    if value:
-        return Path(value)
-    return Path(settings.DATA_DIR) / "keys" / DEFAULT_KEY_FILE_NAME
+    return CERTIFICATE_KEY.path()
 
 
 def clear_key_cache() -> None:
@@ -179,7 +203,7 @@ def _parse_private_pem(data: bytes, *, source: str) -> Ed25519PrivateKey:
     return key
 
 
-def load_or_create_key_file(path: Path) -> Ed25519PrivateKey:
+def load_or_create_key_file(path: Path, *, source: KeySource = CERTIFICATE_KEY) -> Ed25519PrivateKey:
     """Read the PEM key at ``path``; if there is none, create one (mode 0600, folder 0700).
 
     Two processes starting together (web and worker) must end up with the same key, so creation
@@ -188,23 +212,23 @@ def load_or_create_key_file(path: Path) -> Ed25519PrivateKey:
     a half-written key.
     """
     if path.exists():
-        return _read_key_file(path)
+        return _read_key_file(path, source=source)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock_fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise ImproperlyConfigured(
-            f"CERTIFICATE_SIGNING_KEY_FILE ({path}) does not exist and cannot be created: {exc.strerror}. "
-            "Make its folder writable by the portal, or set CERTIFICATE_SIGNING_KEY.") from None
+            f"{source.file_variable} ({path}) does not exist and cannot be created: {exc.strerror}. "
+            f"Make its folder writable by the portal, or set {source.variable}.") from None
     try:
         # Blocks until a concurrent creator has finished; it then finds the key in place.
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         if path.exists():
-            return _read_key_file(path)
+            return _read_key_file(path, source=source)
         key = Ed25519PrivateKey.generate()
         _write_new_key(path, key)
-        logger.warning("Created a new certificate signing key %s at %s; back it up and publish its "
-                       "public key (docs/certificates.md).", key_id_for(key.public_key()), path)
+        logger.warning("Created a new %s %s at %s; back it up and publish its public key "
+                       "(docs/certificates.md, docs/audit-trail.md).", source.purpose, key_id_for(key.public_key()), path)
         return key
     finally:
         os.close(lock_fd)  # closing the descriptor releases the lock
@@ -237,8 +261,8 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _read_key_file(path: Path) -> Ed25519PrivateKey:
-    source = f"CERTIFICATE_SIGNING_KEY_FILE ({path})"
+def _read_key_file(path: Path, *, source: KeySource = CERTIFICATE_KEY) -> Ed25519PrivateKey:
+    source = f"{source.file_variable} ({path})"
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -276,28 +300,51 @@ def sign_document(payload: dict) -> dict:
     to the caller's dict cannot silently invalidate it. Raises CanonicalJSONError for a payload
     that is not canonical JSON.
     """
+    return sign_payload(payload, key=load_or_create_signing_key(), document_format=FORMAT)
+
+
+def sign_payload(payload: dict, *, key: Ed25519PrivateKey, document_format: str) -> dict:
+    """A signed document of ``document_format`` (same layout as a certificate) over ``payload``."""
     data = canonical_bytes(payload)
-    key = load_or_create_signing_key()
     return {
-        "format": FORMAT,
+        "format": document_format,
         "algorithm": ALGORITHM,
         "key_id": key_id_for(key.public_key()),
         "payload": json.loads(data),
-        "signature": base64.b64encode(key.sign(data)).decode("ascii"),
+        "signature": signature_of(data, key=key),
     }
 
 
-def verify_document(document: dict, *, public_key_pem: str | None = None) -> VerificationResult:
+def signature_of(data: bytes, *, key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(key.sign(data)).decode("ascii")
+
+
+def signature_valid(data: bytes, *, signature: str, public_key: Ed25519PublicKey) -> bool:
+    """Whether ``signature`` (standard base64 of 64 bytes, spelled canonically) signs ``data``."""
+    raw = _decode_signature(signature) if isinstance(signature, str) else None
+    if raw is None:
+        return False
+    try:
+        public_key.verify(raw, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_document(document: dict, *, public_key_pem: str | None = None, public_key: Ed25519PublicKey | None = None,
+                    document_format: str = FORMAT) -> VerificationResult:
     """Check a certificate document's structure, key id and signature.
 
     Verifies with ``public_key_pem`` when given, else with the portal's current key. Never raises
     for bad input: every problem is an ``ok=False`` result with a reason a person can read. It
     says nothing about expiry, suspension or revocation; those live in the portal's database.
     """
-    problem = _structure_problem(document)
+    problem = _structure_problem(document, document_format)
     if problem:
         return VerificationResult(False, problem)
-    if public_key_pem is None:
+    if public_key is not None:
+        pass
+    elif public_key_pem is None:
         public_key = load_or_create_signing_key().public_key()
     else:
         public_key = _parse_public_pem(public_key_pem)
@@ -347,7 +394,7 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _structure_problem(document) -> str | None:
+def _structure_problem(document, document_format: str = FORMAT) -> str | None:
     if not isinstance(document, dict):
         return f"the certificate must be a JSON object, not {type(document).__name__}"
     missing = DOCUMENT_FIELDS - document.keys()
@@ -357,8 +404,9 @@ def _structure_problem(document) -> str | None:
     extra = document.keys() - DOCUMENT_FIELDS
     if extra:
         return "the certificate has unexpected field(s) " + ", ".join(sorted(map(str, extra)))
-    if document["format"] != FORMAT:
-        return f"unsupported certificate format {document['format']!r} (expected {FORMAT!r})"
+    if document["format"] != document_format:
+        what = "certificate" if document_format == FORMAT else "document"
+        return f"unsupported {what} format {document['format']!r} (expected {document_format!r})"
     if document["algorithm"] != ALGORITHM:
         return f"unsupported algorithm {document['algorithm']!r} (expected {ALGORITHM!r})"
     for field in ("key_id", "signature"):

@@ -13,11 +13,10 @@ import json
 from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from audits.chain import format_timestamp
-from audits.models import AuditChainHead, AuditEvent
-from audits.services import EXPORT_FIELDS, export_header
+from audits.models import AuditEvent
+from audits.services import EXPORT_FIELDS, export_header, export_header_line, export_snapshot
 from audits.trail import chain_for
 
 
@@ -80,32 +79,25 @@ def system_trail_events(*, system) -> QuerySet:
             .filter(match).order_by("seq"))
 
 
-def system_trail_header(*, system, count: int, head: dict | None, actor) -> dict:
-    chain = chain_for(system.organisation_id)
-    return {**export_header(complete=False),
-            "scope": "system",
-            "note": (f"A FILTERED VIEW of the organisation's hash chain {chain}: only the {count} events about the "
-                     f"AI system {system.name!r} (id {system.pk}) and its versions, datasets, validation runs, "
-                     "findings, submissions, certificates, determinations, obligations and risks. Events of the "
-                     "chain in between are left out: each event's hash can be checked, and the link to the "
-                     "previous event only where both are in this file (consecutive seq)."),
-            "chain": chain,
-            "chain_head_at_export": head,
-            "system": {"id": system.pk, "name": system.name},
-            "events": count,
-            "exported_at": format_timestamp(timezone.now()),
-            "exported_by": getattr(actor, "username", "")}
+def system_trail_header(*, system, snapshot, actor) -> dict:
+    chain = snapshot.chain
+    return export_header(
+        complete=False, snapshot=snapshot, actor=actor, scope="system",
+        note=(f"A FILTERED VIEW of the organisation's hash chain {chain}: only the {snapshot.count} events about the "
+              f"AI system {system.name!r} (id {system.pk}) and its versions, datasets, validation runs, "
+              "findings, submissions, certificates, determinations, obligations and risks. Events of the "
+              "chain in between are left out: each event's hash can be checked, and the link to the "
+              "previous event only where both are in this file (consecutive seq)."),
+        system={"id": system.pk, "name": system.name})
 
 
 def system_trail_jsonl(*, system, actor) -> Iterator[str]:
-    head = (AuditChainHead.objects.filter(chain=chain_for(system.organisation_id)).values("seq", "hash").first()
-            or {"seq": 0, "hash": None})
-    # Bounded by the head read first: events appended while the file streams are left out, so the
-    # count and the head in the header describe exactly the lines that follow.
-    events = system_trail_events(system=system).filter(seq__lte=head["seq"])
-    header = system_trail_header(system=system, count=events.count(), head=head, actor=actor)
-    yield json.dumps({"_export": header}, ensure_ascii=False) + "\n"
-    for event in events.iterator(chunk_size=2000):
+    # Bounded by the head read first (export_snapshot): events appended while the file streams are
+    # left out, so the count, digest and head in the signed header describe exactly the lines that follow.
+    snapshot = export_snapshot(system_trail_events(system=system), chain=chain_for(system.organisation_id))
+    header = system_trail_header(system=system, snapshot=snapshot, actor=actor)
+    yield json.dumps(export_header_line(header), ensure_ascii=False, sort_keys=True) + "\n"
+    for event in snapshot.events.iterator(chunk_size=2000):
         record = event.as_record()
         record["timestamp"] = format_timestamp(event.timestamp)
         yield json.dumps({field: record.get(field) for field in EXPORT_FIELDS}, ensure_ascii=False,

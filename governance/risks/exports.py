@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
+
+from core.exports import csv_writer, xlsx_row
 
 EXPORT_COLUMNS = ("reference", "title", "category", "source", "systems", "owner", "likelihood", "impact",
                   "inherent_score", "residual_likelihood", "residual_impact", "residual_score", "current_score",
                   "above_appetite", "controls", "treatment", "acceptance_justification", "status", "due_date",
                   "next_review_date", "overdue", "source_type", "source_id", "created_at", "updated_at")
-
-
-def _cell(value) -> str:
-    # Spreadsheet formula injection: a cell starting with = + - @ would be evaluated.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def export_row(risk) -> list:
@@ -38,16 +33,12 @@ def _chunks(queryset, size: int = 500):
             yield risk
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_rows(queryset):
-    writer = csv.writer(_Echo())
+    # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
+    writer = csv_writer()
     yield writer.writerow(EXPORT_COLUMNS)
     for risk in _chunks(queryset):
-        yield writer.writerow([_cell(v) for v in export_row(risk)])
+        yield writer.writerow(export_row(risk))
 
 
 def xlsx_bytes(queryset) -> bytes:
@@ -65,7 +56,7 @@ def xlsx_bytes(queryset) -> bytes:
     sheet.append(header)
     for risk in _chunks(queryset):
         # Typed cells (numbers, dates) rather than text; strings escaped like the CSV.
-        sheet.append([_cell(v) if isinstance(v, str) else v for v in export_row(risk)])
+        sheet.append(xlsx_row(export_row(risk)))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -35,6 +35,7 @@ from datetime import date
 from django.db import transaction
 
 from core.errors import NotAllowed, PortalError, ValidationFailed
+from core.exports import csv_writer
 from core.models import User
 from core.permissions import has_permission
 from governance.risks import services
@@ -364,7 +365,7 @@ def _forget_writes(report: ImportReport) -> None:
 def template_csv() -> str:
     """An example file with the documented header."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)  # the one export helper, like every file the portal hands out
     writer.writerow(COLUMNS)
     writer.writerow(["Unfair declines for young applicants", "bias", "Consumer credit scoring", "3", "4",
                      "Approval rates differ by age group", "validation_finding", "", "2", "4", "", "", "mitigate",

@@ -3,12 +3,14 @@ import json
 import subprocess
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from audits import checkpoints
 from audits.models import AuditEvent
 from audits.services import audit_trail_verify, export_csv, export_jsonl
 from audits.trail import audit_record
@@ -146,30 +148,142 @@ def test_organisations_have_separate_chains(organisation, other_organisation, or
     assert a.seq == b.seq == 1
 
 
-def test_a_jsonl_export_can_be_verified_without_the_portal(trail, tmp_path):
+def export_file(tmp_path, trail, fmt="jsonl", *, complete=True, name="trail") -> Path:
     queryset = AuditEvent.objects.filter(organisation=trail[0].organisation)
-    export = tmp_path / "trail.jsonl"
-    export.write_text("".join(export_jsonl(queryset, complete=True)), encoding="utf-8")
-    script = ["python3", "tools/verify_audit_export.py", str(export)]
-    ok = subprocess.run(script, capture_output=True, text=True)
+    writer = export_jsonl if fmt == "jsonl" else export_csv
+    path = tmp_path / f"{name}.{fmt}"
+    path.write_text("".join(writer(queryset, complete=complete, chain=trail[0].chain)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def public_key(tmp_path) -> Path:
+    """The audit-trail key as the portal publishes it (key id line first)."""
+    path = tmp_path / "audit-trail-public-key.pem"
+    path.write_text(f"Key id: {checkpoints.checkpoint_key_id()}\n{checkpoints.checkpoint_public_key_pem()}")
+    return path
+
+
+def run_tool(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["python3", "tools/verify_audit_export.py", *map(str, args)], capture_output=True, text=True)
+
+
+def test_a_jsonl_export_can_be_verified_without_the_portal(trail, tmp_path, public_key):
+    export = export_file(tmp_path, trail)
+    ok = run_tool(export, "--public-key", public_key)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     lines = export.read_text(encoding="utf-8").splitlines()
     row = json.loads(lines[3])
     row["reason"] = "rewritten"
     lines[3] = json.dumps(row, ensure_ascii=False)
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bad = subprocess.run(script, capture_output=True, text=True)
+    bad = run_tool(export, "--public-key", public_key)
     assert bad.returncode == 1
     assert f"#{row['seq']}" in bad.stdout
 
 
-def test_a_csv_export_can_be_verified_without_the_portal(trail, tmp_path):
-    queryset = AuditEvent.objects.filter(organisation=trail[0].organisation)
-    export = tmp_path / "trail.csv"
-    export.write_text("".join(export_csv(queryset, complete=True)), encoding="utf-8")
-    result = subprocess.run(["python3", "tools/verify_audit_export.py", str(export)], capture_output=True, text=True)
+def test_a_csv_export_can_be_verified_without_the_portal(trail, tmp_path, public_key):
+    export = export_file(tmp_path, trail, "csv")
+    result = run_tool(export, "--public-key", public_key)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(trail)} events" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_deleting_the_last_event_line_of_a_complete_export_fails_verification(trail, tmp_path, public_key, fmt):
+    export = export_file(tmp_path, trail, fmt)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    export.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    result = run_tool(export, "--public-key", public_key)
+    assert result.returncode == 1, result.stdout
+    assert "promises" in result.stdout and "removed from the end" in result.stdout
+
+
+def test_flipping_the_header_to_a_filtered_export_and_deleting_a_line_fails_verification(trail, tmp_path, public_key):
+    export = export_file(tmp_path, trail)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["_export"]["complete_chain"] = False
+    first["_export"]["events"] -= 1
+    lines[0] = json.dumps(first)
+    del lines[2]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_tool(export, "--public-key", public_key)
+    assert result.returncode == 1, result.stdout
+    assert "header was altered" in result.stdout
+
+
+def test_an_export_whose_signature_was_removed_is_refused(trail, tmp_path, public_key):
+    export = export_file(tmp_path, trail)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    del first["_signature"]
+    first["_export"]["complete_chain"] = False
+    lines[0] = json.dumps(first)
+    del lines[-1]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_tool(export, "--public-key", public_key)
+    assert result.returncode == 1
+    assert "not signed" in result.stdout
+
+
+def test_an_export_checked_without_its_public_key_is_a_usage_error(trail, tmp_path):
+    result = run_tool(export_file(tmp_path, trail))
+    assert result.returncode == 2
+    assert checkpoints.checkpoint_key_id() in result.stderr and "--public-key" in result.stderr
+
+
+def test_the_tools_ed25519_agrees_with_the_cryptography_package():
+    import importlib.util
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    spec = importlib.util.spec_from_file_location("verify_audit_export_tool", "tools/verify_audit_export.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for size in (0, 1, 64, 1000):
+        key = Ed25519PrivateKey.generate()
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        message = os.urandom(size)
+        signature = key.sign(message)
+        assert tool.ed25519_verify(public, message, signature)
+        assert not tool.ed25519_verify(public, message + b"x", signature)
+        flipped = bytearray(signature)
+        flipped[size % 64] ^= 1
+        assert not tool.ed25519_verify(public, message, bytes(flipped))
+        other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        assert not tool.ed25519_verify(other, message, signature)
+
+
+def test_the_trail_csv_neutralises_formulas_and_still_verifies(organisation, org_admin, tmp_path, public_key):
+    import csv
+
+    texts = ['=HYPERLINK("http://evil.example","x")', "+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "'quoted", "plain"]
+    for text in texts:
+        audit_record(verb="demo.named", target=organisation, actor=org_admin, object_repr=text, reason=text)
+    events = list(AuditEvent.objects.filter(organisation=organisation).order_by("seq"))
+    export = export_file(tmp_path, events, "csv")
+    with open(export, encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle))
+    columns = table[1]
+    cells = [row[columns.index("reason")] for row in table[2:]][-len(texts):]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
+    assert cells[0] == "'" + texts[0] and cells[-1] == "plain" and cells[-2] == "''quoted"
+    result = run_tool(export, "--public-key", public_key)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_break_of_a_chain_is_listed_not_only_the_first(trail):
+    with tampering() as cursor:
+        for victim in (trail[1], trail[3]):
+            cursor.execute("UPDATE audits_auditevent SET reason = %s WHERE id = %s", ["rewritten", victim.id])
+    result = audit_trail_verify(organisation_id=trail[0].organisation_id)
+    assert [b.seq for b in result.breaks] == [trail[1].seq, trail[3].seq]
+    code, output = verify_command()
+    assert code != 0
+    assert f"#{trail[1].seq}" in output and f"#{trail[3].seq}" in output
 
 
 def test_logging_in_outside_a_request_does_not_make_that_user_the_actor_of_later_events(client, organisation, org_admin):

@@ -35,8 +35,13 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def run_verifier(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["python3", str(ROOT / "tools" / "verify_audit_export.py"), str(path)],
-                          capture_output=True, text=True)
+    """The offline tool, with the portal's audit-trail public key (exports have signed headers)."""
+    from audits import checkpoints
+
+    key = path.parent / "audit-trail-public-key.pem"
+    key.write_text(checkpoints.checkpoint_public_key_pem())
+    return subprocess.run(["python3", str(ROOT / "tools" / "verify_audit_export.py"), str(path), "--public-key",
+                           str(key)], capture_output=True, text=True)
 
 
 # --- the validation and certification report --------------------------------------------------------

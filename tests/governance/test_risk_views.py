@@ -113,6 +113,34 @@ def test_exports_neutralise_spreadsheet_formulas(officer, compliance_officer, cr
     assert "'=HYPERLINK" in body
 
 
+TRIGGERS = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("title", TRIGGERS)
+def test_the_csv_export_neutralises_every_formula_trigger_tab_and_carriage_return_included(
+        officer, compliance_officer, credit_system, title):
+    make_risk(compliance_officer, [credit_system], title=title)
+    body = b"".join(officer.get(reverse("governance:risk_export", args=["csv"])).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["title"] for r in rows] == ["'" + title]
+
+
+@pytest.mark.parametrize("title", TRIGGERS)
+def test_the_xlsx_export_neutralises_every_formula_trigger_and_keeps_numbers_typed(
+        officer, compliance_officer, credit_system, title):
+    from openpyxl import load_workbook
+
+    make_risk(compliance_officer, [credit_system], title=title)
+    response = officer.get(reverse("governance:risk_export", args=["xlsx"]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]]))
+    # XML turns a carriage return into a line feed on the way back; the apostrophe is what counts.
+    assert row["title"].replace("\n", "\r") == "'" + title.replace("\n", "\r")
+    assert sheet.cell(2, header.index("title") + 1).data_type == "s"
+    assert isinstance(row["inherent_score"], int)
+
+
 def test_the_heatmap_counts_risks_per_cell_and_links_to_them(officer, register):
     response = officer.get(reverse("governance:risk_heatmap"))
     counts = response.context["counts"]["inherent"]

@@ -176,6 +176,14 @@ def test_the_csv_export_lists_the_filtered_obligations_and_neutralises_formulas(
     assert len(rows) == 2 and rows[1][2] == "'=HYPERLINK(1)"
 
 
+@pytest.mark.parametrize("title", ["\t=1+1", "\r=1+1", "@SUM(A1)", "+1", "-1"])
+def test_the_obligation_export_neutralises_tab_and_carriage_return_triggers_too(officer_client, approved, title):
+    Obligation.objects.filter(article="Art. 4").update(title=title)
+    response = officer_client.get(url("obligation_export"), {"article": "Art. 4"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert rows[1][2] == "'" + title
+
+
 def test_the_obligation_page_offers_only_the_moves_the_table_allows(officer_client, obligation):
     page = officer_client.get(url("obligation_detail", obligation.pk)).content.decode()
     assert '<option value="in_progress">' in page
