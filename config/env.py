@@ -156,3 +156,30 @@ def env_broker(name: str, default_folder: Path, *, environ: Mapping[str, str] | 
         raise ConfigError(f"{name}={value!r} has an unsupported scheme; use redis://host:6379/0 "
                           "or leave it unset for the embedded filesystem broker.")
     return value
+
+
+def env_cache(name: str, *, environ: Mapping[str, str] | None = None) -> dict:
+    """CACHES["default"] from a URL: redis:// or rediss:// for a cache every process shares
+    (throttles and lock-outs count there), unset or locmem:// for one per process."""
+    value = _raw(name, environ)
+    if value is None or value == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in {"redis", "rediss"}:
+        raise ConfigError(f"{name}={value!r} has an unsupported scheme; use redis://host:6379/1, "
+                          "or leave it unset for a cache in each process's memory.")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
+
+
+def env_networks(name: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """A comma-separated list of IP networks or addresses (CIDR), each checked."""
+    import ipaddress
+
+    items = env_list(name, [], environ=environ)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} has {item!r}, which is not an IP address or network such as 10.0.0.0/8.") from None
+    return items
+

@@ -13,9 +13,11 @@ from config.env import (
     ConfigError,
     env_bool,
     env_broker,
+    env_cache,
     env_database,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_size,
     env_str,
@@ -218,13 +220,25 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Only trust X-Forwarded-For when a proxy we control sets it; otherwise clients could forge their IP
-# in the audit trail and dodge the login lock-out.
+# The client's address, one answer for the audit trail, the log-in lock-out and every throttle
+# (core.client_ip): the socket address unless proxies we run are named. TRUSTED_PROXY_COUNT = how
+# many proxies append to X-Forwarded-For in front of the portal (the client is that many places
+# from the right of X-Forwarded-For + the socket address); TRUSTED_PROXIES = their networks (the
+# client is the right-most address outside them). TRUST_X_FORWARDED_FOR=true, the older switch,
+# still means one trusted proxy. Trusting more than there are lets clients forge their address.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
-AXES_IPWARE_PROXY_COUNT = 1 if TRUST_X_FORWARDED_FOR else 0
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUST_X_FORWARDED_FOR else ["REMOTE_ADDR"]
-)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if TRUST_X_FORWARDED_FOR else 0, minimum=0)
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+if TRUSTED_PROXIES and TRUSTED_PROXY_COUNT and env_str("TRUSTED_PROXY_COUNT"):
+    raise ConfigError("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both: one way of finding the client's address.")
+if TRUSTED_PROXIES:
+    TRUSTED_PROXY_COUNT = 0
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# Lock-outs are counted in the database, which every web process shares.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Throttle counts live in the cache: set CACHE_URL (redis://host:6379/1) when more than one web
+# process serves, or each process allows the full rate. Unset: each process's own memory.
+CACHES = {"default": env_cache("CACHE_URL")}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -20,10 +20,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.throttling import SimpleRateThrottle
 
 from audits.certification import certificates, signing
 from audits.certification.models import Certificate
+from core.api.throttling import ClientAddressThrottle
 from core.errors import NotFound, PortalError, TooLarge, ValidationFailed
 
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -34,10 +34,10 @@ STATUS_WORDS = {"valid": "VALID", "expired": "EXPIRED", "suspended": "SUSPENDED"
                 "not_yet_valid": "NOT YET VALID", "invalid": "NOT VALID"}
 
 
-class CertificateVerifyThrottle(SimpleRateThrottle):
-    """Per client address, for the public page and endpoints: they need no login, so this is what
-    keeps a client from flooding the portal with signature checks and lookups. The rate is
-    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["certificate_verify"]."""
+class CertificateVerifyThrottle(ClientAddressThrottle):
+    """Per client address (core.client_ip), for the public page and endpoints: they need no login,
+    so this is what keeps a client from flooding the portal with signature checks and lookups. The
+    rate is REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["certificate_verify"]."""
 
     scope = "certificate_verify"
 
