@@ -40,3 +40,47 @@ class AuditActorMiddleware:
         if user is not None and user.is_authenticated:
             context.update(actor_id=user.pk)
         return self.get_response(request)
+
+
+# The portal serves every script, style and font itself (plotly and htmx from static/vendor, no
+# CDN) and has no inline script or event handler, so scripts are 'self' only -- no nonce, no
+# 'unsafe-inline', no 'unsafe-eval' (plotly's bundle needs none for the charts the portal draws).
+# Styles allow 'unsafe-inline': plotly and htmx insert <style> elements and style attributes, and
+# the templates use style attributes; injected styles cannot run code.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+# Nothing in the portal needs a device or sensor; deny them to every frame.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "midi", "payment", "usb", "browsing-topics"))
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every answer, and Cache-Control: no-store
+    on what a signed-in user sees and on every API answer, so no shared or browser cache keeps an
+    organisation's data after the session ends. A view that sets its own CSP keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
+        return response
