@@ -1,5 +1,5 @@
 """Validation policy: every threshold a check uses, named, defaulted from the check catalogue
-(/work/shared/reference/check-catalogue.md) and overridable per organisation or risk tier.
+(docs/reference/check-catalogue.md) and overridable per organisation or risk tier.
 
     policy = Policy.from_overrides({"fairness.dp_ratio_min": 0.9, "bootstrap": {"n": 500}})
 

@@ -1,7 +1,7 @@
 """Short paraphrases of every provision the questionnaire and the rules cite.
 
 This is the "article one click away": the UI shows the summary next to each question. Texts are
-paraphrased from /work/shared/reference/eu-ai-act.md (final OJ numbering: Art. 26 deployers, Art. 27
+paraphrased from docs/reference/eu-ai-act.md (final OJ numbering: Art. 26 deployers, Art. 27
 FRIA); a test checks that every reference here exists in that file. When the exact wording
 matters, link to the official text (OJ L, 2024/1689).
 """

@@ -4,7 +4,8 @@ import pytest
 
 from models_registry.datasets import DatasetError, profile_dataset
 
-SHARED = Path("/work/shared/datasets")
+# The public datasets ship in the checkout (datasets/): tests read nothing outside it.
+SHARED = Path(__file__).resolve().parents[3] / "datasets"
 
 
 @pytest.fixture
