@@ -111,7 +111,25 @@ class ValidationRun(OrgOwnedModel):
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
     claim_token = models.CharField(max_length=32, blank=True,
-                                   help_text="Set when a worker claims the run; a retry of that task resumes with it.")
+                                   help_text="Set when a worker claims the run; a retry of that task resumes with it. "
+                                             "A takeover replaces it, which fences the previous worker out: every "
+                                             "write of a worker is conditional on its token.")
+    # Attempts: a run whose worker died (no heartbeat for stale_after_s) is taken over by the next
+    # delivery of its message and started again, up to VALIDATION_MAX_ATTEMPTS times.
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started this run.")
+    attempt_log = models.JSONField(default=list, blank=True,
+                                   help_text="One entry per attempt: number, worker, started_at, and why the "
+                                             "previous attempt was given up.")
+    stale_after_s = models.PositiveIntegerField(
+        default=300, help_text="No heartbeat for this long means the worker is gone (VALIDATION_STALE_AFTER_S when "
+                               "the run was started): the run may be taken over, and the reaper acts on it.")
+    # The outbox: the row is the message. published_at stays empty until the broker accepted a
+    # message for the run; a periodic task sends the runs whose publish failed.
+    published_at = models.DateTimeField(null=True, blank=True, help_text="When the broker last accepted its message.")
+    publish_attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts to hand it to the broker.")
+    publish_error = models.TextField(blank=True, help_text="Why the last attempt to publish failed.")
+    next_publish_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="When the outbox sweep may next try to publish it.")
     stage = models.CharField(max_length=60, blank=True)
     progress_percent = models.PositiveSmallIntegerField(default=0)
     checks_done = models.PositiveSmallIntegerField(default=0)
@@ -130,7 +148,8 @@ class ValidationRun(OrgOwnedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organisation", "-created_at"]),
-                   models.Index(fields=["status", "heartbeat_at"])]
+                   models.Index(fields=["status", "heartbeat_at"]),
+                   models.Index(fields=["status", "published_at", "next_publish_at"], name="validation_outbox")]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress_percent__lte=100), name="validation_progress_max_100"),
         ]
@@ -142,6 +161,11 @@ class ValidationRun(OrgOwnedModel):
     @property
     def is_active(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def waiting_for_broker(self) -> bool:
+        """Queued, but the broker has not accepted its message yet (it was down): the outbox sweep retries."""
+        return self.status == RunStatus.QUEUED and self.published_at is None and self.publish_attempts > 0
 
 
 class CheckResultRecord(models.Model):
@@ -203,4 +227,4 @@ class Finding(OrgOwnedModel):
 # --- certification (auditor review, sign-off, certificates) -------------------------------------
 from audits.certification.models import (  # noqa: E402,F401  (models live in a package of their own)
     Certificate, Condition, ConflictOfInterest, DissentingOpinion, FindingComment, FindingDecision,
-    Rerun, ReviewAssignment, SignOff, Submission)
+    Rerun, ReviewAssignment, SignOff, Submission, SubmissionCounter)

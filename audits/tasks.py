@@ -38,12 +38,16 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
 @shared_task(name="audits.validation_run_execute", base=AuditedTask, acks_late=True, bind=True,
              max_retries=MAX_RETRIES)
-def validation_run_execute(self, run_id: int, resume_token: str = "") -> dict:
-    """Claim one queued run, execute it in a child process and record how it ended.
+def validation_run_execute(self, run_id: int, resume_token: str = "", recheck: bool = False) -> dict:
+    """Claim one run (a queued one, or one whose worker died: a takeover), execute it in a child
+    process and record how it ended.
 
     Safe to deliver twice (acks-late): the claim is a conditional UPDATE, so a second delivery
-    finds the run taken and exits. A retry after a transient error resumes with the claim token
-    it was given."""
+    finds the run taken and exits. A delivery that finds the run held by a live-looking worker
+    sends one re-check for when that worker's heartbeat would be stale (`recheck`): the message of
+    a killed pool process comes back at once, while the dead worker's heartbeat is still fresh.
+    A retry after a transient error resumes with the claim token it was given."""
+    import os
     import traceback
     import uuid
 
@@ -51,11 +55,13 @@ def validation_run_execute(self, run_id: int, resume_token: str = "") -> dict:
     from core.errors import PortalError
 
     token = resume_token or uuid.uuid4().hex
-    run = runs.validation_claim(run_id=run_id, token=token, resume=bool(resume_token))
+    worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
+    run = runs.validation_claim(run_id=run_id, token=token, resume=bool(resume_token), worker=worker)
     if run is None:
-        return {"run": run_id, "claimed": False}
+        delay = None if (resume_token or recheck) else runs.validation_recheck_schedule(run_id=run_id)
+        return {"run": run_id, "claimed": False, **({"recheck_in": delay} if delay is not None else {})}
     try:
-        outcome = runs.validation_execute(run=run)
+        outcome = runs.validation_execute(run=run, token=token)
         runs.validation_finish(run_id=run_id, token=token, status=outcome.status,
                                error_message=outcome.error_message, error_detail=outcome.error_detail,
                                reproducibility=outcome.reproducibility, peak_memory_mb=round(outcome.peak_rss_mb, 1),
@@ -80,18 +86,33 @@ def validation_run_execute(self, run_id: int, resume_token: str = "") -> dict:
 
 @shared_task(name="audits.validation_reap_stale", base=AuditedTask)
 def validation_reap_stale_task() -> list[int]:
-    """Periodic (beat): fail running validations whose worker stopped sending heartbeats, and queued
-    ones no worker picked up within VALIDATION_QUEUED_TIMEOUT_S."""
+    """Periodic (beat): hand running validations whose worker stopped sending heartbeats back to the
+    broker for a takeover (failing them once their attempts are used up), and fail queued ones no
+    worker picked up within VALIDATION_QUEUED_TIMEOUT_S."""
     from audits.validation_services import validation_reap_stale
 
     return validation_reap_stale()
 
 
+@shared_task(name="audits.validation_publish_pending", base=AuditedTask)
+def validation_publish_pending_task() -> list[int]:
+    """Periodic (beat): the outbox sweep. Sends the validations whose message the broker never
+    accepted (it was down when they were started); a run sent twice is claimed once."""
+    from audits.validation_services import validation_publish_pending
+
+    return validation_publish_pending()
+
+
 @shared_task(name="audits.certification_daily_sweep", base=AuditedTask)
 def certification_daily_sweep_task() -> dict:
-    """Conditions falling due or overdue (which suspends the certificate), and expired certificates."""
+    """Conditions falling due or overdue (which suspends the certificate), and expired certificates.
+    A row that fails is listed under "errors" (and logged) and the sweep carries on with the rest."""
     from audits.certification import certificates
 
     result = certificates.conditions_sweep()
-    result["expired"] = certificates.certificates_expire_sweep()
+    expiry = certificates.certificates_expire_sweep()
+    result["expired"] = expiry["expired"]
+    errors = result.get("errors", []) + expiry.get("errors", [])
+    if errors:  # each failed row is logged with its traceback; the task result lists them too
+        result["errors"] = errors
     return result

@@ -1,5 +1,6 @@
-"""Validation runs: starting and cancelling them (web and API), and the worker's side of a run
-(claim, heartbeat and progress, results as they stream in, finish, reaping stale runs).
+"""Validation runs: starting and cancelling them (web and API), handing them to the broker (the run
+row is the outbox), and the worker's side of a run (claim or takeover, heartbeat and progress,
+results as they stream in, finish, reaping stale runs).
 
 The checks and the model run in a child process (`audits.engine`); this module only moves data
 between that process and the database. Heavy libraries (numpy, sklearn, shap) are imported lazily.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,9 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from audits.choices import RunStatus, Suite, can_move
+from audits.choices import ACTIVE_STATUSES, RunStatus, Suite, can_move
 from audits.models import CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
 from audits.trail import audit_record
 from core import context as audit_context
@@ -32,6 +35,15 @@ SUITE_BY_RISK_TIER = {"high": Suite.FULL, "prohibited": Suite.FULL, "limited": S
 TASKS = ("binary", "multiclass", "regression")
 HEARTBEAT_EVERY_S = 2.0
 PROGRESS_EVERY_S = 0.5  # at most two progress writes per second
+# The outbox: the request's own publish (on commit) goes first; the sweep only takes runs it did not
+# send after PUBLISH_GRACE_S, holds a run it is sending for PUBLISH_LEASE_S, and waits longer after
+# each failure (10 s, 20 s, 40 s ... at most PUBLISH_BACKOFF_MAX_S).
+PUBLISH_GRACE_S = 10
+PUBLISH_LEASE_S = 60
+PUBLISH_BACKOFF_MAX_S = 300
+HAND_BACK_SLACK = timedelta(seconds=10)
+
+logger = logging.getLogger(__name__)
 
 
 class StorageUnavailable(PortalError):
@@ -217,6 +229,8 @@ def validation_start(*, actor, test_dataset, model_version=None, system=None, tr
             train_dataset=train_dataset, test_dataset=test_dataset, task=task, suite=suite,
             policy_overrides=policy_overrides or {}, policy=policy, policy_version=POLICY_VERSION, seed=seed,
             time_limit_s=settings.VALIDATION_TIME_LIMIT_S, memory_limit_mb=settings.VALIDATION_MEMORY_LIMIT_MB,
+            stale_after_s=settings.VALIDATION_STALE_AFTER_S,
+            next_publish_at=timezone.now() + timedelta(seconds=PUBLISH_GRACE_S),
             requested_by=actor, reproducibility={"inputs": _input_hashes(model_version, train_dataset, test_dataset)})
         audit_record(verb="validation.started", target=run, actor=actor, after={
             "system": system.name, "model_version": model_version.version_label if model_version else None,
@@ -224,15 +238,80 @@ def validation_start(*, actor, test_dataset, model_version=None, system=None, tr
             "suite": suite, "policy_overrides": policy_overrides or {}, "policy_version": POLICY_VERSION,
             "seed": seed, **run.reproducibility["inputs"]})
         run_id = run.pk
-        # Enqueued only once the run is committed, so the worker always finds its row.
+        # Enqueued only once the run is committed, so the worker always finds its row. A broker
+        # that is down does not fail the request: the run stays in the outbox (published_at empty).
         transaction.on_commit(lambda: _enqueue(run_id))
     return run
 
 
 def _enqueue(run_id: int) -> None:
-    from audits.tasks import validation_run_execute
+    validation_publish(run_id=run_id)
 
-    validation_run_execute.delay(run_id)
+
+# --- the outbox --------------------------------------------------------------------------------
+
+def _send(run_id: int, **options) -> None:
+    from audits.tasks import validation_run_execute
+    from core.tasks import PUBLISH_RETRY_POLICY
+
+    validation_run_execute.apply_async(args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options)
+
+
+def validation_publish(*, run_id: int) -> bool:
+    """Hand an active run to the broker; True when the broker accepted its message.
+
+    Never raises: the run is committed whatever the broker does. A failure (broker down, refused
+    connection, timeout) is logged and recorded on the row (publish_attempts, publish_error, and
+    next_publish_at with a growing delay), and `validation_publish_pending` sends the run later.
+    A message sent twice is harmless: the claim lets one delivery run it."""
+    try:
+        _send(run_id)
+    except Exception as exc:  # noqa: BLE001 — the outbox boundary: recorded on the row, retried later
+        _publish_failed(run_id, exc)
+        return False
+    try:
+        ValidationRun.objects.filter(pk=run_id).update(published_at=timezone.now(), publish_error="",
+                                                       next_publish_at=None)
+    except Exception:  # noqa: BLE001 — sent, but not recorded: the sweep sends it again (harmless)
+        logger.exception("validation run %s was published but the outbox row could not be updated", run_id)
+    return True
+
+
+def _publish_failed(run_id: int, exc: Exception) -> None:
+    logger.warning("validation run %s could not be handed to the broker (the outbox retries it): %s: %s",
+                   run_id, type(exc).__name__, exc)
+    try:
+        attempts = (ValidationRun.objects.filter(pk=run_id).values_list("publish_attempts", flat=True).first()
+                    or 0) + 1
+        delay = min(PUBLISH_BACKOFF_MAX_S, 10 * 2 ** min(attempts - 1, 10))
+        ValidationRun.objects.filter(pk=run_id, published_at__isnull=True).update(
+            publish_attempts=attempts, publish_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_publish_at=timezone.now() + timedelta(seconds=delay))
+    except Exception:  # noqa: BLE001 — the database is gone too; next_publish_at as it was lets the sweep retry
+        logger.exception("validation run %s: the failed publish could not be recorded", run_id)
+
+
+def validation_publish_pending(*, now=None, limit: int = 200) -> list[int]:
+    """Periodic (beat): send the active runs whose message the broker never accepted (it was down
+    when they were started, or when the reaper handed them back), oldest first; returns the ids sent.
+
+    Each run is claimed before it is sent, by a conditional UPDATE that moves its next_publish_at
+    (a lease), so two sweeps running at once never send one run twice. Stops at the first failure:
+    the broker is down again, and each run keeps its own time for the next try."""
+    now = now or timezone.now()
+    due = (ValidationRun.objects.filter(status__in=ACTIVE_STATUSES, published_at__isnull=True)
+           .filter(Q(next_publish_at__isnull=True) | Q(next_publish_at__lte=now))
+           .order_by("created_at", "pk").values_list("pk", "next_publish_at")[:limit])
+    sent = []
+    for run_id, seen in list(due):
+        claimed = ValidationRun.objects.filter(pk=run_id, published_at__isnull=True, next_publish_at=seen).update(
+            next_publish_at=now + timedelta(seconds=PUBLISH_LEASE_S))
+        if not claimed:  # another sweep took it, or it was sent meanwhile
+            continue
+        if not validation_publish(run_id=run_id):
+            break
+        sent.append(run_id)
+    return sent
 
 
 def validation_cancel(*, actor, run: ValidationRun, reason: str = "") -> ValidationRun:
@@ -268,38 +347,168 @@ def _move(run: ValidationRun, new: str) -> None:
 
 # --- the worker's side -------------------------------------------------------------------------
 
-def validation_claim(*, run_id: int, token: str, resume: bool = False) -> ValidationRun | None:
-    """Take a queued run (or resume the run this token already holds, after a retry). None when
-    the run is gone, cancelled, finished or held by another delivery: the caller just exits."""
-    now = timezone.now()
-    runs = ValidationRun.objects.filter(pk=run_id)
-    if resume:
-        claimed = runs.filter(status=RunStatus.RUNNING, claim_token=token).update(heartbeat_at=now, stage="retrying")
-    else:
-        claimed = runs.filter(status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, claim_token=token, started_at=now, heartbeat_at=now, stage="starting")
-    if not claimed:
-        return None
+def _task_actor(run: ValidationRun):
+    """The worker acts for whoever enqueued the run (restored audit context), else its requester."""
+    return None if audit_context.current().actor_id else run.requested_by
+
+
+def _claimed(run_id: int) -> ValidationRun:
     return ValidationRun.objects.select_related(
         "model_version__artifact", "test_dataset__artifact", "train_dataset__artifact", "system").get(pk=run_id)
+
+
+def _silent_for(heartbeat_at, now) -> float | None:
+    return (now - heartbeat_at).total_seconds() if heartbeat_at is not None else None
+
+
+def validation_claim(*, run_id: int, token: str, resume: bool = False, worker: str = "") -> ValidationRun | None:
+    """Give the run to the delivery holding `token`, or return None: the caller just exits.
+
+    A queued run is claimed (its first attempt). A running run whose heartbeat is older than its
+    `stale_after_s` lost its worker (killed, out of memory, machine gone): it is taken over with the
+    new token and started again as the next attempt, or ended when VALIDATION_MAX_ATTEMPTS starts
+    are used up (cancelled instead, if a cancel was asked for). Every write of a worker is
+    conditional on its token, so the old worker, if it was only slow, can no longer change the run.
+    With `resume`, the retry of a delivery that already holds the run (same token) continues it.
+    None when the run is gone, finished, or held by a worker that is alive."""
+    now = timezone.now()
+    if resume:
+        claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, claim_token=token).update(
+            heartbeat_at=now, stage="retrying")
+        return _claimed(run_id) if claimed else None
+    seen = ValidationRun.objects.filter(pk=run_id).values(
+        "status", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested").first()
+    if seen is None:
+        return None
+    if seen["status"] == RunStatus.QUEUED:
+        return _claim_queued(run_id, token=token, worker=worker, now=now)
+    silent = _silent_for(seen["heartbeat_at"], now)
+    if seen["status"] == RunStatus.RUNNING and silent is not None and silent > seen["stale_after_s"]:
+        return _take_over(run_id, seen=seen, token=token, worker=worker, now=now)
+    return None
+
+
+def _attempt_entry(number: int, worker: str, now, **more) -> dict:
+    return {"attempt": number, "worker": worker, "started_at": now.isoformat(), **more}
+
+
+def _claim_queued(run_id: int, *, token: str, worker: str, now) -> ValidationRun | None:
+    with transaction.atomic():
+        # The claim: only one delivery moves the run out of the queue; the others match no row.
+        claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, claim_token=token, started_at=now, heartbeat_at=now, stage="starting",
+            attempts=F("attempts") + 1)
+        if not claimed:
+            return None
+        run = ValidationRun.objects.get(pk=run_id)  # its row stays locked by the UPDATE until commit
+        run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now)]
+        run.save(update_fields=["attempt_log"])
+        audit_record(verb="validation.attempt_started", target=run, actor=_task_actor(run),
+                     before={"status": RunStatus.QUEUED},
+                     after={"status": RunStatus.RUNNING, "attempt": run.attempts,
+                            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS, "worker": worker})
+    return _claimed(run_id)
+
+
+def _take_over(run_id: int, *, seen: dict, token: str, worker: str, now) -> ValidationRun | None:
+    silent = _silent_for(seen["heartbeat_at"], now)
+    lost = (f"the worker of attempt {seen['attempts']} sent no heartbeat for {silent:.0f} s (more than "
+            f"{seen['stale_after_s']} s; last at {seen['heartbeat_at'].isoformat()}), so it is presumed dead")
+    # Fenced on what was read: the takeover happens only if the holder did not beat meanwhile,
+    # and only one of two deliveries arriving at once gets it.
+    fence = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, claim_token=seen["claim_token"],
+                                         heartbeat_at=seen["heartbeat_at"])
+    if seen["cancel_requested"] or seen["attempts"] >= settings.VALIDATION_MAX_ATTEMPTS:
+        _end_abandoned(fence, run_id, seen=seen, lost=lost)
+        return None
+    with transaction.atomic():
+        claimed = fence.update(claim_token=token, attempts=F("attempts") + 1, heartbeat_at=now, stage="starting",
+                               progress_percent=0, checks_done=0, current_check="")
+        if not claimed:
+            return None
+        run = ValidationRun.objects.get(pk=run_id)
+        reason = f"Taken over: {lost}; attempt {run.attempts} of {settings.VALIDATION_MAX_ATTEMPTS} starts."
+        run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now, took_over_because=lost)]
+        run.save(update_fields=["attempt_log"])
+        audit_record(verb="validation.taken_over", target=run, actor=_task_actor(run), reason=reason,
+                     before={"status": RunStatus.RUNNING, "attempt": seen["attempts"],
+                             "heartbeat_at": seen["heartbeat_at"].isoformat()},
+                     after={"status": RunStatus.RUNNING, "attempt": run.attempts,
+                            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS, "worker": worker})
+    return _claimed(run_id)
+
+
+def _end_abandoned(fence, run_id: int, *, seen: dict, lost: str, by_reaper: bool = False) -> bool:
+    """End a run whose worker is gone and which is not started again: cancelled if someone asked
+    for that, else failed because its attempts are used up. True if this call ended it."""
+    attempts, now = seen["attempts"], timezone.now()
+    if seen["cancel_requested"]:
+        status, message = RunStatus.CANCELLED, ""
+    else:
+        status = RunStatus.FAILED
+        times = "" if attempts <= 1 else (f" It was started {attempts} times, the most VALIDATION_MAX_ATTEMPTS "
+                                          "allows, so it is not started again.")
+        message = (f"The validation stopped: the worker running it sent no sign of life for "
+                   f"{_minutes(seen['stale_after_s'])} (it may have crashed or been restarted).{times} Start it again.")
+    with transaction.atomic():
+        # The fence is a conditional UPDATE: it matches only if nobody beat, took over or ended the
+        # run since it was read, and it takes the row's lock for the rest of this transaction.
+        if not fence.update(claim_token=""):
+            return False
+        run = ValidationRun.objects.get(pk=run_id)
+        _move(run, status)
+        run.finished_at, run.stage = now, ""
+        run.error_message, run.error_detail = message, f"{lost}; attempts: {attempts}; ended at {now.isoformat()}"
+        run.save()
+        after = {"status": status, **({"reaped": True} if by_reaper else {}), "attempts": attempts, "worker_lost": True}
+        audit_record(verb=FINISH_VERBS[status], target=run, actor=None if by_reaper else _task_actor(run),
+                     reason=message or lost, before={"status": RunStatus.RUNNING}, after=after)
+    return True
+
+
+def validation_recheck_schedule(*, run_id: int) -> float | None:
+    """A delivery found the run held by a worker whose heartbeat is still fresh. That worker may
+    have died a moment ago (a killed pool process's message comes back at once): send one more
+    message for when its heartbeat will be stale, so the run is taken over then rather than when
+    the reaper next looks. Returns the delay in seconds, or None when there is nothing to wait for."""
+    seen = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).values(
+        "heartbeat_at", "stale_after_s").first()
+    if seen is None or seen["heartbeat_at"] is None:
+        return None
+    silent = _silent_for(seen["heartbeat_at"], timezone.now())
+    delay = round(max(1.0, seen["stale_after_s"] - silent + 1.0), 1)
+    try:
+        _send(run_id, kwargs={"recheck": True}, countdown=delay)
+    except Exception as exc:  # noqa: BLE001 — the reaper hands the run back if its worker is gone
+        logger.warning("validation run %s: the takeover re-check could not be sent: %s", run_id, exc)
+        return None
+    return delay
 
 
 class RunRecorder:
     """Receives the engine's events for one run and writes them to the database: results and
     findings at once (with the progress that goes with them), other progress at most twice a second
-    (always the latest), and a heartbeat every few seconds."""
+    (always the latest), and a heartbeat every few seconds.
 
-    def __init__(self, run: ValidationRun):
+    Every write is conditional on this worker's claim token: once the run was taken over (or
+    ended behind its back) nothing more is written, and `stop` asks the engine to stop."""
+
+    def __init__(self, run: ValidationRun, token: str):
         self.run = run
+        self.token = token
         self.last_progress = 0.0
         self.last_beat = 0.0
         self.pending: dict | None = None
         self.stop = False
 
     def on_event(self, event: dict) -> None:
+        if self.stop:
+            return
         kind = event.get("type")
         if kind == "result":
-            validation_record_result(run=self.run, result=event["result"])
+            if validation_record_result(run=self.run, token=self.token, result=event["result"]) is None:
+                self.stop = True
+                return
             # Results are written at once, so write the progress that goes with them too: otherwise
             # the result counts on the run page run ahead of its progress bar.
             self._flush_progress(force=True)
@@ -324,17 +533,20 @@ class RunRecorder:
         the heartbeat."""
         self._flush_progress()
         now = time.monotonic()
-        if now - self.last_beat >= HEARTBEAT_EVERY_S:
+        if not self.stop and now - self.last_beat >= HEARTBEAT_EVERY_S:
             self.last_beat = now
             self._update()
-            row = ValidationRun.objects.filter(pk=self.run.pk).values("status", "cancel_requested").first()
-            # Stop as well when the run was ended behind our back (the reaper gave up on it).
-            self.stop = row is None or row["cancel_requested"] or row["status"] != RunStatus.RUNNING
+            row = ValidationRun.objects.filter(pk=self.run.pk).values("cancel_requested").first()
+            self.stop = self.stop or row is None or row["cancel_requested"]
         return self.stop
 
     def _update(self, **fields) -> None:
-        ValidationRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING).update(
-            heartbeat_at=timezone.now(), **fields)
+        if self.stop:
+            return
+        written = ValidationRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING,
+                                               claim_token=self.token).update(heartbeat_at=timezone.now(), **fields)
+        if not written:  # taken over by another worker, or ended (reaped, cancelled): stop working for nothing
+            self.stop = True
 
 
 def _num(value) -> float | None:
@@ -351,10 +563,16 @@ def _is_certification_rerun(run: ValidationRun) -> bool:
     return run._certification_rerun
 
 
-def validation_record_result(*, run: ValidationRun, result: dict) -> CheckResultRecord:
+def validation_record_result(*, run: ValidationRun, token: str, result: dict) -> CheckResultRecord | None:
     """Upsert one check result, and its finding for a warn or fail (not for a certification
-    re-run). Keyed by (run, check_id), so writing the same result twice leaves one row."""
+    re-run). Keyed by (run, check_id), so writing the same result twice leaves one row. None, and
+    nothing written, when `token` no longer holds the run (it was taken over or ended)."""
     with transaction.atomic():
+        # The fence: this conditional UPDATE matches only while the token holds the run, and takes
+        # the row's lock, so a takeover waits for this result or this result sees the takeover.
+        if not ValidationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claim_token=token).update(
+                heartbeat_at=timezone.now()):
+            return None
         record, _ = CheckResultRecord.objects.update_or_create(run=run, check_id=result["check_id"], defaults={
             "family": result.get("family", ""), "name": result.get("name", "")[:200], "status": result["status"],
             "severity": result.get("severity", "info"), "value": _num(result.get("value")),
@@ -416,11 +634,11 @@ def _local_inputs(run: ValidationRun) -> Iterator[Any]:
             time_limit_s=run.time_limit_s, memory_limit_mb=run.memory_limit_mb)
 
 
-def validation_execute(*, run: ValidationRun):
-    """Run the engine for a claimed run, streaming its events into the database."""
+def validation_execute(*, run: ValidationRun, token: str):
+    """Run the engine for a run `token` holds, streaming its events into the database."""
     from audits.engine import execute_in_child
 
-    recorder = RunRecorder(run)
+    recorder = RunRecorder(run, token)
     with _local_inputs(run) as spec:
         return execute_in_child(spec, on_event=recorder.on_event, cancel_requested=recorder.cancel_requested)
 
@@ -448,9 +666,7 @@ def validation_finish(*, run_id: int, token: str, status: str, error_message: st
         if status == RunStatus.SUCCEEDED:
             run.progress_percent, run.current_check = 100, ""
         run.save()
-        # The worker acts for whoever enqueued the run (restored audit context), else its requester.
-        actor = None if audit_context.current().actor_id else run.requested_by
-        audit_record(verb=FINISH_VERBS[status], target=run, actor=actor, reason=error_message,
+        audit_record(verb=FINISH_VERBS[status], target=run, actor=_task_actor(run), reason=error_message,
                      before={"status": RunStatus.RUNNING}, after={"status": status, **_outcome_summary(run)})
     return run
 
@@ -470,8 +686,13 @@ def validation_fail(*, run_id: int, token: str, message: str, detail: str = "") 
 
 
 def validation_reap_stale(*, now=None) -> list[int]:
-    """Fail runs nobody is working on: running runs whose worker stopped sending heartbeats (it
-    died, or lost its database) and queued runs no worker picked up in time (none is running)."""
+    """Act on runs nobody is working on; returns the ids of the runs it ended.
+
+    A running run whose worker stopped sending heartbeats (for its `stale_after_s`, the same limit
+    the takeover uses) is handed back to the broker while it has attempts left, so a worker takes
+    it over without waiting for Redis to re-deliver the dead worker's message; it is failed when
+    its attempts are used up, or when no worker took it over within VALIDATION_QUEUED_TIMEOUT_S.
+    A queued run no worker picked up in time (or that the broker never accepted) is failed."""
     now = now or timezone.now()
     return _reap_silent_running(now) + _reap_never_picked_up(now)
 
@@ -482,38 +703,97 @@ def _minutes(seconds: int) -> str:
 
 
 def _reap_silent_running(now) -> list[int]:
-    stale_after = settings.VALIDATION_STALE_AFTER_S
-    cutoff = now - timedelta(seconds=stale_after)
-    message = (f"The validation stopped: the worker running it sent no sign of life for {_minutes(stale_after)} "
-               "(it may have crashed or been restarted). Start it again.")
-    return _reap(now, {"status": RunStatus.RUNNING, "heartbeat_at__lt": cutoff}, message, after={},
-                 detail=lambda run: f"last heartbeat at {run.heartbeat_at.isoformat()}; reaped at {now.isoformat()}")
+    ended = []
+    running = ValidationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__isnull=False).values(
+        "pk", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested", "published_at")
+    for seen in list(running):
+        silent = _silent_for(seen["heartbeat_at"], now)
+        if silent <= seen["stale_after_s"]:
+            continue
+        fence = ValidationRun.objects.filter(pk=seen["pk"], status=RunStatus.RUNNING,
+                                             claim_token=seen["claim_token"], heartbeat_at=seen["heartbeat_at"])
+        lost = (f"no heartbeat for {silent:.0f} s (last at {seen['heartbeat_at'].isoformat()}); "
+                f"seen by the reaper at {now.isoformat()}")
+        if seen["cancel_requested"] or seen["attempts"] >= settings.VALIDATION_MAX_ATTEMPTS:
+            if _end_abandoned(fence, seen["pk"], seen=seen, lost=lost, by_reaper=True):
+                ended.append(seen["pk"])
+        elif silent > seen["stale_after_s"] + settings.VALIDATION_QUEUED_TIMEOUT_S:
+            if _end_not_taken_over(fence, seen["pk"], silent=silent, lost=lost, now=now):
+                ended.append(seen["pk"])
+        else:
+            _hand_back(fence, seen)
+    return ended
+
+
+def _hand_back(fence, seen: dict) -> None:
+    """Send the run's message again, once per lost worker: only if its last message went out before
+    the dead worker's last heartbeat (that worker had it; the slack covers a worker that claimed the
+    run before the web process recorded the publish). The delivery then takes the run over."""
+    if seen["published_at"] is None or seen["published_at"] > seen["heartbeat_at"] + HAND_BACK_SLACK:
+        return  # already handed back (or in the outbox): the takeover is on its way
+    if fence.filter(published_at=seen["published_at"]).update(published_at=None, next_publish_at=None):
+        logger.warning("validation run %s: its worker went silent; handed back to the broker for a takeover",
+                       seen["pk"])
+        validation_publish(run_id=seen["pk"])
+
+
+def _end_not_taken_over(fence, run_id: int, *, silent: float, lost: str, now) -> bool:
+    message = (f"The validation stopped: its worker sent no sign of life for {_minutes(int(silent))} and no other "
+               "worker took it over; is a worker running? Ask an administrator to start one, then start the "
+               "validation again.")
+    with transaction.atomic():
+        if not fence.update(claim_token=""):
+            return False
+        run = ValidationRun.objects.get(pk=run_id)
+        _move(run, RunStatus.FAILED)
+        run.finished_at, run.stage, run.error_message, run.error_detail = now, "", message, lost
+        run.save()
+        audit_record(verb="validation.failed", target=run, actor=None, reason=message,
+                     before={"status": RunStatus.RUNNING},
+                     after={"status": RunStatus.FAILED, "reaped": True, "attempts": run.attempts,
+                            "worker_lost": True})
+    return True
 
 
 def _reap_never_picked_up(now) -> list[int]:
     timeout = settings.VALIDATION_QUEUED_TIMEOUT_S
     cutoff = now - timedelta(seconds=timeout)
-    message = (f"No worker picked this run up within {_minutes(timeout)}; is a worker running? Ask an "
-               "administrator to start one, then start the validation again.")
-    return _reap(now, {"status": RunStatus.QUEUED, "created_at__lt": cutoff}, message,
-                 after={"never_started": True},
-                 detail=lambda run: f"queued at {run.created_at.isoformat()}; reaped at {now.isoformat()}")
+    # Counted from its last hand-over to the broker, or from its start if the broker never took it.
+    overdue = Q(status=RunStatus.QUEUED) & (Q(published_at__isnull=True, created_at__lt=cutoff)
+                                            | Q(published_at__lt=cutoff))
+
+    def message(run) -> str:
+        if run.published_at is None and run.publish_error:
+            return (f"The portal could not hand this run to a worker within {_minutes(timeout)}: the job broker "
+                    "was unreachable. Ask an administrator to check the broker (Redis), then start the "
+                    "validation again.")
+        return (f"No worker picked this run up within {_minutes(timeout)}; is a worker running? Ask an "
+                "administrator to start one, then start the validation again.")
+
+    def detail(run) -> str:
+        sent = (f"handed to the broker at {run.published_at.isoformat()}" if run.published_at else
+                f"never accepted by the broker ({run.publish_attempts} attempts; last error: {run.publish_error})"
+                if run.publish_error else "")
+        return "; ".join(part for part in (f"queued at {run.created_at.isoformat()}", sent,
+                                           f"reaped at {now.isoformat()}") if part)
+
+    return _reap(now, overdue, message, after={"never_started": True}, detail=detail)
 
 
-def _reap(now, conditions: dict, message: str, *, after: dict, detail) -> list[int]:
+def _reap(now, conditions: Q, message, *, after: dict, detail) -> list[int]:
     """Fail every run matching `conditions`, one row lock at a time, re-checking each under its
     lock: a worker may claim, heartbeat or finish it between the scan and the lock."""
     reaped = []
-    for run_id in list(ValidationRun.objects.filter(**conditions).values_list("pk", flat=True)):
+    for run_id in list(ValidationRun.objects.filter(conditions).values_list("pk", flat=True)):
         with transaction.atomic():
-            run = ValidationRun.objects.select_for_update().filter(pk=run_id, **conditions).first()
+            run = ValidationRun.objects.select_for_update().filter(conditions, pk=run_id).first()
             if run is None:  # it came back to life, was claimed or finished since the scan
                 continue
-            before = run.status
+            before, reason = run.status, message(run)
             _move(run, RunStatus.FAILED)
-            run.finished_at, run.error_message, run.error_detail = now, message, detail(run)
+            run.finished_at, run.error_message, run.error_detail = now, reason, detail(run)
             run.save()
-            audit_record(verb="validation.failed", target=run, actor=None, reason=message,
+            audit_record(verb="validation.failed", target=run, actor=None, reason=reason,
                          before={"status": before}, after={"status": RunStatus.FAILED, "reaped": True, **after})
             reaped.append(run_id)
     return reaped

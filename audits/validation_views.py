@@ -3,6 +3,7 @@ writes through `audits.validation_services`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -85,7 +86,12 @@ def validation_create(request, system_pk: int):
             field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
             form.add_error(field if field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
+            run.refresh_from_db(fields=["published_at", "publish_attempts"])  # the on-commit publish has run
+            if run.waiting_for_broker:
+                messages.warning(request, f"Validation #{run.pk} is saved and queued, but the job queue cannot be "
+                                          "reached right now; it starts as soon as the queue is back.")
+            else:
+                messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
             return redirect("audits:validation_detail", pk=run.pk)
     return render(request, "audits/validation_form.html", {
         "form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label,
@@ -99,6 +105,7 @@ def validation_status_context(request, run) -> dict:
             "finding_counts": finding_counts, "finding_total": sum(finding_counts.values()),
             "check_statuses": CheckStatus.choices, "severities": Severity.values,
             "can_start": has_permission(request.user, "validation.start"),
+            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS,
             "rerun": getattr(run, "rerun_of", None)}  # a certification re-run: its findings stay with the original
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -72,10 +71,13 @@ def verify_request(request):
     """Queue a verification of the organisation's chain on a worker; its result is an event."""
     require_permission(request, "audit.verify")
     from audits.tasks import audit_trail_verify_task
+    from core.tasks import task_send
 
-    organisation_id = request.user.organisation_id
-    transaction.on_commit(lambda: audit_trail_verify_task.delay(organisation_id))
-    messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
+    if task_send(audit_trail_verify_task, args=(request.user.organisation_id,)):
+        messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
+    else:  # the broker is down: nothing was queued, and asking again later is all it takes
+        messages.error(request, "The verification could not be queued: the job queue is unreachable. Try again "
+                                "in a few minutes; the nightly verification also runs on its own.")
     return redirect("audits:event_list")
 
 

@@ -324,7 +324,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(_BROKER_DIR / "out"), "data_folder_out": str(_BROKER_DIR / "out"),
      "control_folder": str(_BROKER_DIR / "control"), "processed_folder": str(_BROKER_DIR / "processed"),
      "store_processed": False}
-    if CELERY_BROKER_URL.startswith("filesystem") else {"visibility_timeout": 3600}
+    if CELERY_BROKER_URL.startswith("filesystem")
+    # Redis: fail a publish fast when the broker is gone (the outbox retries it) instead of hanging a
+    # request on a dead connection; look for messages of dead workers every 10 s rather than every
+    # 100 s; visibility_timeout is set below, from the validation time limit.
+    else {"socket_connect_timeout": 5, "socket_timeout": 10, "unacked_restore_throttle": 1}
 )
 _default_backend = (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis", "rediss"))
                     else f"file://{DATA_DIR / 'celery-results'}")
@@ -366,6 +370,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.certification_daily_sweep",
         "schedule": timedelta(hours=6),
     },
+    "validation-publish-pending": {
+        "task": "audits.validation_publish_pending",
+        "schedule": timedelta(seconds=30),
+    },
+    "upload-temp-sweep": {
+        "task": "core.upload_temp_sweep",
+        "schedule": timedelta(hours=1),
+    },
 }
 # Certificates: how long an approval without an explicit end date stays valid.
 CERTIFICATE_VALIDITY_DAYS = env_int("CERTIFICATE_VALIDITY_DAYS", 365, minimum=1)
@@ -376,6 +388,27 @@ VALIDATION_TIME_LIMIT_S = env_int("VALIDATION_TIME_LIMIT_S", 1800, minimum=10)
 VALIDATION_MEMORY_LIMIT_MB = env_int("VALIDATION_MEMORY_LIMIT_MB", 4096, minimum=64)
 VALIDATION_STALE_AFTER_S = env_int("VALIDATION_STALE_AFTER_S", 300, minimum=30)
 VALIDATION_QUEUED_TIMEOUT_S = env_int("VALIDATION_QUEUED_TIMEOUT_S", 1800, minimum=60)
+# A run whose worker died (killed, out of memory, machine lost) is taken over by the next delivery of
+# its message once its heartbeat is VALIDATION_STALE_AFTER_S old, and started again; after
+# VALIDATION_MAX_ATTEMPTS starts it fails with the reason. The reaper uses the same threshold: it
+# hands a silent run with attempts left back to the broker (so a takeover does not wait for Redis to
+# re-deliver) and fails it only when no attempt is left or no worker took it over.
+VALIDATION_MAX_ATTEMPTS = env_int("VALIDATION_MAX_ATTEMPTS", 3, minimum=1)
+# Redis re-delivers a message its worker did not acknowledge only after the visibility timeout, and
+# validation messages stay unacknowledged for the whole run (acks_late). So it must outlast the
+# longest run (the time limit, plus copying the inputs and saving the results): shorter, and Redis
+# hands a healthy long run to a second worker (the claim refuses it, but for nothing); much longer
+# only delays the re-delivery after a worker died, which the reaper's hand-back makes up for.
+BROKER_VISIBILITY_TIMEOUT_S = env_int("BROKER_VISIBILITY_TIMEOUT_S", VALIDATION_TIME_LIMIT_S + 600, minimum=10)
+if BROKER_VISIBILITY_TIMEOUT_S <= VALIDATION_TIME_LIMIT_S:
+    raise ConfigError(f"BROKER_VISIBILITY_TIMEOUT_S ({BROKER_VISIBILITY_TIMEOUT_S}) must be longer than "
+                      f"VALIDATION_TIME_LIMIT_S ({VALIDATION_TIME_LIMIT_S}), or Redis re-delivers runs that are "
+                      "still running.")
+if not CELERY_BROKER_URL.startswith("filesystem"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT_S
+# Upload temporary files (FILE_UPLOAD_TEMP_DIR) untouched for this long belong to no live request
+# (the web process that wrote them was killed mid-upload): the sweep deletes them.
+UPLOAD_TEMP_MAX_AGE_HOURS = env_int("UPLOAD_TEMP_MAX_AGE_HOURS", 6, minimum=1)
 # How long /healthz waits for a worker to answer a ping.
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 2000, minimum=100)) / 1000
 

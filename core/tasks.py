@@ -1,12 +1,19 @@
-"""The base class of every Celery task, and the worker health task."""
+"""The base class of every Celery task, publishing that never fails the caller, the worker health
+task, and housekeeping tasks of the shared kernel."""
 
 from __future__ import annotations
 
+import logging
 import socket
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 
 from core import context
+
+logger = logging.getLogger(__name__)
+# A publish from a web request gives up quickly instead of holding the page while the broker is down.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
 class AuditedTask(Task):
@@ -21,6 +28,20 @@ class AuditedTask(Task):
             return super().__call__(*args, **kwargs)
 
 
+def task_send(task: Task, *, args: tuple = (), kwargs: dict | None = None) -> bool:
+    """Publish `task` for a worker; False, logged, when the broker does not take the message.
+
+    For requests whose work may simply be asked for again (a trail verification): the person is
+    told it was not queued instead of getting an error page. Work that must not be lost uses an
+    outbox instead (validation runs: `audits.validation_services.validation_publish`)."""
+    try:
+        task.apply_async(args=args, kwargs=kwargs or {}, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception as exc:  # noqa: BLE001 — the publish boundary: the caller reports it, never a 500
+        logger.warning("task %s could not be handed to the broker: %s: %s", task.name, type(exc).__name__, exc)
+        return False
+    return True
+
+
 @shared_task(name="core.health_check", base=AuditedTask, ignore_result=False)
 def health_check() -> dict:
     """Answers from a worker: proves the broker delivers and a worker executes. Echoes the audit
@@ -32,3 +53,24 @@ def health_check() -> dict:
     ctx = context.current()
     return {"worker": socket.gethostname(), "database": "ok", "actor_id": ctx.actor_id,
             "request_id": ctx.request_id, "origin": ctx.origin}
+
+
+@shared_task(name="core.upload_temp_sweep", base=AuditedTask)
+def upload_temp_sweep_task() -> dict:
+    """Periodic (beat), and once when a worker starts: delete upload temporary files a killed web
+    process left behind (untouched for UPLOAD_TEMP_MAX_AGE_HOURS). Idempotent."""
+    from core.sweeps import upload_temp_sweep
+
+    return upload_temp_sweep().as_dict()
+
+
+@worker_ready.connect
+def _sweep_upload_temp_at_start(**_) -> None:
+    """A restart is when leftovers of a killed process are most likely: sweep at once rather than
+    at the next beat. In the worker's main process, before it takes tasks; never stops the start."""
+    from core.sweeps import upload_temp_sweep
+
+    try:
+        upload_temp_sweep()
+    except Exception:  # noqa: BLE001 — housekeeping must not keep a worker from starting
+        logger.exception("the upload temporary file sweep at worker start failed")

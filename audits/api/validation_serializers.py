@@ -64,13 +64,16 @@ class ValidationRunSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="queued | running | succeeded | failed | cancelled")
     progress = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    waiting_for_broker = serializers.BooleanField(
+        read_only=True, help_text="Queued, but the job broker has not taken it yet (it was unreachable); "
+                                  "the portal keeps trying.")
 
     class Meta:
         model = ValidationRun
         fields = ["id", "url", "status", "cancel_requested", "system", "model_version", "test_dataset",
                   "train_dataset", "task", "suite", "policy_overrides", "policy_version", "seed", "progress",
                   "requested_by", "created_at", "started_at", "finished_at", "heartbeat_at", "duration_s",
-                  "peak_memory_mb", "error_message"]
+                  "peak_memory_mb", "error_message", "waiting_for_broker", "attempts"]
         read_only_fields = fields
 
     def get_progress(self, run) -> dict:

@@ -49,13 +49,15 @@ class ValidationListStartApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ValidationStartSerializer, responses={201: ValidationRunDetailSerializer},
-                   summary="Start a validation run (queued for a worker)")
+    @extend_schema(request=ValidationStartSerializer, responses={202: ValidationRunDetailSerializer},
+                   summary="Start a validation run (202: queued for a worker; poll its status)")
     def post(self, request):
         serializer = ValidationStartSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         run = validation_start(actor=request.user, **serializer.validated_data)
-        return Response(_run_detail(request, run.pk), status=status.HTTP_201_CREATED)
+        # 202 Accepted: the run is stored and queued, and runs later on a worker. Also while the
+        # broker is down: the run then waits in the outbox (`waiting_for_broker`) and is sent later.
+        return Response(_run_detail(request, run.pk), status=status.HTTP_202_ACCEPTED)
 
 
 class ValidationDetailApi(APIView):

@@ -8,6 +8,7 @@ or a withdrawn classification; each writes an audit event and notifies the peopl
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from core.permissions import has_permission
 C = CertificateStatus
 S = SubmissionStatus
 MIN_REASON_LENGTH = 10
+logger = logging.getLogger(__name__)
 
 
 def verification_url(certificate_id) -> str:
@@ -230,43 +232,91 @@ def certificates_suspend_for_system(*, system, reason: str, exclude_version_id=N
 CONDITION_REMINDER_DAYS = 14  # two weeks' notice: enough to plan the work a condition asks for
 
 
+def _sweep_each(ids, step, result: dict, key: str, what: str) -> None:
+    """Run `step(id)` for each row in its own transaction; one row that fails is logged and recorded
+    in `result["errors"]`, and the sweep goes on with the others (the failed row is retried next time,
+    since its transaction, claim included, was rolled back)."""
+    for row_id in ids:
+        try:
+            with transaction.atomic():
+                done = step(row_id)
+        except Exception as exc:  # noqa: BLE001 — one bad row must not abort the day's sweep
+            logger.exception("%s sweep: %s %s failed", key, what, row_id)
+            result.setdefault("errors", []).append({"sweep": key, what: str(row_id),
+                                                    "error": f"{type(exc).__name__}: {exc}"[:500]})
+            continue
+        if done:
+            result[key].append(row_id)
+
+
 def conditions_sweep(*, today=None) -> dict:
     """Daily: tell owners of conditions falling due within CONDITION_REMINDER_DAYS (once), and mark
-    conditions past their due date overdue, which suspends the certificate."""
+    conditions past their due date overdue, which suspends the certificate. Every row is claimed
+    by a conditional UPDATE, so a condition recorded as met since the scan stays met."""
     from datetime import timedelta
 
     today = today or timezone.localdate()
-    overdue_ids, reminded_ids = [], []
-    for condition in Condition.objects.filter(status=ConditionStatus.OPEN, due_date__lt=today).select_related(
-            "submission"):
-        with transaction.atomic():
-            Condition.objects.filter(pk=condition.pk).update(status=ConditionStatus.OVERDUE, updated_at=timezone.now())
-            audit_record(verb="condition.overdue", target=condition, actor=None,
-                         before={"status": ConditionStatus.OPEN}, after={"status": ConditionStatus.OVERDUE},
-                         reason=f"Due {condition.due_date:%Y-%m-%d}, not recorded as met.")
-            certificate = Certificate.objects.filter(submission_id=condition.submission_id).first()
-            if certificate is not None:
-                certificate_suspend(certificate=certificate, reason=f"Condition overdue since "
-                                    f"{condition.due_date:%Y-%m-%d}: {condition.text[:200]}")
-        overdue_ids.append(condition.pk)
+    result: dict = {"overdue": [], "reminded": []}
+    overdue = Condition.objects.filter(status=ConditionStatus.OPEN, due_date__lt=today).order_by("due_date", "pk")
+    _sweep_each(list(overdue.values_list("pk", flat=True)), lambda pk: _condition_mark_overdue(pk, today),
+                result, "overdue", "condition")
     soon = Condition.objects.filter(status=ConditionStatus.OPEN, reminded_at__isnull=True,
-                                    due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS)).select_related("submission", "owner")
-    for condition in soon:
-        Condition.objects.filter(pk=condition.pk).update(reminded_at=timezone.now())
-        notify.send(recipients=[condition.owner], kind="condition.due", organisation=condition.submission.organisation,
-                    title=f"Condition due {condition.due_date:%d %b %Y} on {condition.submission.reference}",
-                    body=condition.text, url=notify.submission_url(condition.submission))
-        reminded_ids.append(condition.pk)
-    return {"overdue": overdue_ids, "reminded": reminded_ids}
+                                    due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS)).order_by("due_date", "pk")
+    _sweep_each(list(soon.values_list("pk", flat=True)), _condition_remind, result, "reminded", "condition")
+    return result
 
 
-def certificates_expire_sweep(*, today=None) -> list[str]:
-    """Daily: record certificates past their end date as expired."""
+def _condition_mark_overdue(pk: int, today) -> bool:
+    # The claim: only a condition still open and past due becomes overdue. A "met" recorded
+    # between the scan and now (or waiting on the row lock) makes this match nothing.
+    if not Condition.objects.filter(pk=pk, status=ConditionStatus.OPEN, due_date__lt=today).update(
+            status=ConditionStatus.OVERDUE, updated_at=timezone.now()):
+        return False
+    condition = Condition.objects.select_related("submission").get(pk=pk)
+    audit_record(verb="condition.overdue", target=condition, actor=None,
+                 before={"status": ConditionStatus.OPEN}, after={"status": ConditionStatus.OVERDUE},
+                 reason=f"Due {condition.due_date:%Y-%m-%d}, not recorded as met.")
+    certificate = Certificate.objects.filter(submission_id=condition.submission_id).first()
+    if certificate is not None:
+        certificate_suspend(certificate=certificate, reason=f"Condition overdue since "
+                            f"{condition.due_date:%Y-%m-%d}: {condition.text[:200]}")
+    return True
+
+
+def _condition_remind(pk: int) -> bool:
+    # The claim stamps reminded_at only on a condition still open and not reminded: a second sweep,
+    # or a condition met since the scan, sends nothing.
+    now = timezone.now()
+    if not Condition.objects.filter(pk=pk, status=ConditionStatus.OPEN, reminded_at__isnull=True).update(
+            reminded_at=now):
+        return False
+    condition = Condition.objects.select_related("submission__organisation", "owner").get(pk=pk)
+    audit_record(verb="condition.reminder_sent", target=condition, actor=None,
+                 after={"owner": condition.owner.username, "due_date": condition.due_date.isoformat()})
+    notify.send(recipients=[condition.owner], kind="condition.due", organisation=condition.submission.organisation,
+                title=f"Condition due {condition.due_date:%d %b %Y} on {condition.submission.reference}",
+                body=condition.text, url=notify.submission_url(condition.submission))
+    return True
+
+
+def certificates_expire_sweep(*, today=None) -> dict:
+    """Daily: record certificates past their end date as expired; returns {"expired": [ids]} and
+    the "errors" of rows that failed. Each is re-checked under its row lock (it may have been revoked
+    or reinstated since the scan); one that fails is recorded and the others are still expired."""
     today = today or timezone.localdate()
-    expired = []
-    for certificate in Certificate.objects.filter(status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today):
-        with transaction.atomic():
-            _change(certificate, to=C.EXPIRED, submission_to=S.EXPIRED, actor=None,
-                    reason=f"Validity ended on {certificate.valid_until:%Y-%m-%d}.", verb="certificate.expired")
-        expired.append(str(certificate.pk))
-    return expired
+    result: dict = {"expired": []}
+    ids = Certificate.objects.filter(status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today).values_list(
+        "pk", flat=True)
+    _sweep_each(list(ids), lambda pk: _certificate_expire(pk, today), result, "expired", "certificate")
+    result["expired"] = [str(pk) for pk in result["expired"]]
+    return result
+
+
+def _certificate_expire(pk, today) -> bool:
+    certificate = Certificate.objects.select_for_update().filter(
+        pk=pk, status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today).first()
+    if certificate is None:  # revoked, expired or extended since the scan
+        return False
+    _change(certificate, to=C.EXPIRED, submission_to=S.EXPIRED, actor=None,
+            reason=f"Validity ended on {certificate.valid_until:%Y-%m-%d}.", verb="certificate.expired")
+    return True

@@ -54,6 +54,18 @@ class Submission(OrgOwnedModel):
         return f"S-{self.number}"
 
 
+class SubmissionCounter(models.Model):
+    """The last submission number given out in an organisation. Its row is locked while the next
+    number is taken, so two systems of one organisation submitting at once get consecutive numbers
+    instead of both computing the same "max + 1"."""
+
+    organisation = models.OneToOneField("core.Organisation", on_delete=models.PROTECT, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Submission numbers of {self.organisation_id}: last S-{self.last_number}"
+
+
 class ReviewAssignment(OrgOwnedModel):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="assignments")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_assignments")

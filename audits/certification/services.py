@@ -204,12 +204,17 @@ def submission_create(*, actor, model_version, validation_run=None, note: str = 
         else:
             run = runs.first()
         previous = _previous_submission(system)
-        number = (Submission.objects.filter(organisation_id=actor.organisation_id)
-                  .order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        submission = Submission.objects.create(
-            organisation_id=actor.organisation_id, system=system, model_version=model_version, validation_run=run,
-            determination=determination, previous=previous, number=number, risk_tier=tier, note=note.strip(),
-            submitted_by=actor, carried_points=open_points(previous) if previous else [])
+        number = _next_submission_number(actor.organisation_id)
+        try:
+            with transaction.atomic():
+                submission = Submission.objects.create(
+                    organisation_id=actor.organisation_id, system=system, model_version=model_version,
+                    validation_run=run, determination=determination, previous=previous, number=number,
+                    risk_tier=tier, note=note.strip(), submitted_by=actor,
+                    carried_points=open_points(previous) if previous else [])
+        except IntegrityError:  # cannot happen while every number comes from the counter; never a 500
+            raise Conflict("Another submission took that number at the same moment; submit again.",
+                           code="submission_number_taken") from None
         audit_record(verb="submission.created", target=submission, actor=actor,
                      after={"model_version": model_version.version_label, "validation_run": run.pk,
                             "determination": determination.pk, "risk_tier": tier,
@@ -219,6 +224,24 @@ def submission_create(*, actor, model_version, validation_run=None, note: str = 
             submission_submit(actor=actor, submission=submission)
             submission.refresh_from_db()
     return submission
+
+
+def _next_submission_number(organisation_id: int) -> int:
+    """The organisation's next submission number (S-1, S-2, ...). The counter row is locked until
+    the caller's transaction ends: submissions of two systems of one organisation (which lock
+    different system rows) take their numbers one after the other instead of both reading the
+    same highest number. Starts from the highest existing number for an organisation without one."""
+    from django.db.models import Max
+
+    from audits.certification.models import SubmissionCounter
+
+    counter, _ = SubmissionCounter.objects.select_for_update().get_or_create(
+        organisation_id=organisation_id,
+        defaults={"last_number": lambda: Submission.objects.filter(organisation_id=organisation_id)
+                  .aggregate(last=Max("number"))["last"] or 0})
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
 
 
 def submission_submit(*, actor, submission: Submission, expected_version: int | None = None) -> Submission:

@@ -14,6 +14,7 @@ Who may do what (the permission table in core/choices.py plus ownership):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -39,6 +40,8 @@ from governance.risks.choices import (
 )
 from governance.risks.models import Control, Risk, RiskRevision, RiskSavedView, RiskSettings, SystemComponent, Threat
 from models_registry.models import AISystem
+
+logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "description", "category", "source", "owner", "likelihood", "impact", "residual_likelihood",
           "residual_impact", "residual_reason", "treatment", "acceptance_justification", "due_date",
@@ -524,30 +527,47 @@ def risk_create_from_source(*, actor: User, system: AISystem, title: str, descri
 
 # --- reminders ----------------------------------------------------------------------------------
 
-def risk_review_reminders(*, today: date | None = None, send) -> list[int]:
+def risk_review_reminders(*, today: date | None = None, send, errors: list[dict] | None = None) -> list[int]:
     """Remind owners of reviews falling due within their organisation's lead time, once per review
-    date (the date reminded is stored, so a second run sends nothing). `send(risk)` delivers it."""
+    date (the date reminded is stored, so a second run sends nothing). `send(risk)` delivers it.
+
+    Each risk is claimed by a conditional UPDATE of its reminder stamp, so a risk closed or
+    rescheduled since the scan, or stamped by a sweep running at the same time, is not reminded.
+    A risk whose reminder fails is logged, appended to `errors`, and left unstamped (retried on the
+    next run); the others are still reminded."""
     today = today or timezone.localdate()
     lead = dict(RiskSettings.objects.values_list("organisation_id", "review_reminder_days"))
     horizon = today + timedelta(days=max(lead.values(), default=14))
     candidates = (Risk.objects.exclude(status=RiskStatus.CLOSED)
                   .filter(next_review_date__isnull=False, next_review_date__lte=horizon)
                   .values_list("pk", "organisation_id", "next_review_date", "review_reminded_for"))
-    due = [pk for pk, org, when, reminded in candidates
+    due = [(pk, when) for pk, org, when, reminded in candidates
            if when <= today + timedelta(days=lead.get(org, 14)) and reminded != when]
     sent = []
-    for pk in due:
-        with transaction.atomic():
-            risk = Risk.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=pk).first()
-            if risk is None or risk.review_reminded_for == risk.next_review_date or risk.status == RiskStatus.CLOSED:
-                continue  # changed since the scan
-            send(risk)
-            risk.review_reminded_for = risk.next_review_date
-            risk.save(update_fields=["review_reminded_for", "updated_at"])
-            audit_record(verb="risk.review_reminder_sent", target=risk,
-                         after={"owner": risk.owner.username, "next_review_date": risk.next_review_date})
-            sent.append(pk)
+    for pk, when in due:
+        try:
+            with transaction.atomic():
+                if _risk_remind(pk, when, send):
+                    sent.append(pk)
+        except Exception as exc:  # noqa: BLE001 — one bad row must not abort the day's reminders
+            logger.exception("risk review reminder for risk %s failed", pk)
+            if errors is not None:
+                errors.append({"risk": pk, "error": f"{type(exc).__name__}: {exc}"[:500]})
     return sent
+
+
+def _risk_remind(pk: int, when: date, send) -> bool:
+    # The claim: stamps the review date read in the scan, only if it is still the risk's next review,
+    # the risk is not closed and that date was not reminded yet. Rolled back if sending fails.
+    claimed = (Risk.objects.filter(pk=pk, next_review_date=when).exclude(status=RiskStatus.CLOSED)
+               .exclude(review_reminded_for=when).update(review_reminded_for=when, updated_at=timezone.now()))
+    if not claimed:
+        return False  # changed since the scan
+    risk = Risk.objects.select_related("owner").get(pk=pk)
+    send(risk)
+    audit_record(verb="risk.review_reminder_sent", target=risk,
+                 after={"owner": risk.owner.username, "next_review_date": risk.next_review_date})
+    return True
 
 
 # --- saved views --------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ def _send_reminder(risk) -> None:
 def risk_review_reminders() -> dict:
     """Remind (in the portal and by e-mail) the owners of risks whose review falls due within their
     organisation's lead time. Idempotent (each review date is reminded once and the row records
-    it), hence acks_late."""
+    it), hence acks_late. Risks whose reminder failed are listed under "errors" (and logged)."""
     from governance.risks.services import risk_review_reminders as remind
 
-    return {"reminded": remind(send=_send_reminder)}
+    errors: list[dict] = []
+    reminded = remind(send=_send_reminder, errors=errors)
+    return {"reminded": reminded, **({"errors": errors} if errors else {})}

@@ -52,3 +52,44 @@ def test_two_reviewers_signing_at_once_produce_exactly_one_certificate(ml_engine
     assert sorted(outcomes) == ["signed", "stale"]
     assert Certificate.objects.filter(submission=submission).count() == 1
     assert submission.signoffs.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+                    reason="concurrent transactions need PostgreSQL (CI runs this there)")
+@pytest.mark.django_db(transaction=True)
+def test_two_systems_of_one_organisation_submitting_at_once_get_consecutive_numbers(ml_engineer, compliance_officer):
+    """Each thread holds its INSERT of the submission until the other reaches its own (or 3 s pass):
+    numbers computed as "max + 1" collide there every time; numbers from the counter row cannot,
+    because the second thread waits for the counter's lock instead."""
+    from django.db import connection as thread_connection
+
+    seed_application_dates()
+    first = make_certifiable(ml_engineer, compliance_officer, answers=MINIMAL, name="Ticket router")
+    second = make_certifiable(ml_engineer, compliance_officer, answers=MINIMAL, name="Chat assistant")
+    assert connection.vendor == "postgresql", "CI must run this on PostgreSQL"
+    barrier, outcomes = threading.Barrier(2, timeout=3), []
+
+    def hold_the_insert(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith('INSERT INTO "AUDITS_SUBMISSION"'):
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other thread is waiting for the counter's lock: go on alone
+        return execute(sql, params, many, context)
+
+    def submit(version):
+        try:
+            with thread_connection.execute_wrapper(hold_the_insert):
+                outcomes.append(svc.submission_create(actor=ml_engineer, model_version=version).number)
+        except Exception as error:  # noqa: BLE001 — the test reports what each submitter got
+            outcomes.append(type(error).__name__)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=submit, args=(ready.version,)) for ready in (first, second)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes, key=str) == [1, 2]
+    from audits.certification.models import SubmissionCounter
+
+    assert SubmissionCounter.objects.get(organisation=ml_engineer.organisation).last_number == 2

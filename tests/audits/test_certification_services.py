@@ -387,7 +387,7 @@ def test_a_certificate_past_its_end_date_reads_expired_and_the_sweep_records_it(
     certificate = high_risk_approved.certificate
     later = certificate.valid_until + timedelta(days=1)
     assert certs.effective_status(certificate, today=later) == "expired"
-    assert certs.certificates_expire_sweep(today=later) == [str(certificate.pk)]
+    assert certs.certificates_expire_sweep(today=later) == {"expired": [str(certificate.pk)]}
     certificate.refresh_from_db()
     assert certificate.status == "expired"
 
@@ -397,3 +397,17 @@ def test_every_step_of_the_journey_is_in_the_audit_trail(high_risk_approved):
     for verb in ("submission.created", "submission.frozen", "submission.submitted", "submission.reviewer_assigned",
                  "submission.review_started", "submission.signed", "submission.approved"):
         assert verb in verbs
+
+
+def test_submission_numbers_come_from_the_organisations_counter_and_continue_after_existing_ones(
+        submission, minimal_certifiable, ml_engineer, outsider):
+    from audits.certification.models import SubmissionCounter
+
+    assert submission.number == 1
+    assert SubmissionCounter.objects.get(organisation=ml_engineer.organisation).last_number == 1
+    # An organisation whose submissions predate the counter (its row is missing) continues after them.
+    SubmissionCounter.objects.all().delete()
+    Submission.objects.filter(pk=submission.pk).update(number=7)
+    assert svc.submission_create(actor=ml_engineer, model_version=minimal_certifiable.version).number == 8
+    assert SubmissionCounter.objects.get(organisation=ml_engineer.organisation).last_number == 8
+    assert not SubmissionCounter.objects.filter(organisation=outsider.organisation).exists()

@@ -34,7 +34,7 @@ def test_starting_runs_is_for_ml_engineers_and_auditors(permission_matrix, credi
     body = {"model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick"}
     with django_capture_on_commit_callbacks(execute=False):
         result = permission_matrix(lambda c: c.post("/api/v1/validations/", body, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 201, "auditor": 201, "compliance_officer": 403,
+    assert result == {"anonymous": 401, "ml_engineer": 202, "auditor": 202, "compliance_officer": 403,
                       "org_admin": 403, "outsider": 403}
 
 
@@ -51,7 +51,7 @@ def test_ci_starts_a_run_and_gets_its_url_and_status(ml_engineer, credit):
     response = api_for(ml_engineer).post("/api/v1/validations/", {
         "model_version": credit.version.pk, "test_dataset": credit.test.pk, "train_dataset": credit.train.pk,
         "policy_overrides": {"performance": {"min_auc": 0.6}}, "seed": 3}, format="json")
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     body = response.json()
     assert (body["status"], body["suite"], body["seed"]) == ("queued", "standard", 3)
     assert body["policy"]["performance"]["min_auc"] == 0.6

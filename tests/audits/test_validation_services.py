@@ -156,7 +156,7 @@ def test_cancelling_a_running_run_asks_it_to_stop(ml_engineer, auditor, credit):
     validation_claim(run_id=run.pk, token="t1")
     run = validation_cancel(actor=auditor, run=run)
     assert (run.status, run.cancel_requested) == ("running", True)
-    assert verbs(run) == ["validation.started", "validation.cancel_requested"]
+    assert verbs(run) == ["validation.started", "validation.attempt_started", "validation.cancel_requested"]
 
 
 def test_a_finished_run_cannot_be_cancelled(ml_engineer, credit):
@@ -189,9 +189,9 @@ RESULT = {"check_id": "PERF-01", "family": "performance", "name": "Holdout metri
 
 
 def test_a_result_written_twice_is_stored_once_with_one_finding(ml_engineer, credit):
-    run = start(ml_engineer, credit)
-    validation_record_result(run=run, result=RESULT)
-    validation_record_result(run=run, result={**RESULT, "value": 0.62})
+    run = validation_claim(run_id=start(ml_engineer, credit).pk, token="t1")
+    validation_record_result(run=run, token="t1", result=RESULT)
+    validation_record_result(run=run, token="t1", result={**RESULT, "value": 0.62})
     assert CheckResultRecord.objects.filter(run=run).count() == 1
     assert CheckResultRecord.objects.get(run=run).value == 0.62
     finding = Finding.objects.get(run=run)
@@ -200,13 +200,14 @@ def test_a_result_written_twice_is_stored_once_with_one_finding(ml_engineer, cre
 
 
 def test_a_passing_result_makes_no_finding(ml_engineer, credit):
-    run = start(ml_engineer, credit)
-    validation_record_result(run=run, result={**RESULT, "status": "pass", "finding": None})
+    run = validation_claim(run_id=start(ml_engineer, credit).pk, token="t1")
+    validation_record_result(run=run, token="t1", result={**RESULT, "status": "pass", "finding": None})
     assert not Finding.objects.exists()
 
 
-def test_the_reaper_fails_a_run_whose_heartbeat_stopped_and_says_why(ml_engineer, credit, settings):
-    settings.VALIDATION_STALE_AFTER_S = 300
+def test_the_reaper_fails_a_run_whose_heartbeat_stopped_on_its_last_attempt_and_says_why(
+        ml_engineer, credit, settings):
+    settings.VALIDATION_STALE_AFTER_S, settings.VALIDATION_MAX_ATTEMPTS = 300, 1
     stale, fresh = start(ml_engineer, credit), start(ml_engineer, credit)
     for run in (stale, fresh):
         validation_claim(run_id=run.pk, token=f"t{run.pk}")
@@ -216,7 +217,8 @@ def test_the_reaper_fails_a_run_whose_heartbeat_stopped_and_says_why(ml_engineer
     assert stale.status == "failed" and "no sign of life for 5 minutes" in stale.error_message
     assert ValidationRun.objects.get(pk=fresh.pk).status == "running"
     event = AuditEvent.objects.get(verb="validation.failed", object_id=str(stale.pk))
-    assert event.after == {"status": "failed", "reaped": True}
+    assert event.after == {"status": "failed", "reaped": True, "attempts": 1, "worker_lost": True}
+    assert event.actor is None, "the portal itself ended it"
     assert validation_reap_stale() == [], "reaping twice changes nothing"
 
 

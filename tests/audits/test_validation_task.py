@@ -85,7 +85,8 @@ def test_a_transient_storage_error_is_retried_and_the_run_then_succeeds(ml_engin
     run = run_now(ml_engineer, credit)
     assert run.status == "succeeded", run.error_message
     assert calls["n"] == 3, "one failed attempt, then the model and the test data"
-    assert AuditEvent.objects.filter(object_id=str(run.pk), verb__startswith="validation.").count() == 2
+    assert AuditEvent.objects.filter(object_id=str(run.pk), verb__startswith="validation.").count() == 3, \
+        "started, attempt_started, finished: the retry resumes the same attempt"
 
 
 def test_a_storage_error_that_does_not_go_away_fails_the_run_after_the_retries(ml_engineer, credit, monkeypatch):
@@ -134,8 +135,8 @@ def test_every_way_a_run_ends_writes_one_audit_event(ml_engineer, credit, settin
     failed = run_now(ml_engineer, credit, model_version=slow_version(ml_engineer, credit))
     ends = {run.pk: list(AuditEvent.objects.filter(object_id=str(run.pk), object_type="audits.validationrun")
                          .order_by("seq").values_list("verb", flat=True)) for run in (succeeded, failed)}
-    assert ends == {succeeded.pk: ["validation.started", "validation.finished"],
-                    failed.pk: ["validation.started", "validation.failed"]}
+    assert ends == {succeeded.pk: ["validation.started", "validation.attempt_started", "validation.finished"],
+                    failed.pk: ["validation.started", "validation.attempt_started", "validation.failed"]}
 
 
 def test_a_predictions_only_run_validates_the_predictions_held_by_the_test_dataset(ml_engineer, credit):

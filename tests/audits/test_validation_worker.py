@@ -58,7 +58,8 @@ def test_a_run_goes_from_queued_through_progress_to_succeeded_with_results_and_f
     assert run.progress_percent == 100 and run.heartbeat_at >= run.started_at
     assert CheckResultRecord.objects.filter(run=run).count() == run.checks_total
     assert Finding.objects.filter(run=run).exists()
-    assert {v for v, _, _ in events_of(run)} == {"validation.started", "validation.finished"}
+    assert [v for v, _, _ in events_of(run)] == ["validation.started", "validation.attempt_started",
+                                                 "validation.finished"]
     assert events_of(run)[-1] == ("validation.finished", ml_engineer.pk, "task"), "the worker acts for the requester"
 
 
@@ -85,8 +86,8 @@ def test_a_running_run_is_cancelled_after_its_current_check_and_keeps_what_it_fo
     run = wait_for(lambda: finished(run.pk), timeout=90)
     assert run.status == "cancelled"
     assert 0 < CheckResultRecord.objects.filter(run=run).count() < run.checks_total
-    assert [v for v, _, _ in events_of(run)] == ["validation.started", "validation.cancel_requested",
-                                                 "validation.cancelled"]
+    assert [v for v, _, _ in events_of(run)] == ["validation.started", "validation.attempt_started",
+                                                 "validation.cancel_requested", "validation.cancelled"]
 
 
 def test_a_model_that_segfaults_fails_its_run_with_a_reason_and_the_worker_takes_the_next_run(
@@ -101,4 +102,5 @@ def test_a_model_that_segfaults_fails_its_run_with_a_reason_and_the_worker_takes
                                      "(segmentation fault).")
     assert wait_for(lambda: finished(healthy.pk)).status == "succeeded"
     assert celery_worker_process.poll() is None, "the worker process is still alive"
-    assert [v for v, _, _ in events_of(crashed)] == ["validation.started", "validation.failed"]
+    assert [v for v, _, _ in events_of(crashed)] == ["validation.started", "validation.attempt_started",
+                                                     "validation.failed"]

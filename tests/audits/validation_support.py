@@ -142,7 +142,7 @@ def finish_with_results(run, results: list[dict], status: str = "succeeded"):
     validation_claim(run_id=run.pk, token="test-token")
     run.refresh_from_db()
     for result in results:
-        validation_record_result(run=run, result=result)
+        validation_record_result(run=run, token="test-token", result=result)
     validation_finish(run_id=run.pk, token="test-token", status=status, duration_s=1.5, peak_memory_mb=120.0,
                       error_message="The validation failed: the model crashed." if status == "failed" else "",
                       error_detail="Traceback: boom" if status == "failed" else "")

@@ -297,6 +297,55 @@ class TestReviewReminders:
         risk_review_reminders(today=date(2030, 3, 1), send=sent.append)
         assert [r.pk for r in sent] == [risk.pk, risk.pk]
 
+    def test_one_reminder_that_fails_does_not_stop_the_others_and_is_retried_next_time(
+            self, compliance_officer, credit_system):
+        first = make_risk(compliance_officer, [credit_system], next_review_date=date(2030, 3, 5))
+        second = make_risk(compliance_officer, [credit_system], title="Drift", next_review_date=date(2030, 3, 6))
+        sent = []
+
+        def send(risk):
+            if risk.pk == first.pk and not sent:
+                raise ConnectionError("the mail relay refused the connection")
+            sent.append(risk.pk)
+
+        errors = []
+        assert risk_review_reminders(today=date(2030, 3, 1), send=send, errors=errors) == [second.pk]
+        assert errors == [{"risk": first.pk, "error": "ConnectionError: the mail relay refused the connection"}]
+        first.refresh_from_db()
+        assert first.review_reminded_for is None, "its stamp was rolled back with the failure"
+        assert risk_review_reminders(today=date(2030, 3, 1), send=send) == [first.pk]
+        assert events("risk.review_reminder_sent").count() == 2
+
+    def test_a_risk_closed_between_the_scan_and_its_reminder_is_not_reminded(
+            self, compliance_officer, credit_system):
+        from django.db import connection
+
+        risk = make_risk(compliance_officer, [credit_system], next_review_date=date(2030, 3, 5))
+        fired = []
+
+        def close_first(execute, sql, params, many, context):
+            if not fired and sql.lstrip().upper().startswith("UPDATE") and '"governance_risk"' in sql:
+                fired.append(sql)
+                risk_transition(risk=Risk.objects.get(pk=risk.pk), actor=compliance_officer, to_status="closed")
+            return execute(sql, params, many, context)
+
+        sent = []
+        with connection.execute_wrapper(close_first):
+            assert risk_review_reminders(today=date(2030, 3, 1), send=sent.append) == []
+        assert fired and sent == []
+
+    def test_the_task_reports_reminders_that_failed(self, compliance_officer, credit_system, monkeypatch):
+        from governance.risks import tasks
+
+        make_risk(compliance_officer, [credit_system], next_review_date=timezone.localdate() + timedelta(days=3))
+
+        def refuse(risk):
+            raise ConnectionError("no route to the mail relay")
+
+        monkeypatch.setattr(tasks, "_send_reminder", refuse)
+        result = tasks.risk_review_reminders.apply().get()
+        assert result["reminded"] == [] and result["errors"][0]["error"].startswith("ConnectionError")
+
     def test_the_task_runs_the_service(self, compliance_officer, credit_system, settings):
         from governance.risks.tasks import risk_review_reminders as task
 
