@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install run test bench bench-peers bench-pages worker clean
+.PHONY: install run test bench bench-peers bench-pages bench-uploads worker clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ bench-peers: install
 ## 10,000 risks in a throw-away database: median time and SQL queries per page.
 bench-pages: install
 	$(PY) -m bench.pages
+
+## Benchmark: the web process's peak memory above idle and the request's time for a 4 MB pickle opcode
+## bomb, a 300 MB CSV and a 50 MB joblib model (throw-away data folder); the bound is 200 MB.
+bench-uploads: install
+	$(PY) -m bench.uploads
 
 ## Start only a worker (for a portal started some other way).
 worker: install

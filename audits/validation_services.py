@@ -168,6 +168,10 @@ def _check_inputs(*, actor, model_version, system, train_dataset, test_dataset, 
         if dataset is not None and dataset.system_id != system_id:
             raise ValidationFailed(f"{dataset} belongs to another AI system; pick a dataset of this system.",
                                    code="dataset_other_system", extra={"field": field})
+        if dataset is not None and dataset.profile_status != "profiled":
+            raise ValidationFailed(f"{dataset} cannot be validated on yet: " + ("it is still being profiled." if
+                                   dataset.profile_status == "pending" else "its file was refused."),
+                                   code="dataset_not_ready", extra={"field": field})
     if train_dataset is not None and train_dataset.pk == test_dataset.pk:
         raise ValidationFailed("The training and test datasets are the same dataset.", code="same_dataset",
                                extra={"field": "train_dataset"})
@@ -190,7 +194,8 @@ def _check_inputs(*, actor, model_version, system, train_dataset, test_dataset, 
 
 def _check_model(model_version, test_dataset) -> None:
     if model_version.scan_verdict != "safe":
-        raise ValidationFailed("This model version was refused by the safety scan and cannot be loaded.",
+        raise ValidationFailed("This model version " + ("is still being scanned" if model_version.scan_verdict == "pending"
+                               else "was refused by the safety scan") + " and cannot be loaded.",
                                code="model_not_safe", extra={"field": "model_version"})
     columns = {column.get("name") for column in test_dataset.schema or [] if isinstance(column, dict)}
     missing = [c for c in model_version.feature_columns or [] if columns and c not in columns]

@@ -378,6 +378,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.upload_temp_sweep",
         "schedule": timedelta(hours=1),
     },
+    "upload-scans-sweep": {
+        "task": "models_registry.upload_scans_sweep",
+        "schedule": timedelta(minutes=5),
+    },
 }
 # Certificates: how long an approval without an explicit end date stays valid.
 CERTIFICATE_VALIDITY_DAYS = env_int("CERTIFICATE_VALIDITY_DAYS", 365, minimum=1)
@@ -409,6 +413,18 @@ if not CELERY_BROKER_URL.startswith("filesystem"):
 # Upload temporary files (FILE_UPLOAD_TEMP_DIR) untouched for this long belong to no live request
 # (the web process that wrote them was killed mid-upload): the sweep deletes them.
 UPLOAD_TEMP_MAX_AGE_HOURS = env_int("UPLOAD_TEMP_MAX_AGE_HOURS", 6, minimum=1)
+# Uploads: the model scan and the dataset profile run in a child process. The upload request waits
+# at most UPLOAD_SCAN_INLINE_SECONDS for it (0: always in the background); a slower file is stored
+# as pending and a worker runs the check with the full limits below. A pending check older than
+# UPLOAD_SCAN_PENDING_TIMEOUT_S that no worker is running is refused by the sweep.
+UPLOAD_SCAN_INLINE_SECONDS = env_int("UPLOAD_SCAN_INLINE_SECONDS", 10, minimum=0)
+UPLOAD_SCAN_TIME_LIMIT_S = env_int("UPLOAD_SCAN_TIME_LIMIT_S", 120, minimum=5)
+UPLOAD_SCAN_MEMORY_LIMIT_MB = env_int("UPLOAD_SCAN_MEMORY_LIMIT_MB", 512, minimum=128)
+UPLOAD_SCAN_PENDING_TIMEOUT_S = env_int("UPLOAD_SCAN_PENDING_TIMEOUT_S", 1800, minimum=60)
+if UPLOAD_SCAN_PENDING_TIMEOUT_S <= UPLOAD_SCAN_TIME_LIMIT_S + 60:
+    raise ConfigError(f"UPLOAD_SCAN_PENDING_TIMEOUT_S ({UPLOAD_SCAN_PENDING_TIMEOUT_S}) must be more than a minute "
+                      f"longer than UPLOAD_SCAN_TIME_LIMIT_S ({UPLOAD_SCAN_TIME_LIMIT_S}), or the sweep would refuse "
+                      "scans a worker is still running.")
 # How long /healthz waits for a worker to answer a ping.
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 2000, minimum=100)) / 1000
 

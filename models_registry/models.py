@@ -17,6 +17,21 @@ from models_registry.choices import (
 )
 
 
+class ScanState(models.TextChoices):
+    """A model version's scan verdict: `ScanVerdict`, plus the state of a scan that outlasted the
+    upload request and runs in a worker (kept here until choices.py gains it)."""
+
+    PENDING = "pending", "Being scanned"
+    SAFE = ScanVerdict.SAFE.value, ScanVerdict.SAFE.label
+    REFUSED = ScanVerdict.REFUSED.value, ScanVerdict.REFUSED.label
+
+
+class DatasetStatus(models.TextChoices):
+    PENDING = "pending", "Being profiled"
+    PROFILED = "profiled", "Profiled"
+    REFUSED = "refused", "Refused"
+
+
 class Tag(OrgOwnedModel):
     name = models.CharField(max_length=50)
 
@@ -88,8 +103,11 @@ class ModelVersion(OrgOwnedModel):
     claimed_metrics = models.JSONField(default=dict, blank=True)
     substantial_modification = models.BooleanField(
         default=False, help_text="A change not foreseen in the initial conformity assessment (Art. 3(23)).")
-    scan_verdict = models.CharField(max_length=10, choices=ScanVerdict.choices)
+    scan_verdict = models.CharField(max_length=10, choices=ScanState.choices)
     scan_report = models.JSONField(default=dict)
+    # The worker's claim on a pending scan (conditional UPDATE; a second delivery finds it taken).
+    scan_claimed_at = models.DateTimeField(null=True, blank=True)
+    scan_claim_token = models.CharField(max_length=32, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     MODEL_CARD_FIELDS = ("framework", "task", "feature_columns", "intended_use", "limitations",
@@ -98,9 +116,15 @@ class ModelVersion(OrgOwnedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["system", "version_label"], name="version_label_unique_per_system")]
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(scan_verdict="pending"),
+                                name="version_scan_pending")]
 
     def __str__(self) -> str:
         return f"{self.system} {self.version_label}"
+
+    @property
+    def scan_pending(self) -> bool:
+        return self.scan_verdict == ScanState.PENDING
 
 
 class Dataset(OrgOwnedModel):
@@ -119,11 +143,23 @@ class Dataset(OrgOwnedModel):
     column_count = models.PositiveIntegerField()
     schema = models.JSONField(default=list, help_text="Per column: name, type, missing share, distinct count, PII kind.")
     pii_columns = models.JSONField(default=list, blank=True)
+    # Profiled at upload, or pending while a worker profiles it (schema and counts are empty until
+    # then), or refused by that profile (profile_error: code, message, extra).
+    profile_status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.PROFILED)
+    profile_error = models.JSONField(default=dict, blank=True)
+    profile_claimed_at = models.DateTimeField(null=True, blank=True)
+    profile_claim_token = models.CharField(max_length=32, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["system", "name", "version"], name="dataset_version_unique")]
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(profile_status="pending"),
+                                name="dataset_profile_pending")]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version} ({self.role})"
+
+    @property
+    def scan_pending(self) -> bool:
+        return self.profile_status == DatasetStatus.PENDING

@@ -1,5 +1,10 @@
 """One adapter for stored files: content-addressed keys on the configured `artifacts` storage
-(local folder or S3-compatible bucket). Nothing else touches the storage backend directly."""
+(local folder or S3-compatible bucket). Nothing else touches the storage backend directly.
+
+Keys are per organisation (`org/<id>/sha256/<2 hex>/<hash>`): the same bytes uploaded by two
+organisations are two stored files, so deleting one organisation's file can never touch another's.
+Files stored before keys were per organisation keep the global key they were stored under
+(`Artifact.storage_key` records it), and are still found and reused by that key."""
 
 from __future__ import annotations
 
@@ -17,14 +22,18 @@ def artifact_storage():
     return storages["artifacts"]
 
 
-def key_for(sha256: str) -> str:
-    return f"sha256/{sha256[:2]}/{sha256}"
+def key_for(sha256: str, organisation_id: int | None = None) -> str:
+    """Where new uploads of these bytes go; without an organisation, the old global key."""
+    if organisation_id is None:
+        return f"sha256/{sha256[:2]}/{sha256}"
+    return f"org/{int(organisation_id)}/sha256/{sha256[:2]}/{sha256}"
 
 
-def store(path: Path, sha256: str) -> tuple[str, bool]:
-    """Store the file under its hash; returns (key, created). An identical file is stored once."""
+def store(path: Path, sha256: str, *, organisation_id: int | None = None, key: str | None = None) -> tuple[str, bool]:
+    """Store the file under `key` (default: the organisation's key for its hash); returns (key,
+    created). Bytes already stored under that key are stored once."""
     storage = artifact_storage()
-    key = key_for(sha256)
+    key = key or key_for(sha256, organisation_id)
     if storage.exists(key):
         return key, False
     with open(path, "rb") as handle:

@@ -148,7 +148,11 @@ def _upload_view(request, pk, *, kind: str):
                 data = dict(form.cleaned_data)
                 register = services.model_version_register if kind == "model" else services.dataset_register
                 obj = register(actor=request.user, system=system, **data)
-                messages.success(request, f"{obj} was uploaded and registered.")
+                if obj.scan_pending:
+                    messages.info(request, f"{obj} was uploaded. Checking it takes longer than usual, so it "
+                                  "continues in the background; this page shows the result when it is done.")
+                else:
+                    messages.success(request, f"{obj} was uploaded and registered.")
                 target = "registry:version_detail" if kind == "model" else "registry:dataset_detail"
                 return redirect(target, pk=obj.pk)
         except PortalError as exc:
@@ -156,7 +160,8 @@ def _upload_view(request, pk, *, kind: str):
             form.refusal = exc.extra.get("reasons") if isinstance(exc.extra, dict) else None
     return render(request, "models_registry/upload_form.html",
                   {"form": form, "system": system, "kind": kind, "max_size": settings.MAX_UPLOAD_SIZE,
-                   "max_size_human": human_size(settings.MAX_UPLOAD_SIZE)})
+                   "max_size_human": human_size(settings.MAX_UPLOAD_SIZE),
+                   "inline_seconds": settings.UPLOAD_SCAN_INLINE_SECONDS})
 
 
 @login_required

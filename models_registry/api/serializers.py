@@ -80,7 +80,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         model = Dataset
         fields = ["id", "system", "name", "version", "role", "file_format", "read_options", "target_column",
                   "prediction_column", "score_column", "sensitive_columns", "row_count", "column_count",
-                  "schema", "pii_columns", "file", "uploaded_by", "created_at"]
+                  "schema", "pii_columns", "profile_status", "profile_error", "file", "uploaded_by", "created_at"]
         read_only_fields = fields
 
 

@@ -65,7 +65,8 @@ class SystemDetailApi(APIView):
 
 
 class VersionListApi(generics.ListAPIView):
-    """Model versions of your organisation. Filters: system, task, scan_verdict, version_label."""
+    """Model versions of your organisation. Filters: system, task, scan_verdict (pending, safe,
+    refused), version_label."""
 
     permission_classes = [HasPortalPermission]
     permission = "system.view"
@@ -92,7 +93,10 @@ class _UploadApi(APIView):
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = self.register(actor=request.user, system=system, **serializer.validated_data)
-        return Response(self.output_serializer(created).data, status=status.HTTP_201_CREATED)
+        # 202: registered, but its scan or profile outlasted the request and a worker decides it;
+        # poll the detail endpoint until scan_verdict / profile_status is no longer "pending".
+        answer = status.HTTP_202_ACCEPTED if created.scan_pending else status.HTTP_201_CREATED
+        return Response(self.output_serializer(created).data, status=answer)
 
 
 class _DetailApi(APIView):
@@ -106,8 +110,10 @@ class _DetailApi(APIView):
         return Response(self.output_serializer(obj).data)
 
 
-@extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer}, responses={201: ModelVersionSerializer},
-               summary="Upload a model version (scanned statically before it is accepted)")
+@extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer},
+               responses={201: ModelVersionSerializer, 202: ModelVersionSerializer},
+               summary="Upload a model version (scanned statically before it is accepted; 202 while the scan "
+                       "runs in the background)")
 class VersionUploadApi(_UploadApi):
     permission, kind = "model.upload", "model"
     input_serializer, output_serializer = ModelVersionUploadSerializer, ModelVersionSerializer
@@ -120,7 +126,8 @@ class VersionDetailApi(_DetailApi):
 
 
 class DatasetListApi(generics.ListAPIView):
-    """Datasets of your organisation. Filters: system, role, name."""
+    """Datasets of your organisation (each with its profile_status: pending, profiled, refused).
+    Filters: system, role, name."""
 
     permission_classes = [HasPortalPermission]
     permission = "system.view"
@@ -132,8 +139,10 @@ class DatasetListApi(generics.ListAPIView):
         return selectors.dataset_list(user=self.request.user)
 
 
-@extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer},
-               summary="Upload a dataset (CSV or Parquet); its schema is inferred")
+@extend_schema(request={"multipart/form-data": DatasetUploadSerializer},
+               responses={201: DatasetSerializer, 202: DatasetSerializer},
+               summary="Upload a dataset (CSV or Parquet); its schema is inferred (202 while that runs in the "
+                       "background)")
 class DatasetUploadApi(_UploadApi):
     permission, kind = "dataset.upload", "dataset"
     input_serializer, output_serializer = DatasetUploadSerializer, DatasetSerializer

@@ -25,6 +25,7 @@ BOOL_TOKENS = TRUE_TOKENS + ("false", "no", "f", "n")
 # "iso" is Arrow's ISO-8601 cast; day-first is tried before month-first (a European portal).
 DATETIME_FORMATS = ("iso", "iso_utc", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y %H:%M",
                     "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S")
+DATE_PATTERN = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"  # a value that may be a date: try the formats
 TYPES = ("integer", "float", "boolean", "datetime", "string")
 
 
@@ -40,10 +41,8 @@ class Converted:
 def convert_text_column(raw: pa.ChunkedArray, *, declared: str | None = None, datetime_format: str | None = None,
                         decimal: str = ".") -> Converted:
     """``raw`` is a CSV column read as strings (never null). ``declared`` skips inference."""
-    trimmed = pc.utf8_trim_whitespace(raw)
-    missing = pc.is_in(trimmed, value_set=pa.array(MISSING_TOKENS))
+    trimmed, missing, clean = clean_text(raw)
     disguised = _token_counts(trimmed, pc.and_(missing, pc.not_equal(raw, "")))
-    clean = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
     if declared is None:
         kind, fmt, values = _infer(clean, decimal)
     else:
@@ -55,6 +54,13 @@ def convert_text_column(raw: pa.ChunkedArray, *, declared: str | None = None, da
         # Strings keep their original spelling (spaces included); only missing tokens become null.
         values = pc.if_else(missing, pa.scalar(None, pa.string()), raw)
     return Converted(values, kind, fmt, disguised, clean)
+
+
+def clean_text(raw: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+    """(trimmed, missing mask, clean): the text inference and the PII scan look at, with missing as null."""
+    trimmed = pc.utf8_trim_whitespace(raw)
+    missing = pc.is_in(trimmed, value_set=pa.array(MISSING_TOKENS))
+    return trimmed, missing, pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
 
 
 def convert_arrow_column(name: str, col: pa.ChunkedArray) -> Converted:
@@ -120,12 +126,87 @@ def _infer(clean: pa.ChunkedArray, decimal: str) -> tuple[str, str | None, pa.Ch
     distinct = pc.unique(pc.utf8_lower(clean.drop_null()))
     if len(distinct) <= len(BOOL_TOKENS) and all(v in BOOL_TOKENS for v in distinct.to_pylist()):
         return "boolean", None, _to_bool(clean)
-    if pc.any(pc.match_substring_regex(clean, r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")).as_py():
+    if pc.any(pc.match_substring_regex(clean, DATE_PATTERN)).as_py():
         for fmt in DATETIME_FORMATS:
             values = _try_datetime(clean, fmt)
             if values is not None:
                 return "datetime", fmt, values
     return "string", None, clean
+
+
+PROBE = 256  # values a candidate type is tried on before a whole chunk: most candidates fail at once
+
+
+class TypeInference:
+    """``_infer`` over a column that arrives in chunks: feed every chunk's ``clean`` text to
+    ``add``, then ``result()`` is what ``_infer`` gives on the whole column. Each candidate type is
+    a conjunction over the chunks (a cast works on the column iff it works on every chunk), so a
+    candidate that fails once is never tested again; only surviving candidates cost a pass."""
+
+    def __init__(self, decimal: str = ".") -> None:
+        self.decimal = decimal
+        self.all_null = True
+        self.leading_zero = False
+        self.integer = self.float_direct = True
+        self.float_replaced = decimal == ","
+        self.boolean = True
+        self.date_pattern = False
+        self.formats = dict.fromkeys(DATETIME_FORMATS, True)
+
+    def add(self, clean: pa.ChunkedArray | pa.Array) -> None:
+        if clean.null_count == len(clean):
+            return  # every test passes on nulls alone: nothing to learn
+        self.all_null = False
+        if self._numeric_alive() and _has_leading_zero(clean):
+            self.leading_zero = True
+        if self._numeric_alive():
+            self._add_numeric(clean)
+        if self.boolean:
+            self.boolean = _all_bool_tokens(clean)
+        if any(self.formats.values()):
+            if not self.date_pattern:
+                self.date_pattern = bool(pc.any(pc.match_substring_regex(clean, DATE_PATTERN)).as_py())
+            for fmt, alive in self.formats.items():
+                # Parsing fails on the first bad value only after a whole pass, so probe a few first.
+                if alive and (_try_datetime(clean.slice(0, PROBE), fmt) is None or _try_datetime(clean, fmt) is None):
+                    self.formats[fmt] = False
+
+    def _numeric_alive(self) -> bool:
+        return not self.leading_zero and (self.integer or self.float_direct or self.float_replaced)
+
+    def _add_numeric(self, clean) -> None:
+        head = clean.slice(0, PROBE)
+        if self.integer and (_try_cast(head, "integer", ".") is None or _try_cast(clean, "integer", ".") is None):
+            self.integer = False
+        if (self.float_direct or self.float_replaced) and _try_cast(clean, "float", ".") is None:
+            self.float_direct = False
+            if self.float_replaced:  # a chunk that casts directly has no comma: replacing is a no-op there
+                self.float_replaced = _try_cast(clean, "float", ",") is not None
+
+    def result(self) -> tuple[str, str | None]:
+        if self.all_null:
+            return "string", None
+        if not self.leading_zero:
+            if self.integer:
+                return "integer", None
+            if self.float_direct or self.float_replaced:
+                return "float", None
+        if self.boolean:
+            return "boolean", None
+        if self.date_pattern:
+            for fmt, alive in self.formats.items():
+                if alive:
+                    return "datetime", fmt
+        return "string", None
+
+
+def _all_bool_tokens(clean) -> bool:
+    tokens = pa.array(BOOL_TOKENS)
+    probe = pc.is_in(pc.utf8_lower(clean.slice(0, PROBE).drop_null()), value_set=tokens)
+    if not pc.all(probe).as_py():
+        return False
+    distinct = pc.unique(pc.utf8_lower(clean.drop_null()))
+    return all(v in BOOL_TOKENS for v in distinct.to_pylist())
 
 
 def _has_leading_zero(clean: pa.ChunkedArray) -> bool:

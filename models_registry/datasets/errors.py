@@ -48,9 +48,17 @@ class DatasetLimits:
     examples: int = 5
     # Read chunk for the streaming passes: large enough to be fast, small enough to bound memory.
     chunk_bytes: int = 1 << 20
+    # CSV parser block (pyarrow): the profile reads and describes one block at a time.
+    csv_block_bytes: int = 1 << 20
+    # Parquet rows decoded at a time while profiling.
+    parquet_batch_rows: int = 65_536
+    # Distinct values are counted exactly (by 64-bit hash) up to this many hashes over all columns
+    # together (8 bytes each, twice while merging: 64 MB); a column past its share is estimated.
+    distinct_budget: int = 4_000_000
 
     def __post_init__(self) -> None:
-        for name in ("max_rows", "max_columns", "max_bytes", "pii_sample_size", "chunk_bytes"):
+        for name in ("max_rows", "max_columns", "max_bytes", "pii_sample_size", "chunk_bytes", "csv_block_bytes",
+                     "parquet_batch_rows", "distinct_budget"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"DatasetLimits.{name} must be a positive integer, got {value!r}")

@@ -68,11 +68,10 @@ def is_person_name_column(name: str) -> bool:
 def sample_values(text: pa.ChunkedArray, size: int) -> list[str]:
     """Up to ``size`` non-missing values, evenly spaced over the column."""
     values = text.drop_null()
-    n = len(values)
-    if n <= size:
+    positions = sample_positions(len(values), size)
+    if positions is None:
         return values.to_pylist()
-    step = n / size
-    return values.take(pa.array([int(i * step) for i in range(size)])).to_pylist()
+    return values.take(pa.array(positions)).to_pylist()
 
 
 def luhn_ok(digits: str) -> bool:
@@ -143,12 +142,25 @@ def is_name_like(v: str) -> bool:
     return bool(NAME_WORDS.fullmatch(v.strip()))
 
 
+def sample_positions(count: int, size: int) -> list[int] | None:
+    """Which of ``count`` non-missing values ``sample_values`` takes (None: all of them), so a
+    streaming reader can pick the same values chunk by chunk."""
+    if count <= size:
+        return None
+    step = count / size
+    return [int(i * step) for i in range(size)]
+
+
 def detect_pii(column: str, text: pa.ChunkedArray | None, kind: str, sample_size: int) -> tuple[str | None, dict | None]:
     """Returns (pii_kind, evidence) for one column; (None, None) when nothing matches."""
     if text is None or kind not in ("string", "integer"):
         return None, None
-    sample = sample_values(text, sample_size)
-    if not sample:
+    return detect_pii_in_sample(column, sample_values(text, sample_size), kind, sample_size)
+
+
+def detect_pii_in_sample(column: str, sample: list[str], kind: str, sample_size: int) -> tuple[str | None, dict | None]:
+    """``detect_pii`` on values already sampled (evenly spaced, at most ``sample_size``)."""
+    if kind not in ("string", "integer") or not sample:
         return None, None
     phone_named = _name_has(column, PHONE_WORDS)
     id_named = _name_has(column, NATIONAL_ID_WORDS)

@@ -1,5 +1,9 @@
-"""Reading the bytes into an Arrow table: pyarrow's streaming CSV reader (every column as text),
-Python's csv module only to name the first ragged line, pyarrow.parquet for Parquet."""
+"""Reading the bytes into Arrow: pyarrow's streaming CSV reader (every column as text), Python's
+csv module only to name the first ragged line, pyarrow.parquet for Parquet.
+
+Both formats stream: ``csv_stream``/``parquet_stream`` hand one batch at a time to a sink, so the
+profiler holds a block, never the file. ``read_csv_text``/``read_parquet_table`` collect the
+batches into a table for the worker's re-read, which needs the whole frame anyway."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import codecs
 import csv
 import io
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,68 +22,123 @@ import pyarrow.parquet as pq
 from .convert import Converted, convert_arrow_column, convert_text_column
 from .errors import DatasetError, DatasetLimits, human_bytes
 
-# pyarrow needs a whole row inside one block; the default 1 MiB fails on a giant text cell, so
+# pyarrow needs a whole row inside one block; the default block fails on a giant text cell, so
 # such files get one retry with big blocks (memory per block, not per file).
-BLOCK_SIZES = (1 << 20, 64 << 20)
+BIG_BLOCK = 64 << 20
+BLOCK_SIZES = (1 << 20, BIG_BLOCK)
+
+Sink = Callable[[pa.RecordBatch], None]
+
+
+@dataclass(frozen=True)
+class CsvParse:
+    """Parser settings that read a file: a second pass with the same settings sees the same batches."""
+
+    newlines_in_values: bool
+    block_size: int
+
+
+class _ParseFailed(Exception):
+    """pyarrow could not parse the bytes (kept apart from errors the sink raises)."""
+
+    def __init__(self, exc: Exception):
+        super().__init__(str(exc))
+        self.exc = exc
 
 
 def read_csv_text(path: Path, options: dict, limits: DatasetLimits) -> pa.Table:
     """The CSV as a table of non-null strings, streamed batch by batch so ``max_rows`` stops early."""
+    batches: list[pa.RecordBatch] = []
+    names = options["columns"]
+
+    def start() -> Sink:
+        batches.clear()
+        return batches.append
+
+    csv_stream(path, options, limits, start)
+    schema = pa.schema([(n, pa.string()) for n in names])
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def csv_stream(path: Path, options: dict, limits: DatasetLimits, start: Callable[[], Sink],
+               parse: CsvParse | None = None) -> CsvParse:
+    """Feeds every batch of the CSV to the sink ``start()`` returns. Parser settings are found as
+    the file needs them (a block too small for a row, a quoted value spanning lines); each retry
+    calls ``start()`` again, so the sink begins afresh. Returns the settings that read the file;
+    pass them back as ``parse`` for a second pass that sees exactly the same batches."""
+    if parse is not None:
+        try:
+            _feed(path, options, limits, parse, start())
+        except _ParseFailed as failed:
+            raise _unreadable(failed.exc) from None
+        return parse
     try:
-        return _read_blocks(path, options, limits, newlines_in_values=False)
-    except pa.ArrowInvalid as exc:
-        if "CSV parse error" not in str(exc):
-            raise _unreadable(exc) from None
+        return _feed_blocks(path, options, limits, start, newlines_in_values=False)
+    except _ParseFailed as failed:
+        if "CSV parse error" not in str(failed.exc):
+            raise _unreadable(failed.exc) from None
     except (OSError, UnicodeDecodeError) as exc:  # profiling proved both; only a changed file gets here
         raise DatasetError("truncated_file", "The file can no longer be decompressed or decoded as recorded; upload "
                            "it again.", detail=str(exc)) from None
     _raise_first_ragged_line(path, options)
     # No ragged line for the csv module: a quoted field spans lines, which needs the slower parser mode.
     try:
-        return _read_blocks(path, options, limits, newlines_in_values=True)
-    except pa.ArrowInvalid as exc:
-        raise _unreadable(exc) from None
+        return _feed_blocks(path, options, limits, start, newlines_in_values=True)
+    except _ParseFailed as failed:
+        raise _unreadable(failed.exc) from None
 
 
-def _read_blocks(path: Path, options: dict, limits: DatasetLimits, *, newlines_in_values: bool) -> pa.Table:
-    for block_size in BLOCK_SIZES:
+def _feed_blocks(path: Path, options: dict, limits: DatasetLimits, start: Callable[[], Sink], *,
+                 newlines_in_values: bool) -> CsvParse:
+    sizes = (limits.csv_block_bytes, BIG_BLOCK) if limits.csv_block_bytes < BIG_BLOCK else (limits.csv_block_bytes,)
+    for block_size in sizes:
+        parse = CsvParse(newlines_in_values=newlines_in_values, block_size=block_size)
         try:
-            return _stream_csv(path, options, limits, newlines_in_values=newlines_in_values, block_size=block_size)
-        except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block_size == BLOCK_SIZES[-1]:
+            _feed(path, options, limits, parse, start())
+            return parse
+        except _ParseFailed as failed:
+            if "straddl" not in str(failed.exc) or block_size == sizes[-1]:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _unreadable(exc: Exception) -> DatasetError:
     if "straddl" in str(exc):
-        return DatasetError("too_large", f"A single row is larger than {BLOCK_SIZES[-1] >> 20} MiB; split very long "
+        return DatasetError("too_large", f"A single row is larger than {BIG_BLOCK >> 20} MiB; split very long "
                             "text values or upload a smaller extract.", limit="row_bytes", detail=str(exc))
     return DatasetError("not_a_table", "The file could not be read as a CSV table; check that it is a delimited text "
                         "file with consistent quoting.", detail=str(exc))
 
 
-def _stream_csv(path: Path, options: dict, limits: DatasetLimits, *, newlines_in_values: bool,
-                block_size: int) -> pa.Table:
+def _feed(path: Path, options: dict, limits: DatasetLimits, parse: CsvParse, sink: Sink) -> None:
     names = options["columns"]
     encoding = options["encoding"]
-    read = pacsv.ReadOptions(encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding, block_size=block_size)
-    parse = pacsv.ParseOptions(delimiter=options["delimiter"], quote_char=options.get("quotechar", '"'),
-                               newlines_in_values=newlines_in_values)
+    read = pacsv.ReadOptions(encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
+                             block_size=parse.block_size)
+    parse_options = pacsv.ParseOptions(delimiter=options["delimiter"], quote_char=options.get("quotechar", '"'),
+                                       newlines_in_values=parse.newlines_in_values)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[],
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
-    batches, rows = [], 0
+    rows = 0
     with pa.input_stream(str(path), compression=options.get("compression")) as stream:
-        reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+        try:
+            reader = pacsv.open_csv(stream, read_options=read, parse_options=parse_options, convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            raise _ParseFailed(exc) from None
         if reader.schema.names != names:
             raise DatasetError("not_a_table", "The header could not be read consistently; check the file's quoting.",
                                header=reader.schema.names)
-        for batch in reader:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise _ParseFailed(exc) from None
             rows += batch.num_rows
             if rows > limits.max_rows:
                 raise too_many_rows(limits)
-            batches.append(batch)
-    return pa.Table.from_batches(batches, schema=reader.schema)
+            sink(batch)  # outside the try: the sink's own errors are not parse errors
 
 
 def too_many_rows(limits: DatasetLimits) -> DatasetError:
@@ -118,27 +178,59 @@ def _open_text(path: Path, options: dict) -> io.TextIOBase:
 
 
 def read_parquet_table(path: Path, limits: DatasetLimits) -> pa.Table:
-    """Limits are checked from the footer first, then again on the real sizes, row group by row
-    group (a footer can lie). A file that makes Arrow fail anywhere counts as damaged."""
+    """The whole Parquet file as a table (the worker's re-read), with the limits of ``parquet_stream``."""
+    batches: list[pa.RecordBatch] = []
+    schema = parquet_stream(path, limits, batches.append)
+    return pa.Table.from_batches(batches) if batches else schema.empty_table()
+
+
+def parquet_schema(path: Path, limits: DatasetLimits) -> pa.Schema:
+    """The file's Arrow schema, after the footer's limits (a footer can lie: ``parquet_stream``
+    checks the real sizes again)."""
     try:
         parquet = pq.ParquetFile(path)
-        meta, names = parquet.metadata, parquet.schema_arrow.names
-        check_column_names(names, limits)
+        meta, schema = parquet.metadata, parquet.schema_arrow
+        check_column_names(schema.names, limits)
         if meta.num_rows > limits.max_rows:
             raise too_many_rows(limits)
         declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if declared > limits.max_bytes:
             raise _parquet_too_large(limits)
-        groups, size = [], 0
-        for i in range(meta.num_row_groups):
-            groups.append(parquet.read_row_group(i))
-            size += groups[-1].nbytes
-            if size > limits.max_bytes:
-                raise _parquet_too_large(limits)
-        return pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
+        return schema
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DatasetError("truncated_file", "The Parquet file is damaged or cut short and cannot be read; upload it "
-                           "again.", detail=str(exc)) from None
+        raise _damaged_parquet(exc) from None
+
+
+def parquet_stream(path: Path, limits: DatasetLimits, sink: Sink) -> pa.Schema:
+    """Feeds the file to ``sink`` in batches of ``limits.parquet_batch_rows`` rows, counting real rows
+    and decoded bytes against the limits. A file that makes Arrow fail anywhere counts as damaged."""
+    schema = parquet_schema(path, limits)
+    rows = size = 0
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=limits.parquet_batch_rows, use_threads=False)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _damaged_parquet(exc) from None
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return schema
+        except MemoryError:
+            raise
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _damaged_parquet(exc) from None
+        rows += batch.num_rows
+        size += batch.nbytes
+        if rows > limits.max_rows:
+            raise too_many_rows(limits)
+        if size > limits.max_bytes:
+            raise _parquet_too_large(limits)
+        sink(batch)  # outside the try: the sink's own errors are not damage
+
+
+def _damaged_parquet(exc: Exception) -> DatasetError:
+    return DatasetError("truncated_file", "The Parquet file is damaged or cut short and cannot be read; upload it "
+                        "again.", detail=str(exc))
 
 
 def _parquet_too_large(limits: DatasetLimits) -> DatasetError:

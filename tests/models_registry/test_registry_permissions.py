@@ -87,3 +87,35 @@ def test_an_outsider_lists_none_of_another_organisations_systems_or_versions(cli
     api.force_authenticate(outsider)
     assert api.get("/api/v1/systems/").json()["count"] == 0
     assert api.get("/api/v1/versions/").json()["count"] == 0
+
+
+@pytest.fixture
+def pending_upload(settings, system, ml_engineer, joblib_bytes):
+    """A version and a dataset whose checks went to the worker (the request's budget is zero)."""
+    from models_registry.services import dataset_register, model_version_register
+    from tests.models_registry.test_datasets import CSV
+
+    settings.UPLOAD_SCAN_INLINE_SECONDS = 0
+    version = model_version_register(actor=ml_engineer, system=system, file=uploaded("p.joblib", joblib_bytes),
+                                     **model_args(version_label="9.9"))
+    dataset = dataset_register(actor=ml_engineer, system=system, name="pending", role="test",
+                               file=uploaded("p.csv", CSV.encode()))
+    return version, dataset
+
+
+def test_a_pending_upload_answers_202_to_ml_engineers_and_its_pages_follow_the_same_rules(
+        permission_matrix, system, pending_upload, joblib_bytes, django_capture_on_commit_callbacks):
+    version, dataset = pending_upload
+    counter = iter(range(100))
+    with django_capture_on_commit_callbacks(execute=False):
+        upload = permission_matrix(lambda c: c.post(f"/api/v1/systems/{system.pk}/versions/", {
+            "version_label": f"3.{next(counter)}", "framework": "sklearn", "task": "binary",
+            "file": uploaded("m.joblib", joblib_bytes)}, format="multipart"), api=True)
+    assert upload == {"anonymous": 401, "ml_engineer": 202, "auditor": 403, "compliance_officer": 403,
+                      "org_admin": 403, "outsider": 403}
+    members = {"ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200, "outsider": 404}
+    for url in (reverse("registry:version_detail", args=[version.pk]),
+                reverse("registry:dataset_detail", args=[dataset.pk])):
+        assert permission_matrix(lambda c: c.get(url)) == {"anonymous": LOGIN, **members}, url
+    for url in (f"/api/v1/versions/{version.pk}/", f"/api/v1/datasets/{dataset.pk}/"):
+        assert permission_matrix(lambda c: c.get(url), api=True) == {"anonymous": 401, **members}, url

@@ -31,12 +31,12 @@ def s3_bucket(settings, monkeypatch):
         storages._storages.pop("artifacts", None)
 
 
-def test_with_s3_configured_a_model_is_stored_in_the_bucket_under_its_hash(s3_bucket, system, ml_engineer, joblib_bytes):
+def test_with_s3_configured_a_model_is_stored_in_the_bucket_under_its_organisation_and_hash(s3_bucket, system, ml_engineer, joblib_bytes):
     version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
                                      **model_args())
     digest = hashlib.sha256(joblib_bytes).hexdigest()
     keys = [o["Key"] for o in s3_bucket.list_objects_v2(Bucket="portal-artifacts").get("Contents", [])]
-    assert keys == [f"artifacts/sha256/{digest[:2]}/{digest}"]
+    assert keys == [f"artifacts/org/{ml_engineer.organisation_id}/sha256/{digest[:2]}/{digest}"]
     with storage.local_copy(version.artifact.storage_key, suffix=".joblib") as path:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
@@ -62,3 +62,42 @@ def test_deleting_a_version_removes_its_unshared_file_and_is_audited(stored_file
         model_version_delete(actor=ml_engineer, version=version, reason="uploaded to the wrong system")
     assert stored_files() == []
     assert AuditEvent.objects.get(verb="model_version.deleted").reason == "uploaded to the wrong system"
+
+
+def test_two_organisations_uploading_the_same_bytes_get_two_files_and_deleting_one_keeps_the_other(
+        stored_files, system, ml_engineer, other_organisation, joblib_bytes, django_capture_on_commit_callbacks):
+    from core.choices import Role
+    from models_registry.services import model_version_delete, system_create
+    from tests.conftest import make_user
+
+    stranger = make_user(other_organisation, "gus", Role.ML_ENGINEER)
+    theirs = system_create(actor=stranger, name="Globex pricing", purpose="Price policies")
+    ours = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
+                                  **model_args())
+    other = model_version_register(actor=stranger, system=theirs, file=uploaded("m.joblib", joblib_bytes),
+                                   **model_args())
+    digest = hashlib.sha256(joblib_bytes).hexdigest()
+    assert ours.artifact.storage_key == f"org/{ml_engineer.organisation_id}/sha256/{digest[:2]}/{digest}"
+    assert other.artifact.storage_key == f"org/{stranger.organisation_id}/sha256/{digest[:2]}/{digest}"
+    assert stored_files() == [digest, digest]  # same name, two folders
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_delete(actor=ml_engineer, version=ours, reason="wrong system")
+    assert not storage.exists(ours.artifact.storage_key)
+    with storage.local_copy(other.artifact.storage_key) as path:
+        assert path.read_bytes() == joblib_bytes
+
+
+def test_a_file_stored_under_the_old_global_key_is_reused_not_stored_again(stored_files, system, ml_engineer,
+                                                                            joblib_bytes, tmp_path):
+    from models_registry.models import Artifact
+
+    digest = hashlib.sha256(joblib_bytes).hexdigest()
+    (tmp_path / "m.joblib").write_bytes(joblib_bytes)
+    legacy, _ = storage.store(tmp_path / "m.joblib", digest)
+    assert legacy == f"sha256/{digest[:2]}/{digest}"
+    Artifact.objects.create(organisation_id=ml_engineer.organisation_id, kind="model", sha256=digest,
+                            size=len(joblib_bytes), storage_key=legacy, original_name="old.joblib",
+                            detected_format="joblib", uploaded_by=ml_engineer)
+    version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
+                                     **model_args())
+    assert version.artifact.storage_key == legacy and stored_files() == [digest]
