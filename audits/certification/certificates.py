@@ -261,7 +261,8 @@ def conditions_sweep(*, today=None) -> dict:
     _sweep_each(list(overdue.values_list("pk", flat=True)), lambda pk: _condition_mark_overdue(pk, today),
                 result, "overdue", "condition")
     soon = Condition.objects.filter(status=ConditionStatus.OPEN, reminded_at__isnull=True,
-                                    due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS)).order_by("due_date", "pk")
+                                    due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS))
+    soon = soon.order_by("due_date", "pk")
     _sweep_each(list(soon.values_list("pk", flat=True)), _condition_remind, result, "reminded", "condition")
     return result
 
