@@ -64,11 +64,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestContextMiddleware",
+    # Control characters (NUL...) in the path, query, headers, cookies, forms or JSON: a 400 naming
+    # the field, before sessions, tokens or the CSRF check read them (core/input_guard.py).
+    "core.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.AuditActorMiddleware",
+    # A service error (core.errors) leaving an HTML view: its 403/404/409/400 page (core/views_errors.py).
+    "core.views_errors.PortalErrorMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -267,7 +272,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Adds the error answers (400/401/403/404/409) every operation can give (core/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

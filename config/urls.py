@@ -51,3 +51,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
 ]
+
+# The 500 page shows the request id to quote to support (see core.views.server_error).
+handler500 = "core.views.server_error"

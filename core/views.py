@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import health
+from core import context, health
 from core.choices import Role
 from core.errors import PortalError
 from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
@@ -25,6 +26,14 @@ from core.services import (
     user_set_active,
 )
 
+
+
+def server_error(request, template_name: str = "500.html"):
+    """handler500: the 500 page with the request id to quote (Django's own renders it with no
+    context at all, so the id was empty). Rendered without context processors or the user: they
+    may need the database that just failed."""
+    request_id = getattr(request, "request_id", "") or context.current().request_id
+    return HttpResponseServerError(loader.get_template(template_name).render({"request_id": request_id}))
 
 
 @login_required

@@ -44,10 +44,6 @@ from audits.models import Finding
 from core.errors import TooLarge
 from core.permissions import HasPortalPermission
 
-ERRORS = {400: OpenApiResponse(description='Invalid input: {"message", "code", "extra"}'),
-          403: OpenApiResponse(description="Your role, or separation of duties, does not allow this."),
-          404: OpenApiResponse(description="No such object in your organisation."),
-          409: OpenApiResponse(description="The submission's state does not allow this (or it changed meanwhile).")}
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -111,7 +107,7 @@ class SubmissionListCreateApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionDetailSerializer, **ERRORS},
+    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionDetailSerializer},
                    summary="Submit a model version for certification (ML engineer)",
                    description="Freezes the model, dataset and result hashes and the classification. 400 "
                                "`not_submittable` lists every blocker in `extra.blockers`.")
@@ -126,7 +122,7 @@ class SubmissionDetailApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: SubmissionDetailSerializer, **ERRORS},
+    @extend_schema(responses={200: SubmissionDetailSerializer},
                    summary="One submission: frozen hashes, reviewers, findings, decisions, sign-offs, certificate")
     def get(self, request, pk: int):
         return Response(_submission_detail(request, pk))
@@ -136,7 +132,7 @@ class SubmissionStatusApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: SubmissionStatusSerializer, **ERRORS},
+    @extend_schema(responses={200: SubmissionStatusSerializer},
                    summary="A submission's status, for CI to poll (and the certificate once issued)")
     def get(self, request, pk: int):
         return Response(_status(request, pk))
@@ -154,7 +150,7 @@ class SubmissionAssignApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.assign"
 
-    @extend_schema(request=SubmissionAssignSerializer, responses={201: SubmissionAssignmentSerializer, **ERRORS},
+    @extend_schema(request=SubmissionAssignSerializer, responses={201: SubmissionAssignmentSerializer},
                    summary="Assign a reviewer (organisation admin or compliance officer)",
                    description="403 `separation_of_duties` for the uploader, the submitter, or a conflicted person.")
     def post(self, request, pk: int):
@@ -168,7 +164,7 @@ class FindingDecideApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=FindingDecideSerializer, responses={200: SubmissionDecisionSerializer, **ERRORS},
+    @extend_schema(request=FindingDecideSerializer, responses={200: SubmissionDecisionSerializer},
                    summary="Record (or change) your decision on a finding (assigned reviewer)")
     def post(self, request, pk: int, finding_pk: int):
         submission = _submission(request, pk)
@@ -182,7 +178,7 @@ class FindingCommentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.comment"
 
-    @extend_schema(request=FindingCommentCreateSerializer, responses={201: SubmissionCommentSerializer, **ERRORS},
+    @extend_schema(request=FindingCommentCreateSerializer, responses={201: SubmissionCommentSerializer},
                    summary="Comment on a finding, or reply to a comment (ML team and assigned reviewers)")
     def post(self, request, pk: int, finding_pk: int):
         submission = _submission(request, pk)
@@ -201,7 +197,7 @@ class SubmissionRequestChangesApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionReasonSerializer, responses={200: SubmissionStatusSerializer, **ERRORS},
+    @extend_schema(request=SubmissionReasonSerializer, responses={200: SubmissionStatusSerializer},
                    summary="Send the submission back to the ML team (assigned reviewer)")
     def post(self, request, pk: int):
         submission = _submission(request, pk)
@@ -214,7 +210,7 @@ class SubmissionResubmitApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.create"
 
-    @extend_schema(request=SubmissionResubmitSerializer, responses={200: SubmissionStatusSerializer, **ERRORS},
+    @extend_schema(request=SubmissionResubmitSerializer, responses={200: SubmissionStatusSerializer},
                    summary="Resubmit after changes were requested, without a new version (ML engineer)",
                    description="A new model version starts a new submission instead (POST /submissions/); "
                                "its open points carry forward.")
@@ -229,7 +225,7 @@ class SubmissionSignApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionSignSerializer, responses={201: SignOffResultSerializer, **ERRORS},
+    @extend_schema(request=SubmissionSignSerializer, responses={201: SignOffResultSerializer},
                    summary="Sign off: approve, approve with conditions, or reject (assigned reviewer)",
                    description="Needs your password and a reason. 409 `critical_undecided` while a critical "
                                "finding has no decision; 409 `second_approver_needed` for a second approval of "
@@ -248,7 +244,7 @@ class SubmissionDissentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionDissentCreateSerializer, responses={201: SubmissionDissentSerializer, **ERRORS},
+    @extend_schema(request=SubmissionDissentCreateSerializer, responses={201: SubmissionDissentSerializer},
                    summary="Put a dissenting opinion on record (a reviewer of this submission)")
     def post(self, request, pk: int):
         submission = _submission(request, pk)
@@ -261,7 +257,7 @@ class SubmissionRerunApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=None, responses={201: SubmissionRerunSerializer, **ERRORS},
+    @extend_schema(request=None, responses={201: SubmissionRerunSerializer},
                    summary="Re-run the validation from the frozen inputs (assigned auditor)",
                    description="Answers the new run's id (`run`); poll /validations/{run}/ and read `diff_url`.")
     def post(self, request, pk: int):
@@ -273,7 +269,7 @@ class SubmissionRerunDiffApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: RerunDiffSerializer, **ERRORS},
+    @extend_schema(responses={200: RerunDiffSerializer},
                    summary="Compare a re-run's results with the submission's original run",
                    description="`identical` is true only if every check's status, severity, value, threshold "
                                "and interval match; null until the re-run has succeeded.")
@@ -290,7 +286,7 @@ class CertificateDocumentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
                    summary="Download the signed certificate document (JSON, exactly as issued)")
     def get(self, request, pk):
         certificate = _certificate_for(request, pk)
@@ -313,7 +309,7 @@ class _CertificateChangeApi(APIView):
 
 
 def _certificate_change_schema(summary: str):
-    return extend_schema(request=CertificateReasonSerializer, responses={200: CertificateRefSerializer, **ERRORS},
+    return extend_schema(request=CertificateReasonSerializer, responses={200: CertificateRefSerializer},
                          summary=summary)
 
 
@@ -345,7 +341,7 @@ class ConditionMetApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(request=ConditionMetSerializer, responses={200: SubmissionConditionSerializer, **ERRORS},
+    @extend_schema(request=ConditionMetSerializer, responses={200: SubmissionConditionSerializer},
                    summary="Record that a condition was met (its owner, or a certificate manager)")
     def post(self, request, pk: int):
         condition = get_object_or_404(Condition.objects.restrict(request.user, "submission.view"), pk=pk)
@@ -375,10 +371,11 @@ class CertificatePublicStatusApi(_PublicApi):
 
 class CertificatePublicVerifyApi(_PublicApi):
     parser_classes = [JSONParser]
+    # The size is checked before the body is read: the input guard leaves larger bodies unread too.
+    input_guard_body_limit = public_views.MAX_DOCUMENT_BYTES
 
     @extend_schema(auth=[], request=OpenApiTypes.OBJECT,
-                   responses={200: CertificateVerificationSerializer, 400: ERRORS[400],
-                              413: OpenApiResponse(description="Larger than 256 KB."),
+                   responses={200: CertificateVerificationSerializer, 413: OpenApiResponse(description="Larger than 256 KB."),
                               429: OpenApiResponse(description="Too many requests from your address.")},
                    summary="Public: verify a certificate document (no login)",
                    description="The body is the downloaded certificate file, as is. `status` is `valid` only "

@@ -25,6 +25,7 @@ from audits.certification import certificates, signing
 from audits.certification.models import Certificate
 from core.api.throttling import ClientAddressThrottle
 from core.errors import NotFound, PortalError, TooLarge, ValidationFailed
+from core.input_guard import body_limit
 
 MAX_DOCUMENT_BYTES = 256 * 1024
 # Room for the multipart boundaries and the other form fields around an uploaded file.
@@ -242,6 +243,7 @@ def _record_id(text: str) -> uuid.UUID | None:
 # CSRF-exempt on purpose: checking a certificate changes nothing, needs no session, and the size
 # check must come before anything (the CSRF middleware included) reads the request body.
 @csrf_exempt
+@body_limit(MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES)  # nor the input guard (core.input_guard)
 @require_http_methods(["GET", "POST"])
 def certificate_verify(request):
     """The verification page: paste a certificate, upload its file, or type its id."""

@@ -45,3 +45,16 @@ class UserCreateSerializer(serializers.Serializer):
 class UserRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API (core.api.errors, core.input_guard)."""
+
+    message = serializers.CharField(help_text="What went wrong, in words a person can act on.")
+    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`, `not_allowed`, "
+                                           "`invalid_characters`, `stale`.")
+    extra = serializers.DictField(help_text="Details: `fields` for invalid input, `field` for a refused character, "
+                                            "`blockers`, `current_version`...")
+
+    class Meta:
+        ref_name = "Error"

@@ -3,7 +3,7 @@
 
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -30,10 +30,6 @@ from governance.models import Determination, Obligation
 from governance.rules import questionnaire_as_dict
 from models_registry.models import AISystem
 
-ERRORS = {400: OpenApiResponse(description='{"message", "code", "extra"}'),
-          403: OpenApiResponse(description="Your role does not allow this."),
-          404: OpenApiResponse(description="No such object in your organisation."),
-          409: OpenApiResponse(description="The object's state does not allow this.")}
 
 
 def _system(request, pk: int, permission: str) -> AISystem:
@@ -55,14 +51,14 @@ class DraftApi(APIView):
     permission_classes = [HasPortalPermission]
     permission_by_method = {"GET": "classification.view", "PUT": "classification.draft"}
 
-    @extend_schema(responses={200: DraftSerializer, **ERRORS}, summary="A system's saved draft answers")
+    @extend_schema(responses={200: DraftSerializer}, summary="A system's saved draft answers")
     def get(self, request, pk: int):
         draft = selectors.classification_draft(system=_system(request, pk, "classification.view"))
         if draft is None:
             raise NotFound("This system has no draft answers.", code="no_draft")
         return Response(DraftSerializer(draft).data)
 
-    @extend_schema(request=AnswersSerializer, responses={200: DraftSerializer, **ERRORS},
+    @extend_schema(request=AnswersSerializer, responses={200: DraftSerializer},
                    summary="Save draft answers (replaces the previous draft)")
     def put(self, request, pk: int):
         serializer = AnswersSerializer(data=request.data)
@@ -76,7 +72,7 @@ class SubmitApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.draft"
 
-    @extend_schema(request=AnswersSerializer, responses={201: DeterminationSerializer, **ERRORS},
+    @extend_schema(request=AnswersSerializer, responses={201: DeterminationSerializer},
                    summary="Submit answers for approval",
                    description="Classifies the given answers (or, with an empty body, the saved draft) and "
                                "stores the immutable determination. Incomplete or contradictory answers are "
@@ -112,7 +108,7 @@ class CurrentDeterminationApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.view"
 
-    @extend_schema(responses={200: DeterminationSerializer, **ERRORS},
+    @extend_schema(responses={200: DeterminationSerializer},
                    summary="A system's current (approved or needs-review) determination")
     def get(self, request, pk: int):
         determination = selectors.current_determination(system=_system(request, pk, "classification.view"))
@@ -134,7 +130,7 @@ class DeterminationApproveApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.approve"
 
-    @extend_schema(request=ApproveSerializer, responses={200: DeterminationSerializer, **ERRORS},
+    @extend_schema(request=ApproveSerializer, responses={200: DeterminationSerializer},
                    summary="Approve a determination (compliance officer)")
     def post(self, request, pk: int):
         determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
@@ -149,7 +145,7 @@ class DeterminationOverrideApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.approve"
 
-    @extend_schema(request=OverrideSerializer, responses={200: DeterminationSerializer, **ERRORS},
+    @extend_schema(request=OverrideSerializer, responses={200: DeterminationSerializer},
                    summary="Approve with a different outcome, with a written justification (compliance officer)")
     def post(self, request, pk: int):
         determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
@@ -202,12 +198,12 @@ class ObligationEvidenceApi(APIView):
     permission = "obligation.view"
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: EvidenceSerializer(many=True), **ERRORS}, summary="An obligation's evidence")
+    @extend_schema(responses={200: EvidenceSerializer(many=True)}, summary="An obligation's evidence")
     def get(self, request, pk: int):
         evidence = _obligation(request, pk).evidence.select_related("added_by")
         return Response(EvidenceSerializer(evidence, many=True).data)
 
-    @extend_schema(request=EvidenceCreateSerializer, responses={201: EvidenceSerializer, **ERRORS},
+    @extend_schema(request=EvidenceCreateSerializer, responses={201: EvidenceSerializer},
                    summary="Add evidence to an obligation (its owner or a compliance officer)",
                    description="`validation_run`: the id of a succeeded validation run of the obligation's system "
                                "(see `validation-runs/`); the evidence is dated by when the run finished. "
@@ -239,7 +235,7 @@ class ObligationValidationRunsApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "obligation.view"
 
-    @extend_schema(responses={200: ValidationRunChoiceSerializer(many=True), **ERRORS},
+    @extend_schema(responses={200: ValidationRunChoiceSerializer(many=True)},
                    summary="The validation runs that may be linked to an obligation as evidence",
                    description="The succeeded runs of the obligation's system, newest first.")
     def get(self, request, pk: int):

@@ -5,7 +5,7 @@ Serializers check shape only; the services decide and their errors come out as
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -18,10 +18,6 @@ from governance.risks.filtersets import RiskFilterSet
 from governance.risks.models import Control, Risk, SystemComponent, Threat
 from models_registry.models import AISystem
 
-ERRORS = {400: OpenApiResponse(description='{"message", "code", "extra"}'),
-          403: OpenApiResponse(description="Your role does not allow this."),
-          404: OpenApiResponse(description="No such object in your organisation."),
-          409: OpenApiResponse(description="The risk's state does not allow this.")}
 
 
 class _UserRef(serializers.Serializer):
@@ -163,7 +159,7 @@ class RiskListCreateApi(generics.ListAPIView):
         return selectors.risk_rows(selectors.risk_queryset(user=self.request.user)).prefetch_related(
             "controls", "obligations").order_by("id")
 
-    @extend_schema(request=RiskWriteSerializer, responses={201: RiskSerializer, **ERRORS},
+    @extend_schema(request=RiskWriteSerializer, responses={201: RiskSerializer},
                    summary="Record a risk",
                    description="Compliance officers record any risk; a system owner records risks on systems "
                                "they registered.")
@@ -185,7 +181,7 @@ class RiskDetailApi(generics.RetrieveAPIView):
         return selectors.risk_rows(selectors.risk_queryset(user=self.request.user)).prefetch_related(
             "controls", "obligations")
 
-    @extend_schema(request=RiskWriteSerializer, responses={200: RiskSerializer, **ERRORS},
+    @extend_schema(request=RiskWriteSerializer, responses={200: RiskSerializer},
                    summary="Change a risk (any fields, including its status)",
                    description="Accepting (status accepted) needs acceptance_justification; above the appetite "
                                "only a compliance officer may accept.")
@@ -208,7 +204,7 @@ class ControlListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):
         return selectors.control_list(user=self.request.user).order_by("id")
 
-    @extend_schema(responses={201: ControlSerializer, **ERRORS}, summary="Add a reusable control")
+    @extend_schema(responses={201: ControlSerializer}, summary="Add a reusable control")
     def post(self, request, *args, **kwargs):
         serializer = ControlSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -225,7 +221,7 @@ class ControlDetailApi(generics.RetrieveAPIView):
     def get_queryset(self):
         return selectors.control_list(user=self.request.user)
 
-    @extend_schema(request=ControlSerializer, responses={200: ControlSerializer, **ERRORS}, summary="Change a control")
+    @extend_schema(request=ControlSerializer, responses={200: ControlSerializer}, summary="Change a control")
     def patch(self, request, pk: int):
         control = get_object_or_404(Control.objects.restrict(request.user, "risk.manage"), pk=pk)
         serializer = ControlSerializer(data=request.data, partial=True, context={"request": request})

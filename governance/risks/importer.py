@@ -36,6 +36,7 @@ from django.db import transaction
 
 from core.errors import NotAllowed, PortalError, ValidationFailed
 from core.exports import csv_writer
+from core.input_guard import control_character
 from core.models import User
 from core.permissions import has_permission
 from governance.risks import services
@@ -131,12 +132,25 @@ def _decode(raw: bytes) -> str:
     raise ValidationFailed("The file is neither UTF-8 nor Windows-1252 text.", code="bad_encoding")
 
 
+def _refuse_control_characters(text: str) -> None:
+    """The input guard never reads file contents, and PostgreSQL refuses a NUL in text: a cell with
+    a control character (tab, CR and LF aside) is refused here, naming its line."""
+    found = control_character(text)
+    if found:
+        position, character = found
+        line = text.count("\n", 0, position) + 1
+        raise ValidationFailed(f"Line {line} contains a control character ({character}), which is not allowed in "
+                               "an import. Remove it and try again.", code="invalid_characters",
+                               extra={"line": line, "character": character})
+
+
 def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
     if not raw:
         raise ValidationFailed("The file is empty.", code="empty_file")
     if len(raw) > MAX_BYTES:
         raise ValidationFailed(f"Import files are limited to {MAX_BYTES // (1024 * 1024)} MB.", code="too_large")
     text = _decode(raw)
+    _refuse_control_characters(text)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
