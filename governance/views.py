@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
@@ -13,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import exports
-from core.errors import NotAllowed, PortalError
+from core.errors import PortalError
 from core.permissions import get_for_user, has_permission, require_permission
+from core.views_errors import attempt_with_message
 from governance import selectors, services
 from governance.choices import ObligationStatus, next_statuses
 from governance.evidence_sources import validation_run_choices
@@ -40,16 +40,9 @@ from models_registry.models import AISystem
 
 
 def _attempt(request, action, success: str) -> bool:
-    """Run a service call; a refusal for the role is a 403, any other business error a message."""
-    try:
-        action()
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    except PortalError as exc:
-        messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
+    """Run a service call for an action button: core.views_errors' one translation (a refusal for
+    the role is the 403 page, another business error a message on the page redirected to)."""
+    return attempt_with_message(request, action, success).ok
 
 
 # --- classification -----------------------------------------------------------------------------

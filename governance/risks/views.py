@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import NotAllowed, PortalError
+from core.errors import Conflict, ValidationFailed
 from core.permissions import get_for_user, has_permission, require_permission
+from core.views_errors import attempt_with_message
 from governance.models import Obligation
 from governance.risks import charts, exports, importer, selectors, services
 from governance.risks.choices import RISK_TRANSITIONS, RiskStatus
@@ -37,17 +38,9 @@ PAGE_SIZE = 50
 
 
 def _attempt(request, action, success: str):
-    """Run a service call: a refusal for the role is a 403, another business error a message.
-    Returns the service's result, or None when it refused."""
-    try:
-        result = action()
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    except PortalError as exc:
-        messages.error(request, exc.message)
-        return None
-    messages.success(request, success)
-    return result
+    """Run a service call: core.views_errors' one translation (a refusal for the role is the 403
+    page, another business error a message). Returns the service's result, or None when refused."""
+    return attempt_with_message(request, action, success).value
 
 
 def _query_without(request, *names: str) -> str:
@@ -234,12 +227,10 @@ def risk_import(request):
     report, error = None, None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        try:  # NotAllowed is not caught: core.views_errors answers it with the 403 page
             report = importer.risk_import(actor=request.user, raw=data["file"].read(), mode=data["mode"],
                                           apply=data["action"] == "apply")
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from None
-        except PortalError as exc:
+        except (ValidationFailed, Conflict) as exc:
             error = exc.message
     return render(request, "governance/risks/risk_import.html",
                   {"form": form, "report": report, "error": error, "columns": importer.COLUMNS,
