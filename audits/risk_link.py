@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -49,8 +48,8 @@ def finding_raise_risk(request, pk: int):
             actor=request.user, system=finding.system, title=finding.title, description=description,
             category=CATEGORY_OF_FAMILY.get(finding.category, "robustness"), source="validation_finding",
             source_ref=finding_source_ref(finding), severity=finding.severity)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
+    except NotAllowed:
+        raise  # core.views_errors answers it with the 403 page, as for every view
     except Conflict as exc:
         messages.info(request, exc.message)
         if "risk" in exc.extra:
