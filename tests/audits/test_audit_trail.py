@@ -121,6 +121,18 @@ def test_postgresql_refuses_update_and_delete_on_the_trail(trail):
     assert AuditEvent.objects.get(id=trail[0].id).reason == trail[0].reason
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql" and "CI" not in __import__("os").environ,
+                    reason="the truncate guard exists on PostgreSQL only (CI runs it there)")
+def test_postgresql_refuses_to_truncate_the_trail(trail):
+    assert connection.vendor == "postgresql", "CI must run this on PostgreSQL"
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses to run with deferred checks pending
+            cursor.execute("TRUNCATE audits_auditevent CASCADE")
+    assert AuditEvent.objects.filter(organisation=trail[0].organisation).count() == len(trail)
+    assert audit_trail_verify(organisation_id=trail[0].organisation_id).ok
+
+
 def test_events_carry_the_request_context(organisation, org_admin):
     with context.use(context.AuditContext(actor_id=org_admin.pk, request_id="req-12345678", ip="10.1.2.3",
                                           origin="web")):
