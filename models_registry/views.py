@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import exports
 from core.errors import PortalError
 from core.permissions import get_for_user, require_permission
 from models_registry import selectors, services
@@ -51,20 +50,15 @@ def system_export(request):
                "owner_team", "business_owner", "processes_personal_data", "processes_special_categories",
                "third_party_vendor", "deployment_context", "affected_persons"]
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
     def rows():
-        yield writer.writerow(columns + ["tags", "versions", "datasets", "updated_at"])
         for system in systems:
-            yield writer.writerow([getattr(system, c) for c in columns] + [
+            yield [getattr(system, c) for c in columns] + [
                 ", ".join(t.name for t in system.tags.all()), system.version_count, system.dataset_count,
-                system.updated_at.isoformat()])
+                system.updated_at.isoformat()]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
+    header = columns + ["tags", "versions", "datasets", "updated_at"]
+    response = StreamingHttpResponse(exports.csv_lines(header, rows()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="ai-systems.csv"'
     return response
 

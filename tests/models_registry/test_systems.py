@@ -106,3 +106,21 @@ def test_a_duplicate_name_in_the_form_is_shown_next_to_the_field(client, ml_engi
         "name": "Consumer credit scoring", "purpose": "x", "lifecycle_stage": "idea", "operator_role": "provider"})
     assert response.status_code == 200
     assert "already exists" in str(response.context["form"].errors["name"])
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1", "-1", "@SUM(1)", "\tTab", "\rReturn"])
+def test_a_system_name_a_spreadsheet_would_run_is_neutralised_in_the_csv_export(client, ml_engineer, name):
+    # Stored through the ORM: the form and the service strip a leading tab or CR, older rows may not.
+    AISystem.objects.create(organisation=ml_engineer.organisation, name=name, purpose="p", created_by=ml_engineer)
+    client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(reverse("registry:system_export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert [r["name"] for r in rows] == ["'" + name]
+
+
+def test_an_ordinary_system_name_is_exported_unchanged(client, ml_engineer, system):
+    client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(reverse("registry:system_export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert [r["name"] for r in rows] == ["Consumer credit scoring"]
+    assert rows[0]["purpose"] == "Score loan applications" and rows[0]["processes_personal_data"] == "False"
