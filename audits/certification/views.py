@@ -3,8 +3,10 @@ actions, re-runs and the certificate. Thin adapters: reads through
 `audits.certification.selectors`, writes through `.services` and `.certificates`.
 
 Every action posts a plain form and answers with a redirect; a refused action re-renders the
-workspace with the user's input and the reason (HTTP 400). The finding cards (decision, comments)
-also answer htmx requests with the card alone."""
+workspace with the user's input and the reason, with the refusal's own status (core.views_errors:
+400 invalid input, 403 refused, 409 conflict; an action without a form of its own is the 403/404
+page when refused or not found). The finding cards (decision, comments) also answer htmx requests
+with the card alone (200: htmx swaps only successful answers)."""
 
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ from audits.certification.freeze import results_diff
 from audits.choices import CheckStatus, Severity
 from audits.validation_views import validation_status_context
 from governance.choices import OutcomeChoice
-from core.errors import Conflict, NotAllowed, PortalError
+from core.errors import Conflict
 from core.permissions import get_for_user, has_permission, require_permission
+from core.views_errors import attempt_on_form, attempt_with_message
 from models_registry.models import AISystem, ModelVersion
 
 # The services name the field at fault; some are called differently on the forms.
@@ -40,14 +43,14 @@ FIELD_ALIASES = {"reason": ("reason", "justification", "opinion", "note"), "body
                  "reviewer": ("reviewer",), "validation_run": ("validation_run",)}
 
 
-def _add_error(form, exc: PortalError) -> None:
-    """Put a service's refusal on the form, next to the field it names when the form has it. A
-    refusal for the role is a 403, as everywhere in the portal."""
-    if isinstance(exc, NotAllowed) and exc.code == "not_allowed":
-        raise PermissionDenied(exc.message)
-    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
-    target = next((name for name in FIELD_ALIASES.get(field, ()) if name in form.fields), None)
-    form.add_error(target, exc.message)
+def _attempt(form, action):
+    """A service call for a form: core.views_errors' one translation (the refusal on the form, next
+    to the field it names; its status in `attempt.status`; NotFound is the 404 page)."""
+    return attempt_on_form(form, action, aliases=FIELD_ALIASES)
+
+
+def _is_stale(error) -> bool:
+    return isinstance(error, Conflict) and error.code == "stale"
 
 
 def _rebased(form_class, request, exc: Conflict, **kwargs):
@@ -128,21 +131,19 @@ def submission_new(request, version_pk: int):
     tier = determination.effective_risk_tier if determination else version.system.risk_tier
     form = SubmissionCreateForm(request.POST or None, runs=services.eligible_runs(model_version=version,
                                                                                    risk_tier=tier))
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and not context["blockers"] and form.is_valid():
-        try:
-            submission = services.submission_create(actor=request.user, model_version=version,
-                                                    validation_run=form.cleaned_data["validation_run"],
-                                                    note=form.cleaned_data["note"])
-        except PortalError as exc:
-            _add_error(form, exc)
-            context["blockers"] = exc.extra.get("blockers", [])
-        else:
-            messages.success(request, f"{submission.reference} is submitted: the model, datasets, results and "
+        attempt = _attempt(form, lambda: services.submission_create(
+            actor=request.user, model_version=version, validation_run=form.cleaned_data["validation_run"],
+            note=form.cleaned_data["note"]))
+        if attempt.ok:
+            messages.success(request, f"{attempt.value.reference} is submitted: the model, datasets, results and "
                                       "classification are frozen. Reviewers will be assigned.")
-            return redirect(_detail_url(submission))
+            return redirect(_detail_url(attempt.value))
+        context["blockers"] = attempt.error.extra.get("blockers", [])
+        status = attempt.status
     context.update(form=form, tier=tier)
-    return render(request, "audits/certification/submission_new.html", context,
-                  status=400 if request.method == "POST" else 200)
+    return render(request, "audits/certification/submission_new.html", context, status=status)
 
 
 # --- the workspace ------------------------------------------------------------------------------------
@@ -301,14 +302,13 @@ def finding_decide(request, pk: int, finding_pk: int):
     finding.decision = submission.decisions.filter(finding=finding).first()
     form = _decision_form(request, submission, finding, request.POST)
     page_version = request.POST.get("lock_version", "")
+    status = 400
     if form.is_valid():
-        try:
-            services.finding_decide(actor=request.user, submission=submission, finding=finding,
-                                    decision=form.cleaned_data["decision"],
-                                    justification=form.cleaned_data["justification"], risk=form.cleaned_data["risk"])
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.finding_decide(
+            actor=request.user, submission=submission, finding=finding, decision=form.cleaned_data["decision"],
+            justification=form.cleaned_data["justification"], risk=form.cleaned_data["risk"]))
+        status = attempt.status
+        if attempt.ok:
             if request.htmx:
                 submission.refresh_from_db()
                 # Only the user's own change happened since the page loaded: the page may move on.
@@ -318,7 +318,7 @@ def finding_decide(request, pk: int, finding_pk: int):
             return redirect(_detail_url(submission, f"finding-{finding.pk}"))
     if request.htmx:
         return _finding_card(request, submission, finding.pk, bound={("decision", finding.pk): form})
-    return _workspace(request, submission, bound={("decision", finding.pk): form}, status=400)
+    return _workspace(request, submission, bound={("decision", finding.pk): form}, status=status)
 
 
 @login_required
@@ -332,23 +332,23 @@ def finding_comments(request, pk: int, finding_pk: int):
             return _finding_card(request, submission, finding.pk)
         return redirect(_detail_url(submission, f"finding-{finding.pk}"))
     form = CommentForm(request.POST, prefix=f"c{finding.pk}")
+    status = 400
     if form.is_valid():
         parent = None
         if form.cleaned_data["parent"]:
             parent = submission.comments.filter(pk=form.cleaned_data["parent"]).first()
-        try:
-            services.finding_comment_add(actor=request.user, submission=submission, finding=finding,
-                                         body=form.cleaned_data["body"], parent=parent)
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.finding_comment_add(
+            actor=request.user, submission=submission, finding=finding, body=form.cleaned_data["body"],
+            parent=parent))
+        status = attempt.status
+        if attempt.ok:
             if request.htmx:
                 return _finding_card(request, submission, finding.pk)
             messages.success(request, "Comment added.")
             return redirect(_detail_url(submission, f"finding-{finding.pk}"))
     if request.htmx:
         return _finding_card(request, submission, finding.pk, bound={("comment", finding.pk): form})
-    return _workspace(request, submission, bound={("comment", finding.pk): form}, status=400)
+    return _workspace(request, submission, bound={("comment", finding.pk): form}, status=status)
 
 
 @login_required
@@ -361,13 +361,11 @@ def finding_raise_risk(request, pk: int, finding_pk: int):
     if decision is None:
         messages.error(request, "Record a decision on the finding first; the risk is raised from it.")
         return redirect(_detail_url(submission, f"finding-{finding.pk}"))
-    try:
-        risk = services.finding_decision_raise_risk(actor=request.user, decision=decision)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    except PortalError as exc:
-        messages.error(request, exc.message)
+    attempt = attempt_with_message(request, lambda: services.finding_decision_raise_risk(actor=request.user,
+                                                                                        decision=decision))
+    if not attempt.ok:
         return redirect(_detail_url(submission, f"finding-{finding.pk}"))
+    risk = attempt.value
     messages.success(request, f"Risk {risk.reference} raised from the decision on {finding.check_id} and linked to "
                               "it, with provisional scores from the finding's severity: assess it now.")
     return redirect("governance:risk_detail", pk=risk.pk)
@@ -381,16 +379,16 @@ def submission_assign(request, pk: int):
     submission = _submission_for(request, pk, "review.assign")
     form = AssignForm(request.POST, members=_members(submission),
                       eligible=selectors.assignable_reviewers(submission=submission))
+    status = 400
     if form.is_valid():
         reviewer = form.cleaned_data["reviewer"]
-        try:
-            services.reviewer_assign(actor=request.user, submission=submission, reviewer=reviewer)
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.reviewer_assign(actor=request.user, submission=submission,
+                                                                  reviewer=reviewer))
+        if attempt.ok:
             messages.success(request, f"{reviewer.get_full_name() or reviewer.username} is assigned.")
             return redirect(_detail_url(submission, "reviewers"))
-    return _workspace(request, submission, bound={"assign": form}, status=400)
+        status = attempt.status
+    return _workspace(request, submission, bound={"assign": form}, status=status)
 
 
 @login_required
@@ -401,18 +399,17 @@ def conflict_declare(request, pk: int):
     if not admin and not has_permission(request.user, "review.perform"):
         raise PermissionDenied("Only reviewers, compliance officers and admins declare conflicts of interest.")
     form = ConflictForm(request.POST, members=_members(submission) if admin else None)
+    status = 400
     if form.is_valid():
         person = form.cleaned_data.get("person") or request.user
-        try:
-            services.conflict_declare(actor=request.user, system=submission.system, person=person,
-                                      reason=form.cleaned_data["reason"])
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.conflict_declare(
+            actor=request.user, system=submission.system, person=person, reason=form.cleaned_data["reason"]))
+        if attempt.ok:
             messages.success(request, f"Conflict of interest recorded for {person.get_full_name() or person.username}"
                                       f" on {submission.system.name}; their open assignments are withdrawn.")
             return redirect(_detail_url(submission, "reviewers"))
-    return _workspace(request, submission, bound={"conflict": form}, status=400)
+        status = attempt.status
+    return _workspace(request, submission, bound={"conflict": form}, status=status)
 
 
 @login_required
@@ -420,22 +417,18 @@ def conflict_declare(request, pk: int):
 def submission_request_changes(request, pk: int):
     submission = _submission_for(request, pk, "review.perform")
     form = ReasonForm(request.POST)
+    status = 400
     if form.is_valid():
-        try:
-            services.submission_request_changes(actor=request.user, submission=submission,
-                                                reason=form.cleaned_data["reason"],
-                                                expected_version=form.cleaned_data["lock_version"])
-        except Conflict as exc:
-            if exc.code != "stale":
-                form.add_error(None, exc.message)
-            else:
-                form = _rebased(ReasonForm, request, exc)
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.submission_request_changes(
+            actor=request.user, submission=submission, reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["lock_version"]))
+        if attempt.ok:
             messages.success(request, "Changes requested; the ML team is notified.")
             return redirect(_detail_url(submission))
-    return _workspace(request, submission, bound={"changes": form}, status=400)
+        if _is_stale(attempt.error):
+            form = _rebased(ReasonForm, request, attempt.error)
+        status = attempt.status
+    return _workspace(request, submission, bound={"changes": form}, status=status)
 
 
 @login_required
@@ -443,14 +436,16 @@ def submission_request_changes(request, pk: int):
 def submission_resubmit(request, pk: int):
     submission = _submission_for(request, pk, "submission.create")
     form = VersionedForm(request.POST)
-    try:
+
+    def resubmit():
         if not form.is_valid():
             raise Conflict(form.errors["lock_version"][0], code="stale")
-        services.submission_submit(actor=request.user, submission=submission,
-                                   expected_version=form.cleaned_data["lock_version"])
-    except PortalError as exc:
-        messages.error(request, exc.message)
-        return _workspace(request, submission, status=400)
+        return services.submission_submit(actor=request.user, submission=submission,
+                                          expected_version=form.cleaned_data["lock_version"])
+
+    attempt = attempt_with_message(request, resubmit)
+    if not attempt.ok:
+        return _workspace(request, submission, status=attempt.status)
     messages.success(request, f"{submission.reference} is submitted again; the reviewers are notified.")
     return redirect(_detail_url(submission))
 
@@ -461,13 +456,11 @@ def submission_resubmit(request, pk: int):
 @require_POST
 def submission_rerun(request, pk: int):
     submission = _submission_for(request, pk, "review.perform")
-    try:
-        rerun = services.submission_rerun(actor=request.user, submission=submission)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    except PortalError as exc:
-        messages.error(request, exc.message)
+    attempt = attempt_with_message(request, lambda: services.submission_rerun(actor=request.user,
+                                                                             submission=submission))
+    if not attempt.ok:
         return redirect(_detail_url(submission, "results"))
+    rerun = attempt.value
     messages.success(request, f"Re-run #{rerun.run_id} started from the frozen inputs.")
     return redirect("certification:rerun_detail", pk=submission.pk, rerun_pk=rerun.pk)
 
@@ -500,22 +493,19 @@ def _sign(request, submission, form, formset):
 def submission_sign(request, pk: int):
     submission = _submission_for(request, pk, "review.perform")
     form, formset = _sign_forms(submission, request.POST)
+    status = 400
     if form.is_valid() and formset.is_valid():
-        try:
-            signoff = _sign(request, submission, form, formset)
-        except Conflict as exc:
-            if exc.code == "stale":
-                form = _rebased(SignOffForm, request, exc)
-            else:
-                form.add_error(None, exc.message)
-        except PortalError as exc:
-            _add_error(form, exc)  # a condition's problem names it by number, above the form
-        else:
+        # A condition's problem names it by number, above the form.
+        attempt = _attempt(form, lambda: _sign(request, submission, form, formset))
+        if attempt.ok:
             submission.refresh_from_db()
-            messages.success(request, f"You signed: {signoff.get_decision_display().lower()}. The submission is now "
-                                      f"{submission.get_status_display().lower()}.")
+            messages.success(request, f"You signed: {attempt.value.get_decision_display().lower()}. The submission "
+                                      f"is now {submission.get_status_display().lower()}.")
             return redirect(_detail_url(submission, "sign-off"))
-    return _workspace(request, submission, bound={"sign": (form, formset)}, status=400)
+        if _is_stale(attempt.error):
+            form = _rebased(SignOffForm, request, attempt.error)
+        status = attempt.status
+    return _workspace(request, submission, bound={"sign": (form, formset)}, status=status)
 
 
 @login_required
@@ -523,15 +513,15 @@ def submission_sign(request, pk: int):
 def dissent_record(request, pk: int):
     submission = _submission_for(request, pk, "review.perform")
     form = DissentForm(request.POST)
+    status = 400
     if form.is_valid():
-        try:
-            services.dissent_record(actor=request.user, submission=submission, opinion=form.cleaned_data["opinion"])
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: services.dissent_record(actor=request.user, submission=submission,
+                                                                 opinion=form.cleaned_data["opinion"]))
+        if attempt.ok:
             messages.success(request, "Your dissenting opinion is on record.")
             return redirect(_detail_url(submission, "sign-off"))
-    return _workspace(request, submission, bound={"dissent": form}, status=400)
+        status = attempt.status
+    return _workspace(request, submission, bound={"dissent": form}, status=status)
 
 
 # --- certificate --------------------------------------------------------------------------------------------
@@ -558,17 +548,17 @@ def certificate_change(request, pk):
     require_permission(request, "certificate.manage")
     certificate = selectors.certificate_get(user=request.user, pk=pk)
     form = CertificateChangeForm(request.POST)
+    status = 400
     if form.is_valid():
-        action = form.cleaned_data["action"]
-        try:
-            CERTIFICATE_ACTIONS[action](actor=request.user, certificate=certificate, reason=form.cleaned_data["reason"])
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        action = CERTIFICATE_ACTIONS[form.cleaned_data["action"]]
+        attempt = _attempt(form, lambda: action(actor=request.user, certificate=certificate,
+                                                reason=form.cleaned_data["reason"]))
+        if attempt.ok:
             certificate.refresh_from_db()
             messages.success(request, f"The certificate is now {CertificateStatus(certificate.status).label.lower()}.")
             return redirect(_detail_url(certificate.submission, "certificate"))
-    return _workspace(request, certificate.submission, bound={"certificate": form}, status=400)
+        status = attempt.status
+    return _workspace(request, certificate.submission, bound={"certificate": form}, status=status)
 
 
 @login_required
@@ -577,15 +567,13 @@ def condition_met(request, pk: int):
     require_permission(request, "submission.view")
     condition = selectors.condition_get(user=request.user, pk=pk)
     form = ConditionMetForm(request.POST, prefix=f"met{condition.pk}")
+    status = 400
     if form.is_valid():
-        try:
-            certificates.condition_mark_met(actor=request.user, condition=condition, note=form.cleaned_data["note"])
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from None
-        except PortalError as exc:
-            _add_error(form, exc)
-        else:
+        attempt = _attempt(form, lambda: certificates.condition_mark_met(actor=request.user, condition=condition,
+                                                                         note=form.cleaned_data["note"]))
+        if attempt.ok:
             messages.success(request, "The condition is recorded as met.")
             return redirect(_detail_url(condition.submission, "certificate"))
-    return _workspace(request, condition.submission, bound={("met", condition.pk): form}, status=400)
+        status = attempt.status
+    return _workspace(request, condition.submission, bound={("met", condition.pk): form}, status=status)
 

@@ -336,11 +336,11 @@ def test_accepting_a_risk_without_justification_is_refused_and_keeps_the_choice(
     assert not FindingDecision.objects.exists()
 
 
-def test_an_unassigned_auditor_sees_why_their_decision_was_refused(submission, auditor):
+def test_an_unassigned_auditor_sees_why_their_decision_was_refused_with_a_403(submission, auditor):
     fair = finding(submission, "FAIR-02")
     response = client_for(auditor).post(reverse("certification:finding_decide", args=[submission.pk, fair.pk]),
                                         {f"f{fair.pk}-decision": "escalate"})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "You are not assigned to review this submission." in text_of(response)
 
 
@@ -412,11 +412,11 @@ def test_an_auditor_who_declares_a_conflict_is_withdrawn(in_review, auditor):
     assert "withdrawn" in page and "decision-form-" not in page
 
 
-def test_assigning_the_uploader_of_the_version_is_refused_with_the_reason(submission, org_admin, auditor):
+def test_assigning_the_uploader_of_the_version_is_refused_with_the_reason_and_a_403(submission, org_admin, auditor):
     type(submission.model_version).objects.filter(pk=submission.model_version_id).update(uploaded_by=auditor)
     response = client_for(org_admin).post(reverse("certification:submission_assign", args=[submission.pk]),
                                           {"reviewer": auditor.pk})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "They uploaded this model version; separation of duties forbids reviewing their own work." \
         in text_of(response)
     assert not submission.assignments.exists()
@@ -429,13 +429,13 @@ def post_sign(user, submission, **overrides):
                                  sign_data(submission, **overrides))
 
 
-def test_a_stale_sign_off_form_says_someone_changed_it_and_keeps_the_input(in_review, auditor):
+def test_a_stale_sign_off_form_says_someone_changed_it_and_keeps_the_input_with_a_409(in_review, auditor):
     decide_all(in_review, auditor)
     stale = in_review.lock_version
     in_review.refresh_from_db()
     response = post_sign(auditor, in_review, lock_version=stale - 1, reason="My carefully written reason.")
     page = text_of(response)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "Someone changed this submission while you had it open" in page
     assert "My carefully written reason." in page
     assert f'id="sign_lock_version" value="{in_review.lock_version}"' in page or \
@@ -443,18 +443,19 @@ def test_a_stale_sign_off_form_says_someone_changed_it_and_keeps_the_input(in_re
     assert not in_review.signoffs.exists()
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"password": ""}, "Re-enter your password to sign"),
-    ({"password": "not-my-password"}, "Your password was not correct"),
-    ({"reason": ""}, "Write the reason for your decision."),
-    ({"reason": "ok"}, "needs a written reason of at least 10 characters"),
+@pytest.mark.parametrize(("overrides", "message", "status"), [
+    ({"password": ""}, "Re-enter your password to sign", 400),
+    ({"password": "not-my-password"}, "Your password was not correct", 403),  # a refused re-authentication
+    ({"reason": ""}, "Write the reason for your decision.", 400),
+    ({"reason": "ok"}, "needs a written reason of at least 10 characters", 400),
 ])
-def test_sign_off_input_problems_get_a_clear_message_and_keep_the_input(in_review, auditor, overrides, message):
+def test_sign_off_input_problems_get_a_clear_message_and_keep_the_input(in_review, auditor, overrides, message,
+                                                                         status):
     decide_all(in_review, auditor)
     response = post_sign(auditor, in_review, **{"decision": "reject", "reason": "Bias is not mitigated enough.",
                                                 **overrides})
     page = text_of(response)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in page
     assert re.search(r'value="reject"[^>]*checked', page)
     if "reason" not in overrides:
@@ -540,7 +541,7 @@ def test_a_dissenting_opinion_is_shown_as_a_record_of_its_own(in_review, auditor
 def test_after_changes_are_requested_the_engineer_submits_again(in_review, auditor, ml_engineer):
     response = client_for(auditor).post(reverse("certification:submission_request_changes", args=[in_review.pk]),
                                         {"reason": "Rebalance the training data.", "lock_version": 0})
-    assert response.status_code == 400 and "Someone changed this submission" in text_of(response)
+    assert response.status_code == 409 and "Someone changed this submission" in text_of(response)
     assert "Rebalance the training data." in text_of(response)
     in_review.refresh_from_db()
     client_for(auditor).post(reverse("certification:submission_request_changes", args=[in_review.pk]),
@@ -553,6 +554,15 @@ def test_after_changes_are_requested_the_engineer_submits_again(in_review, audit
                                  {"lock_version": in_review.lock_version})
     in_review.refresh_from_db()
     assert in_review.status == "in_review"  # the reviewers are still assigned
+
+
+def test_a_stale_resubmission_says_someone_changed_it_with_a_409(in_review, auditor, ml_engineer):
+    svc.submission_request_changes(actor=auditor, submission=in_review, reason="Rebalance the training data.")
+    response = client_for(ml_engineer).post(reverse("certification:submission_resubmit", args=[in_review.pk]),
+                                            {"lock_version": 0})
+    assert response.status_code == 409 and "Someone changed this submission" in text_of(response)
+    in_review.refresh_from_db()
+    assert in_review.status == "changes_requested"
 
 
 def test_a_follow_up_submission_shows_the_open_points_it_carries_forward(in_review, auditor, ml_engineer):
