@@ -1,5 +1,6 @@
 """Pages of validation runs and findings. Thin adapters: reads through `audits.selectors`,
-writes through `audits.validation_services`."""
+writes through `audits.validation_services`; a service's refusal is translated by
+core.views_errors (on the form with its status, or the 403/404 page)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from audits.validation_services import (
     validation_policy_settings_update,
     validation_start,
 )
-from core.errors import Conflict, PortalError
+from core.errors import Conflict
 from core.permissions import has_permission, require_permission
+from core.views_errors import attempt_on_form, attempt_with_message
 from governance.risks.selectors import risks_from_sources
 from models_registry.models import AISystem
 
@@ -76,16 +78,15 @@ def validation_create(request, system_pk: int):
     initial = {"model_version": request.GET.get("version") or (versions.first().pk if versions.exists() else None),
                "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None)}
     form = ValidationStartForm(request.POST or None, initial=initial, versions=versions, datasets=datasets)
+    status = 400 if request.method == "POST" else 200  # a form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["suite"] = data["suite"] or None
         data["task"] = data["task"] or None
-        try:
-            run = validation_start(actor=request.user, system=system, **data)
-        except PortalError as exc:
-            field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
-            form.add_error(field if field in form.fields else None, exc.message)
-        else:
+        attempt = attempt_on_form(form, lambda: validation_start(actor=request.user, system=system, **data))
+        status = attempt.status
+        if attempt.ok:
+            run = attempt.value
             run.refresh_from_db(fields=["published_at", "publish_attempts"])  # the on-commit publish has run
             if run.waiting_for_broker:
                 messages.warning(request, f"Validation #{run.pk} is saved and queued, but the job queue cannot be "
@@ -95,7 +96,8 @@ def validation_create(request, system_pk: int):
             return redirect("audits:validation_detail", pk=run.pk)
     return render(request, "audits/validation_form.html", {
         "form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label,
-        "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id)})
+        "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id)},
+        status=status)
 
 
 def validation_status_context(request, run) -> dict:
@@ -137,12 +139,9 @@ def validation_cancel_view(request, pk: int):
     run = selectors.validation_run_get(user=request.user, pk=pk)
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        run = validation_cancel(actor=request.user, run=run, reason=reason)
-    except PortalError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.info(request, "Cancelled." if run.status == RunStatus.CANCELLED
+    attempt = attempt_with_message(request, lambda: validation_cancel(actor=request.user, run=run, reason=reason))
+    if attempt.ok:
+        messages.info(request, "Cancelled." if attempt.value.status == RunStatus.CANCELLED
                       else "Cancellation requested: the run stops after the check it is running.")
     return redirect("audits:validation_detail", pk=run.pk)
 
@@ -233,16 +232,17 @@ def validation_policy_settings_edit(request):
     require_permission(request, "org.manage")
     current = validation_policy_settings_get(organisation_id=request.user.organisation_id)
     form = _policy_settings_form(request.POST or None, current)
+    status = 400 if request.method == "POST" else 200  # a form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
-        try:
-            validation_policy_settings_update(actor=request.user, **form.cleaned_data)
-        except Conflict as exc:
-            form, current = _policy_settings_rebased(request, exc.message)
-        except PortalError as exc:
-            form.add_error("locked_keys" if exc.extra.get("field") == "locked_keys" else None, exc.message)
-        else:
+        attempt = attempt_on_form(form, lambda: validation_policy_settings_update(actor=request.user,
+                                                                                  **form.cleaned_data))
+        if attempt.ok:
             messages.success(request, "Validation policy settings saved.")
             return redirect("audits:validation_policy_settings")
+        if isinstance(attempt.error, Conflict):
+            form, current = _policy_settings_rebased(request, attempt.error.message)
+        status = attempt.status
     known = set(dict(form.fields["locked_keys"].choices))
     return render(request, "audits/validation_policy_settings.html", {
-        "form": form, "current": current, "retired_keys": sorted(set(current.locked_keys or []) - known)})
+        "form": form, "current": current, "retired_keys": sorted(set(current.locked_keys or []) - known)},
+        status=status)

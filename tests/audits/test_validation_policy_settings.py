@@ -89,22 +89,22 @@ def test_another_organisations_admin_neither_sees_nor_changes_ours(org_admin, ou
         "security.mia_auc_max"]
 
 
-def test_a_key_that_is_not_in_the_policy_is_refused_with_a_clear_message(org_admin):
+def test_a_key_that_is_not_in_the_policy_is_refused_with_a_clear_message_and_a_400(org_admin):
     response = save(client_for(org_admin), org_admin, allow_overrides="on", locked_keys=["fairness.dp_ratio_mni"])
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "fairness.dp_ratio_mni is not a key of the current validation policy; reload the page" in (
         response.content.decode())
     assert not AuditEvent.objects.filter(verb="validation_policy.updated").exists()
 
 
-def test_a_form_without_its_fingerprint_asks_to_reload(org_admin):
+def test_a_form_without_its_fingerprint_asks_to_reload_with_a_400(org_admin):
     response = client_for(org_admin).post(URL, {"allow_overrides": "on"})
-    assert response.status_code == 200 and "This form is out of date or incomplete; reload the page" in (
+    assert response.status_code == 400 and "This form is out of date or incomplete; reload the page" in (
         response.content.decode())
     assert not ValidationPolicySettings.objects.exists()
 
 
-def test_a_save_on_top_of_another_admins_newer_change_is_refused_and_shows_the_current_settings(org_admin):
+def test_a_save_on_top_of_another_admins_newer_change_is_a_409_that_shows_the_current_settings(org_admin):
     from audits.validation_services import validation_policy_settings_update
 
     shown = fingerprint_of(org_admin)
@@ -112,7 +112,7 @@ def test_a_save_on_top_of_another_admins_newer_change_is_refused_and_shows_the_c
     client = client_for(org_admin)
     response = client.post(URL, {"allow_overrides": "on", "locked_keys": ["fairness.dp_ratio_min"], "based_on": shown})
     page = response.content.decode()
-    assert response.status_code == 200 and "Someone changed these settings while you were editing them" in page
+    assert response.status_code == 409 and "Someone changed these settings while you were editing them" in page
     assert ValidationPolicySettings.objects.get().locked_keys == ["performance.min_auc"], "nothing overwritten"
     assert "<code>performance.min_auc</code>" in page, "the settings now in force are shown"
     assert 'value="fairness.dp_ratio_min" checked' in page, "the admin's own choice is kept on the form"
@@ -134,7 +134,7 @@ def test_the_validation_list_links_to_the_settings_for_admins_only(org_admin, ml
     assert f'href="{URL}"' not in client_for(ml_engineer).get(list_url).content.decode()
 
 
-def test_a_run_overriding_a_locked_key_is_refused_on_the_start_form_with_a_clear_message(
+def test_a_run_overriding_a_locked_key_is_refused_on_the_start_form_with_a_clear_message_and_a_403(
         org_admin, ml_engineer, credit):
     save(client_for(org_admin), org_admin, allow_overrides="on", locked_keys=["fairness.dp_ratio_min"])
     client = client_for(ml_engineer)
@@ -142,7 +142,7 @@ def test_a_run_overriding_a_locked_key_is_refused_on_the_start_form_with_a_clear
     assert "Locked by your organisation: <code>fairness.dp_ratio_min</code>" in client.get(form_url).content.decode()
     response = client.post(form_url, {"model_version": credit.version.pk, "test_dataset": credit.test.pk,
                                       "policy_overrides": "fairness.dp_ratio_min = 0.5"})
-    assert response.status_code == 200
+    assert response.status_code == 403
     assert "Your organisation has locked these policy keys: fairness.dp_ratio_min." in response.content.decode()
     assert not ValidationRun.objects.exists()
 
@@ -154,5 +154,6 @@ def test_a_run_with_overrides_is_refused_on_the_start_form_when_overrides_are_of
     assert 'data-testid="overrides-not-allowed"' in client.get(form_url).content.decode()
     response = client.post(form_url, {"model_version": credit.version.pk, "test_dataset": credit.test.pk,
                                       "policy_overrides": "performance.min_auc = 0.6"})
+    assert response.status_code == 403
     assert "Your organisation does not allow policy overrides" in response.content.decode()
     assert not ValidationRun.objects.exists()

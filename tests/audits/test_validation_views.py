@@ -81,10 +81,10 @@ def test_starting_a_run_from_the_form_queues_it_and_opens_its_page(ml_engineer, 
     ("performance.min_acu = 0.65", "Did you mean performance.min_auc"),
     ("performance.min_auc = high", "expects float"),
 ])
-def test_bad_policy_overrides_are_explained_on_the_form(ml_engineer, credit, overrides, message):
+def test_bad_policy_overrides_are_explained_on_the_form_with_a_400(ml_engineer, credit, overrides, message):
     response = client_for(ml_engineer).post(reverse("audits:validation_create", args=[credit.system.pk]), {
         "model_version": credit.version.pk, "test_dataset": credit.test.pk, "policy_overrides": overrides})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
     assert not ValidationRun.objects.exists()
 
@@ -95,7 +95,7 @@ def test_a_dataset_of_another_system_cannot_be_picked_on_the_form(ml_engineer, c
     other = register_credit_system(ml_engineer, name="Fraud detection")
     response = client_for(ml_engineer).post(reverse("audits:validation_create", args=[credit.system.pk]), {
         "model_version": credit.version.pk, "test_dataset": other.test.pk})
-    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
 
 
 def test_the_system_picker_leads_to_the_start_form(ml_engineer, credit):
