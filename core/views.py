@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import context, health
 from core.choices import Role
-from core.errors import PortalError
 from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
 from core.models import ApiToken, User
 from core.notifications import is_local_path, notification_mark_read
@@ -25,6 +24,7 @@ from core.services import (
     user_create,
     user_set_active,
 )
+from core.views_errors import attempt_on_form, attempt_with_message
 
 
 
@@ -49,20 +49,21 @@ def home(request):
 def user_list_view(request):
     require_permission(request, "users.manage")
     form = UserCreateForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200  # the form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
-        try:
-            user = user_create(actor=request.user, organisation=request.user.organisation, **form.cleaned_data)
-        except PortalError as exc:
-            form.add_error(None, exc.message)
-        else:
+        attempt = attempt_on_form(form, lambda: user_create(actor=request.user, organisation=request.user.organisation,
+                                                            **form.cleaned_data))
+        if attempt.ok:
+            user = attempt.value
             messages.success(request, f"{user.username} was created and invited. "
                                       f"Invitation link (also emailed): {invite_link(user)}")
             return redirect("user_detail", pk=user.pk)
+        status = attempt.status
     users = user_list(viewer=request.user, search=request.GET.get("q", ""), role=request.GET.get("role", ""))
     page = Paginator(users, 25).get_page(request.GET.get("page"))
     return render(request, "core/user_list.html",
                   {"page": page, "form": form, "roles": Role.choices, "q": request.GET.get("q", ""),
-                   "role_filter": request.GET.get("role", "")})
+                   "role_filter": request.GET.get("role", "")}, status=status)
 
 
 @login_required
@@ -72,26 +73,24 @@ def user_detail_view(request, pk: int):
     member = get_for_user(User.objects.all(), request.user, "users.manage", pk=pk)
     role_form = UserRoleForm(initial={"role": member.role})
     if request.method == "POST":
+        # Each action redirects back; a refusal is a message there (core.views_errors), a refused
+        # permission the 403 page.
         action = request.POST.get("action")
-        try:
-            if action == "role":
-                role_form = UserRoleForm(request.POST)
-                if role_form.is_valid():
-                    user_change_role(actor=request.user, user=member, **role_form.cleaned_data)
-                    messages.success(request, "Role updated.")
-                    return redirect("user_detail", pk=pk)
-            elif action in ("activate", "deactivate"):
-                form = UserActiveForm(request.POST)
-                form.is_valid()
-                user_set_active(actor=request.user, user=member, active=action == "activate",
-                                reason=form.cleaned_data.get("reason", ""))
-                messages.success(request, "Account updated.")
+        if action == "role":
+            role_form = UserRoleForm(request.POST)
+            if role_form.is_valid():
+                attempt_with_message(request, lambda: user_change_role(actor=request.user, user=member,
+                                                                       **role_form.cleaned_data), "Role updated.")
                 return redirect("user_detail", pk=pk)
-            elif action == "invite":
-                messages.info(request, f"New invitation link: {invite_link(member)}")
-                return redirect("user_detail", pk=pk)
-        except PortalError as exc:
-            messages.error(request, exc.message)
+        elif action in ("activate", "deactivate"):
+            form = UserActiveForm(request.POST)
+            form.is_valid()
+            attempt_with_message(request, lambda: user_set_active(
+                actor=request.user, user=member, active=action == "activate",
+                reason=form.cleaned_data.get("reason", "")), "Account updated.")
+            return redirect("user_detail", pk=pk)
+        elif action == "invite":
+            messages.info(request, f"New invitation link: {invite_link(member)}")
             return redirect("user_detail", pk=pk)
     return render(request, "core/user_detail.html",
                   {"member": member, "role_form": role_form, "trail_object_type": "core.user",
@@ -103,20 +102,23 @@ def user_detail_view(request, pk: int):
 def token_list_view(request):
     require_permission(request, "tokens.manage")
     form = ApiTokenForm(request.POST or None)
-    new_secret = None
+    new_secret, status = None, 200
     if request.method == "POST":
-        try:
-            if request.POST.get("action") == "revoke":
-                api_token_revoke(actor=request.user, token_key=request.POST.get("token_key", ""))
-                messages.success(request, "Token revoked.")
+        if request.POST.get("action") == "revoke":
+            attempt = attempt_with_message(request, lambda: api_token_revoke(
+                actor=request.user, token_key=request.POST.get("token_key", "")), "Token revoked.")
+            if attempt.ok:
                 return redirect("token_list")
-            if form.is_valid():
-                _, new_secret = api_token_create(actor=request.user, name=form.cleaned_data["name"])
-                form = ApiTokenForm()
-        except PortalError as exc:
-            messages.error(request, exc.message)
+            status = attempt.status
+        elif form.is_valid():
+            attempt = attempt_with_message(request, lambda: api_token_create(actor=request.user,
+                                                                             name=form.cleaned_data["name"]))
+            if attempt.ok:
+                new_secret, form = attempt.value[1], ApiTokenForm()
+            status = attempt.status
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(request, "core/token_list.html", {"tokens": tokens, "form": form, "new_secret": new_secret})
+    return render(request, "core/token_list.html", {"tokens": tokens, "form": form, "new_secret": new_secret},
+                  status=status)
 
 
 @require_GET

@@ -39,10 +39,10 @@ def test_the_invitation_link_lets_the_person_set_a_password_once(client, org_adm
     assert client.get(path, follow=True).context["validlink"] is False
 
 
-def test_a_duplicate_username_gets_a_clear_error_and_keeps_the_form(client, org_admin):
+def test_a_duplicate_username_gets_a_clear_error_and_keeps_the_form_with_a_409(client, org_admin):
     client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
     response = client.post(reverse("user_list"), {"username": "ADA", "email": "x@acme.example", "role": "auditor"})
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "already taken" in response.content.decode()
     assert 'value="x@acme.example"' in response.content.decode()
 
@@ -102,3 +102,18 @@ def test_seed_demo_is_idempotent_and_creates_every_role(db):
     assert system.name == "Consumer credit scoring"
     assert system.versions.get().scan_verdict == "safe"
     assert sorted(system.datasets.values_list("role", flat=True)) == ["test", "train"]
+
+
+def test_revoking_a_token_that_does_not_exist_says_so_with_a_400(client, ml_engineer):
+    client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(reverse("token_list"), {"action": "revoke", "token_key": "nope"})
+    assert response.status_code == 400 and "No such token." in response.content.decode()
+
+
+def test_an_admin_removing_their_own_admin_role_on_the_user_page_is_told_why_and_keeps_it(client, org_admin):
+    client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(reverse("user_detail", args=[org_admin.pk]), {"action": "role", "role": "auditor"},
+                           follow=True)
+    assert "You cannot remove your own admin role" in response.content.decode()
+    org_admin.refresh_from_db()
+    assert org_admin.role == "org_admin"
