@@ -62,9 +62,9 @@ def _confine(confine_path: str, spec) -> dict:
     from audits.engine.confine import confine
 
     plan = json.loads(Path(confine_path).read_text())
-    applied = confine(read=plan["read"], write=plan["write"], cpu_s=int(spec.time_limit_s) + 60,
-                      memory_mb=int(spec.memory_limit_mb))
-    return {"outer": plan.get("sandbox", {}), "inner": applied}
+    applied = confine(read=plan["read"], write=plan["write"], append=plan.get("append", []),
+                      cpu_s=int(spec.time_limit_s) + 60, memory_mb=int(spec.memory_limit_mb))
+    return {"inner": applied}
 
 
 class NotAModel(Exception):

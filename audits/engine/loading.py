@@ -59,8 +59,16 @@ def _load_checked(path: str, fmt: str):
     if fmt == "skops":
         import skops.io as sio
 
-        # The registry accepted exactly the types this file names; trust those, and only those.
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        from models_registry.safety.allowlist import is_allowed, split_global
+
+        # skops builds every type the file names and calls their methods: trust only the types the
+        # portal's allowlist trusts (the scan's own rule), never simply whatever the file names.
+        named = sorted(set(sio.get_untrusted_types(file=path)))
+        refused = [name for name in named if not is_allowed(*split_global(name))]
+        if refused:
+            raise ModelLoadError("The skops file names types that are not on the portal's allowlist ("
+                                 + ", ".join(refused[:5]) + "), so it was not loaded.")
+        return sio.load(path, trusted=named)
     if fmt == "onnx":
         return OnnxModel(path)
     raise ModelLoadError(f"Models in {fmt!r} format cannot be loaded by the validation engine.")

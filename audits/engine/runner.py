@@ -45,7 +45,7 @@ class EngineOutcome:
     peak_rss_mb: float = 0.0
     duration_s: float = 0.0
     stages: list[dict] = field(default_factory=list)
-    sandbox: dict = field(default_factory=dict)  # what the child was confined by, as it reported
+    sandbox: dict = field(default_factory=dict)  # outer: the parent's own probe; inner: what the child applied
 
 
 def _rss_mb(pid: int) -> float:
@@ -84,8 +84,11 @@ class ChildProtocolError(Exception):
     events file is untrusted input like any other."""
 
 
-MAX_EVENT_BYTES = 8 * 1024 * 1024  # one result with its charts stays far below this
-MAX_EVENTS_BYTES = 512 * 1024 * 1024  # a whole run's events
+MAX_EVENT_BYTES = 4 * 1024 * 1024  # one result with its charts stays far below this (largest on the full suite: 50 KB)
+MAX_EVENTS_BYTES = 512 * 1024 * 1024  # a whole run's events (the child's RLIMIT_FSIZE is a little above)
+MAX_RESULTS = 500  # the full suite has fewer than 100 checks
+MAX_RESULTS_BYTES = 64 * 1024 * 1024  # what a run may ask the parent to store
+STDERR_TAIL_BYTES = 16 * 1024
 
 
 class _EventReader:
@@ -96,6 +99,8 @@ class _EventReader:
         self.path = path
         self.offset = 0
         self.buffer = b""
+        self.results = 0
+        self.results_bytes = 0
 
     def read(self) -> list[dict]:
         try:
@@ -118,41 +123,53 @@ class _EventReader:
         *lines, self.buffer = self.buffer.split(b"\n")
         if len(self.buffer) > MAX_EVENT_BYTES:
             raise ChildProtocolError("the validation process wrote an oversized event")
-        return [self._parse(line) for line in lines if line.strip()]
+        events = [self._parse(line) for line in lines if line.strip()]
+        for line, event in zip((line for line in lines if line.strip()), events):
+            if event["type"] == "result":
+                self.results += 1
+                self.results_bytes += len(line)
+        if self.results > MAX_RESULTS or self.results_bytes > MAX_RESULTS_BYTES:
+            raise ChildProtocolError(f"the validation process wrote more results than a suite has "
+                                     f"({self.results} results, {self.results_bytes // 2**20} MB)")
+        return events
 
     @staticmethod
     def _parse(line: bytes) -> dict:
         try:
             event = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nesting too deep
             raise ChildProtocolError("the validation process wrote a malformed event") from None
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ChildProtocolError("the validation process wrote an event of the wrong shape")
         number = (int, float)
+        sandbox_report = event.get("sandbox")
         wrong = ((event["type"] == "result" and not isinstance(event.get("result"), dict))
                  or (event["type"] == "stage" and not (isinstance(event.get("stage"), str)
                                                        and isinstance(event.get("t"), number)))
+                 or (event["type"] == "stage" and sandbox_report is not None
+                     and not (isinstance(sandbox_report, dict) and isinstance(sandbox_report.get("inner"), dict)))
+                 or (event["type"] == "done" and not isinstance(event.get("reproducibility", {}), dict))
+                 or (event["type"] in ("error", "progress") and not all(
+                     isinstance(event.get(k, ""), (str, int, float)) for k in ("stage", "message", "detail")))
                  or not isinstance(event.get("rss_mb", 0) or 0, number))
         if wrong:
             raise ChildProtocolError(f"the validation process wrote a {event['type']!r} event of the wrong shape")
         return event
 
 
-PICKLE_FORMATS = frozenset({"pickle", "joblib"})
-
-
-def loads_pickle(spec: RunSpec) -> bool:
-    """Whether loading this run's model unpickles something (pickle, joblib, or an MLflow archive
-    whose artifact is a pickle): the formats that are never loaded outside the sandbox."""
+def needs_sandbox(spec: RunSpec) -> bool:
+    """Whether loading this run's model can run code the file chooses: pickle, joblib and skops
+    (whose loader builds the types the file names, and calls their methods), or an MLflow archive
+    holding one of them. Such models are never loaded outside the sandbox. ONNX is data for
+    onnxruntime's fixed operators and loads under the inner confinement alone."""
     if spec.model is None:
         return False
-    if spec.model.format in PICKLE_FORMATS:
-        return True
+    if spec.model.format == "onnx":
+        return False
     if spec.model.format == "mlflow":
         inner = spec.model.inner_artifact or {}
-        inner_format = inner.get("format") or inner.get("serialization_format") or ""
-        return not (inner.get("flavor") == "onnx" or inner_format in ("onnx", "skops"))
-    return False
+        return not (inner.get("flavor") == "onnx" and inner.get("format", "onnx") == "onnx")
+    return True
 
 
 def _stage_inputs(spec: RunSpec, run_dir: Path, mount: Path) -> RunSpec:
@@ -189,22 +206,27 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
     outcome = EngineOutcome(status="failed")
     started = time.monotonic()
     status = sandbox.probe()
-    if not status.available and loads_pickle(spec):
+    if not status.available and needs_sandbox(spec):
         outcome.error_message = ("The validation failed: the model sandbox is not available on this worker, and "
                                  f"{spec.model.format} models are never loaded without it. {status.reason}")
         outcome.error_detail = json.dumps(status.to_dict())
         return outcome
-    with tempfile.TemporaryDirectory(prefix="validation-") as folder:
+    # ignore_cleanup_errors: whatever the child left behind, the run's outcome is still reported.
+    with tempfile.TemporaryDirectory(prefix="validation-", ignore_cleanup_errors=True) as folder:
         run_dir = Path(folder)
         host_user = sandbox.chosen_host_user() if status.available else None
         sandbox.prepare_run_dir(run_dir, host_user)
+        outcome.sandbox = {"outer": status.to_dict()}
         mount = sandbox.MOUNT if status.available else run_dir
         scratch = "/tmp" if status.available else str(run_dir / "scratch")
         staged = _stage_inputs(spec, run_dir, mount)
         (run_dir / "control" / "spec.json").write_text(staged.to_json())
+        # The child may append to its events file and write in its scratch folder, nothing else: not
+        # even create a file beside the events file (a file there is on the host's disk, created by
+        # the worker's user).
         (run_dir / "control" / "confine.json").write_text(json.dumps({
             "read": [str(mount / "inputs"), str(mount / "control"), *confine_paths()],
-            "write": [scratch, str(mount / "out")], "sandbox": status.to_dict()}))
+            "write": [scratch], "append": [str(mount / "out" / "events.jsonl")]}))
         events_path, cancel_path = run_dir / "out" / "events.jsonl", run_dir / "control" / "cancel"
         argv = [python or sys.executable, "-m", "audits.engine.child", str(mount / "control" / "spec.json"),
                 str(mount / "out" / "events.jsonl"), str(mount / "control" / "cancel"),
@@ -216,7 +238,8 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
             popen = {"env": {"PATH": "/usr/bin:/bin"}, "cwd": str(run_dir), **sandbox.popen_user_kwargs(host_user)}
         stderr_path = run_dir / "stderr.txt"
         with open(stderr_path, "w") as stderr:
-            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True, **popen)
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                     start_new_session=True, **popen)
             reader = _EventReader(events_path)
             try:
                 kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, cancel_path,
@@ -240,18 +263,32 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
         returncode = child.returncode
         if status.available and returncode is not None and returncode > 128:
             returncode = -(returncode - 128)  # bwrap reports a child killed by signal N as 128 + N
-        _conclude(outcome, returncode, kill_reason, stderr_path.read_text(errors="replace")[-4000:])
-    if outcome.status == "succeeded" and outcome.sandbox:
+        _conclude(outcome, returncode, kill_reason, _tail(stderr_path))
+    if outcome.status == "succeeded" and "inner" in outcome.sandbox:
         outcome.reproducibility["sandbox"] = sandbox_summary(outcome.sandbox)
     return outcome
 
 
-def sandbox_summary(reported: dict) -> dict:
-    """The part of the child's sandbox report worth keeping with a run's results."""
-    outer = reported.get("outer") or {}
+def _tail(path: Path) -> str:
+    """The end of the child's stderr, read without loading a file the child may have filled."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - STDERR_TAIL_BYTES))
+            return handle.read(STDERR_TAIL_BYTES).decode("utf-8", errors="replace")[-4000:]
+    except OSError:
+        return ""
+
+
+def sandbox_summary(sandboxed: dict) -> dict:
+    """What to keep with a run's results: the outer wall as the parent's own probe found it, and
+    the inner layers the child reports having applied (text only)."""
+    outer = sandboxed.get("outer") or {}
+    inner = sandboxed.get("inner") or {}
     return {"outer": (f"{outer.get('mechanism')} {outer.get('version', '')}".strip() if outer.get("available")
                       else "none: " + str(outer.get("reason", ""))[:300]),
-            "host_user": outer.get("user", ""), **{k: str(v) for k, v in (reported.get("inner") or {}).items()}}
+            "host_user": str(outer.get("user", "")),
+            **{str(k)[:40]: str(v)[:300] for k, v in list(inner.items())[:10]}}
 
 
 def confine_paths() -> list[str]:
@@ -310,7 +347,7 @@ def _absorb(outcome: EngineOutcome, event: dict) -> None:
     elif kind == "stage":
         outcome.stages.append({"stage": event["stage"], "t": event["t"]})
         if isinstance(event.get("sandbox"), dict):
-            outcome.sandbox = event["sandbox"]
+            outcome.sandbox["inner"] = event["sandbox"]["inner"]
     elif kind == "done":
         outcome.status = "succeeded"
         outcome.reproducibility = event.get("reproducibility", {})

@@ -10,7 +10,8 @@ filesystem that holds only what it needs, read-only:
                           no data folder, no keys, no media)
     /run/validation/inputs   read-only copies of this run's files (model, test and training data)
     /run/validation/control  the run's spec and the parent's cancel flag (read-only)
-    /run/validation/out      the events file, the only place outside /tmp it may write
+    /run/validation/out      the events file (created by the worker, empty): the child may append
+                          to it and create nothing beside it (Landlock, inside)
     /tmp                  a private, size-limited tmpfs (scratch)
     /proc, /dev           its own PID namespace's /proc; a minimal /dev
 
@@ -184,19 +185,27 @@ def bwrap_command(argv: list[str], *, run_dir: Path, env: dict[str, str]) -> lis
     return args + argv
 
 
+EVENTS_FILE = "events.jsonl"
+
+
 def prepare_run_dir(run_dir: Path, host_user: tuple[int, int, str] | None) -> None:
-    """inputs/ and control/ readable, out/ writable by whoever bwrap runs as; nothing else."""
+    """inputs/ and control/ readable, out/events.jsonl (created here, empty) writable by whoever
+    bwrap runs as; nothing else. The run folder is closed to every other user (0700) unless bwrap
+    is started as another user, who then may only pass through it (0711): nothing the sandbox
+    writes is reachable by a third user."""
     for name in ("inputs", "control", "out", "scratch"):
         (run_dir / name).mkdir(exist_ok=True)
-    os.chmod(run_dir, 0o711)
+    os.chmod(run_dir, 0o711 if host_user is not None else 0o700)
     for name in ("inputs", "control"):
         os.chmod(run_dir / name, 0o755)
     os.chmod(run_dir / "out", 0o700)
     os.chmod(run_dir / "scratch", 0o700)
+    events = run_dir / "out" / EVENTS_FILE
+    events.touch(mode=0o600, exist_ok=True)
     if host_user is not None:
         uid, gid, _ = host_user
-        os.chown(run_dir / "out", uid, gid)
-        os.chown(run_dir / "scratch", uid, gid)
+        for path in (run_dir / "out", run_dir / "scratch", events):
+            os.chown(path, uid, gid)
 
 
 def popen_user_kwargs(host_user: tuple[int, int, str] | None) -> dict:

@@ -88,6 +88,7 @@ def targets_for(*, listener_port: int, key: Path, other: Path, data: Path, marke
             "other_artifact": str(other), "worker_pid": os.getpid(), "write_data_dir": str(data / "escaped.txt"),
             "write_inputs": str(sandbox.MOUNT / "inputs" / "planted.txt"),
             "write_checkout": str(ROOT / "escaped-from-sandbox.txt"), "exec_marker": str(markers / "exec.txt"),
+            "events_file": str(sandbox.MOUNT / "out" / "events.jsonl"),
             "secret_env": ["DATABASE", "SECRET", "SIGNING", "AWS", "BROKER", "REDIS"]}
 
 
@@ -101,7 +102,7 @@ def _spec(tmp_path: Path, model_path: Path, fmt: str = "pickle") -> RunSpec:
 def assert_every_attempt_blocked(report: dict) -> None:
     allowed = {name: result for name, result in report.items() if not result.startswith("blocked")}
     assert not allowed, f"the sandbox let these through: {allowed}"
-    assert len(report) >= 14, report
+    assert len(report) >= 22, report
 
 
 def test_a_hostile_model_that_runs_its_payload_in_the_engine_cannot_do_anything_forbidden(
@@ -192,7 +193,21 @@ def test_the_inner_confinement_alone_blocks_network_secrets_and_programs_without
         attempt("read_parent_environ", lambda: open("/proc/%d/environ" % os.getppid()).read())
         attempt("write_outside", lambda: open({str(tmp_path / "outside.txt")!r}, "w").write("x"))
         attempt("exec", lambda: subprocess.run(["/bin/true"], check=True))
+        def unix_connect(path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+        attempt("connect_postgres_unix_socket", lambda: unix_connect("/var/run/postgresql/.s.PGSQL.5432"))
         attempt("write_scratch_is_fine", lambda: open({str(scratch / "ok.txt")!r}, "w").write("x"))
+        attempt("setuid_bit_in_scratch", lambda: os.chmod({str(scratch / "ok.txt")!r}, 0o4755))
+        attempt("setuid_file_created", lambda: os.open({str(scratch / "suid")!r}, os.O_CREAT | os.O_WRONLY, 0o4755))
+        attempt("memfd", lambda: os.memfd_create("hidden"))
+        attempt("new_session", os.setsid)
+        def capabilities():
+            effective = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+            if not effective.strip("0"):
+                raise PermissionError("no capability left")
+            return effective
+        attempt("capabilities_left", capabilities)
         print(json.dumps(report))
     ''')
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
@@ -204,6 +219,11 @@ def test_the_inner_confinement_alone_blocks_network_secrets_and_programs_without
     assert report.pop("write_scratch_is_fine") == "ALLOWED"
     assert all(v.startswith("blocked") for v in report.values()), report
     assert not (tmp_path / "outside.txt").exists()
+    # From outside: no setuid or setgid bit on anything the process left in its scratch folder.
+    import stat
+
+    for path in scratch.iterdir():
+        assert not path.stat().st_mode & (stat.S_ISUID | stat.S_ISGID), path
 
 
 def test_without_a_sandbox_pickle_models_are_refused_with_a_reason_and_never_loaded(
@@ -220,7 +240,8 @@ def test_without_a_sandbox_pickle_models_are_refused_with_a_reason_and_never_loa
     assert not marker.exists()
 
 
-def test_without_a_sandbox_a_skops_model_still_runs_under_the_inner_confinement(tmp_path, monkeypatch, fresh_probe):
+def test_without_a_sandbox_a_skops_model_is_refused_too_because_its_loader_builds_the_types_it_names(
+        tmp_path, monkeypatch, fresh_probe):
     import skops.io as sio
 
     frame = credit_frame(200, seed=3)
@@ -230,10 +251,9 @@ def test_without_a_sandbox_a_skops_model_still_runs_under_the_inner_confinement(
     sandbox.probe(refresh=True)
     events = []
     outcome = execute_in_child(_spec(tmp_path, path, fmt="skops"), on_event=events.append)
-    assert outcome.status == "succeeded", outcome.error_message
-    entered = next(e for e in events if e.get("stage") == "entering the sandbox")
-    assert entered["sandbox"]["outer"]["available"] is False
-    assert "seccomp" in entered["sandbox"]["inner"] and "landlock" in entered["sandbox"]["inner"]
+    assert outcome.status == "failed"
+    assert "skops models are never loaded without it" in outcome.error_message
+    assert events == []  # no child was started
 
 
 def test_a_run_reports_the_sandbox_it_ran_in(tmp_path, fresh_probe):
@@ -246,8 +266,12 @@ def test_a_run_reports_the_sandbox_it_ran_in(tmp_path, fresh_probe):
     outcome = execute_in_child(_spec(tmp_path, path, fmt="joblib"), on_event=events.append)
     assert outcome.status == "succeeded", outcome.error_message
     entered = next(e for e in events if e.get("stage") == "entering the sandbox")
-    assert entered["sandbox"]["outer"]["mechanism"] == "bubblewrap" and entered["sandbox"]["outer"]["available"]
     assert entered["sandbox"]["inner"]["landlock"].startswith("ABI")
+    assert entered["sandbox"]["inner"]["capabilities"] == "none"
+    # The outer wall is described by the worker's own probe, not by the child's word.
+    summary = outcome.reproducibility["sandbox"]
+    assert summary["outer"].startswith("bubblewrap") and summary["landlock"].startswith("ABI")
+    assert "no setuid bits" in summary["seccomp"]
 
 
 def test_a_file_that_loads_to_something_that_is_not_a_model_fails_the_run_saying_so(tmp_path):
@@ -343,20 +367,81 @@ def test_a_model_that_writes_garbage_into_the_events_file_fails_its_run_with_a_r
     assert outcome.duration_s < 60
 
 
-def test_a_model_that_swaps_its_events_file_for_a_link_cannot_make_the_worker_read_another_file(
-        tmp_path, secrets_on_disk):
-    """The worker reads the events file the child writes; a child that replaces it with a symbolic
-    link to a file only the worker can read gets its run failed, and nothing of that file back."""
-    secret = secrets_on_disk["data"] / "other-run-events.jsonl"
-    # Blank lines first, so that wherever the worker had read up to, the next line it would read is the stolen one.
-    secret.write_text("\n" * 20000 + '{"type": "result", "result": {"check_id": "STOLEN", "status": "pass"}}\n')
-    source = ("import os\n"
-              "os.remove('/run/validation/out/events.jsonl')\n"
-              f"os.symlink({str(secret)!r}, '/run/validation/out/events.jsonl')\n"
-              "import time\ntime.sleep(120)\n")
+def test_a_model_cannot_remove_replace_or_truncate_its_events_file(tmp_path):
+    source = ("import json, os\n"
+              "report = {}\n"
+              "for name, action in (('remove', lambda: os.remove('/run/validation/out/events.jsonl')),\n"
+              "                     ('symlink', lambda: os.symlink('/etc/passwd', '/run/validation/out/other')),\n"
+              "                     ('rename', lambda: os.rename('/run/validation/out/events.jsonl', '/tmp/e')),\n"
+              "                     ('truncate', lambda: os.truncate('/run/validation/out/events.jsonl', 0))):\n"
+              "    try:\n"
+              "        action(); report[name] = 'ALLOWED'\n"
+              "    except OSError as exc:\n"
+              "        report[name] = 'blocked: ' + type(exc).__name__\n"
+              "raise RuntimeError('REPORT:' + json.dumps(report))\n")
     path = tmp_path / "swap.pkl"
     path.write_bytes(hostile_pickle_source(source))
     outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)
     assert outcome.status == "failed"
-    assert "replaced its events file" in outcome.error_message, outcome.error_message
-    assert not any(r.get("check_id") == "STOLEN" for r in outcome.results)
+    import json
+
+    report = json.loads(outcome.error_message.split("REPORT:", 1)[1].split("}", 1)[0] + "}")
+    assert all(v.startswith("blocked") for v in report.values()), report
+
+
+def test_the_worker_does_not_follow_an_events_file_swapped_for_a_link_even_if_the_child_could_swap_it(
+        tmp_path, secrets_on_disk):
+    """The parent's own boundary, tested without the sandbox that stops the swap: the worker
+    (which may run as root) never reads another file through a link in the child's folder."""
+    from audits.engine.runner import ChildProtocolError, _EventReader
+
+    secret = secrets_on_disk["data"] / "other-run-events.jsonl"
+    secret.write_text('{"type": "result", "result": {"check_id": "STOLEN", "status": "pass"}}\n')
+    events = tmp_path / "events.jsonl"
+    events.symlink_to(secret)
+    with pytest.raises(ChildProtocolError, match="replaced its events file"):
+        _EventReader(events).read()
+    events.unlink()
+    os.mkfifo(events)  # a FIFO would block a plain open forever
+    with pytest.raises(ChildProtocolError, match="replaced its events file"):
+        _EventReader(events).read()
+
+
+@pytest.mark.parametrize("garbage", [
+    "[" * 200000,  # deeper than the JSON parser's recursion limit
+    '{"type": "done", "reproducibility": "not a dict"}',
+    '{"type": "stage", "stage": "entering the sandbox", "t": 1, "sandbox": {"outer": "claimed"}}',
+    '{"type": "error", "stage": "x", "message": {"not": "text"}}'])
+def test_a_worker_reading_hostile_events_fails_the_run_instead_of_crashing(tmp_path, garbage):
+    from audits.engine.runner import ChildProtocolError, _EventReader
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(garbage + "\n")
+    with pytest.raises(ChildProtocolError):
+        _EventReader(events).read()
+
+
+def test_a_model_that_floods_the_worker_with_results_is_stopped(tmp_path):
+    source = ("import json\n"
+              "with open('/run/validation/out/events.jsonl', 'a') as events:\n"
+              "    for i in range(2000):\n"
+              "        events.write(json.dumps({'type': 'result', 'result': {'check_id': 'fake-%d' % i}}) + '\\n')\n"
+              "import time\ntime.sleep(120)\n")
+    path = tmp_path / "flood.pkl"
+    path.write_bytes(hostile_pickle_source(source))
+    outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)
+    assert outcome.status == "failed"
+    assert "more results than a suite has" in outcome.error_message, outcome.error_message
+    assert outcome.duration_s < 60
+
+
+def test_the_worker_reads_only_the_end_of_a_huge_stderr(tmp_path):
+    from audits.engine.runner import STDERR_TAIL_BYTES, _tail
+
+    path = tmp_path / "stderr.txt"
+    with open(path, "wb") as handle:
+        handle.truncate(3 * 2**30)  # a sparse 3 GB file: reading it whole would need 3 GB
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"Traceback: the last words")
+    tail = _tail(path)
+    assert tail.endswith("Traceback: the last words") and len(tail) <= STDERR_TAIL_BYTES

@@ -200,3 +200,29 @@ def test_the_web_process_never_imports_onnx_to_scan_an_onnx_file(tmp_path):
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.split() == ["safe", "False", "False"], out.stderr
+
+
+class PlantedOnLoad:
+    """A type of the test's own: skops would build it and call its __setstate__ if trusted."""
+
+    marker = ""
+
+    def __setstate__(self, state):
+        Path(PlantedOnLoad.marker).write_text("built")
+        self.__dict__.update(state)
+
+
+def test_loader_builds_only_allowlisted_skops_types_not_whatever_the_file_names(tmp_path, logistic_regression):
+    import skops.io as sio
+
+    PlantedOnLoad.marker = str(tmp_path / "built.txt")
+    path = tmp_path / "planted.skops"
+    sio.dump({"model": logistic_regression, "extra": PlantedOnLoad()}, path)
+    assert any("PlantedOnLoad" in name for name in sio.get_untrusted_types(file=str(path)))
+    with pytest.raises(ModelLoadError, match="not on the portal's allowlist.*PlantedOnLoad"):
+        load_model(str(path), "skops")
+    assert not (tmp_path / "built.txt").exists()
+
+    genuine = tmp_path / "genuine.skops"
+    sio.dump(logistic_regression, genuine)
+    assert hasattr(load_model(str(genuine), "skops"), "predict_proba")
