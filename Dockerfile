@@ -13,8 +13,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && useradd --create-home --uid 10001 portal
 
 WORKDIR /app
+# The runtime lock only (no pytest, playwright, moto, hypothesis...: those are in requirements-dev.lock),
+# every file checked against its sha256; --no-deps: the lock already lists every transitive dependency.
 COPY requirements.lock .
-RUN pip install --no-cache-dir -r requirements.lock
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY . .
 # collectstatic needs settings but no secrets or database: give it throwaway values at build time.
 RUN DEBUG=0 SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build PORTAL_BASE_URL=http://build.invalid \

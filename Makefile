@@ -2,16 +2,19 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+# The development environment: runtime + the dev extra (requirements-dev.lock), every file checked against
+# its hash. The Docker image installs requirements.lock alone. Regenerate both: scripts/lock-dependencies.sh
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 
 .PHONY: install run test bench bench-peers bench-pages bench-uploads worker clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(LOCKS) pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

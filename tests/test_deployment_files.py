@@ -62,3 +62,71 @@ def test_the_worker_image_has_the_model_sandbox_and_compose_lets_it_create_names
     assert "cap_add" not in worker and not worker.get("privileged"), "the sandbox needs no extra capability"
     for name in ("web", "beat"):
         assert "security_opt" not in compose()["services"][name], f"{name} loads no model and keeps Docker's profiles"
+
+
+TEST_ONLY_PACKAGES = {"pytest", "pytest-django", "pytest-timeout", "playwright", "moto", "hypothesis",
+                      "hypothesis-graphql", "schemathesis", "responses", "pip-tools"}
+
+
+def locked(name: str) -> dict[str, list[str]]:
+    """A pip-compile lock as {requirement line: its hashes}; every other line must be a comment."""
+    entries: dict[str, list[str]] = {}
+    current = None
+    for line in (ROOT / name).read_text().splitlines():
+        stripped = line.strip().removesuffix("\\").strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line.startswith((" ", "\t")):
+            assert current is not None and stripped.startswith("--hash="), f"{name}: stray line {line!r}"
+            entries[current].append(stripped)
+        else:
+            assert not stripped.startswith("-"), f"{name}: option line {line!r} (index, find-links, -e...)"
+            current = stripped
+            entries[current] = []
+    return entries
+
+
+def canonical(requirement: str) -> str:
+    return re.split(r"[=<>!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-")
+
+
+def test_the_runtime_lock_holds_no_test_only_package_and_the_dev_lock_holds_them_all():
+    runtime = {canonical(r) for r in locked("requirements.lock")}
+    dev = {canonical(r) for r in locked("requirements-dev.lock")}
+    assert {"django", "celery", "gunicorn", "psycopg", "shap", "fairlearn", "onnx", "weasyprint"} <= runtime
+    assert runtime & TEST_ONLY_PACKAGES == set()
+    assert TEST_ONLY_PACKAGES - {"pip-tools"} <= dev
+    assert runtime < dev
+
+
+def test_every_requirement_in_both_locks_is_pinned_with_double_equals_and_carries_a_sha256_hash():
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        entries = locked(name)
+        assert len(entries) > 50, f"{name} looks truncated"
+        for requirement, hashes in entries.items():
+            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!]+", requirement), \
+                f"{name}: {requirement!r} is not pinned with =="
+            assert hashes and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in hashes), \
+                f"{name}: {requirement} has no sha256 hash"
+
+
+def test_the_dev_lock_keeps_every_runtime_package_at_the_runtime_locks_version():
+    runtime, dev = locked("requirements.lock"), locked("requirements-dev.lock")
+    assert set(runtime) <= set(dev)
+
+
+def test_the_dockerfile_installs_the_runtime_lock_with_require_hashes_and_never_the_dev_lock():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs and all("--require-hashes" in line and "-r requirements.lock" in line for line in installs)
+    assert not any("requirements-dev.lock" in line or "[dev]" in line for line in installs)
+    assert "requirements-dev.lock" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_the_makefile_installs_the_dev_lock_with_require_hashes_and_reinstalls_when_either_lock_changes():
+    makefile = (ROOT / "Makefile").read_text()
+    installs = [line for line in makefile.splitlines() if "pip install" in line and " -r " in line]
+    assert installs and all("--require-hashes" in line for line in installs)
+    assert any("-r requirements-dev.lock" in line for line in installs)
+    assert re.search(r"^LOCKS := requirements\.lock requirements-dev\.lock$", makefile, re.M)
+    assert "cat $(LOCKS) pyproject.toml" in makefile and "$(STAMP): $(LOCKS) pyproject.toml" in makefile
