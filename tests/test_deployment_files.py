@@ -130,3 +130,20 @@ def test_the_makefile_installs_the_dev_lock_with_require_hashes_and_reinstalls_w
     assert any("-r requirements-dev.lock" in line for line in installs)
     assert re.search(r"^LOCKS := requirements\.lock requirements-dev\.lock$", makefile, re.M)
     assert "cat $(LOCKS) pyproject.toml" in makefile and "$(STAMP): $(LOCKS) pyproject.toml" in makefile
+
+
+def test_every_pin_in_pyproject_is_the_version_its_lock_holds():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def pins(requirements):
+        return {canonical(r): r.split("==", 1)[1] for r in requirements}
+
+    runtime, dev = pins(locked("requirements.lock")), pins(locked("requirements-dev.lock"))
+    for lock, declared in ((runtime, project["dependencies"]),
+                           (dev, project["dependencies"] + project["optional-dependencies"]["dev"])):
+        for requirement in declared:
+            name, version = canonical(requirement), requirement.split("==", 1)[1]
+            assert lock.get(name) == version, \
+                f"pyproject pins {requirement}, the lock has {lock.get(name)}: run scripts/lock-dependencies.sh"
