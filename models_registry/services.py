@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audits.trail import audit_record
-from core.errors import Conflict, NotAllowed, ValidationFailed
+from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
 from models_registry import storage
@@ -40,10 +40,12 @@ VERSION_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,59}$")
 
 
 def _require(actor: User, permission: str, system: AISystem | None = None) -> None:
+    # Another organisation's system first, and as NotFound (404), as everywhere in the portal: it
+    # must read the same as one that does not exist, whatever the actor's role.
+    if system is not None and system.organisation_id != actor.organisation_id:
+        raise NotFound("That AI system does not exist.", code="not_found")
     if not has_permission(actor, permission):
         raise NotAllowed(f"Your role does not allow {permission}.", code="not_allowed")
-    if system is not None and system.organisation_id != actor.organisation_id:
-        raise NotAllowed("This AI system belongs to another organisation.", code="not_allowed")
 
 
 def _clean_tags(tags) -> list[str]:

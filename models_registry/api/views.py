@@ -5,7 +5,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.permissions import HasPortalPermission, get_for_user
+from core.permissions import HasPortalPermission, get_for_user, has_permission
 from models_registry import selectors, services
 from models_registry.api.serializers import (
     AISystemSerializer,
@@ -18,6 +18,15 @@ from models_registry.api.serializers import (
 )
 from models_registry.filtersets import AISystemFilterSet, DatasetFilterSet, ModelVersionFilterSet
 from models_registry.models import Dataset, ModelVersion
+
+
+def _own_system(view, request, pk, permission: str):
+    """The system in the caller's organisation, else 404 (another organisation's id reads the same
+    as a missing one); only then the permission, 403 for a role that may not do this to it."""
+    system = selectors.system_get(user=request.user, pk=pk)
+    if not has_permission(request.user, permission):
+        view.permission_denied(request, message=f"Your role does not allow {permission}.")
+    return system
 
 
 def _upload_refused(request, system, kind):
@@ -49,7 +58,8 @@ class SystemListCreateApi(generics.ListAPIView):
 
 class SystemDetailApi(APIView):
     permission_classes = [HasPortalPermission]
-    permission_by_method = {"GET": "system.view", "PATCH": "system.change"}
+    # PATCH: any member passes here; the system is looked up first (404), then system.change (403).
+    permission_by_method = {"GET": "system.view", "PATCH": "system.view"}
 
     @extend_schema(responses=AISystemSerializer, summary="One AI system")
     def get(self, request, pk):
@@ -57,7 +67,7 @@ class SystemDetailApi(APIView):
 
     @extend_schema(request=AISystemUpdateSerializer, responses=AISystemSerializer, summary="Change an AI system's facts")
     def patch(self, request, pk):
-        system = selectors.system_get(user=request.user, pk=pk)
+        system = _own_system(self, request, pk, "system.change")
         serializer = AISystemUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         system = services.system_update(actor=request.user, system=system, **serializer.validated_data)
@@ -79,16 +89,18 @@ class VersionListApi(generics.ListAPIView):
 
 
 class _UploadApi(APIView):
-    """POST a file for a system: one view shape for model versions and datasets."""
+    """POST a file for a system: one view shape for model versions and datasets. Any member passes
+    the permission class; the system is looked up first (404), then `upload_permission` (403)."""
 
     permission_classes = [HasPortalPermission]
+    permission = "system.view"
     parser_classes = [MultiPartParser, FormParser]
-    kind = ""
+    kind = upload_permission = ""
     input_serializer = output_serializer = None
     register = None
 
     def post(self, request, pk):
-        system = selectors.system_get(user=request.user, pk=pk)
+        system = _own_system(self, request, pk, self.upload_permission)
         _upload_refused(request, system, self.kind)
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -115,7 +127,7 @@ class _DetailApi(APIView):
                summary="Upload a model version (scanned statically before it is accepted; 202 while the scan "
                        "runs in the background)")
 class VersionUploadApi(_UploadApi):
-    permission, kind = "model.upload", "model"
+    upload_permission, kind = "model.upload", "model"
     input_serializer, output_serializer = ModelVersionUploadSerializer, ModelVersionSerializer
     register = staticmethod(services.model_version_register)
 
@@ -144,7 +156,7 @@ class DatasetListApi(generics.ListAPIView):
                summary="Upload a dataset (CSV or Parquet); its schema is inferred (202 while that runs in the "
                        "background)")
 class DatasetUploadApi(_UploadApi):
-    permission, kind = "dataset.upload", "dataset"
+    upload_permission, kind = "dataset.upload", "dataset"
     input_serializer, output_serializer = DatasetUploadSerializer, DatasetSerializer
     register = staticmethod(services.dataset_register)
 

@@ -65,16 +65,17 @@ def test_api_system_detail_and_update_of_another_organisation_are_404(permission
     patch = permission_matrix(lambda c: c.patch(f"/api/v1/systems/{system.pk}/", {"owner_team": "Risk"},
                                                 format="json"), api=True)
     assert patch == {"anonymous": 401, "ml_engineer": 200, "auditor": 403, "compliance_officer": 403,
-                     "org_admin": 403, "outsider": 403}
+                     "org_admin": 403, "outsider": 404}
 
 
-def test_api_upload_is_for_ml_engineers_and_an_auditor_can_read_the_scan(permission_matrix, system, version, joblib_bytes):
+def test_api_upload_is_for_ml_engineers_of_the_organisation_and_an_auditor_can_read_the_scan(
+        permission_matrix, system, version, joblib_bytes):
     counter = iter(range(100))
     upload = permission_matrix(lambda c: c.post(f"/api/v1/systems/{system.pk}/versions/", {
         "version_label": f"2.{next(counter)}", "framework": "sklearn", "task": "binary",
         "file": uploaded("m.joblib", joblib_bytes)}, format="multipart"), api=True)
     assert upload == {"anonymous": 401, "ml_engineer": 201, "auditor": 403, "compliance_officer": 403,
-                      "org_admin": 403, "outsider": 403}
+                      "org_admin": 403, "outsider": 404}
     read = permission_matrix(lambda c: c.get(f"/api/v1/versions/{version.pk}/"), api=True)
     assert read == {"anonymous": 401, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
                     "org_admin": 200, "outsider": 404}
@@ -112,10 +113,60 @@ def test_a_pending_upload_answers_202_to_ml_engineers_and_its_pages_follow_the_s
             "version_label": f"3.{next(counter)}", "framework": "sklearn", "task": "binary",
             "file": uploaded("m.joblib", joblib_bytes)}, format="multipart"), api=True)
     assert upload == {"anonymous": 401, "ml_engineer": 202, "auditor": 403, "compliance_officer": 403,
-                      "org_admin": 403, "outsider": 403}
+                      "org_admin": 403, "outsider": 404}
     members = {"ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200, "outsider": 404}
     for url in (reverse("registry:version_detail", args=[version.pk]),
                 reverse("registry:dataset_detail", args=[dataset.pk])):
         assert permission_matrix(lambda c: c.get(url)) == {"anonymous": LOGIN, **members}, url
     for url in (f"/api/v1/versions/{version.pk}/", f"/api/v1/datasets/{dataset.pk}/"):
         assert permission_matrix(lambda c: c.get(url), api=True) == {"anonymous": 401, **members}, url
+
+
+@pytest.fixture
+def stranger_engineer(other_organisation):
+    """An ML engineer of another organisation: the role may change and upload, just not here."""
+    from core.choices import Role
+    from tests.conftest import make_user
+
+    return make_user(other_organisation, "stan", Role.ML_ENGINEER)
+
+
+def _api_as(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+@pytest.mark.parametrize("stranger", ["stranger_engineer", "outsider"])
+@pytest.mark.parametrize("request_kind", ["patch", "version upload", "dataset upload"])
+def test_another_organisations_system_and_a_missing_one_answer_the_same_404_whatever_the_role(
+        request, system, joblib_bytes, request_kind, stranger):
+    from tests.models_registry.test_datasets import CSV
+
+    api = _api_as(request.getfixturevalue(stranger))
+
+    def send(pk):
+        if request_kind == "patch":
+            return api.patch(f"/api/v1/systems/{pk}/", {"owner_team": "Risk"}, format="json")
+        if request_kind == "version upload":
+            return api.post(f"/api/v1/systems/{pk}/versions/", {
+                "version_label": "7.0", "framework": "sklearn", "task": "binary",
+                "file": uploaded("m.joblib", joblib_bytes)}, format="multipart")
+        return api.post(f"/api/v1/systems/{pk}/datasets/", {
+            "role": "test", "file": uploaded("d.csv", CSV.encode())}, format="multipart")
+
+    theirs, missing = send(system.pk), send(system.pk + 1000)
+    assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json())
+    assert theirs.status_code == 404
+    system.refresh_from_db()
+    assert system.owner_team == "Credit risk" and not system.versions.exists() and not system.datasets.exists()
+
+
+def test_the_registry_services_treat_another_organisations_system_as_not_found(system, stranger_engineer):
+    from core.errors import NotFound
+    from models_registry.services import system_update
+
+    with pytest.raises(NotFound, match="does not exist"):
+        system_update(actor=stranger_engineer, system=system, owner_team="Risk")
