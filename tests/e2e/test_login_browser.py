@@ -57,3 +57,24 @@ def test_an_admin_invites_a_user_and_finds_the_event_in_the_audit_trail(live_ser
     page.wait_for_selector("[data-testid=audit-table] >> text=new.auditor")
     assert "user.created" in page.inner_text("[data-testid=audit-table]")
     screenshot("audit-trail-filtered")
+
+
+@pytest.mark.parametrize("username", ["engineer", "compliance"])
+def test_on_a_phone_every_area_is_reachable_from_the_menu_and_no_page_scrolls_sideways(
+        live_server, page, screenshot, demo_users, username):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    assert page.is_visible("[data-testid=logout]"), "the header wraps instead of pushing Log out off screen"
+    for area in ("Inventory", "Validations", "Risk register", "Home"):
+        link = page.locator("nav.sidenav a", has_text=area).first
+        link.scroll_into_view_if_needed()
+        assert link.is_visible(), f"{area} is not in the phone menu"
+        link.click()
+        page.wait_for_selector("h1")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{page.url} is {width} px wide on a 390 px phone"
+    screenshot(f"phone-home-{username}")
