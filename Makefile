@@ -27,9 +27,11 @@ test: install
 	scripts/test.sh
 
 ## Benchmark: wall time and peak memory of the full validation suite per check family (Adult and German
-## credit x HistGradientBoosting and LogisticRegression), through the worker's code path; SHAP overhead.
+## credit x HistGradientBoosting and LogisticRegression), through the worker's code path; SHAP overhead;
+## then the web process's memory bound for large and hostile uploads (bench-uploads).
 bench: install
 	$(PY) -m bench.run
+	$(PY) -m bench.uploads
 
 ## Benchmark against Giskard and Deepchecks (each installed in a throw-away venv outside the repo).
 bench-peers: install
