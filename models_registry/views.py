@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import exports
-from core.errors import PortalError
+from core.views_errors import attempt_on_form, attempt_with_message
 from core.permissions import get_for_user, require_permission
 from models_registry import selectors, services
 from models_registry.choices import LifecycleStage, OperatorRole, RiskTier
@@ -19,11 +19,6 @@ from models_registry.forms import AISystemForm, DatasetForm, DeleteForm, ModelVe
 from models_registry.models import AISystem, Dataset, ModelVersion
 from models_registry.uploads import human_size
 
-
-
-def _form_error(form, exc: PortalError) -> None:
-    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 @login_required
@@ -74,17 +69,16 @@ def _system_form_initial(system: AISystem) -> dict:
 def system_create(request):
     require_permission(request, "system.create")
     form = AISystemForm(request.POST or None, initial={"operator_role": "provider", "lifecycle_stage": "development"})
+    status = 200 if request.method == "GET" or form.is_valid() else 400
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("reason")
-        try:
-            system = services.system_create(actor=request.user, **data)
-        except PortalError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"{system.name} is registered. Next: upload a model version and datasets.")
-            return redirect("registry:system_detail", pk=system.pk)
-    return render(request, "models_registry/system_form.html", {"form": form, "system": None})
+        attempt = attempt_on_form(form, lambda: services.system_create(actor=request.user, **data))
+        if attempt.ok:
+            messages.success(request, f"{attempt.value.name} is registered. Next: upload a model version and datasets.")
+            return redirect("registry:system_detail", pk=attempt.value.pk)
+        status = attempt.status
+    return render(request, "models_registry/system_form.html", {"form": form, "system": None}, status=status)
 
 
 @login_required
@@ -93,17 +87,17 @@ def system_edit(request, pk):
     require_permission(request, "system.change")
     system = selectors.system_get(user=request.user, pk=pk)
     form = AISystemForm(request.POST or None, initial=_system_form_initial(system))
+    status = 200 if request.method == "GET" or form.is_valid() else 400
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         reason = data.pop("reason")
-        try:
-            services.system_update(actor=request.user, system=system, reason=reason, **data)
-        except PortalError as exc:
-            _form_error(form, exc)
-        else:
+        attempt = attempt_on_form(form, lambda: services.system_update(actor=request.user, system=system,
+                                                                       reason=reason, **data))
+        if attempt.ok:
             messages.success(request, "Changes saved.")
             return redirect("registry:system_detail", pk=system.pk)
-    return render(request, "models_registry/system_form.html", {"form": form, "system": system})
+        status = attempt.status
+    return render(request, "models_registry/system_form.html", {"form": form, "system": system}, status=status)
 
 
 def _optional_url(name: str, *args) -> str | None:
@@ -133,29 +127,37 @@ def _upload_view(request, pk, *, kind: str):
     require_permission(request, "model.upload" if kind == "model" else "dataset.upload")
     form_class = ModelVersionForm if kind == "model" else DatasetForm
     form = form_class(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST":
         received = getattr(request, "upload_refused", None)
-        try:
+
+        def upload():
             if received:
                 services.upload_cut_off(actor=request.user, system=system, kind=kind, received=received)
-            if form.is_valid():
-                data = dict(form.cleaned_data)
-                register = services.model_version_register if kind == "model" else services.dataset_register
-                obj = register(actor=request.user, system=system, **data)
-                if obj.scan_pending:
-                    messages.info(request, f"{obj} was uploaded. Checking it takes longer than usual, so it "
-                                  "continues in the background; this page shows the result when it is done.")
-                else:
-                    messages.success(request, f"{obj} was uploaded and registered.")
-                target = "registry:version_detail" if kind == "model" else "registry:dataset_detail"
-                return redirect(target, pk=obj.pk)
-        except PortalError as exc:
-            _form_error(form, exc)
-            form.refusal = exc.extra.get("reasons") if isinstance(exc.extra, dict) else None
+            if not form.is_valid():
+                return None
+            data = dict(form.cleaned_data)
+            register = services.model_version_register if kind == "model" else services.dataset_register
+            return register(actor=request.user, system=system, **data)
+
+        attempt = attempt_on_form(form, upload)
+        obj = attempt.value
+        if obj is not None:
+            if obj.scan_pending:
+                messages.info(request, f"{obj} was uploaded. Checking it takes longer than usual, so it "
+                              "continues in the background; this page shows the result when it is done.")
+            else:
+                messages.success(request, f"{obj} was uploaded and registered.")
+            target = "registry:version_detail" if kind == "model" else "registry:dataset_detail"
+            return redirect(target, pk=obj.pk)
+        if attempt.error is not None:
+            extra = attempt.error.extra
+            form.refusal = extra.get("reasons") if isinstance(extra, dict) else None
+        status = attempt.status if attempt.error is not None else 400
     return render(request, "models_registry/upload_form.html",
                   {"form": form, "system": system, "kind": kind, "max_size": settings.MAX_UPLOAD_SIZE,
                    "max_size_human": human_size(settings.MAX_UPLOAD_SIZE),
-                   "inline_seconds": settings.UPLOAD_SCAN_INLINE_SECONDS})
+                   "inline_seconds": settings.UPLOAD_SCAN_INLINE_SECONDS}, status=status)
 
 
 @login_required
@@ -215,14 +217,14 @@ def registered_delete(request, pk, kind: str):
     obj = get_for_user(model.objects.select_related("system", "artifact"), request.user, "system.view", pk=pk)
     require_permission(request, "model.upload" if kind == "model" else "dataset.upload")
     form = DeleteForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise PortalError("Say why it is deleted; the reason is kept in the audit trail.")
-        delete = services.model_version_delete if kind == "model" else services.dataset_delete
-        delete(actor=request.user, **{"version" if kind == "model" else "dataset": obj},
-               reason=form.cleaned_data["reason"])
-    except PortalError as exc:
-        messages.error(request, exc.message)
-        return redirect("registry:version_detail" if kind == "model" else "registry:dataset_detail", pk=pk)
+    back = "registry:version_detail" if kind == "model" else "registry:dataset_detail"
+    if not form.is_valid():
+        messages.error(request, "Say why it is deleted; the reason is kept in the audit trail.")
+        return redirect(back, pk=pk)
+    delete = services.model_version_delete if kind == "model" else services.dataset_delete
+    attempt = attempt_with_message(request, lambda: delete(actor=request.user, reason=form.cleaned_data["reason"],
+                                                           **{"version" if kind == "model" else "dataset": obj}))
+    if not attempt.ok:
+        return redirect(back, pk=pk)
     messages.success(request, f"{obj} was deleted.")
     return redirect("registry:system_detail", pk=obj.system_id)

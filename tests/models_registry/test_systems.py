@@ -100,11 +100,11 @@ def test_registering_through_the_form_lands_on_the_system_page(client, ml_engine
     assert sorted(system.tags.values_list("name", flat=True)) == ["cards", "fraud"]
 
 
-def test_a_duplicate_name_in_the_form_is_shown_next_to_the_field(client, ml_engineer, system):
+def test_a_duplicate_name_in_the_form_is_shown_next_to_the_field_with_a_409(client, ml_engineer, system):
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
     response = client.post(reverse("registry:system_create"), {
         "name": "Consumer credit scoring", "purpose": "x", "lifecycle_stage": "idea", "operator_role": "provider"})
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "already exists" in str(response.context["form"].errors["name"])
 
 
@@ -124,3 +124,11 @@ def test_an_ordinary_system_name_is_exported_unchanged(client, ml_engineer, syst
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert [r["name"] for r in rows] == ["Consumer credit scoring"]
     assert rows[0]["purpose"] == "Score loan applications" and rows[0]["processes_personal_data"] == "False"
+
+
+def test_an_incomplete_system_form_answers_400_and_keeps_what_was_typed(client, ml_engineer):
+    client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(reverse("registry:system_create"), {"name": "Half-typed system", "purpose": ""})
+    assert response.status_code == 400
+    assert response.context["form"]["name"].value() == "Half-typed system"
+
