@@ -226,5 +226,15 @@ class Finding(OrgOwnedModel):
 
 # --- certification (auditor review, sign-off, certificates) -------------------------------------
 from audits.certification.models import (  # noqa: E402,F401  (models live in a package of their own)
-    Certificate, Condition, ConflictOfInterest, DissentingOpinion, FindingComment, FindingDecision,
-    Rerun, ReviewAssignment, SignOff, Submission, SubmissionCounter)
+    Certificate,
+    Condition,
+    ConflictOfInterest,
+    DissentingOpinion,
+    FindingComment,
+    FindingDecision,
+    Rerun,
+    ReviewAssignment,
+    SignOff,
+    Submission,
+    SubmissionCounter,
+)

@@ -98,11 +98,10 @@ def validation_chart_counts(*, run) -> dict[str, int]:
 
 
 def finding_list(*, user):
-    from audits.models import Finding
-
     from django.db.models import Case, IntegerField, Value, When
 
     from audits.choices import SEVERITY_RANK
+    from audits.models import Finding
 
     # Most severe first, then newest: the order a reviewer works through them.
     rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(9),

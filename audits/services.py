@@ -15,8 +15,17 @@ from django.utils import timezone
 
 from audits import checkpoints
 from audits.certification import signing
-from audits.chain import (ALGORITHM, GENESIS_HASH, HASHED_FIELDS, Anchor, Break, VerifyResult, check_anchors,
-                          format_timestamp, verify_records)
+from audits.chain import (
+    ALGORITHM,
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    Anchor,
+    Break,
+    VerifyResult,
+    check_anchors,
+    format_timestamp,
+    verify_records,
+)
 from audits.models import AuditChainHead, AuditEvent
 from audits.trail import audit_record, chain_for
 from core.exports import neutralise_reversibly

@@ -32,7 +32,6 @@ from governance.risks.selectors import risks_from_sources
 from models_registry.models import AISystem
 
 
-
 def _query_without_page(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)

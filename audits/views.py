@@ -15,7 +15,6 @@ from audits.trail import chain_for
 from core.permissions import require_permission
 
 
-
 @login_required
 @require_GET
 def event_list(request):

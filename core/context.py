@@ -24,7 +24,7 @@ class AuditContext:
         return asdict(self)
 
     @classmethod
-    def from_headers(cls, data: dict | None) -> "AuditContext":
+    def from_headers(cls, data: dict | None) -> AuditContext:
         if not data:
             return cls(origin="task", request_id=new_request_id())
         known = {k: data.get(k) for k in ("actor_id", "request_id", "ip")}
@@ -32,7 +32,7 @@ class AuditContext:
                    ip=known["ip"], origin="task")
 
 
-_current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())
+_current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())  # noqa: B039 - frozen dataclass, immutable
 
 
 def new_request_id() -> str:

@@ -29,10 +29,10 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import JsonResponse, QueryDict
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
+from django.http import JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.shortcuts import render
 
 # Multi-line text (body values): every C0 control but tab, LF and CR; and lone surrogates.

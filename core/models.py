@@ -24,7 +24,7 @@ class Organisation(models.Model):
 class OrgScopedQuerySet(models.QuerySet):
     """Querysets of organisation-owned objects, filtered to what a user may see."""
 
-    def restrict(self, user, permission: str = "") -> "OrgScopedQuerySet":
+    def restrict(self, user, permission: str = "") -> OrgScopedQuerySet:
         from core.permissions import has_permission
 
         if not getattr(user, "is_authenticated", False) or user.organisation_id is None:

@@ -4,8 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseServerError, JsonResponse
-from django.template import loader
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,7 +25,6 @@ from core.services import (
     user_set_active,
 )
 from core.views_errors import attempt_on_form, attempt_with_message
-
 
 
 def server_error(request, template_name: str = "500.html"):

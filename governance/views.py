@@ -38,7 +38,6 @@ from governance.rules import QUESTION_BY_ID, RULES_VERSION
 from models_registry.models import AISystem
 
 
-
 def _attempt(request, action, success: str) -> bool:
     """Run a service call for an action button: core.views_errors' one translation (a refusal for
     the role is the 403 page, another business error a message on the page redirected to)."""

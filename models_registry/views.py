@@ -10,15 +10,14 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import exports
-from core.views_errors import attempt_on_form, attempt_with_message
 from core.permissions import get_for_user, require_permission
+from core.views_errors import attempt_on_form, attempt_with_message
 from models_registry import selectors, services
 from models_registry.choices import LifecycleStage, OperatorRole, RiskTier
 from models_registry.filtersets import AISystemFilterSet
 from models_registry.forms import AISystemForm, DatasetForm, DeleteForm, ModelVersionForm
 from models_registry.models import AISystem, Dataset, ModelVersion
 from models_registry.uploads import human_size
-
 
 
 @login_required

@@ -3,7 +3,6 @@ what it accepts. They check the shape of a request; the services decide."""
 
 from __future__ import annotations
 
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,8 +10,17 @@ from rest_framework import serializers
 from audits.certification import certificates as certificate_services
 from audits.certification import services
 from audits.certification.choices import DecisionKind, SignOffDecision
-from audits.certification.models import (Certificate, Condition, DissentingOpinion, FindingComment, FindingDecision,
-                                         ReviewAssignment, Rerun, SignOff, Submission)
+from audits.certification.models import (
+    Certificate,
+    Condition,
+    DissentingOpinion,
+    FindingComment,
+    FindingDecision,
+    Rerun,
+    ReviewAssignment,
+    SignOff,
+    Submission,
+)
 from audits.models import Finding, ValidationRun
 from core.models import User
 from governance.risks.models import Risk

@@ -25,26 +25,49 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits.api.certification_serializers import (
-    CertificateReasonSerializer, CertificateRefSerializer, CertificateVerificationSerializer,
-    ConditionMetSerializer, FindingCommentCreateSerializer, FindingDecideSerializer, RerunDiffSerializer,
-    SignOffResultSerializer, SubmissionAssignSerializer, SubmissionAssignmentSerializer,
-    SubmissionCommentSerializer, SubmissionConditionSerializer, SubmissionCreateSerializer,
-    SubmissionDecisionSerializer, SubmissionDetailSerializer, SubmissionDissentCreateSerializer,
-    SubmissionDissentSerializer, SubmissionReasonSerializer, SubmissionRerunSerializer,
-    SubmissionResubmitSerializer, SubmissionSerializer, SubmissionSignOffSerializer, SubmissionSignSerializer,
-    SubmissionStatusSerializer)
+    CertificateReasonSerializer,
+    CertificateRefSerializer,
+    CertificateVerificationSerializer,
+    ConditionMetSerializer,
+    FindingCommentCreateSerializer,
+    FindingDecideSerializer,
+    RerunDiffSerializer,
+    SignOffResultSerializer,
+    SubmissionAssignmentSerializer,
+    SubmissionAssignSerializer,
+    SubmissionCommentSerializer,
+    SubmissionConditionSerializer,
+    SubmissionCreateSerializer,
+    SubmissionDecisionSerializer,
+    SubmissionDetailSerializer,
+    SubmissionDissentCreateSerializer,
+    SubmissionDissentSerializer,
+    SubmissionReasonSerializer,
+    SubmissionRerunSerializer,
+    SubmissionResubmitSerializer,
+    SubmissionSerializer,
+    SubmissionSignOffSerializer,
+    SubmissionSignSerializer,
+    SubmissionStatusSerializer,
+)
 from audits.certification import certificates as certificate_services
-from audits.certification import public_views
-from audits.certification import services
+from audits.certification import public_views, services
 from audits.certification.choices import SubmissionStatus
 from audits.certification.freeze import results_diff
-from audits.certification.models import (Certificate, Condition, DissentingOpinion, FindingComment, FindingDecision,
-                                         ReviewAssignment, Rerun, SignOff, Submission)
+from audits.certification.models import (
+    Certificate,
+    Condition,
+    DissentingOpinion,
+    FindingComment,
+    FindingDecision,
+    Rerun,
+    ReviewAssignment,
+    SignOff,
+    Submission,
+)
 from audits.models import Finding
 from core.errors import TooLarge
 from core.permissions import HasPortalPermission
-
-
 
 # --- reads ------------------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from audits.api import validation_views as views
 from audits.api import certification_views as certification
+from audits.api import validation_views as views
 
 urlpatterns = [
     path("validations/", views.ValidationListStartApi.as_view(), name="validation-list"),

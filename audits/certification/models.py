@@ -8,8 +8,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from audits.certification.choices import (CertificateStatus, ConditionStatus, DecisionKind, ReviewerRole,
-                                          SignOffDecision, SubmissionStatus)
+from audits.certification.choices import (
+    CertificateStatus,
+    ConditionStatus,
+    DecisionKind,
+    ReviewerRole,
+    SignOffDecision,
+    SubmissionStatus,
+)
 from core.models import OrgOwnedModel
 
 

@@ -16,12 +16,27 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audits.certification import notify
-from audits.certification.choices import (CERTIFIED_STATUSES, OPEN_POINT_DECISIONS, OPEN_STATUSES,
-                                          DecisionKind, ReviewerRole, SignOffDecision, SubmissionStatus,
-                                          can_move)
+from audits.certification.choices import (
+    CERTIFIED_STATUSES,
+    OPEN_POINT_DECISIONS,
+    OPEN_STATUSES,
+    DecisionKind,
+    ReviewerRole,
+    SignOffDecision,
+    SubmissionStatus,
+    can_move,
+)
 from audits.certification.freeze import freeze, snapshot_digest
-from audits.certification.models import (Condition, ConflictOfInterest, DissentingOpinion, FindingComment,
-                                         FindingDecision, ReviewAssignment, SignOff, Submission)
+from audits.certification.models import (
+    Condition,
+    ConflictOfInterest,
+    DissentingOpinion,
+    FindingComment,
+    FindingDecision,
+    ReviewAssignment,
+    SignOff,
+    Submission,
+)
 from audits.choices import FindingStatus, RunStatus, Suite
 from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed

@@ -24,17 +24,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audits import selectors as run_selectors
 from audits.certification import certificates, selectors, services
 from audits.certification.choices import CertificateStatus, ConditionStatus, DecisionKind
-from audits.certification.forms import (AssignForm, CertificateChangeForm, CommentForm, ConditionFormSet,
-                                        ConditionMetForm, ConflictForm, DissentForm, FindingDecisionForm,
-                                        ReasonForm, SignOffForm, SubmissionCreateForm, SubmissionFilterForm,
-                                        VersionedForm)
+from audits.certification.forms import (
+    AssignForm,
+    CertificateChangeForm,
+    CommentForm,
+    ConditionFormSet,
+    ConditionMetForm,
+    ConflictForm,
+    DissentForm,
+    FindingDecisionForm,
+    ReasonForm,
+    SignOffForm,
+    SubmissionCreateForm,
+    SubmissionFilterForm,
+    VersionedForm,
+)
 from audits.certification.freeze import results_diff
 from audits.choices import CheckStatus, Severity
 from audits.validation_views import validation_status_context
-from governance.choices import OutcomeChoice
 from core.errors import Conflict
 from core.permissions import get_for_user, has_permission, require_permission
 from core.views_errors import attempt_on_form, attempt_with_message
+from governance.choices import OutcomeChoice
 from models_registry.models import AISystem, ModelVersion
 
 # The services name the field at fault; some are called differently on the forms.

@@ -1,8 +1,8 @@
 """Check registry: every check declares its id, family, suites and requirements in one place."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ALL_TASKS = ("binary", "multiclass", "regression")
 CLASSIFICATION = ("binary", "multiclass")

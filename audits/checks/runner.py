@@ -10,12 +10,11 @@ import hashlib
 import platform
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 
-from .base import (CheckResult, ChecksError, ModelCallError, Outcome, RunOptions,
-                   ValidationContext, make_finding)
+from .base import CheckResult, ChecksError, ModelCallError, Outcome, RunOptions, ValidationContext, make_finding
 from .policy import POLICY_VERSION
 from .registry import CheckSpec
 from .suites import WITH_CI, checks_for_suite

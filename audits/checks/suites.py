@@ -8,8 +8,7 @@ the first suite that runs it; larger suites include smaller ones):
 from __future__ import annotations
 
 # Importing the family modules registers their checks.
-from . import (data_quality, edge_cases, explainability, fairness, performance,  # noqa: F401
-               robustness, security)
+from . import data_quality, edge_cases, explainability, fairness, performance, robustness, security  # noqa: F401
 from .registry import REGISTRY, SUITE_NAMES, CheckSpec
 
 FAMILY_ORDER = ("data_quality", "performance", "edge_cases", "robustness", "fairness",

@@ -104,8 +104,7 @@ def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str |
             model = load_model(spec.model.path, spec.model.format, spec.model.inner_artifact)
             _require_model(model)
         stage = "preparing the checks"
-        from audits.checks import Policy, ValidationContext, reproducibility, run_suite
-        from audits.checks import Cancelled
+        from audits.checks import Cancelled, Policy, ValidationContext, reproducibility, run_suite
 
         context = ValidationContext(
             task=spec.task, model=model, train=train, test=test, target=spec.target,

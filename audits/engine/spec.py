@@ -42,7 +42,7 @@ class RunSpec:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "RunSpec":
+    def from_json(cls, text: str) -> RunSpec:
         data = json.loads(text)
         data["test"] = DataSpec(**data["test"])
         data["train"] = DataSpec(**data["train"]) if data.get("train") else None

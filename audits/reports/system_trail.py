@@ -24,8 +24,7 @@ def system_trail_object_ids(*, system) -> dict[str, set[str]]:
     """object_type -> ids of everything about the system: itself, its versions and datasets
     (also deleted ones, found through their registration events), runs, findings, comments,
     submissions, conditions, conflicts, certificates, determinations, obligations and risks."""
-    from audits.certification.models import (Certificate, Condition, ConflictOfInterest, FindingComment,
-                                             Submission)
+    from audits.certification.models import Certificate, Condition, ConflictOfInterest, FindingComment, Submission
     from audits.models import Finding, ValidationRun
     from governance.models import Determination, Obligation, Risk
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.cases import DATASETS, read_split_csv, make_pipeline  # noqa: E402
+from bench.cases import DATASETS, make_pipeline, read_split_csv  # noqa: E402
 
 
 def load_case(dataset: str, folder: Path, model: str):

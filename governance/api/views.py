@@ -31,7 +31,6 @@ from governance.rules import questionnaire_as_dict
 from models_registry.models import AISystem
 
 
-
 def _system(request, pk: int, permission: str) -> AISystem:
     return get_object_or_404(AISystem.objects.restrict(request.user, permission), pk=pk)
 

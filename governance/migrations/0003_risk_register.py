@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.db.models.expressions
-import governance.risks.models
 from django.conf import settings
 from django.db import migrations, models
+
+import governance.risks.models
 
 
 class Migration(migrations.Migration):

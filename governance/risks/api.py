@@ -19,7 +19,6 @@ from governance.risks.models import Control, Risk, SystemComponent, Threat
 from models_registry.models import AISystem
 
 
-
 class _UserRef(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()

@@ -21,10 +21,10 @@ def heatmap_figure(*, counts: list[list[int]], bands: list[dict], appetite: int,
     """A 5×5 grid coloured by score band, each cell showing how many risks are in it; cells above
     the appetite are outlined. Cell (likelihood, impact) is point (x, y)."""
     levels = [1, 2, 3, 4, 5]
-    scores = [[l * i for l in levels] for i in levels]
-    hover = [[f"Likelihood {l} ({likelihood_labels[l - 1]}) × impact {i} ({impact_labels[i - 1]}) = {l * i}"
-              f" — {(scoring.band_of(l * i, bands) or {}).get('label', '')}<br>{counts[i - 1][l - 1]} risk(s)"
-              + ("<br>above appetite" if l * i > appetite else "") for l in levels] for i in levels]
+    scores = [[lk * i for lk in levels] for i in levels]
+    hover = [[f"Likelihood {lk} ({likelihood_labels[lk - 1]}) × impact {i} ({impact_labels[i - 1]}) = {lk * i}"
+              f" — {(scoring.band_of(lk * i, bands) or {}).get('label', '')}<br>{counts[i - 1][lk - 1]} risk(s)"
+              + ("<br>above appetite" if lk * i > appetite else "") for lk in levels] for i in levels]
     import plotly.graph_objects as go  # imported when a chart is drawn, not at web start-up
 
     figure = go.Figure(go.Heatmap(
@@ -32,9 +32,9 @@ def heatmap_figure(*, counts: list[list[int]], bands: list[dict], appetite: int,
         customdata=counts, text=[[str(n) if n else "" for n in row] for row in counts], texttemplate="%{text}",
         textfont={"size": 18, "color": "#ffffff"}, hovertext=hover, hoverinfo="text", xgap=3, ygap=3))
     for i in levels:
-        for l in levels:
-            if l * i > appetite:
-                figure.add_shape(type="rect", x0=l - 0.5, x1=l + 0.5, y0=i - 0.5, y1=i + 0.5,
+        for lk in levels:
+            if lk * i > appetite:
+                figure.add_shape(type="rect", x0=lk - 0.5, x1=lk + 0.5, y0=i - 0.5, y1=i + 0.5,
                                  line={"color": "#1b1f2a", "width": 1.5, "dash": "dot"})
     figure.update_layout(
         title={"text": title, "font": {"size": 15}}, height=400, margin={"l": 60, "r": 10, "t": 40, "b": 50},

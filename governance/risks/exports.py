@@ -29,8 +29,7 @@ def _chunks(queryset, size: int = 500):
     model_qs = queryset.select_related("owner").prefetch_related("systems", "controls")
     for start in range(0, len(ids), size):
         order = {pk: i for i, pk in enumerate(ids[start:start + size])}
-        for risk in sorted(model_qs.filter(pk__in=order), key=lambda r: order[r.pk]):
-            yield risk
+        yield from sorted(model_qs.filter(pk__in=order), key=lambda r: order[r.pk])
 
 
 def csv_rows(queryset):

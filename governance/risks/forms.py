@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 
 from core.widgets import FastSelect, FastSelectMultiple
-
 from governance.risks.choices import (
     ComponentKind,
     ControlEffectiveness,

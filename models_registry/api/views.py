@@ -30,7 +30,7 @@ def _own_system(view, request, pk, permission: str):
 
 
 def _upload_refused(request, system, kind):
-    request.data  # parse the body: the size guard runs while the upload streams in
+    _ = request.data  # parse the body: the size guard runs while the upload streams in
     received = getattr(request._request, "upload_refused", None)
     if received:
         services.upload_cut_off(actor=request.user, system=system, kind=kind, received=received)

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from .allowlist import NEW_ONLY, grade_with_modelscan, is_allowed, is_nested_loader
 from .report import Findings, ScanLimits
-from .symbols import OPAQUE, Const, DictSym, Glob, Obj, Tup, dtype_info, dtype_now, materialize_dtype
+from .symbols import OPAQUE, Const, DictSym, Glob, Obj, Sym, Tup, dtype_info, dtype_now, materialize_dtype
 
 WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
 #: ``NumpyArrayWrapper.__init__`` of joblib 1.6 (joblib/numpy_pickle.py) sets exactly these.
@@ -172,7 +172,7 @@ class PickleScanner:
                     self._fail("unknown_opcode", "The pickle stream contains an unknown opcode.", msg, "high")
                 else:
                     self._fail("truncated_pickle", "The pickle stream is truncated or corrupt.", msg, "high")
-                raise Abort
+                raise Abort from None  # the refusal is recorded; the parser's error is not the story
             self.opcodes += 1
             if self.opcodes > self.limits.max_pickle_opcodes:
                 self._fail("resource_limit", "The pickle has too many operations.", str(self.opcodes), "high")
@@ -349,11 +349,11 @@ class PickleScanner:
         if name in BYTES_TYPES and items and isinstance(items[0], Const) and isinstance(items[0].value, int):
             self._fail("unsafe_call_arguments", f"{name} is called with a size, which can exhaust "
                        "memory at load time.", f"offset {pos}", "high")
-            raise Abort
+            raise Abort from None  # recorded as a refusal above
         if name in NEW_ONLY and not (new or (isinstance(args, Tup) and not args.items)):
             self._fail("unsafe_call_arguments", f"{name} may only be restored, not constructed "
                        "with arguments (its constructor can read files).", f"offset {pos}", "high")
-            raise Abort
+            raise Abort from None  # recorded as a refusal above
         if name in COPYREG_NEW:
             base_ok = name == "copyreg.__newobj__" or (
                 items and len(items) == 3 and isinstance(items[1], Glob)
@@ -500,7 +500,7 @@ class PickleScanner:
         except Exception:  # noqa: BLE001 - any surprise in the layout is a refusal
             self._fail("unsupported_joblib_layout", "A joblib array header could not be "
                        "verified, so its data cannot be skipped safely.", f"offset {pos}", "high")
-            raise Abort
+            raise Abort from None  # recorded as a refusal above
         if hasobject:  # joblib writes a nested plain pickle for object arrays
             self._walk(stream, depth + 1, joblib_arrays=False)
             return
@@ -513,7 +513,7 @@ class PickleScanner:
         if stream.tell() + skip > self.size:
             self._fail("truncated_pickle", "A joblib array is cut off before its end.",
                        f"offset {pos}", "high")
-            raise Abort
+            raise Abort from None  # recorded as a refusal above
         if dtype.kind in NUMERIC_KINDS:
             stream.seek(skip, 1)
             return

@@ -1,7 +1,6 @@
 import io
 import json
 import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 

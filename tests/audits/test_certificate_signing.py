@@ -372,7 +372,8 @@ def test_a_pem_key_from_the_environment_is_accepted(key_file, settings):
     assert not key_file.exists()
 
 
-def _pem(key, encryption=serialization.NoEncryption()) -> str:
+def _pem(key, encryption=None) -> str:
+    encryption = serialization.NoEncryption() if encryption is None else encryption
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              encryption).decode()
 

@@ -14,7 +14,12 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.audits.certification_support import (  # noqa: F401  (fixtures)
-    certifiable, high_risk_approved, in_review, minimal_certifiable, submission)
+    certifiable,
+    high_risk_approved,
+    in_review,
+    minimal_certifiable,
+    submission,
+)
 from tests.conftest import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -310,9 +315,8 @@ def test_a_tampered_or_reordered_system_trail_export_fails_verification(high_ris
 
 
 def test_the_system_trail_keeps_the_events_of_a_deleted_model_version(certifiable, ml_engineer, auditor, tmp_path):
-    from models_registry.services import model_version_delete
-    from tests.audits.validation_support import credit_model, credit_frame, model_bytes, uploaded
-    from models_registry.services import model_version_register
+    from models_registry.services import model_version_delete, model_version_register
+    from tests.audits.validation_support import credit_frame, credit_model, model_bytes, uploaded
 
     spare = model_version_register(actor=ml_engineer, system=certifiable.system, version_label="2.0.0-rc",
                                    file=uploaded("rc.joblib", model_bytes(credit_model(credit_frame(300, seed=5)))),

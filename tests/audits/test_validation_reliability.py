@@ -101,7 +101,7 @@ def test_a_run_the_broker_took_at_once_is_not_sent_again_by_the_sweep(
 
 def test_the_outbox_waits_longer_after_each_failed_publish_and_stops_at_the_first_failure(
         ml_engineer, credit, monkeypatch):
-    broker = Broker(monkeypatch, down=True)
+    Broker(monkeypatch, down=True)
     first, second = start(ml_engineer, credit), start(ml_engineer, credit)  # never published (no commit here)
     later = timezone.now() + timedelta(seconds=11)
     assert validation_publish_pending(now=later) == []

@@ -139,10 +139,10 @@ def test_a_nul_in_any_api_text_input_is_a_400_naming_the_field(api, method, url,
 
 @pytest.fixture
 def risk(compliance_officer):
+    from core.choices import Role
     from governance.risks import services
     from models_registry.services import system_create
     from tests.conftest import make_user
-    from core.choices import Role
 
     engineer = make_user(compliance_officer.organisation, "eve", Role.ML_ENGINEER)
     system = system_create(actor=engineer, name="Credit scoring", purpose="Score loans")
@@ -248,8 +248,8 @@ def test_a_multipart_form_is_checked_field_by_field(client, compliance_officer):
 
 
 def test_file_names_are_single_line_and_values_may_have_lines():
-    from django.utils.datastructures import MultiValueDict
     from django.http import QueryDict
+    from django.utils.datastructures import MultiValueDict
 
     class Upload:
         name = "model\x00.joblib"

@@ -1,4 +1,3 @@
-import io
 
 import joblib
 import numpy as np

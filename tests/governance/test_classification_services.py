@@ -10,8 +10,8 @@ from governance import services
 from governance.choices import DeterminationStatus
 from governance.models import ClassificationDraft, Determination, Obligation
 from governance.rules import RULES_VERSION
-from tests.governance.rules.helpers import area, complete
 from tests.governance.conftest import CHATBOT, CREDIT_SCORING, MINIMAL, events
+from tests.governance.rules.helpers import area, complete
 
 pytestmark = pytest.mark.django_db
 

@@ -161,7 +161,7 @@ def test_api_determinations_are_readable_by_members_of_the_organisation(permissi
     system = approved.system_id
     for path in (f"classification/systems/{system}/determinations/", f"classification/systems/{system}/current/",
                  f"classification/determinations/{approved.pk}/", f"classification/systems/{system}/obligations/"):
-        assert permission_matrix(lambda c: c.get(f"{API}/{path}"), api=True) == API_READ_OBJECT, path
+        assert permission_matrix(lambda c, path=path: c.get(f"{API}/{path}"), api=True) == API_READ_OBJECT, path
 
 
 def test_api_approve_and_override_are_for_compliance_officers(permission_matrix, credit_system, ml_engineer):

@@ -8,7 +8,15 @@ from django.db import IntegrityError, transaction
 
 from core.errors import NotAllowed, ValidationFailed
 from governance.risks import scoring
-from governance.risks.scoring import DEFAULT_BANDS, above_appetite, band_of, check_bands, check_scale, check_scores, score
+from governance.risks.scoring import (
+    DEFAULT_BANDS,
+    above_appetite,
+    band_of,
+    check_bands,
+    check_scale,
+    check_scores,
+    score,
+)
 from tests.governance.test_risk_support import credit_risk, make_risk  # noqa: F401
 
 

@@ -16,7 +16,8 @@ CSV = "age;income;sex;email;default\n" + "".join(
     f"{20 + n % 50};{1000 + 37 * n};{'F' if n % 3 else 'M'};person{n}@example.org;{n % 2}\n" for n in range(60))
 
 
-def register(system, actor, file_name="applications.csv", data=CSV.encode(), **kwargs):
+def register(system, actor, file_name="applications.csv", data=None, **kwargs):
+    data = CSV.encode() if data is None else data
     args = {"name": "", "role": "test", "target_column": "default", "sensitive_columns": ["sex", "age"]}
     args.update(kwargs)
     return dataset_register(actor=actor, system=system, file=uploaded(file_name, data), **args)

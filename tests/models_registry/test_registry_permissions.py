@@ -117,9 +117,9 @@ def test_a_pending_upload_answers_202_to_ml_engineers_and_its_pages_follow_the_s
     members = {"ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200, "outsider": 404}
     for url in (reverse("registry:version_detail", args=[version.pk]),
                 reverse("registry:dataset_detail", args=[dataset.pk])):
-        assert permission_matrix(lambda c: c.get(url)) == {"anonymous": LOGIN, **members}, url
+        assert permission_matrix(lambda c, url=url: c.get(url)) == {"anonymous": LOGIN, **members}, url
     for url in (f"/api/v1/versions/{version.pk}/", f"/api/v1/datasets/{dataset.pk}/"):
-        assert permission_matrix(lambda c: c.get(url), api=True) == {"anonymous": 401, **members}, url
+        assert permission_matrix(lambda c, url=url: c.get(url), api=True) == {"anonymous": 401, **members}, url
 
 
 @pytest.fixture

@@ -104,8 +104,13 @@ def test_mitigation_suggestion_reports_the_tradeoff_before_and_after():
 
 
 def test_metric_frame_numbers_match_fairlearn_and_sklearn_metrics():
-    from fairlearn.metrics import (MetricFrame, false_negative_rate, false_positive_rate,
-                                   selection_rate, true_positive_rate)
+    from fairlearn.metrics import (
+        MetricFrame,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
     from sklearn.metrics import accuracy_score, precision_score
 
     df = planted_bias(tiny_group=0)

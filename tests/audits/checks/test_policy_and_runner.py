@@ -3,8 +3,15 @@ import json
 import numpy as np
 import pytest
 
-from audits.checks import (Cancelled, Policy, PolicyError, ValidationContext, checks_for_suite,
-                           reproducibility, run_suite)
+from audits.checks import (
+    Cancelled,
+    Policy,
+    PolicyError,
+    ValidationContext,
+    checks_for_suite,
+    reproducibility,
+    run_suite,
+)
 from audits.checks.base import CheckResult, RunOptions
 from audits.checks.registry import CheckSpec
 from audits.checks.runner import run_check

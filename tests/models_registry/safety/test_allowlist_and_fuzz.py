@@ -3,7 +3,7 @@
 import pickle
 
 import pytest
-from hypothesis import example, HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from models_registry.safety import EXACT_ALLOWED, NEVER_ALLOWED, is_allowed, scan_model_file

@@ -1,5 +1,6 @@
 """Real, benign models must pass; reports must be serialisable."""
 
+import dataclasses
 import io
 import json
 import pickle
@@ -101,7 +102,7 @@ def test_report_to_dict_is_json_serialisable_and_lists_tools(write, sentinel):
     data = json.loads(json.dumps(report.to_dict()))
     assert data["verdict"] == "refused" and data["reasons"][0]["code"] == "unsafe_global"
     assert {"pickletools", "skops"} <= set(data["scanner"])
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         report.verdict = "safe"  # frozen
 
 
