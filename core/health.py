@@ -26,7 +26,7 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    from config.celery import app
+    from celery import current_app as app  # the portal's app (config/__init__.py); core stays below config
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
@@ -34,7 +34,7 @@ def _broker() -> str:
 
 
 def _worker() -> str:
-    from config.celery import app
+    from celery import current_app as app
 
     # limit=1: return at the first reply instead of waiting out the whole timeout.
     replies = app.control.ping(timeout=settings.HEALTH_WORKER_TIMEOUT, limit=1)
@@ -46,7 +46,7 @@ def _worker() -> str:
 def _model_sandbox() -> str:
     """Whether the worker that answers loads models inside the sandbox (a worker without it refuses
     pickle-based models: validations of them fail until an operator fixes the host)."""
-    from config.celery import app
+    from celery import current_app as app
 
     replies = app.control.broadcast("model_sandbox", reply=True, timeout=settings.HEALTH_WORKER_TIMEOUT, limit=1)
     if not replies:
