@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from audits.models import AuditEvent, CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
+from audits.models import CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
+from core.models import AuditEvent
 
 
 @admin.register(AuditEvent)

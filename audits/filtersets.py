@@ -2,7 +2,8 @@ import django_filters
 from django.db.models import Q
 
 from audits.choices import CheckFamily, FindingStatus, RunStatus, Severity, Suite
-from audits.models import AuditEvent, Finding, ValidationRun
+from audits.models import Finding, ValidationRun
+from core.models import AuditEvent
 
 
 class AuditEventFilterSet(django_filters.FilterSet):

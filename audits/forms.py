@@ -1,5 +1,5 @@
 """Forms of the validation pages. They only parse input; the rules live in
-`audits.validation_services`."""
+`audits.validation.services`."""
 
 from __future__ import annotations
 

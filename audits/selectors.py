@@ -1,4 +1,4 @@
-from audits.models import AuditEvent
+from core.models import AuditEvent
 from core.permissions import has_permission
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audits import checkpoints
 from audits.certification import signing
-from audits.chain import (
+from core.chain import (
     ALGORITHM,
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -26,9 +26,9 @@ from audits.chain import (
     format_timestamp,
     verify_records,
 )
-from audits.models import AuditChainHead, AuditEvent
-from audits.trail import audit_record, chain_for
 from core.exports import neutralise_reversibly
+from core.models import AuditChainHead, AuditEvent
+from core.trail import audit_record, chain_for
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def audit_trail_verify(*, organisation_id: int | None = None, all_chains: bool =
     result = VerifyResult(checked=result.checked, chains=result.chains, breaks=breaks, anchors_checked=len(anchors))
     if record_result:
         audit_record(verb="audit_trail.verified", organisation=organisation_id, actor=actor,
-                     object_type="audits.trail", object_id=chain_for(organisation_id),
+                     object_type="core.trail", object_id=chain_for(organisation_id),
                      object_repr="audit trail",
                      after={"ok": result.ok, "checked": result.checked, "anchors_checked": result.anchors_checked,
                             "breaks": [b.describe() for b in result.breaks]})
@@ -150,7 +150,7 @@ def audit_trail_export_record(*, actor, scope: str, label: str, after: dict, org
     the file is streamed, so even an interrupted download leaves its trace."""
     with transaction.atomic():
         audit_record(verb="audit_trail.exported", actor=actor, organisation=organisation,
-                     object_type="audits.trail", object_id=scope, object_repr=label[:300], after=after)
+                     object_type="core.trail", object_id=scope, object_repr=label[:300], after=after)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from audits import validation_views, views
+from audits import views
+from audits.validation import views as validation_views
 
 app_name = "audits"
 urlpatterns = [

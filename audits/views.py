@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from audits.filtersets import AuditEventFilterSet
 from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
 from audits.services import audit_trail_export_record, export_csv, export_jsonl
-from audits.trail import chain_for
 from core.permissions import require_permission
+from core.trail import chain_for
 
 
 @login_required
@@ -69,10 +69,9 @@ def event_export(request, fmt: str):
 def verify_request(request):
     """Queue a verification of the organisation's chain on a worker; its result is an event."""
     require_permission(request, "audit.verify")
-    from audits.tasks import audit_trail_verify_task
     from core.tasks import task_send
 
-    if task_send(audit_trail_verify_task, args=(request.user.organisation_id,)):
+    if task_send("audits.audit_trail_verify", args=(request.user.organisation_id,)):
         messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
     else:  # the broker is down: nothing was queued, and asking again later is all it takes
         messages.error(request, "The verification could not be queued: the job queue is unreachable. Try again "

@@ -350,7 +350,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task modules outside the apps' tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ("audits.tasks_trail",)
+# The audits wings keep their own tasks.py (autodiscovery looks only at <app>.tasks).
+CELERY_IMPORTS = ("audits.tasks_trail", "audits.validation.tasks", "audits.certification.tasks")
 CELERY_BEAT_SCHEDULE = {
     "audit-trail-verify-nightly": {
         "task": "audits.audit_trail_verify",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from knox.models import AbstractAuthToken
@@ -134,3 +135,73 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.recipient}"
+
+
+# --- the audit trail (written by core.trail, verified by audits.services) ----------------------
+
+class AuditEvent(models.Model):
+    """One entry of the tamper-evident audit trail. Written only by `core.trail.audit_record`.
+
+    Append-only: the application never updates or deletes rows, and on PostgreSQL a trigger
+    (audits migrations 0003 and 0007) makes the database refuse UPDATE, DELETE and TRUNCATE as well.
+    The table keeps its first name, audits_auditevent: the model moved from `audits` to `core`
+    (issue #12 item 17) without touching a row or the triggers.
+    """
+
+    chain = models.CharField(max_length=40, help_text='"org:<id>" or "platform".')
+    seq = models.PositiveBigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    timestamp = models.DateTimeField(db_index=True)
+    organisation = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+")
+    # Actor details are copied, not only referenced: the trail must still read correctly after a
+    # user is renamed, changes role or is deactivated.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=32, blank=True)
+    verb = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, blank=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    origin = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        db_table = "audits_auditevent"  # kept from the audits app: the append-only triggers name it
+        ordering = ["-timestamp", "-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq_unique")]
+        indexes = [
+            models.Index(fields=["organisation", "-timestamp"], name="audits_audi_organis_8b0b88_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audits_audi_object__148ded_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.actor_username or 'system'} {self.verb}"
+
+    def as_record(self) -> dict:
+        from core.chain import HASHED_FIELDS
+
+        record = {field: getattr(self, field) for field in HASHED_FIELDS}
+        record.update(id=self.id, hash=self.hash)
+        return record
+
+
+class AuditChainHead(models.Model):
+    """The last (seq, hash) of each chain. Locked while an event is appended, which serialises
+    writers of one chain, and compared by verification to catch a deleted tail."""
+
+    chain = models.CharField(max_length=40, unique=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "audits_auditchainhead"  # kept from the audits app (see AuditEvent)
+
+    def __str__(self) -> str:
+        return f"{self.chain} @ {self.seq}"

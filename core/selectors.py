@@ -7,9 +7,8 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from audits.models import AuditEvent
 from core.choices import Role
-from core.models import ApiToken, Notification, User
+from core.models import ApiToken, AuditEvent, Notification, User
 from core.permissions import has_permission
 
 

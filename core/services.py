@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from audits.trail import audit_record
 from core.choices import Role
 from core.errors import Conflict, NotAllowed, ValidationFailed
 from core.models import ApiToken, Organisation, User
 from core.permissions import has_permission
+from core.trail import audit_record
 
 
 def _user_summary(user: User) -> dict:

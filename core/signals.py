@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from audits.trail import audit_record
 from core import context
+from core.trail import audit_record
 
 
 @receiver(user_logged_in)

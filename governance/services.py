@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
+from core.trail import audit_record
 from governance import events, evidence_sources
 from governance.choices import (
     CLASSIFICATION_RELEVANT_FIELDS,

@@ -22,10 +22,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
+from core.trail import audit_record
 from models_registry import storage
 from models_registry.choices import ArtifactKind, DatasetRole, Framework, LifecycleStage, OperatorRole, Task
 from models_registry.models import AISystem, Artifact, Dataset, DatasetStatus, ModelVersion, ScanState, Tag
@@ -238,11 +238,12 @@ def _enqueue_check(kind: str, object_id: int) -> bool:
     """Hand a pending check to the broker. Never raises: the upload is committed whatever the broker
     does, and the sweep sends pending checks no worker claimed again (a second message is harmless:
     the claim lets one delivery run it)."""
-    from models_registry import tasks
+    from core.tasks import task_enqueue
 
-    task = tasks.model_version_scan_task if kind == "model" else tasks.dataset_profile_task
+    # By name (models_registry/tasks.py): the tasks import this module, not the other way round.
+    name = "models_registry.model_version_scan" if kind == "model" else "models_registry.dataset_profile"
     try:
-        task.delay(object_id)
+        task_enqueue(name, args=(object_id,))
     except Exception as exc:  # noqa: BLE001 — the broker boundary: logged, the sweep sends it again
         logger.warning("the %s check of %s could not be handed to the broker (the sweep retries it): %s",
                        kind, object_id, exc)

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("core", "models_registry", "governance", "audits")
 # The trail's own writer is what the others must reach, not a service of its own.
-NOT_SERVICES = {"audits.trail"}
+NOT_SERVICES = {"core.trail"}
 
 
 def _is_service_module(path: Path, tree: ast.Module) -> bool:
@@ -49,6 +49,7 @@ READ_ONLY = {
     "audits.certification.services": {"separation_problem", "required_suite", "eligible_runs",
                                       "submission_blockers", "open_points", "undecided_critical_findings",
                                       "approvals_needed"},
+    "audits.certification.transitions": set(),
     "audits.certification.certificates": {"verification_url", "certificate_payload", "effective_status"},
     "governance.risks.services": {"threat_library", "risk_check", "risk_snapshot", "risk_update_check",
                                   # creates the default settings row on first read (the defaults, no choice)
@@ -56,7 +57,7 @@ READ_ONLY = {
     "governance.risks.importer": {"template_csv"},
     "audits.services": {"export_snapshot", "events_digest", "export_header", "export_header_line", "export_jsonl",
                         "export_csv"},
-    "audits.validation_services": {"default_suite_for", "validation_policy_settings_get",
+    "audits.validation.services": {"default_suite_for", "validation_policy_settings_get",
                                    "validation_policy_settings_fingerprint", "validation_policy_resolve",
                                    "validation_execute"},
     # Reads of the trail for one system's export; the export itself is recorded by the view.
@@ -73,7 +74,9 @@ UNAUDITED = {
     "audits.services": {"audit_trail_checkpoint_write"},
     # Delivery plumbing of the outbox (published_at, attempts) and per-check result rows: the run's
     # own events (validation.started / attempt_started / completed / failed) record its story.
-    "audits.validation_services": {"validation_publish", "validation_publish_pending", "validation_record_result",
+    # Saves fields for a caller whose own event (or submission_move's) describes the change.
+    "audits.certification.transitions": {"submission_touch"},
+    "audits.validation.services": {"validation_publish", "validation_publish_pending", "validation_record_result",
                                    "validation_recheck_schedule"},
 }
 
@@ -118,7 +121,7 @@ def _public_services(module_name: str):
 
 def test_every_services_module_is_found_and_has_its_read_only_list():
     assert {"core.services", "models_registry.services", "governance.services", "governance.risks.services",
-            "governance.risks.importer", "audits.services", "audits.validation_services",
+            "governance.risks.importer", "audits.services", "audits.validation.services",
             "audits.certification.services", "audits.certification.certificates"} <= set(SERVICE_MODULES)
     assert set(SERVICE_MODULES) == set(READ_ONLY), "list the read-only helpers of a new services module"
     assert set(UNAUDITED) <= set(SERVICE_MODULES)

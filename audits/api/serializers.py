@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from audits.models import AuditEvent
+from core.models import AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from audits.api import certification_views as certification
-from audits.api import validation_views as views
+from audits.validation.api import views
 
 urlpatterns = [
     path("validations/", views.ValidationListStartApi.as_view(), name="validation-list"),

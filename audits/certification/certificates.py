@@ -18,9 +18,10 @@ from django.utils import timezone
 from audits.certification import notify, signing
 from audits.certification.choices import CertificateStatus, ConditionStatus, SubmissionStatus
 from audits.certification.models import Certificate, Condition, Submission
-from audits.trail import audit_record
+from audits.certification.transitions import submission_move
 from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from core.permissions import has_permission
+from core.trail import audit_record
 
 C = CertificateStatus
 S = SubmissionStatus
@@ -44,9 +45,9 @@ def _audit_anchor(organisation_id: int) -> dict:
     lets anyone holding the certificate detect, offline, a later rewrite of the trail before it
     (tools/verify_audit_export.py --anchor). Read inside the sign-off's transaction, after its
     events, so it covers the decision itself."""
-    from audits.chain import GENESIS_HASH
-    from audits.models import AuditChainHead
-    from audits.trail import chain_for
+    from core.chain import GENESIS_HASH
+    from core.models import AuditChainHead
+    from core.trail import chain_for
 
     chain = chain_for(organisation_id)
     head = AuditChainHead.objects.filter(chain=chain).values("seq", "hash").first() or {"seq": 0, "hash": GENESIS_HASH}
@@ -131,8 +132,6 @@ def _reason(text: str, what: str) -> str:
 
 
 def _change(certificate: Certificate, *, to: str, submission_to: str, actor, reason: str, verb: str) -> Certificate:
-    from audits.certification.services import _move
-
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     submission = Submission.objects.select_for_update().get(pk=certificate.submission_id)
     before = certificate.status
@@ -140,7 +139,7 @@ def _change(certificate: Certificate, *, to: str, submission_to: str, actor, rea
     certificate.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
     audit_record(verb=verb, target=certificate, actor=actor, reason=reason, before={"status": before},
                  after={"status": to})
-    _move(submission, submission_to, actor=actor, reason=reason)
+    submission_move(submission, submission_to, actor=actor, reason=reason)
     recipients = [submission.submitted_by, *[s.signer for s in submission.signoffs.select_related("signer")],
                   *notify.compliance_team(submission.organisation_id)]
     unique = {p.pk: p for p in recipients if actor is None or p.pk != actor.pk}

@@ -64,7 +64,7 @@ HISTORY_LABELS = {
 def submission_history(*, submission: Submission) -> list:
     """The submission's own audit events, oldest first, each with a `label` and, for a change of
     status, `status_from`/`status_to`: its transitions and who did what."""
-    from audits.models import AuditEvent
+    from core.models import AuditEvent
 
     events = list(AuditEvent.objects.filter(organisation_id=submission.organisation_id,
                                             object_type="audits.submission", object_id=str(submission.pk))

@@ -16,15 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audits.certification import notify
+from audits.certification.certificates import certificate_issue
 from audits.certification.choices import (
-    CERTIFIED_STATUSES,
     OPEN_POINT_DECISIONS,
     OPEN_STATUSES,
     DecisionKind,
     ReviewerRole,
     SignOffDecision,
     SubmissionStatus,
-    can_move,
 )
 from audits.certification.freeze import freeze, snapshot_digest
 from audits.certification.models import (
@@ -37,10 +36,11 @@ from audits.certification.models import (
     SignOff,
     Submission,
 )
+from audits.certification.transitions import submission_move, submission_touch
 from audits.choices import FindingStatus, RunStatus, Suite
-from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from core.permissions import has_permission
+from core.trail import audit_record
 
 S = SubmissionStatus
 MIN_REASON_LENGTH = 10
@@ -80,26 +80,6 @@ def _lock(submission: Submission, expected_version: int | None = None) -> Submis
     return locked
 
 
-def _touch(submission: Submission, *fields: str) -> None:
-    submission.lock_version += 1
-    submission.save(update_fields=[*fields, "lock_version", "updated_at"])
-
-
-def _move(submission: Submission, new: str, *, actor, reason: str = "", verb: str = "") -> None:
-    """The one place a submission's status changes: refused unless the transition table allows it."""
-    old = submission.status
-    if not can_move(old, new):
-        raise Conflict(f"A submission that is {S(old).label.lower()} cannot become {S(new).label.lower()}.",
-                       code="invalid_transition", extra={"from": old, "to": new})
-    submission.status = new
-    if new in (*CERTIFIED_STATUSES, S.REJECTED) and old == S.IN_REVIEW:
-        submission.decided_at = timezone.now()
-        submission.decision_reason = reason
-    _touch(submission, "status", "decided_at", "decision_reason")
-    audit_record(verb=verb or f"submission.{new}", target=submission, actor=actor, reason=reason,
-                 before={"status": old}, after={"status": new})
-
-
 def separation_problem(*, person, submission: Submission) -> str:
     """Why `person` may not review or approve this submission, or "" if they may."""
     if person.organisation_id != submission.organisation_id or not person.is_active:
@@ -134,7 +114,7 @@ def _active_reviewer(actor, submission: Submission) -> ReviewAssignment:
 # --- submitting -----------------------------------------------------------------------------------
 
 def required_suite(risk_tier: str) -> str:
-    from audits.validation_services import SUITE_BY_RISK_TIER
+    from audits.validation.services import SUITE_BY_RISK_TIER
 
     return SUITE_BY_RISK_TIER.get(risk_tier, Suite.STANDARD)
 
@@ -271,15 +251,15 @@ def submission_submit(*, actor, submission: Submission, expected_version: int | 
                                        determination=submission.determination)
             submission.frozen_sha256 = snapshot_digest(submission.frozen)
             submission.submitted_at = timezone.now()
-            _touch(submission, "frozen", "frozen_sha256", "submitted_at")
+            submission_touch(submission, "frozen", "frozen_sha256", "submitted_at")
             audit_record(verb="submission.frozen", target=submission, actor=actor,
                          after={"frozen_sha256": submission.frozen_sha256,
                                 "model_sha256": submission.frozen["model"]["sha256"],
                                 "results_sha256": submission.frozen["validation"]["results_sha256"]})
-        _move(submission, S.SUBMITTED, actor=actor,
+        submission_move(submission, S.SUBMITTED, actor=actor,
               verb="submission.resubmitted" if submission.status == S.CHANGES_REQUESTED else "submission.submitted")
         if submission.assignments.filter(active=True).exists():
-            _move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_resumed")
+            submission_move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_resumed")
         recipients = notify.reviewers(submission) or notify.compliance_team(submission.organisation_id)
         transaction.on_commit(lambda: notify.send(
             recipients=recipients, kind="submission.submitted", organisation=submission.organisation,
@@ -314,9 +294,9 @@ def reviewer_assign(*, actor, submission: Submission, reviewer) -> ReviewAssignm
             assignment.save(update_fields=["active", "assigned_by", "updated_at"])
         audit_record(verb="submission.reviewer_assigned", target=submission, actor=actor,
                      after={"reviewer": reviewer.username, "role": reviewer.role})
-        _touch(submission)
+        submission_touch(submission)
         if submission.status == S.SUBMITTED:
-            _move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_started")
+            submission_move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_started")
         transaction.on_commit(lambda: notify.send(
             recipients=[reviewer], kind="submission.assigned", organisation=submission.organisation,
             title=f"You were assigned to review {submission.reference}: {submission.system.name}",
@@ -383,7 +363,7 @@ def finding_decide(*, actor, submission: Submission, finding, decision: str, jus
         audit_record(verb="finding.decided", target=finding, actor=actor, reason=justification, before=before,
                      after={"decision": decision, "submission": submission.reference,
                             "risk": risk.reference if risk is not None else None})
-        _touch(submission)
+        submission_touch(submission)
         _notify_decision(submission, finding, decision, actor)
     return record
 
@@ -493,7 +473,7 @@ def submission_request_changes(*, actor, submission: Submission, reason: str,
     with transaction.atomic():
         submission = _lock(submission, expected_version)
         _active_reviewer(actor, submission)
-        _move(submission, S.CHANGES_REQUESTED, actor=actor, reason=reason)
+        submission_move(submission, S.CHANGES_REQUESTED, actor=actor, reason=reason)
         transaction.on_commit(lambda: notify.send(
             recipients=[submission.submitted_by], kind="submission.changes_requested",
             organisation=submission.organisation, title=f"Changes requested on {submission.reference}",
@@ -514,7 +494,7 @@ def dissent_record(*, actor, submission: Submission, opinion: str) -> Dissenting
                                                   author=actor, opinion=opinion)
         audit_record(verb="submission.dissent_recorded", target=submission, actor=actor, reason=opinion,
                      after={"dissent": record.pk})
-        _touch(submission)
+        submission_touch(submission)
     return record
 
 
@@ -523,7 +503,7 @@ def dissent_record(*, actor, submission: Submission, opinion: str) -> Dissenting
 def submission_rerun(*, actor, submission: Submission):
     """Run the validation again from the frozen inputs (same version, datasets, suite, policy, seed)."""
     from audits.certification.models import Rerun
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     _require(actor, "review.perform", "Only reviewers re-run a submission's validation.")
     _same_org(actor, submission, "submission")
@@ -605,8 +585,6 @@ def submission_sign(*, actor, submission: Submission, decision: str, reason: str
     """Sign off: approve, approve with conditions, or reject. Needs the signer's password and a
     reason; refused while a critical finding has no decision. Issues the certificate when the last
     required approval arrives."""
-    from audits.certification.certificates import certificate_issue
-
     if decision not in SignOffDecision.values:
         raise ValidationFailed(f"Decision must be one of {', '.join(SignOffDecision.values)}.",
                                code="invalid_decision", extra={"field": "decision"})
@@ -648,12 +626,12 @@ def submission_sign(*, actor, submission: Submission, decision: str, reason: str
                             "valid_until": until.isoformat() if until else None,
                             "conditions": [{"text": c["text"], "owner": c["owner"].username,
                                             "due_date": c["due_date"].isoformat()} for c in cleaned]})
-        _touch(submission)
+        submission_touch(submission)
         if decision == SignOffDecision.REJECT:
-            _move(submission, S.REJECTED, actor=actor, reason=reason)
+            submission_move(submission, S.REJECTED, actor=actor, reason=reason)
         elif not approvals_needed(submission):
             final = S.APPROVED_WITH_CONDITIONS if submission.conditions.exists() else S.APPROVED
-            _move(submission, final, actor=actor, reason=reason)
+            submission_move(submission, final, actor=actor, reason=reason)
             certificate_issue(submission=submission, actor=actor)
         _notify_signed(submission, actor, decision)
     return signoff

@@ -41,7 +41,7 @@ from audits.certification.forms import (
 )
 from audits.certification.freeze import results_diff
 from audits.choices import CheckStatus, Severity
-from audits.validation_views import validation_status_context
+from audits.validation.views import validation_status_context
 from core.errors import Conflict
 from core.permissions import get_for_user, has_permission, require_permission
 from core.views_errors import attempt_on_form, attempt_with_message

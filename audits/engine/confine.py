@@ -30,6 +30,7 @@ import errno
 import os
 import resource
 from collections.abc import Iterable
+from pathlib import Path
 
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # same on x86_64 and aarch64
 _PR_SET_NO_NEW_PRIVS = 38

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
 
-from audits.chain import format_timestamp
-from audits.models import AuditEvent
 from audits.services import EXPORT_FIELDS, export_header, export_header_line, export_snapshot
-from audits.trail import chain_for
+from core.chain import format_timestamp
+from core.models import AuditEvent
+from core.trail import chain_for
 
 
 def system_trail_object_ids(*, system) -> dict[str, set[str]]:
@@ -45,7 +45,7 @@ def system_trail_object_ids(*, system) -> dict[str, set[str]]:
         "governance.determination": ids(Determination.objects.filter(system=system)),
         "governance.obligation": ids(Obligation.objects.filter(system=system)),
         "governance.risk": ids(Risk.objects.filter(systems=system)),
-        "audits.trail": {f"system:{system.pk}"},  # earlier exports of this very trail
+        "core.trail": {f"system:{system.pk}"},  # earlier exports of this very trail
     }
 
 

@@ -23,10 +23,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audits.trail import audit_record
 from core.errors import Conflict, NotAllowed, PortalError, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
+from core.trail import audit_record
 from governance.risks import scoring
 from governance.risks.choices import (
     ComponentKind,

@@ -39,7 +39,7 @@ def seed_application_dates() -> None:
 
 def make_certifiable(engineer, officer, *, answers=CREDIT_SCORING, name="Consumer credit scoring",
                      results=RESULTS) -> Certifiable:
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
     from governance.services import determination_approve, determination_submit
 
     seed_application_dates()

@@ -10,10 +10,10 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from audits import checkpoints
-from audits.models import AuditEvent
 from audits.services import audit_trail_verify, export_csv, export_jsonl
-from audits.trail import audit_record
 from core import context
+from core.models import AuditEvent
+from core.trail import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from moto import mock_aws
 
 from audits import checkpoints
 from audits.certification import signing
-from audits.chain import compute_hash, verify_records
-from audits.models import AuditChainHead, AuditEvent
 from audits.services import audit_trail_checkpoint_write, audit_trail_verify, export_jsonl
-from audits.trail import audit_record, chain_for
+from core.chain import compute_hash, verify_records
+from core.models import AuditChainHead, AuditEvent
+from core.trail import audit_record, chain_for
 from tests.audits.certification_support import *  # noqa: F403
 from tests.audits.test_audit_trail import tampering, verify_command
 from tests.conftest import ROOT

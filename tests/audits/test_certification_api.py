@@ -372,7 +372,7 @@ def test_another_organisations_model_version_cannot_be_submitted(certifiable, ot
 
 
 def test_a_finding_of_another_run_is_404_and_a_bad_decision_is_400(in_review, auditor):
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     client = api_for(auditor)
     finding = in_review.validation_run.findings.get(check_id="PERF-01")

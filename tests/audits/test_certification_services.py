@@ -15,8 +15,9 @@ from audits.certification.choices import SUBMISSION_TRANSITIONS, SubmissionStatu
 from audits.certification.freeze import results_digest
 from audits.certification.models import Certificate, Submission
 from audits.certification.signing import verify_document
-from audits.models import AuditEvent
+from audits.certification.transitions import submission_move
 from core.errors import Conflict, NotAllowed, ValidationFailed
+from core.models import AuditEvent
 from tests.audits.certification_support import PASSWORD, decide_all, make_certifiable
 from tests.audits.validation_support import finish_with_results, sample_result
 
@@ -36,7 +37,7 @@ def test_every_move_outside_the_transition_table_is_refused_with_a_clear_error(s
     Submission.objects.filter(pk=submission.pk).update(status=old)
     submission.refresh_from_db()
     with pytest.raises(Conflict) as error:
-        svc._move(submission, new, actor=ml_engineer)
+        submission_move(submission, new, actor=ml_engineer)
     assert error.value.code == "invalid_transition"
     assert "cannot become" in error.value.message
     submission.refresh_from_db()
@@ -79,7 +80,7 @@ def test_a_system_without_an_approved_classification_cannot_be_submitted(ml_engi
 
 
 def test_a_high_risk_system_needs_the_full_suite(ml_engineer, compliance_officer):
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     ready = make_certifiable(ml_engineer, compliance_officer)
     ready.run.__class__.objects.filter(pk=ready.run.pk).update(suite="quick")
@@ -287,7 +288,7 @@ def test_requesting_changes_and_a_new_version_carry_the_open_points_forward(in_r
     version = model_version_register(actor=ml_engineer, system=in_review.system, version_label="1.1.0",
                                      file=uploaded("credit.joblib", model_bytes(credit_model(credit_frame(300, 5)))),
                                      framework="sklearn", task="binary", feature_columns=FEATURES)
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     run = validation_start(actor=ml_engineer, model_version=version, test_dataset=in_review.validation_run.test_dataset,
                            suite="full")

@@ -15,8 +15,7 @@ from django.utils import timezone
 from audits.certification import certificates as certs
 from audits.certification import services as svc
 from audits.certification.models import Certificate, Condition
-from audits.models import AuditEvent
-from core.models import Notification
+from core.models import AuditEvent, Notification
 from tests.audits.certification_support import PASSWORD, decide_all, make_certifiable
 from tests.governance.conftest import MINIMAL
 
@@ -167,7 +166,7 @@ def test_one_certificate_that_fails_to_expire_does_not_stop_the_others(
 
 
 def test_the_daily_task_reports_rows_that_failed_and_still_sweeps_the_rest(with_conditions, monkeypatch):
-    from audits.tasks import certification_daily_sweep_task
+    from audits.certification.tasks import certification_daily_sweep_task
 
     def failing(**kwargs):
         raise RuntimeError("boom")

@@ -315,7 +315,7 @@ def test_on_the_real_worker_a_hostile_model_fails_its_run_with_every_attempt_blo
     from django.conf import settings
 
     from audits.certification.signing import load_or_create_signing_key
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
     from models_registry import storage
     from tests.audits.validation_support import finished, register_credit_system, wait_for
 

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from audits.models import ValidationRun
-from audits.validation_services import validation_start
+from audits.validation.services import validation_start
 from tests.audits.validation_support import credit, finished_run  # noqa: F401
 
 pytestmark = pytest.mark.django_db

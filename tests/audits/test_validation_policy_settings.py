@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audits.models import AuditEvent, ValidationPolicySettings, ValidationRun
-from audits.validation_services import validation_policy_settings_fingerprint, validation_policy_settings_get
+from audits.models import ValidationPolicySettings, ValidationRun
+from audits.validation.services import validation_policy_settings_fingerprint, validation_policy_settings_get
+from core.models import AuditEvent
 from tests.audits.validation_support import credit  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,7 @@ def test_a_form_without_its_fingerprint_asks_to_reload_with_a_400(org_admin):
 
 
 def test_a_save_on_top_of_another_admins_newer_change_is_a_409_that_shows_the_current_settings(org_admin):
-    from audits.validation_services import validation_policy_settings_update
+    from audits.validation.services import validation_policy_settings_update
 
     shown = fingerprint_of(org_admin)
     validation_policy_settings_update(actor=org_admin, allow_overrides=True, locked_keys=["performance.min_auc"])

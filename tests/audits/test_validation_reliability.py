@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from audits.models import AuditEvent, CheckResultRecord, ValidationRun
-from audits.tasks import validation_run_execute
-from audits.validation_services import (
+from audits.models import CheckResultRecord, ValidationRun
+from audits.validation.services import (
     RunRecorder,
     validation_claim,
     validation_finish,
@@ -22,6 +21,8 @@ from audits.validation_services import (
     validation_record_result,
     validation_start,
 )
+from audits.validation.tasks import validation_run_execute
+from core.models import AuditEvent
 from tests.audits.validation_support import credit, sample_result  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -254,7 +255,7 @@ def test_a_run_whose_worker_died_on_its_last_attempt_fails_with_the_reason(ml_en
 
 
 def test_a_run_someone_asked_to_cancel_whose_worker_died_ends_cancelled(ml_engineer, credit, settings):
-    from audits.validation_services import validation_cancel
+    from audits.validation.services import validation_cancel
 
     settings.VALIDATION_STALE_AFTER_S = 60
     run = validation_claim(run_id=start(ml_engineer, credit).pk, token="t1")

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from audits.choices import RUN_TRANSITIONS, can_move
-from audits.models import AuditEvent, CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
-from audits.validation_services import (
+from audits.models import CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
+from audits.validation.services import (
     validation_cancel,
     validation_claim,
     validation_reap_stale,
@@ -16,6 +16,7 @@ from audits.validation_services import (
     validation_start,
 )
 from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from core.models import AuditEvent
 from tests.audits.validation_support import credit, register_credit_system  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -265,7 +266,7 @@ def test_a_malformed_queued_run_limit_stops_start_up_naming_the_variable(value, 
 
 
 def test_an_organisation_admin_sets_the_override_policy_and_it_is_audited(org_admin, ml_engineer, credit):
-    from audits.validation_services import validation_policy_settings_update
+    from audits.validation.services import validation_policy_settings_update
 
     with pytest.raises(NotAllowed):
         validation_policy_settings_update(actor=ml_engineer, allow_overrides=False)

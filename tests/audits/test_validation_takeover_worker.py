@@ -16,8 +16,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from audits.models import AuditEvent, CheckResultRecord, ValidationRun
-from audits.validation_services import validation_reap_stale, validation_start
+from audits.models import CheckResultRecord, ValidationRun
+from audits.validation.services import validation_reap_stale, validation_start
+from core.models import AuditEvent
 from tests.audits import misbehaving_models as bad
 from tests.audits.validation_support import (  # noqa: F401
     credit,

@@ -6,9 +6,10 @@ import contextlib
 
 import pytest
 
-from audits.models import AuditEvent, CheckResultRecord, ValidationRun
-from audits.tasks import validation_run_execute
-from audits.validation_services import validation_start
+from audits.models import CheckResultRecord, ValidationRun
+from audits.validation.services import validation_start
+from audits.validation.tasks import validation_run_execute
+from core.models import AuditEvent
 from tests.audits.validation_support import credit  # noqa: F401
 
 pytestmark = pytest.mark.django_db

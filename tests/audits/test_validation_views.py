@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audits.models import ValidationRun
-from audits.validation_services import validation_start
+from audits.validation.services import validation_start
 from tests.audits.validation_support import credit, finished_run  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -189,8 +189,8 @@ def test_the_validation_pages_and_tasks_import_no_heavy_libraries_at_start_up():
 
     from tests.conftest import ROOT
 
-    code = ("import django, sys; django.setup(); import audits.validation_views, audits.api.urls, audits.tasks, "
-            "audits.validation_services; print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'shap', 'fairlearn') "
+    code = ("import django, sys; django.setup(); import audits.validation.views, audits.api.urls, audits.tasks, "
+            "audits.validation.services; print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'shap', 'fairlearn') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"})

@@ -2,8 +2,9 @@
 
 import pytest
 
-from audits.models import AuditEvent, CheckResultRecord, Finding, ValidationRun
-from audits.validation_services import validation_cancel, validation_start
+from audits.models import CheckResultRecord, Finding, ValidationRun
+from audits.validation.services import validation_cancel, validation_start
+from core.models import AuditEvent
 from tests.audits import misbehaving_models as bad
 from tests.audits.validation_support import (  # noqa: F401
     credit,
@@ -64,7 +65,7 @@ def test_a_run_goes_from_queued_through_progress_to_succeeded_with_results_and_f
 
 
 def test_the_same_message_delivered_twice_does_not_duplicate_results(celery_worker_process, ml_engineer, credit):
-    from audits.tasks import validation_run_execute
+    from audits.validation.tasks import validation_run_execute
 
     run = validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test, suite="quick")
     second = validation_run_execute.delay(run.pk)  # a re-delivery racing the first message

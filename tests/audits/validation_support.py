@@ -137,7 +137,7 @@ def sample_result(check_id: str, status: str, family: str = "performance", sever
 
 def finish_with_results(run, results: list[dict], status: str = "succeeded"):
     """Play the worker's part without the engine: claim, record results, finish."""
-    from audits.validation_services import validation_claim, validation_finish, validation_record_result
+    from audits.validation.services import validation_claim, validation_finish, validation_record_result
 
     validation_claim(run_id=run.pk, token="test-token")
     run.refresh_from_db()
@@ -152,7 +152,7 @@ def finish_with_results(run, results: list[dict], status: str = "succeeded"):
 
 @pytest.fixture
 def finished_run(ml_engineer, credit):
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     run = validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test, suite="quick")
     return finish_with_results(run, [sample_result("PERF-01", "fail", severity="critical"),

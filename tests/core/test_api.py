@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from audits.models import AuditEvent
+from core.models import AuditEvent
 from core.services import api_token_create, api_token_revoke
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from audits.models import AuditEvent
+from core.models import AuditEvent
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audits.certification.public_views import CertificateVerifyThrottle
-from audits.models import AuditEvent
 from core import context
 from core.api.throttling import ClientAddressThrottle
 from core.client_ip import client_ip
 from core.middleware import RequestContextMiddleware
+from core.models import AuditEvent
 from tests.conftest import PASSWORD, ROOT
 
 PROXY, CLIENT, FORGED = "10.0.0.2", "203.0.113.5", "6.6.6.6"

@@ -64,7 +64,7 @@ def test_api_user_role_change_of_another_organisation_member_is_404(permission_m
 
 
 def test_an_outsider_sees_only_their_own_organisations_audit_events(client, organisation, org_admin, outsider):
-    from audits.trail import audit_record
+    from core.trail import audit_record
 
     audit_record(verb="secret.acme", target=organisation, actor=org_admin)
     client.force_login(outsider, backend="django.contrib.auth.backends.ModelBackend")

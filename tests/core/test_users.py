@@ -2,9 +2,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from audits.models import AuditEvent
 from core.errors import NotAllowed, ValidationFailed
-from core.models import User
+from core.models import AuditEvent, User
 from core.services import user_change_role, user_create
 
 pytestmark = pytest.mark.django_db

@@ -34,7 +34,7 @@ def test_a_verification_requested_in_the_browser_is_recorded_by_the_worker_as_th
         celery_worker_process, org_admin):
     import time
 
-    from audits.models import AuditEvent
+    from core.models import AuditEvent
 
     client = Client()
     client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")

@@ -58,7 +58,7 @@ def test_submit_assign_triage_sign_off_and_download_the_certificate_and_report(
     url = live_server.url
     # The test plays the worker's part for the re-run (the engine is covered by the validation
     # tests): the run is not sent to a worker that an earlier test of the session may have started.
-    monkeypatch.setattr("audits.validation_services._enqueue", lambda run_id: None)
+    monkeypatch.setattr("audits.validation.services._enqueue", lambda run_id: None)
 
     # 1. The engineer submits the version from its page.
     log_in(page, url, "engineer")

@@ -75,7 +75,7 @@ def make_model_version(system, user, label="v1", substantial=False):
 
 
 def events(verb: str):
-    from audits.models import AuditEvent
+    from core.models import AuditEvent
 
     return AuditEvent.objects.filter(verb=verb)
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from audits.models import AuditEvent
+from core.models import AuditEvent
 from governance import services
 from governance.models import Evidence
 from tests.governance.conftest import CREDIT_SCORING, MINIMAL, make_model_version, make_validation_run

@@ -66,7 +66,7 @@ class TestHistory:
         component = component_create(actor=compliance_officer, system=credit_system, kind="third_party_model",
                                      name="Scoring vendor API")
         component_set_threats(actor=compliance_officer, component=component, threats=[threat])
-        from audits.models import AuditEvent
+        from core.models import AuditEvent
 
         verbs = set(AuditEvent.objects.values_list("verb", flat=True))
         assert {"risk.created", "control.created", "control.updated", "risk.status_changed", "threat.created",

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def test_the_worker_sweep_sends_an_obligation_with_stale_evidence_back_to_needs_rework(
         celery_worker_process, obligation, compliance_officer):
-    from audits.models import AuditEvent
+    from core.models import AuditEvent
     from governance import services
     from governance.models import Evidence
     from governance.tasks import evidence_staleness_sweep

@@ -3,8 +3,8 @@ import gzip
 import pytest
 from rest_framework.test import APIClient
 
-from audits.models import AuditEvent
 from core.errors import ValidationFailed
+from core.models import AuditEvent
 from core.services import api_token_create
 from models_registry.models import Dataset
 from models_registry.services import dataset_register

@@ -10,8 +10,8 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from audits.models import AuditEvent
 from core.errors import Conflict, ValidationFailed
+from core.models import AuditEvent
 from core.services import api_token_create
 from models_registry.models import Artifact, ModelVersion
 from models_registry.selectors import version_diff

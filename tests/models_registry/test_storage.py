@@ -50,8 +50,8 @@ def test_locally_a_stored_file_is_read_back_byte_for_byte(stored_files, system, 
 
 def test_deleting_a_version_removes_its_unshared_file_and_is_audited(stored_files, system, ml_engineer, joblib_bytes,
                                                                     django_capture_on_commit_callbacks):
-    from audits.models import AuditEvent
     from core.errors import ValidationFailed
+    from core.models import AuditEvent
     from models_registry.services import model_version_delete
 
     version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),

@@ -4,8 +4,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from audits.models import AuditEvent
 from core.errors import Conflict, NotAllowed, ValidationFailed
+from core.models import AuditEvent
 from models_registry.models import AISystem
 from models_registry.services import system_create, system_update
 from models_registry.signals import system_changed

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audits.models import AuditEvent
 from core.errors import ValidationFailed
+from core.models import AuditEvent
 from core.services import api_token_create
 from models_registry import services, uploads
 from models_registry.models import Dataset, ModelVersion
@@ -127,7 +127,7 @@ def test_the_scan_task_claims_a_version_once_so_a_second_delivery_does_nothing(
 
 def test_a_pending_version_or_dataset_cannot_be_validated_and_the_api_says_why(
         api, ml_engineer, system, joblib_bytes, settings):
-    from audits.validation_services import validation_start
+    from audits.validation.services import validation_start
 
     test_set = dataset_register(actor=ml_engineer, system=system, name="test", role="test",
                                 file=uploaded("t.csv", CSV.encode()), target_column="default")
@@ -234,7 +234,8 @@ def test_the_sweep_sends_a_pending_check_no_worker_claimed_again(ml_engineer, sy
     from models_registry import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.model_version_scan_task, "delay", sent.append)
+    # Services enqueue by name; the signature resolves to this registered task and its apply_async.
+    monkeypatch.setattr(tasks.model_version_scan_task, "apply_async", lambda args=(), kwargs=None, **_: sent.extend(args))
     version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
                                      **model_args())
     assert upload_scans_sweep_task()["resent"] == {"versions": [], "datasets": []}  # just uploaded: give it time

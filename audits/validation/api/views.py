@@ -9,16 +9,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits import selectors
-from audits.api.validation_serializers import (
+from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
+from audits.models import CheckResultRecord, Finding
+from audits.validation.api.serializers import (
     CancelSerializer,
     FindingSerializer,
     ValidationRunDetailSerializer,
     ValidationRunSerializer,
     ValidationStartSerializer,
 )
-from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
-from audits.models import CheckResultRecord, Finding
-from audits.validation_services import validation_cancel, validation_start
+from audits.validation.services import validation_cancel, validation_start
 from core.permissions import HasPortalPermission
 
 

@@ -1,5 +1,5 @@
 """Pages of validation runs and findings. Thin adapters: reads through `audits.selectors`,
-writes through `audits.validation_services`; a service's refusal is translated by
+writes through `audits.validation.services`; a service's refusal is translated by
 core.views_errors (on the form with its status, or the 403/404 page)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from audits.choices import CheckFamily, CheckStatus, FindingStatus, RunStatus, S
 from audits.filtersets import FindingFilterSet, ValidationRunFilterSet
 from audits.forms import CancelForm, ValidationPolicySettingsForm, ValidationStartForm
 from audits.risk_link import FINDING_SOURCE
-from audits.validation_services import (
+from audits.validation.services import (
     default_suite_for,
     validation_cancel,
     validation_policy_settings_fingerprint,

@@ -1,8 +1,8 @@
 """The one writer of the audit trail.
 
 Every service that changes state calls `audit_record` inside its own transaction, so an event is
-stored if and only if the change it describes is. This module imports nothing from other domain
-apps (the documented exception to the dependency direction: any app may call it).
+stored if and only if the change it describes is. It lives in `core`, the bottom layer, so every app
+writes the trail by depending downward (issue #12 item 17; an import-linter contract keeps it so).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from audits.chain import GENESIS_HASH, compute_hash, normalise_json
-from audits.models import AuditChainHead, AuditEvent
 from core import context as audit_context
+from core.chain import GENESIS_HASH, compute_hash, normalise_json
+from core.models import AuditChainHead, AuditEvent
 
 PLATFORM_CHAIN = "platform"
 

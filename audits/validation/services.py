@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from audits.choices import ACTIVE_STATUSES, RunStatus, Suite, can_move
 from audits.models import CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
-from audits.trail import audit_record
 from core import context as audit_context
 from core.errors import Conflict, NotAllowed, NotFound, PortalError, ValidationFailed
 from core.permissions import has_permission
+from core.trail import audit_record
 
 # Which suite a run gets when nobody picks one: the stricter the EU AI Act tier, the more checks.
 SUITE_BY_RISK_TIER = {"high": Suite.FULL, "prohibited": Suite.FULL, "limited": Suite.STANDARD,
@@ -256,10 +256,11 @@ def _enqueue(run_id: int) -> None:
 # --- the outbox --------------------------------------------------------------------------------
 
 def _send(run_id: int, **options) -> None:
-    from audits.tasks import validation_run_execute
-    from core.tasks import PUBLISH_RETRY_POLICY
+    from core.tasks import PUBLISH_RETRY_POLICY, task_enqueue
 
-    validation_run_execute.apply_async(args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options)
+    # By name (audits/validation/tasks.py): the task imports this module, not the other way round.
+    task_enqueue("audits.validation_run_execute", args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+                 **options)
 
 
 def validation_publish(*, run_id: int) -> bool:
