@@ -69,7 +69,7 @@ def event_export(request, fmt: str):
 def verify_request(request):
     """Queue a verification of the organisation's chain on a worker; its result is an event."""
     require_permission(request, "audit.verify")
-    from core.tasks import task_send
+    from core.enqueue import task_send
 
     if task_send("audits.audit_trail_verify", args=(request.user.organisation_id,)):
         messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")

@@ -43,7 +43,7 @@ def _require_admin_of(actor: User, organisation: Organisation) -> None:
 def invite_link(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
 
 
 def user_create(*, actor: User | None, organisation: Organisation, username: str, email: str,
@@ -93,7 +93,7 @@ def _send_invite(user: User) -> None:
 
 
 def user_change_role(*, actor: User, user: User, role: str, reason: str = "") -> User:
-    _require_admin_of(actor, user.organisation)
+    _require_admin_of(actor, user.organisation)  # type: ignore[arg-type]  # organisation_id is nullable only for platform users, who never reach a service
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}.", code="invalid_role")
     if user.pk == actor.pk and role != Role.ORG_ADMIN:
@@ -112,7 +112,7 @@ def user_change_role(*, actor: User, user: User, role: str, reason: str = "") ->
 
 
 def user_set_active(*, actor: User, user: User, active: bool, reason: str = "") -> User:
-    _require_admin_of(actor, user.organisation)
+    _require_admin_of(actor, user.organisation)  # type: ignore[arg-type]  # organisation_id is nullable only for platform users, who never reach a service
     if user.pk == actor.pk and not active:
         raise ValidationFailed("You cannot deactivate your own account.", code="self_deactivation")
     with transaction.atomic():

@@ -88,7 +88,7 @@ def system_create(*, actor: User, tags: list[str] | None = None, **fields: Any) 
     fields["name"] = fields["name"].strip()
     try:
         with transaction.atomic():
-            system = AISystem.objects.create(organisation_id=actor.organisation_id, created_by=actor, **fields)
+            system = AISystem.objects.create(organisation_id=actor.organisation_id, created_by=actor, **fields)  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
             _set_tags(system, _clean_tags(tags))
             audit_record(verb="system.created", target=system, actor=actor, after=_system_snapshot(system))
     except IntegrityError:
@@ -170,7 +170,7 @@ def _cleanup_on_failure(key: str, created: bool) -> None:
 def _store(path: Path, *, sha256: str, actor: User, kind: str) -> tuple[str, bool]:
     """Stored once per organisation: under the key its artifact row already has (older uploads keep
     the global key they were stored under), else under the organisation's key for the hash."""
-    known = (Artifact.objects.filter(organisation_id=actor.organisation_id, kind=kind, sha256=sha256)
+    known = (Artifact.objects.filter(organisation_id=actor.organisation_id, kind=kind, sha256=sha256)  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
              .values_list("storage_key", flat=True).first())
     return storage.store(path, sha256, organisation_id=actor.organisation_id, key=known)
 
@@ -238,7 +238,7 @@ def _enqueue_check(kind: str, object_id: int) -> bool:
     """Hand a pending check to the broker. Never raises: the upload is committed whatever the broker
     does, and the sweep sends pending checks no worker claimed again (a second message is harmless:
     the claim lets one delivery run it)."""
-    from core.tasks import task_enqueue
+    from core.enqueue import task_enqueue
 
     # By name (models_registry/tasks.py): the tasks import this module, not the other way round.
     name = "models_registry.model_version_scan" if kind == "model" else "models_registry.dataset_profile"
@@ -313,7 +313,7 @@ def model_version_register(*, actor: User, system: AISystem, version_label: str,
         with transaction.atomic():
             artifact = _artifact_row(actor=actor, key=key, sha256=sha256, size=size, kind=ArtifactKind.MODEL,
                                      name=file.name, detected_format=report["detected_format"] if report else "")
-            version = ModelVersion.objects.create(
+            version = ModelVersion.objects.create(  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
                 organisation_id=actor.organisation_id, system=system, version_label=version_label,
                 artifact=artifact, framework=framework, task=task, feature_columns=features,
                 intended_use=intended_use, limitations=limitations,
@@ -384,7 +384,7 @@ def dataset_register(*, actor: User, system: AISystem, name: str, role: str, fil
             # The row lock on the system serialises version numbering of its datasets.
             AISystem.objects.select_for_update().get(pk=system.pk)
             last = Dataset.objects.filter(system=system, name=name).order_by("-version").first()
-            dataset = Dataset.objects.create(
+            dataset = Dataset.objects.create(  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
                 organisation_id=actor.organisation_id, system=system, name=name,
                 version=(last.version + 1) if last else 1, role=role, artifact=artifact,
                 target_column=target_column, prediction_column=prediction_column, score_column=score_column,
@@ -497,7 +497,7 @@ def model_version_scan_run(*, version_id: int) -> ModelVersion | None:
         report = {"verdict": ScanState.REFUSED, "detected_format": "unknown", "reasons": [MISSING_FILE]}
     else:
         report = _model_report(outcome, framework=version.framework)
-        report["scan_peak_rss_mb"], report["scan_wall_s"] = outcome.peak_rss_mb, outcome.wall_s
+        report["scan_peak_rss_mb"], report["scan_wall_s"] = outcome.peak_rss_mb, outcome.wall_s  # type: ignore[assignment]  # the report is a JSON dict of mixed values
     return _model_version_scan_decide(version_id=version_id, token=token, report=report)
 
 

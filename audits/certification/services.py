@@ -123,7 +123,7 @@ def eligible_runs(*, model_version, risk_tier: str):
     """Succeeded runs of this version whose suite is at least the one the risk tier requires."""
     from audits.models import ValidationRun
 
-    needed = SUITE_RANK[required_suite(risk_tier)]
+    needed = SUITE_RANK[required_suite(risk_tier)]  # type: ignore[index]  # TextChoices members and their str values are one key
     suites = [s for s, rank in SUITE_RANK.items() if rank >= needed]
     return (ValidationRun.objects.filter(model_version=model_version, status=RunStatus.SUCCEEDED,
                                          suite__in=suites).order_by("-finished_at", "-pk"))
@@ -358,7 +358,7 @@ def finding_decide(*, actor, submission: Submission, finding, decision: str, jus
             submission=submission, finding=finding,
             defaults={"organisation_id": submission.organisation_id, "decision": decision,
                       "justification": justification, "risk": risk, "decided_by": actor})
-        finding.status = FINDING_STATUS_OF_DECISION[decision]
+        finding.status = FINDING_STATUS_OF_DECISION[decision]  # type: ignore[index]  # TextChoices members and their str values are one key
         finding.save(update_fields=["status", "updated_at"])
         audit_record(verb="finding.decided", target=finding, actor=actor, reason=justification, before=before,
                      after={"decision": decision, "submission": submission.reference,
@@ -393,7 +393,7 @@ def finding_decision_raise_risk(*, actor, decision: FindingDecision):
         # Locks the decision: two clicks at once must not raise two risks.
         decision = FindingDecision.objects.select_for_update().get(pk=decision.pk)
         if decision.risk_id is not None:
-            raise Conflict(f"This decision is already linked to risk {decision.risk.reference}.",
+            raise Conflict(f"This decision is already linked to risk {decision.risk.reference}.",  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
                            code="already_raised", extra={"risk": decision.risk_id})
         source_ref = {"type": DECISION_SOURCE, "id": decision.pk, "severity": finding.severity,
                       "title": f"{submission.reference} · {finding.check_id}: {decision.get_decision_display().lower()}",
@@ -576,7 +576,7 @@ def approvals_needed(submission: Submission) -> set[str]:
                                                         SignOffDecision.APPROVE_WITH_CONDITIONS))
     roles = set(approved.values_list("signer_role", flat=True))
     if submission.risk_tier == "high":
-        return {ReviewerRole.AUDITOR, ReviewerRole.COMPLIANCE_OFFICER} - roles
+        return {ReviewerRole.AUDITOR, ReviewerRole.COMPLIANCE_OFFICER} - roles  # type: ignore[return-value]  # ReviewerRole members are str
     return set() if roles else {"any"}
 
 

@@ -256,7 +256,7 @@ def _enqueue(run_id: int) -> None:
 # --- the outbox --------------------------------------------------------------------------------
 
 def _send(run_id: int, **options) -> None:
-    from core.tasks import PUBLISH_RETRY_POLICY, task_enqueue
+    from core.enqueue import PUBLISH_RETRY_POLICY, task_enqueue
 
     # By name (audits/validation/tasks.py): the task imports this module, not the other way round.
     task_enqueue("audits.validation_run_execute", args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY,
@@ -565,8 +565,8 @@ def _is_certification_rerun(run: ValidationRun) -> bool:
     decide, instead of becoming a second, undecidable copy of each finding. Asked once per run
     object (its results arrive one by one), not once per result."""
     if not hasattr(run, "_certification_rerun"):
-        run._certification_rerun = ValidationRun.objects.filter(pk=run.pk, rerun_of__isnull=False).exists()
-    return run._certification_rerun
+        run._certification_rerun = ValidationRun.objects.filter(pk=run.pk, rerun_of__isnull=False).exists()  # type: ignore[attr-defined]  # a memo attribute on the instance
+    return run._certification_rerun  # type: ignore[attr-defined]  # a memo attribute on the instance
 
 
 def validation_record_result(*, run: ValidationRun, token: str, result: dict) -> CheckResultRecord | None:
@@ -672,7 +672,7 @@ def validation_finish(*, run_id: int, token: str, status: str, error_message: st
         if status == RunStatus.SUCCEEDED:
             run.progress_percent, run.current_check = 100, ""
         run.save()
-        audit_record(verb=FINISH_VERBS[status], target=run, actor=_task_actor(run), reason=error_message,
+        audit_record(verb=FINISH_VERBS[status], target=run, actor=_task_actor(run), reason=error_message,  # type: ignore[index]  # TextChoices members and their str values are one key
                      before={"status": RunStatus.RUNNING}, after={"status": status, **_outcome_summary(run)})
     return run
 
@@ -724,7 +724,7 @@ def _reap_silent_running(now) -> list[int]:
             if _end_abandoned(fence, seen["pk"], seen=seen, lost=lost, by_reaper=True):
                 ended.append(seen["pk"])
         elif silent > seen["stale_after_s"] + settings.VALIDATION_QUEUED_TIMEOUT_S:
-            if _end_not_taken_over(fence, seen["pk"], silent=silent, lost=lost, now=now):
+            if _end_not_taken_over(fence, seen["pk"], silent=silent, lost=lost, now=now):  # type: ignore[arg-type]  # set on this path (checked by the caller / validated above)
                 ended.append(seen["pk"])
         else:
             _hand_back(fence, seen)

@@ -1,4 +1,4 @@
-"""The validation wing's worker tasks. Services enqueue them by name (`core.tasks.task_enqueue`),
+"""The validation wing's worker tasks. Services enqueue them by name (`core.enqueue.task_enqueue`),
 never by importing this module."""
 
 from celery import shared_task
