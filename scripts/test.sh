@@ -17,6 +17,19 @@ if [ "${CI:-}" = "true" ]; then
   export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15}"
 fi
 
+# The house rules (issue #12 item 17) before any test: a lint finding, an unformatted file, an import
+# against the layering or a type error fails the build. The tools are dev pins (DEV_PINS.txt).
+for tool in ruff lint-imports mypy; do
+  if [ ! -x ".venv/bin/$tool" ]; then
+    echo "$tool is not installed in .venv: install the dev dependencies (DEV_PINS.txt)." >&2
+    exit 1
+  fi
+done
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports
+.venv/bin/mypy
+
 set +e
 $PY -m pytest "$@" --junitxml=artifacts/junit.xml
 status=$?
