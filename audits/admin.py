@@ -22,8 +22,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-
-
 @admin.register(ValidationPolicySettings)
 class ValidationPolicySettingsAdmin(admin.ModelAdmin):
     """Where an organisation decides whether validation policy overrides are allowed."""
@@ -35,8 +33,17 @@ class ValidationPolicySettingsAdmin(admin.ModelAdmin):
 class ValidationRunAdmin(admin.ModelAdmin):
     """Read-only: runs change only through the services and the worker."""
 
-    list_display = ["id", "organisation", "system", "model_version", "suite", "status", "progress_percent",
-                    "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "organisation",
+        "system",
+        "model_version",
+        "suite",
+        "status",
+        "progress_percent",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "suite", "organisation"]
     list_select_related = ["organisation", "system", "model_version"]
 

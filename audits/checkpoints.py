@@ -40,13 +40,18 @@ from audits.certification import signing
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "ai-portal-audit-checkpoint/1"
-CHECKPOINT_KEY = signing.KeySource("AUDIT_CHECKPOINT_SIGNING_KEY", "AUDIT_CHECKPOINT_SIGNING_KEY_FILE",
-                                   "audit-checkpoint-ed25519.pem", "audit-trail checkpoint key")
+CHECKPOINT_KEY = signing.KeySource(
+    "AUDIT_CHECKPOINT_SIGNING_KEY",
+    "AUDIT_CHECKPOINT_SIGNING_KEY_FILE",
+    "audit-checkpoint-ed25519.pem",
+    "audit-trail checkpoint key",
+)
 FILE_NAME = "checkpoints.jsonl"
 S3_STORAGE = "audit_checkpoints"
 
 
 # --- the key -------------------------------------------------------------------------------------
+
 
 def checkpoint_public_key() -> Ed25519PublicKey:
     return signing.load_or_create_key(CHECKPOINT_KEY).public_key()
@@ -57,25 +62,37 @@ def checkpoint_key_id() -> str:
 
 
 def checkpoint_public_key_pem() -> str:
-    return checkpoint_public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    return (
+        checkpoint_public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
 
 
 def sign_bytes(data: bytes) -> dict:
     """A detached signature of ``data`` with the checkpoint key (for export headers)."""
     key = signing.load_or_create_key(CHECKPOINT_KEY)
-    return {"algorithm": signing.ALGORITHM, "key_id": signing.key_id_for(key.public_key()),
-            "signature": signing.signature_of(data, key=key)}
+    return {
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.key_id_for(key.public_key()),
+        "signature": signing.signature_of(data, key=key),
+    }
 
 
 def checkpoint_document(*, chain: str, seq: int, head_hash: str, taken_at: dt.datetime) -> dict:
-    payload = {"chain": chain, "seq": seq, "hash": head_hash,
-               "taken_at": taken_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    return signing.sign_payload(payload, key=signing.load_or_create_key(CHECKPOINT_KEY),
-                                document_format=CHECKPOINT_FORMAT)
+    payload = {
+        "chain": chain,
+        "seq": seq,
+        "hash": head_hash,
+        "taken_at": taken_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    return signing.sign_payload(
+        payload, key=signing.load_or_create_key(CHECKPOINT_KEY), document_format=CHECKPOINT_FORMAT
+    )
 
 
 # --- where checkpoints are kept ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
@@ -109,8 +126,9 @@ def locked_file() -> Iterator[Path]:
 
 def append_to_file(path: Path, documents: list[dict]) -> None:
     """Append one line per checkpoint. O_APPEND, never a rewrite: what was written stays as it is."""
-    data = "".join(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-                   for d in documents).encode("utf-8")
+    data = "".join(
+        json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for d in documents
+    ).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
@@ -134,8 +152,13 @@ def read_file(path: Path | None = None) -> list[StoredCheckpoint]:
             except ValueError:
                 stored.append(StoredCheckpoint(origin, None, "the line is not JSON: the checkpoint file was edited"))
                 continue
-            stored.append(StoredCheckpoint(origin, document if isinstance(document, dict) else None,
-                                           "" if isinstance(document, dict) else "the line is not a checkpoint"))
+            stored.append(
+                StoredCheckpoint(
+                    origin,
+                    document if isinstance(document, dict) else None,
+                    "" if isinstance(document, dict) else "the line is not a checkpoint",
+                )
+            )
     return stored
 
 
@@ -177,8 +200,13 @@ def read_s3() -> list[StoredCheckpoint]:
         except ValueError:
             stored.append(StoredCheckpoint(origin, None, "the object is not JSON"))
             continue
-        stored.append(StoredCheckpoint(origin, document if isinstance(document, dict) else None,
-                                       "" if isinstance(document, dict) else "the object is not a checkpoint"))
+        stored.append(
+            StoredCheckpoint(
+                origin,
+                document if isinstance(document, dict) else None,
+                "" if isinstance(document, dict) else "the object is not a checkpoint",
+            )
+        )
     return stored
 
 
@@ -195,8 +223,11 @@ def signature_problem(stored: StoredCheckpoint, public_key: Ed25519PublicKey) ->
     if not result.ok:
         return f"the checkpoint does not verify ({result.reason})"
     payload = stored.payload
-    if not (isinstance(payload.get("chain"), str) and isinstance(payload.get("seq"), int)
-            and isinstance(payload.get("hash"), str)):
+    if not (
+        isinstance(payload.get("chain"), str)
+        and isinstance(payload.get("seq"), int)
+        and isinstance(payload.get("hash"), str)
+    ):
         return "the checkpoint's payload lacks chain, seq or hash"
     return ""
 

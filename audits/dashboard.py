@@ -36,18 +36,39 @@ def _url(name: str, **params) -> str:
 def _systems_section(user) -> dict | None:
     if not has_permission(user, "system.view"):
         return None
-    counts = {(tier, stage): n for tier, stage, n in AISystem.objects.restrict(user, "system.view").order_by()
-              .values_list("risk_tier", "lifecycle_stage").annotate(n=Count("id"))}
+    counts = {
+        (tier, stage): n
+        for tier, stage, n in AISystem.objects.restrict(user, "system.view")
+        .order_by()
+        .values_list("risk_tier", "lifecycle_stage")
+        .annotate(n=Count("id"))
+    }
     rows = []
     for tier, tier_label in RiskTier.choices:
-        cells = [{"n": counts.get((tier, stage), 0), "url": _url("registry:system_list", risk_tier=tier, stage=stage)}
-                 for stage in LifecycleStage.values]
-        rows.append({"tier": tier, "label": tier_label, "cells": cells, "total": sum(c["n"] for c in cells),
-                     "url": _url("registry:system_list", risk_tier=tier)})
-    stage_totals = [{"n": sum(counts.get((t, stage), 0) for t in RiskTier.values),
-                     "url": _url("registry:system_list", stage=stage)} for stage in LifecycleStage.values]
-    return {"stages": LifecycleStage.choices, "rows": rows, "stage_totals": stage_totals,
-            "total": sum(counts.values()), "url": _url("registry:system_list")}
+        cells = [
+            {"n": counts.get((tier, stage), 0), "url": _url("registry:system_list", risk_tier=tier, stage=stage)}
+            for stage in LifecycleStage.values
+        ]
+        rows.append(
+            {
+                "tier": tier,
+                "label": tier_label,
+                "cells": cells,
+                "total": sum(c["n"] for c in cells),
+                "url": _url("registry:system_list", risk_tier=tier),
+            }
+        )
+    stage_totals = [
+        {"n": sum(counts.get((t, stage), 0) for t in RiskTier.values), "url": _url("registry:system_list", stage=stage)}
+        for stage in LifecycleStage.values
+    ]
+    return {
+        "stages": LifecycleStage.choices,
+        "rows": rows,
+        "stage_totals": stage_totals,
+        "total": sum(counts.values()),
+        "url": _url("registry:system_list"),
+    }
 
 
 def _obligations_section(user) -> dict | None:
@@ -57,16 +78,36 @@ def _obligations_section(user) -> dict | None:
     obligations = Obligation.objects.restrict(user, "obligation.view").filter(applicable=True)
     by_status = dict(obligations.order_by().values_list("status").annotate(n=Count("id")))
     overdue = obligations.filter(due_date__lt=today).exclude(status=ObligationStatus.ACCEPTED).count()
-    upcoming = (obligations.filter(applies_from__gte=today).order_by().values("applies_from")
-                .annotate(n=Count("id")).order_by("applies_from")[:3])
+    upcoming = (
+        obligations.filter(applies_from__gte=today)
+        .order_by()
+        .values("applies_from")
+        .annotate(n=Count("id"))
+        .order_by("applies_from")[:3]
+    )
     return {
-        "by_status": [{"status": s, "label": label, "n": by_status.get(s, 0),
-                       "url": _url("governance:obligation_board", status=s)} for s, label in ObligationStatus.choices],
-        "total": sum(by_status.values()), "url": _url("governance:obligation_board"),
-        "overdue": overdue, "overdue_url": _url("governance:obligation_board", overdue="true"),
-        "upcoming": [{"date": row["applies_from"], "n": row["n"], "days": (row["applies_from"] - today).days,
-                      "url": _url("governance:obligation_board", applies_before=row["applies_from"].isoformat())}
-                     for row in upcoming],
+        "by_status": [
+            {
+                "status": s,
+                "label": label,
+                "n": by_status.get(s, 0),
+                "url": _url("governance:obligation_board", status=s),
+            }
+            for s, label in ObligationStatus.choices
+        ],
+        "total": sum(by_status.values()),
+        "url": _url("governance:obligation_board"),
+        "overdue": overdue,
+        "overdue_url": _url("governance:obligation_board", overdue="true"),
+        "upcoming": [
+            {
+                "date": row["applies_from"],
+                "n": row["n"],
+                "days": (row["applies_from"] - today).days,
+                "url": _url("governance:obligation_board", applies_before=row["applies_from"].isoformat()),
+            }
+            for row in upcoming
+        ],
     }
 
 
@@ -79,13 +120,23 @@ def _findings_section(user) -> dict | None:
     by_severity = dict(open_findings.order_by().values_list("severity").annotate(n=Count("id")))
     top = list(finding_list(user=user).filter(status=FindingStatus.OPEN)[:OPEN_FINDING_LIST_SIZE])
     return {
-        "by_severity": [{"severity": s, "label": label, "n": by_severity.get(s, 0),
-                         "url": _url("audits:finding_list", severity=s, status=FindingStatus.OPEN)}
-                        for s, label in Severity.choices],
-        "total": sum(by_severity.values()), "url": _url("audits:finding_list", status=FindingStatus.OPEN),
+        "by_severity": [
+            {
+                "severity": s,
+                "label": label,
+                "n": by_severity.get(s, 0),
+                "url": _url("audits:finding_list", severity=s, status=FindingStatus.OPEN),
+            }
+            for s, label in Severity.choices
+        ],
+        "total": sum(by_severity.values()),
+        "url": _url("audits:finding_list", status=FindingStatus.OPEN),
         "top": top,
-        "raised": risk_selectors.risks_from_sources(user=user, source_type="audits.finding",
-                                                    source_ids=[f.pk for f in top]) if top else {},
+        "raised": risk_selectors.risks_from_sources(
+            user=user, source_type="audits.finding", source_ids=[f.pk for f in top]
+        )
+        if top
+        else {},
     }
 
 
@@ -95,10 +146,13 @@ def _risks_section(user) -> dict | None:
     settings = risk_selectors.risk_settings_get(organisation_id=user.organisation_id)
     risks = risk_selectors.risk_queryset(user=user, appetite=settings.appetite)
     summary = risk_selectors.risk_summary(risks, appetite=settings.appetite)
-    return {**summary, "appetite": settings.appetite,
-            "url": _url("governance:risk_list", status="active"),
-            "above_appetite_url": _url("governance:risk_list", above_appetite="true"),
-            "overdue_url": _url("governance:risk_list", overdue="true")}
+    return {
+        **summary,
+        "appetite": settings.appetite,
+        "url": _url("governance:risk_list", status="active"),
+        "above_appetite_url": _url("governance:risk_list", above_appetite="true"),
+        "overdue_url": _url("governance:risk_list", overdue="true"),
+    }
 
 
 EXPIRING_WITHIN_DAYS = 60
@@ -116,7 +170,8 @@ def _certificates_section(user) -> dict | None:
     certificates = Certificate.objects.restrict(user, "submission.view")
     live = certificates.filter(status=CertificateStatus.VALID, valid_until__gte=today)
     return {
-        "valid": live.count(), "valid_url": _url("certification:submission_list", certificate="valid"),
+        "valid": live.count(),
+        "valid_url": _url("certification:submission_list", certificate="valid"),
         "expiring": live.filter(valid_until__lte=today + timedelta(days=EXPIRING_WITHIN_DAYS)).count(),
         "expiring_url": _url("certification:submission_list", certificate="expiring"),
         "expiring_days": EXPIRING_WITHIN_DAYS,
@@ -127,9 +182,13 @@ def _certificates_section(user) -> dict | None:
 
 def compliance_dashboard(*, user) -> dict:
     """Every section the user may see; a section they may not see is None."""
-    return {"systems": _systems_section(user), "obligations": _obligations_section(user),
-            "findings": _findings_section(user), "risks": _risks_section(user),
-            "certificates": _certificates_section(user)}
+    return {
+        "systems": _systems_section(user),
+        "obligations": _obligations_section(user),
+        "findings": _findings_section(user),
+        "risks": _risks_section(user),
+        "certificates": _certificates_section(user),
+    }
 
 
 @login_required
@@ -141,5 +200,6 @@ def dashboard_view(request):
         raise PermissionDenied("Your role does not allow home.view.")
     data = compliance_dashboard(user=request.user)
     raised = data["findings"]["raised"] if data["findings"] else {}
-    return render(request, "audits/dashboard.html", {"d": data, "raised_risks_by_source": raised,
-                                                     "today": timezone.localdate()})
+    return render(
+        request, "audits/dashboard.html", {"d": data, "raised_risks_by_source": raised, "today": timezone.localdate()}
+    )

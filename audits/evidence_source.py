@@ -21,8 +21,12 @@ def _runs(user):
 
 def _families(run_ids: list[int]) -> dict[int, dict[str, dict[str, int]]]:
     """{run id: {family: {status: count}}} for many runs in one query."""
-    rows = (CheckResultRecord.objects.filter(run_id__in=run_ids).order_by()
-            .values_list("run_id", "family", "status").annotate(n=Count("id")))
+    rows = (
+        CheckResultRecord.objects.filter(run_id__in=run_ids)
+        .order_by()
+        .values_list("run_id", "family", "status")
+        .annotate(n=Count("id"))
+    )
     result: dict[int, dict[str, dict[str, int]]] = {}
     for run_id, family, status, n in rows:
         result.setdefault(run_id, {}).setdefault(family, {})[status] = n
@@ -34,15 +38,26 @@ def _as_dict(run: ValidationRun, families: dict[str, dict[str, int]]) -> dict[st
     for by_status in families.values():
         for status, n in by_status.items():
             counts[status] = counts.get(status, 0) + n
-    return {"id": run.pk, "organisation_id": run.organisation_id, "system_id": run.system_id, "status": run.status,
-            "suite": run.suite, "model_version": run.model_version.version_label if run.model_version_id else "",
-            "finished_at": run.finished_at, "counts": counts, "families": families}
+    return {
+        "id": run.pk,
+        "organisation_id": run.organisation_id,
+        "system_id": run.system_id,
+        "status": run.status,
+        "suite": run.suite,
+        "model_version": run.model_version.version_label if run.model_version_id else "",
+        "finished_at": run.finished_at,
+        "counts": counts,
+        "families": families,
+    }
 
 
 class ValidationRunEvidenceSource:
     def succeeded_runs(self, *, user, system_id: int) -> list[dict[str, Any]]:
-        runs = list(_runs(user).filter(system_id=system_id, status=RunStatus.SUCCEEDED)
-                    .order_by("-finished_at", "-id")[:CHOICES_LIMIT])
+        runs = list(
+            _runs(user)
+            .filter(system_id=system_id, status=RunStatus.SUCCEEDED)
+            .order_by("-finished_at", "-id")[:CHOICES_LIMIT]
+        )
         families = _families([run.pk for run in runs])
         return [_as_dict(run, families.get(run.pk, {})) for run in runs]
 

@@ -45,7 +45,9 @@ class FindingFilterSet(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(choices=CheckFamily.choices, label="Category")
     system = django_filters.NumberFilter(field_name="system_id", label="AI system")
     status = django_filters.ChoiceFilter(choices=FindingStatus.choices, label="Status")
-    article = django_filters.CharFilter(field_name="eu_ai_act_article", lookup_expr="istartswith", label="EU AI Act article")
+    article = django_filters.CharFilter(
+        field_name="eu_ai_act_article", lookup_expr="istartswith", label="EU AI Act article"
+    )
     run = django_filters.NumberFilter(field_name="run_id", label="Validation run")
     model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
 

@@ -22,8 +22,10 @@ def parse_policy_lines(text: str) -> dict:
             continue
         match = POLICY_LINE.match(line)
         if not match or not match.group(2):
-            raise forms.ValidationError(f"Line {number}: write one override per line as key = value, "
-                                        f"e.g. fairness.dp_ratio_min = 0.8 (got {line.strip()!r}).")
+            raise forms.ValidationError(
+                f"Line {number}: write one override per line as key = value, "
+                f"e.g. fairness.dp_ratio_min = 0.8 (got {line.strip()!r})."
+            )
         key, raw = match.groups()
         if key in overrides:
             raise forms.ValidationError(f"Line {number}: {key} is given twice.")
@@ -36,16 +38,33 @@ def parse_policy_lines(text: str) -> dict:
 
 
 class ValidationStartForm(forms.Form):
-    model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none: the test dataset holds predictions —")
+    model_version = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— none: the test dataset holds predictions —"
+    )
     test_dataset = forms.ModelChoiceField(queryset=None, empty_label="— pick the test dataset —")
-    train_dataset = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —",
-                                           help_text="Optional; enables the train–test gap, leakage and contamination checks.")
-    suite = forms.ChoiceField(choices=[("", "Default for the system's risk tier")] + list(Suite.choices), required=False)
-    task = forms.ChoiceField(choices=[("binary", "Binary classification"), ("multiclass", "Multiclass classification"),
-                                      ("regression", "Regression")], required=False,
-                             help_text="Only for a run on predictions, without a model version.")
-    policy_overrides = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "placeholder": "fairness.dp_ratio_min = 0.8"}),
-                                       required=False, help_text="Optional, one per line: key = value.")
+    train_dataset = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="— none —",
+        help_text="Optional; enables the train–test gap, leakage and contamination checks.",
+    )
+    suite = forms.ChoiceField(
+        choices=[("", "Default for the system's risk tier")] + list(Suite.choices), required=False
+    )
+    task = forms.ChoiceField(
+        choices=[
+            ("binary", "Binary classification"),
+            ("multiclass", "Multiclass classification"),
+            ("regression", "Regression"),
+        ],
+        required=False,
+        help_text="Only for a run on predictions, without a model version.",
+    )
+    policy_overrides = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "fairness.dp_ratio_min = 0.8"}),
+        required=False,
+        help_text="Optional, one per line: key = value.",
+    )
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, required=False)
 
     def __init__(self, *args, versions, datasets, **kwargs):
@@ -69,15 +88,28 @@ class ValidationPolicySettingsForm(forms.Form):
     """The organisation's override rules. `based_on` carries the fingerprint of the settings the
     page showed, so the service can refuse a save made on top of a newer change."""
 
-    allow_overrides = forms.BooleanField(required=False, label="Allow policy overrides on a validation run",
-                                         help_text="When off, every run uses the standard policy.")
+    allow_overrides = forms.BooleanField(
+        required=False,
+        label="Allow policy overrides on a validation run",
+        help_text="When off, every run uses the standard policy.",
+    )
     locked_keys = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Locked policy keys",
-        error_messages={"invalid_choice": "%(value)s is not a key of the current validation policy; reload the "
-                                          "page and pick from the list."})
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Locked policy keys",
+        error_messages={
+            "invalid_choice": "%(value)s is not a key of the current validation policy; reload the "
+            "page and pick from the list."
+        },
+    )
     reason = forms.CharField(max_length=500, required=False, label="Reason (recorded in the audit trail)")
-    based_on = forms.CharField(widget=forms.HiddenInput, max_length=64, error_messages={
-        "required": "This form is out of date or incomplete; reload the page and make your change again."})
+    based_on = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={
+            "required": "This form is out of date or incomplete; reload the page and make your change again."
+        },
+    )
 
     def __init__(self, *args, key_groups, **kwargs):
         super().__init__(*args, **kwargs)

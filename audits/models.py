@@ -6,14 +6,16 @@ from core.models import OrgOwnedModel
 
 # --- validation runs ---------------------------------------------------------------------------
 
+
 class ValidationPolicySettings(OrgOwnedModel):
     """Whether an organisation lets people override the validation policy for a run, and which
     policy keys stay locked. An organisation without a row allows every override."""
 
     organisation = models.OneToOneField("core.Organisation", on_delete=models.PROTECT, related_name="+")
     allow_overrides = models.BooleanField(default=True)
-    locked_keys = models.JSONField(default=list, blank=True,
-                                   help_text='Dotted policy keys nobody may override, e.g. "fairness.dp_ratio_min".')
+    locked_keys = models.JSONField(
+        default=list, blank=True, help_text='Dotted policy keys nobody may override, e.g. "fairness.dp_ratio_min".'
+    )
 
     class Meta:
         verbose_name_plural = "validation policy settings"
@@ -30,11 +32,17 @@ class ValidationRun(OrgOwnedModel):
     """
 
     system = models.ForeignKey("models_registry.AISystem", on_delete=models.PROTECT, related_name="validation_runs")
-    model_version = models.ForeignKey("models_registry.ModelVersion", on_delete=models.PROTECT, null=True,
-                                      blank=True, related_name="validation_runs",
-                                      help_text="Empty for a predictions-only run.")
-    train_dataset = models.ForeignKey("models_registry.Dataset", on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+")
+    model_version = models.ForeignKey(
+        "models_registry.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="validation_runs",
+        help_text="Empty for a predictions-only run.",
+    )
+    train_dataset = models.ForeignKey(
+        "models_registry.Dataset", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     test_dataset = models.ForeignKey("models_registry.Dataset", on_delete=models.PROTECT, related_name="+")
     task = models.CharField(max_length=20)
     suite = models.CharField(max_length=10, choices=Suite.choices)
@@ -47,26 +55,34 @@ class ValidationRun(OrgOwnedModel):
 
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
-    claim_token = models.CharField(max_length=32, blank=True,
-                                   help_text="Set when a worker claims the run; a retry of that task resumes with it. "
-                                             "A takeover replaces it, which fences the previous worker out: every "
-                                             "write of a worker is conditional on its token.")
+    claim_token = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Set when a worker claims the run; a retry of that task resumes with it. "
+        "A takeover replaces it, which fences the previous worker out: every "
+        "write of a worker is conditional on its token.",
+    )
     # Attempts: a run whose worker died (no heartbeat for stale_after_s) is taken over by the next
     # delivery of its message and started again, up to VALIDATION_MAX_ATTEMPTS times.
     attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started this run.")
-    attempt_log = models.JSONField(default=list, blank=True,
-                                   help_text="One entry per attempt: number, worker, started_at, and why the "
-                                             "previous attempt was given up.")
+    attempt_log = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="One entry per attempt: number, worker, started_at, and why the previous attempt was given up.",
+    )
     stale_after_s = models.PositiveIntegerField(
-        default=300, help_text="No heartbeat for this long means the worker is gone (VALIDATION_STALE_AFTER_S when "
-                               "the run was started): the run may be taken over, and the reaper acts on it.")
+        default=300,
+        help_text="No heartbeat for this long means the worker is gone (VALIDATION_STALE_AFTER_S when "
+        "the run was started): the run may be taken over, and the reaper acts on it.",
+    )
     # The outbox: the row is the message. published_at stays empty until the broker accepted a
     # message for the run; a periodic task sends the runs whose publish failed.
     published_at = models.DateTimeField(null=True, blank=True, help_text="When the broker last accepted its message.")
     publish_attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts to hand it to the broker.")
     publish_error = models.TextField(blank=True, help_text="Why the last attempt to publish failed.")
-    next_publish_at = models.DateTimeField(null=True, blank=True,
-                                           help_text="When the outbox sweep may next try to publish it.")
+    next_publish_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the outbox sweep may next try to publish it."
+    )
     stage = models.CharField(max_length=60, blank=True)
     progress_percent = models.PositiveSmallIntegerField(default=0)
     checks_done = models.PositiveSmallIntegerField(default=0)
@@ -84,9 +100,11 @@ class ValidationRun(OrgOwnedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organisation", "-created_at"]),
-                   models.Index(fields=["status", "heartbeat_at"]),
-                   models.Index(fields=["status", "published_at", "next_publish_at"], name="validation_outbox")]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["status", "published_at", "next_publish_at"], name="validation_outbox"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress_percent__lte=100), name="validation_progress_max_100"),
         ]
@@ -137,8 +155,9 @@ class Finding(OrgOwnedModel):
     """A problem a check found (a warn or fail result), in words an auditor can act on."""
 
     run = models.ForeignKey(ValidationRun, on_delete=models.PROTECT, related_name="findings")
-    model_version = models.ForeignKey("models_registry.ModelVersion", on_delete=models.PROTECT, null=True,
-                                      blank=True, related_name="findings")
+    model_version = models.ForeignKey(
+        "models_registry.ModelVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="findings"
+    )
     system = models.ForeignKey("models_registry.AISystem", on_delete=models.PROTECT, related_name="findings")
     check_id = models.CharField(max_length=20)
     category = models.CharField(max_length=30, db_index=True)

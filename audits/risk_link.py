@@ -18,14 +18,26 @@ from governance.risks.services import risk_create_from_source
 
 FINDING_SOURCE = "audits.finding"
 # The register's category for each check family of the validation engine.
-CATEGORY_OF_FAMILY = {"fairness": "bias", "performance": "robustness", "robustness": "robustness",
-                      "edge_cases": "robustness", "data_quality": "robustness", "drift": "robustness",
-                      "explainability": "transparency", "security": "security"}
+CATEGORY_OF_FAMILY = {
+    "fairness": "bias",
+    "performance": "robustness",
+    "robustness": "robustness",
+    "edge_cases": "robustness",
+    "data_quality": "robustness",
+    "drift": "robustness",
+    "explainability": "transparency",
+    "security": "security",
+}
 
 
 def finding_source_ref(finding) -> dict:
-    return {"type": FINDING_SOURCE, "id": finding.pk, "title": f"{finding.check_id}: {finding.title}",
-            "url": reverse("audits:finding_list") + f"?run={finding.run_id}", "severity": finding.severity}
+    return {
+        "type": FINDING_SOURCE,
+        "id": finding.pk,
+        "title": f"{finding.check_id}: {finding.title}",
+        "url": reverse("audits:finding_list") + f"?run={finding.run_id}",
+        "severity": finding.severity,
+    }
 
 
 def _back(request) -> str:
@@ -39,15 +51,26 @@ def _back(request) -> str:
 @require_POST
 def finding_raise_risk(request, pk: int):
     finding = get_for_user(selectors.finding_list(user=request.user), request.user, "finding.view", pk=pk)
-    description = "\n\n".join(part for part in (
-        finding.description, f"Recommendation: {finding.recommendation}" if finding.recommendation else "",
-        f"Raised from finding {finding.check_id} of validation #{finding.run_id} ({finding.get_severity_display()}).",
-    ) if part)
+    description = "\n\n".join(
+        part
+        for part in (
+            finding.description,
+            f"Recommendation: {finding.recommendation}" if finding.recommendation else "",
+            f"Raised from finding {finding.check_id} of validation #{finding.run_id} ({finding.get_severity_display()}).",
+        )
+        if part
+    )
     try:
         risk = risk_create_from_source(
-            actor=request.user, system=finding.system, title=finding.title, description=description,
-            category=CATEGORY_OF_FAMILY.get(finding.category, "robustness"), source="validation_finding",
-            source_ref=finding_source_ref(finding), severity=finding.severity)
+            actor=request.user,
+            system=finding.system,
+            title=finding.title,
+            description=description,
+            category=CATEGORY_OF_FAMILY.get(finding.category, "robustness"),
+            source="validation_finding",
+            source_ref=finding_source_ref(finding),
+            severity=finding.severity,
+        )
     except NotAllowed:
         raise  # core.views_errors answers it with the 403 page, as for every view
     except Conflict as exc:
@@ -58,6 +81,8 @@ def finding_raise_risk(request, pk: int):
     except PortalError as exc:
         messages.error(request, exc.message)
         return redirect(_back(request))
-    messages.success(request, f"Risk {risk.reference} raised from the finding, with provisional scores from its "
-                              "severity: assess it now.")
+    messages.success(
+        request,
+        f"Risk {risk.reference} raised from the finding, with provisional scores from its severity: assess it now.",
+    )
     return redirect("governance:risk_detail", pk=risk.pk)

@@ -17,11 +17,17 @@ def audit_verb_choices(*, user) -> list[str]:
 
 
 def audit_object_type_choices(*, user) -> list[str]:
-    return list(audit_event_list(user=user).exclude(object_type="").order_by("object_type")
-                .values_list("object_type", flat=True).distinct())
+    return list(
+        audit_event_list(user=user)
+        .exclude(object_type="")
+        .order_by("object_type")
+        .values_list("object_type", flat=True)
+        .distinct()
+    )
 
 
 # --- validation runs and findings ----------------------------------------------------------------
+
 
 def validation_run_list(*, user):
     """Runs of the user's organisation with what list pages show, in a fixed number of queries."""
@@ -29,19 +35,24 @@ def validation_run_list(*, user):
 
     from audits.models import ValidationRun
 
-    return (ValidationRun.objects.restrict(user, "validation.view")
-            .select_related("system", "model_version", "test_dataset", "train_dataset", "requested_by")
-            .annotate(finding_count=Count("findings", distinct=True),
-                      critical_count=Count("findings", filter=Q(findings__severity="critical"), distinct=True))
-            .order_by("-created_at", "-id"))
+    return (
+        ValidationRun.objects.restrict(user, "validation.view")
+        .select_related("system", "model_version", "test_dataset", "train_dataset", "requested_by")
+        .annotate(
+            finding_count=Count("findings", distinct=True),
+            critical_count=Count("findings", filter=Q(findings__severity="critical"), distinct=True),
+        )
+        .order_by("-created_at", "-id")
+    )
 
 
 def validation_run_get(*, user, pk):
     from audits.models import ValidationRun
     from core.permissions import get_for_user
 
-    runs = ValidationRun.objects.select_related("system", "model_version__artifact", "test_dataset__artifact",
-                                                "train_dataset__artifact", "requested_by")
+    runs = ValidationRun.objects.select_related(
+        "system", "model_version__artifact", "test_dataset__artifact", "train_dataset__artifact", "requested_by"
+    )
     return get_for_user(runs, user, "validation.view", pk=pk)
 
 
@@ -71,9 +82,15 @@ def validation_results_by_family(*, run) -> list[dict]:
     chart_counts = validation_chart_counts(run=run)
     for record in records:
         record.chart_count = chart_counts.get(record.check_id, 0)
-    return [{"family": family, "label": labels.get(family, family.replace("_", " ").title()),
-             "results": items, "counts": _status_counts(items)}
-            for family, items in sorted(groups.items(), key=lambda kv: order.get(kv[0], 99))]
+    return [
+        {
+            "family": family,
+            "label": labels.get(family, family.replace("_", " ").title()),
+            "results": items,
+            "counts": _status_counts(items),
+        }
+        for family, items in sorted(groups.items(), key=lambda kv: order.get(kv[0], 99))
+    ]
 
 
 def _status_counts(items) -> dict[str, int]:
@@ -91,9 +108,11 @@ def validation_chart_counts(*, run) -> dict[str, int]:
     from audits.models import CheckResultRecord
 
     function = "JSONB_ARRAY_LENGTH" if connection.vendor == "postgresql" else "JSON_ARRAY_LENGTH"
-    rows = (CheckResultRecord.objects.filter(run=run)
-            .annotate(n=Func("charts", function=function, output_field=IntegerField()))
-            .values_list("check_id", "n"))
+    rows = (
+        CheckResultRecord.objects.filter(run=run)
+        .annotate(n=Func("charts", function=function, output_field=IntegerField()))
+        .values_list("check_id", "n")
+    )
     return {check_id: n or 0 for check_id, n in rows}
 
 
@@ -104,15 +123,27 @@ def finding_list(*, user):
     from audits.models import Finding
 
     # Most severe first, then newest: the order a reviewer works through them.
-    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(9),
-                output_field=IntegerField())
-    return (Finding.objects.restrict(user, "finding.view").select_related("system", "model_version", "run")
-            .annotate(severity_rank=rank).order_by("severity_rank", "-created_at", "check_id"))
+    rank = Case(
+        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return (
+        Finding.objects.restrict(user, "finding.view")
+        .select_related("system", "model_version", "run")
+        .annotate(severity_rank=rank)
+        .order_by("severity_rank", "-created_at", "check_id")
+    )
 
 
 def finding_article_choices(*, user) -> list[str]:
-    return list(finding_list(user=user).exclude(eu_ai_act_article="").order_by("eu_ai_act_article")
-                .values_list("eu_ai_act_article", flat=True).distinct())
+    return list(
+        finding_list(user=user)
+        .exclude(eu_ai_act_article="")
+        .order_by("eu_ai_act_article")
+        .values_list("eu_ai_act_article", flat=True)
+        .distinct()
+    )
 
 
 def validation_home_stats(*, user) -> dict:
@@ -125,10 +156,12 @@ def validation_home_stats(*, user) -> dict:
 
     runs = ValidationRun.objects.restrict(user, "validation.view")
     findings = Finding.objects.restrict(user, "finding.view").filter(status="open")
-    return {"validations_active": runs.filter(status__in=("queued", "running")).count(),
-            "validations_last_30_days": runs.filter(created_at__gte=timezone.now() - timedelta(days=30)).count(),
-            "findings_open": findings.count(),
-            "findings_open_critical": findings.filter(severity="critical").count()}
+    return {
+        "validations_active": runs.filter(status__in=("queued", "running")).count(),
+        "validations_last_30_days": runs.filter(created_at__gte=timezone.now() - timedelta(days=30)).count(),
+        "findings_open": findings.count(),
+        "findings_open_critical": findings.filter(severity="critical").count(),
+    }
 
 
 def validation_policy_key_groups() -> list[tuple[str, list[tuple[str, object]]]]:
@@ -136,5 +169,8 @@ def validation_policy_key_groups() -> list[tuple[str, list[tuple[str, object]]]]
     [("fairness", [("fairness.dp_ratio_min", 0.8), ...]), ...] in the policy's own order."""
     from audits.checks.policy import Policy  # lazy: the checks package pulls in sklearn
 
-    return [(section, [(f"{section}.{name}", default) for name, default in values.items()])
-            for section, values in Policy().to_dict().items() if isinstance(values, dict)]
+    return [
+        (section, [(f"{section}.{name}", default) for name, default in values.items()])
+        for section, values in Policy().to_dict().items()
+        if isinstance(values, dict)
+    ]

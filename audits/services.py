@@ -40,8 +40,10 @@ CSV_CELL_ESCAPING = "apostrophe-reversible-v1"
 
 # --- verification ------------------------------------------------------------------------------
 
-def audit_trail_verify(*, organisation_id: int | None = None, all_chains: bool = False,
-                       record_result: bool = False, actor=None) -> VerifyResult:
+
+def audit_trail_verify(
+    *, organisation_id: int | None = None, all_chains: bool = False, record_result: bool = False, actor=None
+) -> VerifyResult:
     """Verify one organisation's chain (or every chain): its links and hashes, its stored head,
     and every anchor kept outside the database -- the signed checkpoints and the audit anchor
     signed into each certificate. Every break is listed, not only the first."""
@@ -56,11 +58,20 @@ def audit_trail_verify(*, organisation_id: int | None = None, all_chains: bool =
     breaks = [*result.breaks, *anchor_breaks, *_anchor_mismatches(anchors, head_map)]
     result = VerifyResult(checked=result.checked, chains=result.chains, breaks=breaks, anchors_checked=len(anchors))
     if record_result:
-        audit_record(verb="audit_trail.verified", organisation=organisation_id, actor=actor,
-                     object_type="core.trail", object_id=chain_for(organisation_id),
-                     object_repr="audit trail",
-                     after={"ok": result.ok, "checked": result.checked, "anchors_checked": result.anchors_checked,
-                            "breaks": [b.describe() for b in result.breaks]})
+        audit_record(
+            verb="audit_trail.verified",
+            organisation=organisation_id,
+            actor=actor,
+            object_type="core.trail",
+            object_id=chain_for(organisation_id),
+            object_repr="audit trail",
+            after={
+                "ok": result.ok,
+                "checked": result.checked,
+                "anchors_checked": result.anchors_checked,
+                "breaks": [b.describe() for b in result.breaks],
+            },
+        )
     return result
 
 
@@ -74,12 +85,24 @@ def _anchors(*, scope: set[str] | None, organisation_id: int | None) -> tuple[li
             continue
         problem = checkpoints.signature_problem(stored, public_key)
         if problem:
-            breaks.append(Break(chain if isinstance(chain, str) else "?", stored.payload.get("seq"), None,
-                                f"checkpoint {stored.origin}: {problem}"))
+            breaks.append(
+                Break(
+                    chain if isinstance(chain, str) else "?",
+                    stored.payload.get("seq"),
+                    None,
+                    f"checkpoint {stored.origin}: {problem}",
+                )
+            )
             continue
         payload = stored.payload
-        anchors.append(Anchor(payload["chain"], payload["seq"], payload["hash"],
-                              f"the checkpoint signed {payload.get('taken_at')} ({stored.origin})"))
+        anchors.append(
+            Anchor(
+                payload["chain"],
+                payload["seq"],
+                payload["hash"],
+                f"the checkpoint signed {payload.get('taken_at')} ({stored.origin})",
+            )
+        )
     certificate_anchors, certificate_breaks = _certificate_anchors(scope=scope, organisation_id=organisation_id)
     return [*anchors, *certificate_anchors], [*breaks, *certificate_breaks]
 
@@ -100,9 +123,15 @@ def _certificate_anchors(*, scope, organisation_id) -> tuple[list[Anchor], list[
             continue  # signed before a key rotation: its signature can only be checked with the old public key
         verified = signing.verify_document(certificate.document)
         if not verified.ok:
-            breaks.append(Break(anchor.get("chain", "?"), anchor.get("seq"), None,
-                                f"certificate {certificate.pk} as stored no longer verifies ({verified.reason}): "
-                                "it was altered in the database"))
+            breaks.append(
+                Break(
+                    anchor.get("chain", "?"),
+                    anchor.get("seq"),
+                    None,
+                    f"certificate {certificate.pk} as stored no longer verifies ({verified.reason}): "
+                    "it was altered in the database",
+                )
+            )
             continue
         anchors.append(Anchor(anchor["chain"], anchor["seq"], anchor["hash"], f"certificate {certificate.pk}"))
     return anchors, breaks
@@ -121,6 +150,7 @@ def _anchor_mismatches(anchors: list[Anchor], heads: dict[str, tuple[int, str]])
 
 # --- checkpoints -------------------------------------------------------------------------------
 
+
 def audit_trail_checkpoint_write() -> list[dict]:
     """Sign the head of every chain that moved since its last checkpoint and append it to the
     checkpoint file (and the locked S3 bucket, when configured). Returns the new checkpoints.
@@ -131,10 +161,11 @@ def audit_trail_checkpoint_write() -> list[dict]:
     taken_at = timezone.now()
     with checkpoints.locked_file() as path:
         last = checkpoints.last_by_chain(checkpoints.read_file(path))
-        documents = [checkpoints.checkpoint_document(chain=head.chain, seq=head.seq, head_hash=head.hash,
-                                                     taken_at=taken_at)
-                     for head in AuditChainHead.objects.order_by("chain")
-                     if last.get(head.chain) != (head.seq, head.hash)]
+        documents = [
+            checkpoints.checkpoint_document(chain=head.chain, seq=head.seq, head_hash=head.hash, taken_at=taken_at)
+            for head in AuditChainHead.objects.order_by("chain")
+            if last.get(head.chain) != (head.seq, head.hash)
+        ]
         if documents:
             checkpoints.append_to_file(path, documents)
     checkpoints.write_to_s3(documents)
@@ -145,12 +176,20 @@ def audit_trail_checkpoint_write() -> list[dict]:
 
 # --- export ------------------------------------------------------------------------------------
 
+
 def audit_trail_export_record(*, actor, scope: str, label: str, after: dict, organisation=None) -> None:
     """Record that `actor` exported part of the trail (`scope`: "org:<id>", "system:<id>") before
     the file is streamed, so even an interrupted download leaves its trace."""
     with transaction.atomic():
-        audit_record(verb="audit_trail.exported", actor=actor, organisation=organisation,
-                     object_type="core.trail", object_id=scope, object_repr=label[:300], after=after)
+        audit_record(
+            verb="audit_trail.exported",
+            actor=actor,
+            organisation=organisation,
+            object_type="core.trail",
+            object_id=scope,
+            object_repr=label[:300],
+            after=after,
+        )
 
 
 @dataclass(frozen=True)
@@ -167,8 +206,7 @@ class ExportSnapshot:
 
 
 def export_snapshot(queryset, *, chain: str) -> ExportSnapshot:
-    head = (AuditChainHead.objects.filter(chain=chain).values("seq", "hash").first()
-            or {"seq": 0, "hash": GENESIS_HASH})
+    head = AuditChainHead.objects.filter(chain=chain).values("seq", "hash").first() or {"seq": 0, "hash": GENESIS_HASH}
     events = queryset.filter(chain=chain, seq__lte=head["seq"]).order_by("seq")
     count, digest = events_digest(events.values_list("hash", flat=True).iterator(chunk_size=5000))
     return ExportSnapshot(events=events, chain=chain, head=head, count=count, events_sha256=digest)  # type: ignore[arg-type]  # a values() row is a plain dict
@@ -186,12 +224,22 @@ def events_digest(hashes: Iterable[str]) -> tuple[int, str]:
 def export_header(*, complete: bool, snapshot: ExportSnapshot | None = None, actor=None, **extra) -> dict:
     """The header every export starts with. Signed (`export_header_line`), it fixes what the file
     must contain: the chain, its head at export time, how many events and their digest."""
-    header = {"format": EXPORT_FORMAT, "algorithm": ALGORITHM, "hashed_fields": list(HASHED_FIELDS),
-              "complete_chain": complete, "documentation": "docs/audit-trail.md"}
+    header = {
+        "format": EXPORT_FORMAT,
+        "algorithm": ALGORITHM,
+        "hashed_fields": list(HASHED_FIELDS),
+        "complete_chain": complete,
+        "documentation": "docs/audit-trail.md",
+    }
     if snapshot is not None:
-        header.update(chain=snapshot.chain, chain_head_at_export=snapshot.head, events=snapshot.count,
-                      events_sha256=snapshot.events_sha256, exported_at=format_timestamp(timezone.now()),
-                      exported_by=getattr(actor, "username", "") or "")
+        header.update(
+            chain=snapshot.chain,
+            chain_head_at_export=snapshot.head,
+            events=snapshot.count,
+            events_sha256=snapshot.events_sha256,
+            exported_at=format_timestamp(timezone.now()),
+            exported_by=getattr(actor, "username", "") or "",
+        )
     header.update(extra)
     return header
 
@@ -223,8 +271,9 @@ def export_csv(queryset, *, complete: bool, chain: str, actor=None, **extra) -> 
     are neutralised reversibly against spreadsheet formulas (core.exports): the verifier strips
     the one added apostrophe and gets the exact hashed value back."""
     snapshot = export_snapshot(queryset, chain=chain)
-    header = export_header(complete=complete, snapshot=snapshot, actor=actor, csv_cell_escaping=CSV_CELL_ESCAPING,
-                           **extra)
+    header = export_header(
+        complete=complete, snapshot=snapshot, actor=actor, csv_cell_escaping=CSV_CELL_ESCAPING, **extra
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 

@@ -16,11 +16,16 @@ def audit_trail_verify_task(organisation_id: int | None = None) -> dict:
     if organisation_id is not None:
         targets = [organisation_id]
     else:
-        targets = [int(c.split(":", 1)[1]) for c in
-                   AuditChainHead.objects.filter(chain__startswith="org:").values_list("chain", flat=True)]
+        targets = [
+            int(c.split(":", 1)[1])
+            for c in AuditChainHead.objects.filter(chain__startswith="org:").values_list("chain", flat=True)
+        ]
     outcome = {}
     for org_id in targets:
         result = audit_trail_verify(organisation_id=org_id, record_result=True)
-        outcome[str(org_id)] = {"ok": result.ok, "checked": result.checked,
-                                "breaks": [b.describe() for b in result.breaks]}
+        outcome[str(org_id)] = {
+            "ok": result.ok,
+            "checked": result.checked,
+            "breaks": [b.describe() for b in result.breaks],
+        }
     return outcome

@@ -23,9 +23,13 @@ def event_list(request):
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filterset": filterset, "page": page, "query": query.urlencode(),
-               "verbs": audit_verb_choices(user=request.user),
-               "object_types": audit_object_type_choices(user=request.user)}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "verbs": audit_verb_choices(user=request.user),
+        "object_types": audit_object_type_choices(user=request.user),
+    }
     template = "audits/_event_table.html" if request.htmx else "audits/event_list.html"
     return render(request, template, context)
 
@@ -35,8 +39,9 @@ def event_list(request):
 def object_trail(request):
     """The trail of one object, included on that object's page (loaded with htmx, or on its own)."""
     require_permission(request, "audit.view")
-    events = audit_event_list(user=request.user, object_type=request.GET.get("object_type", ""),
-                              object_id=request.GET.get("object_id", ""))
+    events = audit_event_list(
+        user=request.user, object_type=request.GET.get("object_type", ""), object_id=request.GET.get("object_id", "")
+    )
     if not request.GET.get("object_type"):
         events = events.none()
     return render(request, "audits/_object_trail.html", {"events": events[:100]})
@@ -48,13 +53,21 @@ def event_export(request, fmt: str):
     require_permission(request, "audit.export")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
     filtered = any(v for k, v in request.GET.items() if k != "page")
-    audit_trail_export_record(actor=request.user, scope=f"org:{request.user.organisation_id}", label="audit trail",
-                              after={"format": fmt, "filters": dict(request.GET.items())})
+    audit_trail_export_record(
+        actor=request.user,
+        scope=f"org:{request.user.organisation_id}",
+        label="audit trail",
+        after={"format": fmt, "filters": dict(request.GET.items())},
+    )
     queryset = filterset.qs
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    options = {"complete": not filtered, "chain": chain_for(request.user.organisation_id), "actor": request.user,
-               "scope": "filtered" if filtered else "organisation",
-               "filters": {k: v for k, v in request.GET.items() if k != "page"}}
+    options = {
+        "complete": not filtered,
+        "chain": chain_for(request.user.organisation_id),
+        "actor": request.user,
+        "scope": "filtered" if filtered else "organisation",
+        "filters": {k: v for k, v in request.GET.items() if k != "page"},
+    }
     if fmt == "jsonl":
         body, content_type = export_jsonl(queryset, **options), "application/x-ndjson"
     else:
@@ -74,8 +87,11 @@ def verify_request(request):
     if task_send("audits.audit_trail_verify", args=(request.user.organisation_id,)):
         messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
     else:  # the broker is down: nothing was queued, and asking again later is all it takes
-        messages.error(request, "The verification could not be queued: the job queue is unreachable. Try again "
-                                "in a few minutes; the nightly verification also runs on its own.")
+        messages.error(
+            request,
+            "The verification could not be queued: the job queue is unreachable. Try again "
+            "in a few minutes; the nightly verification also runs on its own.",
+        )
     return redirect("audits:event_list")
 
 
@@ -87,8 +103,9 @@ def checkpoint_public_key(request):
     from audits import checkpoints
 
     key_id = checkpoints.checkpoint_key_id()
-    response = HttpResponse(f"Key id: {key_id}\n{checkpoints.checkpoint_public_key_pem()}",
-                            content_type="text/plain; charset=utf-8")
+    response = HttpResponse(
+        f"Key id: {key_id}\n{checkpoints.checkpoint_public_key_pem()}", content_type="text/plain; charset=utf-8"
+    )
     response["X-Audit-Trail-Key-Id"] = key_id
     response["Content-Disposition"] = 'inline; filename="audit-trail-public-key.pem"'
     return response

@@ -5,6 +5,7 @@ library, pandas and scikit-learn, and must work with scikit-learn 1.5 as well as
 A *case* is one data set x one model: the same seeds give the same split and the same pipeline in every
 environment, so a peer that cannot load our pickle re-trains the identical model definition.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,9 +85,12 @@ def make_pipeline(kind: str, X):
     types = pd.api.types
     numeric = [c for c in X.columns if types.is_numeric_dtype(X[c]) and not types.is_bool_dtype(X[c])]
     categorical = [c for c in X.columns if c not in numeric]
-    categories = Pipeline([
-        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
-        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=float))])
+    categories = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=float)),
+        ]
+    )
     numbers = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
     pre = ColumnTransformer([("cat", categories, categorical), ("num", numbers, numeric)])
     if kind == "hgb":
@@ -96,4 +100,3 @@ def make_pipeline(kind: str, X):
     else:
         raise ValueError(f"unknown model {kind!r}; choose one of {MODELS}")
     return Pipeline([("preprocess", pre), ("model", estimator)])
-

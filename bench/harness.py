@@ -21,6 +21,7 @@ its parent's peak RSS in `ru_maxrss`. The heavy steps (training, the SHAP compar
 fresh interpreter (`in_fresh_process`), and this module imports neither pandas nor the checks at import
 time. The parent's own peak at the start of each run is recorded (`parent_peak_mb`).
 """
+
 from __future__ import annotations
 
 import resource
@@ -32,8 +33,7 @@ from bench.cases import DATASETS, MODEL_NAMES, make_pipeline, write_splits
 
 # As in audits.checks.suites.FAMILY_ORDER and audits.checks.base.STATUSES (a test keeps them equal);
 # copied so that importing this module does not load pandas into the orchestrating process.
-FAMILY_ORDER = ("data_quality", "performance", "edge_cases", "robustness", "fairness",
-                "explainability", "security")
+FAMILY_ORDER = ("data_quality", "performance", "edge_cases", "robustness", "fairness", "explainability", "security")
 STATUSES = ("pass", "warn", "fail", "not_evaluable", "info")
 
 
@@ -73,8 +73,19 @@ def prepare_case(dataset: str, model: str, folder: Path, *, sample: int | None =
     model_path = folder / "model.joblib"
     joblib.dump(pipeline, model_path)
     test_rows = sum(1 for _ in open(test_path, encoding="utf-8")) - 1
-    return PreparedCase(dataset, model, folder, train_path, test_path, options["train"], options["test"],
-                        model_path, len(train), test_rows, round(fit_s, 2))
+    return PreparedCase(
+        dataset,
+        model,
+        folder,
+        train_path,
+        test_path,
+        options["train"],
+        options["test"],
+        model_path,
+        len(train),
+        test_rows,
+        round(fit_s, 2),
+    )
 
 
 def in_fresh_process(fn, *args, **kwargs):
@@ -90,10 +101,16 @@ def run_spec(prep: PreparedCase, suite: str):
     from audits.engine import DataSpec, ModelSpec, RunSpec
 
     case = DATASETS[prep.dataset]
-    return RunSpec(task="binary", target=case.target, suite=suite, seed=0, sensitive=list(case.sensitive),
-                   test=DataSpec(str(prep.test_path), prep.test_options),
-                   train=DataSpec(str(prep.train_path), prep.train_options),
-                   model=ModelSpec(str(prep.model_path), "joblib"))
+    return RunSpec(
+        task="binary",
+        target=case.target,
+        suite=suite,
+        seed=0,
+        sensitive=list(case.sensitive),
+        test=DataSpec(str(prep.test_path), prep.test_options),
+        train=DataSpec(str(prep.train_path), prep.train_options),
+        model=ModelSpec(str(prep.model_path), "joblib"),
+    )
 
 
 def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) -> dict:
@@ -111,11 +128,21 @@ def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) 
     if outcome.status != "succeeded":
         raise RuntimeError(f"{prep.dataset}/{prep.model}: {outcome.error_message}\n{outcome.error_detail}")
     summary = summarise(events, outcome.results)
-    summary.update(dataset=prep.dataset, model=prep.model, model_name=MODEL_NAMES[prep.model], suite=suite,
-                   train_rows=prep.train_rows, test_rows=prep.test_rows, fit_s=prep.fit_s,
-                   wall_s=outcome.duration_s, cpu_s=round(cpu_s, 2), parent_peak_mb=round(parent_peak_mb, 1),
-                   imports_s=_first(events, "imports_s"), preloaded=_first(events, "preloaded"),
-                   peak_mb=round(max(outcome.peak_rss_mb, summary["peak_mb"]), 1))
+    summary.update(
+        dataset=prep.dataset,
+        model=prep.model,
+        model_name=MODEL_NAMES[prep.model],
+        suite=suite,
+        train_rows=prep.train_rows,
+        test_rows=prep.test_rows,
+        fit_s=prep.fit_s,
+        wall_s=outcome.duration_s,
+        cpu_s=round(cpu_s, 2),
+        parent_peak_mb=round(parent_peak_mb, 1),
+        imports_s=_first(events, "imports_s"),
+        preloaded=_first(events, "preloaded"),
+        peak_mb=round(max(outcome.peak_rss_mb, summary["peak_mb"]), 1),
+    )
     summary["overhead_s"] = round(outcome.duration_s - summary["checks_s"], 2)
     return summary
 
@@ -146,8 +173,9 @@ def summarise(events: list[dict], results: list[dict]) -> dict:
         if event["type"] != "result":
             continue
         r = event["result"]
-        fam = families.setdefault(r["family"], {"family": r["family"], "checks": 0, "wall_s": 0.0,
-                                                "start_mb": before, "peak_mb": 0.0})
+        fam = families.setdefault(
+            r["family"], {"family": r["family"], "checks": 0, "wall_s": 0.0, "start_mb": before, "peak_mb": 0.0}
+        )
         fam["checks"] += 1
         fam["wall_s"] += float(r.get("duration_s") or 0)
         fam["peak_mb"] = max(fam["peak_mb"], rss)
@@ -158,12 +186,17 @@ def summarise(events: list[dict], results: list[dict]) -> dict:
         row["wall_s"] = round(row["wall_s"], 3)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in STATUSES}
     slowest = sorted(results, key=lambda r: -float(r.get("duration_s") or 0))[:6]
-    return {"families": rows, "checks": len(results), "checks_s": round(sum(r["wall_s"] for r in rows), 2),
-            "ready_mb": ready_mb, "peak_mb": max([ready_mb, *(r["peak_mb"] for r in rows)]),
-            "counts": counts, "durations": {r["check_id"]: r.get("duration_s") for r in results},
-            "slowest": [{"check_id": r["check_id"], "name": r["name"], "wall_s": r.get("duration_s")}
-                        for r in slowest],
-            "not_evaluable": {r["check_id"]: r["summary"] for r in results if r["status"] == "not_evaluable"}}
+    return {
+        "families": rows,
+        "checks": len(results),
+        "checks_s": round(sum(r["wall_s"] for r in rows), 2),
+        "ready_mb": ready_mb,
+        "peak_mb": max([ready_mb, *(r["peak_mb"] for r in rows)]),
+        "counts": counts,
+        "durations": {r["check_id"]: r.get("duration_s") for r in results},
+        "slowest": [{"check_id": r["check_id"], "name": r["name"], "wall_s": r.get("duration_s")} for r in slowest],
+        "not_evaluable": {r["check_id"]: r["summary"] for r in results if r["status"] == "not_evaluable"},
+    }
 
 
 class _ProgressBar:

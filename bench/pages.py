@@ -10,6 +10,7 @@ and the number of SQL queries per page. Target: every page's median under 500 ms
 
     python -m bench.pages [--systems 5000] [--risks 10000] [--repeat 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,16 @@ from datetime import date, timedelta
 from bench.report import table, verdict
 
 TARGET_MS = 500
-PAGES = [("compliance dashboard", "/compliance/"), ("risk register", "/risks/"),
-         ("register, filtered (above appetite)", "/risks/?above_appetite=true"),
-         ("heatmap and trend", "/risks/heatmap/"), ("new risk form", "/risks/new/"),
-         ("obligations board", "/obligations/"), ("inventory", "/systems/"), ("home", "/")]
+PAGES = [
+    ("compliance dashboard", "/compliance/"),
+    ("risk register", "/risks/"),
+    ("register, filtered (above appetite)", "/risks/?above_appetite=true"),
+    ("heatmap and trend", "/risks/heatmap/"),
+    ("new risk form", "/risks/new/"),
+    ("obligations board", "/obligations/"),
+    ("inventory", "/systems/"),
+    ("home", "/"),
+]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,22 +67,49 @@ def seed(n_systems: int, n_risks: int):
     officer = User.objects.create(username=f"bench-officer-{org.pk}", organisation=org, role="compliance_officer")
     engineer = User.objects.create(username=f"bench-engineer-{org.pk}", organisation=org, role="ml_engineer")
     tiers, stages = ["high", "minimal", "limited", "unclassified"], ["idea", "development", "validation", "deployed"]
-    AISystem.objects.bulk_create([AISystem(organisation=org, name=f"System {n:05d}", purpose="Benchmark",
-                                           risk_tier=tiers[n % 4], lifecycle_stage=stages[n % 4],
-                                           created_by=engineer) for n in range(n_systems)], batch_size=2000)
+    AISystem.objects.bulk_create(
+        [
+            AISystem(
+                organisation=org,
+                name=f"System {n:05d}",
+                purpose="Benchmark",
+                risk_tier=tiers[n % 4],
+                lifecycle_stage=stages[n % 4],
+                created_by=engineer,
+            )
+            for n in range(n_systems)
+        ],
+        batch_size=2000,
+    )
     system_ids = list(AISystem.objects.filter(organisation=org).values_list("pk", flat=True))
 
     def score(n: int) -> tuple[int, int]:
         return 1 + n % 5, 1 + (n // 5) % 5
 
-    risks = Risk.objects.bulk_create([
-        Risk(organisation=org, reference=f"R-{n + 1}", title=f"Risk {n + 1}", category="bias",
-             owner=officer, created_by=officer, likelihood=score(n)[0], impact=score(n)[1],
-             inherent_score=score(n)[0] * score(n)[1], current_score=score(n)[0] * score(n)[1],
-             next_review_date=date(2026, 1, 1) + timedelta(days=n % 730)) for n in range(n_risks)], batch_size=2000)
+    risks = Risk.objects.bulk_create(
+        [
+            Risk(
+                organisation=org,
+                reference=f"R-{n + 1}",
+                title=f"Risk {n + 1}",
+                category="bias",
+                owner=officer,
+                created_by=officer,
+                likelihood=score(n)[0],
+                impact=score(n)[1],
+                inherent_score=score(n)[0] * score(n)[1],
+                current_score=score(n)[0] * score(n)[1],
+                next_review_date=date(2026, 1, 1) + timedelta(days=n % 730),
+            )
+            for n in range(n_risks)
+        ],
+        batch_size=2000,
+    )
     links = Risk.systems.through
-    links.objects.bulk_create([links(risk_id=risk.pk, aisystem_id=system_ids[i % len(system_ids)])
-                               for i, risk in enumerate(risks)], batch_size=5000)
+    links.objects.bulk_create(
+        [links(risk_id=risk.pk, aisystem_id=system_ids[i % len(system_ids)]) for i, risk in enumerate(risks)],
+        batch_size=5000,
+    )
     return officer
 
 
@@ -97,8 +131,16 @@ def measure(officer, repeat: int) -> list[dict]:
                 times.append((time.perf_counter() - started) * 1000)
             with CaptureQueriesContext(connection) as queries:
                 client.get(url)
-            rows.append({"page": label, "url": url, "status": status, "median_ms": statistics.median(times),
-                         "max_ms": max(times), "queries": len(queries)})
+            rows.append(
+                {
+                    "page": label,
+                    "url": url,
+                    "status": status,
+                    "median_ms": statistics.median(times),
+                    "max_ms": max(times),
+                    "queries": len(queries),
+                }
+            )
     return rows
 
 
@@ -109,15 +151,27 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     officer = seed(args.systems, args.risks)
-    print(f"seeded {args.systems:,} AI systems and {args.risks:,} risks in {time.perf_counter() - started:.1f} s "
-          f"({connection.vendor})", flush=True)
+    print(
+        f"seeded {args.systems:,} AI systems and {args.risks:,} risks in {time.perf_counter() - started:.1f} s "
+        f"({connection.vendor})",
+        flush=True,
+    )
     rows = measure(officer, args.repeat)
-    print(table(["page", "url", "HTTP", "median ms", "slowest ms", "queries"],
-                [[r["page"], r["url"], r["status"], f"{r['median_ms']:.0f}", f"{r['max_ms']:.0f}", r["queries"]]
-                 for r in rows], right={2, 3, 4, 5}))
+    print(
+        table(
+            ["page", "url", "HTTP", "median ms", "slowest ms", "queries"],
+            [
+                [r["page"], r["url"], r["status"], f"{r['median_ms']:.0f}", f"{r['max_ms']:.0f}", r["queries"]]
+                for r in rows
+            ],
+            right={2, 3, 4, 5},
+        )
+    )
     worst = max(rows, key=lambda r: r["median_ms"])
-    print(f"target: every page's median under {TARGET_MS} ms: {verdict(worst['median_ms'] < TARGET_MS)} "
-          f"(slowest: {worst['page']}, {worst['median_ms']:.0f} ms)")
+    print(
+        f"target: every page's median under {TARGET_MS} ms: {verdict(worst['median_ms'] < TARGET_MS)} "
+        f"(slowest: {worst['page']}, {worst['median_ms']:.0f} ms)"
+    )
     return 0 if all(r["status"] == 200 for r in rows) else 1
 
 

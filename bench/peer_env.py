@@ -7,6 +7,7 @@ list rebuilds it. Nothing here touches the project's own `.venv`.
 
 Usage on its own: `python -m bench.peer_env giskard deepchecks` (prepares them, prints the outcome).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,14 @@ from pathlib import Path
 # Known to install on Python 3.11 (issue #4). Deepchecks 0.19.1 only resolves with these pins beside it.
 PEERS: dict[str, list[str]] = {
     "giskard": ["giskard==2.19.2"],
-    "deepchecks": ["deepchecks==0.19.1", "scikit-learn<1.6", "numpy<2", "pandas<2.3",
-                   "category-encoders<2.7", "plotly<6"],
+    "deepchecks": [
+        "deepchecks==0.19.1",
+        "scikit-learn<1.6",
+        "numpy<2",
+        "pandas<2.3",
+        "category-encoders<2.7",
+        "plotly<6",
+    ],
 }
 
 
@@ -63,17 +70,23 @@ def ensure_peer_env(tool: str, *, quiet: bool = True) -> PeerEnv:
     if root.exists():
         shutil.rmtree(root)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
-    steps = [[_base_python(), "-m", "venv", str(root)],
-             [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "pip"],
-             [str(python), "-m", "pip", "install", "--disable-pip-version-check", *pins]]
+    steps = [
+        [_base_python(), "-m", "venv", str(root)],
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "pip"],
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", *pins],
+    ]
     with open(log, "w") as out:
         for cmd in steps:
             out.write(f"$ {' '.join(cmd)}\n")
             out.flush()
             done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
             if done.returncode != 0:
-                return PeerEnv(tool, None, error=f"`{' '.join(cmd[-len(pins) - 1:])}` failed "
-                                                 f"(exit {done.returncode}): {_last_error(log)}", log=log)
+                return PeerEnv(
+                    tool,
+                    None,
+                    error=f"`{' '.join(cmd[-len(pins) - 1 :])}` failed (exit {done.returncode}): {_last_error(log)}",
+                    log=log,
+                )
     marker.write_text(_fingerprint(pins))
     return PeerEnv(tool, python, log=log)
 
@@ -87,5 +100,7 @@ def _last_error(log: Path) -> str:
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(PEERS):
         result = ensure_peer_env(name)
-        print(f"{name}: {'ready at ' + str(result.python) if result.python else 'FAILED: ' + result.error}"
-              f" (log {result.log})")
+        print(
+            f"{name}: {'ready at ' + str(result.python) if result.python else 'FAILED: ' + result.error}"
+            f" (log {result.log})"
+        )

@@ -9,6 +9,7 @@ A missed target prints MISSED; the exit status is non-zero only when something b
 
     python -m bench.run [--datasets adult german] [--models hgb lr] [--suite full] [--sample N]
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=["adult", "german"])
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--suite", choices=("quick", "standard", "full"), default="full")
-    parser.add_argument("--sample", type=int, default=None,
-                        help="keep at most N rows of each split (for a quick smoke run)")
+    parser.add_argument(
+        "--sample", type=int, default=None, help="keep at most N rows of each split (for a quick smoke run)"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-shap", action="store_true", help="skip the bare SHAP comparison")
@@ -68,10 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         cases = run_cases(args, Path(folder))
     print("\n== summary (wall time of the child process, peak RSS of the child)")
     print(summary_table(cases))
-    payload = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                           "platform": platform.platform()},
-               "suite": args.suite, "sample": args.sample, "cases": cases}
+    payload = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "suite": args.suite,
+        "sample": args.sample,
+        "cases": cases,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(payload, indent=2))
     print(f"\nresults written to {args.json}")

@@ -13,6 +13,7 @@ Two ratios:
 * paired: XAI-01 run again in this process, warm, interleaved with the bare call, fastest of each
   (the wrapper's own overhead, insensitive to other load on the machine).
 """
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,9 @@ def shap_overhead(prep, xai01_run_s: float | None, *, repeats: int = 3) -> dict:
     test = read_dataset(prep.test_path, prep.test_options)
 
     def context() -> ValidationContext:
-        return ValidationContext(task="binary", model=model, test=test, target=case.target,
-                                 sensitive=list(case.sensitive), seed=0)
+        return ValidationContext(
+            task="binary", model=model, test=test, target=case.target, sensitive=list(case.sensitive), seed=0
+        )
 
     ctx = context()
     pol = ctx.policy.explainability
@@ -55,11 +57,18 @@ def shap_overhead(prep, xai01_run_s: float | None, *, repeats: int = 3) -> dict:
         bare_runs.append(_timed(bare))
         xai_runs.append(_timed(xai01))
     bare_s, xai_s = min(bare_runs), min(xai_runs)
-    return {"explainer": kind, "rows": int(X_t.shape[0]), "transformed_features": int(X_t.shape[1]),
-            "bare_s": round(bare_s, 3), "bare_runs_s": _r(bare_runs), "xai01_warm_s": round(xai_s, 3),
-            "xai01_warm_runs_s": _r(xai_runs), "xai01_run_s": xai01_run_s,
-            "ratio_run": round(xai01_run_s / bare_s, 2) if xai01_run_s and bare_s > 0 else None,
-            "ratio_paired": round(xai_s / bare_s, 2) if bare_s > 0 else None}
+    return {
+        "explainer": kind,
+        "rows": int(X_t.shape[0]),
+        "transformed_features": int(X_t.shape[1]),
+        "bare_s": round(bare_s, 3),
+        "bare_runs_s": _r(bare_runs),
+        "xai01_warm_s": round(xai_s, 3),
+        "xai01_warm_runs_s": _r(xai_runs),
+        "xai01_run_s": xai01_run_s,
+        "ratio_run": round(xai01_run_s / bare_s, 2) if xai01_run_s and bare_s > 0 else None,
+        "ratio_paired": round(xai_s / bare_s, 2) if bare_s > 0 else None,
+    }
 
 
 def _dense(X):

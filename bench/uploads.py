@@ -17,6 +17,7 @@ process's peak <= 200 MB above idle, whatever the file.
 `--code DIR` runs the web and worker processes on another checkout (e.g. `git archive` of an
 older commit) to measure before and after with the same files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # --- the files ---------------------------------------------------------------------------------
 
+
 def make_bomb(path: Path, pairs: int) -> None:
     path.write_bytes(b"\x80\x04" + b"N0" * pairs + b"N.")  # loads as None, after `pairs` pushes and pops
 
@@ -88,6 +90,7 @@ def make_model(path: Path, megabytes: int) -> None:
 
 
 # --- one process of the portal -----------------------------------------------------------------
+
 
 def _status_mb(field: str) -> float:
     for line in open("/proc/self/status", encoding="ascii"):
@@ -133,8 +136,10 @@ def _multipart(fields: dict, file_field: str, source: Path, name: str, target: P
     with open(target, "wb") as out:
         for key, value in fields.items():
             out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{name}"\r\n'
-                  f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
         with open(source, "rb") as data:
             shutil.copyfileobj(data, out, MB)
         out.write(f"\r\n--{boundary}--\r\n".encode())
@@ -151,13 +156,26 @@ def _post(app, *, token: str, path: str, fields: dict, source: Path, name: str, 
 
     try:
         with open(body, "rb") as stream:
-            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-                       "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
-                       "CONTENT_LENGTH": str(body.stat().st_size), "SERVER_NAME": "127.0.0.1",
-                       "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Token {token}",
-                       "wsgi.input": stream, "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
-                       "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True,
-                       "wsgi.run_once": False, "REMOTE_ADDR": "127.0.0.1"}
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": path,
+                "SCRIPT_NAME": "",
+                "QUERY_STRING": "",
+                "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+                "CONTENT_LENGTH": str(body.stat().st_size),
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_AUTHORIZATION": f"Token {token}",
+                "wsgi.input": stream,
+                "wsgi.errors": sys.stderr,
+                "wsgi.url_scheme": "http",
+                "wsgi.version": (1, 0),
+                "wsgi.multithread": False,
+                "wsgi.multiprocess": True,
+                "wsgi.run_once": False,
+                "REMOTE_ADDR": "127.0.0.1",
+            }
             answer = b"".join(app(environ, start_response))
     finally:
         body.unlink(missing_ok=True)
@@ -183,21 +201,44 @@ def web(kind: str, source: Path, name: str) -> dict:
     warm["dataset"][0].write_text("age,income\n30,<=50K\n40,>50K\n")
     for warm_kind, (path, warm_name) in warm.items():  # imports and caches of the upload path
         endpoint, fields = _upload_fields(warm_kind)
-        _post(app, token=config["token"], path=f"/api/v1/systems/{config['system']}/{endpoint}/", fields=fields,
-              source=path, name=warm_name, folder=folder)
+        _post(
+            app,
+            token=config["token"],
+            path=f"/api/v1/systems/{config['system']}/{endpoint}/",
+            fields=fields,
+            source=path,
+            name=warm_name,
+            folder=folder,
+        )
     checks.clear()
     idle = _status_mb("VmRSS")
     _reset_peak()
     endpoint, fields = _upload_fields(kind)
     started = time.perf_counter()
-    code, body = _post(app, token=config["token"], path=f"/api/v1/systems/{config['system']}/{endpoint}/",
-                       fields=fields, source=source, name=name, folder=folder)
+    code, body = _post(
+        app,
+        token=config["token"],
+        path=f"/api/v1/systems/{config['system']}/{endpoint}/",
+        fields=fields,
+        source=source,
+        name=name,
+        folder=folder,
+    )
     wall = time.perf_counter() - started
     peak = _status_mb("VmHWM")
     state = body.get("scan_verdict") or body.get("profile_status") or ("profiled" if "schema" in body else None)
-    return {"http": code, "state": state or body.get("code"), "id": body.get("id"), "wall_s": round(wall, 2),
-            "idle_mb": round(idle, 1), "peak_mb": round(peak, 1), "above_idle_mb": round(peak - idle, 1),
-            "after_mb": round(_status_mb("VmRSS"), 1), "checks": checks, "message": body.get("message", "")}
+    return {
+        "http": code,
+        "state": state or body.get("code"),
+        "id": body.get("id"),
+        "wall_s": round(wall, 2),
+        "idle_mb": round(idle, 1),
+        "peak_mb": round(peak, 1),
+        "above_idle_mb": round(peak - idle, 1),
+        "after_mb": round(_status_mb("VmRSS"), 1),
+        "checks": checks,
+        "message": body.get("message", ""),
+    }
 
 
 def _spy_on_checks() -> list:
@@ -212,8 +253,14 @@ def _spy_on_checks() -> list:
 
     def spy(**kwargs):
         outcome = uploads.upload_check(**kwargs)
-        seen.append({"status": outcome.status, "child_pid": outcome.pid, "child_peak_mb": outcome.peak_rss_mb,
-                     "child_wall_s": outcome.wall_s})
+        seen.append(
+            {
+                "status": outcome.status,
+                "child_pid": outcome.pid,
+                "child_peak_mb": outcome.peak_rss_mb,
+                "child_wall_s": outcome.wall_s,
+            }
+        )
         return outcome
 
     services.upload_check = spy
@@ -237,16 +284,24 @@ def work(kind: str, object_id: int) -> dict:
     else:
         row = Dataset.objects.get(pk=object_id)
         state, reasons = row.profile_status, [row.profile_error["code"]] if row.profile_error else []
-    return {"state": state, "reasons": reasons, "wall_s": round(wall, 2), "checks": checks,
-            "worker_above_idle_mb": round(_status_mb("VmHWM") - idle, 1)}
+    return {
+        "state": state,
+        "reasons": reasons,
+        "wall_s": round(wall, 2),
+        "checks": checks,
+        "worker_above_idle_mb": round(_status_mb("VmHWM") - idle, 1),
+    }
 
 
 # --- the orchestrator --------------------------------------------------------------------------
 
+
 def _run(args: list[str], *, env: dict, code: Path) -> dict:
     """This file's `--web`/`--work`/... mode in a fresh interpreter that imports the portal from `code`."""
-    script = (f"import runpy, sys; sys.path.insert(0, {str(code)!r}); sys.argv[0] = {__file__!r}; "
-              f"runpy.run_path({__file__!r}, run_name='__main__')")
+    script = (
+        f"import runpy, sys; sys.path.insert(0, {str(code)!r}); sys.argv[0] = {__file__!r}; "
+        f"runpy.run_path({__file__!r}, run_name='__main__')"
+    )
     done = subprocess.run([sys.executable, "-c", script, *args], cwd=code, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
@@ -255,8 +310,13 @@ def _run(args: list[str], *, env: dict, code: Path) -> dict:
 
 def run_cases(args: argparse.Namespace, folder: Path, out=sys.stdout) -> list[dict]:
     code = args.code.resolve()
-    env = dict(os.environ, DATA_DIR=str(folder / "data"), DEBUG="1", PYTHONPATH=str(code),
-               DJANGO_SETTINGS_MODULE="config.settings")
+    env = dict(
+        os.environ,
+        DATA_DIR=str(folder / "data"),
+        DEBUG="1",
+        PYTHONPATH=str(code),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
     env.pop("DATABASE_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     (folder / "data").mkdir()
@@ -268,19 +328,31 @@ def run_cases(args: argparse.Namespace, folder: Path, out=sys.stdout) -> list[di
     _run(["--make-model", str(files / "forest.joblib"), str(args.model_mb)], env=env, code=ROOT)
     config = _run(["--setup"], env=env, code=code)
     (folder / "data" / "bench.json").write_text(json.dumps(config))
-    print(f"files made in {time.perf_counter() - started:.0f} s ({rows:,} CSV rows); code: {code}", file=out, flush=True)
-    cases = [("opcode bomb", "model", files / "bomb.pkl", "bomb.pkl"),
-             (f"{args.csv_mb} MB CSV", "dataset", files / "adult-resampled.csv", "adult-resampled.csv"),
-             (f"{args.model_mb} MB joblib", "model", files / "forest.joblib", "forest.joblib")]
+    print(
+        f"files made in {time.perf_counter() - started:.0f} s ({rows:,} CSV rows); code: {code}", file=out, flush=True
+    )
+    cases = [
+        ("opcode bomb", "model", files / "bomb.pkl", "bomb.pkl"),
+        (f"{args.csv_mb} MB CSV", "dataset", files / "adult-resampled.csv", "adult-resampled.csv"),
+        (f"{args.model_mb} MB joblib", "model", files / "forest.joblib", "forest.joblib"),
+    ]
     results = []
     for label, kind, path, name in cases:
-        result = {"case": label, "kind": kind, "size_mb": round(path.stat().st_size / MB, 1),
-                  "web": _run(["--web", kind, str(path), name], env=env, code=code)}
+        result = {
+            "case": label,
+            "kind": kind,
+            "size_mb": round(path.stat().st_size / MB, 1),
+            "web": _run(["--web", kind, str(path), name], env=env, code=code),
+        }
         if result["web"]["state"] == "pending" and result["web"]["id"]:
             result["worker"] = _run(["--work", kind, str(result["web"]["id"])], env=env, code=code)
         results.append(result)
-        print(f"  {label}: HTTP {result['web']['http']} in {result['web']['wall_s']} s, "
-              f"+{result['web']['above_idle_mb']:.0f} MB", file=out, flush=True)
+        print(
+            f"  {label}: HTTP {result['web']['http']} in {result['web']['wall_s']} s, "
+            f"+{result['web']['above_idle_mb']:.0f} MB",
+            file=out,
+            flush=True,
+        )
     return results
 
 
@@ -292,13 +364,38 @@ def report(results: list[dict]) -> str:
         web, worker = r["web"], r.get("worker")
         child = max((c["child_peak_mb"] for c in web["checks"]), default=None)
         final = f"{worker['state']} {','.join(worker['reasons'])}".strip() if worker else web["state"]
-        rows.append([r["case"], f"{r['size_mb']:g}", web["http"], f"{web['wall_s']:.1f}", f"{web['idle_mb']:.0f}",
-                     f"+{web['above_idle_mb']:.0f}", verdict(web["above_idle_mb"] <= BOUND_MB),
-                     f"{child:.0f}" if child else "-", f"{worker['wall_s']:.1f}" if worker else "-",
-                     f"{max((c['child_peak_mb'] for c in worker['checks']), default=0):.0f}" if worker else "-",
-                     final])
-    return table(["case", "MB", "HTTP", "request s", "idle MB", "peak above idle", f"<= {BOUND_MB} MB",
-                  "child MB", "worker s", "worker child MB", "outcome"], rows, right={1, 2, 3, 4, 5, 7, 8, 9})
+        rows.append(
+            [
+                r["case"],
+                f"{r['size_mb']:g}",
+                web["http"],
+                f"{web['wall_s']:.1f}",
+                f"{web['idle_mb']:.0f}",
+                f"+{web['above_idle_mb']:.0f}",
+                verdict(web["above_idle_mb"] <= BOUND_MB),
+                f"{child:.0f}" if child else "-",
+                f"{worker['wall_s']:.1f}" if worker else "-",
+                f"{max((c['child_peak_mb'] for c in worker['checks']), default=0):.0f}" if worker else "-",
+                final,
+            ]
+        )
+    return table(
+        [
+            "case",
+            "MB",
+            "HTTP",
+            "request s",
+            "idle MB",
+            "peak above idle",
+            f"<= {BOUND_MB} MB",
+            "child MB",
+            "worker s",
+            "worker child MB",
+            "outcome",
+        ],
+        rows,
+        right={1, 2, 3, 4, 5, 7, 8, 9},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,8 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         results = run_cases(args, Path(folder))
     print(report(results))
     worst = max(r["web"]["above_idle_mb"] for r in results)
-    print(f"bound: the web process's peak at most {BOUND_MB} MB above idle for any upload: "
-          f"{'met' if worst <= BOUND_MB else 'MISSED'} (largest: +{worst:.0f} MB)")
+    print(
+        f"bound: the web process's peak at most {BOUND_MB} MB above idle for any upload: "
+        f"{'met' if worst <= BOUND_MB else 'MISSED'} (largest: +{worst:.0f} MB)"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"code": str(args.code), "results": results}, indent=2))
     print(f"results written to {args.json}")

@@ -29,8 +29,9 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return value or None
 
 
-def env_str(name: str, default: str | None = None, *, required: bool = False,
-            environ: Mapping[str, str] | None = None) -> str | None:
+def env_str(
+    name: str, default: str | None = None, *, required: bool = False, environ: Mapping[str, str] | None = None
+) -> str | None:
     value = _raw(name, environ)
     if value is None:
         if required:
@@ -51,8 +52,7 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     raise ConfigError(f"{name}={value!r} is not a boolean; use one of true/false, 1/0, yes/no, on/off.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None,
-            environ: Mapping[str, str] | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None) -> int:
     value = _raw(name, environ)
     if value is None:
         return default
@@ -114,8 +114,7 @@ def env_path(name: str, default: Path, *, environ: Mapping[str, str] | None = No
     return Path(value).expanduser().resolve() if value else default
 
 
-def env_database(name: str, default_sqlite_path: Path, *,
-                 environ: Mapping[str, str] | None = None) -> dict:
+def env_database(name: str, default_sqlite_path: Path, *, environ: Mapping[str, str] | None = None) -> dict:
     """Parse DATABASE_URL; only SQLite and PostgreSQL are supported."""
     value = _raw(name, environ)
     if value is None:
@@ -128,8 +127,10 @@ def env_database(name: str, default_sqlite_path: Path, *,
     if engine == "django.db.backends.sqlite3":
         return sqlite_database(Path(config["NAME"]))
     if engine != "django.db.backends.postgresql":
-        raise ConfigError(f"{name} uses an unsupported engine ({engine or 'unknown'}); "
-                          "use postgres://user:password@host:5432/name or sqlite:////path/to/file.")
+        raise ConfigError(
+            f"{name} uses an unsupported engine ({engine or 'unknown'}); "
+            "use postgres://user:password@host:5432/name or sqlite:////path/to/file."
+        )
     if not config.get("NAME"):
         raise ConfigError(f"{name} names no database; add /<database> to the URL.")
     return config
@@ -141,8 +142,11 @@ def sqlite_database(path: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
-        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30,
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
         "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
     }
 
@@ -153,8 +157,10 @@ def env_broker(name: str, default_folder: Path, *, environ: Mapping[str, str] | 
         return "filesystem://localhost/"
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in {"redis", "rediss", "filesystem", "memory", "amqp"}:
-        raise ConfigError(f"{name}={value!r} has an unsupported scheme; use redis://host:6379/0 "
-                          "or leave it unset for the embedded filesystem broker.")
+        raise ConfigError(
+            f"{name}={value!r} has an unsupported scheme; use redis://host:6379/0 "
+            "or leave it unset for the embedded filesystem broker."
+        )
     return value
 
 
@@ -166,8 +172,10 @@ def env_cache(name: str, *, environ: Mapping[str, str] | None = None) -> dict:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in {"redis", "rediss"}:
-        raise ConfigError(f"{name}={value!r} has an unsupported scheme; use redis://host:6379/1, "
-                          "or leave it unset for a cache in each process's memory.")
+        raise ConfigError(
+            f"{name}={value!r} has an unsupported scheme; use redis://host:6379/1, "
+            "or leave it unset for a cache in each process's memory."
+        )
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
 
 
@@ -180,6 +188,7 @@ def env_networks(name: str, *, environ: Mapping[str, str] | None = None) -> list
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ConfigError(f"{name} has {item!r}, which is not an IP address or network such as 10.0.0.0/8.") from None
+            raise ConfigError(
+                f"{name} has {item!r}, which is not an IP address or network such as 10.0.0.0/8."
+            ) from None
     return items
-

@@ -32,8 +32,10 @@ DATA_DIR = env_path("DATA_DIR", BASE_DIR / "data")
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ConfigError("SECRET_KEY is required when DEBUG is off; set it to a long random string "
-                          "(python -c 'import secrets; print(secrets.token_urlsafe(50))').")
+        raise ConfigError(
+            "SECRET_KEY is required when DEBUG is off; set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on-" + "x" * 20
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
@@ -144,7 +146,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage",
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
 # Uploaded model and dataset files, stored by content hash behind one adapter (models_registry.storage):
@@ -152,19 +155,24 @@ STORAGES = {
 # on other machines can read them.
 ARTIFACT_STORAGE = env_str("ARTIFACT_STORAGE", "local")
 if ARTIFACT_STORAGE == "local":
-    STORAGES["artifacts"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                             "OPTIONS": {"location": str(env_path("ARTIFACT_ROOT", MEDIA_ROOT / "artifacts"))}}
+    STORAGES["artifacts"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(env_path("ARTIFACT_ROOT", MEDIA_ROOT / "artifacts"))},
+    }
 elif ARTIFACT_STORAGE == "s3":
-    STORAGES["artifacts"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": env_str("S3_BUCKET", required=True),
-        "endpoint_url": env_str("S3_ENDPOINT_URL"),
-        "region_name": env_str("S3_REGION"),
-        "access_key": env_str("S3_ACCESS_KEY_ID"),
-        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
-        "location": env_str("S3_PREFIX", "artifacts"),
-        "file_overwrite": False,
-        "default_acl": None,
-    }}
+    STORAGES["artifacts"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET", required=True),
+            "endpoint_url": env_str("S3_ENDPOINT_URL"),
+            "region_name": env_str("S3_REGION"),
+            "access_key": env_str("S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+            "location": env_str("S3_PREFIX", "artifacts"),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 else:
     raise ConfigError(f"ARTIFACT_STORAGE={ARTIFACT_STORAGE!r} is not supported; use local or s3.")
 # Uploads over MAX_UPLOAD_SIZE are cut off while they stream in, before they are stored.
@@ -182,32 +190,37 @@ MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", 2 * 1024**3)
 # (PEM, or base64 of the 32 raw bytes) if set, else from this file, created 0600 on first use.
 # Both are parsed strictly by audits.certification.signing (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env_str("CERTIFICATE_SIGNING_KEY")
-CERTIFICATE_SIGNING_KEY_FILE = env_path("CERTIFICATE_SIGNING_KEY_FILE",
-                                        DATA_DIR / "keys" / "certificate-signing-ed25519.pem")
+CERTIFICATE_SIGNING_KEY_FILE = env_path(
+    "CERTIFICATE_SIGNING_KEY_FILE", DATA_DIR / "keys" / "certificate-signing-ed25519.pem"
+)
 # The audit trail is anchored outside the database (audits.checkpoints): beat signs each chain's
 # head every AUDIT_CHECKPOINT_INTERVAL_MINUTES with a key of its own (same rules as the certificate
 # key) and appends it to a JSON-lines file under AUDIT_CHECKPOINT_DIR -- keep that folder where the
 # database server cannot write -- and, when AUDIT_CHECKPOINT_S3_BUCKET is set, to an S3 bucket with
 # object lock (COMPLIANCE mode, AUDIT_CHECKPOINT_S3_RETENTION_DAYS). The key also signs export headers.
 AUDIT_CHECKPOINT_SIGNING_KEY = env_str("AUDIT_CHECKPOINT_SIGNING_KEY")
-AUDIT_CHECKPOINT_SIGNING_KEY_FILE = env_path("AUDIT_CHECKPOINT_SIGNING_KEY_FILE",
-                                             DATA_DIR / "keys" / "audit-checkpoint-ed25519.pem")
+AUDIT_CHECKPOINT_SIGNING_KEY_FILE = env_path(
+    "AUDIT_CHECKPOINT_SIGNING_KEY_FILE", DATA_DIR / "keys" / "audit-checkpoint-ed25519.pem"
+)
 AUDIT_CHECKPOINT_DIR = env_path("AUDIT_CHECKPOINT_DIR", DATA_DIR / "audit-checkpoints")
 AUDIT_CHECKPOINT_INTERVAL_MINUTES = env_int("AUDIT_CHECKPOINT_INTERVAL_MINUTES", 60, minimum=1)
 AUDIT_CHECKPOINT_S3_BUCKET = env_str("AUDIT_CHECKPOINT_S3_BUCKET")
 AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_S3_RETENTION_DAYS", 3650, minimum=1)
 if AUDIT_CHECKPOINT_S3_BUCKET:
     # The artifact store's S3 endpoint and credentials (S3_*), a bucket of its own with object lock.
-    STORAGES["audit_checkpoints"] = {"BACKEND": "audits.checkpoint_storage.LockedS3Storage", "OPTIONS": {
-        "bucket_name": AUDIT_CHECKPOINT_S3_BUCKET,
-        "endpoint_url": env_str("S3_ENDPOINT_URL"),
-        "region_name": env_str("S3_REGION"),
-        "access_key": env_str("S3_ACCESS_KEY_ID"),
-        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
-        "location": env_str("AUDIT_CHECKPOINT_S3_PREFIX", "audit-checkpoints"),
-        "file_overwrite": False,
-        "default_acl": None,
-    }}
+    STORAGES["audit_checkpoints"] = {
+        "BACKEND": "audits.checkpoint_storage.LockedS3Storage",
+        "OPTIONS": {
+            "bucket_name": AUDIT_CHECKPOINT_S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL"),
+            "region_name": env_str("S3_REGION"),
+            "access_key": env_str("S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+            "location": env_str("AUDIT_CHECKPOINT_S3_PREFIX", "audit-checkpoints"),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 
 # Security: secure cookies whenever DEBUG is off; HSTS and HTTPS redirect are explicit opt-ins
 # because the portal is often run behind a TLS-terminating proxy that already does them.
@@ -258,9 +271,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI Governance Portal <portal
 PORTAL_BASE_URL = env_url("PORTAL_BASE_URL")
 if not PORTAL_BASE_URL:
     if not DEBUG:
-        raise ConfigError("PORTAL_BASE_URL is required when DEBUG is off: it is signed into every certificate "
-                          "as its verification link. Set it to the address people open, e.g. "
-                          "https://portal.example.org.")
+        raise ConfigError(
+            "PORTAL_BASE_URL is required when DEBUG is off: it is signed into every certificate "
+            "as its verification link. Set it to the address people open, e.g. "
+            "https://portal.example.org."
+        )
     PORTAL_BASE_URL = "http://127.0.0.1:8000"
 
 # --- REST API ------------------------------------------------------------------------------
@@ -297,7 +312,7 @@ REST_KNOX = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Governance Portal API",
     "DESCRIPTION": "Register AI systems, upload models and datasets, run validations and follow "
-                   "certification. Authenticate with `Authorization: Token <token>`.",
+    "certification. Authenticate with `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -327,17 +342,22 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL", DATA_DIR / "broker")
 _BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"data_folder_in": str(_BROKER_DIR / "out"), "data_folder_out": str(_BROKER_DIR / "out"),
-     "control_folder": str(_BROKER_DIR / "control"), "processed_folder": str(_BROKER_DIR / "processed"),
-     "store_processed": False}
+    {
+        "data_folder_in": str(_BROKER_DIR / "out"),
+        "data_folder_out": str(_BROKER_DIR / "out"),
+        "control_folder": str(_BROKER_DIR / "control"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
     if CELERY_BROKER_URL.startswith("filesystem")
     # Redis: fail a publish fast when the broker is gone (the outbox retries it) instead of hanging a
     # request on a dead connection; look for messages of dead workers every 10 s rather than every
     # 100 s; visibility_timeout is set below, from the validation time limit.
     else {"socket_connect_timeout": 5, "socket_timeout": 10, "unacked_restore_throttle": 1}
 )
-_default_backend = (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis", "rediss"))
-                    else f"file://{DATA_DIR / 'celery-results'}")
+_default_backend = (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis", "rediss")) else f"file://{DATA_DIR / 'celery-results'}"
+)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_backend)
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_ACKS_LATE = True
@@ -412,9 +432,11 @@ VALIDATION_MAX_ATTEMPTS = env_int("VALIDATION_MAX_ATTEMPTS", 3, minimum=1)
 # only delays the re-delivery after a worker died, which the reaper's hand-back makes up for.
 BROKER_VISIBILITY_TIMEOUT_S = env_int("BROKER_VISIBILITY_TIMEOUT_S", VALIDATION_TIME_LIMIT_S + 600, minimum=10)
 if BROKER_VISIBILITY_TIMEOUT_S <= VALIDATION_TIME_LIMIT_S:
-    raise ConfigError(f"BROKER_VISIBILITY_TIMEOUT_S ({BROKER_VISIBILITY_TIMEOUT_S}) must be longer than "
-                      f"VALIDATION_TIME_LIMIT_S ({VALIDATION_TIME_LIMIT_S}), or Redis re-delivers runs that are "
-                      "still running.")
+    raise ConfigError(
+        f"BROKER_VISIBILITY_TIMEOUT_S ({BROKER_VISIBILITY_TIMEOUT_S}) must be longer than "
+        f"VALIDATION_TIME_LIMIT_S ({VALIDATION_TIME_LIMIT_S}), or Redis re-delivers runs that are "
+        "still running."
+    )
 if not CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT_S
 # Upload temporary files (FILE_UPLOAD_TEMP_DIR) untouched for this long belong to no live request
@@ -429,9 +451,11 @@ UPLOAD_SCAN_TIME_LIMIT_S = env_int("UPLOAD_SCAN_TIME_LIMIT_S", 120, minimum=5)
 UPLOAD_SCAN_MEMORY_LIMIT_MB = env_int("UPLOAD_SCAN_MEMORY_LIMIT_MB", 512, minimum=128)
 UPLOAD_SCAN_PENDING_TIMEOUT_S = env_int("UPLOAD_SCAN_PENDING_TIMEOUT_S", 1800, minimum=60)
 if UPLOAD_SCAN_PENDING_TIMEOUT_S <= UPLOAD_SCAN_TIME_LIMIT_S + 60:
-    raise ConfigError(f"UPLOAD_SCAN_PENDING_TIMEOUT_S ({UPLOAD_SCAN_PENDING_TIMEOUT_S}) must be more than a minute "
-                      f"longer than UPLOAD_SCAN_TIME_LIMIT_S ({UPLOAD_SCAN_TIME_LIMIT_S}), or the sweep would refuse "
-                      "scans a worker is still running.")
+    raise ConfigError(
+        f"UPLOAD_SCAN_PENDING_TIMEOUT_S ({UPLOAD_SCAN_PENDING_TIMEOUT_S}) must be more than a minute "
+        f"longer than UPLOAD_SCAN_TIME_LIMIT_S ({UPLOAD_SCAN_TIME_LIMIT_S}), or the sweep would refuse "
+        "scans a worker is still running."
+    )
 # How long /healthz waits for a worker to answer a ping.
 HEALTH_WORKER_TIMEOUT = float(env_int("HEALTH_WORKER_TIMEOUT_MS", 2000, minimum=100)) / 1000
 

@@ -27,10 +27,12 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(),
-         name="password_change_done"),
-    path("accounts/invite/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
-        post_reset_login=False), name="password_reset_confirm"),
+    path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "accounts/invite/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=False),
+        name="password_reset_confirm",
+    ),
     path("accounts/invite/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("users/", core_views.user_list_view, name="user_list"),
     path("users/<int:pk>/", core_views.user_detail_view, name="user_detail"),

@@ -22,9 +22,24 @@ from datetime import UTC, datetime
 ALGORITHM = "sha256-canonical-json-v1"
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
-    "chain", "seq", "prev_hash", "timestamp", "organisation_id", "actor_id", "actor_username",
-    "actor_role", "verb", "object_type", "object_id", "object_repr", "before", "after", "reason",
-    "request_id", "ip", "origin",
+    "chain",
+    "seq",
+    "prev_hash",
+    "timestamp",
+    "organisation_id",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "verb",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+    "ip",
+    "origin",
 )
 
 
@@ -84,8 +99,9 @@ class Anchor:
     source: str
 
 
-def verify_records(records: Iterable[Mapping], heads: Mapping[str, tuple[int, str]] | None = None,
-                   *, require_genesis: bool = True) -> VerifyResult:
+def verify_records(
+    records: Iterable[Mapping], heads: Mapping[str, tuple[int, str]] | None = None, *, require_genesis: bool = True
+) -> VerifyResult:
     """Check rows given in storage order (by chain, then seq), and report every break.
 
     `heads` maps a chain to the (seq, hash) the portal recorded as its last event; it catches a
@@ -110,11 +126,15 @@ def verify_records(records: Iterable[Mapping], heads: Mapping[str, tuple[int, st
         if found == (seq, head_hash):
             continue
         if found[0] < seq:
-            problem = (f"the chain ends at #{found[0]} but the portal recorded #{seq} as its last event: "
-                       "events were removed from the end")
+            problem = (
+                f"the chain ends at #{found[0]} but the portal recorded #{seq} as its last event: "
+                "events were removed from the end"
+            )
         elif found[0] > seq:
-            problem = (f"the chain goes on to #{found[0]} but the portal recorded #{seq} as its last event: "
-                       "events were added behind the portal's back")
+            problem = (
+                f"the chain goes on to #{found[0]} but the portal recorded #{seq} as its last event: "
+                "events were added behind the portal's back"
+            )
         else:
             problem = "the last event's hash is not the one the portal recorded as the chain's head"
         breaks.append(Break(chain, found[0] + 1 if found[0] < seq else seq, None, problem))
@@ -125,8 +145,10 @@ def _problems(record: Mapping, previous: tuple[int, str] | None) -> list[str]:
     expected_seq, expected_prev = (previous[0] + 1, previous[1]) if previous else (1, GENESIS_HASH)
     problems = []
     if record["seq"] != expected_seq:
-        problems.append(f"sequence number is {record['seq']} where {expected_seq} was expected: "
-                        "an event was removed or the order was changed")
+        problems.append(
+            f"sequence number is {record['seq']} where {expected_seq} was expected: "
+            "an event was removed or the order was changed"
+        )
     elif record["prev_hash"] != expected_prev:
         problems.append("prev_hash does not match the previous event's hash: the order was changed or a row removed")
     if compute_hash(record) != record["hash"]:
@@ -134,8 +156,9 @@ def _problems(record: Mapping, previous: tuple[int, str] | None) -> list[str]:
     return problems
 
 
-def check_anchors(anchors: Iterable[Anchor], stored: Mapping[tuple[str, int], str],
-                  heads: Mapping[str, int]) -> list[Break]:
+def check_anchors(
+    anchors: Iterable[Anchor], stored: Mapping[tuple[str, int], str], heads: Mapping[str, int]
+) -> list[Break]:
     """Every anchor whose event is gone or has another hash now. `stored` maps (chain, seq) to
     the hash in the trail, `heads` a chain to its last seq. An anchor at seq 0 (an empty chain)
     only says the chain existed."""
@@ -146,12 +169,24 @@ def check_anchors(anchors: Iterable[Anchor], stored: Mapping[tuple[str, int], st
         now = stored.get((anchor.chain, anchor.seq))
         if now is None:
             end = heads.get(anchor.chain, 0)
-            breaks.append(Break(anchor.chain, anchor.seq, None,
-                                f"{anchor.source} recorded event #{anchor.seq}, which the trail no longer has "
-                                f"(it ends at #{end}): events were removed"))
+            breaks.append(
+                Break(
+                    anchor.chain,
+                    anchor.seq,
+                    None,
+                    f"{anchor.source} recorded event #{anchor.seq}, which the trail no longer has "
+                    f"(it ends at #{end}): events were removed",
+                )
+            )
         elif now != anchor.hash:
-            breaks.append(Break(anchor.chain, anchor.seq, None,
-                                f"{anchor.source} recorded hash {anchor.hash[:16]}… for event #{anchor.seq}, the trail "
-                                f"now has {now[:16]}…: the trail was rewritten at or before that point "
-                                "(even though its hashes were recomputed)"))
+            breaks.append(
+                Break(
+                    anchor.chain,
+                    anchor.seq,
+                    None,
+                    f"{anchor.source} recorded hash {anchor.hash[:16]}… for event #{anchor.seq}, the trail "
+                    f"now has {now[:16]}…: the trail was rewritten at or before that point "
+                    "(even though its hashes were recomputed)",
+                )
+            )
     return breaks

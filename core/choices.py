@@ -15,26 +15,71 @@ class Role(models.TextChoices):
 
 
 _EVERYONE = {"home.view", "profile.view", "tokens.manage"}
-_READ_INVENTORY = {"system.view", "validation.view", "finding.view", "classification.view",
-                   "obligation.view", "risk.view", "submission.view"}
+_READ_INVENTORY = {
+    "system.view",
+    "validation.view",
+    "finding.view",
+    "classification.view",
+    "obligation.view",
+    "risk.view",
+    "submission.view",
+}
 _TRAIL = {"audit.view", "audit.export"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.ML_ENGINEER: frozenset(_EVERYONE | _READ_INVENTORY | {
-        "system.create", "system.change", "model.upload", "dataset.upload",
-        "validation.start", "classification.draft", "submission.create", "submission.comment",
-    }),
-    Role.AUDITOR: frozenset(_EVERYONE | _READ_INVENTORY | _TRAIL | {
-        "audit.verify", "review.perform", "validation.start", "submission.comment",
-    }),
-    Role.COMPLIANCE_OFFICER: frozenset(_EVERYONE | _READ_INVENTORY | _TRAIL | {
-        "classification.draft", "classification.approve", "obligation.manage",
-        "risk.manage", "risk.accept", "review.assign", "review.perform", "submission.comment",
-        "certificate.manage",
-    }),
-    Role.ORG_ADMIN: frozenset(_EVERYONE | _READ_INVENTORY | _TRAIL | {
-        "users.manage", "audit.verify", "org.manage", "review.assign", "certificate.manage",
-    }),
+    Role.ML_ENGINEER: frozenset(
+        _EVERYONE
+        | _READ_INVENTORY
+        | {
+            "system.create",
+            "system.change",
+            "model.upload",
+            "dataset.upload",
+            "validation.start",
+            "classification.draft",
+            "submission.create",
+            "submission.comment",
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        _EVERYONE
+        | _READ_INVENTORY
+        | _TRAIL
+        | {
+            "audit.verify",
+            "review.perform",
+            "validation.start",
+            "submission.comment",
+        }
+    ),
+    Role.COMPLIANCE_OFFICER: frozenset(
+        _EVERYONE
+        | _READ_INVENTORY
+        | _TRAIL
+        | {
+            "classification.draft",
+            "classification.approve",
+            "obligation.manage",
+            "risk.manage",
+            "risk.accept",
+            "review.assign",
+            "review.perform",
+            "submission.comment",
+            "certificate.manage",
+        }
+    ),
+    Role.ORG_ADMIN: frozenset(
+        _EVERYONE
+        | _READ_INVENTORY
+        | _TRAIL
+        | {
+            "users.manage",
+            "audit.verify",
+            "org.manage",
+            "review.assign",
+            "certificate.manage",
+        }
+    ),
 }
 
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())

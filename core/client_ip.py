@@ -36,13 +36,17 @@ def client_ip(request) -> str | None:
     if networks:
         chain = split_proxy_chain(chain_text) or []
         count = 0
-        while count < len(chain) - 1 and any(unwrap_ipv4(chain[-1 - count]) in net for net in networks
-                                             if chain[-1 - count].version == net.version):
+        while count < len(chain) - 1 and any(
+            unwrap_ipv4(chain[-1 - count]) in net for net in networks if chain[-1 - count].version == net.version
+        ):
             count += 1
     # One header holding the whole chain, so ipware's hop count includes the proxy that reached us.
-    found, _routable = ipware_client_ip(SimpleNamespace(META={"HTTP_X_FORWARDED_FOR": chain_text}),
-                                        proxy_count=count, request_header_order=["HTTP_X_FORWARDED_FOR"],
-                                        strict=False)
+    found, _routable = ipware_client_ip(
+        SimpleNamespace(META={"HTTP_X_FORWARDED_FOR": chain_text}),
+        proxy_count=count,
+        request_header_order=["HTTP_X_FORWARDED_FOR"],
+        strict=False,
+    )
     # A chain shorter than the proxies we expect came past them (or is junk): the socket address.
     return _normalised(found) or _normalised(remote)
 

@@ -28,8 +28,12 @@ class AuditContext:
         if not data:
             return cls(origin="task", request_id=new_request_id())
         known = {k: data.get(k) for k in ("actor_id", "request_id", "ip")}
-        return cls(actor_id=known["actor_id"], request_id=known["request_id"] or new_request_id(),
-                   ip=known["ip"], origin="task")
+        return cls(
+            actor_id=known["actor_id"],
+            request_id=known["request_id"] or new_request_id(),
+            ip=known["ip"],
+            origin="task",
+        )
 
 
 _current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())  # noqa: B039 - frozen dataclass, immutable

@@ -31,8 +31,13 @@ def navigation(request):
             url = reverse(url_name)
         except NoReverseMatch:
             url = None
-        items.append({"label": label, "url": url,
-                      "active": bool(url) and (request.path == url if url == "/" else request.path.startswith(url))})
+        items.append(
+            {
+                "label": label,
+                "url": url,
+                "active": bool(url) and (request.path == url if url == "/" else request.path.startswith(url)),
+            }
+        )
     return {"nav_items": items, "user_permissions": granted}
 
 

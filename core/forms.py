@@ -14,8 +14,9 @@ class UserCreateForm(forms.Form):
 
 class UserRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
-    reason = forms.CharField(max_length=500, required=False,
-                             widget=forms.TextInput(attrs={"placeholder": "Why (kept in the audit trail)"}))
+    reason = forms.CharField(
+        max_length=500, required=False, widget=forms.TextInput(attrs={"placeholder": "Why (kept in the audit trail)"})
+    )
 
 
 class UserActiveForm(forms.Form):
@@ -24,4 +25,6 @@ class UserActiveForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. GitLab CI, credit-model repo"}))
+    name = forms.CharField(
+        max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. GitLab CI, credit-model repo"})
+    )

@@ -15,8 +15,11 @@ def _timed(check) -> dict:
         detail = check()
         return {"ok": True, "detail": detail, "ms": round((time.monotonic() - started) * 1000, 1)}
     except Exception as exc:  # a health endpoint reports failures, it does not raise them
-        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}",
-                "ms": round((time.monotonic() - started) * 1000, 1)}
+        return {
+            "ok": False,
+            "detail": f"{type(exc).__name__}: {exc}",
+            "ms": round((time.monotonic() - started) * 1000, 1),
+        }
 
 
 def _database() -> str:
@@ -51,15 +54,20 @@ def _model_sandbox() -> str:
     replies = app.control.broadcast("model_sandbox", reply=True, timeout=settings.HEALTH_WORKER_TIMEOUT, limit=1)
     if not replies:
         raise RuntimeError("no worker answered")
-    (worker, status), = replies[0].items()
+    ((worker, status),) = replies[0].items()
     if not status.get("available"):
-        raise RuntimeError(f"{worker}: the model sandbox is not available, so pickle-based models are refused: "
-                           f"{status.get('reason')}")
+        raise RuntimeError(
+            f"{worker}: the model sandbox is not available, so pickle-based models are refused: {status.get('reason')}"
+        )
     note = f" ({status['reason']})" if status.get("reason") else ""
     return f"{worker}: {status.get('mechanism')} {status.get('version', '')} as {status.get('user')}{note}"
 
 
 def check_all() -> dict:
-    checks = {"database": _timed(_database), "broker": _timed(_broker), "worker": _timed(_worker),
-              "model_sandbox": _timed(_model_sandbox)}
+    checks = {
+        "database": _timed(_database),
+        "broker": _timed(_broker),
+        "worker": _timed(_worker),
+        "model_sandbox": _timed(_model_sandbox),
+    }
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

@@ -19,5 +19,8 @@ def register(name: str, permission: str, provider: Callable) -> None:
 def collect(*, user) -> dict:
     from core.permissions import has_permission
 
-    return {name: provider(user=user) for name, (permission, provider) in _PROVIDERS.items()
-            if has_permission(user, permission)}
+    return {
+        name: provider(user=user)
+        for name, (permission, provider) in _PROVIDERS.items()
+        if has_permission(user, permission)
+    }

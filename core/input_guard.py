@@ -53,19 +53,27 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        where = {"path": "The address", "query": f'The query parameter "{self.field}"',
-                 "header": f'The header "{self.field}"', "cookie": f'The cookie "{self.field}"'}
+        where = {
+            "path": "The address",
+            "query": f'The query parameter "{self.field}"',
+            "header": f'The header "{self.field}"',
+            "cookie": f'The cookie "{self.field}"',
+        }
         subject = where.get(self.location, f'The field "{self.field}"')
-        return (f"{subject} contains a control character ({self.character}), which is not allowed. "
-                "Remove it and send the request again.")
+        return (
+            f"{subject} contains a control character ({self.character}), which is not allowed. "
+            "Remove it and send the request again."
+        )
 
 
 def body_limit(max_bytes: int):
     """Mark a function view that refuses bodies over `max_bytes` itself before reading a byte: the
     guard then leaves such a body unread. Class views set the `input_guard_body_limit` attribute."""
+
     def mark(view):
         setattr(view, LIMIT_ATTRIBUTE, max_bytes)
         return view
+
     return mark
 
 
@@ -147,9 +155,14 @@ def check_request_line(request) -> Refusal | None:
     refusal = check_pairs(_each(request.GET), location="query", values=_IN_LINE)
     if refusal:
         return refusal
-    headers = [(key[5:].replace("_", "-").title(), value) for key, value in request.META.items()
-               if key.startswith("HTTP_") and isinstance(value, str)]
-    headers += [(key.replace("_", "-").title(), request.META.get(key, "")) for key in ("CONTENT_TYPE", "CONTENT_LENGTH")]
+    headers = [
+        (key[5:].replace("_", "-").title(), value)
+        for key, value in request.META.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    ]
+    headers += [
+        (key.replace("_", "-").title(), request.META.get(key, "")) for key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+    ]
     refusal = check_pairs(headers, location="header", values=_IN_HEADER)
     if refusal:
         return refusal
@@ -196,8 +209,7 @@ def check_body(request) -> Refusal | None:
     if _too_big(request):
         raise RequestDataTooBig("The form body is too large.")
     if content_type == "multipart/form-data":
-        parser = MultiPartParser(request.META, io.BytesIO(request.body), [_NameOnlyHandler(request)],
-                                 request.encoding)
+        parser = MultiPartParser(request.META, io.BytesIO(request.body), [_NameOnlyHandler(request)], request.encoding)
         data, files = parser.parse()
         return check_form(data, files)
     return check_form(QueryDict(request.body, encoding=request.encoding), QueryDict())
@@ -214,9 +226,14 @@ def _is_api(request) -> bool:
 
 def refused(request, refusal: Refusal):
     if _is_api(request):
-        return JsonResponse({"message": refusal.message, "code": "invalid_characters",
-                             "extra": {"field": refusal.field, "location": refusal.location,
-                                       "character": refusal.character}}, status=400)
+        return JsonResponse(
+            {
+                "message": refusal.message,
+                "code": "invalid_characters",
+                "extra": {"field": refusal.field, "location": refusal.location, "character": refusal.character},
+            },
+            status=400,
+        )
     return render(request, "400.html", {"refusal": refusal}, status=400)
 
 

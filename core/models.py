@@ -42,8 +42,9 @@ class UserManagerScoped(UserManager.from_queryset(OrgScopedQuerySet)):
 class User(AbstractUser):
     """A person. Staff superusers may have no organisation; everyone else has one and one role."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="members")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     job_title = models.CharField(max_length=120, blank=True)
 
@@ -56,8 +57,10 @@ class User(AbstractUser):
             # A member of an organisation always has a role, and a role only means something
             # inside an organisation.
             models.CheckConstraint(
-                condition=(models.Q(organisation__isnull=True, role="")
-                           | models.Q(organisation__isnull=False) & ~models.Q(role="")),
+                condition=(
+                    models.Q(organisation__isnull=True, role="")
+                    | models.Q(organisation__isnull=False) & ~models.Q(role="")
+                ),
                 name="user_role_iff_organisation",
             ),
         ]
@@ -126,8 +129,8 @@ class Notification(models.Model):
             # Only a local path: a notification must never become an open redirect. "//host" and
             # "/\host" are read by browsers as another site.
             models.CheckConstraint(
-                condition=models.Q(url="") | (models.Q(url__startswith="/") & ~models.Q(url__startswith="//")
-                                              & ~models.Q(url__startswith="/\\")),
+                condition=models.Q(url="")
+                | (models.Q(url__startswith="/") & ~models.Q(url__startswith="//") & ~models.Q(url__startswith="/\\")),
                 name="notification_url_is_local_path",
             ),
             models.CheckConstraint(condition=~models.Q(title=""), name="notification_title_not_empty"),
@@ -138,6 +141,7 @@ class Notification(models.Model):
 
 
 # --- the audit trail (written by core.trail, verified by audits.services) ----------------------
+
 
 class AuditEvent(models.Model):
     """One entry of the tamper-evident audit trail. Written only by `core.trail.audit_record`.
@@ -153,12 +157,14 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
     timestamp = models.DateTimeField(db_index=True)
-    organisation = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True,
-                                     blank=True, related_name="+")
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # Actor details are copied, not only referenced: the trail must still read correctly after a
     # user is renamed, changes role or is deactivated.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=32, blank=True)
     verb = models.CharField(max_length=80, db_index=True)

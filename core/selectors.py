@@ -17,16 +17,23 @@ def user_list(*, viewer: User, search: str = "", role: str = ""):
         return User.objects.none()
     users = User.objects.filter(organisation_id=viewer.organisation_id)
     if search:
-        users = users.filter(Q(username__icontains=search) | Q(email__icontains=search)
-                             | Q(first_name__icontains=search) | Q(last_name__icontains=search))
+        users = users.filter(
+            Q(username__icontains=search)
+            | Q(email__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+        )
     if role:
         users = users.filter(role=role)
     return users.order_by("username")
 
 
 def _last_verification(organisation_id: int):
-    return (AuditEvent.objects.filter(organisation_id=organisation_id, verb="audit_trail.verified")
-            .order_by("-timestamp").first())
+    return (
+        AuditEvent.objects.filter(organisation_id=organisation_id, verb="audit_trail.verified")
+        .order_by("-timestamp")
+        .first()
+    )
 
 
 def home_stats(*, user: User) -> dict:
@@ -41,8 +48,9 @@ def home_stats(*, user: User) -> dict:
     if has_permission(user, "audit.view"):
         stats["org_events_7d"] = org_events.filter(timestamp__gte=now - timedelta(days=7)).count()
         stats["org_events_total"] = org_events.count()
-        stats["failed_logins_24h"] = org_events.filter(verb="auth.login_failed",
-                                                       timestamp__gte=now - timedelta(hours=24)).count()
+        stats["failed_logins_24h"] = org_events.filter(
+            verb="auth.login_failed", timestamp__gte=now - timedelta(hours=24)
+        ).count()
         stats["last_verification"] = _last_verification(user.organisation_id)
     from core import home
 
@@ -62,8 +70,9 @@ def notification_list(*, user: User):
     can never surface outside the tenant it was written for."""
     if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
         return Notification.objects.none()
-    return (Notification.objects.filter(recipient_id=user.pk, organisation_id=user.organisation_id)
-            .order_by("-created_at", "-id"))
+    return Notification.objects.filter(recipient_id=user.pk, organisation_id=user.organisation_id).order_by(
+        "-created_at", "-id"
+    )
 
 
 def unread_count(*, user: User) -> int:

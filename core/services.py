@@ -21,8 +21,13 @@ from core.trail import audit_record
 
 
 def _user_summary(user: User) -> dict:
-    return {"username": user.username, "email": user.email, "role": user.role,
-            "is_active": user.is_active, "name": user.get_full_name()}
+    return {
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "is_active": user.is_active,
+        "name": user.get_full_name(),
+    }
 
 
 def organisation_create(*, name: str, slug: str, actor: User | None = None) -> Organisation:
@@ -30,8 +35,7 @@ def organisation_create(*, name: str, slug: str, actor: User | None = None) -> O
         if Organisation.objects.filter(slug=slug).exists():
             raise Conflict(f"An organisation with the slug {slug!r} already exists.", code="duplicate")
         organisation = Organisation.objects.create(name=name, slug=slug)
-        audit_record(verb="organisation.created", target=organisation, actor=actor,
-                     after={"name": name, "slug": slug})
+        audit_record(verb="organisation.created", target=organisation, actor=actor, after={"name": name, "slug": slug})
     return organisation
 
 
@@ -46,21 +50,37 @@ def invite_link(user: User) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
 
 
-def user_create(*, actor: User | None, organisation: Organisation, username: str, email: str,
-                role: str, first_name: str = "", last_name: str = "", job_title: str = "",
-                password: str | None = None, send_invite: bool = True) -> User:
+def user_create(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    username: str,
+    email: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    job_title: str = "",
+    password: str | None = None,
+    send_invite: bool = True,
+) -> User:
     """Create a member. Without a password the account gets an unusable one and an invitation
     link (emailed, and returned to the admin) with which the person sets their own."""
     if actor is not None:
         _require_admin_of(actor, organisation)
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.",
-                               code="invalid_role")
+        raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.", code="invalid_role")
     username = username.strip()
     if not username:
         raise ValidationFailed("A username is required.", code="username_required")
-    user = User(organisation=organisation, username=username, email=email.strip(), role=role,
-                first_name=first_name, last_name=last_name, job_title=job_title)
+    user = User(
+        organisation=organisation,
+        username=username,
+        email=email.strip(),
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        job_title=job_title,
+    )
     if password:
         try:
             validate_password(password, user)
@@ -74,8 +94,9 @@ def user_create(*, actor: User | None, organisation: Organisation, username: str
             if User.objects.filter(username__iexact=username).exists():
                 raise Conflict(f"The username {username!r} is already taken.", code="duplicate_username")
             user.save()
-            audit_record(verb="user.created", target=user, actor=actor, organisation=organisation,
-                         after=_user_summary(user))
+            audit_record(
+                verb="user.created", target=user, actor=actor, organisation=organisation, after=_user_summary(user)
+            )
     except IntegrityError:
         raise Conflict(f"The username {username!r} is already taken.", code="duplicate_username") from None
     if not password and send_invite and user.email:
@@ -86,9 +107,13 @@ def user_create(*, actor: User | None, organisation: Organisation, username: str
 def _send_invite(user: User) -> None:
     send_mail(
         subject="Your AI Governance Portal account",
-        message=(f"An account was created for you in {user.organisation}.\n\n"
-                 f"Set your password here (the link works once): {invite_link(user)}\n"),
-        from_email=None, recipient_list=[user.email], fail_silently=True,
+        message=(
+            f"An account was created for you in {user.organisation}.\n\n"
+            f"Set your password here (the link works once): {invite_link(user)}\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+        fail_silently=True,
     )
 
 
@@ -97,8 +122,7 @@ def user_change_role(*, actor: User, user: User, role: str, reason: str = "") ->
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}.", code="invalid_role")
     if user.pk == actor.pk and role != Role.ORG_ADMIN:
-        raise ValidationFailed("You cannot remove your own admin role; ask another admin.",
-                               code="self_demotion")
+        raise ValidationFailed("You cannot remove your own admin role; ask another admin.", code="self_demotion")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = locked.role
@@ -106,8 +130,14 @@ def user_change_role(*, actor: User, user: User, role: str, reason: str = "") ->
             return locked
         locked.role = role
         locked.save(update_fields=["role"])
-        audit_record(verb="user.role_changed", target=locked, actor=actor,
-                     before={"role": before}, after={"role": role}, reason=reason)
+        audit_record(
+            verb="user.role_changed",
+            target=locked,
+            actor=actor,
+            before={"role": before},
+            after={"role": role},
+            reason=reason,
+        )
     return locked
 
 
@@ -123,22 +153,33 @@ def user_set_active(*, actor: User, user: User, active: bool, reason: str = "") 
         locked.save(update_fields=["is_active"])
         if not active:
             ApiToken.objects.filter(user=locked).delete()
-        audit_record(verb="user.activated" if active else "user.deactivated", target=locked,
-                     actor=actor, before={"is_active": not active}, after={"is_active": active},
-                     reason=reason)
+        audit_record(
+            verb="user.activated" if active else "user.deactivated",
+            target=locked,
+            actor=actor,
+            before={"is_active": not active},
+            after={"is_active": active},
+            reason=reason,
+        )
     return locked
 
 
 def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     """Create an API token; the secret is returned once and only its hash is stored."""
     if not name.strip():
-        raise ValidationFailed("Give the token a name, e.g. the CI pipeline that will use it.",
-                               code="name_required")
+        raise ValidationFailed("Give the token a name, e.g. the CI pipeline that will use it.", code="name_required")
     with transaction.atomic():
         instance, secret = ApiToken.objects.create(user=actor, name=name.strip()[:80])
-        audit_record(verb="api_token.created", actor=actor, target=actor,
-                     after={"name": name.strip()[:80], "token_prefix": instance.token_key,
-                            "expiry": instance.expiry.isoformat() if instance.expiry else None})
+        audit_record(
+            verb="api_token.created",
+            actor=actor,
+            target=actor,
+            after={
+                "name": name.strip()[:80],
+                "token_prefix": instance.token_key,
+                "expiry": instance.expiry.isoformat() if instance.expiry else None,
+            },
+        )
     return instance, secret
 
 

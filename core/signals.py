@@ -36,16 +36,26 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     user = _known_user(username)
     # The event goes to the user's organisation when the name exists (its admins should see
     # attacks on their accounts); unknown names go to the platform chain.
-    audit_record(verb="auth.login_failed", actor=None, target=user,
-                 organisation=getattr(user, "organisation", None),
-                 object_type="core.user" if user else "", object_repr=username[:150],
-                 after={"username": username[:150]})
+    audit_record(
+        verb="auth.login_failed",
+        actor=None,
+        target=user,
+        organisation=getattr(user, "organisation", None),
+        object_type="core.user" if user else "",
+        object_repr=username[:150],
+        after={"username": username[:150]},
+    )
 
 
 @receiver(user_locked_out)
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs):
     user = _known_user(username or "")
-    audit_record(verb="auth.locked_out", actor=None, target=user,
-                 organisation=getattr(user, "organisation", None),
-                 object_type="core.user" if user else "", object_repr=(username or "")[:150],
-                 after={"username": (username or "")[:150], "ip": ip_address})
+    audit_record(
+        verb="auth.locked_out",
+        actor=None,
+        target=user,
+        organisation=getattr(user, "organisation", None),
+        object_type="core.user" if user else "",
+        object_repr=(username or "")[:150],
+        after={"username": (username or "")[:150], "ip": ip_address},
+    )

@@ -25,8 +25,9 @@ class SweepResult:
         return {"removed": self.removed, "kept": self.kept, "errors": self.errors}
 
 
-def upload_temp_sweep(*, folder: Path | str | None = None, max_age_hours: int | None = None,
-                      now: float | None = None) -> SweepResult:
+def upload_temp_sweep(
+    *, folder: Path | str | None = None, max_age_hours: int | None = None, now: float | None = None
+) -> SweepResult:
     """Delete regular files directly in the upload temporary folder (FILE_UPLOAD_TEMP_DIR) that
     nobody has written to for `max_age_hours` (UPLOAD_TEMP_MAX_AGE_HOURS).
 
@@ -55,8 +56,12 @@ def upload_temp_sweep(*, folder: Path | str | None = None, max_age_hours: int | 
         except OSError as exc:
             result.errors.append(f"{entry.name}: {exc}")
     if result.removed:
-        logger.info("removed %d orphaned upload temporary file(s) from %s: %s", len(result.removed), folder,
-                    ", ".join(result.removed[:20]))
+        logger.info(
+            "removed %d orphaned upload temporary file(s) from %s: %s",
+            len(result.removed),
+            folder,
+            ", ".join(result.removed[:20]),
+        )
     for error in result.errors:
         logger.error("could not remove orphaned upload temporary file %s", error)
     return result

@@ -12,6 +12,8 @@ from celery.signals import worker_ready
 from core import context
 
 logger = logging.getLogger(__name__)
+
+
 class AuditedTask(Task):
     """Runs the task body inside the audit context of whoever enqueued it, so audit events a
     worker writes name that person and request."""
@@ -33,8 +35,13 @@ def health_check() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     ctx = context.current()
-    return {"worker": socket.gethostname(), "database": "ok", "actor_id": ctx.actor_id,
-            "request_id": ctx.request_id, "origin": ctx.origin}
+    return {
+        "worker": socket.gethostname(),
+        "database": "ok",
+        "actor_id": ctx.actor_id,
+        "request_id": ctx.request_id,
+        "origin": ctx.origin,
+    }
 
 
 @shared_task(name="core.upload_temp_sweep", base=AuditedTask)

@@ -29,9 +29,19 @@ def object_type_of(target: Model) -> str:
     return target._meta.label_lower
 
 
-def audit_record(*, verb: str, target: Model | None = None, organisation=None, actor=None,
-                 before: Any = None, after: Any = None, reason: str = "",
-                 object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditEvent:
+def audit_record(
+    *,
+    verb: str,
+    target: Model | None = None,
+    organisation=None,
+    actor=None,
+    before: Any = None,
+    after: Any = None,
+    reason: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+) -> AuditEvent:
     """Append one event to the organisation's chain.
 
     `actor` defaults to the user of the current request or task; `organisation` defaults to the
@@ -71,8 +81,7 @@ def audit_record(*, verb: str, target: Model | None = None, organisation=None, a
     with transaction.atomic():
         head, _ = AuditChainHead.objects.get_or_create(chain=chain, defaults={"hash": GENESIS_HASH})
         head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
-        event = AuditEvent(chain=chain, seq=head.seq + 1, prev_hash=head.hash,
-                           timestamp=timezone.now(), **fields)
+        event = AuditEvent(chain=chain, seq=head.seq + 1, prev_hash=head.hash, timestamp=timezone.now(), **fields)
         event.hash = compute_hash(event.as_record())
         event.save(force_insert=True)
         AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)

@@ -50,19 +50,30 @@ def user_list_view(request):
     form = UserCreateForm(request.POST or None)
     status = 400 if request.method == "POST" else 200  # the form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
-        attempt = attempt_on_form(form, lambda: user_create(actor=request.user, organisation=request.user.organisation,
-                                                            **form.cleaned_data))
+        attempt = attempt_on_form(
+            form, lambda: user_create(actor=request.user, organisation=request.user.organisation, **form.cleaned_data)
+        )
         if attempt.ok:
             user = attempt.value
-            messages.success(request, f"{user.username} was created and invited. "
-                                      f"Invitation link (also emailed): {invite_link(user)}")
+            messages.success(
+                request, f"{user.username} was created and invited. Invitation link (also emailed): {invite_link(user)}"
+            )
             return redirect("user_detail", pk=user.pk)
         status = attempt.status
     users = user_list(viewer=request.user, search=request.GET.get("q", ""), role=request.GET.get("role", ""))
     page = Paginator(users, 25).get_page(request.GET.get("page"))
-    return render(request, "core/user_list.html",
-                  {"page": page, "form": form, "roles": Role.choices, "q": request.GET.get("q", ""),
-                   "role_filter": request.GET.get("role", "")}, status=status)
+    return render(
+        request,
+        "core/user_list.html",
+        {
+            "page": page,
+            "form": form,
+            "roles": Role.choices,
+            "q": request.GET.get("q", ""),
+            "role_filter": request.GET.get("role", ""),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -78,22 +89,34 @@ def user_detail_view(request, pk: int):
         if action == "role":
             role_form = UserRoleForm(request.POST)
             if role_form.is_valid():
-                attempt_with_message(request, lambda: user_change_role(actor=request.user, user=member,
-                                                                       **role_form.cleaned_data), "Role updated.")
+                attempt_with_message(
+                    request,
+                    lambda: user_change_role(actor=request.user, user=member, **role_form.cleaned_data),
+                    "Role updated.",
+                )
                 return redirect("user_detail", pk=pk)
         elif action in ("activate", "deactivate"):
             form = UserActiveForm(request.POST)
             form.is_valid()
-            attempt_with_message(request, lambda: user_set_active(
-                actor=request.user, user=member, active=action == "activate",
-                reason=form.cleaned_data.get("reason", "")), "Account updated.")
+            attempt_with_message(
+                request,
+                lambda: user_set_active(
+                    actor=request.user,
+                    user=member,
+                    active=action == "activate",
+                    reason=form.cleaned_data.get("reason", ""),
+                ),
+                "Account updated.",
+            )
             return redirect("user_detail", pk=pk)
         elif action == "invite":
             messages.info(request, f"New invitation link: {invite_link(member)}")
             return redirect("user_detail", pk=pk)
-    return render(request, "core/user_detail.html",
-                  {"member": member, "role_form": role_form, "trail_object_type": "core.user",
-                   "trail_object_id": member.pk})
+    return render(
+        request,
+        "core/user_detail.html",
+        {"member": member, "role_form": role_form, "trail_object_type": "core.user", "trail_object_id": member.pk},
+    )
 
 
 @login_required
@@ -104,20 +127,25 @@ def token_list_view(request):
     new_secret, status = None, 200
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            attempt = attempt_with_message(request, lambda: api_token_revoke(
-                actor=request.user, token_key=request.POST.get("token_key", "")), "Token revoked.")
+            attempt = attempt_with_message(
+                request,
+                lambda: api_token_revoke(actor=request.user, token_key=request.POST.get("token_key", "")),
+                "Token revoked.",
+            )
             if attempt.ok:
                 return redirect("token_list")
             status = attempt.status
         elif form.is_valid():
-            attempt = attempt_with_message(request, lambda: api_token_create(actor=request.user,
-                                                                             name=form.cleaned_data["name"]))
+            attempt = attempt_with_message(
+                request, lambda: api_token_create(actor=request.user, name=form.cleaned_data["name"])
+            )
             if attempt.ok:
                 new_secret, form = attempt.value[1], ApiTokenForm()
             status = attempt.status
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(request, "core/token_list.html", {"tokens": tokens, "form": form, "new_secret": new_secret},
-                  status=status)
+    return render(
+        request, "core/token_list.html", {"tokens": tokens, "form": form, "new_secret": new_secret}, status=status
+    )
 
 
 @require_GET
@@ -128,6 +156,7 @@ def healthz(request):
 
 
 # --- notifications --------------------------------------------------------------------------
+
 
 @login_required
 @require_GET
@@ -144,7 +173,8 @@ def notification_open_view(request, pk: int):
     notification = get_object_or_404(notification_list(user=request.user), pk=pk)
     notification_mark_read(user=request.user, notification_ids=[notification.pk])
     safe = is_local_path(notification.url) and url_has_allowed_host_and_scheme(
-        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
     return redirect(notification.url if safe else "notification_list")
 
 

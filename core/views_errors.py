@@ -51,8 +51,7 @@ def error_page(request, error: PortalError) -> HttpResponse:
     # A NotFound says no more than "not found": it must read the same for another organisation's
     # object as for one that never existed.
     message = "" if isinstance(error, NotFound) else error.message
-    return render(request, TEMPLATES.get(status, "400.html"), {"message": message, "code": error.code},
-                  status=status)
+    return render(request, TEMPLATES.get(status, "400.html"), {"message": message, "code": error.code}, status=status)
 
 
 def _field_for(form, error: PortalError, aliases: Mapping[str, tuple[str, ...]] | None) -> str | None:
@@ -63,8 +62,9 @@ def _field_for(form, error: PortalError, aliases: Mapping[str, tuple[str, ...]] 
     return next((name for name in candidates if name in form.fields), None)
 
 
-def attempt_on_form(form, action: Callable[[], Any], *,
-                    aliases: Mapping[str, tuple[str, ...]] | None = None) -> Attempt:
+def attempt_on_form(
+    form, action: Callable[[], Any], *, aliases: Mapping[str, tuple[str, ...]] | None = None
+) -> Attempt:
     """Run a service call for a form view. A refusal lands on the form (next to the field the
     service names, through `aliases` where the form calls it differently); render the form again
     with `status=attempt.status`. NotFound is not the form's business: it propagates (404)."""

@@ -25,7 +25,7 @@ class _FastOptionsMixin:
                 parts.append("</optgroup>")
             else:
                 parts.append(self._option(group_value, group_label, chosen))
-        return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(final_attrs), mark_safe("".join(parts)))
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final_attrs), mark_safe("".join(parts)))
 
     @staticmethod
     def _option(value, label, chosen) -> str:

@@ -22,8 +22,12 @@ class ApplicationDateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            application_date_change(key=obj.key, applies_from=form.cleaned_data["applies_from"],
-                                    note=form.cleaned_data.get("note", ""), actor=request.user)
+            application_date_change(
+                key=obj.key,
+                applies_from=form.cleaned_data["applies_from"],
+                note=form.cleaned_data.get("note", ""),
+                actor=request.user,
+            )
         except PortalError as exc:
             messages.error(request, exc.message)
 
@@ -41,8 +45,18 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(Determination)
 class DeterminationAdmin(_ReadOnly):
-    list_display = ["system", "number", "status", "outcome", "risk_tier", "override_outcome", "rules_version",
-                    "submitted_by", "approved_by", "created_at"]
+    list_display = [
+        "system",
+        "number",
+        "status",
+        "outcome",
+        "risk_tier",
+        "override_outcome",
+        "rules_version",
+        "submitted_by",
+        "approved_by",
+        "created_at",
+    ]
     list_filter = ["status", "risk_tier", "organisation"]
     search_fields = ["system__name"]
 

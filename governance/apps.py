@@ -12,6 +12,5 @@ class GovernanceConfig(AppConfig):
         from governance.selectors import classification_home_stats
 
         signals.connect()
-        home.register("classification", "classification.view",
-                      lambda *, user: classification_home_stats(user))
+        home.register("classification", "classification.view", lambda *, user: classification_home_stats(user))
         home.register("risks", "risk.view", risk_home_stats)

@@ -54,16 +54,24 @@ def validation_run_label(run: dict[str, Any]) -> str:
     finished = run.get("finished_at")
     when = formats.date_format(timezone.localtime(finished), "j M Y") if finished else "not finished"
     counts = run.get("counts") or {}
-    return " · ".join((f"#{run['id']}", run.get("model_version") or "predictions only", f"{run['suite']} suite",
-                       f"finished {when}", _counts_text(counts)))
+    return " · ".join(
+        (
+            f"#{run['id']}",
+            run.get("model_version") or "predictions only",
+            f"{run['suite']} suite",
+            f"finished {when}",
+            _counts_text(counts),
+        )
+    )
 
 
 def _counts_text(counts: dict[str, int]) -> str:
     return " / ".join(f"{counts.get(status, 0)} {status}" for status in ("pass", "warn", "fail"))
 
 
-def validation_run_for_evidence(*, user, organisation_id: int, system_id: int, run_id: Any,
-                                family: str) -> dict[str, Any]:
+def validation_run_for_evidence(
+    *, user, organisation_id: int, system_id: int, run_id: Any, family: str
+) -> dict[str, Any]:
     """The run, if it may be evidence for an obligation of `system_id`: it exists in the same
     organisation, belongs to the same system, succeeded and has checks of `family`. Otherwise a
     ValidationFailed that says which of these it is not."""
@@ -76,23 +84,42 @@ def validation_run_for_evidence(*, user, organisation_id: int, system_id: int, r
         raise ValidationFailed(f"“{run_id}” is not a validation run id.", code="invalid_validation_run") from None
     run = source.run(user=user, run_id=run_id)
     if run is None or run["organisation_id"] != organisation_id:
-        raise ValidationFailed(f"There is no validation run #{run_id} in your organisation.",
-                               code="unknown_validation_run", extra={"run": run_id})
+        raise ValidationFailed(
+            f"There is no validation run #{run_id} in your organisation.",
+            code="unknown_validation_run",
+            extra={"run": run_id},
+        )
     if run["system_id"] != system_id:
-        raise ValidationFailed(f"Validation run #{run_id} is of another AI system; link a run of this "
-                               "obligation's system.", code="wrong_system", extra={"run": run_id})
+        raise ValidationFailed(
+            f"Validation run #{run_id} is of another AI system; link a run of this obligation's system.",
+            code="wrong_system",
+            extra={"run": run_id},
+        )
     if run["status"] != SUCCEEDED or run.get("finished_at") is None:
-        raise ValidationFailed(f"Validation run #{run_id} is {run['status']}; only a succeeded run can be "
-                               "evidence.", code="run_not_succeeded", extra={"run": run_id, "status": run["status"]})
+        raise ValidationFailed(
+            f"Validation run #{run_id} is {run['status']}; only a succeeded run can be evidence.",
+            code="run_not_succeeded",
+            extra={"run": run_id, "status": run["status"]},
+        )
     if family not in (run.get("families") or {}):
-        raise ValidationFailed(f"Validation run #{run_id} has no {family.replace('_', ' ')} checks; it covers "
-                               + (", ".join(sorted(run.get("families") or {})) or "no checks") + ".",
-                               code="family_not_in_run", extra={"run": run_id, "family": family})
+        raise ValidationFailed(
+            f"Validation run #{run_id} has no {family.replace('_', ' ')} checks; it covers "
+            + (", ".join(sorted(run.get("families") or {})) or "no checks")
+            + ".",
+            code="family_not_in_run",
+            extra={"run": run_id, "family": family},
+        )
     return run
 
 
 def validation_run_snapshot(run: dict[str, Any], *, family: str) -> dict[str, Any]:
     """What the evidence keeps of the run, as it was when linked."""
-    return {"run": run["id"], "suite": run["suite"], "model_version": run.get("model_version") or "",
-            "finished_at": run["finished_at"].isoformat(), "counts": dict(run.get("counts") or {}),
-            "family": family, "family_counts": dict((run.get("families") or {}).get(family, {}))}
+    return {
+        "run": run["id"],
+        "suite": run["suite"],
+        "model_version": run.get("model_version") or "",
+        "finished_at": run["finished_at"].isoformat(),
+        "counts": dict(run.get("counts") or {}),
+        "family": family,
+        "family_counts": dict((run.get("families") or {}).get(family, {})),
+    }

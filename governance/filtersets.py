@@ -30,8 +30,9 @@ class ObligationFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ObligationStatus.choices, label="Status", empty_label="all")
     article = django_filters.CharFilter(method="filter_article", label="Article")
     owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all", widget=FastSelect)
-    overdue = django_filters.BooleanFilter(field_name="is_overdue", label="Overdue only",
-                                           widget=django_filters.widgets.BooleanWidget())
+    overdue = django_filters.BooleanFilter(
+        field_name="is_overdue", label="Overdue only", widget=django_filters.widgets.BooleanWidget()
+    )
     applies_before = django_filters.DateFilter(field_name="applies_from", lookup_expr="lte", label="Applies by")
 
     class Meta:
@@ -39,7 +40,7 @@ class ObligationFilterSet(django_filters.FilterSet):
         fields = ["system", "status", "article", "owner", "overdue", "applies_before"]
 
     def filter_article(self, queryset, name, value):
-        """"Art. 10", "10" or "art. 10" all find Art. 10 (and not Art. 100)."""
+        """ "Art. 10", "10" or "art. 10" all find Art. 10 (and not Art. 100)."""
         number = value.strip().lower().removeprefix("art.").removeprefix("art").strip()
         if not number:
             return queryset

@@ -9,22 +9,32 @@ from governance.evidence_sources import validation_run_label
 from governance.rules import EVIDENCE_KINDS
 from models_registry.choices import RiskTier
 
-VALIDATION_KINDS = [(kind, kind.removeprefix("validation_run:").replace("_", " ").capitalize())
-                    for kind in EVIDENCE_KINDS if kind.startswith("validation_run:")]
+VALIDATION_KINDS = [
+    (kind, kind.removeprefix("validation_run:").replace("_", " ").capitalize())
+    for kind in EVIDENCE_KINDS
+    if kind.startswith("validation_run:")
+]
 
 
 class ApproveForm(forms.Form):
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-                           label="Note (optional)")
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note (optional)"
+    )
 
 
 class OverrideForm(forms.Form):
     outcome = forms.ChoiceField(choices=OutcomeChoice.choices, label="Outcome instead")
     risk_tier = forms.ChoiceField(
-        required=False, label="Risk tier (optional)",
-        choices=[("", "Follow from the outcome")] + [c for c in RiskTier.choices if c[0] != RiskTier.UNCLASSIFIED])
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, required=False,
-                                    label="Written justification (required)")
+        required=False,
+        label="Risk tier (optional)",
+        choices=[("", "Follow from the outcome")] + [c for c in RiskTier.choices if c[0] != RiskTier.UNCLASSIFIED],
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        required=False,
+        label="Written justification (required)",
+    )
 
 
 class ObligationTransitionForm(forms.Form):
@@ -51,21 +61,28 @@ class EvidenceForm(forms.Form):
     model_version = forms.ModelChoiceField(queryset=None, required=False)
     validation_kind = forms.ChoiceField(choices=VALIDATION_KINDS, required=False, label="Check family")
     validation_run = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="Validation run",
-        error_messages={"invalid_choice": "Choose one of this system's succeeded validation runs."})
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Validation run",
+        error_messages={"invalid_choice": "Choose one of this system's succeeded validation runs."},
+    )
 
     def __init__(self, *args, versions=None, runs=(), **kwargs):
         """`runs`: the system's succeeded validation runs (governance.evidence_sources dicts)."""
         super().__init__(*args, **kwargs)
         self.fields["model_version"].queryset = versions
         self.fields["validation_run"].choices = [("", "— choose a run —")] + [
-            (run["id"], validation_run_label(run)) for run in runs]
+            (run["id"], validation_run_label(run)) for run in runs
+        ]
 
     def clean(self):
         data = super().clean()
-        needed = {EvidenceKind.DOCUMENT: ("file", "Choose a file to upload."),
-                  EvidenceKind.MODEL_CARD: ("model_version", "Choose a model version."),
-                  EvidenceKind.VALIDATION_RUN: ("validation_run", "Choose a succeeded validation run of this system.")}
+        needed = {
+            EvidenceKind.DOCUMENT: ("file", "Choose a file to upload."),
+            EvidenceKind.MODEL_CARD: ("model_version", "Choose a model version."),
+            EvidenceKind.VALIDATION_RUN: ("validation_run", "Choose a succeeded validation run of this system."),
+        }
         if data.get("kind") in needed:
             name, message = needed[data["kind"]]
             if not data.get(name) and name not in self.errors:

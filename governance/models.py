@@ -57,8 +57,7 @@ class Determination(OrgOwnedModel):
 
     system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="determinations")
     number = models.PositiveIntegerField(help_text="1, 2, 3… per system, in submission order.")
-    status = models.CharField(max_length=20, choices=DeterminationStatus.choices,
-                              default=DeterminationStatus.SUBMITTED)
+    status = models.CharField(max_length=20, choices=DeterminationStatus.choices, default=DeterminationStatus.SUBMITTED)
     answers = models.JSONField()
     result = models.JSONField(help_text="Determination.to_dict() of the rules module.")
     rules_version = models.CharField(max_length=40)
@@ -68,8 +67,9 @@ class Determination(OrgOwnedModel):
     has_contradictions = models.BooleanField()
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     approval_note = models.TextField(blank=True)
     override_outcome = models.CharField(max_length=30, choices=OutcomeChoice.choices, blank=True)
@@ -84,15 +84,22 @@ class Determination(OrgOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["system", "number"], name="determination_number_unique_per_system"),
             # At most one determination awaits approval, and at most one is current, per system.
-            models.UniqueConstraint(fields=["system"], condition=Q(status=DeterminationStatus.SUBMITTED),
-                                    name="one_pending_determination_per_system"),
-            models.UniqueConstraint(fields=["system"], condition=Q(status__in=CURRENT_STATUSES),
-                                    name="one_current_determination_per_system"),
+            models.UniqueConstraint(
+                fields=["system"],
+                condition=Q(status=DeterminationStatus.SUBMITTED),
+                name="one_pending_determination_per_system",
+            ),
+            models.UniqueConstraint(
+                fields=["system"], condition=Q(status__in=CURRENT_STATUSES), name="one_current_determination_per_system"
+            ),
             # An override always carries its written justification.
-            models.CheckConstraint(condition=Q(override_outcome="") | ~Q(override_justification=""),
-                                   name="override_has_justification"),
-            models.CheckConstraint(condition=~Q(status__in=CURRENT_STATUSES) | Q(approved_by__isnull=False),
-                                   name="current_determination_was_approved"),
+            models.CheckConstraint(
+                condition=Q(override_outcome="") | ~Q(override_justification=""), name="override_has_justification"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=CURRENT_STATUSES) | Q(approved_by__isnull=False),
+                name="current_determination_was_approved",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,8 +138,12 @@ class Obligation(OrgOwnedModel):
     """One duty of the organisation for one system, derived from its approved determination."""
 
     system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="obligations")
-    determination = models.ForeignKey(Determination, on_delete=models.PROTECT, related_name="obligations",
-                                      help_text="The approved determination that last derived it.")
+    determination = models.ForeignKey(
+        Determination,
+        on_delete=models.PROTECT,
+        related_name="obligations",
+        help_text="The approved determination that last derived it.",
+    )
     code = models.CharField(max_length=80)
     role = models.CharField(max_length=30)
     position = models.PositiveIntegerField(default=0, help_text="Order in the rules module's list (Art. 4, 9, 10…).")
@@ -140,12 +151,14 @@ class Obligation(OrgOwnedModel):
     title = models.CharField(max_length=200)
     description = models.TextField()
     notes = models.JSONField(default=list, blank=True)
-    evidence_hints = models.JSONField(default=list, blank=True,
-                                      help_text="Evidence the rules module suggests (kind, reference, description).")
+    evidence_hints = models.JSONField(
+        default=list, blank=True, help_text="Evidence the rules module suggests (kind, reference, description)."
+    )
     applies_from_key = models.CharField(max_length=40)
     applies_from = models.DateField()
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="governance_obligations")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="governance_obligations"
+    )
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=ObligationStatus.choices, default=ObligationStatus.NOT_STARTED)
     evidence_max_age_days = models.PositiveIntegerField(default=365)
@@ -156,7 +169,9 @@ class Obligation(OrgOwnedModel):
         ordering = ["applies_from", "system_id", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["system", "code", "role"], name="obligation_unique_per_system_code_role"),
-            models.CheckConstraint(condition=Q(evidence_max_age_days__gte=1), name="obligation_evidence_max_age_positive"),
+            models.CheckConstraint(
+                condition=Q(evidence_max_age_days__gte=1), name="obligation_evidence_max_age_positive"
+            ),
         ]
         indexes = [models.Index(fields=["organisation", "status", "due_date"])]
 
@@ -182,11 +197,14 @@ class Evidence(OrgOwnedModel):
     # snapshot of its results when linked. Rows from before the link have only the free-text ref.
     validation_kind = models.CharField(max_length=40, blank=True, help_text='e.g. "validation_run:fairness".')
     validation_ref = models.CharField(max_length=80, blank=True)
-    validation_run_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True,
-                                                       help_text="The id of the audits ValidationRun.")
-    validation_summary = models.JSONField(default=dict, blank=True,
-                                          help_text="The run when it was linked: suite, model version, "
-                                                    "finished_at, result counts.")
+    validation_run_id = models.PositiveBigIntegerField(
+        null=True, blank=True, db_index=True, help_text="The id of the audits ValidationRun."
+    )
+    validation_summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The run when it was linked: suite, model version, finished_at, result counts.",
+    )
     # When the evidence itself was produced (upload time, the model version's registration, the
     # run's date): its age, not the date it was linked, decides when it is stale.
     dated_at = models.DateTimeField()
@@ -204,11 +222,14 @@ class Evidence(OrgOwnedModel):
                     | Q(kind=EvidenceKind.VALIDATION_RUN, model_version__isnull=True, sha256="") & ~Q(validation_ref="")
                 ),
             ),
-            models.CheckConstraint(name="evidence_run_link_only_on_validation_runs",
-                                   condition=Q(validation_run_id__isnull=True) | Q(kind=EvidenceKind.VALIDATION_RUN)),
+            models.CheckConstraint(
+                name="evidence_run_link_only_on_validation_runs",
+                condition=Q(validation_run_id__isnull=True) | Q(kind=EvidenceKind.VALIDATION_RUN),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
 
 from governance.risks.models import *  # noqa: E402,F401,F403  the risk register's models (issue #7)

@@ -48,8 +48,7 @@ class QuestionView:
     def options(self) -> list[dict]:
         """Options with a `checked` flag, in the question's order."""
         chosen = self.value if isinstance(self.value, list) else [self.value]
-        return [{**option, "checked": option["value"] in chosen}
-                for option in self.question.to_dict()["options"]]
+        return [{**option, "checked": option["value"] in chosen} for option in self.question.to_dict()["options"]]
 
     @property
     def is_multi(self) -> bool:
@@ -91,13 +90,23 @@ def questionnaire_view(answers: Mapping[str, Any], *, show_missing: bool = False
     by_section: dict[str, list[QuestionView]] = {}
     visible = visible_questions(answers)
     for number, question in enumerate(visible, start=1):
-        by_section.setdefault(question.section, []).append(QuestionView(
-            question=question, value=answers.get(question.id), number=number,
-            missing=show_missing and question.id in missing, problems=problems.get(question.id, [])))
+        by_section.setdefault(question.section, []).append(
+            QuestionView(
+                question=question,
+                value=answers.get(question.id),
+                number=number,
+                missing=show_missing and question.id in missing,
+                problems=problems.get(question.id, []),
+            )
+        )
     sections = [SectionView(s.id, s.title, s.description, by_section[s.id]) for s in SECTIONS if s.id in by_section]
     return QuestionnaireView(
-        sections=sections, contradictions=[item.to_dict() for item in validation.contradictions],
-        missing_count=len(missing), answered_count=len(visible) - len(missing), visible_count=len(visible))
+        sections=sections,
+        contradictions=[item.to_dict() for item in validation.contradictions],
+        missing_count=len(missing),
+        answered_count=len(visible) - len(missing),
+        visible_count=len(visible),
+    )
 
 
 def answer_rows(answers: Mapping[str, Any]) -> list[dict]:
@@ -105,8 +114,7 @@ def answer_rows(answers: Mapping[str, Any]) -> list[dict]:
     rows = []
     for question in QUESTIONS:
         if question.id in answers:
-            rows.append({"id": question.id, "text": question.text,
-                         "answer": question.label_for(answers[question.id])})
+            rows.append({"id": question.id, "text": question.text, "answer": question.label_for(answers[question.id])})
     unknown = [qid for qid in answers if qid not in QUESTION_BY_ID]
     rows += [{"id": qid, "text": qid, "answer": str(answers[qid])} for qid in unknown]
     return rows
@@ -125,7 +133,9 @@ def outcome_headline(outcome: str, result: Mapping[str, Any]) -> str:
         return f"High-risk via Annex I Section {section} (Art. 6(1))"
     if outcome == "high_risk_annex_iii":
         points = ", ".join(result.get("annex_iii_points", []))
-        return f"High-risk via Annex III point {points} (Art. 6(2))" if points else "High-risk via Annex III (Art. 6(2))"
+        return (
+            f"High-risk via Annex III point {points} (Art. 6(2))" if points else "High-risk via Annex III (Art. 6(2))"
+        )
     if outcome == "not_high_risk_art_6_3":
         letter = result.get("art_6_3_condition") or ""
         return f"Not high-risk under Art. 6(3){letter}; you must still {_ART_6_3_DUTIES}"

@@ -24,9 +24,11 @@ def classification_system_list(*, user: User) -> list[AISystem]:
     (three queries in all, whatever the number of systems)."""
     systems = list(AISystem.objects.restrict(user, "classification.view").order_by("name"))
     ids = [system.pk for system in systems]
-    active = (Determination.objects.filter(system_id__in=ids)
-              .filter(status__in=[*CURRENT_STATUSES, DeterminationStatus.SUBMITTED])
-              .select_related("submitted_by", "approved_by"))
+    active = (
+        Determination.objects.filter(system_id__in=ids)
+        .filter(status__in=[*CURRENT_STATUSES, DeterminationStatus.SUBMITTED])
+        .select_related("submitted_by", "approved_by")
+    )
     by_system: dict[int, dict[str, Determination]] = {}
     for determination in active:
         slot = "pending" if determination.status == DeterminationStatus.SUBMITTED else "current"
@@ -40,8 +42,9 @@ def classification_system_list(*, user: User) -> list[AISystem]:
 
 
 def determination_list(*, user: User, system: AISystem | None = None):
-    queryset = (Determination.objects.restrict(user, "classification.view")
-                .select_related("system", "answered_by", "submitted_by", "approved_by"))
+    queryset = Determination.objects.restrict(user, "classification.view").select_related(
+        "system", "answered_by", "submitted_by", "approved_by"
+    )
     if system is not None:
         queryset = queryset.filter(system=system)
     return queryset.order_by("system__name", "-number")
@@ -63,11 +66,20 @@ def obligation_list(*, user: User, include_not_applicable: bool = False):
     """Obligations with what the board needs, in one query: system, owner, the newest evidence
     date and an `is_overdue` flag."""
     today = _today()
-    queryset = (Obligation.objects.restrict(user, "obligation.view")
-                .select_related("system", "owner", "determination")
-                .annotate(newest_evidence=Max("evidence__dated_at"), evidence_count=Count("evidence"),
-                          is_overdue=Case(When(Q(due_date__lt=today) & ~Q(status=ObligationStatus.ACCEPTED)
-                                               & Q(applicable=True), then=Value(True)), default=Value(False))))
+    queryset = (
+        Obligation.objects.restrict(user, "obligation.view")
+        .select_related("system", "owner", "determination")
+        .annotate(
+            newest_evidence=Max("evidence__dated_at"),
+            evidence_count=Count("evidence"),
+            is_overdue=Case(
+                When(
+                    Q(due_date__lt=today) & ~Q(status=ObligationStatus.ACCEPTED) & Q(applicable=True), then=Value(True)
+                ),
+                default=Value(False),
+            ),
+        )
+    )
     if not include_not_applicable:
         queryset = queryset.filter(applicable=True)
     return queryset.order_by("applies_from", "system__name", "position", "id")
@@ -83,8 +95,7 @@ def obligation_board_rows(obligations) -> list[Obligation]:
         obligation.days_until_applies = (obligation.applies_from - today).days
         obligation.days_until_due = (obligation.due_date - today).days if obligation.due_date else None
         newest = getattr(obligation, "newest_evidence", None)
-        obligation.evidence_is_stale = bool(
-            newest and (now - newest).days > obligation.evidence_max_age_days)
+        obligation.evidence_is_stale = bool(newest and (now - newest).days > obligation.evidence_max_age_days)
     return rows
 
 
@@ -103,10 +114,16 @@ def obligation_summary(obligations) -> dict:
 def next_application_dates(obligations) -> list[dict]:
     """Upcoming application dates with how many obligations start then and days remaining."""
     today = _today()
-    rows = (obligations.filter(applies_from__gte=today).order_by()
-            .values("applies_from").annotate(n=Count("id")).order_by("applies_from"))
-    return [{"date": row["applies_from"], "count": row["n"], "days": (row["applies_from"] - today).days}
-            for row in rows]
+    rows = (
+        obligations.filter(applies_from__gte=today)
+        .order_by()
+        .values("applies_from")
+        .annotate(n=Count("id"))
+        .order_by("applies_from")
+    )
+    return [
+        {"date": row["applies_from"], "count": row["n"], "days": (row["applies_from"] - today).days} for row in rows
+    ]
 
 
 def obligation_owner_choices(*, user: User):

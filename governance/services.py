@@ -69,9 +69,14 @@ def _check_answers(answers: Any) -> dict[str, Any]:
     if outcome.unknown_question_ids or outcome.invalid_answers:
         problems = [f"{item.question_id}: {item.message}" for item in outcome.invalid_answers]
         problems += [f"{qid}: unknown question" for qid in outcome.unknown_question_ids]
-        raise ValidationFailed("Some answers are not valid: " + "; ".join(problems), code="invalid_answers",
-                               extra={"unknown_question_ids": list(outcome.unknown_question_ids),
-                                      "invalid_answers": [item.to_dict() for item in outcome.invalid_answers]})
+        raise ValidationFailed(
+            "Some answers are not valid: " + "; ".join(problems),
+            code="invalid_answers",
+            extra={
+                "unknown_question_ids": list(outcome.unknown_question_ids),
+                "invalid_answers": [item.to_dict() for item in outcome.invalid_answers],
+            },
+        )
     return answers
 
 
@@ -97,13 +102,17 @@ def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...]) -> st
 def classification_draft_save(*, system: AISystem, answers: Mapping[str, Any], actor: User) -> ClassificationDraft:
     """Store the answers so far (replacing the previous draft). Not an audit event: a draft is
     working state; the submission records the answers and who gave them."""
-    _require(actor, "classification.draft", system.organisation_id,
-             "Your role cannot fill in the classification questionnaire.")
+    _require(
+        actor,
+        "classification.draft",
+        system.organisation_id,
+        "Your role cannot fill in the classification questionnaire.",
+    )
     clean = _check_answers(answers)
     with transaction.atomic():
         draft, _ = ClassificationDraft.objects.update_or_create(
-            system=system, defaults={"organisation_id": system.organisation_id, "answers": clean,
-                                     "updated_by": actor})
+            system=system, defaults={"organisation_id": system.organisation_id, "answers": clean, "updated_by": actor}
+        )
     return draft
 
 
@@ -113,13 +122,13 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
     Incomplete or contradictory answers may be submitted (the record says so) but are refused at
     approval. A newer submission supersedes one still awaiting approval.
     """
-    _require(actor, "classification.draft", system.organisation_id,
-             "Your role cannot submit a classification.")
+    _require(actor, "classification.draft", system.organisation_id, "Your role cannot submit a classification.")
     draft = ClassificationDraft.objects.filter(system=system).first()
     if answers is None:
         if draft is None or not draft.answers:
-            raise ValidationFailed("There are no answers to submit yet; answer the questionnaire first.",
-                                   code="no_answers")
+            raise ValidationFailed(
+                "There are no answers to submit yet; answer the questionnaire first.", code="no_answers"
+            )
         answers, answered_by = draft.answers, draft.updated_by
     else:
         answered_by = actor
@@ -132,18 +141,37 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
             _supersede(old, actor=actor, reason="A newer classification was submitted.")
         number = (Determination.objects.filter(system=system).aggregate(n=Max("number"))["n"] or 0) + 1
         determination = Determination.objects.create(
-            organisation_id=system.organisation_id, system=system, number=number, answers=clean,
-            result=result.to_dict(), rules_version=result.rules_version, outcome=result.outcome.value,
-            risk_tier=result.risk_tier, is_complete=result.is_complete,
-            has_contradictions=bool(result.contradictions), answered_by=answered_by, submitted_by=actor)
+            organisation_id=system.organisation_id,
+            system=system,
+            number=number,
+            answers=clean,
+            result=result.to_dict(),
+            rules_version=result.rules_version,
+            outcome=result.outcome.value,
+            risk_tier=result.risk_tier,
+            is_complete=result.is_complete,
+            has_contradictions=bool(result.contradictions),
+            answered_by=answered_by,
+            submitted_by=actor,
+        )
         ClassificationDraft.objects.update_or_create(
-            system=system, defaults={"organisation_id": system.organisation_id, "answers": clean,
-                                     "updated_by": answered_by})
-        audit_record(verb="classification.submitted", target=determination, actor=actor,
-                     after={"system": system.name, "number": number, "outcome": determination.outcome,
-                            "risk_tier": determination.risk_tier, "rules_version": determination.rules_version,
-                            "is_complete": determination.is_complete,
-                            "contradictions": len(result.contradictions)})
+            system=system,
+            defaults={"organisation_id": system.organisation_id, "answers": clean, "updated_by": answered_by},
+        )
+        audit_record(
+            verb="classification.submitted",
+            target=determination,
+            actor=actor,
+            after={
+                "system": system.name,
+                "number": number,
+                "outcome": determination.outcome,
+                "risk_tier": determination.risk_tier,
+                "rules_version": determination.rules_version,
+                "is_complete": determination.is_complete,
+                "contradictions": len(result.contradictions),
+            },
+        )
     return determination
 
 
@@ -152,32 +180,51 @@ def _supersede(determination: Determination, *, actor: User | None, reason: str)
     determination.status = DeterminationStatus.SUPERSEDED
     determination.superseded_at = timezone.now()
     determination.save(update_fields=["status", "superseded_at", "updated_at"])
-    audit_record(verb="classification.superseded", target=determination, actor=actor,
-                 before={"status": before}, after={"status": determination.status}, reason=reason)
+    audit_record(
+        verb="classification.superseded",
+        target=determination,
+        actor=actor,
+        before={"status": before},
+        after={"status": determination.status},
+        reason=reason,
+    )
 
 
 # --- approval and override ----------------------------------------------------------------------
 
 
 def _check_approvable(determination: Determination, actor: User) -> None:
-    _require(actor, "classification.approve", determination.organisation_id,
-             "Only a compliance officer can approve or override a classification.")
+    _require(
+        actor,
+        "classification.approve",
+        determination.organisation_id,
+        "Only a compliance officer can approve or override a classification.",
+    )
     if determination.status != DeterminationStatus.SUBMITTED:
-        raise Conflict(f"This determination is {determination.get_status_display().lower()}; only one "
-                       "awaiting approval can be approved.", code="not_pending")
+        raise Conflict(
+            f"This determination is {determination.get_status_display().lower()}; only one "
+            "awaiting approval can be approved.",
+            code="not_pending",
+        )
     if not determination.is_complete:
         raise ValidationFailed(
             "This classification is incomplete and cannot be approved: answer the remaining "
             f"{len(determination.result.get('missing', []))} question(s) and submit again.",
-            code="incomplete", extra={"missing": determination.result.get("missing", [])})
+            code="incomplete",
+            extra={"missing": determination.result.get("missing", [])},
+        )
     if determination.has_contradictions or determination.result.get("invalid_answers"):
         raise ValidationFailed(
             "Some answers contradict each other; resolve the contradictions and submit again before approval.",
-            code="contradictory", extra={"contradictions": determination.result.get("contradictions", [])})
+            code="contradictory",
+            extra={"contradictions": determination.result.get("contradictions", [])},
+        )
     if determination.rules_version != RULES_VERSION:
-        raise Conflict(f"This determination was made under rules {determination.rules_version}; the portal "
-                       f"now runs {RULES_VERSION}. Submit the answers again to classify under the current rules.",
-                       code="rules_outdated")
+        raise Conflict(
+            f"This determination was made under rules {determination.rules_version}; the portal "
+            f"now runs {RULES_VERSION}. Submit the answers again to classify under the current rules.",
+            code="rules_outdated",
+        )
 
 
 def determination_approve(*, determination: Determination, actor: User, note: str = "") -> Determination:
@@ -186,29 +233,35 @@ def determination_approve(*, determination: Determination, actor: User, note: st
     return _approve(determination, actor=actor, note=note.strip(), override=None)
 
 
-def determination_override(*, determination: Determination, actor: User, outcome: str,
-                           justification: str, risk_tier: str = "") -> Determination:
+def determination_override(
+    *, determination: Determination, actor: User, outcome: str, justification: str, risk_tier: str = ""
+) -> Determination:
     """Approve with a different outcome (and, optionally, tier), for a written reason."""
     _check_approvable(determination, actor)
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION_LENGTH:
-        raise ValidationFailed(f"An override needs a written justification of at least "
-                               f"{MIN_JUSTIFICATION_LENGTH} characters.", code="justification_required")
+        raise ValidationFailed(
+            f"An override needs a written justification of at least {MIN_JUSTIFICATION_LENGTH} characters.",
+            code="justification_required",
+        )
     if outcome not in OutcomeChoice.values:
-        raise ValidationFailed(f"Unknown outcome {outcome!r}.", code="invalid_outcome",
-                               extra={"allowed": list(OutcomeChoice.values)})
+        raise ValidationFailed(
+            f"Unknown outcome {outcome!r}.", code="invalid_outcome", extra={"allowed": list(OutcomeChoice.values)}
+        )
     allowed_tiers = [t for t in RiskTier.values if t != RiskTier.UNCLASSIFIED]
     if risk_tier and risk_tier not in allowed_tiers:
-        raise ValidationFailed(f"Unknown risk tier {risk_tier!r}.", code="invalid_risk_tier",
-                               extra={"allowed": allowed_tiers})
+        raise ValidationFailed(
+            f"Unknown risk tier {risk_tier!r}.", code="invalid_risk_tier", extra={"allowed": allowed_tiers}
+        )
     tier = risk_tier or risk_tier_for(outcome, determination.result.get("transparency", []))
     if outcome == determination.outcome and tier == determination.risk_tier:
         raise ValidationFailed("The override is the same as the result; approve it instead.", code="override_same")
     return _approve(determination, actor=actor, note="", override=(outcome, tier, justification))
 
 
-def _approve(determination: Determination, *, actor: User, note: str,
-             override: tuple[str, str, str] | None) -> Determination:
+def _approve(
+    determination: Determination, *, actor: User, note: str, override: tuple[str, str, str] | None
+) -> Determination:
     rules_result = classify(determination.answers)
     if override:
         rules_result = dataclasses.replace(rules_result, outcome=Outcome(override[0]))
@@ -217,25 +270,34 @@ def _approve(determination: Determination, *, actor: User, note: str,
         determination = Determination.objects.select_for_update().get(pk=determination.pk)
         if determination.status != DeterminationStatus.SUBMITTED:  # lost a race with another approver
             raise Conflict("This determination was decided meanwhile; reload the page.", code="not_pending")
-        previous = Determination.objects.filter(system=system, status__in=[DeterminationStatus.APPROVED,
-                                                                           DeterminationStatus.NEEDS_REVIEW])
+        previous = Determination.objects.filter(
+            system=system, status__in=[DeterminationStatus.APPROVED, DeterminationStatus.NEEDS_REVIEW]
+        )
         for old in previous:
             _supersede(old, actor=actor, reason=f"Replaced by determination #{determination.number}.")
         determination.status = DeterminationStatus.APPROVED
         determination.approved_by, determination.approved_at = actor, timezone.now()
         determination.approval_note = note
         if override:
-            (determination.override_outcome, determination.override_risk_tier,
-             determination.override_justification) = override
+            (determination.override_outcome, determination.override_risk_tier, determination.override_justification) = (
+                override
+            )
         determination.save()
         old_tier = system.risk_tier
         AISystem.objects.filter(pk=system.pk).update(risk_tier=determination.effective_risk_tier)
         verb = "classification.overridden" if override else "classification.approved"
-        audit_record(verb=verb, target=determination, actor=actor, reason=override[2] if override else note,
-                     before={"status": DeterminationStatus.SUBMITTED, "risk_tier": old_tier,
-                             "outcome": determination.outcome},
-                     after={"status": determination.status, "risk_tier": determination.effective_risk_tier,
-                            "outcome": determination.effective_outcome})
+        audit_record(
+            verb=verb,
+            target=determination,
+            actor=actor,
+            reason=override[2] if override else note,
+            before={"status": DeterminationStatus.SUBMITTED, "risk_tier": old_tier, "outcome": determination.outcome},
+            after={
+                "status": determination.status,
+                "risk_tier": determination.effective_risk_tier,
+                "outcome": determination.effective_outcome,
+            },
+        )
         specs = derive_obligations(rules_result, dates=application_date_map())
         _reconcile_obligations(system=system, determination=determination, specs=specs, actor=actor)
         events.classification_approved.send(sender=Determination, system=system, determination=determination)
@@ -248,15 +310,30 @@ def _reconcile_obligations(*, system: AISystem, determination: Determination, sp
     existing = {(o.code, o.role): o for o in Obligation.objects.select_for_update().filter(system=system)}
     created, kept, retired = [], [], []
     for position, spec in enumerate(specs):
-        fields = {"position": position, "article": spec.article, "title": spec.title,
-                  "description": spec.description, "notes": list(spec.notes), "evidence_hints": [item.to_dict() for item in spec.evidence],
-                  "applies_from_key": spec.applies_from_key, "applies_from": spec.applies_from,
-                  "determination": determination, "applicable": True, "not_applicable_since": None}
+        fields = {
+            "position": position,
+            "article": spec.article,
+            "title": spec.title,
+            "description": spec.description,
+            "notes": list(spec.notes),
+            "evidence_hints": [item.to_dict() for item in spec.evidence],
+            "applies_from_key": spec.applies_from_key,
+            "applies_from": spec.applies_from,
+            "determination": determination,
+            "applicable": True,
+            "not_applicable_since": None,
+        }
         obligation = existing.get((spec.code, spec.role))
         if obligation is None:
-            Obligation.objects.create(organisation_id=system.organisation_id, system=system, code=spec.code,
-                                      role=spec.role, due_date=spec.applies_from,
-                                      evidence_max_age_days=spec.evidence_max_age_days, **fields)
+            Obligation.objects.create(
+                organisation_id=system.organisation_id,
+                system=system,
+                code=spec.code,
+                role=spec.role,
+                due_date=spec.applies_from,
+                evidence_max_age_days=spec.evidence_max_age_days,
+                **fields,
+            )
             created.append(f"{spec.code}/{spec.role}")
             continue
         for name, value in fields.items():
@@ -269,12 +346,17 @@ def _reconcile_obligations(*, system: AISystem, determination: Determination, sp
             obligation.applicable, obligation.not_applicable_since = False, timezone.now()
             obligation.save(update_fields=["applicable", "not_applicable_since", "updated_at"])
             retired.append(f"{key[0]}/{key[1]}")
-    audit_record(verb="obligation.derived", target=system, actor=actor,
-                 after={"determination": determination.number, "created": created, "kept": kept,
-                        "not_applicable": retired})
+    audit_record(
+        verb="obligation.derived",
+        target=system,
+        actor=actor,
+        after={"determination": determination.number, "created": created, "kept": kept, "not_applicable": retired},
+    )
 
 
-def determination_mark_needs_review(*, system: AISystem, reason: str, actor: User | None = None) -> Determination | None:
+def determination_mark_needs_review(
+    *, system: AISystem, reason: str, actor: User | None = None
+) -> Determination | None:
     """Flag the approved determination after a change that may alter it; returns it, or None
     when there was no approved determination to flag."""
     with transaction.atomic():
@@ -285,10 +367,17 @@ def determination_mark_needs_review(*, system: AISystem, reason: str, actor: Use
         current.status = DeterminationStatus.NEEDS_REVIEW
         current.review_reason, current.review_requested_at = reason, timezone.now()
         current.save(update_fields=["status", "review_reason", "review_requested_at", "updated_at"])
-        audit_record(verb="classification.needs_review", target=current, actor=actor, reason=reason,
-                     before={"status": DeterminationStatus.APPROVED}, after={"status": current.status})
-        events.classification_needs_review.send(sender=Determination, system=system, determination=current,
-                                                reason=reason)
+        audit_record(
+            verb="classification.needs_review",
+            target=current,
+            actor=actor,
+            reason=reason,
+            before={"status": DeterminationStatus.APPROVED},
+            after={"status": current.status},
+        )
+        events.classification_needs_review.send(
+            sender=Determination, system=system, determination=current, reason=reason
+        )
     return current
 
 
@@ -310,8 +399,9 @@ def application_date_change(*, key: str, applies_from: date, actor: User | None,
     if type(applies_from) is not date:
         raise ValidationFailed("The application date must be a date.", code="invalid_date")
     if key not in DATE_KEYS:
-        raise ValidationFailed(f"Unknown application-date key {key!r}.", code="invalid_key",
-                               extra={"allowed": list(DATE_KEYS)})
+        raise ValidationFailed(
+            f"Unknown application-date key {key!r}.", code="invalid_key", extra={"allowed": list(DATE_KEYS)}
+        )
     with transaction.atomic():
         ApplicationDate.objects.get_or_create(key=key, defaults={"applies_from": DEFAULT_APPLICATION_DATES[key]})
         row = ApplicationDate.objects.select_for_update().get(key=key)
@@ -319,10 +409,16 @@ def application_date_change(*, key: str, applies_from: date, actor: User | None,
         row.applies_from, row.note = applies_from, note or row.note
         row.save()
         moved = Obligation.objects.filter(applies_from_key=key).update(applies_from=applies_from)
-        audit_record(verb="application_date.changed", actor=actor, object_type="governance.applicationdate",
-                     object_id=key, object_repr=f"AI Act application date {key}",
-                     before={"applies_from": before}, after={"applies_from": applies_from, "obligations": moved},
-                     reason=note)
+        audit_record(
+            verb="application_date.changed",
+            actor=actor,
+            object_type="governance.applicationdate",
+            object_id=key,
+            object_repr=f"AI Act application date {key}",
+            before={"applies_from": before},
+            after={"applies_from": applies_from, "obligations": moved},
+            reason=note,
+        )
     return row
 
 
@@ -333,7 +429,8 @@ def _may_work_on(actor: User, obligation: Obligation) -> bool:
     if actor.organisation_id != obligation.organisation_id:
         return False
     return has_permission(actor, "obligation.manage") or (
-        obligation.owner_id == actor.pk and has_permission(actor, "obligation.view"))
+        obligation.owner_id == actor.pk and has_permission(actor, "obligation.view")
+    )
 
 
 def obligation_transition(*, obligation: Obligation, to_status: str, actor: User, reason: str = "") -> Obligation:
@@ -344,44 +441,70 @@ def obligation_transition(*, obligation: Obligation, to_status: str, actor: User
         if to_status not in ObligationStatus.values:
             raise ValidationFailed(f"Unknown status {to_status!r}.", code="invalid_status")
         if not _may_work_on(actor, obligation) or (rule == REVIEW and not has_permission(actor, "obligation.manage")):
-            raise NotAllowed("Only a compliance officer can accept evidence or send it back; the owner "
-                             "of an obligation can move its work along.", code="not_allowed")
+            raise NotAllowed(
+                "Only a compliance officer can accept evidence or send it back; the owner "
+                "of an obligation can move its work along.",
+                code="not_allowed",
+            )
         if not obligation.applicable:
             raise Conflict("This obligation no longer applies to the system.", code="not_applicable")
         if rule is None:
-            raise Conflict(f"An obligation cannot go from {obligation.get_status_display().lower()} to "
-                           f"{ObligationStatus(to_status).label.lower()}.", code="illegal_transition",
-                           extra={"from": obligation.status, "to": to_status})
+            raise Conflict(
+                f"An obligation cannot go from {obligation.get_status_display().lower()} to "
+                f"{ObligationStatus(to_status).label.lower()}.",
+                code="illegal_transition",
+                extra={"from": obligation.status, "to": to_status},
+            )
         if to_status in NEEDS_EVIDENCE and not obligation.evidence.exists():
-            raise ValidationFailed("Add evidence before submitting or accepting this obligation.",
-                                   code="evidence_required")
+            raise ValidationFailed(
+                "Add evidence before submitting or accepting this obligation.", code="evidence_required"
+            )
         before = obligation.status
         obligation.status = to_status
         obligation.save(update_fields=["status", "updated_at"])
-        audit_record(verb="obligation.status_changed", target=obligation, actor=actor, reason=reason,
-                     before={"status": before}, after={"status": to_status})
+        audit_record(
+            verb="obligation.status_changed",
+            target=obligation,
+            actor=actor,
+            reason=reason,
+            before={"status": before},
+            after={"status": to_status},
+        )
     return obligation
 
 
-def obligation_assign(*, obligation: Obligation, actor: User, owner: User | None, due_date: date | None,
-                      evidence_max_age_days: int) -> Obligation:
+def obligation_assign(
+    *, obligation: Obligation, actor: User, owner: User | None, due_date: date | None, evidence_max_age_days: int
+) -> Obligation:
     """Set who owns the obligation, when it is due and how old its evidence may get."""
-    _require(actor, "obligation.manage", obligation.organisation_id,
-             "Only a compliance officer can assign obligations.")
+    _require(
+        actor, "obligation.manage", obligation.organisation_id, "Only a compliance officer can assign obligations."
+    )
     if owner is not None and owner.organisation_id != obligation.organisation_id:
         raise ValidationFailed("The owner must be a member of your organisation.", code="invalid_owner")
     if not isinstance(evidence_max_age_days, int) or evidence_max_age_days < 1:
         raise ValidationFailed("The maximum evidence age must be at least one day.", code="invalid_max_age")
     with transaction.atomic():
         obligation = Obligation.objects.select_for_update().get(pk=obligation.pk)
-        before = {"owner": obligation.owner.username if obligation.owner else None,
-                  "due_date": obligation.due_date, "evidence_max_age_days": obligation.evidence_max_age_days}
+        before = {
+            "owner": obligation.owner.username if obligation.owner else None,
+            "due_date": obligation.due_date,
+            "evidence_max_age_days": obligation.evidence_max_age_days,
+        }
         obligation.owner, obligation.due_date = owner, due_date
         obligation.evidence_max_age_days = evidence_max_age_days
         obligation.save(update_fields=["owner", "due_date", "evidence_max_age_days", "updated_at"])
-        audit_record(verb="obligation.assigned", target=obligation, actor=actor, before=before,
-                     after={"owner": owner.username if owner else None, "due_date": due_date,
-                            "evidence_max_age_days": evidence_max_age_days})
+        audit_record(
+            verb="obligation.assigned",
+            target=obligation,
+            actor=actor,
+            before=before,
+            after={
+                "owner": owner.username if owner else None,
+                "due_date": due_date,
+                "evidence_max_age_days": evidence_max_age_days,
+            },
+        )
     return obligation
 
 
@@ -392,13 +515,23 @@ def _evidence_create(*, obligation: Obligation, actor: User, **fields) -> Eviden
             raise NotAllowed("Only the obligation's owner or a compliance officer can add evidence.")
         if not obligation.applicable:
             raise Conflict("This obligation no longer applies to the system.", code="not_applicable")
-        evidence = Evidence.objects.create(organisation_id=obligation.organisation_id, obligation=obligation,
-                                           added_by=actor, **fields)
-        audit_record(verb="obligation.evidence_added", target=obligation, actor=actor,
-                     after={"evidence": evidence.pk, "kind": evidence.kind, "title": evidence.title,
-                            "sha256": evidence.sha256 or None, "model_version": evidence.model_version_id,
-                            "validation": evidence.validation_ref or None,
-                            "validation_summary": evidence.validation_summary or None})
+        evidence = Evidence.objects.create(
+            organisation_id=obligation.organisation_id, obligation=obligation, added_by=actor, **fields
+        )
+        audit_record(
+            verb="obligation.evidence_added",
+            target=obligation,
+            actor=actor,
+            after={
+                "evidence": evidence.pk,
+                "kind": evidence.kind,
+                "title": evidence.title,
+                "sha256": evidence.sha256 or None,
+                "model_version": evidence.model_version_id,
+                "validation": evidence.validation_ref or None,
+                "validation_summary": evidence.validation_summary or None,
+            },
+        )
     return evidence
 
 
@@ -410,8 +543,10 @@ def evidence_add_document(*, obligation: Obligation, actor: User, uploaded_file:
     if uploaded_file.size is None or uploaded_file.size == 0:
         raise ValidationFailed("The file is empty.", code="empty_file")
     if uploaded_file.size > EVIDENCE_MAX_BYTES:
-        raise TooLarge(f"Evidence documents are limited to {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB.",
-                       extra={"max_bytes": EVIDENCE_MAX_BYTES})
+        raise TooLarge(
+            f"Evidence documents are limited to {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB.",
+            extra={"max_bytes": EVIDENCE_MAX_BYTES},
+        )
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
@@ -423,23 +558,38 @@ def evidence_add_document(*, obligation: Obligation, actor: User, uploaded_file:
         if stored != key:  # another upload of the same bytes won the race; keep one copy
             default_storage.delete(stored)
     name = (uploaded_file.name or "document")[:255]
-    return _evidence_create(obligation=obligation, actor=actor, kind=EvidenceKind.DOCUMENT,
-                            title=(title or name)[:200], sha256=sha256, size=uploaded_file.size,
-                            storage_key=key, original_name=name, dated_at=timezone.now())
+    return _evidence_create(
+        obligation=obligation,
+        actor=actor,
+        kind=EvidenceKind.DOCUMENT,
+        title=(title or name)[:200],
+        sha256=sha256,
+        size=uploaded_file.size,
+        storage_key=key,
+        original_name=name,
+        dated_at=timezone.now(),
+    )
 
 
-def evidence_add_model_card(*, obligation: Obligation, actor: User, model_version: ModelVersion,
-                            title: str = "") -> Evidence:
+def evidence_add_model_card(
+    *, obligation: Obligation, actor: User, model_version: ModelVersion, title: str = ""
+) -> Evidence:
     """Link the model card of a registered version of the same system."""
     if model_version.system_id != obligation.system_id:
         raise ValidationFailed("The model version must belong to the same AI system.", code="wrong_system")
-    return _evidence_create(obligation=obligation, actor=actor, kind=EvidenceKind.MODEL_CARD,
-                            title=(title or f"Model card of {model_version.version_label}")[:200],
-                            model_version=model_version, dated_at=model_version.created_at)
+    return _evidence_create(
+        obligation=obligation,
+        actor=actor,
+        kind=EvidenceKind.MODEL_CARD,
+        title=(title or f"Model card of {model_version.version_label}")[:200],
+        model_version=model_version,
+        dated_at=model_version.created_at,
+    )
 
 
-def evidence_add_validation_run(*, obligation: Obligation, actor: User, validation_kind: str, run_id: int,
-                                title: str = "") -> Evidence:
+def evidence_add_validation_run(
+    *, obligation: Obligation, actor: User, validation_kind: str, run_id: int, title: str = ""
+) -> Evidence:
     """Link a succeeded validation run of the obligation's system, for one check family. The
     evidence is dated by when the run finished, so its age is the run's age."""
     obligation = Obligation.objects.get(pk=obligation.pk)
@@ -447,39 +597,58 @@ def evidence_add_validation_run(*, obligation: Obligation, actor: User, validati
         raise NotAllowed("Only the obligation's owner or a compliance officer can add evidence.")
     family = (validation_kind or "").removeprefix("validation_run:")
     if not (validation_kind or "").startswith("validation_run:") or not family:
-        raise ValidationFailed('Give the check family the run is evidence of ("validation_run:<family>").',
-                               code="invalid_validation_kind")
+        raise ValidationFailed(
+            'Give the check family the run is evidence of ("validation_run:<family>").', code="invalid_validation_kind"
+        )
     run = evidence_sources.validation_run_for_evidence(
-        user=actor, organisation_id=obligation.organisation_id, system_id=obligation.system_id, run_id=run_id,
-        family=family)
+        user=actor,
+        organisation_id=obligation.organisation_id,
+        system_id=obligation.system_id,
+        run_id=run_id,
+        family=family,
+    )
     summary = evidence_sources.validation_run_snapshot(run, family=family)
     default_title = f"{family.replace('_', ' ').capitalize()} results of validation #{run['id']}"
-    return _evidence_create(obligation=obligation, actor=actor, kind=EvidenceKind.VALIDATION_RUN,
-                            title=(title or default_title)[:200], validation_kind=validation_kind,
-                            validation_ref=str(run["id"]), validation_run_id=run["id"], validation_summary=summary,
-                            dated_at=run["finished_at"])
+    return _evidence_create(
+        obligation=obligation,
+        actor=actor,
+        kind=EvidenceKind.VALIDATION_RUN,
+        title=(title or default_title)[:200],
+        validation_kind=validation_kind,
+        validation_ref=str(run["id"]),
+        validation_run_id=run["id"],
+        validation_summary=summary,
+        dated_at=run["finished_at"],
+    )
 
 
 def evidence_staleness_sweep(*, now: datetime | None = None) -> list[int]:
     """Send obligations whose newest evidence is older than its maximum age back to needs rework.
     Returns the ids moved. Safe to run twice: a moved obligation no longer matches."""
     now = now or timezone.now()
-    candidates = (Obligation.objects.filter(applicable=True, status__in=EVIDENCE_RELIANT_STATUSES)
-                  .annotate(newest=Max("evidence__dated_at")).values_list("pk", "newest", "evidence_max_age_days"))
+    candidates = (
+        Obligation.objects.filter(applicable=True, status__in=EVIDENCE_RELIANT_STATUSES)
+        .annotate(newest=Max("evidence__dated_at"))
+        .values_list("pk", "newest", "evidence_max_age_days")
+    )
     stale = [pk for pk, newest, days in candidates if newest is None or newest < now - timedelta(days=days)]
     moved = []
     for pk in stale:
         with transaction.atomic():
-            obligation = Obligation.objects.select_for_update().filter(
-                pk=pk, status__in=EVIDENCE_RELIANT_STATUSES).first()
+            obligation = (
+                Obligation.objects.select_for_update().filter(pk=pk, status__in=EVIDENCE_RELIANT_STATUSES).first()
+            )
             if obligation is None:  # changed since the scan
                 continue
             before = obligation.status
             obligation.status = ObligationStatus.NEEDS_REWORK
             obligation.save(update_fields=["status", "updated_at"])
-            audit_record(verb="obligation.evidence_stale", target=obligation,
-                         before={"status": before}, after={"status": obligation.status},
-                         reason=f"The newest evidence is older than {obligation.evidence_max_age_days} days.")
+            audit_record(
+                verb="obligation.evidence_stale",
+                target=obligation,
+                before={"status": before},
+                after={"status": obligation.status},
+                reason=f"The newest evidence is older than {obligation.evidence_max_age_days} days.",
+            )
             moved.append(pk)
     return moved
-

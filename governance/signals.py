@@ -15,8 +15,10 @@ def on_system_changed(sender, system, changed_fields, actor=None, **kwargs) -> N
 def on_version_registered(sender, version, actor=None, **kwargs) -> None:
     if version.substantial_modification:
         services.determination_mark_needs_review(
-            system=version.system, actor=actor,
-            reason=f"Model version {version.version_label} is a substantial modification (Art. 3(23)).")
+            system=version.system,
+            actor=actor,
+            reason=f"Model version {version.version_label} is a substantial modification (Art. 3(23)).",
+        )
 
 
 def connect() -> None:

@@ -16,4 +16,5 @@ def evidence_staleness_sweep() -> dict:
     moved = sweep()
     return {"moved": moved}
 
+
 from governance.risks.tasks import risk_review_reminders  # noqa: E402,F401  (registers the task)

@@ -9,10 +9,10 @@ urlpatterns = [
     path("classification/systems/<int:pk>/", views.system_classification, name="system_classification"),
     path("classification/systems/<int:pk>/classify/", views.classify, name="classify"),
     path("classification/determinations/<int:pk>/", views.determination_detail, name="determination_detail"),
-    path("classification/determinations/<int:pk>/approve/", views.determination_approve,
-         name="determination_approve"),
-    path("classification/determinations/<int:pk>/override/", views.determination_override,
-         name="determination_override"),
+    path("classification/determinations/<int:pk>/approve/", views.determination_approve, name="determination_approve"),
+    path(
+        "classification/determinations/<int:pk>/override/", views.determination_override, name="determination_override"
+    ),
     path("obligations/", views.obligation_board, name="obligation_board"),
     path("obligations/export.csv", views.obligation_export, name="obligation_export"),
     path("obligations/systems/<int:pk>/", views.system_obligations, name="system_obligations"),

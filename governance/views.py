@@ -77,10 +77,15 @@ def classify(request, pk: int):
                 return redirect("governance:classify", pk=system.pk)
         except PortalError as exc:
             error = exc.message
-    context = {"system": system, "draft": draft, "error": error, "rules_version": RULES_VERSION,
-               "q": questionnaire_view(answers, show_missing=bool(draft) or request.method == "POST"),
-               "current": selectors.current_determination(system=system),
-               "pending": selectors.pending_determination(system=system)}
+    context = {
+        "system": system,
+        "draft": draft,
+        "error": error,
+        "rules_version": RULES_VERSION,
+        "q": questionnaire_view(answers, show_missing=bool(draft) or request.method == "POST"),
+        "current": selectors.current_determination(system=system),
+        "pending": selectors.pending_determination(system=system),
+    }
     template = "governance/_questionnaire_body.html" if request.htmx else "governance/classify.html"
     status = 422 if error and not request.htmx else 200
     return render(request, template, context, status=status)
@@ -93,27 +98,39 @@ def system_classification(request, pk: int):
     require_permission(request, "classification.view")
     system = get_for_user(AISystem.objects.all(), request.user, "classification.view", pk=pk)
     determinations = selectors.determination_list(user=request.user, system=system)
-    return render(request, "governance/system_classification.html",
-                  {"system": system, "determinations": determinations,
-                   "current": selectors.current_determination(system=system),
-                   "draft": selectors.classification_draft(system=system)})
+    return render(
+        request,
+        "governance/system_classification.html",
+        {
+            "system": system,
+            "determinations": determinations,
+            "current": selectors.current_determination(system=system),
+            "draft": selectors.classification_draft(system=system),
+        },
+    )
 
 
 @login_required
 @require_GET
 def determination_detail(request, pk: int):
     require_permission(request, "classification.view")
-    determination = get_for_user(selectors.determination_list(user=request.user), request.user,
-                                 "classification.view", pk=pk)
+    determination = get_for_user(
+        selectors.determination_list(user=request.user), request.user, "classification.view", pk=pk
+    )
     result = determination.result
     context = {
-        "d": determination, "system": determination.system, "result": result,
+        "d": determination,
+        "system": determination.system,
+        "result": result,
         "headline": outcome_headline(determination.outcome, result),
         "override_headline": outcome_headline(determination.override_outcome, result)
-        if determination.is_overridden else "",
-        "overlays": overlay_lines(result), "answers": answer_rows(determination.answers),
+        if determination.is_overridden
+        else "",
+        "overlays": overlay_lines(result),
+        "answers": answer_rows(determination.answers),
         "missing": [QUESTION_BY_ID[qid].text for qid in result.get("missing", []) if qid in QUESTION_BY_ID],
-        "approve_form": ApproveForm(), "override_form": OverrideForm(),
+        "approve_form": ApproveForm(),
+        "override_form": OverrideForm(),
         "can_approve": has_permission(request.user, "classification.approve"),
         "obligation_count": determination.system.obligations.filter(applicable=True).count(),
     }
@@ -127,9 +144,13 @@ def determination_approve(request, pk: int):
     determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
     form = ApproveForm(request.POST)
     form.is_valid()
-    _attempt(request, lambda: services.determination_approve(
-        determination=determination, actor=request.user, note=form.cleaned_data.get("note", "")),
-        "Classification approved; the system's risk tier and obligations are updated.")
+    _attempt(
+        request,
+        lambda: services.determination_approve(
+            determination=determination, actor=request.user, note=form.cleaned_data.get("note", "")
+        ),
+        "Classification approved; the system's risk tier and obligations are updated.",
+    )
     return redirect("governance:determination_detail", pk=pk)
 
 
@@ -142,9 +163,13 @@ def determination_override(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Choose an outcome and write a justification for the override.")
     else:
-        _attempt(request, lambda: services.determination_override(
-            determination=determination, actor=request.user, **form.cleaned_data),
-            "Override approved; the justification is kept with the record.")
+        _attempt(
+            request,
+            lambda: services.determination_override(
+                determination=determination, actor=request.user, **form.cleaned_data
+            ),
+            "Override approved; the justification is kept with the record.",
+        )
     return redirect("governance:determination_detail", pk=pk)
 
 
@@ -161,10 +186,17 @@ def _board_context(request, system=None):
     page = Paginator(obligations, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return {"filterset": filterset, "page": page, "rows": selectors.obligation_board_rows(page.object_list),
-            "summary": selectors.obligation_summary(obligations), "system": system, "query": query.urlencode(),
-            "upcoming": selectors.next_application_dates(obligations), "statuses": ObligationStatus.choices,
-            "today": timezone.localdate()}
+    return {
+        "filterset": filterset,
+        "page": page,
+        "rows": selectors.obligation_board_rows(page.object_list),
+        "summary": selectors.obligation_summary(obligations),
+        "system": system,
+        "query": query.urlencode(),
+        "upcoming": selectors.next_application_dates(obligations),
+        "statuses": ObligationStatus.choices,
+        "today": timezone.localdate(),
+    }
 
 
 @login_required
@@ -182,26 +214,50 @@ def system_obligations(request, pk: int):
     return render(request, "governance/obligation_board.html", _board_context(request, system))
 
 
-EXPORT_COLUMNS = ("system", "article", "title", "role", "status", "owner", "applies_from",
-                  "days_until_applies", "due_date", "overdue", "evidence_count", "newest_evidence")
+EXPORT_COLUMNS = (
+    "system",
+    "article",
+    "title",
+    "role",
+    "status",
+    "owner",
+    "applies_from",
+    "days_until_applies",
+    "due_date",
+    "overdue",
+    "evidence_count",
+    "newest_evidence",
+)
 
 
 @login_required
 @require_GET
 def obligation_export(request):
     require_permission(request, "obligation.view")
-    filterset = ObligationFilterSet(request.GET, queryset=selectors.obligation_list(user=request.user),
-                                    request=request)
+    filterset = ObligationFilterSet(request.GET, queryset=selectors.obligation_list(user=request.user), request=request)
     if not filterset.is_valid():
-        return HttpResponseBadRequest("Invalid filters: " + "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()), content_type="text/plain")
+        return HttpResponseBadRequest(
+            "Invalid filters: " + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()),
+            content_type="text/plain",
+        )
     today = timezone.localdate()
 
     def rows():
         for o in filterset.qs.iterator(chunk_size=500):
-            yield (o.system.name, o.article, o.title, o.role, o.get_status_display(),
-                   o.owner.username if o.owner else "", o.applies_from, (o.applies_from - today).days,
-                   o.due_date or "", "yes" if o.is_overdue else "no", o.evidence_count, o.newest_evidence or "")
+            yield (
+                o.system.name,
+                o.article,
+                o.title,
+                o.role,
+                o.get_status_display(),
+                o.owner.username if o.owner else "",
+                o.applies_from,
+                (o.applies_from - today).days,
+                o.due_date or "",
+                "yes" if o.is_overdue else "no",
+                o.evidence_count,
+                o.newest_evidence or "",
+            )
 
     # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
     response = StreamingHttpResponse(exports.csv_lines(EXPORT_COLUMNS, rows()), content_type="text/csv")
@@ -219,18 +275,29 @@ def _evidence_form(request, obligation: Obligation, data=None, files=None) -> Ev
 @require_GET
 def obligation_detail(request, pk: int):
     require_permission(request, "obligation.view")
-    obligation = get_for_user(selectors.obligation_list(user=request.user, include_not_applicable=True),
-                              request.user, "obligation.view", pk=pk)
+    obligation = get_for_user(
+        selectors.obligation_list(user=request.user, include_not_applicable=True),
+        request.user,
+        "obligation.view",
+        pk=pk,
+    )
     selectors.obligation_board_rows([obligation])
     user = request.user
     may_manage = has_permission(user, "obligation.manage")
     context = {
-        "o": obligation, "evidence": obligation.evidence.select_related("added_by", "model_version"),
-        "may_manage": may_manage, "may_work": may_manage or obligation.owner_id == user.pk,
+        "o": obligation,
+        "evidence": obligation.evidence.select_related("added_by", "model_version"),
+        "may_manage": may_manage,
+        "may_work": may_manage or obligation.owner_id == user.pk,
         "moves": [(s, ObligationStatus(s).label, rule) for s, rule in next_statuses(obligation.status)],
-        "assign_form": ObligationAssignForm(owners=selectors.obligation_owner_choices(user=user), initial={
-            "owner": obligation.owner_id, "due_date": obligation.due_date,
-            "evidence_max_age_days": obligation.evidence_max_age_days}),
+        "assign_form": ObligationAssignForm(
+            owners=selectors.obligation_owner_choices(user=user),
+            initial={
+                "owner": obligation.owner_id,
+                "due_date": obligation.due_date,
+                "evidence_max_age_days": obligation.evidence_max_age_days,
+            },
+        ),
         "evidence_form": _evidence_form(request, obligation),
     }
     return render(request, "governance/obligation_detail.html", context)
@@ -245,8 +312,11 @@ def obligation_transition(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Choose a valid status.")
     else:
-        _attempt(request, lambda: services.obligation_transition(
-            obligation=obligation, actor=request.user, **form.cleaned_data), "Status updated.")
+        _attempt(
+            request,
+            lambda: services.obligation_transition(obligation=obligation, actor=request.user, **form.cleaned_data),
+            "Status updated.",
+        )
     return redirect("governance:obligation_detail", pk=pk)
 
 
@@ -259,8 +329,11 @@ def obligation_assign(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Check the owner, due date and maximum evidence age.")
     else:
-        _attempt(request, lambda: services.obligation_assign(
-            obligation=obligation, actor=request.user, **form.cleaned_data), "Obligation updated.")
+        _attempt(
+            request,
+            lambda: services.obligation_assign(obligation=obligation, actor=request.user, **form.cleaned_data),
+            "Obligation updated.",
+        )
     return redirect("governance:obligation_detail", pk=pk)
 
 
@@ -273,12 +346,16 @@ def evidence_add(request, pk: int):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("governance:obligation_detail", pk=pk)
-    data, common = form.cleaned_data, {"obligation": obligation, "actor": request.user, "title": form.cleaned_data["title"]}
+    data, common = (
+        form.cleaned_data,
+        {"obligation": obligation, "actor": request.user, "title": form.cleaned_data["title"]},
+    )
     calls = {
         "document": lambda: services.evidence_add_document(uploaded_file=data["file"], **common),
         "model_card": lambda: services.evidence_add_model_card(model_version=data["model_version"], **common),
         "validation_run": lambda: services.evidence_add_validation_run(
-            validation_kind=data["validation_kind"], run_id=data["validation_run"], **common),
+            validation_kind=data["validation_kind"], run_id=data["validation_run"], **common
+        ),
     }
     _attempt(request, calls[data["kind"]], "Evidence added.")
     return redirect("governance:obligation_detail", pk=pk)
@@ -291,5 +368,6 @@ def evidence_download(request, pk: int):
     evidence = get_for_user(Evidence.objects.all(), request.user, "obligation.view", pk=pk, kind="document")
     if not default_storage.exists(evidence.storage_key):
         raise Http404("The file is missing from storage.")
-    return FileResponse(default_storage.open(evidence.storage_key, "rb"), as_attachment=True,
-                        filename=evidence.original_name)
+    return FileResponse(
+        default_storage.open(evidence.storage_key, "rb"), as_attachment=True, filename=evidence.original_name
+    )

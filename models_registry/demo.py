@@ -26,11 +26,20 @@ def _model_and_splits():
     features = [c for c in frame.columns if c != "credit_risk"]
     categorical = list(frame[features].select_dtypes(exclude="number").columns)
     numeric = [c for c in features if c not in categorical]
-    pipeline = Pipeline([
-        ("prepare", ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore"), categorical),
-                                       ("numbers", StandardScaler(), numeric)])),
-        ("model", HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, random_state=7)),
-    ]).fit(train[features], train["credit_risk"])
+    pipeline = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer(
+                    [
+                        ("categories", OneHotEncoder(handle_unknown="ignore"), categorical),
+                        ("numbers", StandardScaler(), numeric),
+                    ]
+                ),
+            ),
+            ("model", HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, random_state=7)),
+        ]
+    ).fit(train[features], train["credit_risk"])
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer)
     return buffer.getvalue(), train, test, features
@@ -45,21 +54,40 @@ def seed_credit_scoring(engineer) -> bool:
         return False
     model_bytes, train, test, features = _model_and_splits()
     system = system_create(
-        actor=engineer, name=SYSTEM_NAME, purpose="Score consumer loan applications for creditworthiness.",
+        actor=engineer,
+        name=SYSTEM_NAME,
+        purpose="Score consumer loan applications for creditworthiness.",
         intended_use="Credit officers use the score to approve or decline retail loans up to EUR 50,000.",
         deployment_context="Branch and online loan applications in the EU.",
-        affected_persons="Applicants for consumer credit.", lifecycle_stage="validation", operator_role="provider",
-        owner_team="Credit risk", business_owner="Head of retail lending", processes_personal_data=True,
-        tags=["credit", "retail"])
+        affected_persons="Applicants for consumer credit.",
+        lifecycle_stage="validation",
+        operator_role="provider",
+        owner_team="Credit risk",
+        business_owner="Head of retail lending",
+        processes_personal_data=True,
+        tags=["credit", "retail"],
+    )
     model_version_register(
-        actor=engineer, system=system, version_label="1.0.0", framework="sklearn", task="binary",
-        file=SimpleUploadedFile("credit-hgb-1.0.0.joblib", model_bytes), feature_columns=features,
+        actor=engineer,
+        system=system,
+        version_label="1.0.0",
+        framework="sklearn",
+        task="binary",
+        file=SimpleUploadedFile("credit-hgb-1.0.0.joblib", model_bytes),
+        feature_columns=features,
         intended_use="Probability that a consumer loan applicant repays (label 'good').",
         limitations="Trained on 700 historical German applications (1973-1975); not for business loans.",
         training_data_description="Statlog German credit data (UCI, CC BY 4.0), 70% seeded split.",
-        claimed_metrics={"roc_auc": 0.78, "accuracy": 0.75})
+        claimed_metrics={"roc_auc": 0.78, "accuracy": 0.75},
+    )
     for role, frame in (("train", train), ("test", test)):
-        dataset_register(actor=engineer, system=system, name=f"german-credit-{role}", role=role,
-                         file=SimpleUploadedFile(f"german-credit-{role}.csv", frame.to_csv(index=False).encode()),
-                         target_column="credit_risk", sensitive_columns=["sex", "age", "foreign_worker"])
+        dataset_register(
+            actor=engineer,
+            system=system,
+            name=f"german-credit-{role}",
+            role=role,
+            file=SimpleUploadedFile(f"german-credit-{role}.csv", frame.to_csv(index=False).encode()),
+            target_column="credit_risk",
+            sensitive_columns=["sex", "age", "foreign_worker"],
+        )
     return True

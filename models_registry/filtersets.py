@@ -5,9 +5,16 @@ from models_registry.choices import DatasetRole, LifecycleStage, OperatorRole, R
 from models_registry.models import AISystem, Dataset, ModelVersion
 
 SORTS = {
-    "name": "name", "-name": "-name", "stage": "lifecycle_stage", "-stage": "-lifecycle_stage",
-    "risk": "risk_tier", "-risk": "-risk_tier", "updated": "updated_at", "-updated": "-updated_at",
-    "versions": "version_count", "-versions": "-version_count",
+    "name": "name",
+    "-name": "-name",
+    "stage": "lifecycle_stage",
+    "-stage": "-lifecycle_stage",
+    "risk": "risk_tier",
+    "-risk": "-risk_tier",
+    "updated": "updated_at",
+    "-updated": "-updated_at",
+    "versions": "version_count",
+    "-versions": "-version_count",
 }
 
 
@@ -20,16 +27,22 @@ class AISystemFilterSet(django_filters.FilterSet):
     risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices, label="Risk tier")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner")
     tag = django_filters.CharFilter(field_name="tags__name", lookup_expr="iexact", label="Tag", distinct=True)
-    sort = django_filters.ChoiceFilter(method="sort_by", choices=[(k, k) for k in SORTS], label="Sort", empty_label=None)
+    sort = django_filters.ChoiceFilter(
+        method="sort_by", choices=[(k, k) for k in SORTS], label="Sort", empty_label=None
+    )
 
     class Meta:
         model = AISystem
         fields = ["q", "stage", "role", "risk_tier", "owner", "tag", "sort"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value)
-                               | Q(intended_use__icontains=value) | Q(third_party_vendor__icontains=value)
-                               | Q(tags__name__icontains=value)).distinct()
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(purpose__icontains=value)
+            | Q(intended_use__icontains=value)
+            | Q(third_party_vendor__icontains=value)
+            | Q(tags__name__icontains=value)
+        ).distinct()
 
     def filter_owner(self, queryset, name, value):
         return queryset.filter(Q(owner_team__icontains=value) | Q(business_owner__icontains=value))

@@ -48,7 +48,9 @@ class AISystem(OrgOwnedModel):
 
     name = models.CharField(max_length=200)
     purpose = models.TextField(help_text="What the system is for, in a sentence or two.")
-    intended_use = models.TextField(blank=True, help_text="The intended purpose (Art. 3(12)): who uses it, how, on what.")
+    intended_use = models.TextField(
+        blank=True, help_text="The intended purpose (Art. 3(12)): who uses it, how, on what."
+    )
     deployment_context = models.TextField(blank=True)
     affected_persons = models.TextField(blank=True, help_text="Who is affected by its outputs.")
     lifecycle_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.IDEA)
@@ -83,7 +85,9 @@ class Artifact(OrgOwnedModel):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "kind", "sha256"], name="artifact_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind", "sha256"], name="artifact_unique_per_org")
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"
@@ -102,7 +106,8 @@ class ModelVersion(OrgOwnedModel):
     training_data_description = models.TextField(blank=True)
     claimed_metrics = models.JSONField(default=dict, blank=True)
     substantial_modification = models.BooleanField(
-        default=False, help_text="A change not foreseen in the initial conformity assessment (Art. 3(23)).")
+        default=False, help_text="A change not foreseen in the initial conformity assessment (Art. 3(23))."
+    )
     scan_verdict = models.CharField(max_length=10, choices=ScanState.choices)
     scan_report = models.JSONField(default=dict)
     # The worker's claim on a pending scan (conditional UPDATE; a second delivery finds it taken).
@@ -110,14 +115,25 @@ class ModelVersion(OrgOwnedModel):
     scan_claim_token = models.CharField(max_length=32, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
-    MODEL_CARD_FIELDS = ("framework", "task", "feature_columns", "intended_use", "limitations",
-                         "training_data_description", "claimed_metrics", "substantial_modification")
+    MODEL_CARD_FIELDS = (
+        "framework",
+        "task",
+        "feature_columns",
+        "intended_use",
+        "limitations",
+        "training_data_description",
+        "claimed_metrics",
+        "substantial_modification",
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["system", "version_label"], name="version_label_unique_per_system")]
-        indexes = [models.Index(fields=["created_at"], condition=models.Q(scan_verdict="pending"),
-                                name="version_scan_pending")]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "version_label"], name="version_label_unique_per_system")
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(scan_verdict="pending"), name="version_scan_pending")
+        ]
 
     def __str__(self) -> str:
         return f"{self.system} {self.version_label}"
@@ -141,7 +157,9 @@ class Dataset(OrgOwnedModel):
     sensitive_columns = models.JSONField(default=list, blank=True)
     row_count = models.PositiveBigIntegerField()
     column_count = models.PositiveIntegerField()
-    schema = models.JSONField(default=list, help_text="Per column: name, type, missing share, distinct count, PII kind.")
+    schema = models.JSONField(
+        default=list, help_text="Per column: name, type, missing share, distinct count, PII kind."
+    )
     pii_columns = models.JSONField(default=list, blank=True)
     # Profiled at upload, or pending while a worker profiles it (schema and counts are empty until
     # then), or refused by that profile (profile_error: code, message, extra).
@@ -154,8 +172,11 @@ class Dataset(OrgOwnedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["system", "name", "version"], name="dataset_version_unique")]
-        indexes = [models.Index(fields=["created_at"], condition=models.Q(profile_status="pending"),
-                                name="dataset_profile_pending")]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(profile_status="pending"), name="dataset_profile_pending"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version} ({self.role})"

@@ -8,10 +8,16 @@ from models_registry.models import AISystem, Dataset, ModelVersion
 
 
 def system_list(*, user):
-    return (AISystem.objects.restrict(user, "system.view")
-            .annotate(version_count=Count("versions", distinct=True), dataset_count=Count("datasets", distinct=True),
-                      last_version_at=Max("versions__created_at"))
-            .prefetch_related("tags").order_by("name"))  # Meta.ordering is ignored with GROUP BY
+    return (
+        AISystem.objects.restrict(user, "system.view")
+        .annotate(
+            version_count=Count("versions", distinct=True),
+            dataset_count=Count("datasets", distinct=True),
+            last_version_at=Max("versions__created_at"),
+        )
+        .prefetch_related("tags")
+        .order_by("name")
+    )  # Meta.ordering is ignored with GROUP BY
 
 
 def system_get(*, user, pk) -> AISystem:
@@ -36,14 +42,25 @@ def version_diff(*, older: ModelVersion, newer: ModelVersion) -> list[dict]:
     for field in ModelVersion.MODEL_CARD_FIELDS + ("artifact",):
         old = older.artifact.sha256 if field == "artifact" else getattr(older, field)
         new = newer.artifact.sha256 if field == "artifact" else getattr(newer, field)
-        rows.append({"field": "file sha256" if field == "artifact" else field.replace("_", " "),
-                     "old": old, "new": new, "changed": old != new})
+        rows.append(
+            {
+                "field": "file sha256" if field == "artifact" else field.replace("_", " "),
+                "old": old,
+                "new": new,
+                "changed": old != new,
+            }
+        )
     return rows
 
 
 def owner_choices(*, user) -> list[str]:
-    values = (AISystem.objects.restrict(user, "system.view").exclude(owner_team="")
-              .order_by("owner_team").values_list("owner_team", flat=True).distinct())
+    values = (
+        AISystem.objects.restrict(user, "system.view")
+        .exclude(owner_team="")
+        .order_by("owner_team")
+        .values_list("owner_team", flat=True)
+        .distinct()
+    )
     return list(values)
 
 
@@ -59,5 +76,3 @@ def registry_home_stats(*, user) -> dict:
         "datasets": Dataset.objects.restrict(user, "system.view").count(),
         "my_versions": ModelVersion.objects.restrict(user, "system.view").filter(uploaded_by=user).count(),
     }
-
-

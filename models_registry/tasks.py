@@ -18,26 +18,42 @@ _TIME_LIMIT = settings.UPLOAD_SCAN_TIME_LIMIT_S + 120
 _SOFT_TIME_LIMIT = settings.UPLOAD_SCAN_TIME_LIMIT_S + 60
 
 
-@shared_task(name="models_registry.model_version_scan", base=AuditedTask, acks_late=True,
-             time_limit=_TIME_LIMIT, soft_time_limit=_SOFT_TIME_LIMIT)
+@shared_task(
+    name="models_registry.model_version_scan",
+    base=AuditedTask,
+    acks_late=True,
+    time_limit=_TIME_LIMIT,
+    soft_time_limit=_SOFT_TIME_LIMIT,
+)
 def model_version_scan_task(version_id: int) -> dict:
     """Scan a pending model version's stored file with the full limits and record the verdict."""
     from models_registry.services import model_version_scan_run
 
     version = model_version_scan_run(version_id=version_id)
-    return {"version": version_id, "claimed": version is not None,
-            "verdict": version.scan_verdict if version is not None else None}
+    return {
+        "version": version_id,
+        "claimed": version is not None,
+        "verdict": version.scan_verdict if version is not None else None,
+    }
 
 
-@shared_task(name="models_registry.dataset_profile", base=AuditedTask, acks_late=True,
-             time_limit=_TIME_LIMIT, soft_time_limit=_SOFT_TIME_LIMIT)
+@shared_task(
+    name="models_registry.dataset_profile",
+    base=AuditedTask,
+    acks_late=True,
+    time_limit=_TIME_LIMIT,
+    soft_time_limit=_SOFT_TIME_LIMIT,
+)
 def dataset_profile_task(dataset_id: int) -> dict:
     """Profile a pending dataset's stored file with the full limits and record the schema or refusal."""
     from models_registry.services import dataset_profile_run
 
     dataset = dataset_profile_run(dataset_id=dataset_id)
-    return {"dataset": dataset_id, "claimed": dataset is not None,
-            "status": dataset.profile_status if dataset is not None else None}
+    return {
+        "dataset": dataset_id,
+        "claimed": dataset is not None,
+        "status": dataset.profile_status if dataset is not None else None,
+    }
 
 
 @shared_task(name="models_registry.upload_scans_sweep", base=AuditedTask)

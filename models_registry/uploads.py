@@ -110,6 +110,7 @@ def sha256_of(path: Path) -> tuple[str, int]:
 
 # --- the scan or profile, in a child process -----------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CheckOutcome:
     """How one scan (kind "model") or profile (kind "dataset") in the child process ended.
@@ -141,9 +142,17 @@ _recent: OrderedDict[tuple, CheckOutcome] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
-def upload_check(*, kind: str, path: Path, original_name: str, time_limit_s: float, memory_limit_mb: int,
-                 options: dict | None = None, memo_key: tuple | None = None,
-                 python: str | None = None) -> CheckOutcome:
+def upload_check(
+    *,
+    kind: str,
+    path: Path,
+    original_name: str,
+    time_limit_s: float,
+    memory_limit_mb: int,
+    options: dict | None = None,
+    memo_key: tuple | None = None,
+    python: str | None = None,
+) -> CheckOutcome:
     """Scan a model file or profile a dataset in a fresh child process and wait at most
     ``time_limit_s`` for it. ``options`` are the dataset's role columns (target, prediction, score,
     sensitive); ``memo_key`` (organisation, sha256) lets a finished answer be reused. Never raises
@@ -157,8 +166,15 @@ def upload_check(*, kind: str, path: Path, original_name: str, time_limit_s: flo
             if key in _recent:
                 _recent.move_to_end(key)
                 return _recent[key]
-    outcome = _run_child(kind=kind, path=path, original_name=original_name, time_limit_s=time_limit_s,
-                         memory_limit_mb=memory_limit_mb, options=options, python=python)
+    outcome = _run_child(
+        kind=kind,
+        path=path,
+        original_name=original_name,
+        time_limit_s=time_limit_s,
+        memory_limit_mb=memory_limit_mb,
+        options=options,
+        python=python,
+    )
     if key is not None and outcome.finished and len(json.dumps(outcome.answer, default=str)) <= RECENT_MAX_BYTES:
         with _recent_lock:
             _recent[key] = outcome
@@ -167,20 +183,48 @@ def upload_check(*, kind: str, path: Path, original_name: str, time_limit_s: flo
     return outcome
 
 
-def _run_child(*, kind: str, path: Path, original_name: str, time_limit_s: float, memory_limit_mb: int,
-               options: dict | None, python: str | None) -> CheckOutcome:
+def _run_child(
+    *,
+    kind: str,
+    path: Path,
+    original_name: str,
+    time_limit_s: float,
+    memory_limit_mb: int,
+    options: dict | None,
+    python: str | None,
+) -> CheckOutcome:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="upload-check-") as folder:
         request, result = Path(folder) / "request.json", Path(folder) / "result.json"
-        request.write_text(json.dumps({"kind": kind, "path": str(path), "name": original_name,
-                                       "options": options or {}, "time_limit_s": time_limit_s,
-                                       "memory_limit_mb": memory_limit_mb}))
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        request.write_text(
+            json.dumps(
+                {
+                    "kind": kind,
+                    "path": str(path),
+                    "name": original_name,
+                    "options": options or {},
+                    "time_limit_s": time_limit_s,
+                    "memory_limit_mb": memory_limit_mb,
+                }
+            )
+        )
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS="1",
+            OPENBLAS_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        )
         with open(Path(folder) / "stderr.txt", "w+") as stderr:
-            child = subprocess.Popen([python or sys.executable, "-m", "models_registry.uploads", str(request),
-                                      str(result)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            child = subprocess.Popen(
+                [python or sys.executable, "-m", "models_registry.uploads", str(request), str(result)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
             try:
                 stopped, peak = _watch(child, started, time_limit_s, memory_limit_mb)
             except BaseException:  # the request was interrupted: never leave the child behind
@@ -191,8 +235,14 @@ def _run_child(*, kind: str, path: Path, original_name: str, time_limit_s: float
         answer = json.loads(result.read_text()) if result.exists() else {}
     wall = round(time.monotonic() - started, 3)
     peak = max(peak, float(answer.get("peak_rss_mb") or 0))
-    return CheckOutcome(status=_status(stopped, child.returncode, answer), answer=answer, pid=child.pid,
-                        peak_rss_mb=round(peak, 1), wall_s=wall, detail=tail)
+    return CheckOutcome(
+        status=_status(stopped, child.returncode, answer),
+        answer=answer,
+        pid=child.pid,
+        peak_rss_mb=round(peak, 1),
+        wall_s=wall,
+        detail=tail,
+    )
 
 
 def _watch(child: subprocess.Popen, started: float, time_limit_s: float, memory_limit_mb: int) -> tuple[str, float]:
@@ -206,8 +256,11 @@ def _watch(child: subprocess.Popen, started: float, time_limit_s: float, memory_
             pass
         rss = _rss_mb(child.pid)
         peak = max(peak, rss)
-        stopped = "memory_limit" if rss > memory_limit_mb else (
-            "time_limit" if time.monotonic() - started > time_limit_s else "")
+        stopped = (
+            "memory_limit"
+            if rss > memory_limit_mb
+            else ("time_limit" if time.monotonic() - started > time_limit_s else "")
+        )
         if stopped:
             _kill(child)
             return stopped, peak
@@ -280,9 +333,14 @@ def _child_run(request: dict) -> dict:
     _child_limits(request["time_limit_s"], request["memory_limit_mb"])
     options = request.get("options") or {}
     try:
-        profile = profile_dataset(path, name, target=options.get("target") or None,
-                                  prediction=options.get("prediction") or None, score=options.get("score") or None,
-                                  sensitive=options.get("sensitive") or ())
+        profile = profile_dataset(
+            path,
+            name,
+            target=options.get("target") or None,
+            prediction=options.get("prediction") or None,
+            score=options.get("score") or None,
+            sensitive=options.get("sensitive") or (),
+        )
     except DatasetError as exc:
         return {"error": exc.to_dict()}
     return {"profile": profile.to_dict()}

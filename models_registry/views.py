@@ -28,9 +28,16 @@ def system_list(request):
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filterset": filterset, "page": page, "query": query.urlencode(),
-               "stages": LifecycleStage.choices, "roles": OperatorRole.choices, "tiers": RiskTier.choices,
-               "owners": selectors.owner_choices(user=request.user), "current_sort": request.GET.get("sort", "")}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "stages": LifecycleStage.choices,
+        "roles": OperatorRole.choices,
+        "tiers": RiskTier.choices,
+        "owners": selectors.owner_choices(user=request.user),
+        "current_sort": request.GET.get("sort", ""),
+    }
     template = "models_registry/_system_table.html" if request.htmx else "models_registry/system_list.html"
     return render(request, template, context)
 
@@ -40,15 +47,31 @@ def system_list(request):
 def system_export(request):
     require_permission(request, "system.view")
     systems = AISystemFilterSet(request.GET, queryset=selectors.system_list(user=request.user)).qs
-    columns = ["id", "name", "purpose", "intended_use", "lifecycle_stage", "operator_role", "risk_tier",
-               "owner_team", "business_owner", "processes_personal_data", "processes_special_categories",
-               "third_party_vendor", "deployment_context", "affected_persons"]
+    columns = [
+        "id",
+        "name",
+        "purpose",
+        "intended_use",
+        "lifecycle_stage",
+        "operator_role",
+        "risk_tier",
+        "owner_team",
+        "business_owner",
+        "processes_personal_data",
+        "processes_special_categories",
+        "third_party_vendor",
+        "deployment_context",
+        "affected_persons",
+    ]
 
     def rows():
         for system in systems:
             yield [getattr(system, c) for c in columns] + [
-                ", ".join(t.name for t in system.tags.all()), system.version_count, system.dataset_count,
-                system.updated_at.isoformat()]
+                ", ".join(t.name for t in system.tags.all()),
+                system.version_count,
+                system.dataset_count,
+                system.updated_at.isoformat(),
+            ]
 
     # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
     header = columns + ["tags", "versions", "datasets", "updated_at"]
@@ -90,8 +113,9 @@ def system_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         reason = data.pop("reason")
-        attempt = attempt_on_form(form, lambda: services.system_update(actor=request.user, system=system,
-                                                                       reason=reason, **data))
+        attempt = attempt_on_form(
+            form, lambda: services.system_update(actor=request.user, system=system, reason=reason, **data)
+        )
         if attempt.ok:
             messages.success(request, "Changes saved.")
             return redirect("registry:system_detail", pk=system.pk)
@@ -112,12 +136,16 @@ def system_detail(request, pk):
     require_permission(request, "system.view")
     system = selectors.system_get(user=request.user, pk=pk)
     versions = list(selectors.version_list(user=request.user, system=system))
-    context = {"system": system, "versions": versions,
-               "datasets": selectors.dataset_list(user=request.user, system=system),
-               "classify_url": _optional_url("governance:classify", system.pk),
-               "classification_url": _optional_url("governance:system_classification", system.pk),
-               "obligations_url": _optional_url("governance:system_obligations", system.pk),
-               "trail_object_type": "models_registry.aisystem", "trail_object_id": system.pk}
+    context = {
+        "system": system,
+        "versions": versions,
+        "datasets": selectors.dataset_list(user=request.user, system=system),
+        "classify_url": _optional_url("governance:classify", system.pk),
+        "classification_url": _optional_url("governance:system_classification", system.pk),
+        "obligations_url": _optional_url("governance:system_obligations", system.pk),
+        "trail_object_type": "models_registry.aisystem",
+        "trail_object_id": system.pk,
+    }
     return render(request, "models_registry/system_detail.html", context)
 
 
@@ -143,8 +171,11 @@ def _upload_view(request, pk, *, kind: str):
         obj = attempt.value
         if obj is not None:
             if obj.scan_pending:
-                messages.info(request, f"{obj} was uploaded. Checking it takes longer than usual, so it "
-                              "continues in the background; this page shows the result when it is done.")
+                messages.info(
+                    request,
+                    f"{obj} was uploaded. Checking it takes longer than usual, so it "
+                    "continues in the background; this page shows the result when it is done.",
+                )
             else:
                 messages.success(request, f"{obj} was uploaded and registered.")
             target = "registry:version_detail" if kind == "model" else "registry:dataset_detail"
@@ -153,10 +184,19 @@ def _upload_view(request, pk, *, kind: str):
             extra = attempt.error.extra
             form.refusal = extra.get("reasons") if isinstance(extra, dict) else None
         status = attempt.status if attempt.error is not None else 400
-    return render(request, "models_registry/upload_form.html",
-                  {"form": form, "system": system, "kind": kind, "max_size": settings.MAX_UPLOAD_SIZE,
-                   "max_size_human": human_size(settings.MAX_UPLOAD_SIZE),
-                   "inline_seconds": settings.UPLOAD_SCAN_INLINE_SECONDS}, status=status)
+    return render(
+        request,
+        "models_registry/upload_form.html",
+        {
+            "form": form,
+            "system": system,
+            "kind": kind,
+            "max_size": settings.MAX_UPLOAD_SIZE,
+            "max_size_human": human_size(settings.MAX_UPLOAD_SIZE),
+            "inline_seconds": settings.UPLOAD_SCAN_INLINE_SECONDS,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -174,12 +214,21 @@ def dataset_create(request, pk):
 @login_required
 @require_GET
 def version_detail(request, pk):
-    version = get_for_user(ModelVersion.objects.select_related("system", "artifact", "uploaded_by"),
-                           request.user, "system.view", pk=pk)
+    version = get_for_user(
+        ModelVersion.objects.select_related("system", "artifact", "uploaded_by"), request.user, "system.view", pk=pk
+    )
     others = ModelVersion.objects.filter(system=version.system).exclude(pk=version.pk).order_by("-created_at")
-    return render(request, "models_registry/version_detail.html",
-                  {"version": version, "others": others, "delete_form": DeleteForm(),
-                   "trail_object_type": "models_registry.modelversion", "trail_object_id": version.pk})
+    return render(
+        request,
+        "models_registry/version_detail.html",
+        {
+            "version": version,
+            "others": others,
+            "delete_form": DeleteForm(),
+            "trail_object_type": "models_registry.modelversion",
+            "trail_object_id": version.pk,
+        },
+    )
 
 
 @login_required
@@ -194,19 +243,29 @@ def version_diff(request, pk):
         raise Http404("Pick two versions of this system to compare.") from None
     if older.created_at > newer.created_at:
         older, newer = newer, older
-    return render(request, "models_registry/version_diff.html",
-                  {"system": system, "older": older, "newer": newer,
-                   "rows": selectors.version_diff(older=older, newer=newer)})
+    return render(
+        request,
+        "models_registry/version_diff.html",
+        {"system": system, "older": older, "newer": newer, "rows": selectors.version_diff(older=older, newer=newer)},
+    )
 
 
 @login_required
 @require_GET
 def dataset_detail(request, pk):
-    dataset = get_for_user(Dataset.objects.select_related("system", "artifact", "uploaded_by"),
-                           request.user, "system.view", pk=pk)
-    return render(request, "models_registry/dataset_detail.html",
-                  {"dataset": dataset, "delete_form": DeleteForm(),
-                   "trail_object_type": "models_registry.dataset", "trail_object_id": dataset.pk})
+    dataset = get_for_user(
+        Dataset.objects.select_related("system", "artifact", "uploaded_by"), request.user, "system.view", pk=pk
+    )
+    return render(
+        request,
+        "models_registry/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "delete_form": DeleteForm(),
+            "trail_object_type": "models_registry.dataset",
+            "trail_object_id": dataset.pk,
+        },
+    )
 
 
 @login_required
@@ -221,8 +280,12 @@ def registered_delete(request, pk, kind: str):
         messages.error(request, "Say why it is deleted; the reason is kept in the audit trail.")
         return redirect(back, pk=pk)
     delete = services.model_version_delete if kind == "model" else services.dataset_delete
-    attempt = attempt_with_message(request, lambda: delete(actor=request.user, reason=form.cleaned_data["reason"],
-                                                           **{"version" if kind == "model" else "dataset": obj}))
+    attempt = attempt_with_message(
+        request,
+        lambda: delete(
+            actor=request.user, reason=form.cleaned_data["reason"], **{"version" if kind == "model" else "dataset": obj}
+        ),
+    )
     if not attempt.ok:
         return redirect(back, pk=pk)
     messages.success(request, f"{obj} was deleted.")

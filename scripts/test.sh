@@ -18,10 +18,10 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 # The house rules (issue #12 item 17) before any test: a lint finding, an unformatted file, an import
-# against the layering or a type error fails the build. The tools are dev pins (DEV_PINS.txt).
+# against the layering or a type error fails the build. The tools come with the dev lock (make install).
 for tool in ruff lint-imports mypy; do
   if [ ! -x ".venv/bin/$tool" ]; then
-    echo "$tool is not installed in .venv: install the dev dependencies (DEV_PINS.txt)." >&2
+    echo "$tool is not installed in .venv: run make install (requirements-dev.lock)." >&2
     exit 1
   fi
 done

@@ -43,8 +43,10 @@ def _let_the_test_flush_truncate_the_trail() -> None:
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.execute_sql_flush
-    toggle = ("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audits_auditevent_no_truncate') "
-              "THEN ALTER TABLE audits_auditevent {} TRIGGER audits_auditevent_no_truncate; END IF; END $$")
+    toggle = (
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audits_auditevent_no_truncate') "
+        "THEN ALTER TABLE audits_auditevent {} TRIGGER audits_auditevent_no_truncate; END IF; END $$"
+    )
 
     def execute_sql_flush(self, sql_list):
         if any("audits_auditevent" in statement for statement in sql_list):
@@ -80,6 +82,7 @@ def _checkpoints_of_this_test_only(settings, tmp_path_factory):
 
 # --- personas ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def organisation(db):
     from core.models import Organisation
@@ -97,8 +100,13 @@ def other_organisation(db):
 def make_user(organisation, username: str, role: str):
     from core.models import User
 
-    user = User(username=username, email=f"{username}@example.org", organisation=organisation, role=role,
-                first_name=username.title())
+    user = User(
+        username=username,
+        email=f"{username}@example.org",
+        organisation=organisation,
+        role=role,
+        first_name=username.title(),
+    )
     user.set_password(PASSWORD)
     user.save()
     return user
@@ -143,9 +151,16 @@ class Personas:
 
 @pytest.fixture
 def personas(ml_engineer, auditor, compliance_officer, org_admin, outsider):
-    return Personas({"anonymous": None, "ml_engineer": ml_engineer, "auditor": auditor,
-                     "compliance_officer": compliance_officer, "org_admin": org_admin,
-                     "outsider": outsider})
+    return Personas(
+        {
+            "anonymous": None,
+            "ml_engineer": ml_engineer,
+            "auditor": auditor,
+            "compliance_officer": compliance_officer,
+            "org_admin": org_admin,
+            "outsider": outsider,
+        }
+    )
 
 
 @pytest.fixture
@@ -181,6 +196,7 @@ def permission_matrix(personas):
 
 # --- a real worker ----------------------------------------------------------------------------
 
+
 def _test_database_url() -> str:
     from django.db import connection
 
@@ -204,17 +220,37 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    env = dict(os.environ, DATABASE_URL=database_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-               CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND, DJANGO_ALLOW_ASYNC_UNSAFE="")
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        DJANGO_ALLOW_ASYNC_UNSAFE="",
+    )
     log_path = ROOT / "artifacts" / "worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     hostname = f"test-worker-{os.getpid()}@%h"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
-         "--loglevel=info",
-         "--without-gossip", "--without-mingle", f"--hostname={hostname}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--loglevel=info",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname={hostname}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     from config.celery import app
 
     deadline = time.monotonic() + 60

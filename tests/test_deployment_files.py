@@ -64,8 +64,18 @@ def test_the_worker_image_has_the_model_sandbox_and_compose_lets_it_create_names
         assert "security_opt" not in compose()["services"][name], f"{name} loads no model and keeps Docker's profiles"
 
 
-TEST_ONLY_PACKAGES = {"pytest", "pytest-django", "pytest-timeout", "playwright", "moto", "hypothesis",
-                      "hypothesis-graphql", "schemathesis", "responses", "pip-tools"}
+TEST_ONLY_PACKAGES = {
+    "pytest",
+    "pytest-django",
+    "pytest-timeout",
+    "playwright",
+    "moto",
+    "hypothesis",
+    "hypothesis-graphql",
+    "schemathesis",
+    "responses",
+    "pip-tools",
+}
 
 
 def locked(name: str) -> dict[str, list[str]]:
@@ -104,10 +114,12 @@ def test_every_requirement_in_both_locks_is_pinned_with_double_equals_and_carrie
         entries = locked(name)
         assert len(entries) > 50, f"{name} looks truncated"
         for requirement, hashes in entries.items():
-            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!]+", requirement), \
+            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!]+", requirement), (
                 f"{name}: {requirement!r} is not pinned with =="
-            assert hashes and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in hashes), \
+            )
+            assert hashes and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in hashes), (
                 f"{name}: {requirement} has no sha256 hash"
+            )
 
 
 def test_the_dev_lock_keeps_every_runtime_package_at_the_runtime_locks_version():
@@ -141,9 +153,12 @@ def test_every_pin_in_pyproject_is_the_version_its_lock_holds():
         return {canonical(r): r.split("==", 1)[1] for r in requirements}
 
     runtime, dev = pins(locked("requirements.lock")), pins(locked("requirements-dev.lock"))
-    for lock, declared in ((runtime, project["dependencies"]),
-                           (dev, project["dependencies"] + project["optional-dependencies"]["dev"])):
+    for lock, declared in (
+        (runtime, project["dependencies"]),
+        (dev, project["dependencies"] + project["optional-dependencies"]["dev"]),
+    ):
         for requirement in declared:
             name, version = canonical(requirement), requirement.split("==", 1)[1]
-            assert lock.get(name) == version, \
+            assert lock.get(name) == version, (
                 f"pyproject pins {requirement}, the lock has {lock.get(name)}: run scripts/lock-dependencies.sh"
+            )

@@ -19,10 +19,22 @@ def test_the_layering_contract_lists_the_four_apps_from_audits_down_to_core():
 
 def test_the_django_free_packages_may_import_neither_django_nor_any_app():
     contract = _contract("forbidden", "Django-free")
-    assert set(contract["source_modules"]) == {"audits.checks", "governance.rules", "models_registry.safety",
-                                               "models_registry.datasets"}
-    assert {"django", "celery", "rest_framework", "config", "core", "audits.*", "governance.*",
-            "models_registry.*"} <= set(contract["forbidden_modules"])
+    assert set(contract["source_modules"]) == {
+        "audits.checks",
+        "governance.rules",
+        "models_registry.safety",
+        "models_registry.datasets",
+    }
+    assert {
+        "django",
+        "celery",
+        "rest_framework",
+        "config",
+        "core",
+        "audits.*",
+        "governance.*",
+        "models_registry.*",
+    } <= set(contract["forbidden_modules"])
     assert contract.get("allow_indirect_imports") is False
 
 

@@ -5,13 +5,21 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [p for pattern in ("*.py", "*.sh", "Makefile", "*.toml", "*.yml", "*.cfg", "*.ini")
-           for p in ROOT.rglob(pattern)
-           if not {".venv", ".git", "node_modules", "var", "artifacts"} & set(p.relative_to(ROOT).parts)]
+SOURCES = [
+    p
+    for pattern in ("*.py", "*.sh", "Makefile", "*.toml", "*.yml", "*.cfg", "*.ini")
+    for p in ROOT.rglob(pattern)
+    if not {".venv", ".git", "node_modules", "var", "artifacts"} & set(p.relative_to(ROOT).parts)
+]
 
 
 def test_no_source_file_names_a_folder_outside_the_checkout():
     outside = re.compile(r"""(/work/shared|\.\./shared|/work/\.library)""")
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in SOURCES if p.name != "test_self_contained.py"
-                 for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if outside.search(line)]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in SOURCES
+        if p.name != "test_self_contained.py"
+        for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+        if outside.search(line)
+    ]
     assert SOURCES and not offenders, offenders

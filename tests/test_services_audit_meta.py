@@ -22,8 +22,12 @@ def _is_service_module(path: Path, tree: ast.Module) -> bool:
     taking a keyword-only `actor`, the house signature of a service."""
     if path.name == "services.py" or path.name.endswith("_services.py"):
         return True
-    return any(isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
-               and any(arg.arg == "actor" for arg in node.args.kwonlyargs) for node in tree.body)
+    return any(
+        isinstance(node, ast.FunctionDef)
+        and not node.name.startswith("_")
+        and any(arg.arg == "actor" for arg in node.args.kwonlyargs)
+        for node in tree.body
+    )
 
 
 def _discover() -> list[str]:
@@ -44,25 +48,54 @@ READ_ONLY = {
     "models_registry.services": set(),
     # classification_draft_save: the questionnaire autosaves working state on every change; the
     # answers are recorded in the trail when the determination is submitted.
-    "governance.services": {"application_date_map", "risk_tier_for", "needs_review_reason_for_change",
-                            "classification_draft_save"},
-    "audits.certification.services": {"separation_problem", "required_suite", "eligible_runs",
-                                      "submission_blockers", "open_points", "undecided_critical_findings",
-                                      "approvals_needed"},
+    "governance.services": {
+        "application_date_map",
+        "risk_tier_for",
+        "needs_review_reason_for_change",
+        "classification_draft_save",
+    },
+    "audits.certification.services": {
+        "separation_problem",
+        "required_suite",
+        "eligible_runs",
+        "submission_blockers",
+        "open_points",
+        "undecided_critical_findings",
+        "approvals_needed",
+    },
     "audits.certification.transitions": set(),
     "audits.certification.certificates": {"verification_url", "certificate_payload", "effective_status"},
-    "governance.risks.services": {"threat_library", "risk_check", "risk_snapshot", "risk_update_check",
-                                  # creates the default settings row on first read (the defaults, no choice)
-                                  "risk_settings_for"},
+    "governance.risks.services": {
+        "threat_library",
+        "risk_check",
+        "risk_snapshot",
+        "risk_update_check",
+        # creates the default settings row on first read (the defaults, no choice)
+        "risk_settings_for",
+    },
     "governance.risks.importer": {"template_csv"},
-    "audits.services": {"export_snapshot", "events_digest", "export_header", "export_header_line", "export_jsonl",
-                        "export_csv"},
-    "audits.validation.services": {"default_suite_for", "validation_policy_settings_get",
-                                   "validation_policy_settings_fingerprint", "validation_policy_resolve",
-                                   "validation_execute"},
+    "audits.services": {
+        "export_snapshot",
+        "events_digest",
+        "export_header",
+        "export_header_line",
+        "export_jsonl",
+        "export_csv",
+    },
+    "audits.validation.services": {
+        "default_suite_for",
+        "validation_policy_settings_get",
+        "validation_policy_settings_fingerprint",
+        "validation_policy_resolve",
+        "validation_execute",
+    },
     # Reads of the trail for one system's export; the export itself is recorded by the view.
-    "audits.reports.system_trail": {"system_trail_object_ids", "system_trail_events", "system_trail_header",
-                                    "system_trail_jsonl"},
+    "audits.reports.system_trail": {
+        "system_trail_object_ids",
+        "system_trail_events",
+        "system_trail_header",
+        "system_trail_jsonl",
+    },
 }
 # Services that change state but write no event, each on purpose. Every entry is a decision someone
 # made (issue #12 item 18 lists them for review); a new silent service still fails the test.
@@ -76,8 +109,12 @@ UNAUDITED = {
     # own events (validation.started / attempt_started / completed / failed) record its story.
     # Saves fields for a caller whose own event (or submission_move's) describes the change.
     "audits.certification.transitions": {"submission_touch"},
-    "audits.validation.services": {"validation_publish", "validation_publish_pending", "validation_record_result",
-                                   "validation_recheck_schedule"},
+    "audits.validation.services": {
+        "validation_publish",
+        "validation_publish_pending",
+        "validation_record_result",
+        "validation_recheck_schedule",
+    },
 }
 
 
@@ -97,8 +134,11 @@ def _reaches_writer(name: str, functions: dict[str, ast.AST], seen: set[str], wr
         return False
     seen.add(name)
     calls = _calls(functions[name])
-    return "audit_record" in calls or bool(calls & writing) or any(
-        _reaches_writer(c, functions, seen, writing) for c in calls)
+    return (
+        "audit_record" in calls
+        or bool(calls & writing)
+        or any(_reaches_writer(c, functions, seen, writing) for c in calls)
+    )
 
 
 def _writing_services() -> frozenset:
@@ -114,15 +154,28 @@ def _public_services(module_name: str):
     module = importlib.import_module(module_name)
     tree = ast.parse(inspect.getsource(module))
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    public = [n for n in functions if not n.startswith("_") and n not in READ_ONLY.get(module_name, set()) | UNAUDITED.get(module_name, set())
-              and getattr(getattr(module, n, None), "__module__", "") == module_name]
+    public = [
+        n
+        for n in functions
+        if not n.startswith("_")
+        and n not in READ_ONLY.get(module_name, set()) | UNAUDITED.get(module_name, set())
+        and getattr(getattr(module, n, None), "__module__", "") == module_name
+    ]
     return functions, public
 
 
 def test_every_services_module_is_found_and_has_its_read_only_list():
-    assert {"core.services", "models_registry.services", "governance.services", "governance.risks.services",
-            "governance.risks.importer", "audits.services", "audits.validation.services",
-            "audits.certification.services", "audits.certification.certificates"} <= set(SERVICE_MODULES)
+    assert {
+        "core.services",
+        "models_registry.services",
+        "governance.services",
+        "governance.risks.services",
+        "governance.risks.importer",
+        "audits.services",
+        "audits.validation.services",
+        "audits.certification.services",
+        "audits.certification.certificates",
+    } <= set(SERVICE_MODULES)
     assert set(SERVICE_MODULES) == set(READ_ONLY), "list the read-only helpers of a new services module"
     assert set(UNAUDITED) <= set(SERVICE_MODULES)
 

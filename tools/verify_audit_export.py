@@ -49,9 +49,24 @@ import json
 import sys
 
 HASHED_FIELDS = (
-    "chain", "seq", "prev_hash", "timestamp", "organisation_id", "actor_id", "actor_username",
-    "actor_role", "verb", "object_type", "object_id", "object_repr", "before", "after", "reason",
-    "request_id", "ip", "origin",
+    "chain",
+    "seq",
+    "prev_hash",
+    "timestamp",
+    "organisation_id",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "verb",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+    "ip",
+    "origin",
 )
 INT_FIELDS = {"seq", "organisation_id", "actor_id", "id"}
 NULLABLE = {"organisation_id", "actor_id", "ip", "id"}
@@ -163,7 +178,7 @@ def read_public_key(path: str) -> bytes:
         raise UsageError(f"{path} is not a PEM public key") from None
     if len(der) != 44 or not der.startswith(_SPKI_PREFIX):
         raise UsageError(f"{path} does not hold an Ed25519 public key")
-    return der[len(_SPKI_PREFIX):]
+    return der[len(_SPKI_PREFIX) :]
 
 
 def key_id_for(raw: bytes) -> str:
@@ -171,8 +186,7 @@ def key_id_for(raw: bytes) -> str:
 
 
 def canonical_bytes(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def signature_problem(data: bytes, signature: dict, keys: dict[str, bytes], what: str) -> str:
@@ -183,8 +197,9 @@ def signature_problem(data: bytes, signature: dict, keys: dict[str, bytes], what
     key_id = signature.get("key_id")
     if key_id not in keys:
         given = ", ".join(sorted(keys)) or "none"
-        raise UsageError(f"{what} is signed by key {key_id}; pass that public key with --public-key "
-                         f"(keys given: {given})")
+        raise UsageError(
+            f"{what} is signed by key {key_id}; pass that public key with --public-key (keys given: {given})"
+        )
     text = signature.get("signature")
     try:
         raw = base64.b64decode(text, validate=True) if isinstance(text, str) else b""
@@ -198,6 +213,7 @@ def signature_problem(data: bytes, signature: dict, keys: dict[str, bytes], what
 
 
 # --- reading exports ----------------------------------------------------------------------------
+
 
 def digest(row: dict) -> str:
     payload = {field: row.get(field) for field in HASHED_FIELDS}
@@ -258,6 +274,7 @@ def read_export(path):
 
 # --- checks -------------------------------------------------------------------------------------
 
+
 def check_events(rows, complete: bool, header: dict) -> list[str]:
     problems = []
     last = {}
@@ -270,14 +287,19 @@ def check_events(rows, complete: bool, header: dict) -> list[str]:
             expected_seq = previous[0] + 1 if previous else 1
             expected_prev = previous[1] if previous else GENESIS
             if row["seq"] != expected_seq or row["prev_hash"] != expected_prev:
-                problems.append(f"chain {chain}: event #{row['seq']} does not follow event "
-                                f"#{expected_seq - 1} (removed or reordered events)")
+                problems.append(
+                    f"chain {chain}: event #{row['seq']} does not follow event "
+                    f"#{expected_seq - 1} (removed or reordered events)"
+                )
         elif previous and row["seq"] <= previous[0]:
-            problems.append(f"chain {chain}: event #{row['seq']} comes after event #{previous[0]} "
-                            "(reordered or duplicated events)")
+            problems.append(
+                f"chain {chain}: event #{row['seq']} comes after event #{previous[0]} (reordered or duplicated events)"
+            )
         elif previous and row["seq"] == previous[0] + 1 and row["prev_hash"] != previous[1]:
-            problems.append(f"chain {chain}: event #{row['seq']} does not follow event #{previous[0]} "
-                            "(its prev_hash is not that event's hash)")
+            problems.append(
+                f"chain {chain}: event #{row['seq']} does not follow event #{previous[0]} "
+                "(its prev_hash is not that event's hash)"
+            )
         elif row["seq"] == 1 and row["prev_hash"] != GENESIS:
             problems.append(f"chain {chain}: event #1 does not start from the genesis hash")
         last[chain] = (row["seq"], row["hash"])
@@ -286,8 +308,10 @@ def check_events(rows, complete: bool, header: dict) -> list[str]:
     if chain and head:
         found = last.get(chain, (0, GENESIS))
         if complete and found != (head.get("seq"), head.get("hash")) and not (head.get("seq") == 0 and not rows):
-            problems.append(f"chain {chain}: the file ends at event #{found[0]}, but the portal's head at export "
-                            f"was #{head.get('seq')} with another hash: events were removed from the end")
+            problems.append(
+                f"chain {chain}: the file ends at event #{found[0]}, but the portal's head at export "
+                f"was #{head.get('seq')} with another hash: events were removed from the end"
+            )
         elif not complete and found[0] == head.get("seq") and found[1] != head.get("hash"):
             problems.append(f"chain {chain}: event #{head['seq']} is not the head the portal recorded at export")
     return problems
@@ -297,16 +321,20 @@ def check_header(rows, header: dict) -> list[str]:
     """The signed header's promises about the lines that follow."""
     problems = []
     if header.get("events") != len(rows):
-        problems.append(f"the header promises {header.get('events')} events, the file has {len(rows)}: "
-                        "lines were removed or added")
+        problems.append(
+            f"the header promises {header.get('events')} events, the file has {len(rows)}: lines were removed or added"
+        )
     hashes = hashlib.sha256("".join(f"{row['hash']}\n" for row in rows).encode("ascii", "replace"))
     if header.get("events_sha256") != hashes.hexdigest():
-        problems.append("the events are not the ones the header was signed for (their digest differs): "
-                        "lines were removed, added, changed or reordered")
+        problems.append(
+            "the events are not the ones the header was signed for (their digest differs): "
+            "lines were removed, added, changed or reordered"
+        )
     foreign = {row["chain"] for row in rows} - {header.get("chain")}
     if foreign:
-        problems.append(f"the file holds events of chain(s) {', '.join(sorted(foreign))}, not only of "
-                        f"{header.get('chain')}")
+        problems.append(
+            f"the file holds events of chain(s) {', '.join(sorted(foreign))}, not only of {header.get('chain')}"
+        )
     return problems
 
 
@@ -324,9 +352,16 @@ def read_anchor(path: str, keys: dict[str, bytes]) -> tuple[dict, list[str]]:
             anchor = (document.get("payload") or {}).get("audit_anchor")
             if not isinstance(anchor, dict):
                 raise UsageError(f"{path} is a certificate without an audit anchor (issued before payload version 2)")
-            problem = signature_problem(canonical_bytes(document.get("payload")),
-                                        {"algorithm": document.get("algorithm"), "key_id": document.get("key_id"),
-                                         "signature": document.get("signature")}, keys, f"the certificate {path}")
+            problem = signature_problem(
+                canonical_bytes(document.get("payload")),
+                {
+                    "algorithm": document.get("algorithm"),
+                    "key_id": document.get("key_id"),
+                    "signature": document.get("signature"),
+                },
+                keys,
+                f"the certificate {path}",
+            )
             return {**anchor, "source": f"certificate {path}"}, [problem] if problem else []
         raise UsageError(f"{path} is neither a certificate nor an audit-trail export")
     _, first = read_export(path)
@@ -335,8 +370,15 @@ def read_anchor(path: str, keys: dict[str, bytes]) -> tuple[dict, list[str]]:
         raise UsageError(f"{path} is an unsigned export: it cannot serve as an anchor")
     problem = signature_problem(canonical_bytes(header), first["_signature"], keys, f"the export {path}")
     head = header.get("chain_head_at_export") or {}
-    return ({"chain": header.get("chain"), "seq": head.get("seq"), "hash": head.get("hash"),
-             "source": f"the export {path}"}, [problem] if problem else [])
+    return (
+        {
+            "chain": header.get("chain"),
+            "seq": head.get("seq"),
+            "hash": head.get("hash"),
+            "source": f"the export {path}",
+        },
+        [problem] if problem else [],
+    )
 
 
 def check_anchor(rows, complete: bool, anchor: dict) -> tuple[list[str], str]:
@@ -347,29 +389,45 @@ def check_anchor(rows, complete: bool, anchor: dict) -> tuple[list[str], str]:
     match = next((row for row in rows if row["chain"] == chain and row["seq"] == seq), None)
     if match is None:
         if complete and any(row["chain"] == chain for row in rows):
-            return [f"{anchor['source']} anchored event #{seq} of {chain}, which this complete export does not reach: "
-                    "events were removed"], ""
+            return [
+                f"{anchor['source']} anchored event #{seq} of {chain}, which this complete export does not reach: "
+                "events were removed"
+            ], ""
         return [], f"{anchor['source']}: event #{seq} of {chain} is not in this export, not checked"
     if match["hash"] != anchor.get("hash"):
-        return [f"{anchor['source']} anchored event #{seq} of {chain} with hash {str(anchor.get('hash'))[:16]}…, "
-                f"this export has {match['hash'][:16]}…: the trail was rewritten at or before that event"], ""
+        return [
+            f"{anchor['source']} anchored event #{seq} of {chain} with hash {str(anchor.get('hash'))[:16]}…, "
+            f"this export has {match['hash'][:16]}…: the trail was rewritten at or before that event"
+        ], ""
     return [], f"{anchor['source']}: event #{seq} of {chain} matches"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Verify an audit-trail export offline.",
-                                     epilog="Exit codes: 0 verified, 1 broken, 2 usage error.")
+    parser = argparse.ArgumentParser(
+        description="Verify an audit-trail export offline.", epilog="Exit codes: 0 verified, 1 broken, 2 usage error."
+    )
     parser.add_argument("export", help="the exported trail (.jsonl or .csv)")
-    parser.add_argument("--public-key", action="append", default=[], metavar="PEM",
-                        help="a public key of the portal (the audit-trail key; the certificate key for certificate "
-                             "anchors); repeatable")
-    parser.add_argument("--anchor", action="append", default=[], metavar="FILE",
-                        help="a certificate or an earlier export whose recorded chain head this export must agree "
-                             "with; repeatable")
-    parser.add_argument("--filtered", action="store_true",
-                        help="an unsigned (pre-/2) CSV that was exported with filters")
-    parser.add_argument("--unsigned", action="store_true",
-                        help="accept an export made before signed headers (its header can be forged)")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="a public key of the portal (the audit-trail key; the certificate key for certificate "
+        "anchors); repeatable",
+    )
+    parser.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a certificate or an earlier export whose recorded chain head this export must agree with; repeatable",
+    )
+    parser.add_argument(
+        "--filtered", action="store_true", help="an unsigned (pre-/2) CSV that was exported with filters"
+    )
+    parser.add_argument(
+        "--unsigned", action="store_true", help="accept an export made before signed headers (its header can be forged)"
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(errors="backslashreplace")
     try:
@@ -390,10 +448,16 @@ def main(argv=None) -> int:
     complete = header.get("complete_chain", not args.filtered) if header else not args.filtered
     pairs = list(zip(rows, rows[1:]))
     links = sum(1 for a, b in pairs if a["chain"] == b["chain"] and b["seq"] == a["seq"] + 1)
-    print(f"OK: {len(rows)} events in {chains} chain(s) verified" + (
-        "" if complete else f" (filtered export: each event's hash checked, {links} links checked between "
-                            f"consecutive events, {len(pairs) - links} gaps where other events of the chain are "
-                            "left out and cannot be checked from this file)"))
+    print(
+        f"OK: {len(rows)} events in {chains} chain(s) verified"
+        + (
+            ""
+            if complete
+            else f" (filtered export: each event's hash checked, {links} links checked between "
+            f"consecutive events, {len(pairs) - links} gaps where other events of the chain are "
+            "left out and cannot be checked from this file)"
+        )
+    )
     return 0
 
 
@@ -406,11 +470,15 @@ def verify(rows, first: dict, keys: dict[str, bytes], args) -> tuple[list[str], 
             # Nothing the header says can be trusted: report that alone.
             return [problem], notes
         problems += check_header(rows, header)
-        notes.append(f"header signed by {first['_signature'].get('key_id')}, exported {header.get('exported_at')} "
-                     f"by {header.get('exported_by') or '?'}")
+        notes.append(
+            f"header signed by {first['_signature'].get('key_id')}, exported {header.get('exported_at')} "
+            f"by {header.get('exported_by') or '?'}"
+        )
     elif not args.unsigned:
-        return ["the export's header is not signed (an export made before signed headers, or one whose signature "
-                "was removed); pass --unsigned to check its events anyway"], notes
+        return [
+            "the export's header is not signed (an export made before signed headers, or one whose signature "
+            "was removed); pass --unsigned to check its events anyway"
+        ], notes
     else:
         notes.append("UNSIGNED export: its header is not trusted, so lines removed from it may go unnoticed")
         header = header if header.get("format") != SIGNED_FORMAT else {}

@@ -77,6 +77,7 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
 
 def parse_document(data: bytes) -> dict:
     """Strict JSON: UTF-8, no NaN/Infinity, no key twice (parsers disagree on which one wins)."""
+
     def no_duplicates(pairs):
         result = dict(pairs)
         if len(result) != len(pairs):
@@ -126,14 +127,15 @@ def verify(document, public_key: Ed25519PublicKey) -> str:
     check_structure(document)
     expected = key_id_for(public_key)
     if document["key_id"] != expected:
-        raise Invalid(f"the certificate names signing key {document['key_id']!r}, but the public key "
-                      f"given is {expected!r} (after a key rotation, use the key it names)")
+        raise Invalid(
+            f"the certificate names signing key {document['key_id']!r}, but the public key "
+            f"given is {expected!r} (after a key rotation, use the key it names)"
+        )
     signature = decode_signature(document["signature"])
     try:
         public_key.verify(signature, canonical_bytes(document["payload"]))
     except InvalidSignature:
-        raise Invalid("the signature does not match the payload: "
-                      "the certificate was altered after signing") from None
+        raise Invalid("the signature does not match the payload: the certificate was altered after signing") from None
     except ValueError as exc:  # e.g. a lone surrogate in a string cannot be UTF-8
         raise Invalid(f"the payload is not canonical JSON: {exc}") from None
     return f"the signature is valid (key {expected})"
@@ -158,11 +160,11 @@ def parse_day(value) -> dt.date | None:
 def check_window(payload: dict, day: dt.date) -> str:
     valid_from, valid_until = parse_day(payload.get("valid_from")), parse_day(payload.get("valid_until"))
     if valid_from and day < valid_from:
-        raise Invalid(f"the signature is genuine, but the certificate was not yet valid on {day} "
-                      f"(valid from {valid_from})")
+        raise Invalid(
+            f"the signature is genuine, but the certificate was not yet valid on {day} (valid from {valid_from})"
+        )
     if valid_until and day > valid_until:
-        raise Invalid(f"the signature is genuine, but the certificate had expired on {day} "
-                      f"(valid until {valid_until})")
+        raise Invalid(f"the signature is genuine, but the certificate had expired on {day} (valid until {valid_until})")
     return f"valid on {day}"
 
 
@@ -185,8 +187,10 @@ def describe(payload) -> list[str]:
     if isinstance(anchor, dict):
         # Payload version 2: the organisation's audit-trail head when the certificate was signed.
         # tools/verify_audit_export.py --anchor checks a trail export against it.
-        lines.append(f"audit trail: event #{show(anchor.get('seq'))} of {show(anchor.get('chain'))}, "
-                     f"hash {show(anchor.get('hash'))}")
+        lines.append(
+            f"audit trail: event #{show(anchor.get('seq'))} of {show(anchor.get('chain'))}, "
+            f"hash {show(anchor.get('hash'))}"
+        )
     return lines
 
 
@@ -223,12 +227,14 @@ def read_file(path: str, what: str) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify a portal certificate offline.",
-                                     epilog="Exit codes: 0 VALID, 1 INVALID, 2 usage error.")
+    parser = argparse.ArgumentParser(
+        description="Verify a portal certificate offline.", epilog="Exit codes: 0 VALID, 1 INVALID, 2 usage error."
+    )
     parser.add_argument("certificate", help="the downloaded certificate (.json)")
     parser.add_argument("--public-key", required=True, help="the portal's published public key (.pem)")
-    parser.add_argument("--at", type=day_argument, metavar="YYYY-MM-DD",
-                        help="also check that the certificate is valid on this day")
+    parser.add_argument(
+        "--at", type=day_argument, metavar="YYYY-MM-DD", help="also check that the certificate is valid on this day"
+    )
     args = parser.parse_args(argv)  # exits with 2 on bad arguments
     # A console that cannot show a system's name must not turn a verdict into a crash.
     sys.stdout.reconfigure(errors="backslashreplace")
@@ -249,8 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"INVALID: {exc}")
         details = describe(document.get("payload")) if isinstance(document, dict) else []
         if details:
-            print("The portal signed the following:" if genuine
-                  else "The file claims the following; none of it can be trusted:")
+            print(
+                "The portal signed the following:"
+                if genuine
+                else "The file claims the following; none of it can be trusted:"
+            )
             print("\n".join(details))
         return 1
     print("VALID: " + "; ".join(reasons))

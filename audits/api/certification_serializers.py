@@ -28,6 +28,7 @@ from models_registry.models import ModelVersion
 
 # --- serializers: what the API answers ------------------------------------------------------------
 
+
 def _person(user) -> dict | None:
     if user is None:
         return None
@@ -42,14 +43,26 @@ class PersonSerializer(serializers.Serializer):
 
 class CertificateRefSerializer(serializers.ModelSerializer):
     effective_status = serializers.SerializerMethodField(
-        help_text="What a verifier sees: `expired` once past valid_until even before the nightly sweep.")
+        help_text="What a verifier sees: `expired` once past valid_until even before the nightly sweep."
+    )
     document_url = serializers.SerializerMethodField()
     verify_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Certificate
-        fields = ["id", "status", "effective_status", "valid_from", "valid_until", "status_reason",
-                  "status_changed_at", "key_id", "payload_sha256", "document_url", "verify_url"]
+        fields = [
+            "id",
+            "status",
+            "effective_status",
+            "valid_from",
+            "valid_until",
+            "status_reason",
+            "status_changed_at",
+            "key_id",
+            "payload_sha256",
+            "document_url",
+            "verify_url",
+        ]
         read_only_fields = fields
 
     def get_effective_status(self, certificate) -> str:
@@ -78,9 +91,25 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Submission
-        fields = ["id", "reference", "url", "status", "system", "system_name", "model_version", "version_label",
-                  "validation_run", "risk_tier", "submitted_by", "submitted_at", "decided_at", "frozen_sha256",
-                  "lock_version", "certificate", "created_at"]
+        fields = [
+            "id",
+            "reference",
+            "url",
+            "status",
+            "system",
+            "system_name",
+            "model_version",
+            "version_label",
+            "validation_run",
+            "risk_tier",
+            "submitted_by",
+            "submitted_at",
+            "decided_at",
+            "frozen_sha256",
+            "lock_version",
+            "certificate",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer)
@@ -172,8 +201,9 @@ class SubmissionDissentSerializer(serializers.ModelSerializer):
 
 
 class SubmissionRerunSerializer(serializers.ModelSerializer):
-    run_status = serializers.CharField(source="run.status", read_only=True,
-                                       help_text="queued | running | succeeded | failed | cancelled")
+    run_status = serializers.CharField(
+        source="run.status", read_only=True, help_text="queued | running | succeeded | failed | cancelled"
+    )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     diff_url = serializers.SerializerMethodField()
 
@@ -191,8 +221,10 @@ def _review_state(submission) -> dict:
     if not hasattr(submission, "_api_review_state"):
         submission._api_review_state = {
             "approvals_needed": sorted(services.approvals_needed(submission)),
-            "undecided_critical": list(services.undecided_critical_findings(submission)
-                                       .values_list("check_id", flat=True))}
+            "undecided_critical": list(
+                services.undecided_critical_findings(submission).values_list("check_id", flat=True)
+            ),
+        }
     return submission._api_review_state
 
 
@@ -200,14 +232,24 @@ class SubmissionStatusSerializer(serializers.ModelSerializer):
     """What CI polls: the status, what is still missing, and the certificate once issued."""
 
     approvals_needed = serializers.SerializerMethodField(
-        help_text='Reviewer roles whose approval is missing ("any" for one reviewer of any role).')
+        help_text='Reviewer roles whose approval is missing ("any" for one reviewer of any role).'
+    )
     undecided_critical = serializers.SerializerMethodField(help_text="Critical findings without a decision.")
     certificate = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
-        fields = ["id", "reference", "status", "lock_version", "submitted_at", "decided_at", "approvals_needed",
-                  "undecided_critical", "certificate"]
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "lock_version",
+            "submitted_at",
+            "decided_at",
+            "approvals_needed",
+            "undecided_critical",
+            "certificate",
+        ]
         read_only_fields = fields
 
     def get_approvals_needed(self, submission) -> list[str]:
@@ -237,19 +279,38 @@ class SubmissionDetailSerializer(SubmissionSerializer):
     undecided_critical = serializers.SerializerMethodField()
 
     class Meta(SubmissionSerializer.Meta):
-        fields = [*SubmissionSerializer.Meta.fields, "note", "determination", "previous", "decision_reason",
-                  "hashes", "frozen", "carried_points", "reviewers", "findings", "decisions", "comments", "signoffs",
-                  "conditions", "dissents", "reruns", "approvals_needed", "undecided_critical"]
+        fields = [
+            *SubmissionSerializer.Meta.fields,
+            "note",
+            "determination",
+            "previous",
+            "decision_reason",
+            "hashes",
+            "frozen",
+            "carried_points",
+            "reviewers",
+            "findings",
+            "decisions",
+            "comments",
+            "signoffs",
+            "conditions",
+            "dissents",
+            "reruns",
+            "approvals_needed",
+            "undecided_critical",
+        ]
         read_only_fields = fields
 
     def get_hashes(self, submission) -> dict:
         frozen = submission.frozen or {}
         if not frozen:
             return {}
-        return {"model_sha256": frozen["model"]["sha256"], "results_sha256": frozen["validation"]["results_sha256"],
-                "datasets": [{"role": d["role"], "name": d["name"], "sha256": d["sha256"]}
-                             for d in frozen["datasets"]],
-                "submission_sha256": submission.frozen_sha256}
+        return {
+            "model_sha256": frozen["model"]["sha256"],
+            "results_sha256": frozen["validation"]["results_sha256"],
+            "datasets": [{"role": d["role"], "name": d["name"], "sha256": d["sha256"]} for d in frozen["datasets"]],
+            "submission_sha256": submission.frozen_sha256,
+        }
 
     @extend_schema_field(SubmissionFindingSerializer(many=True))
     def get_findings(self, submission):
@@ -263,17 +324,21 @@ class SubmissionDetailSerializer(SubmissionSerializer):
 
 
 class CertificateVerificationSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="valid | expired | suspended | revoked | not_yet_valid, from the "
-                                             "portal's record; `invalid` for a document that is not exactly what "
-                                             "this portal signed and issued.")
+    status = serializers.CharField(
+        help_text="valid | expired | suspended | revoked | not_yet_valid, from the "
+        "portal's record; `invalid` for a document that is not exactly what "
+        "this portal signed and issued."
+    )
     signature_valid = serializers.BooleanField()
     issued_by_this_portal = serializers.BooleanField(
-        help_text="The document's payload has the SHA-256 of a certificate this portal issued.")
+        help_text="The document's payload has the SHA-256 of a certificate this portal issued."
+    )
     certificate_id = serializers.UUIDField(allow_null=True)
     reason = serializers.CharField(help_text="The verdict in words.")
 
 
 # --- serializers: what the API accepts ------------------------------------------------------------
+
 
 class _OrgField(serializers.PrimaryKeyRelatedField):
     """A primary key of an object of the caller's organisation; others read as 'does not exist'."""
@@ -288,23 +353,38 @@ class _OrgField(serializers.PrimaryKeyRelatedField):
 
 class SubmissionCreateSerializer(serializers.Serializer):
     model_version = _OrgField(queryset=ModelVersion.objects.all(), permission="system.view")
-    validation_run = _OrgField(queryset=ValidationRun.objects.all(), permission="validation.view", required=False,
-                               allow_null=True, help_text="Default: the newest finished run with the suite the "
-                                                          "system's risk tier needs.")
+    validation_run = _OrgField(
+        queryset=ValidationRun.objects.all(),
+        permission="validation.view",
+        required=False,
+        allow_null=True,
+        help_text="Default: the newest finished run with the suite the system's risk tier needs.",
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
 class SubmissionAssignSerializer(serializers.Serializer):
-    reviewer = _OrgField(queryset=User.objects.filter(is_active=True), help_text="User id of an auditor or a "
-                                                                                  "compliance officer.")
+    reviewer = _OrgField(
+        queryset=User.objects.filter(is_active=True), help_text="User id of an auditor or a compliance officer."
+    )
 
 
 class FindingDecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=DecisionKind.choices)
-    justification = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="",
-                                          help_text="Required (10+ characters) for accept_risk and false_positive.")
-    risk = _OrgField(queryset=Risk.objects.all(), permission="risk.view", required=False, allow_null=True,
-                     help_text="A risk-register entry the accepted risk is recorded under.")
+    justification = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        default="",
+        help_text="Required (10+ characters) for accept_risk and false_positive.",
+    )
+    risk = _OrgField(
+        queryset=Risk.objects.all(),
+        permission="risk.view",
+        required=False,
+        allow_null=True,
+        help_text="A risk-register entry the accepted risk is recorded under.",
+    )
 
 
 class FindingCommentCreateSerializer(serializers.Serializer):
@@ -314,8 +394,9 @@ class FindingCommentCreateSerializer(serializers.Serializer):
 
 class SubmissionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
-    expected_version = serializers.IntegerField(required=False, allow_null=True, min_value=0,
-                                                help_text="The lock_version you read; 409 `stale` if it changed.")
+    expected_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="The lock_version you read; 409 `stale` if it changed."
+    )
 
 
 class SubmissionResubmitSerializer(serializers.Serializer):
@@ -331,12 +412,18 @@ class SignOffConditionSerializer(serializers.Serializer):
 class SubmissionSignSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=SignOffDecision.choices)
     reason = serializers.CharField(max_length=5000)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"},
-                                     help_text="Your portal password, re-entered: sign-off re-authenticates.")
-    conditions = SignOffConditionSerializer(many=True, required=False,
-                                            help_text="Only with approve_with_conditions (then at least one).")
-    valid_until = serializers.DateField(required=False, allow_null=True,
-                                        help_text="Required with conditions; default one year for an approval.")
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your portal password, re-entered: sign-off re-authenticates.",
+    )
+    conditions = SignOffConditionSerializer(
+        many=True, required=False, help_text="Only with approve_with_conditions (then at least one)."
+    )
+    valid_until = serializers.DateField(
+        required=False, allow_null=True, help_text="Required with conditions; default one year for an approval."
+    )
     expected_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 

@@ -71,6 +71,7 @@ from core.permissions import HasPortalPermission
 
 # --- reads ------------------------------------------------------------------------------------------
 
+
 class SubmissionFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SubmissionStatus.choices, label="Status")
     system = django_filters.NumberFilter(field_name="system_id", label="AI system")
@@ -82,8 +83,11 @@ class SubmissionFilterSet(django_filters.FilterSet):
 
 
 def _submissions(user):
-    return (Submission.objects.restrict(user, "submission.view")
-            .select_related("system", "model_version", "submitted_by", "certificate").order_by("-created_at", "-id"))
+    return (
+        Submission.objects.restrict(user, "submission.view")
+        .select_related("system", "model_version", "submitted_by", "certificate")
+        .order_by("-created_at", "-id")
+    )
 
 
 def _submission(request, pk: int) -> Submission:
@@ -91,14 +95,18 @@ def _submission(request, pk: int) -> Submission:
 
 
 def _submission_detail(request, pk: int) -> dict:
-    submission = get_object_or_404(_submissions(request.user).prefetch_related(
-        Prefetch("assignments", queryset=ReviewAssignment.objects.select_related("reviewer", "assigned_by")),
-        Prefetch("decisions", queryset=FindingDecision.objects.select_related("finding", "decided_by")),
-        Prefetch("comments", queryset=FindingComment.objects.select_related("finding", "author")),
-        Prefetch("signoffs", queryset=SignOff.objects.select_related("signer")),
-        Prefetch("conditions", queryset=Condition.objects.select_related("owner")),
-        Prefetch("dissents", queryset=DissentingOpinion.objects.select_related("author")),
-        Prefetch("reruns", queryset=Rerun.objects.select_related("run", "requested_by"))), pk=pk)
+    submission = get_object_or_404(
+        _submissions(request.user).prefetch_related(
+            Prefetch("assignments", queryset=ReviewAssignment.objects.select_related("reviewer", "assigned_by")),
+            Prefetch("decisions", queryset=FindingDecision.objects.select_related("finding", "decided_by")),
+            Prefetch("comments", queryset=FindingComment.objects.select_related("finding", "author")),
+            Prefetch("signoffs", queryset=SignOff.objects.select_related("signer")),
+            Prefetch("conditions", queryset=Condition.objects.select_related("owner")),
+            Prefetch("dissents", queryset=DissentingOpinion.objects.select_related("author")),
+            Prefetch("reruns", queryset=Rerun.objects.select_related("run", "requested_by")),
+        ),
+        pk=pk,
+    )
     return SubmissionDetailSerializer(submission).data
 
 
@@ -107,8 +115,9 @@ def _certificate_for(request, pk) -> Certificate:
 
 
 def _finding(request, submission: Submission, finding_pk: int) -> Finding:
-    return get_object_or_404(Finding.objects.restrict(request.user, "finding.view"), pk=finding_pk,
-                             run_id=submission.validation_run_id)
+    return get_object_or_404(
+        Finding.objects.restrict(request.user, "finding.view"), pk=finding_pk, run_id=submission.validation_run_id
+    )
 
 
 def _status(request, pk: int) -> dict:
@@ -130,10 +139,13 @@ class SubmissionListCreateApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionDetailSerializer},
-                   summary="Submit a model version for certification (ML engineer)",
-                   description="Freezes the model, dataset and result hashes and the classification. 400 "
-                               "`not_submittable` lists every blocker in `extra.blockers`.")
+    @extend_schema(
+        request=SubmissionCreateSerializer,
+        responses={201: SubmissionDetailSerializer},
+        summary="Submit a model version for certification (ML engineer)",
+        description="Freezes the model, dataset and result hashes and the classification. 400 "
+        "`not_submittable` lists every blocker in `extra.blockers`.",
+    )
     def post(self, request):
         serializer = SubmissionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -145,8 +157,10 @@ class SubmissionDetailApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: SubmissionDetailSerializer},
-                   summary="One submission: frozen hashes, reviewers, findings, decisions, sign-offs, certificate")
+    @extend_schema(
+        responses={200: SubmissionDetailSerializer},
+        summary="One submission: frozen hashes, reviewers, findings, decisions, sign-offs, certificate",
+    )
     def get(self, request, pk: int):
         return Response(_submission_detail(request, pk))
 
@@ -155,13 +169,16 @@ class SubmissionStatusApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: SubmissionStatusSerializer},
-                   summary="A submission's status, for CI to poll (and the certificate once issued)")
+    @extend_schema(
+        responses={200: SubmissionStatusSerializer},
+        summary="A submission's status, for CI to poll (and the certificate once issued)",
+    )
     def get(self, request, pk: int):
         return Response(_status(request, pk))
 
 
 # --- writes: one endpoint each ----------------------------------------------------------------------
+
 
 def _valid(serializer_class, request, **context):
     serializer = serializer_class(data=request.data, context={"request": request, **context})
@@ -173,9 +190,12 @@ class SubmissionAssignApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.assign"
 
-    @extend_schema(request=SubmissionAssignSerializer, responses={201: SubmissionAssignmentSerializer},
-                   summary="Assign a reviewer (organisation admin or compliance officer)",
-                   description="403 `separation_of_duties` for the uploader, the submitter, or a conflicted person.")
+    @extend_schema(
+        request=SubmissionAssignSerializer,
+        responses={201: SubmissionAssignmentSerializer},
+        summary="Assign a reviewer (organisation admin or compliance officer)",
+        description="403 `separation_of_duties` for the uploader, the submitter, or a conflicted person.",
+    )
     def post(self, request, pk: int):
         submission = _submission(request, pk)
         data = _valid(SubmissionAssignSerializer, request)
@@ -187,8 +207,11 @@ class FindingDecideApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=FindingDecideSerializer, responses={200: SubmissionDecisionSerializer},
-                   summary="Record (or change) your decision on a finding (assigned reviewer)")
+    @extend_schema(
+        request=FindingDecideSerializer,
+        responses={200: SubmissionDecisionSerializer},
+        summary="Record (or change) your decision on a finding (assigned reviewer)",
+    )
     def post(self, request, pk: int, finding_pk: int):
         submission = _submission(request, pk)
         finding = _finding(request, submission, finding_pk)
@@ -201,18 +224,25 @@ class FindingCommentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.comment"
 
-    @extend_schema(request=FindingCommentCreateSerializer, responses={201: SubmissionCommentSerializer},
-                   summary="Comment on a finding, or reply to a comment (ML team and assigned reviewers)")
+    @extend_schema(
+        request=FindingCommentCreateSerializer,
+        responses={201: SubmissionCommentSerializer},
+        summary="Comment on a finding, or reply to a comment (ML team and assigned reviewers)",
+    )
     def post(self, request, pk: int, finding_pk: int):
         submission = _submission(request, pk)
         finding = _finding(request, submission, finding_pk)
         data = _valid(FindingCommentCreateSerializer, request)
         parent = None
         if data.get("parent") is not None:
-            parent = get_object_or_404(FindingComment.objects.restrict(request.user, "submission.view"),
-                                       pk=data["parent"], submission=submission)
-        comment = services.finding_comment_add(actor=request.user, submission=submission, finding=finding,
-                                               body=data["body"], parent=parent)
+            parent = get_object_or_404(
+                FindingComment.objects.restrict(request.user, "submission.view"),
+                pk=data["parent"],
+                submission=submission,
+            )
+        comment = services.finding_comment_add(
+            actor=request.user, submission=submission, finding=finding, body=data["body"], parent=parent
+        )
         return Response(SubmissionCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -220,8 +250,11 @@ class SubmissionRequestChangesApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionReasonSerializer, responses={200: SubmissionStatusSerializer},
-                   summary="Send the submission back to the ML team (assigned reviewer)")
+    @extend_schema(
+        request=SubmissionReasonSerializer,
+        responses={200: SubmissionStatusSerializer},
+        summary="Send the submission back to the ML team (assigned reviewer)",
+    )
     def post(self, request, pk: int):
         submission = _submission(request, pk)
         data = _valid(SubmissionReasonSerializer, request)
@@ -233,10 +266,13 @@ class SubmissionResubmitApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.create"
 
-    @extend_schema(request=SubmissionResubmitSerializer, responses={200: SubmissionStatusSerializer},
-                   summary="Resubmit after changes were requested, without a new version (ML engineer)",
-                   description="A new model version starts a new submission instead (POST /submissions/); "
-                               "its open points carry forward.")
+    @extend_schema(
+        request=SubmissionResubmitSerializer,
+        responses={200: SubmissionStatusSerializer},
+        summary="Resubmit after changes were requested, without a new version (ML engineer)",
+        description="A new model version starts a new submission instead (POST /submissions/); "
+        "its open points carry forward.",
+    )
     def post(self, request, pk: int):
         submission = _submission(request, pk)
         data = _valid(SubmissionResubmitSerializer, request)
@@ -248,12 +284,15 @@ class SubmissionSignApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionSignSerializer, responses={201: SignOffResultSerializer},
-                   summary="Sign off: approve, approve with conditions, or reject (assigned reviewer)",
-                   description="Needs your password and a reason. 409 `critical_undecided` while a critical "
-                               "finding has no decision; 409 `second_approver_needed` for a second approval of "
-                               "the same role on a high-risk system. The last required approval issues the "
-                               "certificate.")
+    @extend_schema(
+        request=SubmissionSignSerializer,
+        responses={201: SignOffResultSerializer},
+        summary="Sign off: approve, approve with conditions, or reject (assigned reviewer)",
+        description="Needs your password and a reason. 409 `critical_undecided` while a critical "
+        "finding has no decision; 409 `second_approver_needed` for a second approval of "
+        "the same role on a high-risk system. The last required approval issues the "
+        "certificate.",
+    )
     def post(self, request, pk: int):
         submission = _submission(request, pk)
         data = _valid(SubmissionSignSerializer, request)
@@ -267,8 +306,11 @@ class SubmissionDissentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=SubmissionDissentCreateSerializer, responses={201: SubmissionDissentSerializer},
-                   summary="Put a dissenting opinion on record (a reviewer of this submission)")
+    @extend_schema(
+        request=SubmissionDissentCreateSerializer,
+        responses={201: SubmissionDissentSerializer},
+        summary="Put a dissenting opinion on record (a reviewer of this submission)",
+    )
     def post(self, request, pk: int):
         submission = _submission(request, pk)
         data = _valid(SubmissionDissentCreateSerializer, request)
@@ -280,9 +322,12 @@ class SubmissionRerunApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "review.perform"
 
-    @extend_schema(request=None, responses={201: SubmissionRerunSerializer},
-                   summary="Re-run the validation from the frozen inputs (assigned auditor)",
-                   description="Answers the new run's id (`run`); poll /validations/{run}/ and read `diff_url`.")
+    @extend_schema(
+        request=None,
+        responses={201: SubmissionRerunSerializer},
+        summary="Re-run the validation from the frozen inputs (assigned auditor)",
+        description="Answers the new run's id (`run`); poll /validations/{run}/ and read `diff_url`.",
+    )
     def post(self, request, pk: int):
         rerun = services.submission_rerun(actor=request.user, submission=_submission(request, pk))
         return Response(SubmissionRerunSerializer(rerun).data, status=status.HTTP_201_CREATED)
@@ -292,25 +337,36 @@ class SubmissionRerunDiffApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={200: RerunDiffSerializer},
-                   summary="Compare a re-run's results with the submission's original run",
-                   description="`identical` is true only if every check's status, severity, value, threshold "
-                               "and interval match; null until the re-run has succeeded.")
+    @extend_schema(
+        responses={200: RerunDiffSerializer},
+        summary="Compare a re-run's results with the submission's original run",
+        description="`identical` is true only if every check's status, severity, value, threshold "
+        "and interval match; null until the re-run has succeeded.",
+    )
     def get(self, request, pk: int, run_pk: int):
         submission = _submission(request, pk)
         rerun = get_object_or_404(submission.reruns.select_related("run"), run_id=run_pk)
         finished = rerun.run.status == "succeeded"
         diff = results_diff(submission.validation_run, rerun.run) if finished else None
-        return Response({"run": rerun.run_id, "run_status": rerun.run.status, "finished": finished,
-                         "identical": diff["identical"] if diff else None, "diff": diff})
+        return Response(
+            {
+                "run": rerun.run_id,
+                "run_status": rerun.run.status,
+                "finished": finished,
+                "identical": diff["identical"] if diff else None,
+                "diff": diff,
+            }
+        )
 
 
 class CertificateDocumentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
-                   summary="Download the signed certificate document (JSON, exactly as issued)")
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        summary="Download the signed certificate document (JSON, exactly as issued)",
+    )
     def get(self, request, pk):
         certificate = _certificate_for(request, pk)
         text = json.dumps(certificate.document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
@@ -332,8 +388,9 @@ class _CertificateChangeApi(APIView):
 
 
 def _certificate_change_schema(summary: str):
-    return extend_schema(request=CertificateReasonSerializer, responses={200: CertificateRefSerializer},
-                         summary=summary)
+    return extend_schema(
+        request=CertificateReasonSerializer, responses={200: CertificateRefSerializer}, summary=summary
+    )
 
 
 class CertificateSuspendApi(_CertificateChangeApi):
@@ -364,8 +421,11 @@ class ConditionMetApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.view"
 
-    @extend_schema(request=ConditionMetSerializer, responses={200: SubmissionConditionSerializer},
-                   summary="Record that a condition was met (its owner, or a certificate manager)")
+    @extend_schema(
+        request=ConditionMetSerializer,
+        responses={200: SubmissionConditionSerializer},
+        summary="Record that a condition was met (its owner, or a certificate manager)",
+    )
     def post(self, request, pk: int):
         condition = get_object_or_404(Condition.objects.restrict(request.user, "submission.view"), pk=pk)
         data = _valid(ConditionMetSerializer, request)
@@ -374,6 +434,7 @@ class ConditionMetApi(APIView):
 
 
 # --- public: no login, throttled ------------------------------------------------------------------
+
 
 class _PublicApi(APIView):
     # No authentication at all: nothing here depends on who asks, and without session
@@ -384,10 +445,15 @@ class _PublicApi(APIView):
 
 
 class CertificatePublicStatusApi(_PublicApi):
-    @extend_schema(auth=[], responses={200: CertificateVerificationSerializer,
-                                       404: OpenApiResponse(description="No certificate with this id was issued."),
-                                       429: OpenApiResponse(description="Too many requests from your address.")},
-                   summary="Public: a certificate's status by id (no login)")
+    @extend_schema(
+        auth=[],
+        responses={
+            200: CertificateVerificationSerializer,
+            404: OpenApiResponse(description="No certificate with this id was issued."),
+            429: OpenApiResponse(description="Too many requests from your address."),
+        },
+        summary="Public: a certificate's status by id (no login)",
+    )
     def get(self, request, pk):
         return Response(public_views.certificate_check_id(certificate_id=pk).as_dict())
 
@@ -397,17 +463,24 @@ class CertificatePublicVerifyApi(_PublicApi):
     # The size is checked before the body is read: the input guard leaves larger bodies unread too.
     input_guard_body_limit = public_views.MAX_DOCUMENT_BYTES
 
-    @extend_schema(auth=[], request=OpenApiTypes.OBJECT,
-                   responses={200: CertificateVerificationSerializer, 413: OpenApiResponse(description="Larger than 256 KB."),
-                              429: OpenApiResponse(description="Too many requests from your address.")},
-                   summary="Public: verify a certificate document (no login)",
-                   description="The body is the downloaded certificate file, as is. `status` is `valid` only "
-                               "if the signature verifies, the document is exactly one this portal issued, "
-                               "and that certificate is currently valid.")
+    @extend_schema(
+        auth=[],
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: CertificateVerificationSerializer,
+            413: OpenApiResponse(description="Larger than 256 KB."),
+            429: OpenApiResponse(description="Too many requests from your address."),
+        },
+        summary="Public: verify a certificate document (no login)",
+        description="The body is the downloaded certificate file, as is. `status` is `valid` only "
+        "if the signature verifies, the document is exactly one this portal issued, "
+        "and that certificate is currently valid.",
+    )
     def post(self, request):
         # The raw bytes, not request.data: duplicate keys and NaN must be refused, not silently
         # resolved by a lenient parser, and the size is checked before the body is read.
         if int(request.META.get("CONTENT_LENGTH") or 0) > public_views.MAX_DOCUMENT_BYTES:
-            raise TooLarge(public_views.TOO_LARGE, code="too_large",
-                           extra={"limit_bytes": public_views.MAX_DOCUMENT_BYTES})
+            raise TooLarge(
+                public_views.TOO_LARGE, code="too_large", extra={"limit_bytes": public_views.MAX_DOCUMENT_BYTES}
+            )
         return Response(public_views.certificate_check_document(data=request.body).as_dict())

@@ -70,19 +70,28 @@ def certificate_payload(*, submission: Submission, certificate_id) -> dict:
         "risk_tier": submission.risk_tier,
         "classification": frozen["classification"],
         "decision": submission.status,
-        "hashes": {"model_sha256": frozen["model"]["sha256"],
-                   "datasets": [{"role": d["role"], "name": d["name"], "sha256": d["sha256"]}
-                                for d in frozen["datasets"]],
-                   "results_sha256": frozen["validation"]["results_sha256"],
-                   "submission_sha256": submission.frozen_sha256},
-        "conditions": [{"text": c.text, "owner": c.owner.get_full_name() or c.owner.username,
-                        "due_date": c.due_date.isoformat()}
-                       for c in submission.conditions.select_related("owner").order_by("due_date", "pk")],
+        "hashes": {
+            "model_sha256": frozen["model"]["sha256"],
+            "datasets": [{"role": d["role"], "name": d["name"], "sha256": d["sha256"]} for d in frozen["datasets"]],
+            "results_sha256": frozen["validation"]["results_sha256"],
+            "submission_sha256": submission.frozen_sha256,
+        },
+        "conditions": [
+            {"text": c.text, "owner": c.owner.get_full_name() or c.owner.username, "due_date": c.due_date.isoformat()}
+            for c in submission.conditions.select_related("owner").order_by("due_date", "pk")
+        ],
         "valid_from": timezone.localdate().isoformat(),
         "valid_until": valid_until.isoformat(),
-        "signers": [{"username": s.signer.username, "name": s.signer.get_full_name(), "role": s.signer_role,
-                     "decision": s.decision, "signed_at": s.created_at.replace(microsecond=0).isoformat()}
-                    for s in signoffs],
+        "signers": [
+            {
+                "username": s.signer.username,
+                "name": s.signer.get_full_name(),
+                "role": s.signer_role,
+                "decision": s.decision,
+                "signed_at": s.created_at.replace(microsecond=0).isoformat(),
+            }
+            for s in signoffs
+        ],
         "verification_url": verification_url(certificate_id),
     }
 
@@ -95,20 +104,40 @@ def certificate_issue(*, submission: Submission, actor) -> Certificate:
     try:
         with transaction.atomic():
             certificate = Certificate.objects.create(
-                id=certificate_id, organisation_id=submission.organisation_id, submission=submission,
-                system=submission.system, model_version=submission.model_version, document=document,
+                id=certificate_id,
+                organisation_id=submission.organisation_id,
+                submission=submission,
+                system=submission.system,
+                model_version=submission.model_version,
+                document=document,
                 payload_sha256=hashlib.sha256(signing.canonical_bytes(payload)).hexdigest(),
-                key_id=document["key_id"], valid_from=payload["valid_from"], valid_until=payload["valid_until"])
+                key_id=document["key_id"],
+                valid_from=payload["valid_from"],
+                valid_until=payload["valid_until"],
+            )
     except IntegrityError:  # the one-certificate-per-submission constraint: a concurrent sign-off won
         raise Conflict("A certificate was already issued for this submission.", code="already_certified") from None
-    audit_record(verb="certificate.issued", target=certificate, actor=actor,
-                 after={"submission": submission.reference, "payload_sha256": certificate.payload_sha256,
-                        "key_id": certificate.key_id, "valid_until": payload["valid_until"]})
+    audit_record(
+        verb="certificate.issued",
+        target=certificate,
+        actor=actor,
+        after={
+            "submission": submission.reference,
+            "payload_sha256": certificate.payload_sha256,
+            "key_id": certificate.key_id,
+            "valid_until": payload["valid_until"],
+        },
+    )
     recipients = [submission.submitted_by, *notify.compliance_team(submission.organisation_id)]
-    transaction.on_commit(lambda: notify.send(
-        recipients=recipients, kind="certificate.issued", organisation=submission.organisation,
-        title=f"Certificate issued for {submission.system.name} {submission.model_version.version_label}",
-        url=notify.submission_url(submission)))
+    transaction.on_commit(
+        lambda: notify.send(
+            recipients=recipients,
+            kind="certificate.issued",
+            organisation=submission.organisation,
+            title=f"Certificate issued for {submission.system.name} {submission.model_version.version_label}",
+            url=notify.submission_url(submission),
+        )
+    )
     return certificate
 
 
@@ -126,8 +155,11 @@ def effective_status(certificate: Certificate, *, today=None) -> str:
 def _reason(text: str, what: str) -> str:
     text = (text or "").strip()
     if len(text) < MIN_REASON_LENGTH:
-        raise ValidationFailed(f"{what} needs a written reason of at least {MIN_REASON_LENGTH} characters.",
-                               code="reason_required", extra={"field": "reason"})
+        raise ValidationFailed(
+            f"{what} needs a written reason of at least {MIN_REASON_LENGTH} characters.",
+            code="reason_required",
+            extra={"field": "reason"},
+        )
     return text
 
 
@@ -137,16 +169,26 @@ def _change(certificate: Certificate, *, to: str, submission_to: str, actor, rea
     before = certificate.status
     certificate.status, certificate.status_reason, certificate.status_changed_at = to, reason, timezone.now()
     certificate.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-    audit_record(verb=verb, target=certificate, actor=actor, reason=reason, before={"status": before},
-                 after={"status": to})
+    audit_record(
+        verb=verb, target=certificate, actor=actor, reason=reason, before={"status": before}, after={"status": to}
+    )
     submission_move(submission, submission_to, actor=actor, reason=reason)
-    recipients = [submission.submitted_by, *[s.signer for s in submission.signoffs.select_related("signer")],
-                  *notify.compliance_team(submission.organisation_id)]
+    recipients = [
+        submission.submitted_by,
+        *[s.signer for s in submission.signoffs.select_related("signer")],
+        *notify.compliance_team(submission.organisation_id),
+    ]
     unique = {p.pk: p for p in recipients if actor is None or p.pk != actor.pk}
-    transaction.on_commit(lambda: notify.send(
-        recipients=list(unique.values()), kind=verb, organisation=submission.organisation,
-        title=f"Certificate of {submission.system.name} {submission.model_version.version_label} {to}",
-        body=reason, url=notify.submission_url(submission)))
+    transaction.on_commit(
+        lambda: notify.send(
+            recipients=list(unique.values()),
+            kind=verb,
+            organisation=submission.organisation,
+            title=f"Certificate of {submission.system.name} {submission.model_version.version_label} {to}",
+            body=reason,
+            url=notify.submission_url(submission),
+        )
+    )
     return certificate
 
 
@@ -158,14 +200,19 @@ def certificate_suspend(*, certificate: Certificate, reason: str, actor=None) ->
     with transaction.atomic():
         if Certificate.objects.select_for_update().get(pk=certificate.pk).status != C.VALID:
             return certificate
-        return _change(certificate, to=C.SUSPENDED, submission_to=S.SUSPENDED, actor=actor, reason=reason,
-                       verb="certificate.suspended")
+        return _change(
+            certificate,
+            to=C.SUSPENDED,
+            submission_to=S.SUSPENDED,
+            actor=actor,
+            reason=reason,
+            verb="certificate.suspended",
+        )
 
 
 def _require_manager(actor, certificate) -> None:
     if not has_permission(actor, "certificate.manage"):
-        raise NotAllowed("Only a compliance officer or an organisation admin manages certificates.",
-                         code="not_allowed")
+        raise NotAllowed("Only a compliance officer or an organisation admin manages certificates.", code="not_allowed")
     if certificate.organisation_id != actor.organisation_id:
         raise NotFound("That certificate does not exist.", code="not_found")
 
@@ -176,17 +223,27 @@ def certificate_reinstate(*, actor, certificate: Certificate, reason: str) -> Ce
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if certificate.status != C.SUSPENDED:
-            raise Conflict(f"Only a suspended certificate can be reinstated; this one is {certificate.status}.",
-                           code="invalid_transition")
+            raise Conflict(
+                f"Only a suspended certificate can be reinstated; this one is {certificate.status}.",
+                code="invalid_transition",
+            )
         if certificate.valid_until < timezone.localdate():
             raise Conflict("This certificate's validity has ended; it cannot be reinstated.", code="expired")
         overdue = certificate.submission.conditions.filter(status=ConditionStatus.OVERDUE).count()
         if overdue:
-            raise Conflict(f"{overdue} condition(s) are overdue: record them as met before lifting the suspension.",
-                           code="conditions_overdue")
+            raise Conflict(
+                f"{overdue} condition(s) are overdue: record them as met before lifting the suspension.",
+                code="conditions_overdue",
+            )
         has_conditions = certificate.submission.conditions.exists()
-        return _change(certificate, to=C.VALID, actor=actor, reason=reason, verb="certificate.reinstated",
-                       submission_to=S.APPROVED_WITH_CONDITIONS if has_conditions else S.APPROVED)
+        return _change(
+            certificate,
+            to=C.VALID,
+            actor=actor,
+            reason=reason,
+            verb="certificate.reinstated",
+            submission_to=S.APPROVED_WITH_CONDITIONS if has_conditions else S.APPROVED,
+        )
 
 
 def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certificate:
@@ -196,8 +253,9 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
         certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if certificate.status not in (C.VALID, C.SUSPENDED):
             raise Conflict(f"A certificate that is {certificate.status} cannot be revoked.", code="invalid_transition")
-        return _change(certificate, to=C.REVOKED, submission_to=S.REVOKED, actor=actor, reason=reason,
-                       verb="certificate.revoked")
+        return _change(
+            certificate, to=C.REVOKED, submission_to=S.REVOKED, actor=actor, reason=reason, verb="certificate.revoked"
+        )
 
 
 def condition_mark_met(*, actor, condition: Condition, note: str) -> Condition:
@@ -214,12 +272,19 @@ def condition_mark_met(*, actor, condition: Condition, note: str) -> Condition:
         before = condition.status
         condition.status, condition.met_at, condition.met_note = ConditionStatus.MET, timezone.now(), note
         condition.save(update_fields=["status", "met_at", "met_note", "updated_at"])
-        audit_record(verb="condition.met", target=condition, actor=actor, reason=note,
-                     before={"status": before}, after={"status": condition.status})
+        audit_record(
+            verb="condition.met",
+            target=condition,
+            actor=actor,
+            reason=note,
+            before={"status": before},
+            after={"status": condition.status},
+        )
     return condition
 
 
 # --- automatic triggers ---------------------------------------------------------------------------
+
 
 def certificates_suspend_for_system(*, system, reason: str, exclude_version_id=None) -> list[Certificate]:
     live = Certificate.objects.filter(system=system, status=C.VALID)
@@ -241,8 +306,9 @@ def _sweep_each(ids, step, result: dict, key: str, what: str) -> None:
                 done = step(row_id)
         except Exception as exc:  # noqa: BLE001 — one bad row must not abort the day's sweep
             logger.exception("%s sweep: %s %s failed", key, what, row_id)
-            result.setdefault("errors", []).append({"sweep": key, what: str(row_id),
-                                                    "error": f"{type(exc).__name__}: {exc}"[:500]})
+            result.setdefault("errors", []).append(
+                {"sweep": key, what: str(row_id), "error": f"{type(exc).__name__}: {exc}"[:500]}
+            )
             continue
         if done:
             result[key].append(row_id)
@@ -257,10 +323,18 @@ def conditions_sweep(*, today=None) -> dict:
     today = today or timezone.localdate()
     result: dict = {"overdue": [], "reminded": []}
     overdue = Condition.objects.filter(status=ConditionStatus.OPEN, due_date__lt=today).order_by("due_date", "pk")
-    _sweep_each(list(overdue.values_list("pk", flat=True)), lambda pk: _condition_mark_overdue(pk, today),
-                result, "overdue", "condition")
-    soon = Condition.objects.filter(status=ConditionStatus.OPEN, reminded_at__isnull=True,
-                                    due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS))
+    _sweep_each(
+        list(overdue.values_list("pk", flat=True)),
+        lambda pk: _condition_mark_overdue(pk, today),
+        result,
+        "overdue",
+        "condition",
+    )
+    soon = Condition.objects.filter(
+        status=ConditionStatus.OPEN,
+        reminded_at__isnull=True,
+        due_date__lte=today + timedelta(days=CONDITION_REMINDER_DAYS),
+    )
     soon = soon.order_by("due_date", "pk")
     _sweep_each(list(soon.values_list("pk", flat=True)), _condition_remind, result, "reminded", "condition")
     return result
@@ -270,16 +344,24 @@ def _condition_mark_overdue(pk: int, today) -> bool:
     # The claim: only a condition still open and past due becomes overdue. A "met" recorded
     # between the scan and now (or waiting on the row lock) makes this match nothing.
     if not Condition.objects.filter(pk=pk, status=ConditionStatus.OPEN, due_date__lt=today).update(
-            status=ConditionStatus.OVERDUE, updated_at=timezone.now()):
+        status=ConditionStatus.OVERDUE, updated_at=timezone.now()
+    ):
         return False
     condition = Condition.objects.select_related("submission").get(pk=pk)
-    audit_record(verb="condition.overdue", target=condition, actor=None,
-                 before={"status": ConditionStatus.OPEN}, after={"status": ConditionStatus.OVERDUE},
-                 reason=f"Due {condition.due_date:%Y-%m-%d}, not recorded as met.")
+    audit_record(
+        verb="condition.overdue",
+        target=condition,
+        actor=None,
+        before={"status": ConditionStatus.OPEN},
+        after={"status": ConditionStatus.OVERDUE},
+        reason=f"Due {condition.due_date:%Y-%m-%d}, not recorded as met.",
+    )
     certificate = Certificate.objects.filter(submission_id=condition.submission_id).first()
     if certificate is not None:
-        certificate_suspend(certificate=certificate, reason=f"Condition overdue since "
-                            f"{condition.due_date:%Y-%m-%d}: {condition.text[:200]}")
+        certificate_suspend(
+            certificate=certificate,
+            reason=f"Condition overdue since {condition.due_date:%Y-%m-%d}: {condition.text[:200]}",
+        )
     return True
 
 
@@ -288,14 +370,24 @@ def _condition_remind(pk: int) -> bool:
     # or a condition met since the scan, sends nothing.
     now = timezone.now()
     if not Condition.objects.filter(pk=pk, status=ConditionStatus.OPEN, reminded_at__isnull=True).update(
-            reminded_at=now):
+        reminded_at=now
+    ):
         return False
     condition = Condition.objects.select_related("submission__organisation", "owner").get(pk=pk)
-    audit_record(verb="condition.reminder_sent", target=condition, actor=None,
-                 after={"owner": condition.owner.username, "due_date": condition.due_date.isoformat()})
-    notify.send(recipients=[condition.owner], kind="condition.due", organisation=condition.submission.organisation,
-                title=f"Condition due {condition.due_date:%d %b %Y} on {condition.submission.reference}",
-                body=condition.text, url=notify.submission_url(condition.submission))
+    audit_record(
+        verb="condition.reminder_sent",
+        target=condition,
+        actor=None,
+        after={"owner": condition.owner.username, "due_date": condition.due_date.isoformat()},
+    )
+    notify.send(
+        recipients=[condition.owner],
+        kind="condition.due",
+        organisation=condition.submission.organisation,
+        title=f"Condition due {condition.due_date:%d %b %Y} on {condition.submission.reference}",
+        body=condition.text,
+        url=notify.submission_url(condition.submission),
+    )
     return True
 
 
@@ -306,17 +398,27 @@ def certificates_expire_sweep(*, today=None) -> dict:
     today = today or timezone.localdate()
     result: dict = {"expired": []}
     ids = Certificate.objects.filter(status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today).values_list(
-        "pk", flat=True)
+        "pk", flat=True
+    )
     _sweep_each(list(ids), lambda pk: _certificate_expire(pk, today), result, "expired", "certificate")
     result["expired"] = [str(pk) for pk in result["expired"]]
     return result
 
 
 def _certificate_expire(pk, today) -> bool:
-    certificate = Certificate.objects.select_for_update().filter(
-        pk=pk, status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today).first()
+    certificate = (
+        Certificate.objects.select_for_update()
+        .filter(pk=pk, status__in=(C.VALID, C.SUSPENDED), valid_until__lt=today)
+        .first()
+    )
     if certificate is None:  # revoked, expired or extended since the scan
         return False
-    _change(certificate, to=C.EXPIRED, submission_to=S.EXPIRED, actor=None,
-            reason=f"Validity ended on {certificate.valid_until:%Y-%m-%d}.", verb="certificate.expired")
+    _change(
+        certificate,
+        to=C.EXPIRED,
+        submission_to=S.EXPIRED,
+        actor=None,
+        reason=f"Validity ended on {certificate.valid_until:%Y-%m-%d}.",
+        verb="certificate.expired",
+    )
     return True

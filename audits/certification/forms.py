@@ -42,24 +42,35 @@ class SubmissionFilterForm(forms.Form):
 
 
 class SubmissionCreateForm(forms.Form):
-    validation_run = forms.ModelChoiceField(queryset=None, empty_label=None, label="Validation run",
-                                            help_text="A finished run with the suite the system's risk tier needs.")
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000,
-                           label="Note for the reviewers")
+    validation_run = forms.ModelChoiceField(
+        queryset=None,
+        empty_label=None,
+        label="Validation run",
+        help_text="A finished run with the suite the system's risk tier needs.",
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000, label="Note for the reviewers"
+    )
 
     def __init__(self, *args, runs, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["validation_run"].queryset = runs
-        self.fields["validation_run"].label_from_instance = (
-            lambda run: f"#{run.pk} · {run.get_suite_display()} suite · finished {run.finished_at:%Y-%m-%d %H:%M}")
+        self.fields["validation_run"].label_from_instance = lambda run: (
+            f"#{run.pk} · {run.get_suite_display()} suite · finished {run.finished_at:%Y-%m-%d %H:%M}"
+        )
 
 
 class FindingDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=DecisionKind.choices, widget=forms.RadioSelect)
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000,
-                                    help_text="Required to accept a risk or mark a false positive.")
-    risk = forms.ModelChoiceField(queryset=None, required=False, empty_label="— no risk-register entry —",
-                                  label="Risk-register entry (optional)")
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=10_000,
+        help_text="Required to accept a risk or mark a false positive.",
+    )
+    risk = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— no risk-register entry —", label="Risk-register entry (optional)"
+    )
 
     def __init__(self, *args, risks, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,15 +79,20 @@ class FindingDecisionForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000, label="Comment",
-                           error_messages={"required": "Write a comment first."})
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=10_000,
+        label="Comment",
+        error_messages={"required": "Write a comment first."},
+    )
     parent = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class AssignForm(IdPrefixMixin, forms.Form):
     id_prefix = "assign"
-    reviewer = PersonChoiceField(queryset=None, empty_label="— pick a reviewer —",
-                                 error_messages={"required": "Pick the person to assign."})
+    reviewer = PersonChoiceField(
+        queryset=None, empty_label="— pick a reviewer —", error_messages={"required": "Pick the person to assign."}
+    )
 
     def __init__(self, *args, members, eligible, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,8 +104,7 @@ class AssignForm(IdPrefixMixin, forms.Form):
 
 class ConflictForm(IdPrefixMixin, forms.Form):
     id_prefix = "conflict"
-    person = PersonChoiceField(queryset=None, required=False, empty_label="— myself —",
-                               label="Who has the conflict")
+    person = PersonChoiceField(queryset=None, required=False, empty_label="— myself —", label="Who has the conflict")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
     def __init__(self, *args, members=None, **kwargs):
@@ -105,8 +120,11 @@ class VersionedForm(IdPrefixMixin, forms.Form):
 
     id_prefix = "resubmit"
 
-    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, error_messages={
-        "required": "This form is out of date or incomplete; reload the page and try again."})
+    lock_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        error_messages={"required": "This form is out of date or incomplete; reload the page and try again."},
+    )
 
 
 class ReasonForm(VersionedForm):
@@ -116,15 +134,25 @@ class ReasonForm(VersionedForm):
 
 class SignOffForm(VersionedForm):
     id_prefix = "sign"
-    decision = forms.ChoiceField(choices=SignOffDecision.choices, widget=forms.RadioSelect,
-                                 error_messages={"required": "Pick a decision."})
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
-                             error_messages={"required": "Write the reason for your decision."})
-    valid_until = forms.DateField(required=False, widget=DATE_INPUT, error_messages={"invalid": BAD_DATE},
-                                  help_text="Required with conditions; otherwise one year from today.")
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-                               label="Your password", error_messages={
-                                   "required": "Re-enter your password to sign; it confirms it is you."})
+    decision = forms.ChoiceField(
+        choices=SignOffDecision.choices, widget=forms.RadioSelect, error_messages={"required": "Pick a decision."}
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        error_messages={"required": "Write the reason for your decision."},
+    )
+    valid_until = forms.DateField(
+        required=False,
+        widget=DATE_INPUT,
+        error_messages={"invalid": BAD_DATE},
+        help_text="Required with conditions; otherwise one year from today.",
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        label="Your password",
+        error_messages={"required": "Re-enter your password to sign; it confirms it is you."},
+    )
 
 
 class ConditionForm(forms.Form):
@@ -155,8 +183,11 @@ ConditionFormSet = forms.formset_factory(ConditionForm, extra=3, max_num=20, val
 
 class DissentForm(IdPrefixMixin, forms.Form):
     id_prefix = "dissent"
-    opinion = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
-                              error_messages={"required": "Write your dissenting opinion."})
+    opinion = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        error_messages={"required": "Write your dissenting opinion."},
+    )
 
 
 class CertificateChangeForm(IdPrefixMixin, forms.Form):
@@ -164,10 +195,17 @@ class CertificateChangeForm(IdPrefixMixin, forms.Form):
     ACTIONS = [("suspend", "Suspend"), ("reinstate", "Lift the suspension"), ("revoke", "Revoke")]
 
     action = forms.ChoiceField(choices=ACTIONS)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000,
-                             error_messages={"required": "Write the reason; it goes into the audit trail."})
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        error_messages={"required": "Write the reason; it goes into the audit trail."},
+    )
 
 
 class ConditionMetForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000, label="How it was met",
-                           error_messages={"required": "Say how the condition was met."})
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        label="How it was met",
+        error_messages={"required": "Say how the condition was met."},
+    )

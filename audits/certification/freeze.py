@@ -31,8 +31,15 @@ def snapshot_digest(frozen: dict) -> str:
 
 
 def _dataset(role: str, dataset) -> dict:
-    return {"role": role, "id": dataset.pk, "name": dataset.name, "version": dataset.version,
-            "sha256": dataset.artifact.sha256, "rows": dataset.row_count, "file_name": dataset.artifact.original_name}
+    return {
+        "role": role,
+        "id": dataset.pk,
+        "name": dataset.name,
+        "version": dataset.version,
+        "sha256": dataset.artifact.sha256,
+        "rows": dataset.row_count,
+        "file_name": dataset.artifact.original_name,
+    }
 
 
 def freeze(*, model_version, run, determination) -> dict:
@@ -43,22 +50,36 @@ def freeze(*, model_version, run, determination) -> dict:
     if run.train_dataset_id:
         datasets.insert(0, _dataset("train", run.train_dataset))
     return {
-        "model": {"version_id": model_version.pk, "version_label": model_version.version_label,
-                  "sha256": model_version.artifact.sha256, "size": model_version.artifact.size,
-                  "framework": model_version.framework, "file_name": model_version.artifact.original_name,
-                  "scan_verdict": model_version.scan_verdict},
+        "model": {
+            "version_id": model_version.pk,
+            "version_label": model_version.version_label,
+            "sha256": model_version.artifact.sha256,
+            "size": model_version.artifact.size,
+            "framework": model_version.framework,
+            "file_name": model_version.artifact.original_name,
+            "scan_verdict": model_version.scan_verdict,
+        },
         "datasets": datasets,
-        "validation": {"run_id": run.pk, "suite": run.suite, "policy_version": run.policy_version,
-                       "policy_sha256": _digest(run.policy), "seed": run.seed,
-                       "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                       "results_sha256": results_digest(run), "counts": counts},
-        "classification": {"determination_id": determination.pk, "number": determination.number,
-                           "outcome": determination.effective_outcome,
-                           "risk_tier": determination.effective_risk_tier,
-                           "rules_version": determination.rules_version,
-                           "overridden": bool(determination.override_outcome),
-                           "approved_by": determination.approved_by.username if determination.approved_by_id else None,
-                           "approved_at": determination.approved_at.isoformat() if determination.approved_at else None},
+        "validation": {
+            "run_id": run.pk,
+            "suite": run.suite,
+            "policy_version": run.policy_version,
+            "policy_sha256": _digest(run.policy),
+            "seed": run.seed,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "results_sha256": results_digest(run),
+            "counts": counts,
+        },
+        "classification": {
+            "determination_id": determination.pk,
+            "number": determination.number,
+            "outcome": determination.effective_outcome,
+            "risk_tier": determination.effective_risk_tier,
+            "rules_version": determination.rules_version,
+            "overridden": bool(determination.override_outcome),
+            "approved_by": determination.approved_by.username if determination.approved_by_id else None,
+            "approved_at": determination.approved_at.isoformat() if determination.approved_at else None,
+        },
     }
 
 
@@ -69,8 +90,19 @@ def results_diff(original, rerun) -> dict:
     rows = []
     for check_id in sorted(before.keys() | after.keys()):
         old, new = before.get(check_id), after.get(check_id)
-        rows.append({"check_id": check_id, "before": old, "after": new, "same": old == new,
-                     "changed": [f for f in RESULT_FIELDS[1:] if (old or {}).get(f) != (new or {}).get(f)]})
-    return {"identical": all(r["same"] for r in rows), "rows": rows,
-            "before_sha256": _digest(list(before.values())), "after_sha256": _digest(list(after.values())),
-            "changed_count": sum(not r["same"] for r in rows)}
+        rows.append(
+            {
+                "check_id": check_id,
+                "before": old,
+                "after": new,
+                "same": old == new,
+                "changed": [f for f in RESULT_FIELDS[1:] if (old or {}).get(f) != (new or {}).get(f)],
+            }
+        )
+    return {
+        "identical": all(r["same"] for r in rows),
+        "rows": rows,
+        "before_sha256": _digest(list(before.values())),
+        "after_sha256": _digest(list(after.values())),
+        "changed_count": sum(not r["same"] for r in rows),
+    }

@@ -25,22 +25,30 @@ class Submission(OrgOwnedModel):
     never changes; `frozen_sha256` is the hash of that snapshot."""
 
     system = models.ForeignKey("models_registry.AISystem", on_delete=models.PROTECT, related_name="submissions")
-    model_version = models.ForeignKey("models_registry.ModelVersion", on_delete=models.PROTECT,
-                                      related_name="submissions")
+    model_version = models.ForeignKey(
+        "models_registry.ModelVersion", on_delete=models.PROTECT, related_name="submissions"
+    )
     validation_run = models.ForeignKey("audits.ValidationRun", on_delete=models.PROTECT, related_name="submissions")
-    determination = models.ForeignKey("governance.Determination", on_delete=models.PROTECT,
-                                      related_name="submissions")
-    previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="followers",
-                                 help_text="The earlier submission of this system whose open points carry forward.")
+    determination = models.ForeignKey("governance.Determination", on_delete=models.PROTECT, related_name="submissions")
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followers",
+        help_text="The earlier submission of this system whose open points carry forward.",
+    )
     number = models.PositiveIntegerField(help_text="1, 2, 3… per organisation.")
-    status = models.CharField(max_length=30, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT,
-                              db_index=True)
+    status = models.CharField(
+        max_length=30, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT, db_index=True
+    )
     risk_tier = models.CharField(max_length=20)
     note = models.TextField(blank=True, help_text="What the submitter wants reviewers to know.")
     frozen = models.JSONField(default=dict, blank=True)
     frozen_sha256 = models.CharField(max_length=64, blank=True)
-    carried_points = models.JSONField(default=list, blank=True,
-                                      help_text="Open points of the previous submission, as they stood.")
+    carried_points = models.JSONField(
+        default=list, blank=True, help_text="Open points of the previous submission, as they stood."
+    )
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -190,13 +198,15 @@ class Certificate(OrgOwnedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     submission = models.OneToOneField(Submission, on_delete=models.PROTECT, related_name="certificate")
     system = models.ForeignKey("models_registry.AISystem", on_delete=models.PROTECT, related_name="certificates")
-    model_version = models.ForeignKey("models_registry.ModelVersion", on_delete=models.PROTECT,
-                                      related_name="certificates")
+    model_version = models.ForeignKey(
+        "models_registry.ModelVersion", on_delete=models.PROTECT, related_name="certificates"
+    )
     document = models.JSONField(help_text="The signed document exactly as issued: payload, key id, signature.")
     payload_sha256 = models.CharField(max_length=64)
     key_id = models.CharField(max_length=80)
-    status = models.CharField(max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID, db_index=True
+    )
     valid_from = models.DateField()
     valid_until = models.DateField()
     status_reason = models.TextField(blank=True)

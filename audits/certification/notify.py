@@ -18,17 +18,22 @@ def send(*, recipients, kind: str, title: str, body: str = "", url: str = "", or
 
     people = [p for p in recipients if p is not None]
     if people:
-        notification_send(recipients=people, kind=kind, title=title, body=body, url=url,
-                          organisation=organisation)
+        notification_send(recipients=people, kind=kind, title=title, body=body, url=url, organisation=organisation)
 
 
 def compliance_team(organisation_id: int):
     from core.models import User
 
-    return list(User.objects.filter(organisation_id=organisation_id, is_active=True,
-                                    role__in=("compliance_officer", "org_admin")))
+    return list(
+        User.objects.filter(
+            organisation_id=organisation_id, is_active=True, role__in=("compliance_officer", "org_admin")
+        )
+    )
 
 
 def reviewers(submission, *, exclude=None):
-    return [a.reviewer for a in submission.assignments.filter(active=True).select_related("reviewer")
-            if a.reviewer_id != getattr(exclude, "pk", None)]
+    return [
+        a.reviewer
+        for a in submission.assignments.filter(active=True).select_related("reviewer")
+        if a.reviewer_id != getattr(exclude, "pk", None)
+    ]

@@ -31,8 +31,14 @@ MAX_DOCUMENT_BYTES = 256 * 1024
 # Room for the multipart boundaries and the other form fields around an uploaded file.
 FORM_OVERHEAD_BYTES = 16 * 1024
 TOO_LARGE = f"That is too large for a certificate: a certificate file is at most {MAX_DOCUMENT_BYTES // 1024} KB."
-STATUS_WORDS = {"valid": "VALID", "expired": "EXPIRED", "suspended": "SUSPENDED", "revoked": "REVOKED",
-                "not_yet_valid": "NOT YET VALID", "invalid": "NOT VALID"}
+STATUS_WORDS = {
+    "valid": "VALID",
+    "expired": "EXPIRED",
+    "suspended": "SUSPENDED",
+    "revoked": "REVOKED",
+    "not_yet_valid": "NOT YET VALID",
+    "invalid": "NOT VALID",
+}
 
 
 class CertificateVerifyThrottle(ClientAddressThrottle):
@@ -77,12 +83,17 @@ class Verification:
         return self.status == "valid" and self.signature_valid and self.issued_by_this_portal
 
     def as_dict(self) -> dict:
-        return {"status": self.status, "signature_valid": self.signature_valid,
-                "issued_by_this_portal": self.issued_by_this_portal, "certificate_id": self.certificate_id,
-                "reason": self.reason}
+        return {
+            "status": self.status,
+            "signature_valid": self.signature_valid,
+            "issued_by_this_portal": self.issued_by_this_portal,
+            "certificate_id": self.certificate_id,
+            "reason": self.reason,
+        }
 
 
 # --- the check ---------------------------------------------------------------------------------
+
 
 def _record(certificate_id) -> Certificate | None:
     # Deliberately not restricted to an organisation: verification is public, and a certificate's
@@ -107,8 +118,10 @@ def _status_sentence(status: str, certificate: Certificate) -> str:
         return f"The certificate is not valid yet: its validity starts on {certificate.valid_from:%Y-%m-%d}."
     since = _since(certificate)
     if status == "suspended":
-        return (f"The certificate is suspended{f' since {since:%Y-%m-%d}' if since else ''}: do not rely on it "
-                "unless the issuing organisation lifts the suspension.")
+        return (
+            f"The certificate is suspended{f' since {since:%Y-%m-%d}' if since else ''}: do not rely on it "
+            "unless the issuing organisation lifts the suspension."
+        )
     return f"The certificate was {status}{f' on {since:%Y-%m-%d}' if since else ''}: it is no longer valid."
 
 
@@ -117,16 +130,26 @@ def certificate_check_id(*, certificate_id) -> Verification:
     document's signature verifies. NotFound if the portal issued no such certificate."""
     certificate = _record(certificate_id)
     if certificate is None:
-        raise NotFound("No such certificate: this portal has not issued a certificate with that id.",
-                       code="no_such_certificate")
+        raise NotFound(
+            "No such certificate: this portal has not issued a certificate with that id.", code="no_such_certificate"
+        )
     signature = signing.verify_document(certificate.document)
     status = certificates.effective_status(certificate)
-    lead = ("Issued by this portal; " + signature.reason + "." if signature.ok else
-            f"Issued by this portal, but its stored signature does not verify: {signature.reason}.")
-    return Verification(status=status, signature_valid=signature.ok, issued_by_this_portal=True,
-                        certificate_id=str(certificate.pk), reason=f"{lead} {_status_sentence(status, certificate)}",
-                        payload=certificate.document.get("payload"), record_status=status,
-                        status_since=_since(certificate))
+    lead = (
+        "Issued by this portal; " + signature.reason + "."
+        if signature.ok
+        else f"Issued by this portal, but its stored signature does not verify: {signature.reason}."
+    )
+    return Verification(
+        status=status,
+        signature_valid=signature.ok,
+        issued_by_this_portal=True,
+        certificate_id=str(certificate.pk),
+        reason=f"{lead} {_status_sentence(status, certificate)}",
+        payload=certificate.document.get("payload"),
+        record_status=status,
+        status_since=_since(certificate),
+    )
 
 
 def _strict_object(pairs: list[tuple[str, object]]) -> dict:
@@ -153,16 +176,23 @@ def parse_document(data: bytes) -> dict:
     except UnicodeDecodeError:
         raise ValidationFailed("That is not a certificate file: it is not UTF-8 text.", code="invalid_json") from None
     except ValueError as exc:  # JSONDecodeError is a ValueError
-        raise ValidationFailed(f"That is not a certificate file: it is not valid JSON ({exc}).",
-                               code="invalid_json") from None
+        raise ValidationFailed(
+            f"That is not a certificate file: it is not valid JSON ({exc}).", code="invalid_json"
+        ) from None
     except RecursionError:
-        raise ValidationFailed("That is not a certificate file: it is nested too deeply.",
-                               code="invalid_json") from None
-    if not isinstance(document, dict) or not signing.DOCUMENT_FIELDS <= document.keys() \
-            or not isinstance(document["payload"], dict):
-        raise ValidationFailed("That JSON is not a certificate: a certificate is an object with the fields "
-                               f"{', '.join(sorted(signing.DOCUMENT_FIELDS))}, and its payload is an object.",
-                               code="not_a_certificate")
+        raise ValidationFailed(
+            "That is not a certificate file: it is nested too deeply.", code="invalid_json"
+        ) from None
+    if (
+        not isinstance(document, dict)
+        or not signing.DOCUMENT_FIELDS <= document.keys()
+        or not isinstance(document["payload"], dict)
+    ):
+        raise ValidationFailed(
+            "That JSON is not a certificate: a certificate is an object with the fields "
+            f"{', '.join(sorted(signing.DOCUMENT_FIELDS))}, and its payload is an object.",
+            code="not_a_certificate",
+        )
     return document
 
 
@@ -175,16 +205,22 @@ def _payload_sha256(payload: dict) -> str | None:
 
 def _document_reason(signature, certificate: Certificate | None, issued: bool, status: str) -> str:
     if signature.ok and issued:
-        return (f"This is the certificate this portal issued; {signature.reason}. "
-                f"{_status_sentence(status, certificate)}")
+        return (
+            f"This is the certificate this portal issued; {signature.reason}. {_status_sentence(status, certificate)}"
+        )
     if certificate is None:
-        verdict = ("its signature verifies with this portal's key, but" if signature.ok else
-                   f"the signature does not verify ({signature.reason}), and")
+        verdict = (
+            "its signature verifies with this portal's key, but"
+            if signature.ok
+            else f"the signature does not verify ({signature.reason}), and"
+        )
         return f"Not issued by this portal: {verdict} this portal holds no certificate with the id it names."
     if not issued:
         verdict = "" if signature.ok else f" The signature does not verify: {signature.reason}."
-        return (f"Not issued by this portal: this document differs from the certificate this portal issued under "
-                f"id {certificate.pk}; it was altered.{verdict}")
+        return (
+            f"Not issued by this portal: this document differs from the certificate this portal issued under "
+            f"id {certificate.pk}; it was altered.{verdict}"
+        )
     return f"The content is the one this portal issued, but the signature does not verify: {signature.reason}."
 
 
@@ -199,24 +235,38 @@ def certificate_check_document(*, data: bytes) -> Verification:
     record_status = certificates.effective_status(certificate) if certificate is not None else None
     status = record_status if signature.ok and issued else "invalid"
     if certificate is None:
-        return Verification(status=status, signature_valid=signature.ok, issued_by_this_portal=False,
-                            certificate_id=None, reason=_document_reason(signature, None, False, status), uploaded=True)
-    return Verification(status=status, signature_valid=signature.ok, issued_by_this_portal=issued,
-                        certificate_id=str(certificate.pk),
-                        reason=_document_reason(signature, certificate, issued, status),
-                        payload=certificate.document.get("payload"), record_status=record_status,
-                        status_since=_since(certificate), uploaded=True)
+        return Verification(
+            status=status,
+            signature_valid=signature.ok,
+            issued_by_this_portal=False,
+            certificate_id=None,
+            reason=_document_reason(signature, None, False, status),
+            uploaded=True,
+        )
+    return Verification(
+        status=status,
+        signature_valid=signature.ok,
+        issued_by_this_portal=issued,
+        certificate_id=str(certificate.pk),
+        reason=_document_reason(signature, certificate, issued, status),
+        payload=certificate.document.get("payload"),
+        record_status=record_status,
+        status_since=_since(certificate),
+        uploaded=True,
+    )
 
 
 # --- pages ---------------------------------------------------------------------------------------
+
 
 def _throttled(request) -> HttpResponse | None:
     throttle = CertificateVerifyThrottle()
     if throttle.allow_request(request, None):
         return None
     wait = int(throttle.wait() or 60)
-    return _page(request, error=f"Too many verification requests from your address. Try again in {wait} seconds.",
-                 status=429)
+    return _page(
+        request, error=f"Too many verification requests from your address. Try again in {wait} seconds.", status=429
+    )
 
 
 def _page(request, *, status: int = 200, **context) -> HttpResponse:
@@ -253,8 +303,12 @@ def certificate_verify(request):
             return _page(request)
         pk = _record_id(typed)
         if pk is None:
-            return _page(request, error="That is not a certificate id: an id looks like "
-                                        "3f2b8c1e-5d4a-4b6e-9c7d-1a2b3c4d5e6f.", typed_id=typed, status=400)
+            return _page(
+                request,
+                error="That is not a certificate id: an id looks like 3f2b8c1e-5d4a-4b6e-9c7d-1a2b3c4d5e6f.",
+                typed_id=typed,
+                status=400,
+            )
         return redirect("certificate_verify_id", pk=pk)
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES:
         return _page(request, error=TOO_LARGE, status=413)
@@ -265,8 +319,12 @@ def certificate_verify(request):
         result = certificate_check_document(data=_uploaded_bytes(request))
     except PortalError as exc:
         # What was pasted stays in the box, so a typo can be fixed instead of pasted again.
-        return _page(request, error=exc.message, pasted=request.POST.get("document", "")[:MAX_DOCUMENT_BYTES],
-                     status=exc.status_code)
+        return _page(
+            request,
+            error=exc.message,
+            pasted=request.POST.get("document", "")[:MAX_DOCUMENT_BYTES],
+            status=exc.status_code,
+        )
     return _page(request, result=result)
 
 

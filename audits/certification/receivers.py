@@ -8,14 +8,17 @@ from audits.certification import certificates
 
 def on_version_registered(sender, version, actor=None, **kwargs) -> None:
     certificates.certificates_suspend_for_system(
-        system=version.system, exclude_version_id=version.pk,
+        system=version.system,
+        exclude_version_id=version.pk,
         reason=f"Model version {version.version_label} was registered for this system; the certificate covers "
-               "another version. Certify the new version, or lift the suspension if the certified one stays in use.")
+        "another version. Certify the new version, or lift the suspension if the certified one stays in use.",
+    )
 
 
 def on_classification_needs_review(sender, system, determination, reason="", **kwargs) -> None:
     certificates.certificates_suspend_for_system(
-        system=system, reason=f"The EU AI Act classification the certificate relies on needs review: {reason}")
+        system=system, reason=f"The EU AI Act classification the certificate relies on needs review: {reason}"
+    )
 
 
 def on_classification_approved(sender, system, determination, **kwargs) -> None:
@@ -29,7 +32,8 @@ def on_classification_approved(sender, system, determination, **kwargs) -> None:
             certificates.certificate_suspend(
                 certificate=certificate,
                 reason=f"The classification the certificate relies on was replaced: {frozen['risk_tier']} "
-                       f"({frozen['outcome']}) is now {new[1]} ({new[0]}).")
+                f"({frozen['outcome']}) is now {new[1]} ({new[0]}).",
+            )
 
 
 def connect() -> None:
@@ -37,7 +41,9 @@ def connect() -> None:
     from models_registry.signals import version_registered
 
     version_registered.connect(on_version_registered, dispatch_uid="audits.certification.on_version_registered")
-    classification_needs_review.connect(on_classification_needs_review,
-                                        dispatch_uid="audits.certification.on_classification_needs_review")
-    classification_approved.connect(on_classification_approved,
-                                    dispatch_uid="audits.certification.on_classification_approved")
+    classification_needs_review.connect(
+        on_classification_needs_review, dispatch_uid="audits.certification.on_classification_needs_review"
+    )
+    classification_approved.connect(
+        on_classification_approved, dispatch_uid="audits.certification.on_classification_approved"
+    )

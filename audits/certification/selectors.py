@@ -12,12 +12,14 @@ from core.permissions import get_for_user, has_permission
 S = SubmissionStatus
 
 
-def submission_list(*, user, status: str = "", system: int | None = None, version: int | None = None,
-                    assigned_to=None) -> QuerySet:
+def submission_list(
+    *, user, status: str = "", system: int | None = None, version: int | None = None, assigned_to=None
+) -> QuerySet:
     """Submissions the user may see, newest first, optionally narrowed. `assigned_to` keeps those
     the person is an active reviewer of (the reviewer's "assigned to me" view)."""
-    qs = (Submission.objects.restrict(user, "submission.view")
-          .select_related("system", "model_version", "submitted_by", "certificate"))
+    qs = Submission.objects.restrict(user, "submission.view").select_related(
+        "system", "model_version", "submitted_by", "certificate"
+    )
     if status:
         qs = qs.filter(status=status)
     if system:
@@ -32,14 +34,22 @@ def submission_list(*, user, status: str = "", system: int | None = None, versio
 def submission_get(*, user, pk) -> Submission:
     """One submission of the user's organisation, or 404."""
     qs = Submission.objects.select_related(
-        "system", "model_version__artifact", "model_version__uploaded_by", "validation_run__test_dataset",
-        "validation_run__train_dataset", "determination", "submitted_by", "previous")
+        "system",
+        "model_version__artifact",
+        "model_version__uploaded_by",
+        "validation_run__test_dataset",
+        "validation_run__train_dataset",
+        "determination",
+        "submitted_by",
+        "previous",
+    )
     return get_for_user(qs, user, "submission.view", pk=pk)
 
 
 def certificate_get(*, user, pk) -> Certificate:
-    return get_for_user(Certificate.objects.select_related("submission", "system", "model_version"), user,
-                        "submission.view", pk=pk)
+    return get_for_user(
+        Certificate.objects.select_related("submission", "system", "model_version"), user, "submission.view", pk=pk
+    )
 
 
 def condition_get(*, user, pk) -> Condition:
@@ -47,17 +57,24 @@ def condition_get(*, user, pk) -> Condition:
 
 
 def rerun_get(*, user, submission: Submission, pk) -> Rerun:
-    return get_for_user(Rerun.objects.filter(submission=submission).select_related("run"), user,
-                        "submission.view", pk=pk)
+    return get_for_user(
+        Rerun.objects.filter(submission=submission).select_related("run"), user, "submission.view", pk=pk
+    )
 
 
 HISTORY_LABELS = {
-    "submission.created": "Created", "submission.frozen": "Inputs frozen", "submission.submitted": "Submitted",
-    "submission.resubmitted": "Submitted again", "submission.reviewer_assigned": "Reviewer assigned",
+    "submission.created": "Created",
+    "submission.frozen": "Inputs frozen",
+    "submission.submitted": "Submitted",
+    "submission.resubmitted": "Submitted again",
+    "submission.reviewer_assigned": "Reviewer assigned",
     "submission.reviewer_blocked": "Reviewer withdrawn (conflict of interest)",
-    "submission.review_started": "Review started", "submission.review_resumed": "Review resumed",
-    "submission.changes_requested": "Changes requested", "submission.signed": "Signed",
-    "submission.dissent_recorded": "Dissenting opinion recorded", "submission.rerun_started": "Re-run started",
+    "submission.review_started": "Review started",
+    "submission.review_resumed": "Review resumed",
+    "submission.changes_requested": "Changes requested",
+    "submission.signed": "Signed",
+    "submission.dissent_recorded": "Dissenting opinion recorded",
+    "submission.rerun_started": "Re-run started",
 }
 
 
@@ -66,9 +83,11 @@ def submission_history(*, submission: Submission) -> list:
     status, `status_from`/`status_to`: its transitions and who did what."""
     from core.models import AuditEvent
 
-    events = list(AuditEvent.objects.filter(organisation_id=submission.organisation_id,
-                                            object_type="audits.submission", object_id=str(submission.pk))
-                  .order_by("seq"))
+    events = list(
+        AuditEvent.objects.filter(
+            organisation_id=submission.organisation_id, object_type="audits.submission", object_id=str(submission.pk)
+        ).order_by("seq")
+    )
     labels = dict(SubmissionStatus.choices)
     for event in events:
         before, after = event.before or {}, event.after or {}
@@ -112,10 +131,14 @@ def submission_findings(*, submission: Submission) -> list:
     (threaded comments) and `.comment_count`."""
     from audits.choices import SEVERITY_RANK
 
-    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(9),
-                output_field=IntegerField())
-    findings = list(submission.validation_run.findings.annotate(severity_rank=rank)
-                    .order_by("severity_rank", "check_id"))
+    rank = Case(
+        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    findings = list(
+        submission.validation_run.findings.annotate(severity_rank=rank).order_by("severity_rank", "check_id")
+    )
     decisions = {d.finding_id: d for d in submission.decisions.select_related("decided_by", "risk")}
     comments: dict[int, list[FindingComment]] = {}
     for comment in submission.comments.select_related("author"):
@@ -134,8 +157,11 @@ def assignable_reviewers(*, submission: Submission) -> list:
     from core.models import User
 
     assigned = submission.assignments.filter(active=True).values_list("reviewer_id", flat=True)
-    people = (User.objects.filter(organisation_id=submission.organisation_id, is_active=True,
-                                  role__in=ReviewerRole.values).exclude(pk__in=assigned).order_by("role", "username"))
+    people = (
+        User.objects.filter(organisation_id=submission.organisation_id, is_active=True, role__in=ReviewerRole.values)
+        .exclude(pk__in=assigned)
+        .order_by("role", "username")
+    )
     return [p for p in people if not separation_problem(person=p, submission=submission)]
 
 
@@ -150,8 +176,12 @@ def risks_to_link(*, user, system) -> QuerySet:
     from governance.risks.models import Risk
 
     own = Exists(Risk.objects.filter(pk=OuterRef("pk"), systems=system))
-    return (Risk.objects.restrict(user, "risk.view").exclude(status="closed").annotate(own=own)
-            .order_by("-own", "-created_at"))
+    return (
+        Risk.objects.restrict(user, "risk.view")
+        .exclude(status="closed")
+        .annotate(own=own)
+        .order_by("-own", "-created_at")
+    )
 
 
 def reviewer_state(*, user, submission: Submission) -> dict:
@@ -173,7 +203,8 @@ def reviewer_state(*, user, submission: Submission) -> dict:
         "can_assign": has_permission(user, "review.assign")
         and submission.status in (S.SUBMITTED, S.IN_REVIEW, S.CHANGES_REQUESTED),
         "can_resubmit": has_permission(user, "submission.create") and submission.status == S.CHANGES_REQUESTED,
-        "can_comment": has_permission(user, "submission.comment") and submission.status != S.DRAFT
+        "can_comment": has_permission(user, "submission.comment")
+        and submission.status != S.DRAFT
         and (active or not has_permission(user, "review.perform")),
         "approvals_needed": sorted(approvals_needed(submission)) if in_review else [],
     }
@@ -181,4 +212,3 @@ def reviewer_state(*, user, submission: Submission) -> dict:
 
 def signoff_summary(*, submission: Submission) -> list:
     return list(submission.signoffs.select_related("signer").prefetch_related("conditions__owner"))
-

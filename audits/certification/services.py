@@ -45,13 +45,16 @@ from core.trail import audit_record
 S = SubmissionStatus
 MIN_REASON_LENGTH = 10
 SUITE_RANK = {Suite.QUICK: 0, Suite.STANDARD: 1, Suite.FULL: 2}
-FINDING_STATUS_OF_DECISION = {DecisionKind.ACCEPT_RISK: FindingStatus.ACCEPTED,
-                              DecisionKind.REQUIRE_MITIGATION: FindingStatus.MITIGATION_REQUIRED,
-                              DecisionKind.FALSE_POSITIVE: FindingStatus.FALSE_POSITIVE,
-                              DecisionKind.ESCALATE: FindingStatus.ESCALATED}
+FINDING_STATUS_OF_DECISION = {
+    DecisionKind.ACCEPT_RISK: FindingStatus.ACCEPTED,
+    DecisionKind.REQUIRE_MITIGATION: FindingStatus.MITIGATION_REQUIRED,
+    DecisionKind.FALSE_POSITIVE: FindingStatus.FALSE_POSITIVE,
+    DecisionKind.ESCALATE: FindingStatus.ESCALATED,
+}
 
 
 # --- guards ---------------------------------------------------------------------------------------
+
 
 def _require(actor, permission: str, message: str) -> None:
     if not has_permission(actor, permission):
@@ -67,16 +70,23 @@ def _same_org(actor, obj, label: str):
 def _reason(text: str, what: str) -> str:
     text = (text or "").strip()
     if len(text) < MIN_REASON_LENGTH:
-        raise ValidationFailed(f"{what} needs a written reason of at least {MIN_REASON_LENGTH} characters.",
-                               code="reason_required", extra={"field": "reason"})
+        raise ValidationFailed(
+            f"{what} needs a written reason of at least {MIN_REASON_LENGTH} characters.",
+            code="reason_required",
+            extra={"field": "reason"},
+        )
     return text
 
 
 def _lock(submission: Submission, expected_version: int | None = None) -> Submission:
     locked = Submission.objects.select_for_update().get(pk=submission.pk)
     if expected_version is not None and int(expected_version) != locked.lock_version:
-        raise Conflict("Someone changed this submission while you had it open. Reload the page, check what "
-                       "changed, and try again.", code="stale", extra={"current_version": locked.lock_version})
+        raise Conflict(
+            "Someone changed this submission while you had it open. Reload the page, check what "
+            "changed, and try again.",
+            code="stale",
+            extra={"current_version": locked.lock_version},
+        )
     return locked
 
 
@@ -100,18 +110,22 @@ def _active_reviewer(actor, submission: Submission) -> ReviewAssignment:
     _same_org(actor, submission, "submission")
     problem = separation_problem(person=actor, submission=submission)
     if problem:
-        raise NotAllowed(f"You cannot review this submission: {problem[0].lower()}{problem[1:]}",
-                         code="separation_of_duties")
+        raise NotAllowed(
+            f"You cannot review this submission: {problem[0].lower()}{problem[1:]}", code="separation_of_duties"
+        )
     assignment = submission.assignments.filter(reviewer=actor, active=True).first()
     if assignment is None:
         raise NotAllowed("You are not assigned to review this submission.", code="not_assigned")
     if submission.status != S.IN_REVIEW:
-        raise Conflict(f"This submission is {submission.get_status_display().lower()}; reviews happen while it "
-                       "is in review.", code="not_in_review")
+        raise Conflict(
+            f"This submission is {submission.get_status_display().lower()}; reviews happen while it is in review.",
+            code="not_in_review",
+        )
     return assignment
 
 
 # --- submitting -----------------------------------------------------------------------------------
+
 
 def required_suite(risk_tier: str) -> str:
     from audits.validation.services import SUITE_BY_RISK_TIER
@@ -125,8 +139,9 @@ def eligible_runs(*, model_version, risk_tier: str):
 
     needed = SUITE_RANK[required_suite(risk_tier)]  # type: ignore[index]  # TextChoices members and their str values are one key
     suites = [s for s, rank in SUITE_RANK.items() if rank >= needed]
-    return (ValidationRun.objects.filter(model_version=model_version, status=RunStatus.SUCCEEDED,
-                                         suite__in=suites).order_by("-finished_at", "-pk"))
+    return ValidationRun.objects.filter(
+        model_version=model_version, status=RunStatus.SUCCEEDED, suite__in=suites
+    ).order_by("-finished_at", "-pk")
 
 
 def submission_blockers(*, model_version) -> list[str]:
@@ -136,14 +151,18 @@ def submission_blockers(*, model_version) -> list[str]:
     blockers = []
     determination = Determination.objects.filter(system_id=model_version.system_id, status="approved").first()
     if determination is None:
-        blockers.append("The system has no approved EU AI Act classification: classify it and have a compliance "
-                        "officer approve the result.")
+        blockers.append(
+            "The system has no approved EU AI Act classification: classify it and have a compliance "
+            "officer approve the result."
+        )
     elif determination.effective_risk_tier == "prohibited":
         blockers.append("The system is classified as a prohibited practice (Art. 5): it cannot be certified.")
     tier = determination.effective_risk_tier if determination else model_version.system.risk_tier
     if determination and not eligible_runs(model_version=model_version, risk_tier=tier).exists():
-        blockers.append(f"No finished validation run of this version with the {required_suite(tier)} suite "
-                        f"(or stricter), which a {tier.replace('_', ' ')} system needs.")
+        blockers.append(
+            f"No finished validation run of this version with the {required_suite(tier)} suite "
+            f"(or stricter), which a {tier.replace('_', ' ')} system needs."
+        )
     if model_version.scan_verdict != "safe":
         blockers.append("The model file did not pass the safety scan.")
     if Submission.objects.filter(model_version=model_version, status__in=OPEN_STATUSES).exists():
@@ -152,27 +171,40 @@ def submission_blockers(*, model_version) -> list[str]:
 
 
 def _previous_submission(system) -> Submission | None:
-    return (Submission.objects.filter(system=system).exclude(status=S.DRAFT)
-            .order_by("-created_at", "-pk").first())
+    return Submission.objects.filter(system=system).exclude(status=S.DRAFT).order_by("-created_at", "-pk").first()
 
 
 def open_points(submission: Submission) -> list[dict]:
     """Decisions that left work to do, with their comment threads' size: what a follower inherits."""
     points = []
     for d in submission.decisions.filter(decision__in=OPEN_POINT_DECISIONS).select_related("finding"):
-        points.append({"check_id": d.finding.check_id, "title": d.finding.title, "severity": d.finding.severity,
-                       "decision": d.decision, "justification": d.justification,
-                       "comments": submission.comments.filter(finding=d.finding).count(),
-                       "from_submission": submission.reference})
-    points.extend({"check_id": "", "title": f"Condition: {c.text}", "severity": "", "decision": "condition",
-                   "justification": f"Due {c.due_date:%Y-%m-%d}", "comments": 0,
-                   "from_submission": submission.reference}
-                  for c in submission.conditions.exclude(status="met"))
+        points.append(
+            {
+                "check_id": d.finding.check_id,
+                "title": d.finding.title,
+                "severity": d.finding.severity,
+                "decision": d.decision,
+                "justification": d.justification,
+                "comments": submission.comments.filter(finding=d.finding).count(),
+                "from_submission": submission.reference,
+            }
+        )
+    points.extend(
+        {
+            "check_id": "",
+            "title": f"Condition: {c.text}",
+            "severity": "",
+            "decision": "condition",
+            "justification": f"Due {c.due_date:%Y-%m-%d}",
+            "comments": 0,
+            "from_submission": submission.reference,
+        }
+        for c in submission.conditions.exclude(status="met")
+    )
     return points
 
 
-def submission_create(*, actor, model_version, validation_run=None, note: str = "",
-                      submit: bool = True) -> Submission:
+def submission_create(*, actor, model_version, validation_run=None, note: str = "", submit: bool = True) -> Submission:
     """Create a submission of `model_version` (submitted at once unless `submit` is False) and
     freeze what is being certified."""
     from governance.models import Determination
@@ -192,9 +224,11 @@ def submission_create(*, actor, model_version, validation_run=None, note: str = 
         runs = eligible_runs(model_version=model_version, risk_tier=tier)
         if validation_run is not None:
             if not runs.filter(pk=validation_run.pk).exists():
-                raise ValidationFailed("That validation run is not a finished run of this version with the suite "
-                                       f"a {tier} system needs.", code="run_not_eligible",
-                                       extra={"field": "validation_run"})
+                raise ValidationFailed(
+                    f"That validation run is not a finished run of this version with the suite a {tier} system needs.",
+                    code="run_not_eligible",
+                    extra={"field": "validation_run"},
+                )
             run = validation_run
         else:
             run = runs.first()
@@ -203,18 +237,35 @@ def submission_create(*, actor, model_version, validation_run=None, note: str = 
         try:
             with transaction.atomic():
                 submission = Submission.objects.create(
-                    organisation_id=actor.organisation_id, system=system, model_version=model_version,
-                    validation_run=run, determination=determination, previous=previous, number=number,
-                    risk_tier=tier, note=note.strip(), submitted_by=actor,
-                    carried_points=open_points(previous) if previous else [])
+                    organisation_id=actor.organisation_id,
+                    system=system,
+                    model_version=model_version,
+                    validation_run=run,
+                    determination=determination,
+                    previous=previous,
+                    number=number,
+                    risk_tier=tier,
+                    note=note.strip(),
+                    submitted_by=actor,
+                    carried_points=open_points(previous) if previous else [],
+                )
         except IntegrityError:  # cannot happen while every number comes from the counter; never a 500
-            raise Conflict("Another submission took that number at the same moment; submit again.",
-                           code="submission_number_taken") from None
-        audit_record(verb="submission.created", target=submission, actor=actor,
-                     after={"model_version": model_version.version_label, "validation_run": run.pk,
-                            "determination": determination.pk, "risk_tier": tier,
-                            "previous": previous.reference if previous else None,
-                            "carried_points": len(submission.carried_points)})
+            raise Conflict(
+                "Another submission took that number at the same moment; submit again.", code="submission_number_taken"
+            ) from None
+        audit_record(
+            verb="submission.created",
+            target=submission,
+            actor=actor,
+            after={
+                "model_version": model_version.version_label,
+                "validation_run": run.pk,
+                "determination": determination.pk,
+                "risk_tier": tier,
+                "previous": previous.reference if previous else None,
+                "carried_points": len(submission.carried_points),
+            },
+        )
         if submit:
             submission_submit(actor=actor, submission=submission)
             submission.refresh_from_db()
@@ -232,8 +283,12 @@ def _next_submission_number(organisation_id: int) -> int:
 
     counter, _ = SubmissionCounter.objects.select_for_update().get_or_create(
         organisation_id=organisation_id,
-        defaults={"last_number": lambda: Submission.objects.filter(organisation_id=organisation_id)
-                  .aggregate(last=Max("number"))["last"] or 0})
+        defaults={
+            "last_number": lambda: (
+                Submission.objects.filter(organisation_id=organisation_id).aggregate(last=Max("number"))["last"] or 0
+            )
+        },
+    )
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
@@ -247,28 +302,46 @@ def submission_submit(*, actor, submission: Submission, expected_version: int | 
         submission = _lock(submission, expected_version)
         if not submission.frozen:
             run = submission.validation_run
-            submission.frozen = freeze(model_version=submission.model_version, run=run,
-                                       determination=submission.determination)
+            submission.frozen = freeze(
+                model_version=submission.model_version, run=run, determination=submission.determination
+            )
             submission.frozen_sha256 = snapshot_digest(submission.frozen)
             submission.submitted_at = timezone.now()
             submission_touch(submission, "frozen", "frozen_sha256", "submitted_at")
-            audit_record(verb="submission.frozen", target=submission, actor=actor,
-                         after={"frozen_sha256": submission.frozen_sha256,
-                                "model_sha256": submission.frozen["model"]["sha256"],
-                                "results_sha256": submission.frozen["validation"]["results_sha256"]})
-        submission_move(submission, S.SUBMITTED, actor=actor,
-              verb="submission.resubmitted" if submission.status == S.CHANGES_REQUESTED else "submission.submitted")
+            audit_record(
+                verb="submission.frozen",
+                target=submission,
+                actor=actor,
+                after={
+                    "frozen_sha256": submission.frozen_sha256,
+                    "model_sha256": submission.frozen["model"]["sha256"],
+                    "results_sha256": submission.frozen["validation"]["results_sha256"],
+                },
+            )
+        submission_move(
+            submission,
+            S.SUBMITTED,
+            actor=actor,
+            verb="submission.resubmitted" if submission.status == S.CHANGES_REQUESTED else "submission.submitted",
+        )
         if submission.assignments.filter(active=True).exists():
             submission_move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_resumed")
         recipients = notify.reviewers(submission) or notify.compliance_team(submission.organisation_id)
-        transaction.on_commit(lambda: notify.send(
-            recipients=recipients, kind="submission.submitted", organisation=submission.organisation,
-            title=f"{submission.reference} submitted: {submission.system.name} {submission.model_version.version_label}",
-            body=submission.note, url=notify.submission_url(submission)))
+        transaction.on_commit(
+            lambda: notify.send(
+                recipients=recipients,
+                kind="submission.submitted",
+                organisation=submission.organisation,
+                title=f"{submission.reference} submitted: {submission.system.name} {submission.model_version.version_label}",
+                body=submission.note,
+                url=notify.submission_url(submission),
+            )
+        )
     return submission
 
 
 # --- assignment and conflicts -----------------------------------------------------------------------
+
 
 def reviewer_assign(*, actor, submission: Submission, reviewer) -> ReviewAssignment:
     _require(actor, "review.assign", "Only an organisation admin or a compliance officer assigns reviewers.")
@@ -276,31 +349,50 @@ def reviewer_assign(*, actor, submission: Submission, reviewer) -> ReviewAssignm
     _same_org(actor, reviewer, "person")
     problem = separation_problem(person=reviewer, submission=submission)
     if problem:
-        raise NotAllowed(f"{reviewer.get_full_name() or reviewer.username} cannot review this submission. {problem}",
-                         code="separation_of_duties", extra={"field": "reviewer"})
+        raise NotAllowed(
+            f"{reviewer.get_full_name() or reviewer.username} cannot review this submission. {problem}",
+            code="separation_of_duties",
+            extra={"field": "reviewer"},
+        )
     with transaction.atomic():
         submission = _lock(submission)
         if submission.status not in (S.SUBMITTED, S.IN_REVIEW, S.CHANGES_REQUESTED):
-            raise Conflict(f"Reviewers are assigned to submitted work; this one is "
-                           f"{submission.get_status_display().lower()}.", code="not_assignable")
+            raise Conflict(
+                f"Reviewers are assigned to submitted work; this one is {submission.get_status_display().lower()}.",
+                code="not_assignable",
+            )
         assignment, created = ReviewAssignment.objects.get_or_create(
-            submission=submission, reviewer=reviewer,
-            defaults={"organisation_id": submission.organisation_id, "reviewer_role": reviewer.role,
-                      "assigned_by": actor})
+            submission=submission,
+            reviewer=reviewer,
+            defaults={
+                "organisation_id": submission.organisation_id,
+                "reviewer_role": reviewer.role,
+                "assigned_by": actor,
+            },
+        )
         if not created and assignment.active:
             raise Conflict("That person is already assigned.", code="already_assigned")
         if not created:
             assignment.active, assignment.assigned_by = True, actor
             assignment.save(update_fields=["active", "assigned_by", "updated_at"])
-        audit_record(verb="submission.reviewer_assigned", target=submission, actor=actor,
-                     after={"reviewer": reviewer.username, "role": reviewer.role})
+        audit_record(
+            verb="submission.reviewer_assigned",
+            target=submission,
+            actor=actor,
+            after={"reviewer": reviewer.username, "role": reviewer.role},
+        )
         submission_touch(submission)
         if submission.status == S.SUBMITTED:
             submission_move(submission, S.IN_REVIEW, actor=actor, verb="submission.review_started")
-        transaction.on_commit(lambda: notify.send(
-            recipients=[reviewer], kind="submission.assigned", organisation=submission.organisation,
-            title=f"You were assigned to review {submission.reference}: {submission.system.name}",
-            url=notify.submission_url(submission)))
+        transaction.on_commit(
+            lambda: notify.send(
+                recipients=[reviewer],
+                kind="submission.assigned",
+                organisation=submission.organisation,
+                title=f"You were assigned to review {submission.reference}: {submission.system.name}",
+                url=notify.submission_url(submission),
+            )
+        )
     return assignment
 
 
@@ -315,31 +407,53 @@ def conflict_declare(*, actor, system, person, reason: str) -> ConflictOfInteres
     with transaction.atomic():
         try:
             with transaction.atomic():
-                conflict = ConflictOfInterest.objects.create(organisation_id=system.organisation_id, system=system,
-                                                             person=person, reason=reason, declared_by=actor)
+                conflict = ConflictOfInterest.objects.create(
+                    organisation_id=system.organisation_id,
+                    system=system,
+                    person=person,
+                    reason=reason,
+                    declared_by=actor,
+                )
         except IntegrityError:
-            raise Conflict("A conflict of interest is already on record for that person and system.",
-                           code="already_declared") from None
-        audit_record(verb="conflict.declared", target=conflict, actor=actor, reason=reason,
-                     after={"person": person.username, "system": system.name})
-        withdrawn = ReviewAssignment.objects.filter(reviewer=person, active=True, submission__system=system,
-                                                    submission__status__in=OPEN_STATUSES)
+            raise Conflict(
+                "A conflict of interest is already on record for that person and system.", code="already_declared"
+            ) from None
+        audit_record(
+            verb="conflict.declared",
+            target=conflict,
+            actor=actor,
+            reason=reason,
+            after={"person": person.username, "system": system.name},
+        )
+        withdrawn = ReviewAssignment.objects.filter(
+            reviewer=person, active=True, submission__system=system, submission__status__in=OPEN_STATUSES
+        )
         for assignment in withdrawn.select_related("submission"):
             assignment.active = False
             assignment.save(update_fields=["active", "updated_at"])
-            audit_record(verb="submission.reviewer_blocked", target=assignment.submission, actor=actor,
-                         reason="Conflict of interest declared.", after={"reviewer": person.username})
+            audit_record(
+                verb="submission.reviewer_blocked",
+                target=assignment.submission,
+                actor=actor,
+                reason="Conflict of interest declared.",
+                after={"reviewer": person.username},
+            )
     return conflict
 
 
 # --- triage ---------------------------------------------------------------------------------------
 
-def finding_decide(*, actor, submission: Submission, finding, decision: str, justification: str = "",
-                   risk=None) -> FindingDecision:
+
+def finding_decide(
+    *, actor, submission: Submission, finding, decision: str, justification: str = "", risk=None
+) -> FindingDecision:
     """Record (or change) the reviewer's decision on one finding of the submission's run."""
     if decision not in DecisionKind.values:
-        raise ValidationFailed(f"Decision must be one of {', '.join(DecisionKind.values)}.", code="invalid_decision",
-                               extra={"field": "decision"})
+        raise ValidationFailed(
+            f"Decision must be one of {', '.join(DecisionKind.values)}.",
+            code="invalid_decision",
+            extra={"field": "decision"},
+        )
     if finding.run_id != submission.validation_run_id:
         raise NotFound("That finding is not part of this submission.", code="not_found")
     justification = (justification or "").strip()
@@ -355,14 +469,30 @@ def finding_decide(*, actor, submission: Submission, finding, decision: str, jus
         current = FindingDecision.objects.filter(submission=submission, finding=finding).first()
         before = {"decision": current.decision, "justification": current.justification} if current else None
         record, _ = FindingDecision.objects.update_or_create(
-            submission=submission, finding=finding,
-            defaults={"organisation_id": submission.organisation_id, "decision": decision,
-                      "justification": justification, "risk": risk, "decided_by": actor})
+            submission=submission,
+            finding=finding,
+            defaults={
+                "organisation_id": submission.organisation_id,
+                "decision": decision,
+                "justification": justification,
+                "risk": risk,
+                "decided_by": actor,
+            },
+        )
         finding.status = FINDING_STATUS_OF_DECISION[decision]  # type: ignore[index]  # TextChoices members and their str values are one key
         finding.save(update_fields=["status", "updated_at"])
-        audit_record(verb="finding.decided", target=finding, actor=actor, reason=justification, before=before,
-                     after={"decision": decision, "submission": submission.reference,
-                            "risk": risk.reference if risk is not None else None})
+        audit_record(
+            verb="finding.decided",
+            target=finding,
+            actor=actor,
+            reason=justification,
+            before=before,
+            after={
+                "decision": decision,
+                "submission": submission.reference,
+                "risk": risk.reference if risk is not None else None,
+            },
+        )
         submission_touch(submission)
         _notify_decision(submission, finding, decision, actor)
     return record
@@ -381,42 +511,67 @@ def finding_decision_raise_risk(*, actor, decision: FindingDecision):
 
     _same_org(actor, decision, "decision")
     submission = decision.submission
-    if not (has_permission(actor, "risk.manage")
-            or submission.assignments.filter(reviewer=actor, active=True).exists()):
-        raise NotAllowed("Only the submission's reviewers or a compliance officer raise a risk from a decision.",
-                         code="not_allowed")
+    if not (
+        has_permission(actor, "risk.manage") or submission.assignments.filter(reviewer=actor, active=True).exists()
+    ):
+        raise NotAllowed(
+            "Only the submission's reviewers or a compliance officer raise a risk from a decision.", code="not_allowed"
+        )
     if decision.decision == DecisionKind.FALSE_POSITIVE:
-        raise Conflict("A finding marked as a false positive is not a risk; change the decision first.",
-                       code="false_positive")
+        raise Conflict(
+            "A finding marked as a false positive is not a risk; change the decision first.", code="false_positive"
+        )
     finding = decision.finding
     with transaction.atomic():
         # Locks the decision: two clicks at once must not raise two risks.
         decision = FindingDecision.objects.select_for_update().get(pk=decision.pk)
         if decision.risk_id is not None:
-            raise Conflict(f"This decision is already linked to risk {decision.risk.reference}.",  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
-                           code="already_raised", extra={"risk": decision.risk_id})
-        source_ref = {"type": DECISION_SOURCE, "id": decision.pk, "severity": finding.severity,
-                      "title": f"{submission.reference} · {finding.check_id}: {decision.get_decision_display().lower()}",
-                      "url": f"{notify.submission_url(submission)}#finding-{finding.pk}"}
-        description = "\n\n".join(part for part in (
-            finding.description, f"Reviewer's decision ({decision.get_decision_display()}): {decision.justification}"
-            if decision.justification else "",
-            f"Raised from {submission.reference}, finding {finding.check_id} of validation #{finding.run_id}.")
-            if part)
+            raise Conflict(
+                f"This decision is already linked to risk {decision.risk.reference}.",  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
+                code="already_raised",
+                extra={"risk": decision.risk_id},
+            )
+        source_ref = {
+            "type": DECISION_SOURCE,
+            "id": decision.pk,
+            "severity": finding.severity,
+            "title": f"{submission.reference} · {finding.check_id}: {decision.get_decision_display().lower()}",
+            "url": f"{notify.submission_url(submission)}#finding-{finding.pk}",
+        }
+        description = "\n\n".join(
+            part
+            for part in (
+                finding.description,
+                f"Reviewer's decision ({decision.get_decision_display()}): {decision.justification}"
+                if decision.justification
+                else "",
+                f"Raised from {submission.reference}, finding {finding.check_id} of validation #{finding.run_id}.",
+            )
+            if part
+        )
         try:
             risk = risk_create_from_source(
-                actor=actor, system=submission.system, title=finding.title, description=description,
-                category=CATEGORY_OF_FAMILY.get(finding.category, "robustness"), source=RiskSource.AUDIT,
-                source_ref=source_ref, severity=finding.severity)
+                actor=actor,
+                system=submission.system,
+                title=finding.title,
+                description=description,
+                category=CATEGORY_OF_FAMILY.get(finding.category, "robustness"),
+                source=RiskSource.AUDIT,
+                source_ref=source_ref,
+                severity=finding.severity,
+            )
         except Conflict as exc:  # an active risk from this decision exists but lost its link: restore it
             if exc.code != "already_raised":
                 raise
             risk = Risk.objects.get(pk=exc.extra["risk"])
         decision.risk = risk
         decision.save(update_fields=["risk", "updated_at"])
-        audit_record(verb="finding.decision_risk_linked", target=finding, actor=actor,
-                     after={"submission": submission.reference, "decision": decision.decision,
-                            "risk": risk.reference})
+        audit_record(
+            verb="finding.decision_risk_linked",
+            target=finding,
+            actor=actor,
+            after={"submission": submission.reference, "decision": decision.decision, "risk": risk.reference},
+        )
     return risk
 
 
@@ -425,11 +580,15 @@ def _notify_decision(submission, finding, decision, actor) -> None:
     if decision == DecisionKind.ESCALATE:
         recipients += notify.compliance_team(submission.organisation_id)
     label = DecisionKind(decision).label
-    transaction.on_commit(lambda: notify.send(
-        recipients=[p for p in recipients if p.pk != actor.pk], kind="finding.decided",
-        organisation=submission.organisation,
-        title=f"{submission.reference}: {label.lower()} on {finding.check_id} ({finding.title})",
-        url=notify.submission_url(submission)))
+    transaction.on_commit(
+        lambda: notify.send(
+            recipients=[p for p in recipients if p.pk != actor.pk],
+            kind="finding.decided",
+            organisation=submission.organisation,
+            title=f"{submission.reference}: {label.lower()} on {finding.check_id} ({finding.title})",
+            url=notify.submission_url(submission),
+        )
+    )
 
 
 def finding_comment_add(*, actor, submission: Submission, finding, body: str, parent=None) -> FindingComment:
@@ -446,38 +605,68 @@ def finding_comment_add(*, actor, submission: Submission, finding, body: str, pa
         raise ValidationFailed("You can only reply to a comment on the same finding.", code="invalid_parent")
     if submission.status == S.DRAFT:
         raise Conflict("Comments open once the submission is submitted.", code="not_submitted")
-    if has_permission(actor, "review.perform") and \
-            not submission.assignments.filter(reviewer=actor, active=True).exists():
-        raise NotAllowed("Only the assigned reviewers and the ML team discuss a submission's findings.",
-                         code="not_assigned")
+    if (
+        has_permission(actor, "review.perform")
+        and not submission.assignments.filter(reviewer=actor, active=True).exists()
+    ):
+        raise NotAllowed(
+            "Only the assigned reviewers and the ML team discuss a submission's findings.", code="not_assigned"
+        )
     with transaction.atomic():
-        comment = FindingComment.objects.create(organisation_id=submission.organisation_id, submission=submission,
-                                                finding=finding, parent=parent, author=actor, body=body)
-        audit_record(verb="finding.commented", target=comment, actor=actor,
-                     after={"submission": submission.reference, "finding": finding.check_id,
-                            "reply_to": parent.pk if parent else None, "length": len(body)})
+        comment = FindingComment.objects.create(
+            organisation_id=submission.organisation_id,
+            submission=submission,
+            finding=finding,
+            parent=parent,
+            author=actor,
+            body=body,
+        )
+        audit_record(
+            verb="finding.commented",
+            target=comment,
+            actor=actor,
+            after={
+                "submission": submission.reference,
+                "finding": finding.check_id,
+                "reply_to": parent.pk if parent else None,
+                "length": len(body),
+            },
+        )
         recipients = notify.reviewers(submission, exclude=actor) + [submission.submitted_by]
         if parent is not None:
             recipients.append(parent.author)
         unique = {p.pk: p for p in recipients if p.pk != actor.pk}
-        transaction.on_commit(lambda: notify.send(
-            recipients=list(unique.values()), kind="finding.commented", organisation=submission.organisation,
-            title=f"{actor.get_full_name() or actor.username} commented on {finding.check_id} in {submission.reference}",
-            body=body[:500], url=notify.submission_url(submission)))
+        transaction.on_commit(
+            lambda: notify.send(
+                recipients=list(unique.values()),
+                kind="finding.commented",
+                organisation=submission.organisation,
+                title=f"{actor.get_full_name() or actor.username} commented on {finding.check_id} in {submission.reference}",
+                body=body[:500],
+                url=notify.submission_url(submission),
+            )
+        )
     return comment
 
 
-def submission_request_changes(*, actor, submission: Submission, reason: str,
-                               expected_version: int | None = None) -> Submission:
+def submission_request_changes(
+    *, actor, submission: Submission, reason: str, expected_version: int | None = None
+) -> Submission:
     reason = _reason(reason, "Requesting changes")
     with transaction.atomic():
         submission = _lock(submission, expected_version)
         _active_reviewer(actor, submission)
         submission_move(submission, S.CHANGES_REQUESTED, actor=actor, reason=reason)
-        transaction.on_commit(lambda: notify.send(
-            recipients=[submission.submitted_by], kind="submission.changes_requested",
-            organisation=submission.organisation, title=f"Changes requested on {submission.reference}",
-            body=reason, url=notify.submission_url(submission)))
+        transaction.on_commit(
+            lambda: notify.send(
+                recipients=[submission.submitted_by],
+                kind="submission.changes_requested",
+                organisation=submission.organisation,
+                title=f"Changes requested on {submission.reference}",
+                body=reason,
+                url=notify.submission_url(submission),
+            )
+        )
     return submission
 
 
@@ -490,15 +679,22 @@ def dissent_record(*, actor, submission: Submission, opinion: str) -> Dissenting
     opinion = _reason(opinion, "A dissenting opinion")
     with transaction.atomic():
         submission = _lock(submission)
-        record = DissentingOpinion.objects.create(organisation_id=submission.organisation_id, submission=submission,
-                                                  author=actor, opinion=opinion)
-        audit_record(verb="submission.dissent_recorded", target=submission, actor=actor, reason=opinion,
-                     after={"dissent": record.pk})
+        record = DissentingOpinion.objects.create(
+            organisation_id=submission.organisation_id, submission=submission, author=actor, opinion=opinion
+        )
+        audit_record(
+            verb="submission.dissent_recorded",
+            target=submission,
+            actor=actor,
+            reason=opinion,
+            after={"dissent": record.pk},
+        )
         submission_touch(submission)
     return record
 
 
 # --- re-run -----------------------------------------------------------------------------------------
+
 
 def submission_rerun(*, actor, submission: Submission):
     """Run the validation again from the frozen inputs (same version, datasets, suite, policy, seed)."""
@@ -514,17 +710,29 @@ def submission_rerun(*, actor, submission: Submission):
     original = submission.validation_run
     _require(actor, "validation.start", "Only an auditor can start a re-run.")
     with transaction.atomic():
-        run = validation_start(actor=actor, test_dataset=original.test_dataset, model_version=original.model_version,
-                               train_dataset=original.train_dataset, suite=original.suite,
-                               policy_overrides=original.policy_overrides, seed=original.seed)
-        rerun = Rerun.objects.create(organisation_id=submission.organisation_id, submission=submission, run=run,
-                                     requested_by=actor)
-        audit_record(verb="submission.rerun_started", target=submission, actor=actor,
-                     after={"original_run": original.pk, "rerun": run.pk})
+        run = validation_start(
+            actor=actor,
+            test_dataset=original.test_dataset,
+            model_version=original.model_version,
+            train_dataset=original.train_dataset,
+            suite=original.suite,
+            policy_overrides=original.policy_overrides,
+            seed=original.seed,
+        )
+        rerun = Rerun.objects.create(
+            organisation_id=submission.organisation_id, submission=submission, run=run, requested_by=actor
+        )
+        audit_record(
+            verb="submission.rerun_started",
+            target=submission,
+            actor=actor,
+            after={"original_run": original.pk, "rerun": run.pk},
+        )
     return rerun
 
 
 # --- sign-off ---------------------------------------------------------------------------------------
+
 
 def undecided_critical_findings(submission: Submission):
     decided = submission.decisions.values_list("finding_id", flat=True)
@@ -547,11 +755,17 @@ def _clean_conditions(actor, conditions) -> list[dict]:
         if not isinstance(owner, User):
             owner = User.objects.filter(pk=owner, organisation_id=actor.organisation_id, is_active=True).first()
         if not text or owner is None or owner.organisation_id != actor.organisation_id or not isinstance(due, date):
-            raise ValidationFailed(f"Condition {index} needs a text, an owner from your organisation and a due date.",
-                                   code="invalid_condition", extra={"field": "conditions", "index": index})
+            raise ValidationFailed(
+                f"Condition {index} needs a text, an owner from your organisation and a due date.",
+                code="invalid_condition",
+                extra={"field": "conditions", "index": index},
+            )
         if due < timezone.localdate():
-            raise ValidationFailed(f"Condition {index} is due in the past.", code="invalid_condition",
-                                   extra={"field": "conditions", "index": index})
+            raise ValidationFailed(
+                f"Condition {index} is due in the past.",
+                code="invalid_condition",
+                extra={"field": "conditions", "index": index},
+            )
         cleaned.append({"text": text, "owner": owner, "due_date": due})
     return cleaned
 
@@ -560,43 +774,68 @@ def _check_validity(valid_until: date | None, *, required: bool) -> date:
     today = timezone.localdate()
     if valid_until is None:
         if required:
-            raise ValidationFailed("An approval with conditions needs a validity period (valid until).",
-                                   code="validity_required", extra={"field": "valid_until"})
+            raise ValidationFailed(
+                "An approval with conditions needs a validity period (valid until).",
+                code="validity_required",
+                extra={"field": "valid_until"},
+            )
         return today + timedelta(days=settings.CERTIFICATE_VALIDITY_DAYS)
     if not today < valid_until <= today + timedelta(days=3 * 366):
-        raise ValidationFailed("The validity must end after today and within three years.", code="invalid_validity",
-                               extra={"field": "valid_until"})
+        raise ValidationFailed(
+            "The validity must end after today and within three years.",
+            code="invalid_validity",
+            extra={"field": "valid_until"},
+        )
     return valid_until
 
 
 def approvals_needed(submission: Submission) -> set[str]:
     """The reviewer roles whose approval is still missing. High-risk systems need two distinct
     approvers, an auditor and a compliance officer; the others need one reviewer's approval."""
-    approved = submission.signoffs.filter(decision__in=(SignOffDecision.APPROVE,
-                                                        SignOffDecision.APPROVE_WITH_CONDITIONS))
+    approved = submission.signoffs.filter(
+        decision__in=(SignOffDecision.APPROVE, SignOffDecision.APPROVE_WITH_CONDITIONS)
+    )
     roles = set(approved.values_list("signer_role", flat=True))
     if submission.risk_tier == "high":
         return {ReviewerRole.AUDITOR, ReviewerRole.COMPLIANCE_OFFICER} - roles  # type: ignore[return-value]  # ReviewerRole members are str
     return set() if roles else {"any"}
 
 
-def submission_sign(*, actor, submission: Submission, decision: str, reason: str, password: str,
-                    conditions=None, valid_until: date | None = None, expected_version: int | None = None) -> SignOff:
+def submission_sign(
+    *,
+    actor,
+    submission: Submission,
+    decision: str,
+    reason: str,
+    password: str,
+    conditions=None,
+    valid_until: date | None = None,
+    expected_version: int | None = None,
+) -> SignOff:
     """Sign off: approve, approve with conditions, or reject. Needs the signer's password and a
     reason; refused while a critical finding has no decision. Issues the certificate when the last
     required approval arrives."""
     if decision not in SignOffDecision.values:
-        raise ValidationFailed(f"Decision must be one of {', '.join(SignOffDecision.values)}.",
-                               code="invalid_decision", extra={"field": "decision"})
+        raise ValidationFailed(
+            f"Decision must be one of {', '.join(SignOffDecision.values)}.",
+            code="invalid_decision",
+            extra={"field": "decision"},
+        )
     if not password or not actor.check_password(password):
-        raise NotAllowed("Your password was not correct; sign-off needs it re-entered.", code="reauth_failed",
-                         extra={"field": "password"})
+        raise NotAllowed(
+            "Your password was not correct; sign-off needs it re-entered.",
+            code="reauth_failed",
+            extra={"field": "password"},
+        )
     reason = _reason(reason, "A sign-off")
     with_conditions = decision == SignOffDecision.APPROVE_WITH_CONDITIONS
     cleaned = _clean_conditions(actor, conditions) if with_conditions else []
     if with_conditions and not cleaned:
-        raise ValidationFailed("Approving with conditions needs at least one condition.", code="conditions_required",
-                               extra={"field": "conditions"})
+        raise ValidationFailed(
+            "Approving with conditions needs at least one condition.",
+            code="conditions_required",
+            extra={"field": "conditions"},
+        )
     if conditions and not with_conditions:
         raise ValidationFailed("Conditions go with an approval with conditions.", code="unexpected_conditions")
     until = _check_validity(valid_until, required=with_conditions) if decision != SignOffDecision.REJECT else None
@@ -605,27 +844,54 @@ def submission_sign(*, actor, submission: Submission, decision: str, reason: str
         assignment = _active_reviewer(actor, submission)
         undecided = list(undecided_critical_findings(submission).values_list("check_id", flat=True))
         if undecided:
-            raise Conflict(f"Sign-off is refused while {len(undecided)} critical finding(s) have no decision: "
-                           f"{', '.join(undecided)}.", code="critical_undecided", extra={"findings": undecided})
-        if decision != SignOffDecision.REJECT and submission.risk_tier == "high" \
-                and assignment.reviewer_role not in approvals_needed(submission):
-            raise Conflict("A high-risk system needs two distinct approvers, an auditor and a compliance officer; "
-                           "your role's approval is already given.", code="second_approver_needed")
+            raise Conflict(
+                f"Sign-off is refused while {len(undecided)} critical finding(s) have no decision: "
+                f"{', '.join(undecided)}.",
+                code="critical_undecided",
+                extra={"findings": undecided},
+            )
+        if (
+            decision != SignOffDecision.REJECT
+            and submission.risk_tier == "high"
+            and assignment.reviewer_role not in approvals_needed(submission)
+        ):
+            raise Conflict(
+                "A high-risk system needs two distinct approvers, an auditor and a compliance officer; "
+                "your role's approval is already given.",
+                code="second_approver_needed",
+            )
         try:
             with transaction.atomic():
-                signoff = SignOff.objects.create(organisation_id=submission.organisation_id, submission=submission,
-                                                 signer=actor, signer_role=assignment.reviewer_role, decision=decision,
-                                                 reason=reason, valid_until=until)
+                signoff = SignOff.objects.create(
+                    organisation_id=submission.organisation_id,
+                    submission=submission,
+                    signer=actor,
+                    signer_role=assignment.reviewer_role,
+                    decision=decision,
+                    reason=reason,
+                    valid_until=until,
+                )
         except IntegrityError:
             raise Conflict("You have already signed this submission.", code="already_signed") from None
         for item in cleaned:
-            Condition.objects.create(organisation_id=submission.organisation_id, submission=submission,
-                                     signoff=signoff, **item)
-        audit_record(verb="submission.signed", target=submission, actor=actor, reason=reason,
-                     after={"decision": decision, "role": assignment.reviewer_role,
-                            "valid_until": until.isoformat() if until else None,
-                            "conditions": [{"text": c["text"], "owner": c["owner"].username,
-                                            "due_date": c["due_date"].isoformat()} for c in cleaned]})
+            Condition.objects.create(
+                organisation_id=submission.organisation_id, submission=submission, signoff=signoff, **item
+            )
+        audit_record(
+            verb="submission.signed",
+            target=submission,
+            actor=actor,
+            reason=reason,
+            after={
+                "decision": decision,
+                "role": assignment.reviewer_role,
+                "valid_until": until.isoformat() if until else None,
+                "conditions": [
+                    {"text": c["text"], "owner": c["owner"].username, "due_date": c["due_date"].isoformat()}
+                    for c in cleaned
+                ],
+            },
+        )
         submission_touch(submission)
         if decision == SignOffDecision.REJECT:
             submission_move(submission, S.REJECTED, actor=actor, reason=reason)
@@ -643,7 +909,12 @@ def _notify_signed(submission, actor, decision) -> None:
     unique = {p.pk: p for p in recipients if p.pk != actor.pk}
     label = SignOffDecision(decision).label
     state = submission.get_status_display()
-    transaction.on_commit(lambda: notify.send(
-        recipients=list(unique.values()), kind="submission.signed", organisation=submission.organisation,
-        title=f"{submission.reference} {label.lower()} by {actor.get_full_name() or actor.username}: now {state.lower()}",
-        url=notify.submission_url(submission)))
+    transaction.on_commit(
+        lambda: notify.send(
+            recipients=list(unique.values()),
+            kind="submission.signed",
+            organisation=submission.organisation,
+            title=f"{submission.reference} {label.lower()} by {actor.get_full_name() or actor.username}: now {state.lower()}",
+            url=notify.submission_url(submission),
+        )
+    )

@@ -56,6 +56,7 @@ class VerificationResult:
 
 # --- canonical JSON ---------------------------------------------------------------------------
 
+
 def canonical_bytes(payload: dict) -> bytes:
     """The exact bytes a signature covers.
 
@@ -74,8 +75,7 @@ def canonical_bytes(payload: dict) -> bytes:
         raise CanonicalJSONError(f"the payload must be a JSON object, not {type(payload).__name__}")
     try:
         _check_json_value(payload, "payload")
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return text.encode("utf-8")
     except CanonicalJSONError:
         raise
@@ -108,6 +108,7 @@ def _check_json_value(value, where: str) -> None:
 
 # --- the portal's key ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class KeySource:
     """Where one of the portal's Ed25519 keys comes from: an environment variable holding the key,
@@ -127,8 +128,9 @@ class KeySource:
         return Path(value) if value else Path(settings.DATA_DIR) / "keys" / self.default_file_name
 
 
-CERTIFICATE_KEY = KeySource("CERTIFICATE_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY_FILE", DEFAULT_KEY_FILE_NAME,
-                            "certificate signing key")
+CERTIFICATE_KEY = KeySource(
+    "CERTIFICATE_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY_FILE", DEFAULT_KEY_FILE_NAME, "certificate signing key"
+)
 
 _cache: dict[tuple[str, str | None, str], Ed25519PrivateKey] = {}
 _cache_lock = threading.Lock()
@@ -152,8 +154,11 @@ def load_or_create_key(source: KeySource) -> Ed25519PrivateKey:
     with _cache_lock:
         key = _cache.get(cache_key)
         if key is None:
-            key = (parse_private_key(configured, source=source.variable) if configured
-                   else load_or_create_key_file(path, source=source))
+            key = (
+                parse_private_key(configured, source=source.variable)
+                if configured
+                else load_or_create_key_file(path, source=source)
+            )
             _cache[cache_key] = key
         return key
 
@@ -184,7 +189,8 @@ def parse_private_key(text: str, *, source: str = "CERTIFICATE_SIGNING_KEY") -> 
     if len(raw) != RAW_KEY_LENGTH:
         raise ImproperlyConfigured(
             f"{source} decodes to {len(raw)} bytes; an Ed25519 private key is exactly {RAW_KEY_LENGTH} "
-            "bytes (base64 of 32 random bytes, 44 characters).")
+            "bytes (base64 of 32 random bytes, 44 characters)."
+        )
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
@@ -192,12 +198,15 @@ def _parse_private_pem(data: bytes, *, source: str) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
-        raise ImproperlyConfigured(f"{source} is an encrypted PEM key; the portal needs it unencrypted "
-                                   "(protect it with file permissions or a secret store).") from None
+        raise ImproperlyConfigured(
+            f"{source} is an encrypted PEM key; the portal needs it unencrypted "
+            "(protect it with file permissions or a secret store)."
+        ) from None
     except (ValueError, UnsupportedAlgorithm):
         raise ImproperlyConfigured(
             f"{source} is not a readable PEM private key (in a .env file, where line breaks are "
-            "lost, use the base64 form of the 32 raw bytes instead).") from None
+            "lost, use the base64 form of the 32 raw bytes instead)."
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ImproperlyConfigured(f"{source} holds a {type(key).__name__}, not an Ed25519 private key.")
     return key
@@ -219,7 +228,8 @@ def load_or_create_key_file(path: Path, *, source: KeySource = CERTIFICATE_KEY) 
     except OSError as exc:
         raise ImproperlyConfigured(
             f"{source.file_variable} ({path}) does not exist and cannot be created: {exc.strerror}. "
-            f"Make its folder writable by the portal, or set {source.variable}.") from None
+            f"Make its folder writable by the portal, or set {source.variable}."
+        ) from None
     try:
         # Blocks until a concurrent creator has finished; it then finds the key in place.
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
@@ -227,16 +237,20 @@ def load_or_create_key_file(path: Path, *, source: KeySource = CERTIFICATE_KEY) 
             return _read_key_file(path, source=source)
         key = Ed25519PrivateKey.generate()
         _write_new_key(path, key)
-        logger.warning("Created a new %s %s at %s; back it up and publish its public key "
-                       "(docs/certificates.md, docs/audit-trail.md).", source.purpose, key_id_for(key.public_key()), path)
+        logger.warning(
+            "Created a new %s %s at %s; back it up and publish its public key "
+            "(docs/certificates.md, docs/audit-trail.md).",
+            source.purpose,
+            key_id_for(key.public_key()),
+            path,
+        )
         return key
     finally:
         os.close(lock_fd)  # closing the descriptor releases the lock
 
 
 def _write_new_key(path: Path, key: Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # mkstemp creates the file 0600 from the start: the key is never readable by others, not even
     # for the moment between writing and a chmod.
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pem", dir=path.parent)
@@ -277,8 +291,9 @@ def _read_key_file(path: Path, *, source: KeySource = CERTIFICATE_KEY) -> Ed2551
 def public_key_pem() -> str:
     """The portal's public key as SubjectPublicKeyInfo PEM: what verifiers download."""
     public = load_or_create_signing_key().public_key()
-    return public.public_bytes(serialization.Encoding.PEM,
-                               serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def key_id() -> str:
@@ -292,6 +307,7 @@ def key_id_for(public_key: Ed25519PublicKey) -> str:
 
 
 # --- signing and verifying ---------------------------------------------------------------------
+
 
 def sign_document(payload: dict) -> dict:
     """Sign ``payload`` with the portal's key and return the certificate document.
@@ -331,8 +347,13 @@ def signature_valid(data: bytes, *, signature: str, public_key: Ed25519PublicKey
     return True
 
 
-def verify_document(document: dict, *, public_key_pem: str | None = None, public_key: Ed25519PublicKey | None = None,
-                    document_format: str = FORMAT) -> VerificationResult:
+def verify_document(
+    document: dict,
+    *,
+    public_key_pem: str | None = None,
+    public_key: Ed25519PublicKey | None = None,
+    document_format: str = FORMAT,
+) -> VerificationResult:
     """Check a certificate document's structure, key id and signature.
 
     Verifies with ``public_key_pem`` when given, else with the portal's current key. Never raises
@@ -352,8 +373,9 @@ def verify_document(document: dict, *, public_key_pem: str | None = None, public
             return VerificationResult(False, "the public key given is not an Ed25519 public key in PEM form")
     expected_id = key_id_for(public_key)
     if document["key_id"] != expected_id:
-        return VerificationResult(False, f"the certificate names signing key {document['key_id']!r}, "
-                                         f"but the verifying key is {expected_id!r}")
+        return VerificationResult(
+            False, f"the certificate names signing key {document['key_id']!r}, but the verifying key is {expected_id!r}"
+        )
     signature = _decode_signature(document["signature"])
     if signature is None:
         return VerificationResult(False, f"the signature is not standard base64 of {SIGNATURE_LENGTH} bytes")
@@ -364,8 +386,9 @@ def verify_document(document: dict, *, public_key_pem: str | None = None, public
     try:
         public_key.verify(signature, data)
     except InvalidSignature:
-        return VerificationResult(False, "the signature does not match the payload: the certificate "
-                                         "was altered after signing")
+        return VerificationResult(
+            False, "the signature does not match the payload: the certificate was altered after signing"
+        )
     return VerificationResult(True, f"the signature is valid (key {expected_id})")
 
 

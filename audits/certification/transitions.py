@@ -27,12 +27,21 @@ def submission_move(submission: Submission, new: str, *, actor, reason: str = ""
     """The one place a submission's status changes: refused unless the transition table allows it."""
     old = submission.status
     if not can_move(old, new):
-        raise Conflict(f"A submission that is {S(old).label.lower()} cannot become {S(new).label.lower()}.",
-                       code="invalid_transition", extra={"from": old, "to": new})
+        raise Conflict(
+            f"A submission that is {S(old).label.lower()} cannot become {S(new).label.lower()}.",
+            code="invalid_transition",
+            extra={"from": old, "to": new},
+        )
     submission.status = new
     if new in (*CERTIFIED_STATUSES, S.REJECTED) and old == S.IN_REVIEW:
         submission.decided_at = timezone.now()
         submission.decision_reason = reason
     submission_touch(submission, "status", "decided_at", "decision_reason")
-    audit_record(verb=verb or f"submission.{new}", target=submission, actor=actor, reason=reason,
-                 before={"status": old}, after={"status": new})
+    audit_record(
+        verb=verb or f"submission.{new}",
+        target=submission,
+        actor=actor,
+        reason=reason,
+        before={"status": old},
+        after={"status": new},
+    )

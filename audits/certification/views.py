@@ -49,9 +49,15 @@ from governance.choices import OutcomeChoice
 from models_registry.models import AISystem, ModelVersion
 
 # The services name the field at fault; some are called differently on the forms.
-FIELD_ALIASES = {"reason": ("reason", "justification", "opinion", "note"), "body": ("body",),
-                 "password": ("password",), "valid_until": ("valid_until",), "decision": ("decision",),
-                 "reviewer": ("reviewer",), "validation_run": ("validation_run",)}
+FIELD_ALIASES = {
+    "reason": ("reason", "justification", "opinion", "note"),
+    "body": ("body",),
+    "password": ("password",),
+    "valid_until": ("valid_until",),
+    "decision": ("decision",),
+    "reviewer": ("reviewer",),
+    "validation_run": ("validation_run",),
+}
 
 
 def _attempt(form, action):
@@ -88,6 +94,7 @@ def _query_without_page(request) -> str:
 
 # --- list and submitting ----------------------------------------------------------------------------
 
+
 @login_required
 @require_GET
 def submission_list(request):
@@ -96,15 +103,24 @@ def submission_list(request):
     data = form.cleaned_data if form.is_valid() else {}
     scope = data.get("scope", "")
     submissions = selectors.submission_list(
-        user=request.user, status=data.get("status", ""), system=data.get("system"),
-        assigned_to=request.user if scope == "assigned" else None)
+        user=request.user,
+        status=data.get("status", ""),
+        system=data.get("system"),
+        assigned_to=request.user if scope == "assigned" else None,
+    )
     if scope == "mine":
         submissions = submissions.filter(submitted_by=request.user)
     page = Paginator(submissions, 25).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": _query_without_page(request), "scope": scope,
-               "systems": AISystem.objects.restrict(request.user, "system.view").order_by("name").only("pk", "name")}
-    template = "audits/certification/_submission_table.html" if request.htmx else \
-        "audits/certification/submission_list.html"
+    context = {
+        "form": form,
+        "page": page,
+        "query": _query_without_page(request),
+        "scope": scope,
+        "systems": AISystem.objects.restrict(request.user, "system.view").order_by("name").only("pk", "name"),
+    }
+    template = (
+        "audits/certification/_submission_table.html" if request.htmx else "audits/certification/submission_list.html"
+    )
     return render(request, template, context)
 
 
@@ -114,9 +130,12 @@ def _version_for(request, pk: int) -> ModelVersion:
 
 def _version_context(request, version) -> dict:
     can_submit = has_permission(request.user, "submission.create")
-    return {"version": version, "can_submit": can_submit,
-            "blockers": services.submission_blockers(model_version=version) if can_submit else [],
-            "submissions": selectors.submission_list(user=request.user, version=version.pk)}
+    return {
+        "version": version,
+        "can_submit": can_submit,
+        "blockers": services.submission_blockers(model_version=version) if can_submit else [],
+        "submissions": selectors.submission_list(user=request.user, version=version.pk),
+    }
 
 
 @login_required
@@ -126,8 +145,11 @@ def version_panel(request, version_pk: int):
     without JavaScript)."""
     require_permission(request, "submission.view")
     version = _version_for(request, version_pk)
-    template = "audits/certification/_version_panel.html" if request.htmx else \
-        "audits/certification/version_certification.html"
+    template = (
+        "audits/certification/_version_panel.html"
+        if request.htmx
+        else "audits/certification/version_certification.html"
+    )
     return render(request, template, _version_context(request, version))
 
 
@@ -140,16 +162,26 @@ def submission_new(request, version_pk: int):
     context = _version_context(request, version)
     determination = version.system.determinations.filter(status="approved").first()
     tier = determination.effective_risk_tier if determination else version.system.risk_tier
-    form = SubmissionCreateForm(request.POST or None, runs=services.eligible_runs(model_version=version,
-                                                                                   risk_tier=tier))
+    form = SubmissionCreateForm(
+        request.POST or None, runs=services.eligible_runs(model_version=version, risk_tier=tier)
+    )
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and not context["blockers"] and form.is_valid():
-        attempt = _attempt(form, lambda: services.submission_create(
-            actor=request.user, model_version=version, validation_run=form.cleaned_data["validation_run"],
-            note=form.cleaned_data["note"]))
+        attempt = _attempt(
+            form,
+            lambda: services.submission_create(
+                actor=request.user,
+                model_version=version,
+                validation_run=form.cleaned_data["validation_run"],
+                note=form.cleaned_data["note"],
+            ),
+        )
         if attempt.ok:
-            messages.success(request, f"{attempt.value.reference} is submitted: the model, datasets, results and "
-                                      "classification are frozen. Reviewers will be assigned.")
+            messages.success(
+                request,
+                f"{attempt.value.reference} is submitted: the model, datasets, results and "
+                "classification are frozen. Reviewers will be assigned.",
+            )
             return redirect(_detail_url(attempt.value))
         context["blockers"] = attempt.error.extra.get("blockers", [])
         status = attempt.status
@@ -159,23 +191,34 @@ def submission_new(request, version_pk: int):
 
 # --- the workspace ------------------------------------------------------------------------------------
 
+
 def _decision_form(request, submission, finding, data=None):
     decision = finding.decision
-    initial = {"decision": decision.decision, "justification": decision.justification,
-               "risk": decision.risk_id} if decision else {}
-    return FindingDecisionForm(data, initial=initial, prefix=f"f{finding.pk}",
-                               risks=selectors.risks_to_link(user=request.user, system=submission.system))
+    initial = (
+        {"decision": decision.decision, "justification": decision.justification, "risk": decision.risk_id}
+        if decision
+        else {}
+    )
+    return FindingDecisionForm(
+        data,
+        initial=initial,
+        prefix=f"f{finding.pk}",
+        risks=selectors.risks_to_link(user=request.user, system=submission.system),
+    )
 
 
 def _finding_forms(request, submission, findings, state, bound: dict) -> None:
     for finding in findings:
         if state["can_decide"] or ("decision", finding.pk) in bound:  # a refusal is shown where it was typed
-            finding.decision_form = bound.get(("decision", finding.pk)) or _decision_form(request, submission,
-                                                                                        finding)
+            finding.decision_form = bound.get(("decision", finding.pk)) or _decision_form(request, submission, finding)
         finding.comment_form = bound.get(("comment", finding.pk)) or CommentForm(prefix=f"c{finding.pk}")
         decision = finding.decision
-        finding.can_raise_risk = bool(decision and not decision.risk_id and decision.decision != "false_positive"
-                                      and (state["is_reviewer"] or has_permission(request.user, "risk.manage")))
+        finding.can_raise_risk = bool(
+            decision
+            and not decision.risk_id
+            and decision.decision != "false_positive"
+            and (state["is_reviewer"] or has_permission(request.user, "risk.manage"))
+        )
 
 
 def _members(submission):
@@ -189,13 +232,17 @@ def _sign_forms(submission, data=None):
 
 
 def _results_context(run) -> dict:
-    return {"groups": run_selectors.validation_results_by_family(run=run),
-            "result_counts": run_selectors.validation_result_counts(run=run)}
+    return {
+        "groups": run_selectors.validation_results_by_family(run=run),
+        "result_counts": run_selectors.validation_result_counts(run=run),
+    }
 
 
 CERTIFICATE_LABELS = {**dict(CertificateStatus.choices), "not_yet_valid": "Not yet valid"}
-CERTIFICATE_MOVES = {CertificateStatus.VALID: [("suspend", "Suspend"), ("revoke", "Revoke")],
-                     CertificateStatus.SUSPENDED: [("reinstate", "Lift the suspension"), ("revoke", "Revoke")]}
+CERTIFICATE_MOVES = {
+    CertificateStatus.VALID: [("suspend", "Suspend"), ("revoke", "Revoke")],
+    CertificateStatus.SUSPENDED: [("reinstate", "Lift the suspension"), ("revoke", "Revoke")],
+}
 
 
 def _certificate_context(request, submission) -> dict:
@@ -203,10 +250,13 @@ def _certificate_context(request, submission) -> dict:
     if certificate is None:
         return {"certificate": None}
     status = certificates.effective_status(certificate)
-    return {"certificate": certificate, "certificate_status": status,
-            "certificate_status_label": CERTIFICATE_LABELS.get(status, status),
-            "certificate_actions": CERTIFICATE_MOVES.get(certificate.status, []),
-            "can_manage_certificate": has_permission(request.user, "certificate.manage")}
+    return {
+        "certificate": certificate,
+        "certificate_status": status,
+        "certificate_status_label": CERTIFICATE_LABELS.get(status, status),
+        "certificate_actions": CERTIFICATE_MOVES.get(certificate.status, []),
+        "can_manage_certificate": has_permission(request.user, "certificate.manage"),
+    }
 
 
 CARRIED_LABELS = {**dict(DecisionKind.choices), "condition": "Condition not met"}
@@ -217,7 +267,8 @@ def _conditions(request, submission, bound: dict) -> list:
     manager = has_permission(request.user, "certificate.manage")
     for condition in conditions:
         condition.can_mark_met = condition.status != ConditionStatus.MET and (
-            manager or condition.owner_id == request.user.pk)
+            manager or condition.owner_id == request.user.pk
+        )
         condition.met_form = bound.get(("met", condition.pk)) or ConditionMetForm(prefix=f"met{condition.pk}")
     return conditions
 
@@ -231,30 +282,40 @@ def _workspace_context(request, submission, bound: dict) -> dict:
     admin = has_permission(request.user, "review.assign")
     conflict_allowed = admin or has_permission(request.user, "review.perform")
     context = {
-        "submission": submission, "state": state, "findings": findings,
+        "submission": submission,
+        "state": state,
+        "findings": findings,
         "history": selectors.submission_history(submission=submission),
-        "version": submission.model_version, "run": submission.validation_run, "frozen": submission.frozen,
+        "version": submission.model_version,
+        "run": submission.validation_run,
+        "frozen": submission.frozen,
         "assignments": submission.assignments.select_related("reviewer", "assigned_by"),
-        "assign_form": bound.get("assign") or AssignForm(
-            members=_members(submission), eligible=selectors.assignable_reviewers(submission=submission)),
+        "assign_form": bound.get("assign")
+        or AssignForm(members=_members(submission), eligible=selectors.assignable_reviewers(submission=submission)),
         "conflict_form": (bound.get("conflict") or ConflictForm(members=_members(submission) if admin else None))
-        if conflict_allowed else None,
+        if conflict_allowed
+        else None,
         "changes_form": bound.get("changes") or ReasonForm(initial=versioned),
         "resubmit_form": VersionedForm(initial=versioned),
-        "sign_form": sign_form, "condition_formset": condition_formset,
+        "sign_form": sign_form,
+        "condition_formset": condition_formset,
         "dissent_form": bound.get("dissent") or DissentForm(),
         "signoffs": selectors.signoff_summary(submission=submission),
         "dissents": submission.dissents.select_related("author"),
         "conditions": _conditions(request, submission, bound),
         "certificate_form": bound.get("certificate") or CertificateChangeForm(),
         "reruns": submission.reruns.select_related("run", "requested_by"),
-        "undecided_critical": list(services.undecided_critical_findings(submission).values_list("check_id",
-                                                                                               flat=True)),
+        "undecided_critical": list(services.undecided_critical_findings(submission).values_list("check_id", flat=True)),
         "decided_count": sum(1 for f in findings if f.decision),
-        "outcome_label": dict(OutcomeChoice.choices).get((submission.frozen.get("classification") or {}).get("outcome")),
-        "carried": [dict(point, decision_label=CARRIED_LABELS.get(point.get("decision"), point.get("decision")))
-                    for point in submission.carried_points or []],
-        "check_statuses": CheckStatus.choices, "severities": Severity.values,
+        "outcome_label": dict(OutcomeChoice.choices).get(
+            (submission.frozen.get("classification") or {}).get("outcome")
+        ),
+        "carried": [
+            dict(point, decision_label=CARRIED_LABELS.get(point.get("decision"), point.get("decision")))
+            for point in submission.carried_points or []
+        ],
+        "check_statuses": CheckStatus.choices,
+        "severities": Severity.values,
     }
     context.update(_results_context(submission.validation_run))
     context.update(_certificate_context(request, submission))
@@ -289,8 +350,16 @@ def _finding_of(submission, finding_pk: int):
 
 # --- findings: decisions, comments, risks ----------------------------------------------------------------
 
-def _finding_card(request, submission, finding_pk: int, *, bound: dict | None = None, oob_version: bool = False,
-                  progress: bool = False):
+
+def _finding_card(
+    request,
+    submission,
+    finding_pk: int,
+    *,
+    bound: dict | None = None,
+    oob_version: bool = False,
+    progress: bool = False,
+):
     """One finding card, for htmx. After the user's own decision it also refreshes the triage
     counter and the version the page's other forms carry (out of band)."""
     submission = selectors.submission_get(user=request.user, pk=submission.pk)
@@ -298,10 +367,16 @@ def _finding_card(request, submission, finding_pk: int, *, bound: dict | None = 
     findings = selectors.submission_findings(submission=submission)
     _finding_forms(request, submission, findings, state, bound or {})
     finding = next(f for f in findings if f.pk == finding_pk)
-    context = {"submission": submission, "state": state, "finding": finding, "oob": oob_version,
-               "oob_progress": progress,
-               "findings": findings, "decided_count": sum(1 for f in findings if f.decision),
-               "undecided_critical": [f.check_id for f in findings if f.severity == "critical" and not f.decision]}
+    context = {
+        "submission": submission,
+        "state": state,
+        "finding": finding,
+        "oob": oob_version,
+        "oob_progress": progress,
+        "findings": findings,
+        "decided_count": sum(1 for f in findings if f.decision),
+        "undecided_critical": [f.check_id for f in findings if f.severity == "critical" and not f.decision],
+    }
     return render(request, "audits/certification/_finding_card.html", context)
 
 
@@ -315,9 +390,17 @@ def finding_decide(request, pk: int, finding_pk: int):
     page_version = request.POST.get("lock_version", "")
     status = 400
     if form.is_valid():
-        attempt = _attempt(form, lambda: services.finding_decide(
-            actor=request.user, submission=submission, finding=finding, decision=form.cleaned_data["decision"],
-            justification=form.cleaned_data["justification"], risk=form.cleaned_data["risk"]))
+        attempt = _attempt(
+            form,
+            lambda: services.finding_decide(
+                actor=request.user,
+                submission=submission,
+                finding=finding,
+                decision=form.cleaned_data["decision"],
+                justification=form.cleaned_data["justification"],
+                risk=form.cleaned_data["risk"],
+            ),
+        )
         status = attempt.status
         if attempt.ok:
             if request.htmx:
@@ -348,9 +431,16 @@ def finding_comments(request, pk: int, finding_pk: int):
         parent = None
         if form.cleaned_data["parent"]:
             parent = submission.comments.filter(pk=form.cleaned_data["parent"]).first()
-        attempt = _attempt(form, lambda: services.finding_comment_add(
-            actor=request.user, submission=submission, finding=finding, body=form.cleaned_data["body"],
-            parent=parent))
+        attempt = _attempt(
+            form,
+            lambda: services.finding_comment_add(
+                actor=request.user,
+                submission=submission,
+                finding=finding,
+                body=form.cleaned_data["body"],
+                parent=parent,
+            ),
+        )
         status = attempt.status
         if attempt.ok:
             if request.htmx:
@@ -372,29 +462,36 @@ def finding_raise_risk(request, pk: int, finding_pk: int):
     if decision is None:
         messages.error(request, "Record a decision on the finding first; the risk is raised from it.")
         return redirect(_detail_url(submission, f"finding-{finding.pk}"))
-    attempt = attempt_with_message(request, lambda: services.finding_decision_raise_risk(actor=request.user,
-                                                                                        decision=decision))
+    attempt = attempt_with_message(
+        request, lambda: services.finding_decision_raise_risk(actor=request.user, decision=decision)
+    )
     if not attempt.ok:
         return redirect(_detail_url(submission, f"finding-{finding.pk}"))
     risk = attempt.value
-    messages.success(request, f"Risk {risk.reference} raised from the decision on {finding.check_id} and linked to "
-                              "it, with provisional scores from the finding's severity: assess it now.")
+    messages.success(
+        request,
+        f"Risk {risk.reference} raised from the decision on {finding.check_id} and linked to "
+        "it, with provisional scores from the finding's severity: assess it now.",
+    )
     return redirect("governance:risk_detail", pk=risk.pk)
 
 
 # --- reviewers, conflicts, changes, resubmission ------------------------------------------------------------
 
+
 @login_required
 @require_POST
 def submission_assign(request, pk: int):
     submission = _submission_for(request, pk, "review.assign")
-    form = AssignForm(request.POST, members=_members(submission),
-                      eligible=selectors.assignable_reviewers(submission=submission))
+    form = AssignForm(
+        request.POST, members=_members(submission), eligible=selectors.assignable_reviewers(submission=submission)
+    )
     status = 400
     if form.is_valid():
         reviewer = form.cleaned_data["reviewer"]
-        attempt = _attempt(form, lambda: services.reviewer_assign(actor=request.user, submission=submission,
-                                                                  reviewer=reviewer))
+        attempt = _attempt(
+            form, lambda: services.reviewer_assign(actor=request.user, submission=submission, reviewer=reviewer)
+        )
         if attempt.ok:
             messages.success(request, f"{reviewer.get_full_name() or reviewer.username} is assigned.")
             return redirect(_detail_url(submission, "reviewers"))
@@ -413,11 +510,18 @@ def conflict_declare(request, pk: int):
     status = 400
     if form.is_valid():
         person = form.cleaned_data.get("person") or request.user
-        attempt = _attempt(form, lambda: services.conflict_declare(
-            actor=request.user, system=submission.system, person=person, reason=form.cleaned_data["reason"]))
+        attempt = _attempt(
+            form,
+            lambda: services.conflict_declare(
+                actor=request.user, system=submission.system, person=person, reason=form.cleaned_data["reason"]
+            ),
+        )
         if attempt.ok:
-            messages.success(request, f"Conflict of interest recorded for {person.get_full_name() or person.username}"
-                                      f" on {submission.system.name}; their open assignments are withdrawn.")
+            messages.success(
+                request,
+                f"Conflict of interest recorded for {person.get_full_name() or person.username}"
+                f" on {submission.system.name}; their open assignments are withdrawn.",
+            )
             return redirect(_detail_url(submission, "reviewers"))
         status = attempt.status
     return _workspace(request, submission, bound={"conflict": form}, status=status)
@@ -430,9 +534,15 @@ def submission_request_changes(request, pk: int):
     form = ReasonForm(request.POST)
     status = 400
     if form.is_valid():
-        attempt = _attempt(form, lambda: services.submission_request_changes(
-            actor=request.user, submission=submission, reason=form.cleaned_data["reason"],
-            expected_version=form.cleaned_data["lock_version"]))
+        attempt = _attempt(
+            form,
+            lambda: services.submission_request_changes(
+                actor=request.user,
+                submission=submission,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["lock_version"],
+            ),
+        )
         if attempt.ok:
             messages.success(request, "Changes requested; the ML team is notified.")
             return redirect(_detail_url(submission))
@@ -451,8 +561,9 @@ def submission_resubmit(request, pk: int):
     def resubmit():
         if not form.is_valid():
             raise Conflict(form.errors["lock_version"][0], code="stale")
-        return services.submission_submit(actor=request.user, submission=submission,
-                                          expected_version=form.cleaned_data["lock_version"])
+        return services.submission_submit(
+            actor=request.user, submission=submission, expected_version=form.cleaned_data["lock_version"]
+        )
 
     attempt = attempt_with_message(request, resubmit)
     if not attempt.ok:
@@ -463,12 +574,14 @@ def submission_resubmit(request, pk: int):
 
 # --- re-runs ------------------------------------------------------------------------------------------------
 
+
 @login_required
 @require_POST
 def submission_rerun(request, pk: int):
     submission = _submission_for(request, pk, "review.perform")
-    attempt = attempt_with_message(request, lambda: services.submission_rerun(actor=request.user,
-                                                                             submission=submission))
+    attempt = attempt_with_message(
+        request, lambda: services.submission_rerun(actor=request.user, submission=submission)
+    )
     if not attempt.ok:
         return redirect(_detail_url(submission, "results"))
     rerun = attempt.value
@@ -483,20 +596,31 @@ def rerun_detail(request, pk: int, rerun_pk: int):
     submission = _submission_for(request, pk, "submission.view")
     rerun = selectors.rerun_get(user=request.user, submission=submission, pk=rerun_pk)
     run = rerun.run
-    context = {**validation_status_context(request, run), "submission": submission, "rerun": rerun,
-               "diff": results_diff(submission.validation_run, run) if run.status == "succeeded" else None}
+    context = {
+        **validation_status_context(request, run),
+        "submission": submission,
+        "rerun": rerun,
+        "diff": results_diff(submission.validation_run, run) if run.status == "succeeded" else None,
+    }
     template = "audits/certification/_rerun_body.html" if request.htmx else "audits/certification/rerun_detail.html"
     return render(request, template, context)
 
 
 # --- sign-off and dissent -----------------------------------------------------------------------------------
 
+
 def _sign(request, submission, form, formset):
     conditions = [c for c in (f.as_condition() for f in formset.forms if f.has_changed()) if c]
     return services.submission_sign(
-        actor=request.user, submission=submission, decision=form.cleaned_data["decision"],
-        reason=form.cleaned_data["reason"], password=form.cleaned_data["password"], conditions=conditions,
-        valid_until=form.cleaned_data["valid_until"], expected_version=form.cleaned_data["lock_version"])
+        actor=request.user,
+        submission=submission,
+        decision=form.cleaned_data["decision"],
+        reason=form.cleaned_data["reason"],
+        password=form.cleaned_data["password"],
+        conditions=conditions,
+        valid_until=form.cleaned_data["valid_until"],
+        expected_version=form.cleaned_data["lock_version"],
+    )
 
 
 @login_required
@@ -510,8 +634,11 @@ def submission_sign(request, pk: int):
         attempt = _attempt(form, lambda: _sign(request, submission, form, formset))
         if attempt.ok:
             submission.refresh_from_db()
-            messages.success(request, f"You signed: {attempt.value.get_decision_display().lower()}. The submission "
-                                      f"is now {submission.get_status_display().lower()}.")
+            messages.success(
+                request,
+                f"You signed: {attempt.value.get_decision_display().lower()}. The submission "
+                f"is now {submission.get_status_display().lower()}.",
+            )
             return redirect(_detail_url(submission, "sign-off"))
         if _is_stale(attempt.error):
             form = _rebased(SignOffForm, request, attempt.error)
@@ -526,8 +653,12 @@ def dissent_record(request, pk: int):
     form = DissentForm(request.POST)
     status = 400
     if form.is_valid():
-        attempt = _attempt(form, lambda: services.dissent_record(actor=request.user, submission=submission,
-                                                                 opinion=form.cleaned_data["opinion"]))
+        attempt = _attempt(
+            form,
+            lambda: services.dissent_record(
+                actor=request.user, submission=submission, opinion=form.cleaned_data["opinion"]
+            ),
+        )
         if attempt.ok:
             messages.success(request, "Your dissenting opinion is on record.")
             return redirect(_detail_url(submission, "sign-off"))
@@ -536,6 +667,7 @@ def dissent_record(request, pk: int):
 
 
 # --- certificate --------------------------------------------------------------------------------------------
+
 
 @login_required
 @require_GET
@@ -549,8 +681,11 @@ def certificate_download(request, pk):
     return response
 
 
-CERTIFICATE_ACTIONS = {"suspend": certificates.certificate_suspend, "reinstate": certificates.certificate_reinstate,
-                       "revoke": certificates.certificate_revoke}
+CERTIFICATE_ACTIONS = {
+    "suspend": certificates.certificate_suspend,
+    "reinstate": certificates.certificate_reinstate,
+    "revoke": certificates.certificate_revoke,
+}
 
 
 @login_required
@@ -562,8 +697,9 @@ def certificate_change(request, pk):
     status = 400
     if form.is_valid():
         action = CERTIFICATE_ACTIONS[form.cleaned_data["action"]]
-        attempt = _attempt(form, lambda: action(actor=request.user, certificate=certificate,
-                                                reason=form.cleaned_data["reason"]))
+        attempt = _attempt(
+            form, lambda: action(actor=request.user, certificate=certificate, reason=form.cleaned_data["reason"])
+        )
         if attempt.ok:
             certificate.refresh_from_db()
             messages.success(request, f"The certificate is now {CertificateStatus(certificate.status).label.lower()}.")
@@ -580,11 +716,14 @@ def condition_met(request, pk: int):
     form = ConditionMetForm(request.POST, prefix=f"met{condition.pk}")
     status = 400
     if form.is_valid():
-        attempt = _attempt(form, lambda: certificates.condition_mark_met(actor=request.user, condition=condition,
-                                                                         note=form.cleaned_data["note"]))
+        attempt = _attempt(
+            form,
+            lambda: certificates.condition_mark_met(
+                actor=request.user, condition=condition, note=form.cleaned_data["note"]
+            ),
+        )
         if attempt.ok:
             messages.success(request, "The condition is recorded as met.")
             return redirect(_detail_url(condition.submission, "certificate"))
         status = attempt.status
     return _workspace(request, condition.submission, bound={("met", condition.pk): form}, status=status)
-

@@ -1,4 +1,5 @@
 """Data helpers shared by the families: column kinds, ordinal encoding, binning and slices."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,9 @@ class Slice:
     mask: np.ndarray
 
 
-def one_feature_slices(df: pd.DataFrame, cols: list[str], *, min_size: int,
-                       n_bins: int = 5, max_categories: int = 20) -> list[Slice]:
+def one_feature_slices(
+    df: pd.DataFrame, cols: list[str], *, min_size: int, n_bins: int = 5, max_categories: int = 20
+) -> list[Slice]:
     """Candidate slices: quantile bins of numeric features and frequent categories."""
     slices: list[Slice] = []
     for c in cols:
@@ -74,8 +76,9 @@ def one_feature_slices(df: pd.DataFrame, cols: list[str], *, min_size: int,
     return slices
 
 
-def tree_slices(df: pd.DataFrame, cols: list[str], target: np.ndarray, *, depth: int,
-                min_size: int, seed: int, regression: bool) -> list[Slice]:
+def tree_slices(
+    df: pd.DataFrame, cols: list[str], target: np.ndarray, *, depth: int, min_size: int, seed: int, regression: bool
+) -> list[Slice]:
     """Leaves of a shallow tree fitted on the per-row error: data-driven multi-feature slices."""
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -107,8 +110,16 @@ def _leaf_rule(t, leaf: int, df: pd.DataFrame, cols: list[str]) -> str:
     for f, (lo, hi) in sorted(bounds.items()):
         c = cols[f]
         if is_numeric(df[c]):
-            parts.append(" and ".join(p for p in (
-                f"{c} > {lo:.4g}" if np.isfinite(lo) else "", f"{c} <= {hi:.4g}" if np.isfinite(hi) else "") if p))
+            parts.append(
+                " and ".join(
+                    p
+                    for p in (
+                        f"{c} > {lo:.4g}" if np.isfinite(lo) else "",
+                        f"{c} <= {hi:.4g}" if np.isfinite(hi) else "",
+                    )
+                    if p
+                )
+            )
         else:
             cats = list(pd.unique(df[c].dropna().astype(str)))
             chosen = [cat for i, cat in enumerate(cats) if lo < i <= hi]

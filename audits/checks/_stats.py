@@ -4,6 +4,7 @@ Every metric takes `W`, a (B, n) matrix of per-row weights: `W = ones((1, n))` g
 estimate, and `bootstrap_weights` gives B resamples as row counts (indices sampled once, then
 every metric is a few matrix products instead of B Python loops).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,7 +64,9 @@ def from_confusion(C: np.ndarray) -> dict[str, np.ndarray]:
     out = {
         "accuracy": tp.sum(axis=1) / total,
         "balanced_accuracy": (recall * present).sum(axis=1) / present.sum(axis=1),
-        "precision_per_class": precision, "recall_per_class": recall, "f1_per_class": f1,
+        "precision_per_class": precision,
+        "recall_per_class": recall,
+        "f1_per_class": f1,
     }
     for name, arr in (("precision", precision), ("recall", recall), ("f1", f1)):
         out[f"{name}_macro"] = arr.mean(axis=1)
@@ -141,8 +144,7 @@ def w_ece(W: np.ndarray, conf: np.ndarray, hit: np.ndarray, n_bins: int):
         gap = np.abs(sum_conf - sum_hit)
     ece = gap.sum(axis=1) / cnt.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        curve = {"count": cnt[0], "mean_confidence": sum_conf[0] / cnt[0],
-                 "observed_frequency": sum_hit[0] / cnt[0]}
+        curve = {"count": cnt[0], "mean_confidence": sum_conf[0] / cnt[0], "observed_frequency": sum_hit[0] / cnt[0]}
     return ece, curve
 
 
@@ -158,8 +160,11 @@ def w_regression(W: np.ndarray, y: np.ndarray, yhat: np.ndarray) -> dict[str, np
     ape = np.abs(e) / np.maximum(np.abs(y), np.finfo(float).eps)
     present = W > 0
     return {
-        "mae": w_mean(W, np.abs(e)), "rmse": np.sqrt(sse / n), "mape": w_mean(W, ape),
-        "r2": r2, "max_error": np.where(present, np.abs(e), 0).max(axis=1),
+        "mae": w_mean(W, np.abs(e)),
+        "rmse": np.sqrt(sse / n),
+        "mape": w_mean(W, ape),
+        "r2": r2,
+        "max_error": np.where(present, np.abs(e), 0).max(axis=1),
         "mean_error": w_mean(W, e),
     }
 

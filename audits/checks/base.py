@@ -3,6 +3,7 @@
 Django-free on purpose: the checks take a model, data and a policy and return `CheckResult`s, so
 they run the same way in a Celery worker, a CLI or a unit test.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -96,8 +97,7 @@ class CheckResult:
         return out
 
 
-def grade(value: float | None, *, op: str, fail: float, warn: float | None = None,
-          ci: list | None = None) -> str:
+def grade(value: float | None, *, op: str, fail: float, warn: float | None = None, ci: list | None = None) -> str:
     """Status of `value` against a threshold.
 
     `op` is the comparison a passing value satisfies (">=" or "<="). We gate on the point estimate
@@ -126,10 +126,17 @@ def threshold(op: str, fail: float, warn: float | None = None, **extra: Any) -> 
     return out
 
 
-def make_finding(*, title: str, description: str, affected: Any, evidence: Any,
-                 recommendation: str, article: str) -> dict:
-    return {"title": title, "description": description, "affected": affected,
-            "evidence": evidence, "recommendation": recommendation, "eu_ai_act_article": article}
+def make_finding(
+    *, title: str, description: str, affected: Any, evidence: Any, recommendation: str, article: str
+) -> dict:
+    return {
+        "title": title,
+        "description": description,
+        "affected": affected,
+        "evidence": evidence,
+        "recommendation": recommendation,
+        "eu_ai_act_article": article,
+    }
 
 
 @dataclass(frozen=True)
@@ -167,10 +174,15 @@ def not_evaluable(reason: str, **details: Any) -> Outcome:
 
 
 # Classifiers whose predict() scikit-learn defines as the class with the highest predict_proba().
-_ARGMAX_CLASSIFIERS = frozenset({
-    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
-    "sklearn.ensemble._forest.RandomForestClassifier", "sklearn.ensemble._forest.ExtraTreesClassifier",
-    "sklearn.tree._classes.DecisionTreeClassifier", "sklearn.linear_model._logistic.LogisticRegression"})
+_ARGMAX_CLASSIFIERS = frozenset(
+    {
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.linear_model._logistic.LogisticRegression",
+    }
+)
 
 
 def _argmax_by_definition(model: Any) -> bool:
@@ -285,8 +297,9 @@ class ValidationContext:
             return len(self.classes) - 1
         hit = np.flatnonzero(self.classes == self.positive_label)
         if not len(hit):
-            raise ChecksError(f"positive_label {self.positive_label!r} is not one of the classes "
-                              f"{self.classes.tolist()}")
+            raise ChecksError(
+                f"positive_label {self.positive_label!r} is not one of the classes {self.classes.tolist()}"
+            )
         return int(hit[0])
 
     def codes(self, labels: np.ndarray) -> np.ndarray:
@@ -345,7 +358,8 @@ class ValidationContext:
                 except ModelCallError:
                     return False
                 self._cache[key] = p.proba is not None and bool(
-                    np.array_equal(self.codes(p.y_pred), p.proba.argmax(axis=1)))
+                    np.array_equal(self.codes(p.y_pred), p.proba.argmax(axis=1))
+                )
         return self._cache[key]
 
     def predictions(self, split: str = "test") -> Predictions:

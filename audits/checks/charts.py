@@ -3,6 +3,7 @@
 Figures are built with plotly.graph_objects and stored as `fig.to_plotly_json()`-style dicts so
 the portal can render them from static plotly.js without a CDN.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,54 +44,69 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> dict:
 
 def roc_curve(fpr, tpr, auc: float) -> dict:
     fpr, tpr = _thin(fpr, tpr)
-    fig = go.Figure([go.Scatter(x=fpr, y=tpr, mode="lines", name=f"model (AUC {auc:.3f})"),
-                     go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                                line={"dash": "dash"})])
+    fig = go.Figure(
+        [
+            go.Scatter(x=fpr, y=tpr, mode="lines", name=f"model (AUC {auc:.3f})"),
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash"}),
+        ]
+    )
     return _layout(fig, "ROC curve", "False positive rate", "True positive rate")
 
 
 def pr_curve(recall, precision, ap: float, prevalence: float) -> dict:
     recall, precision = _thin(recall, precision)
-    fig = go.Figure([go.Scatter(x=recall, y=precision, mode="lines", name=f"model (AP {ap:.3f})"),
-                     go.Scatter(x=[0, 1], y=[prevalence, prevalence], mode="lines",
-                                name="baseline", line={"dash": "dash"})])
+    fig = go.Figure(
+        [
+            go.Scatter(x=recall, y=precision, mode="lines", name=f"model (AP {ap:.3f})"),
+            go.Scatter(x=[0, 1], y=[prevalence, prevalence], mode="lines", name="baseline", line={"dash": "dash"}),
+        ]
+    )
     return _layout(fig, "Precision-recall curve", "Recall", "Precision")
 
 
 def confusion_matrix(matrix, labels) -> dict:
     labels = [str(v) for v in labels]
-    fig = go.Figure(go.Heatmap(z=np.asarray(matrix), x=labels, y=labels, colorscale="Blues",
-                               texttemplate="%{z}"))
+    fig = go.Figure(go.Heatmap(z=np.asarray(matrix), x=labels, y=labels, colorscale="Blues", texttemplate="%{z}"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Confusion matrix", "Predicted", "Actual")
 
 
 def calibration_curve(mean_conf, observed, counts) -> dict:
-    fig = go.Figure([
-        go.Scatter(x=mean_conf, y=observed, mode="lines+markers", name="model",
-                   text=[f"n={int(c)}" for c in counts]),
-        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"})])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=mean_conf, y=observed, mode="lines+markers", name="model", text=[f"n={int(c)}" for c in counts]
+            ),
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"}),
+        ]
+    )
     return _layout(fig, "Reliability curve", "Mean predicted probability", "Observed frequency")
 
 
-def bars(labels, values, title: str, x: str, y: str, *, ref: float | None = None,
-         band: tuple[float, float] | None = None, horizontal: bool = False) -> dict:
+def bars(
+    labels,
+    values,
+    title: str,
+    x: str,
+    y: str,
+    *,
+    ref: float | None = None,
+    band: tuple[float, float] | None = None,
+    horizontal: bool = False,
+) -> dict:
     labels = [str(v) for v in labels]
-    trace = (go.Bar(x=values, y=labels, orientation="h") if horizontal
-             else go.Bar(x=labels, y=values))
+    trace = go.Bar(x=values, y=labels, orientation="h") if horizontal else go.Bar(x=labels, y=values)
     fig = go.Figure(trace)
     if ref is not None:
         (fig.add_vline if horizontal else fig.add_hline)(ref, line_dash="dash")
     if band is not None:
-        (fig.add_vrect if horizontal else fig.add_hrect)(
-            band[0], band[1], fillcolor="green", opacity=0.1, line_width=0)
+        (fig.add_vrect if horizontal else fig.add_hrect)(band[0], band[1], fillcolor="green", opacity=0.1, line_width=0)
     if horizontal:
         fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, x, y)
 
 
-def grouped_bars(groups, series: dict[str, list], title: str, y: str,
-                 band: tuple[float, float] | None = None) -> dict:
+def grouped_bars(groups, series: dict[str, list], title: str, y: str, band: tuple[float, float] | None = None) -> dict:
     groups = [str(g) for g in groups]
     fig = go.Figure([go.Bar(name=name, x=groups, y=vals) for name, vals in series.items()])
     fig.update_layout(barmode="group")
@@ -100,8 +116,7 @@ def grouped_bars(groups, series: dict[str, list], title: str, y: str,
 
 
 def lines(x, series: dict[str, list], title: str, xt: str, yt: str) -> dict:
-    fig = go.Figure([go.Scatter(x=list(x), y=v, mode="lines+markers", name=k)
-                     for k, v in series.items()])
+    fig = go.Figure([go.Scatter(x=list(x), y=v, mode="lines+markers", name=k) for k, v in series.items()])
     return _layout(fig, title, xt, yt)
 
 
@@ -121,12 +136,20 @@ def strip(features, shap_values, feature_values) -> dict:
         xs.append(np.round(sv, 5))
         ys.append(np.round(i + rng.uniform(-0.3, 0.3, len(sv)), 3))
         cs.append(np.round(np.nan_to_num(color, nan=0.5), 3))
-    fig = go.Figure(go.Scatter(
-        x=np.concatenate(xs) if xs else [], y=np.concatenate(ys) if ys else [], mode="markers",
-        showlegend=False, marker={"size": 4, "color": np.concatenate(cs) if cs else [],
-                                  "colorscale": "RdBu_r", "showscale": True,
-                                  "colorbar": {"title": {"text": "value"}}}))
-    fig.update_yaxes(tickvals=list(range(len(features))), ticktext=[str(f) for f in features],
-                     autorange="reversed")
-    return _layout(fig, "SHAP values per feature (colour = feature value, low to high)",
-                   "SHAP value", "Feature")
+    fig = go.Figure(
+        go.Scatter(
+            x=np.concatenate(xs) if xs else [],
+            y=np.concatenate(ys) if ys else [],
+            mode="markers",
+            showlegend=False,
+            marker={
+                "size": 4,
+                "color": np.concatenate(cs) if cs else [],
+                "colorscale": "RdBu_r",
+                "showscale": True,
+                "colorbar": {"title": {"text": "value"}},
+            },
+        )
+    )
+    fig.update_yaxes(tickvals=list(range(len(features))), ticktext=[str(f) for f in features], autorange="reversed")
+    return _layout(fig, "SHAP values per feature (colour = feature value, low to high)", "SHAP value", "Feature")

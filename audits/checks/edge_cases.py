@@ -5,6 +5,7 @@ never an exception escaping the check.
 Probes of one kind are scored in one concatenated call; only if that call crashes are they
 re-run one by one to find which probe is responsible.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ ACC = "Art. 15(1)"
 class Probe:
     name: str
     X: pd.DataFrame
-    kind: str = "value"          # "inf" probes may be rejected loudly without failing
+    kind: str = "value"  # "inf" probes may be rejected loudly without failing
     error: str | None = None
     pred: Predictions | None = None
     problems: tuple = ()
@@ -53,8 +54,10 @@ def contract_problems(ctx: ValidationContext, p: Predictions, n: int) -> list[st
         if not np.isfinite(p.proba).all():
             out.append(f"{int((~np.isfinite(p.proba)).any(axis=1).sum())} rows with non-finite probabilities")
         elif ((p.proba < -tol) | (p.proba > 1 + tol)).any():
-            out.append(f"{int(((p.proba < -tol) | (p.proba > 1 + tol)).any(axis=1).sum())} rows with "
-                       f"probabilities outside [0, 1]")
+            out.append(
+                f"{int(((p.proba < -tol) | (p.proba > 1 + tol)).any(axis=1).sum())} rows with "
+                f"probabilities outside [0, 1]"
+            )
         sums = p.proba.sum(axis=1)
         if (np.abs(sums - 1) > tol).any():
             out.append(f"{int((np.abs(sums - 1) > tol).sum())} rows whose probabilities do not sum to 1")
@@ -76,8 +79,7 @@ def run_probes(ctx: ValidationContext, probes: list[Probe]) -> list[Probe]:
             pred = ctx.score(pd.concat([p.X for p in probes], ignore_index=True))
             bounds = np.cumsum([0, *sizes])
             for p, a, b in zip(probes, bounds[:-1], bounds[1:]):
-                p.pred = Predictions(pred.y_pred[a:b], None if pred.proba is None else pred.proba[a:b],
-                                     pred.classes)
+                p.pred = Predictions(pred.y_pred[a:b], None if pred.proba is None else pred.proba[a:b], pred.classes)
         except ModelCallError:
             pass  # find the culprits one by one below
     for p in probes:
@@ -103,8 +105,9 @@ def _changed(ctx: ValidationContext, base: Predictions, p: Predictions) -> float
     return float(np.mean(base.y_pred != p.y_pred))
 
 
-def _summarise(ctx: ValidationContext, probes: list[Probe], base: Predictions, what: str,
-               *, tolerate_inf: bool = False) -> Outcome:
+def _summarise(
+    ctx: ValidationContext, probes: list[Probe], base: Predictions, what: str, *, tolerate_inf: bool = False
+) -> Outcome:
     rows, crashed, invalid, rejected = [], [], [], []
     for p in probes:
         row = {"probe": p.name, "rows": len(p.X), "error": p.error, "problems": list(p.problems)}
@@ -119,30 +122,52 @@ def _summarise(ctx: ValidationContext, probes: list[Probe], base: Predictions, w
             invalid.append(p)
     if crashed or invalid:
         first = (crashed or invalid)[0]
-        summary = (f"The model crashed on {len(crashed)} and gave invalid output on {len(invalid)} of "
-                   f"{len(probes)} {what} probes; first: {first.name}: "
-                   f"{first.error or '; '.join(first.problems)}")
-        return Outcome(status="fail", value=len(crashed) + len(invalid), summary=summary,
-                       details={"probes": rows}, severity="high",
-                       affected=[p.name for p in crashed + invalid],
-                       evidence=[{"probe": p.name, "exception": p.error, "problems": list(p.problems)}
-                                 for p in (crashed + invalid)[:10]])
+        summary = (
+            f"The model crashed on {len(crashed)} and gave invalid output on {len(invalid)} of "
+            f"{len(probes)} {what} probes; first: {first.name}: "
+            f"{first.error or '; '.join(first.problems)}"
+        )
+        return Outcome(
+            status="fail",
+            value=len(crashed) + len(invalid),
+            summary=summary,
+            details={"probes": rows},
+            severity="high",
+            affected=[p.name for p in crashed + invalid],
+            evidence=[
+                {"probe": p.name, "exception": p.error, "problems": list(p.problems)} for p in (crashed + invalid)[:10]
+            ],
+        )
     shifts = [r.get("changed_prediction_rate", 0.0) for r in rows]
     worst = int(np.argmax(shifts)) if shifts else 0
     status = "warn" if rejected else "pass"
-    summary = (f"All {len(probes)} {what} probes returned valid output"
-               + (f" except {len(rejected)} infinite-value probes that were rejected with an error"
-                  if rejected else "")
-               + (f"; largest prediction shift {shifts[worst]:.1%} ({rows[worst]['probe']})." if shifts else "."))
-    return Outcome(status=status, value=max(shifts, default=0.0), summary=summary, details={"probes": rows},
-                   severity="low" if rejected else None, affected=rejected or None,
-                   evidence=[r for r in rows if r["probe"] in rejected] or None)
+    summary = (
+        f"All {len(probes)} {what} probes returned valid output"
+        + (f" except {len(rejected)} infinite-value probes that were rejected with an error" if rejected else "")
+        + (f"; largest prediction shift {shifts[worst]:.1%} ({rows[worst]['probe']})." if shifts else ".")
+    )
+    return Outcome(
+        status=status,
+        value=max(shifts, default=0.0),
+        summary=summary,
+        details={"probes": rows},
+        severity="low" if rejected else None,
+        affected=rejected or None,
+        evidence=[r for r in rows if r["probe"] in rejected] or None,
+    )
 
 
 # ---- EDGE-01 -----------------------------------------------------------------------------------
-@check("EDGE-01", F, "Missing-value injection", suites="standard", article=ROB, needs_model=True,
-       recommendation="Handle missing values inside the model pipeline (imputation or native "
-                      "support) or validate inputs and return a documented error.")
+@check(
+    "EDGE-01",
+    F,
+    "Missing-value injection",
+    suites="standard",
+    article=ROB,
+    needs_model=True,
+    recommendation="Handle missing values inside the model pipeline (imputation or native "
+    "support) or validate inputs and return a documented error.",
+)
 def missing_injection(ctx: ValidationContext, run: RunOptions) -> Outcome:
     X = _sample(ctx, "EDGE-01")
     base = ctx.score(X)
@@ -154,26 +179,39 @@ def missing_injection(ctx: ValidationContext, run: RunOptions) -> Outcome:
 
 
 # ---- EDGE-02 -----------------------------------------------------------------------------------
-@check("EDGE-02", F, "Unseen and empty categories", suites="standard", article=ROB, needs_model=True,
-       recommendation="Configure the encoder to handle unknown categories (e.g. "
-                      "handle_unknown='ignore' or an 'other' bucket).")
+@check(
+    "EDGE-02",
+    F,
+    "Unseen and empty categories",
+    suites="standard",
+    article=ROB,
+    needs_model=True,
+    recommendation="Configure the encoder to handle unknown categories (e.g. "
+    "handle_unknown='ignore' or an 'other' bucket).",
+)
 def unseen_categories(ctx: ValidationContext, run: RunOptions) -> Outcome:
     X = _sample(ctx, "EDGE-02")
     cats = categorical_columns(X, ctx.features)
     if not cats:
         return not_evaluable("The model has no categorical features.")
     base = ctx.score(X)
-    probes = [Probe(f"{c} = {v!r}", X.assign(**{c: v})) for c in cats
-              for v in ("__unseen_category__", "")]
+    probes = [Probe(f"{c} = {v!r}", X.assign(**{c: v})) for c in cats for v in ("__unseen_category__", "")]
     out = _summarise(ctx, run_probes(ctx, probes), base, "unseen-category")
     out.details["sample_size"] = len(X)
     return out
 
 
 # ---- EDGE-03 -----------------------------------------------------------------------------------
-@check("EDGE-03", F, "Extreme and infinite values", suites="standard", article=ROB, needs_model=True,
-       recommendation="Clip or validate numeric inputs against the training range; reject "
-                      "infinite values with a clear error.")
+@check(
+    "EDGE-03",
+    F,
+    "Extreme and infinite values",
+    suites="standard",
+    article=ROB,
+    needs_model=True,
+    recommendation="Clip or validate numeric inputs against the training range; reject "
+    "infinite values with a clear error.",
+)
 def extreme_values(ctx: ValidationContext, run: RunOptions) -> Outcome:
     X = _sample(ctx, "EDGE-03")
     nums = numeric_columns(X, ctx.features)
@@ -185,28 +223,44 @@ def extreme_values(ctx: ValidationContext, run: RunOptions) -> Outcome:
     for c in nums:
         s = ref[c].dropna().astype(float)
         iqr = float(s.quantile(0.75) - s.quantile(0.25)) or 1.0
-        values = {"min - 3 IQR": s.min() - 3 * iqr, "max + 3 IQR": s.max() + 3 * iqr, "0": 0.0,
-                  "-1": -1.0, "1e9": 1e9, "-1e9": -1e9}
+        values = {
+            "min - 3 IQR": s.min() - 3 * iqr,
+            "max + 3 IQR": s.max() + 3 * iqr,
+            "0": 0.0,
+            "-1": -1.0,
+            "1e9": 1e9,
+            "-1e9": -1e9,
+        }
         probes += [Probe(f"{c} = {k}", X.assign(**{c: float(v)})) for k, v in values.items()]
-        probes += [Probe(f"{c} = {k}", X.assign(**{c: v}), kind="inf")
-                   for k, v in (("+inf", np.inf), ("-inf", -np.inf))]
+        probes += [
+            Probe(f"{c} = {k}", X.assign(**{c: v}), kind="inf") for k, v in (("+inf", np.inf), ("-inf", -np.inf))
+        ]
     out = _summarise(ctx, run_probes(ctx, probes), base, "extreme-value", tolerate_inf=True)
     out.details["sample_size"] = len(X)
     return out
 
 
 # ---- EDGE-04 -----------------------------------------------------------------------------------
-@check("EDGE-04", F, "Schema robustness", suites="standard", article=ROB, needs_model=True,
-       recommendation="Validate the input schema by column name; never rely on column order, "
-                      "and reject missing or renamed columns with an error.")
+@check(
+    "EDGE-04",
+    F,
+    "Schema robustness",
+    suites="standard",
+    article=ROB,
+    needs_model=True,
+    recommendation="Validate the input schema by column name; never rely on column order, "
+    "and reject missing or renamed columns with an error.",
+)
 def schema_robustness(ctx: ValidationContext, run: RunOptions) -> Outcome:
     X = _sample(ctx, "EDGE-04")
     base = ctx.score(X)
     cols = list(ctx.features)
     first = cols[0]
-    probes = [Probe("shuffled column order", X[cols[::-1]]),
-              Probe("extra column", X.assign(__extra_column__=1)),
-              Probe(f"renamed column {first}", X.rename(columns={first: f"{first}_renamed"}))]
+    probes = [
+        Probe("shuffled column order", X[cols[::-1]]),
+        Probe("extra column", X.assign(__extra_column__=1)),
+        Probe(f"renamed column {first}", X.rename(columns={first: f"{first}_renamed"})),
+    ]
     probes += [Probe(f"missing column {c}", X.drop(columns=[c])) for c in cols[:20]]
     for c in numeric_columns(X, cols)[:10]:
         probes.append(Probe(f"{c} as float", X.assign(**{c: X[c].astype(float)})))
@@ -220,18 +274,30 @@ def schema_robustness(ctx: ValidationContext, run: RunOptions) -> Outcome:
             continue
         same = _identical(base, pred)
         outcome = "invariant" if same else "silently different"
-        rows.append({"probe": p.name, "outcome": outcome,
-                     "changed_prediction_rate": None if same else _changed(ctx, base, pred)})
+        rows.append(
+            {
+                "probe": p.name,
+                "outcome": outcome,
+                "changed_prediction_rate": None if same else _changed(ctx, base, pred),
+            }
+        )
         if not same:
             silent.append(rows[-1])
     status = "fail" if silent else "pass"
-    return Outcome(status=status, value=len(silent),
-                   summary=(f"{len(silent)} of {len(probes)} schema changes were silently accepted "
-                            f"with different output: {', '.join(r['probe'] for r in silent[:5])}."
-                            if silent else f"All {len(probes)} schema changes were either rejected "
-                            f"with an error or left the output unchanged."),
-                   details={"probes": rows, "sample_size": len(X)}, severity="high" if silent else None,
-                   affected=[r["probe"] for r in silent] or None, evidence=silent or None)
+    return Outcome(
+        status=status,
+        value=len(silent),
+        summary=(
+            f"{len(silent)} of {len(probes)} schema changes were silently accepted "
+            f"with different output: {', '.join(r['probe'] for r in silent[:5])}."
+            if silent
+            else f"All {len(probes)} schema changes were either rejected with an error or left the output unchanged."
+        ),
+        details={"probes": rows, "sample_size": len(X)},
+        severity="high" if silent else None,
+        affected=[r["probe"] for r in silent] or None,
+        evidence=silent or None,
+    )
 
 
 def _identical(a: Predictions, b: Predictions) -> bool:
@@ -243,8 +309,15 @@ def _identical(a: Predictions, b: Predictions) -> bool:
 
 
 # ---- EDGE-05 -----------------------------------------------------------------------------------
-@check("EDGE-05", F, "Degenerate batches", suites="standard", article=ROB, needs_model=True,
-       recommendation="Make the serving code accept empty and single-row batches.")
+@check(
+    "EDGE-05",
+    F,
+    "Degenerate batches",
+    suites="standard",
+    article=ROB,
+    needs_model=True,
+    recommendation="Make the serving code accept empty and single-row batches.",
+)
 def degenerate_batches(ctx: ValidationContext, run: RunOptions) -> Outcome:
     X = _sample(ctx, "EDGE-05")
     rows, status = [], "pass"
@@ -266,22 +339,37 @@ def degenerate_batches(ctx: ValidationContext, run: RunOptions) -> Outcome:
         if problems or not consistent:
             status = "fail"
     except ModelCallError as exc:
-        rows.append({"probe": "one row / duplicates", "outcome": "raised",
-                     "error": f"{exc.exc_type}: {exc.exc_text[:300]}"})
+        rows.append(
+            {"probe": "one row / duplicates", "outcome": "raised", "error": f"{exc.exc_type}: {exc.exc_text[:300]}"}
+        )
         status = "fail"
     bad = [r for r in rows if r["outcome"] not in ("ok", "consistent") or r.get("problems")]
-    return Outcome(status=status, value=len(bad), details={"probes": rows},
-                   severity="low" if status == "warn" else None,
-                   summary=("Empty, one-row and duplicated batches are handled." if not bad else
-                            "Problems with degenerate batches: " + "; ".join(
-                                f"{r['probe']}: {r.get('error') or r['outcome']}" for r in bad)),
-                   affected=[r["probe"] for r in bad] or None, evidence=bad or None)
+    return Outcome(
+        status=status,
+        value=len(bad),
+        details={"probes": rows},
+        severity="low" if status == "warn" else None,
+        summary=(
+            "Empty, one-row and duplicated batches are handled."
+            if not bad
+            else "Problems with degenerate batches: "
+            + "; ".join(f"{r['probe']}: {r.get('error') or r['outcome']}" for r in bad)
+        ),
+        affected=[r["probe"] for r in bad] or None,
+        evidence=bad or None,
+    )
 
 
 # ---- EDGE-06 -----------------------------------------------------------------------------------
-@check("EDGE-06", F, "Output contract", suites="quick", article=ACC,
-       recommendation="Fix the model's output layer: probabilities must be valid and agree with "
-                      "the predicted labels, and regression outputs must be finite.")
+@check(
+    "EDGE-06",
+    F,
+    "Output contract",
+    suites="quick",
+    article=ACC,
+    recommendation="Fix the model's output layer: probabilities must be valid and agree with "
+    "the predicted labels, and regression outputs must be finite.",
+)
 def output_contract(ctx: ValidationContext, run: RunOptions) -> Outcome:
     p = ctx.predictions("test")
     problems = contract_problems(ctx, p, len(ctx.test))
@@ -293,8 +381,15 @@ def output_contract(ctx: ValidationContext, run: RunOptions) -> Outcome:
         note = "no probabilities available; checked labels only"
     else:
         note = None
-    return Outcome(status="fail" if problems else "pass", value=len(problems), severity="high" if problems else None,
-                   summary=(f"Output contract violated on {len(ctx.test)} test rows: {'; '.join(problems)}."
-                            if problems else f"Outputs on {len(ctx.test)} test rows satisfy the contract."),
-                   details={"problems": problems, "classes": classes_before, "note": note},
-                   evidence=problems or None)
+    return Outcome(
+        status="fail" if problems else "pass",
+        value=len(problems),
+        severity="high" if problems else None,
+        summary=(
+            f"Output contract violated on {len(ctx.test)} test rows: {'; '.join(problems)}."
+            if problems
+            else f"Outputs on {len(ctx.test)} test rows satisfy the contract."
+        ),
+        details={"problems": problems, "classes": classes_before, "note": note},
+        evidence=problems or None,
+    )

@@ -7,6 +7,7 @@ columns are mapped back to the original ones), LinearExplainer for linear models
 permutation explainer on a small sample. SHAP values of one original column are the sum over
 its transformed columns (SHAP values are additive), so one-hot groups aggregate exactly.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -104,7 +105,9 @@ def _tree_or_linear(ctx: ValidationContext, pre, est) -> dict | None:
         names_t = list(ctx.features)
     transform = (lambda X: _dense(pre.transform(X))) if pre is not None else (lambda X: _dense(X))
     if hasattr(est, "coef_"):
-        bg = transform(ctx.X("test").iloc[ctx.sample_index("test", ctx.policy.explainability.background_size, "XAI:bg")])
+        bg = transform(
+            ctx.X("test").iloc[ctx.sample_index("test", ctx.policy.explainability.background_size, "XAI:bg")]
+        )
         explainer, kind = shap.LinearExplainer(est, bg), "linear"
     else:
         explainer, kind = shap.TreeExplainer(est), "tree"
@@ -120,8 +123,13 @@ def _tree_or_linear(ctx: ValidationContext, pre, est) -> dict | None:
         sv = _class_axis(explainer.shap_values(transform(X)), ctx)
         return np.einsum("nfk,fg->ngk", sv, M) if sv.ndim == 3 else sv @ M
 
-    return {"kind": kind, "explain": explain, "names": out_names,
-            "transformed_features": len(names_t), "mapped": all(c is not None for c in cmap)}
+    return {
+        "kind": kind,
+        "explain": explain,
+        "names": out_names,
+        "transformed_features": len(names_t),
+        "mapped": all(c is not None for c in cmap),
+    }
 
 
 def _agnostic(ctx: ValidationContext) -> dict:
@@ -159,8 +167,13 @@ def _agnostic(ctx: ValidationContext) -> dict:
         e = explainer(encode(X, feats, ref=ref), max_evals=2 * (2 * len(feats) + 1), silent=True)
         return np.asarray(e.values, dtype=float)
 
-    return {"kind": "permutation", "explain": explain, "names": feats,
-            "transformed_features": len(feats), "mapped": True}
+    return {
+        "kind": "permutation",
+        "explain": explain,
+        "names": feats,
+        "transformed_features": len(feats),
+        "mapped": True,
+    }
 
 
 def _importance(b: dict) -> np.ndarray:
@@ -169,8 +182,15 @@ def _importance(b: dict) -> np.ndarray:
 
 
 # ---- XAI-01 ------------------------------------------------------------------------------------
-@check("XAI-01", F, "Global feature importance (SHAP)", suites="full", article=XAI, needs_model=True,
-       recommendation="Check that the most important features make sense for the intended purpose.")
+@check(
+    "XAI-01",
+    F,
+    "Global feature importance (SHAP)",
+    suites="full",
+    article=XAI,
+    needs_model=True,
+    recommendation="Check that the most important features make sense for the intended purpose.",
+)
 def global_importance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     b = explainer_bundle(ctx)
     imp = _importance(b)
@@ -178,23 +198,38 @@ def global_importance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     names = [b["names"][i] for i in order]
     top = order[:10]
     vals = b["values"] if b["values"].ndim == 2 else b["values"].mean(axis=2)
-    fv = [encode(b["X"], [b["names"][i]])[:, 0] if b["names"][i] in b["X"] else np.zeros(len(vals))
-          for i in top]
-    return Outcome(status="info", value=float(imp[order[0]]) if len(imp) else None,
-                   summary=f"{b['kind'].capitalize()} SHAP on {len(b['idx'])} rows: the top features "
-                           f"are {', '.join(names[:5])}.",
-                   details={"explainer": b["kind"], "sample_size": len(b["idx"]),
-                            "importance": dict(zip(names, imp[order])),
-                            "transformed_features": b["transformed_features"],
-                            "mapped_to_original_columns": b["mapped"], "fallback_reason": b["fallback_reason"]},
-                   charts=[charts.bars(names[:20], imp[order][:20], "Mean |SHAP| by feature",
-                                       "Mean |SHAP|", "Feature", horizontal=True),
-                           charts.strip([b["names"][i] for i in top], [vals[:, i] for i in top], fv)])
+    fv = [encode(b["X"], [b["names"][i]])[:, 0] if b["names"][i] in b["X"] else np.zeros(len(vals)) for i in top]
+    return Outcome(
+        status="info",
+        value=float(imp[order[0]]) if len(imp) else None,
+        summary=f"{b['kind'].capitalize()} SHAP on {len(b['idx'])} rows: the top features are {', '.join(names[:5])}.",
+        details={
+            "explainer": b["kind"],
+            "sample_size": len(b["idx"]),
+            "importance": dict(zip(names, imp[order])),
+            "transformed_features": b["transformed_features"],
+            "mapped_to_original_columns": b["mapped"],
+            "fallback_reason": b["fallback_reason"],
+        },
+        charts=[
+            charts.bars(
+                names[:20], imp[order][:20], "Mean |SHAP| by feature", "Mean |SHAP|", "Feature", horizontal=True
+            ),
+            charts.strip([b["names"][i] for i in top], [vals[:, i] for i in top], fv),
+        ],
+    )
 
 
 # ---- XAI-02 ------------------------------------------------------------------------------------
-@check("XAI-02", F, "Local explanations of flagged rows", suites="full", article=XAI, needs_model=True,
-       recommendation="Review the flagged rows with a domain expert.")
+@check(
+    "XAI-02",
+    F,
+    "Local explanations of flagged rows",
+    suites="full",
+    article=XAI,
+    needs_model=True,
+    recommendation="Review the flagged rows with a domain expert.",
+)
 def local_explanations(ctx: ValidationContext, run: RunOptions) -> Outcome:
     b = explainer_bundle(ctx)
     k = ctx.policy.explainability.local_rows
@@ -215,22 +250,48 @@ def local_explanations(ctx: ValidationContext, run: RunOptions) -> Outcome:
     for i, r in enumerate(rows):
         order = np.argsort(-np.abs(sv[i]))[:10]
         contrib = {b["names"][j]: float(sv[i, j]) for j in order}
-        explained.append({"row": r, "prediction": p.y_pred[r], "actual": ctx.y("test")[r],
-                          "confidence": float(score[r]), "contributions": contrib,
-                          "values": {c: ctx.test[c].iloc[r] for c in contrib if c in ctx.test}})
-        chart_list.append(charts.bars(list(contrib), list(contrib.values()),
-                                      f"Row {r}: predicted {p.y_pred[r]}, actual {ctx.y('test')[r]}",
-                                      "SHAP value", "Feature", horizontal=True))
-    return Outcome(status="info", value=len(rows), details={"selection": why, "rows": explained},
-                   charts=chart_list, summary=f"Explained the {len(rows)} {why}; top driver of the "
-                                              f"first: {next(iter(explained[0]['contributions']))}.")
+        explained.append(
+            {
+                "row": r,
+                "prediction": p.y_pred[r],
+                "actual": ctx.y("test")[r],
+                "confidence": float(score[r]),
+                "contributions": contrib,
+                "values": {c: ctx.test[c].iloc[r] for c in contrib if c in ctx.test},
+            }
+        )
+        chart_list.append(
+            charts.bars(
+                list(contrib),
+                list(contrib.values()),
+                f"Row {r}: predicted {p.y_pred[r]}, actual {ctx.y('test')[r]}",
+                "SHAP value",
+                "Feature",
+                horizontal=True,
+            )
+        )
+    return Outcome(
+        status="info",
+        value=len(rows),
+        details={"selection": why, "rows": explained},
+        charts=chart_list,
+        summary=f"Explained the {len(rows)} {why}; top driver of the "
+        f"first: {next(iter(explained[0]['contributions']))}.",
+    )
 
 
 # ---- XAI-08 ------------------------------------------------------------------------------------
-@check("XAI-08", F, "Reliance on sensitive attributes and proxies", suites="full", article="Art. 10(2)(f)",
-       needs_model=True, needs_sensitive=True,
-       recommendation="The model leans on a protected attribute or a close proxy; justify it or "
-                      "remove it and re-run the fairness checks.")
+@check(
+    "XAI-08",
+    F,
+    "Reliance on sensitive attributes and proxies",
+    suites="full",
+    article="Art. 10(2)(f)",
+    needs_model=True,
+    needs_sensitive=True,
+    recommendation="The model leans on a protected attribute or a close proxy; justify it or "
+    "remove it and re-run the fairness checks.",
+)
 def sensitive_reliance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.explainability
     b = explainer_bundle(ctx)
@@ -244,16 +305,24 @@ def sensitive_reliance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     in_top = [f for f in [*direct, *proxy_share] if rank[f] <= pol.top_k]
     v = float(sum(direct.values()) + sum(proxy_share.values()))
     status = "warn" if in_top or sum(direct.values()) > pol.sensitive_share_max else "pass"
-    return Outcome(status=status, value=v, threshold=threshold("<=", pol.sensitive_share_max, top_k=pol.top_k),
-                   summary=f"Sensitive attributes carry {sum(direct.values()):.1%} and their proxies "
-                           f"{sum(proxy_share.values()):.1%} of total |SHAP|"
-                           + (f"; in the top {pol.top_k}: {', '.join(in_top)}." if in_top else "."),
-                   details={"direct_share": direct, "proxy_share": proxy_share, "proxies": proxies,
-                            "rank": {f: rank[f] for f in [*direct, *proxy_share]},
-                            "proxy_measure": "bias-corrected Cramer's V (numeric columns binned)",
-                            "proxy_threshold": pol.proxy_assoc_min},
-                   affected=in_top or list(direct) or None,
-                   evidence={f: {"share": share[f], "rank": rank[f]} for f in in_top} or None)
+    return Outcome(
+        status=status,
+        value=v,
+        threshold=threshold("<=", pol.sensitive_share_max, top_k=pol.top_k),
+        summary=f"Sensitive attributes carry {sum(direct.values()):.1%} and their proxies "
+        f"{sum(proxy_share.values()):.1%} of total |SHAP|"
+        + (f"; in the top {pol.top_k}: {', '.join(in_top)}." if in_top else "."),
+        details={
+            "direct_share": direct,
+            "proxy_share": proxy_share,
+            "proxies": proxies,
+            "rank": {f: rank[f] for f in [*direct, *proxy_share]},
+            "proxy_measure": "bias-corrected Cramer's V (numeric columns binned)",
+            "proxy_threshold": pol.proxy_assoc_min,
+        },
+        affected=in_top or list(direct) or None,
+        evidence={f: {"share": share[f], "rank": rank[f]} for f in in_top} or None,
+    )
 
 
 def _proxies(ctx: ValidationContext) -> dict[str, dict]:

@@ -4,6 +4,7 @@ Groups come from each sensitive attribute (numeric ones cut into quantile bins) 
 attributes (intersections). Groups smaller than `fairness.min_group_size` are reported as not
 evaluable and left out of every gap and ratio, so tiny groups cannot produce noise findings.
 """
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -37,14 +38,15 @@ def groupings(ctx: ValidationContext) -> dict[str, pd.Series]:
 
 def _binary(ctx: ValidationContext) -> tuple[np.ndarray, np.ndarray]:
     pos = ctx.positive_index
-    return ((ctx.codes(ctx.y("test")) == pos).astype(int),
-            (ctx.codes(ctx.predictions("test").y_pred) == pos).astype(int))
+    return (
+        (ctx.codes(ctx.y("test")) == pos).astype(int),
+        (ctx.codes(ctx.predictions("test").y_pred) == pos).astype(int),
+    )
 
 
 def _evaluable(labels: pd.Series, min_size: int) -> tuple[list, list]:
     counts = labels.value_counts()
-    return (sorted(counts.index[counts >= min_size], key=str),
-            sorted(counts.index[counts < min_size], key=str))
+    return (sorted(counts.index[counts >= min_size], key=str), sorted(counts.index[counts < min_size], key=str))
 
 
 # ---- FAIR-01 -----------------------------------------------------------------------------------
@@ -65,8 +67,16 @@ GROUP_METRICS = {
 }
 
 
-@check("FAIR-01", F, "Group metric frame", suites="standard", article=BIAS, tasks=("binary",),
-       needs_sensitive=True, recommendation="Review the groups with the largest differences.")
+@check(
+    "FAIR-01",
+    F,
+    "Group metric frame",
+    suites="standard",
+    article=BIAS,
+    tasks=("binary",),
+    needs_sensitive=True,
+    recommendation="Review the groups with the largest differences.",
+)
 def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
     from fairlearn.metrics import MetricFrame
 
@@ -81,22 +91,32 @@ def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
         small[attr] = [str(g) for g in too_small]
         if attr in ctx.sensitive:
             shown = [r for r in rows if r["evaluable"]]
-            chart_list.append(charts.grouped_bars(
-                [r["group"] for r in shown],
-                {m: [r[m] for r in shown] for m in ("selection_rate", "tpr", "fpr", "precision")},
-                f"Fairness metrics by {attr}", "Rate"))
+            chart_list.append(
+                charts.grouped_bars(
+                    [r["group"] for r in shown],
+                    {m: [r[m] for r in shown] for m in ("selection_rate", "tpr", "fpr", "precision")},
+                    f"Fairness metrics by {attr}",
+                    "Rate",
+                )
+            )
     n_small = sum(len(v) for v in small.values())
-    return Outcome(status="info", value=None, details={"by_attribute": tables, "not_evaluable_groups":
-                                                       small, "min_group_size": ctx.policy.fairness.min_group_size},
-                   charts=chart_list,
-                   summary=f"Metrics computed for {len(tables)} attributes and intersections; "
-                           f"{n_small} groups are below {ctx.policy.fairness.min_group_size} rows "
-                           f"and marked not evaluable.")
+    return Outcome(
+        status="info",
+        value=None,
+        details={
+            "by_attribute": tables,
+            "not_evaluable_groups": small,
+            "min_group_size": ctx.policy.fairness.min_group_size,
+        },
+        charts=chart_list,
+        summary=f"Metrics computed for {len(tables)} attributes and intersections; "
+        f"{n_small} groups are below {ctx.policy.fairness.min_group_size} rows "
+        f"and marked not evaluable.",
+    )
 
 
 # ---- shared: a rate per group, its min/max ratio and max-min gap, with bootstrap CIs -----------
-def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray,
-                   with_ci: bool) -> dict[str, dict]:
+def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray, with_ci: bool) -> dict[str, dict]:
     """Per grouping: rate = sum(numer & g) / sum(denom & g) for evaluable groups."""
     out = {}
     for attr, labels in groupings(ctx).items():
@@ -109,20 +129,26 @@ def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray,
         for W in Ws:
             with np.errstate(invalid="ignore", divide="ignore"):
                 rates = (W @ (G * numer[:, None])) / (W @ (G * denom[:, None]))
-                res.append((rates, np.nanmin(rates, 1) / np.nanmax(rates, 1),
-                            np.nanmax(rates, 1) - np.nanmin(rates, 1)))
+                res.append(
+                    (rates, np.nanmin(rates, 1) / np.nanmax(rates, 1), np.nanmax(rates, 1) - np.nanmin(rates, 1))
+                )
         rates = res[0][0][0]
         sizes = G.sum(axis=0)
         ref = int(np.argmax(sizes))
         level = ctx.policy.bootstrap.level
         out[attr] = {
-            "groups": [str(g) for g in ok], "rates": rates, "sizes": sizes.astype(int),
-            "ratio": float(res[0][1][0]), "diff": float(res[0][2][0]),
+            "groups": [str(g) for g in ok],
+            "rates": rates,
+            "sizes": sizes.astype(int),
+            "ratio": float(res[0][1][0]),
+            "diff": float(res[0][2][0]),
             "ratio_ci": st.ci(res[1][1], level) if with_ci else None,
             "diff_ci": st.ci(res[1][2], level) if with_ci else None,
             "_diff_samples": res[1][2] if with_ci else None,  # stripped before reporting
-            "reference_group": str(ok[ref]), "ratio_to_reference": rates / rates[ref],
-            "lowest": str(ok[int(np.nanargmin(rates))]), "highest": str(ok[int(np.nanargmax(rates))]),
+            "reference_group": str(ok[ref]),
+            "ratio_to_reference": rates / rates[ref],
+            "lowest": str(ok[int(np.nanargmin(rates))]),
+            "highest": str(ok[int(np.nanargmax(rates))]),
         }
     return out
 
@@ -132,10 +158,17 @@ def _public(disp: dict) -> dict:
 
 
 # ---- FAIR-02 -----------------------------------------------------------------------------------
-@check("FAIR-02", F, "Demographic parity", suites="standard", article=BIAS, tasks=("binary",),
-       needs_sensitive=True,
-       recommendation="Investigate why selection rates differ (data, labels, proxies); consider a "
-                      "mitigation such as group-specific thresholds (see FAIR-11) where lawful.")
+@check(
+    "FAIR-02",
+    F,
+    "Demographic parity",
+    suites="standard",
+    article=BIAS,
+    tasks=("binary",),
+    needs_sensitive=True,
+    recommendation="Investigate why selection rates differ (data, labels, proxies); consider a "
+    "mitigation such as group-specific thresholds (see FAIR-11) where lawful.",
+)
 def demographic_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.fairness
     _, p = _binary(ctx)
@@ -153,32 +186,59 @@ def demographic_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
     status = max((g[1] for g in graded), key=_WORST.get)
     w = disp[worst_attr]
     return Outcome(
-        status=status, value=w["ratio"], ci=w["ratio_ci"],
+        status=status,
+        value=w["ratio"],
+        ci=w["ratio_ci"],
         threshold=threshold(">=", pol.dp_ratio_min, pol.dp_ratio_warn, diff_max=pol.dp_diff_max),
         summary=f"Selection rate ratio for {worst_attr} is {w['ratio']:.3f} ({w['lowest']} "
-                f"{np.nanmin(w['rates']):.3f} vs {w['highest']} {np.nanmax(w['rates']):.3f}); the "
-                f"four-fifths rule needs >= {pol.dp_ratio_min}.",
-        details={"by_attribute": _public(disp)}, charts=_ratio_charts(ctx, disp, "Selection rate"),
+        f"{np.nanmin(w['rates']):.3f} vs {w['highest']} {np.nanmax(w['rates']):.3f}); the "
+        f"four-fifths rule needs >= {pol.dp_ratio_min}.",
+        details={"by_attribute": _public(disp)},
+        charts=_ratio_charts(ctx, disp, "Selection rate"),
         severity="high" if status == "fail" else None,
         affected={"attribute": worst_attr, "group": w["lowest"]},
-        evidence={a: {"ratio": d["ratio"], "diff": d["diff"], "ci": d["ratio_ci"],
-                      "rates": dict(zip(d["groups"], d["rates"]))}
-                  for a, d in disp.items() if d["status"] in ("warn", "fail")})
+        evidence={
+            a: {
+                "ratio": d["ratio"],
+                "diff": d["diff"],
+                "ci": d["ratio_ci"],
+                "rates": dict(zip(d["groups"], d["rates"])),
+            }
+            for a, d in disp.items()
+            if d["status"] in ("warn", "fail")
+        },
+    )
 
 
 def _ratio_charts(ctx: ValidationContext, disp: dict, what: str) -> list[dict]:
     band = (ctx.policy.fairness.dp_ratio_min, ctx.policy.fairness.ratio_band_high)
-    return [charts.bars(d["groups"], d["ratio_to_reference"],
-                        f"{what} ratio to {d['reference_group']} by {attr} (band: four-fifths rule)",
-                        "Group", "Ratio", ref=1.0, band=band)
-            for attr, d in disp.items() if attr in ctx.sensitive]
+    return [
+        charts.bars(
+            d["groups"],
+            d["ratio_to_reference"],
+            f"{what} ratio to {d['reference_group']} by {attr} (band: four-fifths rule)",
+            "Group",
+            "Ratio",
+            ref=1.0,
+            band=band,
+        )
+        for attr, d in disp.items()
+        if attr in ctx.sensitive
+    ]
 
 
 # ---- FAIR-03 -----------------------------------------------------------------------------------
-@check("FAIR-03", F, "Equalised odds and equal opportunity", suites="standard", article=BIAS,
-       tasks=("binary",), needs_sensitive=True,
-       recommendation="Error rates differ between groups; review labels and features of the "
-                      "disadvantaged group and consider equalised-odds post-processing.")
+@check(
+    "FAIR-03",
+    F,
+    "Equalised odds and equal opportunity",
+    suites="standard",
+    article=BIAS,
+    tasks=("binary",),
+    needs_sensitive=True,
+    recommendation="Error rates differ between groups; review labels and features of the "
+    "disadvantaged group and consider equalised-odds post-processing.",
+)
 def equalised_odds(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.fairness
     y, p = _binary(ctx)
@@ -190,35 +250,60 @@ def equalised_odds(ctx: ValidationContext, run: RunOptions) -> Outcome:
     rows, graded = {}, []
     for a in attrs:
         eo = max(tpr[a]["diff"], fpr[a]["diff"])
-        eo_ci = (st.ci(np.maximum(tpr[a]["_diff_samples"], fpr[a]["_diff_samples"]),
-                       ctx.policy.bootstrap.level) if run.with_ci else None)
-        s = max((grade(eo, op="<=", fail=pol.eo_diff_max, ci=eo_ci),
-                 grade(tpr[a]["ratio"], op=">=", fail=pol.eopp_ratio_min)), key=_WORST.get)
-        rows[a] = {"equalized_odds_difference": eo, "equalized_odds_difference_ci": eo_ci,
-                   "tpr_difference": tpr[a]["diff"],
-                   "fpr_difference": fpr[a]["diff"], "equal_opportunity_ratio": tpr[a]["ratio"],
-                   "tpr_difference_ci": tpr[a]["diff_ci"], "groups": tpr[a]["groups"],
-                   "tpr": tpr[a]["rates"], "fpr": fpr[a]["rates"], "status": s}
+        eo_ci = (
+            st.ci(np.maximum(tpr[a]["_diff_samples"], fpr[a]["_diff_samples"]), ctx.policy.bootstrap.level)
+            if run.with_ci
+            else None
+        )
+        s = max(
+            (
+                grade(eo, op="<=", fail=pol.eo_diff_max, ci=eo_ci),
+                grade(tpr[a]["ratio"], op=">=", fail=pol.eopp_ratio_min),
+            ),
+            key=_WORST.get,
+        )
+        rows[a] = {
+            "equalized_odds_difference": eo,
+            "equalized_odds_difference_ci": eo_ci,
+            "tpr_difference": tpr[a]["diff"],
+            "fpr_difference": fpr[a]["diff"],
+            "equal_opportunity_ratio": tpr[a]["ratio"],
+            "tpr_difference_ci": tpr[a]["diff_ci"],
+            "groups": tpr[a]["groups"],
+            "tpr": tpr[a]["rates"],
+            "fpr": fpr[a]["rates"],
+            "status": s,
+        }
         graded.append((a, s, eo))
     worst = max(attrs, key=lambda a: rows[a]["equalized_odds_difference"])
     status = max((g[1] for g in graded), key=_WORST.get)
     r = rows[worst]
     return Outcome(
-        status=status, value=r["equalized_odds_difference"], ci=r["equalized_odds_difference_ci"],
+        status=status,
+        value=r["equalized_odds_difference"],
+        ci=r["equalized_odds_difference_ci"],
         threshold=threshold("<=", pol.eo_diff_max, eopp_ratio_min=pol.eopp_ratio_min),
         summary=f"Equalised odds difference for {worst} is {r['equalized_odds_difference']:.3f} "
-                f"(TPR gap {r['tpr_difference']:.3f}, FPR gap {r['fpr_difference']:.3f}); equal "
-                f"opportunity ratio {r['equal_opportunity_ratio']:.3f}.",
-        details={"by_attribute": rows}, charts=_ratio_charts(ctx, {a: tpr[a] for a in attrs}, "TPR"),
-        affected={"attribute": worst}, evidence={a: rows[a] for a in attrs
-                                                 if rows[a]["status"] in ("warn", "fail")})
+        f"(TPR gap {r['tpr_difference']:.3f}, FPR gap {r['fpr_difference']:.3f}); equal "
+        f"opportunity ratio {r['equal_opportunity_ratio']:.3f}.",
+        details={"by_attribute": rows},
+        charts=_ratio_charts(ctx, {a: tpr[a] for a in attrs}, "TPR"),
+        affected={"attribute": worst},
+        evidence={a: rows[a] for a in attrs if rows[a]["status"] in ("warn", "fail")},
+    )
 
 
 # ---- FAIR-04 -----------------------------------------------------------------------------------
-@check("FAIR-04", F, "Predictive parity", suites="standard", article=BIAS, tasks=("binary",),
-       needs_sensitive=True,
-       recommendation="A positive prediction means different things for different groups; "
-                      "review calibration by group.")
+@check(
+    "FAIR-04",
+    F,
+    "Predictive parity",
+    suites="standard",
+    article=BIAS,
+    tasks=("binary",),
+    needs_sensitive=True,
+    recommendation="A positive prediction means different things for different groups; review calibration by group.",
+)
 def predictive_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.fairness
     y, p = _binary(ctx)
@@ -227,24 +312,36 @@ def predictive_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
         return not_evaluable("No attribute has two groups of the minimum size with positive predictions.")
     worst = min(ppv, key=lambda a: ppv[a]["ratio"])
     d = ppv[worst]
-    return Outcome(status=grade(d["ratio"], op=">=", fail=pol.dp_ratio_min, ci=d["ratio_ci"]),
-                   value=d["ratio"], ci=d["ratio_ci"], threshold=threshold(">=", pol.dp_ratio_min),
-                   summary=f"Precision (PPV) ratio for {worst} is {d['ratio']:.3f} ({d['lowest']} vs "
-                           f"{d['highest']}).", details={"by_attribute": _public(ppv)},
-                   affected={"attribute": worst, "group": d["lowest"]})
+    return Outcome(
+        status=grade(d["ratio"], op=">=", fail=pol.dp_ratio_min, ci=d["ratio_ci"]),
+        value=d["ratio"],
+        ci=d["ratio_ci"],
+        threshold=threshold(">=", pol.dp_ratio_min),
+        summary=f"Precision (PPV) ratio for {worst} is {d['ratio']:.3f} ({d['lowest']} vs {d['highest']}).",
+        details={"by_attribute": _public(ppv)},
+        affected={"attribute": worst, "group": d["lowest"]},
+    )
 
 
 # ---- FAIR-10 -----------------------------------------------------------------------------------
-@check("FAIR-10", F, "Attribute-flip (counterfactual) test", suites="standard", article=BIAS,
-       needs_model=True, needs_sensitive=True,
-       recommendation="The model's output depends directly on a protected attribute; remove it "
-                      "from the inputs or justify its use, and re-test its proxies.")
+@check(
+    "FAIR-10",
+    F,
+    "Attribute-flip (counterfactual) test",
+    suites="standard",
+    article=BIAS,
+    needs_model=True,
+    needs_sensitive=True,
+    recommendation="The model's output depends directly on a protected attribute; remove it "
+    "from the inputs or justify its use, and re-test its proxies.",
+)
 def attribute_flip(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.fairness
     attrs = [a for a in ctx.sensitive if a in ctx.features]
     if not attrs:
-        return not_evaluable("No sensitive attribute is a model input, so it cannot be flipped.",
-                             sensitive=ctx.sensitive)
+        return not_evaluable(
+            "No sensitive attribute is a model input, so it cannot be flipped.", sensitive=ctx.sensitive
+        )
     idx = ctx.sample_index("test", pol.sample_size, "FAIR-10")
     X = ctx.X("test").iloc[idx].reset_index(drop=True)
     base = ctx.predictions("test").y_pred[idx]
@@ -260,16 +357,23 @@ def attribute_flip(ctx: ValidationContext, run: RunOptions) -> Outcome:
             changed = pred != base[None, :]
         if not is_numeric(X[a]):  # setting a row to its own group is not a flip
             changed &= ~np.vstack([(X[a].astype(str) == str(v)).to_numpy() for v in values])
-        rows[a] = {"flip_rate": float(changed.any(axis=0).mean()), "values": values,
-                   "rate_per_value": dict(zip(map(str, values), changed.mean(axis=1)))}
+        rows[a] = {
+            "flip_rate": float(changed.any(axis=0).mean()),
+            "values": values,
+            "rate_per_value": dict(zip(map(str, values), changed.mean(axis=1))),
+        }
     worst = max(rows, key=lambda a: rows[a]["flip_rate"])
     v = rows[worst]["flip_rate"]
-    return Outcome(status=grade(v, op="<=", fail=pol.flip_rate_max), value=v,
-                   threshold=threshold("<=", pol.flip_rate_max),
-                   summary=f"Changing only {worst} changes {v:.1%} of predictions on {len(X)} rows "
-                           f"(policy maximum {pol.flip_rate_max:.0%}).",
-                   details={"by_attribute": rows, "sample_size": len(X)},
-                   affected={"attribute": worst}, evidence=rows[worst])
+    return Outcome(
+        status=grade(v, op="<=", fail=pol.flip_rate_max),
+        value=v,
+        threshold=threshold("<=", pol.flip_rate_max),
+        summary=f"Changing only {worst} changes {v:.1%} of predictions on {len(X)} rows "
+        f"(policy maximum {pol.flip_rate_max:.0%}).",
+        details={"by_attribute": rows, "sample_size": len(X)},
+        affected={"attribute": worst},
+        evidence=rows[worst],
+    )
 
 
 def _flip_values(s: pd.Series, pol) -> list:
@@ -303,9 +407,17 @@ class _CachedScorer(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-@check("FAIR-11", F, "Mitigation suggestion (ThresholdOptimizer)", suites="full", article=BIAS,
-       tasks=("binary",), needs_proba=True, needs_sensitive=True,
-       recommendation="Consider group-specific thresholds if the accuracy cost is acceptable.")
+@check(
+    "FAIR-11",
+    F,
+    "Mitigation suggestion (ThresholdOptimizer)",
+    suites="full",
+    article=BIAS,
+    tasks=("binary",),
+    needs_proba=True,
+    needs_sensitive=True,
+    recommendation="Consider group-specific thresholds if the accuracy cost is acceptable.",
+)
 def mitigation(ctx: ValidationContext, run: RunOptions) -> Outcome:
     from fairlearn.postprocessing import ThresholdOptimizer
 
@@ -314,30 +426,51 @@ def mitigation(ctx: ValidationContext, run: RunOptions) -> Outcome:
     scores = ctx.positive_scores("test")
     idx = ctx.sample_index("test", 2 * pol.sample_size, "FAIR-11")
     half = ctx.rng("FAIR-11:split").permutation(idx)
-    fit_idx, eval_idx = half[: len(half) // 2], half[len(half) // 2:]
+    fit_idx, eval_idx = half[: len(half) // 2], half[len(half) // 2 :]
     rows = {}
     for a in ctx.sensitive:
         g = groupings(ctx)[a].to_numpy()
-        to = ThresholdOptimizer(estimator=_CachedScorer(scores), constraints=pol.mitigation_constraint,
-                                prefit=True, predict_method="predict_proba")
+        to = ThresholdOptimizer(
+            estimator=_CachedScorer(scores),
+            constraints=pol.mitigation_constraint,
+            prefit=True,
+            predict_method="predict_proba",
+        )
         to.fit(pd.DataFrame({"row": fit_idx}), y[fit_idx], sensitive_features=g[fit_idx])
-        after = np.asarray(to.predict(pd.DataFrame({"row": eval_idx}), sensitive_features=g[eval_idx],
-                                      random_state=ctx.seed))
-        rows[a] = {"before": _tradeoff(y[eval_idx], p[eval_idx], g[eval_idx], pol.min_group_size),
-                   "after": _tradeoff(y[eval_idx], after, g[eval_idx], pol.min_group_size)}
+        after = np.asarray(
+            to.predict(pd.DataFrame({"row": eval_idx}), sensitive_features=g[eval_idx], random_state=ctx.seed)
+        )
+        rows[a] = {
+            "before": _tradeoff(y[eval_idx], p[eval_idx], g[eval_idx], pol.min_group_size),
+            "after": _tradeoff(y[eval_idx], after, g[eval_idx], pol.min_group_size),
+        }
     a = min(rows, key=lambda k: rows[k]["before"]["dp_ratio"] or 1)
     b, af = rows[a]["before"], rows[a]["after"]
-    chart = charts.grouped_bars(["accuracy", "DP ratio", "EO difference"], {
-        "before": [b["accuracy"], b["dp_ratio"], b["eo_difference"]],
-        "after": [af["accuracy"], af["dp_ratio"], af["eo_difference"]]},
-        f"ThresholdOptimizer ({pol.mitigation_constraint}) on {a}: trade-off", "Value")
-    return Outcome(status="info", value=af["dp_ratio"], charts=[chart],
-                   summary=f"Group thresholds for {a} would move the selection-rate ratio from "
-                           f"{b['dp_ratio']:.3f} to {af['dp_ratio']:.3f} and accuracy from "
-                           f"{b['accuracy']:.3f} to {af['accuracy']:.3f} (held-out half, "
-                           f"{len(eval_idx)} rows).",
-                   details={"by_attribute": rows, "fit_rows": len(fit_idx), "eval_rows": len(eval_idx),
-                            "constraint": pol.mitigation_constraint, "randomised_predictions": True})
+    chart = charts.grouped_bars(
+        ["accuracy", "DP ratio", "EO difference"],
+        {
+            "before": [b["accuracy"], b["dp_ratio"], b["eo_difference"]],
+            "after": [af["accuracy"], af["dp_ratio"], af["eo_difference"]],
+        },
+        f"ThresholdOptimizer ({pol.mitigation_constraint}) on {a}: trade-off",
+        "Value",
+    )
+    return Outcome(
+        status="info",
+        value=af["dp_ratio"],
+        charts=[chart],
+        summary=f"Group thresholds for {a} would move the selection-rate ratio from "
+        f"{b['dp_ratio']:.3f} to {af['dp_ratio']:.3f} and accuracy from "
+        f"{b['accuracy']:.3f} to {af['accuracy']:.3f} (held-out half, "
+        f"{len(eval_idx)} rows).",
+        details={
+            "by_attribute": rows,
+            "fit_rows": len(fit_idx),
+            "eval_rows": len(eval_idx),
+            "constraint": pol.mitigation_constraint,
+            "randomised_predictions": True,
+        },
+    )
 
 
 def _tradeoff(y: np.ndarray, p: np.ndarray, g: np.ndarray, min_size: int) -> dict:
@@ -347,7 +480,10 @@ def _tradeoff(y: np.ndarray, p: np.ndarray, g: np.ndarray, min_size: int) -> dic
     sel = df.groupby("g").p.mean()
     tpr = df[df.y == 1].groupby("g").p.mean()
     fpr = df[df.y == 0].groupby("g").p.mean()
-    return {"accuracy": float((y == p).mean()),
-            "dp_ratio": float(sel.min() / sel.max()) if len(sel) > 1 and sel.max() > 0 else None,
-            "eo_difference": float(max(tpr.max() - tpr.min(), fpr.max() - fpr.min()))
-            if len(tpr) > 1 and len(fpr) > 1 else None}
+    return {
+        "accuracy": float((y == p).mean()),
+        "dp_ratio": float(sel.min() / sel.max()) if len(sel) > 1 and sel.max() > 0 else None,
+        "eo_difference": float(max(tpr.max() - tpr.min(), fpr.max() - fpr.min()))
+        if len(tpr) > 1 and len(fpr) > 1
+        else None,
+    }

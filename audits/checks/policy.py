@@ -6,6 +6,7 @@
 Unknown keys and wrong types are rejected: a typo in a policy must never silently fall back to a
 default.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,31 +25,31 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class BootstrapPolicy:
-    n: int = 200                      # resamples for every CI (PERF-11)
+    n: int = 200  # resamples for every CI (PERF-11)
     level: float = 0.95
 
 
 @dataclass(frozen=True)
 class PerformancePolicy:
-    min_auc: float = 0.7              # DC: AUC > 0.7
-    min_accuracy: float = 0.7         # VM: accuracy >= 0.7
-    min_f1: float = 0.5               # VM: F1 >= 0.5, used per class in PERF-04
-    min_r2: float = 0.0               # regression: must beat predicting the mean
-    baseline_gain_min: float = 0.1    # DC: gain over dummy > 10 %
+    min_auc: float = 0.7  # DC: AUC > 0.7
+    min_accuracy: float = 0.7  # VM: accuracy >= 0.7
+    min_f1: float = 0.5  # VM: F1 >= 0.5, used per class in PERF-04
+    min_r2: float = 0.0  # regression: must beat predicting the mean
+    baseline_gain_min: float = 0.1  # DC: gain over dummy > 10 %
     max_train_test_gap: float = 0.10  # DC/VM: relative degradation <= 10 %
     warn_train_test_gap: float = 0.05
-    max_ci_width: float = 0.10        # PERF-11: a wider CI means too little test data to rely on
-    slice_min_samples: int = 30       # RAI error tree: >= 20 per leaf; we use 30
-    slice_drop_warn: float = 0.05     # GK: relative drop > 5 %
-    slice_drop_fail: float = 0.10     # GK: MAJOR > 10 %
-    slice_alpha: float = 0.05         # a slice must be significantly worse, not just noisy
+    max_ci_width: float = 0.10  # PERF-11: a wider CI means too little test data to rely on
+    slice_min_samples: int = 30  # RAI error tree: >= 20 per leaf; we use 30
+    slice_drop_warn: float = 0.05  # GK: relative drop > 5 %
+    slice_drop_fail: float = 0.10  # GK: MAJOR > 10 %
+    slice_alpha: float = 0.05  # a slice must be significantly worse, not just noisy
     slice_tree_depth: int = 3
     systematic_error_max: float = 0.01  # DC regression systematic-error ratio
 
 
 @dataclass(frozen=True)
 class CalibrationPolicy:
-    ece_max: float = 0.05             # catalogue gate ECE <= 0.05
+    ece_max: float = 0.05  # catalogue gate ECE <= 0.05
     ece_warn: float = 0.03
     n_bins: int = 10
 
@@ -56,33 +57,33 @@ class CalibrationPolicy:
 @dataclass(frozen=True)
 class FairnessPolicy:
     min_group_size: int = 30
-    dp_ratio_min: float = 0.8         # four-fifths rule
+    dp_ratio_min: float = 0.8  # four-fifths rule
     dp_ratio_warn: float = 0.9
     dp_diff_max: float = 0.1
-    eo_diff_max: float = 0.1          # equalised odds difference
-    eopp_ratio_min: float = 0.8       # equal opportunity (TPR) ratio
-    ratio_band_high: float = 1.25     # AIF fair range upper bound, drawn on charts
-    flip_rate_max: float = 0.01       # FAIR-10 proposal
+    eo_diff_max: float = 0.1  # equalised odds difference
+    eopp_ratio_min: float = 0.8  # equal opportunity (TPR) ratio
+    ratio_band_high: float = 1.25  # AIF fair range upper bound, drawn on charts
+    flip_rate_max: float = 0.01  # FAIR-10 proposal
     sample_size: int = 5000
-    numeric_bins: int = 4             # numeric sensitive attributes are cut into quantile bins
-    intersections: bool = True        # also evaluate pairs of sensitive attributes (FAIR-06)
+    numeric_bins: int = 4  # numeric sensitive attributes are cut into quantile bins
+    intersections: bool = True  # also evaluate pairs of sensitive attributes (FAIR-06)
     mitigation_constraint: str = "demographic_parity"
 
 
 @dataclass(frozen=True)
 class RobustnessPolicy:
     sample_size: int = 2000
-    perturbation_fail_rate: float = 0.05   # GK fail rate >= 5 %
+    perturbation_fail_rate: float = 0.05  # GK fail rate >= 5 %
     perturbation_major_rate: float = 0.10  # GK MAJOR >= 10 %
     regression_rel_change: float = 0.05
     noise_levels: tuple = (0.1, 0.2, 0.3, 0.4, 0.5)
-    noise_decay_max: float = 0.05          # VM: decay > 5 % fails (at the gate level)
+    noise_decay_max: float = 0.05  # VM: decay > 5 % fails (at the gate level)
     noise_gate_level: float = 0.1
     determinism_rows: int = 1000
     single_rows: int = 20
-    overconfidence_gap: float = 0.5        # GK: p_pred - p_true > 0.5
-    underconfidence_ratio: float = 0.95    # GK: p2/p1 > 0.95
-    slice_rate_factor: float = 1.1         # GK: slice rate > global x 1.1
+    overconfidence_gap: float = 0.5  # GK: p_pred - p_true > 0.5
+    underconfidence_ratio: float = 0.95  # GK: p2/p1 > 0.95
+    slice_rate_factor: float = 1.1  # GK: slice rate > global x 1.1
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,14 @@ class DataQualityPolicy:
     sentinel_values: tuple = (-999, -9999, -99999, 999999, 9999999)
     max_missing_share_warn: float = 0.05
     max_missing_share_fail: float = 0.30
-    rare_type_min: float = 0.01            # DC: rare type between 1 % and 10 % fails
+    rare_type_min: float = 0.01  # DC: rare type between 1 % and 10 % fails
     rare_type_max: float = 0.10
     near_constant_share: float = 0.99
-    duplicate_share_max: float = 0.05      # DC <= 5 %
-    conflicting_share_max: float = 0.0     # DC 0 %
-    min_class_share: float = 0.10          # VM 10 %
+    duplicate_share_max: float = 0.05  # DC <= 5 %
+    conflicting_share_max: float = 0.0  # DC 0 %
+    min_class_share: float = 0.10  # VM 10 %
     outlier_iqr_k: float = 1.5
-    leakage_power_max: float = 0.8         # DC PPS < 0.8
+    leakage_power_max: float = 0.8  # DC PPS < 0.8
     leakage_sample: int = 5000
     contamination_share_max: float = 0.05  # DC <= 5 %
     pii_sample: int = 2000
@@ -119,8 +120,8 @@ class ExplainabilityPolicy:
     agnostic_sample: int = 50
     background_size: int = 50
     local_rows: int = 3
-    top_k: int = 5                         # XAI-08: flag a sensitive feature or proxy in the top k
-    proxy_assoc_min: float = 0.5           # Cramer's V above which a feature is a proxy
+    top_k: int = 5  # XAI-08: flag a sensitive feature or proxy in the top k
+    proxy_assoc_min: float = 0.5  # Cramer's V above which a feature is a proxy
     sensitive_share_max: float = 0.10
 
 
@@ -132,10 +133,14 @@ class SecurityPolicy:
 
 
 _SECTIONS = {
-    "bootstrap": BootstrapPolicy, "performance": PerformancePolicy,
-    "calibration": CalibrationPolicy, "fairness": FairnessPolicy,
-    "robustness": RobustnessPolicy, "edge_cases": EdgeCasePolicy,
-    "data_quality": DataQualityPolicy, "explainability": ExplainabilityPolicy,
+    "bootstrap": BootstrapPolicy,
+    "performance": PerformancePolicy,
+    "calibration": CalibrationPolicy,
+    "fairness": FairnessPolicy,
+    "robustness": RobustnessPolicy,
+    "edge_cases": EdgeCasePolicy,
+    "data_quality": DataQualityPolicy,
+    "explainability": ExplainabilityPolicy,
     "security": SecurityPolicy,
 }
 
@@ -168,8 +173,9 @@ class Policy:
             default = fields[name].default
             by_section.setdefault(section, {})[name] = _coerce(key, value, default)
         base = cls()
-        return dataclasses.replace(base, **{
-            s: dataclasses.replace(getattr(base, s), **vals) for s, vals in by_section.items()})
+        return dataclasses.replace(
+            base, **{s: dataclasses.replace(getattr(base, s), **vals) for s, vals in by_section.items()}
+        )
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))

@@ -1,4 +1,5 @@
 """Check registry: every check declares its id, family, suites and requirements in one place."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,16 +29,18 @@ class CheckSpec:
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, family: str, name: str, *, suites: str, article: str,
-          recommendation: str, **requirements) -> Callable:
+def check(
+    check_id: str, family: str, name: str, *, suites: str, article: str, recommendation: str, **requirements
+) -> Callable:
     """Register a check. `suites` is the first suite it belongs to; every larger suite has it too."""
     first = SUITE_NAMES.index(suites)
 
     def decorate(func: Callable) -> Callable:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
-        REGISTRY[check_id] = CheckSpec(check_id, family, name, func, SUITE_NAMES[first:], article,
-                                       recommendation, **requirements)
+        REGISTRY[check_id] = CheckSpec(
+            check_id, family, name, func, SUITE_NAMES[first:], article, recommendation, **requirements
+        )
         return func
 
     return decorate

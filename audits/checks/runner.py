@@ -4,6 +4,7 @@ The runner is the task boundary of the library: a check that raises never takes 
 A model exception becomes a `fail` finding (the model crashed: that is evidence); any other
 exception becomes `not_evaluable` with the technical text in `error` (our check crashed).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,7 @@ from .registry import CheckSpec
 from .suites import WITH_CI, checks_for_suite
 
 ProgressFn = Callable[[int, int, str], None]
-DEFAULT_SEVERITY = {"fail": "high", "warn": "medium", "pass": "info", "info": "info",
-                    "not_evaluable": "info"}
+DEFAULT_SEVERITY = {"fail": "high", "warn": "medium", "pass": "info", "info": "info", "not_evaluable": "info"}
 
 
 class Cancelled(ChecksError):
@@ -32,9 +32,14 @@ class Cancelled(ChecksError):
         super().__init__(f"validation run cancelled after {len(results)} checks")
 
 
-def run_suite(ctx: ValidationContext, suite: str, *, progress: ProgressFn | None = None,
-              should_cancel: Callable[[], bool] | None = None,
-              on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+def run_suite(
+    ctx: ValidationContext,
+    suite: str,
+    *,
+    progress: ProgressFn | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
     """Run every check of `suite` in a fixed order and return one result per check.
     `on_result` sees each result as soon as its check finishes (the worker streams them out)."""
     specs = checks_for_suite(suite)
@@ -63,8 +68,9 @@ def run_check(ctx: ValidationContext, spec: CheckSpec, run: RunOptions) -> Check
         outcome = _model_crash(exc)
     except Exception as exc:  # task boundary: a buggy check must not stop the other checks
         error = "".join(traceback.format_exception(exc))[-4000:]
-        outcome = Outcome(status="not_evaluable",
-                          summary=f"The check could not be completed: {type(exc).__name__}: {exc}")
+        outcome = Outcome(
+            status="not_evaluable", summary=f"The check could not be completed: {type(exc).__name__}: {exc}"
+        )
     return _to_result(spec, outcome, time.perf_counter() - start, error)
 
 
@@ -84,25 +90,43 @@ def _skip_reason(ctx: ValidationContext, spec: CheckSpec) -> str | None:
 
 def _model_crash(exc: ModelCallError) -> Outcome:
     return Outcome(
-        status="fail", severity="critical", title="The model crashed",
+        status="fail",
+        severity="critical",
+        title="The model crashed",
         summary=f"The model raised {exc.exc_type} when called with {exc.n_rows} rows: {exc.exc_text}",
         evidence={"method": exc.method, "exception": exc.exc_type, "message": exc.exc_text},
         recommendation="Fix the model or its serving wrapper so that it accepts every input the "
-                       "intended use can produce, or rejects it with a documented error.")
+        "intended use can produce, or rejects it with a documented error.",
+    )
 
 
 def _to_result(spec: CheckSpec, o: Outcome, duration: float, error: str | None) -> CheckResult:
     finding = None
     if o.status in ("warn", "fail"):
         finding = make_finding(
-            title=o.title or f"{spec.name}: {o.status}", description=o.summary,
-            affected=o.affected, evidence=o.evidence if o.evidence is not None else o.value,
-            recommendation=o.recommendation or spec.recommendation, article=spec.article)
+            title=o.title or f"{spec.name}: {o.status}",
+            description=o.summary,
+            affected=o.affected,
+            evidence=o.evidence if o.evidence is not None else o.value,
+            recommendation=o.recommendation or spec.recommendation,
+            article=spec.article,
+        )
     return CheckResult(
-        check_id=spec.check_id, family=spec.family, name=spec.name, status=o.status,
-        severity=o.severity or DEFAULT_SEVERITY[o.status], value=o.value, threshold=o.threshold,
-        ci=o.ci, summary=o.summary, details=o.details, charts=o.charts, finding=finding,
-        duration_s=round(duration, 4), error=error)
+        check_id=spec.check_id,
+        family=spec.family,
+        name=spec.name,
+        status=o.status,
+        severity=o.severity or DEFAULT_SEVERITY[o.status],
+        value=o.value,
+        threshold=o.threshold,
+        ci=o.ci,
+        summary=o.summary,
+        details=o.details,
+        charts=o.charts,
+        finding=finding,
+        duration_s=round(duration, 4),
+        error=error,
+    )
 
 
 def reproducibility(ctx: ValidationContext, suite: str) -> dict:
@@ -115,17 +139,23 @@ def reproducibility(ctx: ValidationContext, suite: str) -> dict:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    return {"suite": suite, "seed": ctx.seed, "policy_version": POLICY_VERSION,
-            "policy_fingerprint": ctx.policy.fingerprint(), "policy": ctx.policy.to_dict(),
-            "library_versions": versions, "task": ctx.task, "target": ctx.target,
-            "features": list(ctx.features), "sensitive": list(ctx.sensitive),
-            "model": None if ctx.model is None else type(ctx.model).__name__,
-            "data": {s: _fingerprint(df) for s, df in (("train", ctx.train), ("test", ctx.test))
-                     if df is not None},
-            "checks": [s.check_id for s in checks_for_suite(suite)]}
+    return {
+        "suite": suite,
+        "seed": ctx.seed,
+        "policy_version": POLICY_VERSION,
+        "policy_fingerprint": ctx.policy.fingerprint(),
+        "policy": ctx.policy.to_dict(),
+        "library_versions": versions,
+        "task": ctx.task,
+        "target": ctx.target,
+        "features": list(ctx.features),
+        "sensitive": list(ctx.sensitive),
+        "model": None if ctx.model is None else type(ctx.model).__name__,
+        "data": {s: _fingerprint(df) for s, df in (("train", ctx.train), ("test", ctx.test)) if df is not None},
+        "checks": [s.check_id for s in checks_for_suite(suite)],
+    }
 
 
 def _fingerprint(df: pd.DataFrame) -> dict:
     h = pd.util.hash_pandas_object(df, index=False).to_numpy()
-    return {"rows": len(df), "columns": list(map(str, df.columns)),
-            "sha256": hashlib.sha256(h.tobytes()).hexdigest()}
+    return {"rows": len(df), "columns": list(map(str, df.columns)), "sha256": hashlib.sha256(h.tobytes()).hexdigest()}

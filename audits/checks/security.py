@@ -6,6 +6,7 @@ minus the absolute residual for regression); its ROC-AUC against membership meas
 (0.5 = nothing to learn), and TPR at 1 % and 0.1 % FPR measures whether *some* records are
 confidently exposed. Uses only cached predictions: no extra model calls.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,11 +36,17 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target: float) -> float:
     return float(tpr[ok].max()) if ok.any() else 0.0
 
 
-@check("SEC-05", F, "Membership inference (confidence attack)", suites="full", article="Art. 15(5)",
-       needs_train=True,
-       recommendation="The model reveals which records it was trained on: regularise it, reduce "
-                      "overfitting, return labels or rounded scores only, or train with "
-                      "differential privacy; then re-run this check.")
+@check(
+    "SEC-05",
+    F,
+    "Membership inference (confidence attack)",
+    suites="full",
+    article="Art. 15(5)",
+    needs_train=True,
+    recommendation="The model reveals which records it was trained on: regularise it, reduce "
+    "overfitting, return labels or rounded scores only, or train with "
+    "differential privacy; then re-run this check.",
+)
 def membership_inference(ctx: ValidationContext, run: RunOptions) -> Outcome:
     from sklearn.metrics import roc_curve
 
@@ -62,14 +69,24 @@ def membership_inference(ctx: ValidationContext, run: RunOptions) -> Outcome:
     chart["layout"]["title"] = {"text": "Membership inference attack ROC"}
     chart["layout"]["xaxis"]["type"] = "log"
     return Outcome(
-        status=status, value=auc, ci=c, threshold=threshold("<=", pol.mia_auc_max, pol.mia_auc_warn),
+        status=status,
+        value=auc,
+        ci=c,
+        threshold=threshold("<=", pol.mia_auc_max, pol.mia_auc_warn),
         severity="high" if status == "fail" else None,
         summary=f"A confidence-threshold attack separates {m} training rows from {m} test rows "
-                f"with AUC {auc:.3f}; TPR at 1% FPR {t1:.1%}, at 0.1% FPR {t01:.1%}; membership "
-                f"advantage {advantage:.3f}.",
-        details={"attack": "loss/confidence threshold" if ctx.has_proba or ctx.task == "regression"
-                 else "label-only", "members": m, "non_members": m, "auc": auc,
-                 "tpr_at_1pct_fpr": t1, "tpr_at_0_1pct_fpr": t01, "membership_advantage": advantage,
-                 "note": None if m >= 1000 else "fewer than 1000 non-members: TPR at 0.1% FPR is not "
-                                                "resolvable"},
-        charts=[chart], evidence={"auc": auc, "ci": c, "tpr_at_1pct_fpr": t1, "tpr_at_0_1pct_fpr": t01})
+        f"with AUC {auc:.3f}; TPR at 1% FPR {t1:.1%}, at 0.1% FPR {t01:.1%}; membership "
+        f"advantage {advantage:.3f}.",
+        details={
+            "attack": "loss/confidence threshold" if ctx.has_proba or ctx.task == "regression" else "label-only",
+            "members": m,
+            "non_members": m,
+            "auc": auc,
+            "tpr_at_1pct_fpr": t1,
+            "tpr_at_0_1pct_fpr": t01,
+            "membership_advantage": advantage,
+            "note": None if m >= 1000 else "fewer than 1000 non-members: TPR at 0.1% FPR is not resolvable",
+        },
+        charts=[chart],
+        evidence={"auc": auc, "ci": c, "tpr_at_1pct_fpr": t1, "tpr_at_0_1pct_fpr": t01},
+    )

@@ -37,8 +37,12 @@ class Events:
         self.handle = open(path, "a", encoding="utf-8")
 
     def emit(self, kind: str, **data) -> None:
-        self.handle.write(json.dumps({"type": kind, "t": time.time(), "rss_mb": round(_rss_mb(), 1), **data},
-                                     allow_nan=False, default=str) + "\n")
+        self.handle.write(
+            json.dumps(
+                {"type": kind, "t": time.time(), "rss_mb": round(_rss_mb(), 1), **data}, allow_nan=False, default=str
+            )
+            + "\n"
+        )
         self.handle.flush()
 
 
@@ -62,8 +66,13 @@ def _confine(confine_path: str, spec) -> dict:
     from audits.engine.confine import confine
 
     plan = json.loads(Path(confine_path).read_text())
-    applied = confine(read=plan["read"], write=plan["write"], append=plan.get("append", []),
-                      cpu_s=int(spec.time_limit_s) + 60, memory_mb=int(spec.memory_limit_mb))
+    applied = confine(
+        read=plan["read"],
+        write=plan["write"],
+        append=plan.get("append", []),
+        cpu_s=int(spec.time_limit_s) + 60,
+        memory_mb=int(spec.memory_limit_mb),
+    )
     return {"inner": applied}
 
 
@@ -73,8 +82,9 @@ class NotAModel(Exception):
 
 def _require_model(model) -> None:
     if not callable(getattr(model, "predict", None)):
-        raise NotAModel(f"the file did not load to a model (it loaded to {type(model).__name__}, "
-                        "which has no predict method)")
+        raise NotAModel(
+            f"the file did not load to a model (it loaded to {type(model).__name__}, which has no predict method)"
+        )
 
 
 def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str | None = None) -> int:
@@ -107,12 +117,21 @@ def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str |
         from audits.checks import Cancelled, Policy, ValidationContext, reproducibility, run_suite
 
         context = ValidationContext(
-            task=spec.task, model=model, train=train, test=test, target=spec.target,
-            features=spec.features or None, sensitive=list(spec.sensitive),
-            prediction_column=spec.prediction_column, score_column=spec.score_column,
-            policy=Policy.from_overrides(spec.policy_overrides), seed=spec.seed)
+            task=spec.task,
+            model=model,
+            train=train,
+            test=test,
+            target=spec.target,
+            features=spec.features or None,
+            sensitive=list(spec.sensitive),
+            prediction_column=spec.prediction_column,
+            score_column=spec.score_column,
+            policy=Policy.from_overrides(spec.policy_overrides),
+            seed=spec.seed,
+        )
         stage = "running the checks"
         events.emit("stage", stage=stage)
+
         def progress(done: int, total: int, name: str) -> None:
             events.emit("progress", done=done, total=total, current=name)
 

@@ -45,13 +45,24 @@ NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 _READ = FS_READ_FILE | FS_READ_DIR
-_WRITE = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_MAKE_SYM
-          | FS_MAKE_FIFO | FS_MAKE_SOCK)
+_WRITE = (
+    FS_WRITE_FILE
+    | FS_REMOVE_DIR
+    | FS_REMOVE_FILE
+    | FS_MAKE_DIR
+    | FS_MAKE_REG
+    | FS_MAKE_SYM
+    | FS_MAKE_FIFO
+    | FS_MAKE_SOCK
+)
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneath(ctypes.Structure):
@@ -80,8 +91,9 @@ def _handled_fs(abi: int) -> int:
     return rights
 
 
-def apply_landlock(*, read: Iterable[str], write: Iterable[str], append: Iterable[str] = (),
-                   devices: Iterable[str] = ()) -> dict:
+def apply_landlock(
+    *, read: Iterable[str], write: Iterable[str], append: Iterable[str] = (), devices: Iterable[str] = ()
+) -> dict:
     """Restrict this process (and anything it starts) to reading `read`, reading and writing
     `write` (folders), writing to the existing files `append` (no truncation, nothing created
     beside them), and using `devices`. Returns what was applied; raises OSError if the kernel refuses."""
@@ -89,19 +101,23 @@ def apply_landlock(*, read: Iterable[str], write: Iterable[str], append: Iterabl
     if abi < 1:
         return {"landlock": "unavailable"}
     handled = _handled_fs(abi)
-    attr = _RulesetAttr(handled_access_fs=handled,
-                        handled_access_net=(NET_BIND_TCP | NET_CONNECT_TCP) if abi >= 4 else 0,
-                        scoped=(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
+    attr = _RulesetAttr(
+        handled_access_fs=handled,
+        handled_access_net=(NET_BIND_TCP | NET_CONNECT_TCP) if abi >= 4 else 0,
+        scoped=(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0,
+    )
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
     ruleset = _libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
         truncate = FS_TRUNCATE if abi >= 3 else 0
-        rules = ([(p, _READ) for p in read] + [(p, _READ | _WRITE | truncate | (FS_REFER if abi >= 2 else 0))
-                                                 for p in write]
-                 + [(p, FS_WRITE_FILE) for p in append]
-                 + [(p, FS_READ_FILE | FS_WRITE_FILE | (FS_IOCTL_DEV if abi >= 5 else 0)) for p in devices])
+        rules = (
+            [(p, _READ) for p in read]
+            + [(p, _READ | _WRITE | truncate | (FS_REFER if abi >= 2 else 0)) for p in write]
+            + [(p, FS_WRITE_FILE) for p in append]
+            + [(p, FS_READ_FILE | FS_WRITE_FILE | (FS_IOCTL_DEV if abi >= 5 else 0)) for p in devices]
+        )
         allowed_paths = []
         for path, access in rules:
             if _add_path_rule(ruleset, path, access & handled):
@@ -112,8 +128,11 @@ def apply_landlock(*, read: Iterable[str], write: Iterable[str], append: Iterabl
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
-    return {"landlock": f"ABI {abi}", "network": "denied" if abi >= 4 else "not covered by this kernel",
-            "signals": "scoped" if abi >= 6 else "not covered by this kernel"}
+    return {
+        "landlock": f"ABI {abi}",
+        "network": "denied" if abi >= 4 else "not covered by this kernel",
+        "signals": "scoped" if abi >= 6 else "not covered by this kernel",
+    }
 
 
 def _add_path_rule(ruleset: int, path: str, access: int) -> bool:
@@ -125,8 +144,16 @@ def _add_path_rule(ruleset: int, path: str, access: int) -> bool:
         if not os.path.isdir(path):  # files take file rights only
             access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
         rule = _PathBeneath(allowed_access=access, parent_fd=fd)
-        if _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
-                         ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+        if (
+            _libc.syscall(
+                _SYS_ADD_RULE,
+                ctypes.c_int(ruleset),
+                ctypes.c_int(_RULE_PATH_BENEATH),
+                ctypes.byref(rule),
+                ctypes.c_uint32(0),
+            )
+            != 0
+        ):
             raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
     finally:
         os.close(fd)
@@ -134,31 +161,97 @@ def _add_path_rule(ruleset: int, path: str, access: int) -> bool:
 
 
 DENIED_SYSCALLS = (
-    "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
-    "chroot", "unshare", "setns", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "kexec_load",
-    "kexec_file_load", "init_module", "finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at",
-    "userfaultfd", "io_uring_setup", "fanotify_init", "move_mount", "open_tree", "fsopen", "fsmount",
-    "pidfd_getfd", "process_madvise", "swapon", "swapoff", "reboot", "acct", "quotactl", "syslog",
+    "execve",
+    "execveat",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "userfaultfd",
+    "io_uring_setup",
+    "fanotify_init",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "pidfd_getfd",
+    "process_madvise",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "quotactl",
+    "syslog",
     # Sockets: none at all. Landlock does not cover connecting to a named UNIX socket (PostgreSQL's
     # /var/run/postgresql/.s.PGSQL.5432 is one), so outside bubblewrap's network namespace this is
     # what keeps a payload from the database.
-    "socket", "connect", "bind", "listen", "accept", "accept4",
+    "socket",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
     # Memory the parent's resident-memory watch does not count.
-    "memfd_create", "memfd_secret", "shmget", "shmat",
+    "memfd_create",
+    "memfd_secret",
+    "shmget",
+    "shmat",
     # Leaving the process group the parent kills; changing the machine or the scheduler class.
-    "setsid", "setpgid", "sethostname", "setdomainname", "settimeofday", "clock_settime", "clock_adjtime",
-    "adjtimex", "sched_setscheduler", "sched_setattr", "ioperm", "iopl", "vhangup",
+    "setsid",
+    "setpgid",
+    "sethostname",
+    "setdomainname",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sched_setscheduler",
+    "sched_setattr",
+    "ioperm",
+    "iopl",
+    "vhangup",
     # openat2 takes its mode in a struct seccomp cannot read (see the setuid rules below).
-    "openat2", "chown", "fchown", "lchown", "fchownat",
+    "openat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
 )
 _AF_UNIX = 1
 _SETUID_BITS = (0o4000, 0o2000)  # S_ISUID, S_ISGID
 _O_CREAT, _O_TMPFILE = 0o100, 0o20000000
 # Where each call takes the new file's mode: (syscall, argument index, the argument that holds
 # open flags or None when the call always creates or changes the mode).
-_MODE_ARGUMENTS = (("chmod", 1, None), ("fchmod", 1, None), ("fchmodat", 2, None), ("fchmodat2", 2, None),
-                   ("creat", 1, None), ("mkdir", 1, None), ("mkdirat", 2, None), ("mknod", 1, None),
-                   ("mknodat", 2, None), ("open", 2, 1), ("openat", 3, 2))
+_MODE_ARGUMENTS = (
+    ("chmod", 1, None),
+    ("fchmod", 1, None),
+    ("fchmodat", 2, None),
+    ("fchmodat2", 2, None),
+    ("creat", 1, None),
+    ("mkdir", 1, None),
+    ("mkdirat", 2, None),
+    ("mknod", 1, None),
+    ("mknodat", 2, None),
+    ("open", 2, 1),
+    ("openat", 3, 2),
+)
 
 
 def apply_seccomp() -> dict:
@@ -191,11 +284,16 @@ def apply_seccomp() -> dict:
                 deny(name, seccomp.Arg(mode_arg, seccomp.MASKED_EQ, bit, bit))
             else:
                 for create in (_O_CREAT, _O_TMPFILE):
-                    deny(name, seccomp.Arg(mode_arg, seccomp.MASKED_EQ, bit, bit),
-                         seccomp.Arg(flags_arg, seccomp.MASKED_EQ, create, create))
+                    deny(
+                        name,
+                        seccomp.Arg(mode_arg, seccomp.MASKED_EQ, bit, bit),
+                        seccomp.Arg(flags_arg, seccomp.MASKED_EQ, create, create),
+                    )
     flt.load()
-    return {"seccomp": f"{len(denied)} syscalls denied, no sockets (AF_UNIX pairs only), no setuid bits, "
-                       "no memfd or shared memory"}
+    return {
+        "seccomp": f"{len(denied)} syscalls denied, no sockets (AF_UNIX pairs only), no setuid bits, "
+        "no memfd or shared memory"
+    }
 
 
 _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
@@ -230,8 +328,12 @@ def drop_capabilities() -> dict:
 
 def apply_rlimits(*, cpu_s: int, memory_mb: int, file_mb: int = 640, open_files: int = 1024) -> dict:
     """Hard limits the process cannot raise again."""
-    limits = {resource.RLIMIT_CORE: 0, resource.RLIMIT_FSIZE: file_mb * 1024 * 1024,
-              resource.RLIMIT_NOFILE: open_files, resource.RLIMIT_CPU: cpu_s}
+    limits = {
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_FSIZE: file_mb * 1024 * 1024,
+        resource.RLIMIT_NOFILE: open_files,
+        resource.RLIMIT_CPU: cpu_s,
+    }
     # Address space: generous (numpy, pyarrow and onnxruntime reserve far more than they touch);
     # the parent's resident-memory watch is the precise limit, this one stops a runaway at once.
     limits[resource.RLIMIT_AS] = max(2 * memory_mb, memory_mb + 4096) * 1024 * 1024
@@ -239,14 +341,30 @@ def apply_rlimits(*, cpu_s: int, memory_mb: int, file_mb: int = 640, open_files:
         soft, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (value, value))
-    return {"rlimits": f"cpu {cpu_s} s, address space {limits[resource.RLIMIT_AS] // 2**20} MB, "
-                       f"files {file_mb} MB, {open_files} open files, no core dumps"}
+    return {
+        "rlimits": f"cpu {cpu_s} s, address space {limits[resource.RLIMIT_AS] // 2**20} MB, "
+        f"files {file_mb} MB, {open_files} open files, no core dumps"
+    }
 
 
 def system_read_paths() -> list[str]:
-    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime",
-             "/etc/alternatives", "/sys/devices/system/cpu", "/proc/self", "/proc/thread-self",
-             "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/sys/fs/cgroup/cpu.max"]
+    paths = [
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/bin",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+        "/etc/alternatives",
+        "/sys/devices/system/cpu",
+        "/proc/self",
+        "/proc/thread-self",
+        "/proc/cpuinfo",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/sys/fs/cgroup/cpu.max",
+    ]
     return [p for p in paths if os.path.exists(p)]
 
 
@@ -258,8 +376,14 @@ def confine(*, read: list[str], write: list[str], cpu_s: int, memory_mb: int, ap
     applied: dict = {}
     applied.update(drop_capabilities())
     applied.update(apply_rlimits(cpu_s=cpu_s, memory_mb=memory_mb))
-    applied.update(apply_landlock(read=[*system_read_paths(), *read], write=write, append=list(append),
-                                  devices=["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]))
+    applied.update(
+        apply_landlock(
+            read=[*system_read_paths(), *read],
+            write=write,
+            append=list(append),
+            devices=["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"],
+        )
+    )
     applied.update(apply_seccomp())
     return applied
 

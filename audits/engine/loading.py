@@ -42,10 +42,14 @@ def _require_format(path: str, fmt: str) -> None:
 
     decision = artifact_format(Path(path), fmt)
     if decision.problems or decision.format != fmt:
-        reason = decision.problems[0].message if decision.problems else (
-            f"its content is {decision.format or decision.kind} data")
-        raise ModelLoadError(f"The model file does not match its recorded format ({fmt}), so it was "
-                             f"not loaded: {reason}")
+        reason = (
+            decision.problems[0].message
+            if decision.problems
+            else (f"its content is {decision.format or decision.kind} data")
+        )
+        raise ModelLoadError(
+            f"The model file does not match its recorded format ({fmt}), so it was not loaded: {reason}"
+        )
 
 
 def _load_checked(path: str, fmt: str):
@@ -66,8 +70,11 @@ def _load_checked(path: str, fmt: str):
         named = sorted(set(sio.get_untrusted_types(file=path)))
         refused = [name for name in named if not is_allowed(*split_global(name))]
         if refused:
-            raise ModelLoadError("The skops file names types that are not on the portal's allowlist ("
-                                 + ", ".join(refused[:5]) + "), so it was not loaded.")
+            raise ModelLoadError(
+                "The skops file names types that are not on the portal's allowlist ("
+                + ", ".join(refused[:5])
+                + "), so it was not loaded."
+            )
         return sio.load(path, trusted=named)
     if fmt == "onnx":
         return OnnxModel(path)
@@ -88,9 +95,11 @@ def _load_mlflow(path: str, inner: dict):
     expected = mlflow_inner_format(inner.get("flavor"), inner.get("serialization_format"))
     fmt = inner.get("format", expected)
     if fmt not in INNER_SUFFIX or fmt != expected:
-        raise ModelLoadError("The MLflow model's recorded artifact format is missing or contradicts its "
-                             f"MLmodel entries ({inner.get('flavor')!r}, {inner.get('serialization_format')!r}, "
-                             f"{inner.get('format')!r}), so it was not loaded.")
+        raise ModelLoadError(
+            "The MLflow model's recorded artifact format is missing or contradicts its "
+            f"MLmodel entries ({inner.get('flavor')!r}, {inner.get('serialization_format')!r}, "
+            f"{inner.get('format')!r}), so it was not loaded."
+        )
     with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / f"model{INNER_SUFFIX[fmt]}"
         target.write_bytes(archive.read(member))
@@ -116,7 +125,9 @@ class OnnxModel:
     def _feed(self, X) -> dict:
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
         if len(self.inputs) == 1:
-            dtype = np.float32 if "float" in self.inputs[0].type else np.int64 if "int" in self.inputs[0].type else object
+            dtype = (
+                np.float32 if "float" in self.inputs[0].type else np.int64 if "int" in self.inputs[0].type else object
+            )
             return {self.inputs[0].name: frame.to_numpy().astype(dtype)}
         feed = {}
         for spec in self.inputs:

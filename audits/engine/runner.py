@@ -28,11 +28,15 @@ from audits.engine import sandbox
 from audits.engine.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-_SIGNALS = {signal.SIGSEGV: "the model crashed the validation process (segmentation fault)",
-            signal.SIGKILL: "the validation process was killed", signal.SIGABRT: "the model aborted the process",
-            signal.SIGBUS: "the model crashed the validation process (bus error)",
-            signal.SIGXCPU: "the run used up its CPU time limit", signal.SIGXFSZ: "the run wrote a file over its size limit",
-            signal.SIGSYS: "the model made a forbidden system call"}
+_SIGNALS = {
+    signal.SIGSEGV: "the model crashed the validation process (segmentation fault)",
+    signal.SIGKILL: "the validation process was killed",
+    signal.SIGABRT: "the model aborted the process",
+    signal.SIGBUS: "the model crashed the validation process (bus error)",
+    signal.SIGXCPU: "the run used up its CPU time limit",
+    signal.SIGXFSZ: "the run wrote a file over its size limit",
+    signal.SIGSYS: "the model made a forbidden system call",
+}
 
 
 @dataclass
@@ -129,8 +133,10 @@ class _EventReader:
                 self.results += 1
                 self.results_bytes += len(line)
         if self.results > MAX_RESULTS or self.results_bytes > MAX_RESULTS_BYTES:
-            raise ChildProtocolError(f"the validation process wrote more results than a suite has "
-                                     f"({self.results} results, {self.results_bytes // 2**20} MB)")
+            raise ChildProtocolError(
+                f"the validation process wrote more results than a suite has "
+                f"({self.results} results, {self.results_bytes // 2**20} MB)"
+            )
         return events
 
     @staticmethod
@@ -143,15 +149,24 @@ class _EventReader:
             raise ChildProtocolError("the validation process wrote an event of the wrong shape")
         number = (int, float)
         sandbox_report = event.get("sandbox")
-        wrong = ((event["type"] == "result" and not isinstance(event.get("result"), dict))
-                 or (event["type"] == "stage" and not (isinstance(event.get("stage"), str)
-                                                       and isinstance(event.get("t"), number)))
-                 or (event["type"] == "stage" and sandbox_report is not None
-                     and not (isinstance(sandbox_report, dict) and isinstance(sandbox_report.get("inner"), dict)))
-                 or (event["type"] == "done" and not isinstance(event.get("reproducibility", {}), dict))
-                 or (event["type"] in ("error", "progress") and not all(
-                     isinstance(event.get(k, ""), (str, int, float)) for k in ("stage", "message", "detail")))
-                 or not isinstance(event.get("rss_mb", 0) or 0, number))
+        wrong = (
+            (event["type"] == "result" and not isinstance(event.get("result"), dict))
+            or (
+                event["type"] == "stage"
+                and not (isinstance(event.get("stage"), str) and isinstance(event.get("t"), number))
+            )
+            or (
+                event["type"] == "stage"
+                and sandbox_report is not None
+                and not (isinstance(sandbox_report, dict) and isinstance(sandbox_report.get("inner"), dict))
+            )
+            or (event["type"] == "done" and not isinstance(event.get("reproducibility", {}), dict))
+            or (
+                event["type"] in ("error", "progress")
+                and not all(isinstance(event.get(k, ""), (str, int, float)) for k in ("stage", "message", "detail"))
+            )
+            or not isinstance(event.get("rss_mb", 0) or 0, number)
+        )
         if wrong:
             raise ChildProtocolError(f"the validation process wrote a {event['type']!r} event of the wrong shape")
         return event
@@ -193,9 +208,14 @@ def _stage_inputs(spec: RunSpec, run_dir: Path, mount: Path) -> RunSpec:
     return replace(spec, **changes)
 
 
-def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None = None,
-                     cancel_requested: Callable[[], bool] | None = None, poll_s: float = 0.25,
-                     python: str | None = None) -> EngineOutcome:
+def execute_in_child(
+    spec: RunSpec,
+    *,
+    on_event: Callable[[dict], None] | None = None,
+    cancel_requested: Callable[[], bool] | None = None,
+    poll_s: float = 0.25,
+    python: str | None = None,
+) -> EngineOutcome:
     """Run one validation in a sandboxed child process and wait for it.
 
     `on_event` receives each event ({"type": "stage" | "progress" | "result", ...}) as it arrives;
@@ -207,8 +227,10 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
     started = time.monotonic()
     status = sandbox.probe()
     if not status.available and needs_sandbox(spec):
-        outcome.error_message = ("The validation failed: the model sandbox is not available on this worker, and "
-                                 f"{spec.model.format} models are never loaded without it. {status.reason}")
+        outcome.error_message = (
+            "The validation failed: the model sandbox is not available on this worker, and "
+            f"{spec.model.format} models are never loaded without it. {status.reason}"
+        )
         outcome.error_detail = json.dumps(status.to_dict())
         return outcome
     # ignore_cleanup_errors: whatever the child left behind, the run's outcome is still reported.
@@ -224,13 +246,25 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
         # The child may append to its events file and write in its scratch folder, nothing else: not
         # even create a file beside the events file (a file there is on the host's disk, created by
         # the worker's user).
-        (run_dir / "control" / "confine.json").write_text(json.dumps({
-            "read": [str(mount / "inputs"), str(mount / "control"), *confine_paths()],
-            "write": [scratch], "append": [str(mount / "out" / "events.jsonl")]}))
+        (run_dir / "control" / "confine.json").write_text(
+            json.dumps(
+                {
+                    "read": [str(mount / "inputs"), str(mount / "control"), *confine_paths()],
+                    "write": [scratch],
+                    "append": [str(mount / "out" / "events.jsonl")],
+                }
+            )
+        )
         events_path, cancel_path = run_dir / "out" / "events.jsonl", run_dir / "control" / "cancel"
-        argv = [python or sys.executable, "-m", "audits.engine.child", str(mount / "control" / "spec.json"),
-                str(mount / "out" / "events.jsonl"), str(mount / "control" / "cancel"),
-                str(mount / "control" / "confine.json")]
+        argv = [
+            python or sys.executable,
+            "-m",
+            "audits.engine.child",
+            str(mount / "control" / "spec.json"),
+            str(mount / "out" / "events.jsonl"),
+            str(mount / "control" / "cancel"),
+            str(mount / "control" / "confine.json"),
+        ]
         env = sandbox.child_environment(scratch=scratch)
         popen: dict = {"env": env, "cwd": scratch}
         if status.available:
@@ -238,12 +272,19 @@ def execute_in_child(spec: RunSpec, *, on_event: Callable[[dict], None] | None =
             popen = {"env": {"PATH": "/usr/bin:/bin"}, "cwd": str(run_dir), **sandbox.popen_user_kwargs(host_user)}
         stderr_path = run_dir / "stderr.txt"
         with open(stderr_path, "w") as stderr:
-            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                     start_new_session=True, **popen)
+            child = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+                **popen,
+            )
             reader = _EventReader(events_path)
             try:
-                kill_reason = _watch(child, spec, reader, outcome, on_event, cancel_requested, cancel_path,
-                                     started, poll_s)
+                kill_reason = _watch(
+                    child, spec, reader, outcome, on_event, cancel_requested, cancel_path, started, poll_s
+                )
             except ChildProtocolError as exc:
                 _kill(child)
                 kill_reason = str(exc)
@@ -285,10 +326,15 @@ def sandbox_summary(sandboxed: dict) -> dict:
     the inner layers the child reports having applied (text only)."""
     outer = sandboxed.get("outer") or {}
     inner = sandboxed.get("inner") or {}
-    return {"outer": (f"{outer.get('mechanism')} {outer.get('version', '')}".strip() if outer.get("available")
-                      else "none: " + str(outer.get("reason", ""))[:300]),
-            "host_user": str(outer.get("user", "")),
-            **{str(k)[:40]: str(v)[:300] for k, v in list(inner.items())[:10]}}
+    return {
+        "outer": (
+            f"{outer.get('mechanism')} {outer.get('version', '')}".strip()
+            if outer.get("available")
+            else "none: " + str(outer.get("reason", ""))[:300]
+        ),
+        "host_user": str(outer.get("user", "")),
+        **{str(k)[:40]: str(v)[:300] for k, v in list(inner.items())[:10]},
+    }
 
 
 def confine_paths() -> list[str]:
@@ -297,8 +343,17 @@ def confine_paths() -> list[str]:
     return code_read_paths()
 
 
-def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, on_event, cancel_requested,
-           cancel_path: Path, started: float, poll_s: float) -> str:
+def _watch(
+    child,
+    spec: RunSpec,
+    reader: _EventReader,
+    outcome: EngineOutcome,
+    on_event,
+    cancel_requested,
+    cancel_path: Path,
+    started: float,
+    poll_s: float,
+) -> str:
     """Relay events and enforce the limits until the child ends; returns why it was killed, if it was."""
     kill_reason, cancel_sent = "", None
     while True:
@@ -312,8 +367,9 @@ def _watch(child, spec: RunSpec, reader: _EventReader, outcome: EngineOutcome, o
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss)
         elapsed = time.monotonic() - started
         if rss > spec.memory_limit_mb:
-            kill_reason = (f"the run used more than its memory limit of {spec.memory_limit_mb} MB "
-                           f"({rss:.0f} MB) and was stopped")
+            kill_reason = (
+                f"the run used more than its memory limit of {spec.memory_limit_mb} MB ({rss:.0f} MB) and was stopped"
+            )
         elif elapsed > spec.time_limit_s:
             kill_reason = f"the run took longer than its time limit of {spec.time_limit_s} s and was stopped"
         elif cancel_requested is not None and cancel_sent is None and cancel_requested():

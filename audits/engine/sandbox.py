@@ -110,8 +110,13 @@ def _host_user() -> tuple[int, int, str] | None:
 def python_prefixes() -> list[Path]:
     """The folders of the running Python installation and virtual environment, outermost first."""
     seen: list[Path] = []
-    for raw in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
-                os.path.dirname(os.path.realpath(sys.executable))):
+    for raw in (
+        sys.base_prefix,
+        sys.base_exec_prefix,
+        sys.prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    ):
         for candidate in (Path(raw), Path(os.path.realpath(raw))):
             if candidate == Path("/usr") or str(candidate).startswith("/usr/"):
                 continue  # bound with /usr
@@ -132,11 +137,23 @@ def code_paths() -> list[Path]:
 
 def child_environment(*, scratch: str) -> dict[str, str]:
     """The whole environment of the child: built from nothing, never copied from the worker."""
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": scratch, "TMPDIR": scratch,
-           "MPLCONFIGDIR": scratch, "NUMBA_CACHE_DIR": scratch, "PYTHONPATH": str(ROOT),
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "NUMEXPR_NUM_THREADS": "1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "MPLCONFIGDIR": scratch,
+        "NUMBA_CACHE_DIR": scratch,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+    }
     for name in PASSED_THROUGH:
         if os.environ.get(name):
             env[name] = os.environ[name]
@@ -167,9 +184,27 @@ def bwrap_command(argv: list[str], *, run_dir: Path, env: dict[str, str]) -> lis
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed on this worker.")
     tmpfs_bytes = _env_int("MODEL_SANDBOX_TMPFS_MB", 1024) * 1024 * 1024
-    args = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--disable-userns", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    args = [
+        bwrap,
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--disable-userns",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+    ]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     args += _system_binds()
@@ -177,11 +212,30 @@ def bwrap_command(argv: list[str], *, run_dir: Path, env: dict[str, str]) -> lis
         args += ["--ro-bind", str(prefix), str(prefix)]
     for path in code_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmpfs_bytes), "--tmpfs", "/tmp",
-             "--ro-bind", str(run_dir / "inputs"), str(MOUNT / "inputs"),
-             "--ro-bind", str(run_dir / "control"), str(MOUNT / "control"),
-             "--bind", str(run_dir / "out"), str(MOUNT / "out"),
-             "--remount-ro", "/", "--chdir", "/tmp", "--"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(tmpfs_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        str(run_dir / "inputs"),
+        str(MOUNT / "inputs"),
+        "--ro-bind",
+        str(run_dir / "control"),
+        str(MOUNT / "control"),
+        "--bind",
+        str(run_dir / "out"),
+        str(MOUNT / "out"),
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/tmp",
+        "--",
+    ]
     return args + argv
 
 
@@ -251,10 +305,16 @@ def _probe() -> SandboxStatus:
     now = time.time()
     bwrap = bwrap_path()
     if bwrap is None:
-        return SandboxStatus(False, "none", "bubblewrap (bwrap) is not installed on this worker: install Debian's "
-                             "'bubblewrap' package (the Docker image has it).", checked_at=now)
-    version = (subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.split()
-               or [""])[-1]  # "bubblewrap 0.8.0" -> "0.8.0"
+        return SandboxStatus(
+            False,
+            "none",
+            "bubblewrap (bwrap) is not installed on this worker: install Debian's "
+            "'bubblewrap' package (the Docker image has it).",
+            checked_at=now,
+        )
+    version = (subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.split() or [""])[
+        -1
+    ]  # "bubblewrap 0.8.0" -> "0.8.0"
     candidates = [_host_user(), None] if _host_user() is not None else [None]
     last_error = ""
     for host_user in candidates:
@@ -262,10 +322,12 @@ def _probe() -> SandboxStatus:
             run_dir = Path(folder)
             try:
                 prepare_run_dir(run_dir, host_user)
-                command = bwrap_command([sys.executable, "-I", "-c", _PROBE_CODE], run_dir=run_dir,
-                                        env=child_environment(scratch="/tmp"))
-                done = subprocess.run(command, capture_output=True, text=True, timeout=30,
-                                      **popen_user_kwargs(host_user))
+                command = bwrap_command(
+                    [sys.executable, "-I", "-c", _PROBE_CODE], run_dir=run_dir, env=child_environment(scratch="/tmp")
+                )
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=30, **popen_user_kwargs(host_user)
+                )
             except (OSError, subprocess.SubprocessError, SandboxUnavailable) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 continue
@@ -282,26 +344,53 @@ def _probe() -> SandboxStatus:
                 problems.append("the sandbox reached the network")
             if seen.get("uid") != SANDBOX_UID:
                 problems.append(f"the sandbox runs as uid {seen.get('uid')}")
-            leaked = [name for name in seen.get("env", []) if name not in child_environment(scratch="/tmp")
-                      and name != "PWD"]  # set by bwrap --chdir
+            leaked = [
+                name for name in seen.get("env", []) if name not in child_environment(scratch="/tmp") and name != "PWD"
+            ]  # set by bwrap --chdir
             if leaked:
                 problems.append("the sandbox's environment has " + ", ".join(leaked))
             if len(seen.get("pids", [])) > 3:
                 problems.append("the sandbox sees processes outside it")
             if problems:
-                return SandboxStatus(False, "bubblewrap", "; ".join(problems), bwrap=bwrap, version=version,
-                                     checked_at=now)
+                return SandboxStatus(
+                    False, "bubblewrap", "; ".join(problems), bwrap=bwrap, version=version, checked_at=now
+                )
             user = host_user[2] if host_user else _user_name(os.geteuid())
-            note = "" if host_user or os.geteuid() != 0 else (
-                " (the worker runs as root and no unprivileged user can reach the Python installation, so "
-                "bubblewrap runs as root with every capability dropped inside its user namespace)")
-            return SandboxStatus(True, "bubblewrap", note.strip(" ()"), user=user, bwrap=bwrap, version=version,
-                                 layers=["namespaces: user, pid, net, ipc, uts, cgroup", "read-only filesystem view",
-                                         "environment allowlist", "no capabilities", "landlock", "seccomp",
-                                         "rlimits"], checked_at=now)
-    return SandboxStatus(False, "bubblewrap", "bubblewrap could not start a sandbox on this host (in a container, the "
-                         "worker needs user namespaces: see the README): " + last_error, bwrap=bwrap, version=version,
-                         checked_at=now)
+            note = (
+                ""
+                if host_user or os.geteuid() != 0
+                else (
+                    " (the worker runs as root and no unprivileged user can reach the Python installation, so "
+                    "bubblewrap runs as root with every capability dropped inside its user namespace)"
+                )
+            )
+            return SandboxStatus(
+                True,
+                "bubblewrap",
+                note.strip(" ()"),
+                user=user,
+                bwrap=bwrap,
+                version=version,
+                layers=[
+                    "namespaces: user, pid, net, ipc, uts, cgroup",
+                    "read-only filesystem view",
+                    "environment allowlist",
+                    "no capabilities",
+                    "landlock",
+                    "seccomp",
+                    "rlimits",
+                ],
+                checked_at=now,
+            )
+    return SandboxStatus(
+        False,
+        "bubblewrap",
+        "bubblewrap could not start a sandbox on this host (in a container, the "
+        "worker needs user namespaces: see the README): " + last_error,
+        bwrap=bwrap,
+        version=version,
+        checked_at=now,
+    )
 
 
 def _user_name(uid: int) -> str:

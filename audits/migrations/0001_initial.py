@@ -4,46 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain', models.CharField(max_length=40, unique=True)),
-                ('seq', models.PositiveBigIntegerField(default=0)),
-                ('hash', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain", models.CharField(max_length=40, unique=True)),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+                ("hash", models.CharField(max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain', models.CharField(help_text='"org:<id>" or "platform".', max_length=40)),
-                ('seq', models.PositiveBigIntegerField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('timestamp', models.DateTimeField(db_index=True)),
-                ('actor_username', models.CharField(blank=True, max_length=150)),
-                ('actor_role', models.CharField(blank=True, max_length=32)),
-                ('verb', models.CharField(db_index=True, max_length=80)),
-                ('object_type', models.CharField(blank=True, db_index=True, max_length=80)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=300)),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True)),
-                ('request_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('origin', models.CharField(blank=True, max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain", models.CharField(help_text='"org:<id>" or "platform".', max_length=40)),
+                ("seq", models.PositiveBigIntegerField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                ("timestamp", models.DateTimeField(db_index=True)),
+                ("actor_username", models.CharField(blank=True, max_length=150)),
+                ("actor_role", models.CharField(blank=True, max_length=32)),
+                ("verb", models.CharField(db_index=True, max_length=80)),
+                ("object_type", models.CharField(blank=True, db_index=True, max_length=80)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=300)),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True)),
+                ("request_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("origin", models.CharField(blank=True, max_length=16)),
             ],
             options={
-                'ordering': ['-timestamp', '-id'],
+                "ordering": ["-timestamp", "-id"],
             },
         ),
     ]

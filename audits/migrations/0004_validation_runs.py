@@ -6,142 +6,302 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audits', '0003_append_only_trigger'),
-        ('core', '0001_initial'),
-        ('models_registry', '0001_initial'),
+        ("audits", "0003_append_only_trigger"),
+        ("core", "0001_initial"),
+        ("models_registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ValidationPolicySettings',
+            name="ValidationPolicySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('allow_overrides', models.BooleanField(default=True)),
-                ('locked_keys', models.JSONField(blank=True, default=list, help_text='Dotted policy keys nobody may override, e.g. "fairness.dp_ratio_min".')),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("allow_overrides", models.BooleanField(default=True)),
+                (
+                    "locked_keys",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Dotted policy keys nobody may override, e.g. "fairness.dp_ratio_min".',
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'validation policy settings',
+                "verbose_name_plural": "validation policy settings",
             },
         ),
         migrations.CreateModel(
-            name='ValidationRun',
+            name="ValidationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('task', models.CharField(max_length=20)),
-                ('suite', models.CharField(choices=[('quick', 'Quick'), ('standard', 'Standard'), ('full', 'Full')], max_length=10)),
-                ('policy_overrides', models.JSONField(blank=True, default=dict)),
-                ('policy', models.JSONField(default=dict, help_text='The resolved policy: defaults plus overrides.')),
-                ('policy_version', models.CharField(max_length=20)),
-                ('seed', models.IntegerField(default=0)),
-                ('time_limit_s', models.PositiveIntegerField()),
-                ('memory_limit_mb', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=10)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('claim_token', models.CharField(blank=True, help_text='Set when a worker claims the run; a retry of that task resumes with it.', max_length=32)),
-                ('stage', models.CharField(blank=True, max_length=60)),
-                ('progress_percent', models.PositiveSmallIntegerField(default=0)),
-                ('checks_done', models.PositiveSmallIntegerField(default=0)),
-                ('checks_total', models.PositiveSmallIntegerField(default=0)),
-                ('current_check', models.CharField(blank=True, max_length=200)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error_message', models.TextField(blank=True)),
-                ('error_detail', models.TextField(blank=True)),
-                ('reproducibility', models.JSONField(blank=True, default=dict)),
-                ('peak_memory_mb', models.FloatField(blank=True, null=True)),
-                ('duration_s', models.FloatField(blank=True, null=True)),
-                ('model_version', models.ForeignKey(blank=True, help_text='Empty for a predictions-only run.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='validation_runs', to='models_registry.modelversion')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='validation_runs', to='models_registry.aisystem')),
-                ('test_dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.dataset')),
-                ('train_dataset', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("task", models.CharField(max_length=20)),
+                (
+                    "suite",
+                    models.CharField(
+                        choices=[("quick", "Quick"), ("standard", "Standard"), ("full", "Full")], max_length=10
+                    ),
+                ),
+                ("policy_overrides", models.JSONField(blank=True, default=dict)),
+                ("policy", models.JSONField(default=dict, help_text="The resolved policy: defaults plus overrides.")),
+                ("policy_version", models.CharField(max_length=20)),
+                ("seed", models.IntegerField(default=0)),
+                ("time_limit_s", models.PositiveIntegerField()),
+                ("memory_limit_mb", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("cancel_requested", models.BooleanField(default=False)),
+                (
+                    "claim_token",
+                    models.CharField(
+                        blank=True,
+                        help_text="Set when a worker claims the run; a retry of that task resumes with it.",
+                        max_length=32,
+                    ),
+                ),
+                ("stage", models.CharField(blank=True, max_length=60)),
+                ("progress_percent", models.PositiveSmallIntegerField(default=0)),
+                ("checks_done", models.PositiveSmallIntegerField(default=0)),
+                ("checks_total", models.PositiveSmallIntegerField(default=0)),
+                ("current_check", models.CharField(blank=True, max_length=200)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error_message", models.TextField(blank=True)),
+                ("error_detail", models.TextField(blank=True)),
+                ("reproducibility", models.JSONField(blank=True, default=dict)),
+                ("peak_memory_mb", models.FloatField(blank=True, null=True)),
+                ("duration_s", models.FloatField(blank=True, null=True)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for a predictions-only run.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="validation_runs",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="validation_runs",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "test_dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="models_registry.dataset"
+                    ),
+                ),
+                (
+                    "train_dataset",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_registry.dataset",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('check_id', models.CharField(max_length=20)),
-                ('category', models.CharField(db_index=True, max_length=30)),
-                ('check_status', models.CharField(choices=[('pass', 'Pass'), ('warn', 'Warning'), ('fail', 'Fail'), ('not_evaluable', 'Not evaluable'), ('info', 'Info')], max_length=15)),
-                ('severity', models.CharField(choices=[('critical', 'Critical'), ('high', 'High'), ('medium', 'Medium'), ('low', 'Low'), ('info', 'Info')], db_index=True, max_length=10)),
-                ('title', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('affected', models.JSONField(blank=True, null=True)),
-                ('evidence', models.JSONField(blank=True, null=True)),
-                ('recommendation', models.TextField(blank=True)),
-                ('eu_ai_act_article', models.CharField(blank=True, db_index=True, max_length=40)),
-                ('status', models.CharField(choices=[('open', 'Open')], db_index=True, default='open', max_length=20)),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='models_registry.modelversion')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='models_registry.aisystem')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='audits.validationrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("check_id", models.CharField(max_length=20)),
+                ("category", models.CharField(db_index=True, max_length=30)),
+                (
+                    "check_status",
+                    models.CharField(
+                        choices=[
+                            ("pass", "Pass"),
+                            ("warn", "Warning"),
+                            ("fail", "Fail"),
+                            ("not_evaluable", "Not evaluable"),
+                            ("info", "Info"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("critical", "Critical"),
+                            ("high", "High"),
+                            ("medium", "Medium"),
+                            ("low", "Low"),
+                            ("info", "Info"),
+                        ],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                ("affected", models.JSONField(blank=True, null=True)),
+                ("evidence", models.JSONField(blank=True, null=True)),
+                ("recommendation", models.TextField(blank=True)),
+                ("eu_ai_act_article", models.CharField(blank=True, db_index=True, max_length=40)),
+                ("status", models.CharField(choices=[("open", "Open")], db_index=True, default="open", max_length=20)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="findings",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="findings",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="findings", to="audits.validationrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', 'check_id'],
+                "ordering": ["-created_at", "check_id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckResultRecord',
+            name="CheckResultRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_id', models.CharField(max_length=20)),
-                ('family', models.CharField(max_length=30)),
-                ('name', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('pass', 'Pass'), ('warn', 'Warning'), ('fail', 'Fail'), ('not_evaluable', 'Not evaluable'), ('info', 'Info')], max_length=15)),
-                ('severity', models.CharField(choices=[('critical', 'Critical'), ('high', 'High'), ('medium', 'Medium'), ('low', 'Low'), ('info', 'Info')], max_length=10)),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('threshold', models.JSONField(blank=True, null=True)),
-                ('ci', models.JSONField(blank=True, null=True)),
-                ('summary', models.TextField(blank=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('charts', models.JSONField(blank=True, default=list)),
-                ('finding', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('duration_s', models.FloatField(default=0)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='audits.validationrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("check_id", models.CharField(max_length=20)),
+                ("family", models.CharField(max_length=30)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pass", "Pass"),
+                            ("warn", "Warning"),
+                            ("fail", "Fail"),
+                            ("not_evaluable", "Not evaluable"),
+                            ("info", "Info"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("critical", "Critical"),
+                            ("high", "High"),
+                            ("medium", "Medium"),
+                            ("low", "Low"),
+                            ("info", "Info"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("value", models.FloatField(blank=True, null=True)),
+                ("threshold", models.JSONField(blank=True, null=True)),
+                ("ci", models.JSONField(blank=True, null=True)),
+                ("summary", models.TextField(blank=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("charts", models.JSONField(blank=True, default=list)),
+                ("finding", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("duration_s", models.FloatField(default=0)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="audits.validationrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'check_id'],
+                "ordering": ["run", "check_id"],
             },
         ),
         migrations.AddIndex(
-            model_name='validationrun',
-            index=models.Index(fields=['organisation', '-created_at'], name='audits_vali_organis_1bd5da_idx'),
+            model_name="validationrun",
+            index=models.Index(fields=["organisation", "-created_at"], name="audits_vali_organis_1bd5da_idx"),
         ),
         migrations.AddIndex(
-            model_name='validationrun',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='audits_vali_status_3e67ef_idx'),
+            model_name="validationrun",
+            index=models.Index(fields=["status", "heartbeat_at"], name="audits_vali_status_3e67ef_idx"),
         ),
         migrations.AddConstraint(
-            model_name='validationrun',
-            constraint=models.CheckConstraint(condition=models.Q(('progress_percent__lte', 100)), name='validation_progress_max_100'),
+            model_name="validationrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress_percent__lte", 100)), name="validation_progress_max_100"
+            ),
         ),
         migrations.AddIndex(
-            model_name='finding',
-            index=models.Index(fields=['organisation', '-created_at'], name='audits_find_organis_c692d7_idx'),
+            model_name="finding",
+            index=models.Index(fields=["organisation", "-created_at"], name="audits_find_organis_c692d7_idx"),
         ),
         migrations.AddConstraint(
-            model_name='finding',
-            constraint=models.UniqueConstraint(fields=('run', 'check_id'), name='finding_unique_per_run'),
+            model_name="finding",
+            constraint=models.UniqueConstraint(fields=("run", "check_id"), name="finding_unique_per_run"),
         ),
         migrations.AddConstraint(
-            model_name='checkresultrecord',
-            constraint=models.UniqueConstraint(fields=('run', 'check_id'), name='check_result_unique_per_run'),
+            model_name="checkresultrecord",
+            constraint=models.UniqueConstraint(fields=("run", "check_id"), name="check_result_unique_per_run"),
         ),
     ]

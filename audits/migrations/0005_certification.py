@@ -8,225 +8,564 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audits', '0004_validation_runs'),
-        ('core', '0002_notification'),
-        ('governance', '0005_evidence_validation_run_link'),
-        ('models_registry', '0001_initial'),
+        ("audits", "0004_validation_runs"),
+        ("core", "0002_notification"),
+        ("governance", "0005_evidence_validation_run_link"),
+        ("models_registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='finding',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('accepted', 'Risk accepted'), ('mitigation_required', 'Mitigation required'), ('false_positive', 'False positive'), ('escalated', 'Escalated')], db_index=True, default='open', max_length=20),
+            model_name="finding",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("accepted", "Risk accepted"),
+                    ("mitigation_required", "Mitigation required"),
+                    ("false_positive", "False positive"),
+                    ("escalated", "Escalated"),
+                ],
+                db_index=True,
+                default="open",
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.PositiveIntegerField(help_text='1, 2, 3… per organisation.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('rejected', 'Rejected'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], db_index=True, default='draft', max_length=30)),
-                ('risk_tier', models.CharField(max_length=20)),
-                ('note', models.TextField(blank=True, help_text='What the submitter wants reviewers to know.')),
-                ('frozen', models.JSONField(blank=True, default=dict)),
-                ('frozen_sha256', models.CharField(blank=True, max_length=64)),
-                ('carried_points', models.JSONField(blank=True, default=list, help_text='Open points of the previous submission, as they stood.')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_reason', models.TextField(blank=True)),
-                ('lock_version', models.PositiveIntegerField(default=0, help_text='Raised on every change; forms send it back.')),
-                ('determination', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='governance.determination')),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='models_registry.modelversion')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('previous', models.ForeignKey(blank=True, help_text='The earlier submission of this system whose open points carry forward.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='followers', to='audits.submission')),
-                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='models_registry.aisystem')),
-                ('validation_run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='audits.validationrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.PositiveIntegerField(help_text="1, 2, 3… per organisation.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("approved_with_conditions", "Approved with conditions"),
+                            ("rejected", "Rejected"),
+                            ("suspended", "Suspended"),
+                            ("revoked", "Revoked"),
+                            ("expired", "Expired"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=30,
+                    ),
+                ),
+                ("risk_tier", models.CharField(max_length=20)),
+                ("note", models.TextField(blank=True, help_text="What the submitter wants reviewers to know.")),
+                ("frozen", models.JSONField(blank=True, default=dict)),
+                ("frozen_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "carried_points",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Open points of the previous submission, as they stood."
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_reason", models.TextField(blank=True)),
+                (
+                    "lock_version",
+                    models.PositiveIntegerField(default=0, help_text="Raised on every change; forms send it back."),
+                ),
+                (
+                    "determination",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="governance.determination",
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "previous",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The earlier submission of this system whose open points carry forward.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="followers",
+                        to="audits.submission",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "validation_run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="audits.validationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SignOff',
+            name="SignOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('signer_role', models.CharField(choices=[('auditor', 'Auditor'), ('compliance_officer', 'Compliance officer')], max_length=30)),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('approve_with_conditions', 'Approve with conditions'), ('reject', 'Reject')], max_length=30)),
-                ('reason', models.TextField()),
-                ('valid_until', models.DateField(blank=True, null=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('signer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signoffs', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "signer_role",
+                    models.CharField(
+                        choices=[("auditor", "Auditor"), ("compliance_officer", "Compliance officer")], max_length=30
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("approve_with_conditions", "Approve with conditions"),
+                            ("reject", "Reject"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("valid_until", models.DateField(blank=True, null=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "signer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="signoffs", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewAssignment',
+            name="ReviewAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reviewer_role', models.CharField(choices=[('auditor', 'Auditor'), ('compliance_officer', 'Compliance officer')], max_length=30)),
-                ('active', models.BooleanField(default=True, help_text='False once withdrawn or blocked by a conflict.')),
-                ('assigned_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='review_assignments', to=settings.AUTH_USER_MODEL)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "reviewer_role",
+                    models.CharField(
+                        choices=[("auditor", "Auditor"), ("compliance_officer", "Compliance officer")], max_length=30
+                    ),
+                ),
+                (
+                    "active",
+                    models.BooleanField(default=True, help_text="False once withdrawn or blocked by a conflict."),
+                ),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="review_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Rerun',
+            name="Rerun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='rerun_of', to='audits.validationrun')),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reruns', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="rerun_of", to="audits.validationrun"
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reruns", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='FindingDecision',
+            name="FindingDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('decision', models.CharField(choices=[('accept_risk', 'Accept the risk'), ('require_mitigation', 'Require mitigation'), ('false_positive', 'False positive'), ('escalate', 'Escalate')], max_length=30)),
-                ('justification', models.TextField(blank=True)),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('finding', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='audits.finding')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('risk', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.risk')),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("accept_risk", "Accept the risk"),
+                            ("require_mitigation", "Require mitigation"),
+                            ("false_positive", "False positive"),
+                            ("escalate", "Escalate"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("justification", models.TextField(blank=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "finding",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="audits.finding"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "risk",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="governance.risk",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="audits.submission"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FindingComment',
+            name="FindingComment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('body', models.TextField()),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('finding', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comments', to='audits.finding')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='audits.findingcomment')),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comments', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("body", models.TextField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "finding",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="comments", to="audits.finding"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replies",
+                        to="audits.findingcomment",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="comments", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DissentingOpinion',
+            name="DissentingOpinion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('opinion', models.TextField()),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dissents', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("opinion", models.TextField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="dissents", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Condition',
+            name="Condition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('text', models.TextField()),
-                ('due_date', models.DateField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('met', 'Met'), ('overdue', 'Overdue')], default='open', max_length=10)),
-                ('met_at', models.DateTimeField(blank=True, null=True)),
-                ('met_note', models.TextField(blank=True)),
-                ('reminded_at', models.DateTimeField(blank=True, help_text='When the owner was told it falls due.', null=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signoff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conditions', to='audits.signoff')),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conditions', to='audits.submission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("text", models.TextField()),
+                ("due_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("met", "Met"), ("overdue", "Overdue")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("met_at", models.DateTimeField(blank=True, null=True)),
+                ("met_note", models.TextField(blank=True)),
+                (
+                    "reminded_at",
+                    models.DateTimeField(blank=True, help_text="When the owner was told it falls due.", null=True),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "signoff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="conditions", to="audits.signoff"
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="conditions", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_date', 'id'],
+                "ordering": ["due_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Certificate',
+            name="Certificate",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('document', models.JSONField(help_text='The signed document exactly as issued: payload, key id, signature.')),
-                ('payload_sha256', models.CharField(max_length=64)),
-                ('key_id', models.CharField(max_length=80)),
-                ('status', models.CharField(choices=[('valid', 'Valid'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], db_index=True, default='valid', max_length=10)),
-                ('valid_from', models.DateField()),
-                ('valid_until', models.DateField()),
-                ('status_reason', models.TextField(blank=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certificates', to='models_registry.modelversion')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certificates', to='models_registry.aisystem')),
-                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='certificate', to='audits.submission')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "document",
+                    models.JSONField(help_text="The signed document exactly as issued: payload, key id, signature."),
+                ),
+                ("payload_sha256", models.CharField(max_length=64)),
+                ("key_id", models.CharField(max_length=80)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("valid", "Valid"),
+                            ("suspended", "Suspended"),
+                            ("revoked", "Revoked"),
+                            ("expired", "Expired"),
+                        ],
+                        db_index=True,
+                        default="valid",
+                        max_length=10,
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                ("valid_until", models.DateField()),
+                ("status_reason", models.TextField(blank=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certificates",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certificates",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="certificate", to="audits.submission"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ConflictOfInterest',
+            name="ConflictOfInterest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reason', models.TextField()),
-                ('declared_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.aisystem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("reason", models.TextField()),
+                (
+                    "declared_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="models_registry.aisystem"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('system', 'person'), name='conflict_unique')],
+                "constraints": [models.UniqueConstraint(fields=("system", "person"), name="conflict_unique")],
             },
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['organisation', 'status'], name='audits_subm_organis_23ef45_idx'),
+            model_name="submission",
+            index=models.Index(fields=["organisation", "status"], name="audits_subm_organis_23ef45_idx"),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.UniqueConstraint(fields=('organisation', 'number'), name='submission_number_unique'),
+            model_name="submission",
+            constraint=models.UniqueConstraint(fields=("organisation", "number"), name="submission_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='signoff',
-            constraint=models.UniqueConstraint(fields=('submission', 'signer'), name='signoff_once_per_signer'),
+            model_name="signoff",
+            constraint=models.UniqueConstraint(fields=("submission", "signer"), name="signoff_once_per_signer"),
         ),
         migrations.AddConstraint(
-            model_name='reviewassignment',
-            constraint=models.UniqueConstraint(fields=('submission', 'reviewer'), name='assignment_unique'),
+            model_name="reviewassignment",
+            constraint=models.UniqueConstraint(fields=("submission", "reviewer"), name="assignment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='findingdecision',
-            constraint=models.UniqueConstraint(fields=('submission', 'finding'), name='decision_unique'),
+            model_name="findingdecision",
+            constraint=models.UniqueConstraint(fields=("submission", "finding"), name="decision_unique"),
         ),
     ]

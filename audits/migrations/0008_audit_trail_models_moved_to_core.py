@@ -8,7 +8,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("audits", "0007_audit_trail_truncate_guard"),
         ("core", "0003_audit_trail_models"),

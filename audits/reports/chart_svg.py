@@ -8,6 +8,7 @@ layout shapes (reference lines and bands), titles, axis titles, tick labels, rev
 legend. A figure with any other trace type becomes a placeholder that says so, never a half-drawn
 chart. The same figure gives the same bytes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,10 +24,26 @@ import numpy as np
 PLACEHOLDER_TEXT = "Chart not available in print"
 SUPPORTED_TRACES = frozenset({"scatter", "scattergl", "bar", "heatmap"})
 # plotly.js's own colour sequence (the checks build figures with template=None).
-COLORWAY = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-DASHES = {"solid": "-", "dot": ":", "dash": "--", "longdash": (0, (8, 3)), "dashdot": "-.",
-          "longdashdot": (0, (8, 3, 2, 3))}
+COLORWAY = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+DASHES = {
+    "solid": "-",
+    "dot": ":",
+    "dash": "--",
+    "longdash": (0, (8, 3)),
+    "dashdot": "-.",
+    "longdashdot": (0, (8, 3, 2, 3)),
+}
 PX = 0.75  # plotly sizes are CSS pixels; matplotlib's are points
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE = 11, 9, 8
 # WeasyPrint needs about 4 ms per SVG marker (20 s for the 5,000-point SHAP strip): clouds larger
@@ -72,10 +89,9 @@ def figure_to_svg(figure: dict, *, width_in: float = 6.5, height_in: float = 3.2
     if title:
         fig.suptitle(_wrap(title, 90), fontsize=TITLE_SIZE)
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", dpi=RASTER_DPI,
-                metadata={"Date": None, "Title": title or None})
+    fig.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None, "Title": title or None})
     svg = buffer.getvalue()
-    return _scope_ids(svg[svg.index("<svg"):])
+    return _scope_ids(svg[svg.index("<svg") :])
 
 
 def svg_data_uri(svg: str) -> str:
@@ -84,26 +100,33 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
 
 
-def placeholder_svg(title: str, reason: str, *, width_in: float = 6.5,
-                    height_in: float = 3.2) -> str:
+def placeholder_svg(title: str, reason: str, *, width_in: float = 6.5, height_in: float = 3.2) -> str:
     """A framed box saying the chart cannot be printed, with its title and the reason."""
     w, h = round(width_in * 72, 1), round(height_in * 72, 1)
-    lines = [(_wrap(title, 80) or "Chart", 11, "bold", "#222"),
-             (PLACEHOLDER_TEXT, 10, "normal", "#222"), (reason, 8, "normal", "#555")]
+    lines = [
+        (_wrap(title, 80) or "Chart", 11, "bold", "#222"),
+        (PLACEHOLDER_TEXT, 10, "normal", "#222"),
+        (reason, 8, "normal", "#555"),
+    ]
     texts, y = [], h / 2 - 14
     for text, size, weight, fill in lines:
         for line in text.split("\n"):
-            texts.append(f'<text x="{w / 2}" y="{y:.1f}" text-anchor="middle" '
-                         f'font-family="DejaVu Sans, sans-serif" font-size="{size}" '
-                         f'font-weight="{weight}" fill="{fill}">{escape(line)}</text>')
+            texts.append(
+                f'<text x="{w / 2}" y="{y:.1f}" text-anchor="middle" '
+                f'font-family="DejaVu Sans, sans-serif" font-size="{size}" '
+                f'font-weight="{weight}" fill="{fill}">{escape(line)}</text>'
+            )
             y += size + 6
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" '
-            f'viewBox="0 0 {w} {h}" role="img"><title>{escape(title or PLACEHOLDER_TEXT)}</title>'
-            f'<rect x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" fill="#f6f6f6" '
-            f'stroke="#999999" stroke-dasharray="4 3"/>{"".join(texts)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" '
+        f'viewBox="0 0 {w} {h}" role="img"><title>{escape(title or PLACEHOLDER_TEXT)}</title>'
+        f'<rect x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" fill="#f6f6f6" '
+        f'stroke="#999999" stroke-dasharray="4 3"/>{"".join(texts)}</svg>'
+    )
 
 
 # ---- figure input ------------------------------------------------------------------------------
+
 
 def _printable_traces(figure: dict) -> list[dict]:
     traces = figure.get("data")
@@ -159,6 +182,7 @@ class _Categories:
 
 # ---- drawing -----------------------------------------------------------------------------------
 
+
 def _draw_scatter(fig, ax, trace, categories, default_color):
     x, y = _array(trace.get("x")), _array(trace.get("y"))
     if not len(x) and len(y):
@@ -167,22 +191,34 @@ def _draw_scatter(fig, ax, trace, categories, default_color):
     mode = trace.get("mode") or ("lines+markers" if len(x) < 20 else "lines")
     line, marker = trace.get("line") or {}, trace.get("marker") or {}
     label = _label(trace)
-    color = _color(line.get("color") or (marker.get("color") if isinstance(marker.get("color"), str)
-                                         else None), default_color)
+    color = _color(
+        line.get("color") or (marker.get("color") if isinstance(marker.get("color"), str) else None), default_color
+    )
     if "lines" in mode:
-        ax.plot(x, y, color=color, linestyle=_dash(line.get("dash")),
-                linewidth=float(line.get("width", 2)) * PX, label=label, zorder=2,
-                marker="o" if "markers" in mode else None,
-                markersize=float(marker.get("size", 6)) * PX)
+        ax.plot(
+            x,
+            y,
+            color=color,
+            linestyle=_dash(line.get("dash")),
+            linewidth=float(line.get("width", 2)) * PX,
+            label=label,
+            zorder=2,
+            marker="o" if "markers" in mode else None,
+            markersize=float(marker.get("size", 6)) * PX,
+        )
         return
     if "markers" not in mode:
         raise ChartNotPrintable(f"scatter mode {mode!r} has no print rendering")
-    style = {"s": (float(marker.get("size", 6)) * PX) ** 2, "linewidths": 0, "label": label,
-             "zorder": 2, "rasterized": len(x) > MAX_VECTOR_POINTS}
+    style = {
+        "s": (float(marker.get("size", 6)) * PX) ** 2,
+        "linewidths": 0,
+        "label": label,
+        "zorder": 2,
+        "rasterized": len(x) > MAX_VECTOR_POINTS,
+    }
     colors = marker.get("color")
     if colors is not None and not isinstance(colors, str):
-        points = ax.scatter(x, y, c=_numbers(_array(colors)),
-                            cmap=_colormap(marker.get("colorscale")), **style)
+        points = ax.scatter(x, y, c=_numbers(_array(colors)), cmap=_colormap(marker.get("colorscale")), **style)
         if marker.get("showscale"):
             _colorbar(fig, ax, points, marker.get("colorbar"))
     else:
@@ -204,23 +240,22 @@ def _draw_bar(ax, trace, bars, layout, categories, default_color):
         base = _stack_base(trace, bars, horizontal, categories, positions)
     marker = trace.get("marker") or {}
     colors = marker.get("color")
-    color = ([_color(c, default_color) for c in colors] if isinstance(colors, list)
-             else _color(colors, default_color))
+    color = [_color(c, default_color) for c in colors] if isinstance(colors, list) else _color(colors, default_color)
     alpha = 0.6 if mode == "overlay" else 1.0
     draw = ax.barh if horizontal else ax.bar
-    draw(positions + offset, np.nan_to_num(values), width, base, color=color, alpha=alpha,
-         label=_label(trace), zorder=2)
+    draw(
+        positions + offset, np.nan_to_num(values), width, base, color=color, alpha=alpha, label=_label(trace), zorder=2
+    )
 
 
 def _stack_base(trace, bars, horizontal, categories, positions) -> np.ndarray:
     base = np.zeros(len(positions))
-    for earlier in bars[:bars.index(trace)]:
-        cats, values = ((earlier.get("y"), earlier.get("x")) if horizontal
-                        else (earlier.get("x"), earlier.get("y")))
+    for earlier in bars[: bars.index(trace)]:
+        cats, values = (earlier.get("y"), earlier.get("x")) if horizontal else (earlier.get("x"), earlier.get("y"))
         earlier_values = np.nan_to_num(_numbers(_array(values)))
-        earlier_pos = categories.positions("y" if horizontal else "x",
-                                           _array(cats) if cats is not None else
-                                           list(range(len(earlier_values))))
+        earlier_pos = categories.positions(
+            "y" if horizontal else "x", _array(cats) if cats is not None else list(range(len(earlier_values)))
+        )
         for i, position in enumerate(positions):
             base[i] += earlier_values[earlier_pos == position].sum()
     return base
@@ -235,9 +270,15 @@ def _draw_heatmap(fig, ax, trace, categories):
     ypos = categories.positions("y", [str(v) for v in ys] if _is_categorical(ys) else ys)
     if len(xpos) != cols or len(ypos) != rows:
         raise ChartNotPrintable("heatmap axes do not match its values")
-    mesh = ax.pcolormesh(_edges(xpos), _edges(ypos), np.ma.masked_invalid(z),
-                         cmap=_colormap(trace.get("colorscale")), shading="flat",
-                         edgecolors="white", linewidth=0.5)
+    mesh = ax.pcolormesh(
+        _edges(xpos),
+        _edges(ypos),
+        np.ma.masked_invalid(z),
+        cmap=_colormap(trace.get("colorscale")),
+        shading="flat",
+        edgecolors="white",
+        linewidth=0.5,
+    )
     if trace.get("showscale", True):
         _colorbar(fig, ax, mesh, trace.get("colorbar"))
     template = trace.get("texttemplate")
@@ -246,8 +287,15 @@ def _draw_heatmap(fig, ax, trace, categories):
         for r in range(rows):
             for c in range(cols):
                 dark = high > low and (z[r, c] - low) / (high - low) > 0.55
-                ax.text(xpos[c], ypos[r], _cell_text(template, z[r, c]), ha="center",
-                        va="center", fontsize=TICK_SIZE, color="white" if dark else "black")
+                ax.text(
+                    xpos[c],
+                    ypos[r],
+                    _cell_text(template, z[r, c]),
+                    ha="center",
+                    va="center",
+                    fontsize=TICK_SIZE,
+                    color="white" if dark else "black",
+                )
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
@@ -268,6 +316,7 @@ def _cell_text(template: str, value: float) -> str:
             except ValueError:
                 pass
         return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
     return _plain(re.sub(r"%\{z(?::([^}]*))?\}", one, template))
 
 
@@ -279,20 +328,37 @@ def _draw_shapes(ax, shapes):
         kind = shape.get("type")
         if kind not in ("line", "rect"):
             continue  # circles and paths are decoration our checks never draw
-        transform = blended_transform_factory(_ref_transform(ax, shape.get("xref", "x")),
-                                              _ref_transform(ax, shape.get("yref", "y")))
+        transform = blended_transform_factory(
+            _ref_transform(ax, shape.get("xref", "x")), _ref_transform(ax, shape.get("yref", "y"))
+        )
         line = shape.get("line") or {}
         x0, x1, y0, y1 = (float(shape.get(k, 0)) for k in ("x0", "x1", "y0", "y1"))
         width = float(line.get("width", 2)) * PX
         edge = _color(line.get("color"), "#444444") if width > 0 else "none"
         if kind == "line":
-            ax.plot([x0, x1], [y0, y1], transform=transform, color=edge, linewidth=width,
-                    linestyle=_dash(line.get("dash")), zorder=3)
+            ax.plot(
+                [x0, x1],
+                [y0, y1],
+                transform=transform,
+                color=edge,
+                linewidth=width,
+                linestyle=_dash(line.get("dash")),
+                zorder=3,
+            )
         else:
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, transform=transform,
-                                   facecolor=_color(shape.get("fillcolor"), "none"),
-                                   edgecolor=edge, linewidth=width,
-                                   alpha=float(shape.get("opacity", 1)), zorder=1))
+            ax.add_patch(
+                Rectangle(
+                    (x0, y0),
+                    x1 - x0,
+                    y1 - y0,
+                    transform=transform,
+                    facecolor=_color(shape.get("fillcolor"), "none"),
+                    edgecolor=edge,
+                    linewidth=width,
+                    alpha=float(shape.get("opacity", 1)),
+                    zorder=1,
+                )
+            )
 
 
 def _ref_transform(ax, ref: str):
@@ -306,10 +372,19 @@ def _draw_annotations(ax, annotations):
         text = _plain(_text_of(note.get("text")))
         if not text:
             continue
-        transform = blended_transform_factory(_ref_transform(ax, note.get("xref", "x")),
-                                              _ref_transform(ax, note.get("yref", "y")))
-        ax.text(float(note.get("x", 0)), float(note.get("y", 0)), text, transform=transform,
-                fontsize=TICK_SIZE, ha="center", va="center", zorder=4)
+        transform = blended_transform_factory(
+            _ref_transform(ax, note.get("xref", "x")), _ref_transform(ax, note.get("yref", "y"))
+        )
+        ax.text(
+            float(note.get("x", 0)),
+            float(note.get("y", 0)),
+            text,
+            transform=transform,
+            fontsize=TICK_SIZE,
+            ha="center",
+            va="center",
+            zorder=4,
+        )
 
 
 def _colorbar(fig, ax, mappable, colorbar):
@@ -322,15 +397,18 @@ def _colorbar(fig, ax, mappable, colorbar):
 
 # ---- axes, legend, text ------------------------------------------------------------------------
 
+
 def _style_axes(ax, layout, categories):
     ax.tick_params(labelsize=TICK_SIZE)
     ax.grid(True, color="#e5e5e5", linewidth=0.6, zorder=0)
     ax.set_axisbelow(True)
     for axis_name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
         spec = layout.get(f"{axis_name}axis") or {}
-        set_label, set_scale, set_lim = ((ax.set_xlabel, ax.set_xscale, ax.set_xlim)
-                                         if axis_name == "x" else
-                                         (ax.set_ylabel, ax.set_yscale, ax.set_ylim))
+        set_label, set_scale, set_lim = (
+            (ax.set_xlabel, ax.set_xscale, ax.set_xlim)
+            if axis_name == "x"
+            else (ax.set_ylabel, ax.set_yscale, ax.set_ylim)
+        )
         set_label(_plain(_text_of(spec.get("title"))), fontsize=LABEL_SIZE)
         names = categories.names[axis_name]
         if names:
@@ -347,14 +425,13 @@ def _style_axes(ax, layout, categories):
             set_scale("log")
         if spec.get("range") and len(spec["range"]) == 2:
             low, high = (float(v) for v in spec["range"])
-            set_lim(*((10 ** low, 10 ** high) if spec.get("type") == "log" else (low, high)))
+            set_lim(*((10**low, 10**high) if spec.get("type") == "log" else (low, high)))
         if spec.get("autorange") == "reversed":
             axis.set_inverted(True)
 
 
 def _legend(ax, traces, layout):
-    named = [t for t in traces if t.get("showlegend") is not False and t.get("name")
-             and t["type"] != "heatmap"]
+    named = [t for t in traces if t.get("showlegend") is not False and t.get("name") and t["type"] != "heatmap"]
     wanted = layout.get("showlegend")
     if named and (wanted or (wanted is None and len(named) > 1)):
         ax.legend(fontsize=TICK_SIZE, frameon=False, loc="best")

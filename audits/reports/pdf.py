@@ -9,6 +9,7 @@ Static files are addressed the way `{% static %}` writes them ("/static/reports/
 default base URL maps them onto the staticfiles finders (STATICFILES_DIRS, app static folders) and
 STATIC_ROOT.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,8 +25,9 @@ class ResourceRefused(ValueError):
     """A report referenced a URL outside the static files (WeasyPrint logs it and skips it)."""
 
 
-def html_to_pdf(html: str, *, base_url: str | None = None, title: str | None = None,
-                author: str | None = None) -> bytes:
+def html_to_pdf(
+    html: str, *, base_url: str | None = None, title: str | None = None, author: str | None = None
+) -> bytes:
     """Render `html` to PDF bytes.
 
     `base_url` resolves relative URLs (default: the static URL prefix, so "/static/x.css" and
@@ -37,7 +39,9 @@ def html_to_pdf(html: str, *, base_url: str | None = None, title: str | None = N
     import weasyprint
 
     document = weasyprint.HTML(
-        string=html, base_url=base_url or _default_base_url(), url_fetcher=static_url_fetcher(),
+        string=html,
+        base_url=base_url or _default_base_url(),
+        url_fetcher=static_url_fetcher(),
     ).render()
     metadata = document.metadata
     if title is not None:
@@ -99,7 +103,7 @@ def _static_path(url: str) -> str:
         if not prefix or not requested.startswith(prefix):
             raise ResourceRefused(f"not a static file, refused in a report: {url}")
         try:
-            found = finders.find(requested[len(prefix):])
+            found = finders.find(requested[len(prefix) :])
         except SuspiciousFileOperation:  # "../" out of a static folder
             found = None
         if not found:

@@ -42,9 +42,18 @@ STATUS_RANK = {"fail": 0, "warn": 1, "not_evaluable": 2, "info": 3, "pass": 4}
 def submission_report_get(*, user, pk) -> Submission:
     """The submission if the user may see it, else 404 (another organisation's is not found)."""
     queryset = Submission.objects.select_related(
-        "organisation", "system", "model_version__artifact", "model_version__uploaded_by", "validation_run",
-        "validation_run__test_dataset__artifact", "validation_run__train_dataset__artifact", "determination",
-        "determination__approved_by", "submitted_by", "previous")
+        "organisation",
+        "system",
+        "model_version__artifact",
+        "model_version__uploaded_by",
+        "validation_run",
+        "validation_run__test_dataset__artifact",
+        "validation_run__train_dataset__artifact",
+        "determination",
+        "determination__approved_by",
+        "submitted_by",
+        "previous",
+    )
     return get_for_user(queryset, user, "submission.view", pk=pk)
 
 
@@ -54,6 +63,7 @@ def is_draft(submission: Submission) -> bool:
 
 
 # --- context ------------------------------------------------------------------------------------
+
 
 def submission_report_context(*, submission: Submission) -> dict:
     from audits.certification.freeze import results_digest
@@ -102,8 +112,7 @@ def _classification(determination) -> dict:
         "outcome_label": OutcomeChoice(outcome).label if outcome in OutcomeChoice.values else outcome,
         "headline": outcome_headline(outcome, result),
         "overlays": overlay_lines(result),
-        "tier_label": dict(RiskTier.choices).get(determination.effective_risk_tier,
-                                                 determination.effective_risk_tier),
+        "tier_label": dict(RiskTier.choices).get(determination.effective_risk_tier, determination.effective_risk_tier),
         "legal_bases": result.get("legal_bases", []),
         "rationale": result.get("rationale", []),
         "overridden": determination.is_overridden,
@@ -131,8 +140,18 @@ def _model_card(version) -> list[tuple[str, object]]:
 def _live_datasets(run) -> list[dict]:
     """A draft has frozen nothing yet: show the run's datasets as they are."""
     datasets = [("train", run.train_dataset), ("test", run.test_dataset)]
-    return [{"role": role, "name": d.name, "version": d.version, "sha256": d.artifact.sha256, "rows": d.row_count,
-             "file_name": d.artifact.original_name} for role, d in datasets if d is not None]
+    return [
+        {
+            "role": role,
+            "name": d.name,
+            "version": d.version,
+            "sha256": d.artifact.sha256,
+            "rows": d.row_count,
+            "file_name": d.artifact.original_name,
+        }
+        for role, d in datasets
+        if d is not None
+    ]
 
 
 @dataclass
@@ -162,13 +181,14 @@ def _charts(run, groups) -> ChartSelection:
             budget -= take
         if take < record.chart_count:
             omitted.append((record.check_id, record.chart_count - take))
-    figures = dict(CheckResultRecord.objects.filter(run=run, check_id__in=list(chosen))
-                   .values_list("check_id", "charts"))
-    by_check = {check_id: [_chart_uri(f) for f in (figures.get(check_id) or [])[:n]]
-                for check_id, n in chosen.items()}
+    figures = dict(
+        CheckResultRecord.objects.filter(run=run, check_id__in=list(chosen)).values_list("check_id", "charts")
+    )
+    by_check = {check_id: [_chart_uri(f) for f in (figures.get(check_id) or [])[:n]] for check_id, n in chosen.items()}
     total = sum(r.chart_count for r in records)
-    return ChartSelection(by_check=by_check, printed=sum(len(v) for v in by_check.values()), total=total,
-                          omitted_checks=sorted(omitted))
+    return ChartSelection(
+        by_check=by_check, printed=sum(len(v) for v in by_check.values()), total=total, omitted_checks=sorted(omitted)
+    )
 
 
 _SVG_CACHE: OrderedDict[str, str] = OrderedDict()
@@ -197,8 +217,9 @@ def _chart_uri(figure: dict) -> str:
 def _findings(submission) -> list[dict]:
     decisions = {d.finding_id: d for d in submission.decisions.select_related("decided_by", "risk")}
     comments = dict(submission.comments.values_list("finding_id").annotate(n=Count("id")).order_by())
-    findings = sorted(submission.validation_run.findings.all(),
-                      key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.check_id))
+    findings = sorted(
+        submission.validation_run.findings.all(), key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.check_id)
+    )
     return [{"finding": f, "decision": decisions.get(f.pk), "comments": comments.get(f.pk, 0)} for f in findings]
 
 
@@ -210,11 +231,15 @@ def _certificate(submission) -> dict | None:
     if certificate is None:
         return None
     payload = (certificate.document or {}).get("payload", {})
-    return {"certificate": certificate, "status": effective_status(certificate),
-            "verification_url": payload.get("verification_url", "")}
+    return {
+        "certificate": certificate,
+        "status": effective_status(certificate),
+        "verification_url": payload.get("verification_url", ""),
+    }
 
 
 # --- rendering ----------------------------------------------------------------------------------
+
 
 def submission_report_html(*, submission: Submission, for_print: bool = False, links: dict | None = None) -> str:
     context = submission_report_context(submission=submission)
@@ -223,8 +248,10 @@ def submission_report_html(*, submission: Submission, for_print: bool = False, l
 
 
 def submission_report_title(submission: Submission) -> str:
-    return (f"Validation and certification report {submission.reference}: {submission.system.name} "
-            f"{submission.model_version.version_label}")
+    return (
+        f"Validation and certification report {submission.reference}: {submission.system.name} "
+        f"{submission.model_version.version_label}"
+    )
 
 
 def submission_report_pdf(*, submission: Submission) -> tuple[bytes, bool]:
@@ -250,10 +277,16 @@ def report_fingerprint(submission: Submission) -> str:
     state = {
         "layout": REPORT_LAYOUT_VERSION,
         "comments": list(submission.comments.values_list("finding_id").annotate(n=Count("id")).order_by("finding_id")),
-        "conditions": [[pk, status, str(at)] for pk, status, at in
-                       submission.conditions.order_by("pk").values_list("pk", "status", "updated_at")],
-        "certificate": [[status, str(at)] for status, at in
-                        Certificate.objects.filter(submission=submission).values_list("status", "status_changed_at")],
+        "conditions": [
+            [pk, status, str(at)]
+            for pk, status, at in submission.conditions.order_by("pk").values_list("pk", "status", "updated_at")
+        ],
+        "certificate": [
+            [status, str(at)]
+            for status, at in Certificate.objects.filter(submission=submission).values_list(
+                "status", "status_changed_at"
+            )
+        ],
         "determination": submission.determination.status,
         "system": str(submission.system.updated_at),
         "today": timezone.localdate().isoformat(),  # "expired" is computed against today

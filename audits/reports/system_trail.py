@@ -52,15 +52,19 @@ def system_trail_object_ids(*, system) -> dict[str, set[str]]:
 def _registered_ids(system, kind: str) -> set[str]:
     """Versions or datasets registered for the system, including deleted ones (their rows are
     gone, their registration events name the system, under any name it has had)."""
-    events = AuditEvent.objects.filter(organisation_id=system.organisation_id, verb=f"{kind}.registered",
-                                       after__system__in=sorted(_system_names(system)))
+    events = AuditEvent.objects.filter(
+        organisation_id=system.organisation_id,
+        verb=f"{kind}.registered",
+        after__system__in=sorted(_system_names(system)),
+    )
     return set(events.values_list("object_id", flat=True))
 
 
 def _system_names(system) -> set[str]:
     names = {system.name}
-    renames = AuditEvent.objects.filter(object_type="models_registry.aisystem", object_id=str(system.pk),
-                                        verb="system.updated").values_list("before", "after")
+    renames = AuditEvent.objects.filter(
+        object_type="models_registry.aisystem", object_id=str(system.pk), verb="system.updated"
+    ).values_list("before", "after")
     for before, after in renames:
         for summary in (before, after):
             if isinstance(summary, dict) and isinstance(summary.get("name"), str):
@@ -74,20 +78,29 @@ def system_trail_events(*, system) -> QuerySet:
     for object_type, object_ids in system_trail_object_ids(system=system).items():
         if object_ids:
             match |= Q(object_type=object_type, object_id__in=sorted(object_ids))
-    return (AuditEvent.objects.filter(organisation_id=system.organisation_id, chain=chain_for(system.organisation_id))
-            .filter(match).order_by("seq"))
+    return (
+        AuditEvent.objects.filter(organisation_id=system.organisation_id, chain=chain_for(system.organisation_id))
+        .filter(match)
+        .order_by("seq")
+    )
 
 
 def system_trail_header(*, system, snapshot, actor) -> dict:
     chain = snapshot.chain
     return export_header(
-        complete=False, snapshot=snapshot, actor=actor, scope="system",
-        note=(f"A FILTERED VIEW of the organisation's hash chain {chain}: only the {snapshot.count} events about the "
-              f"AI system {system.name!r} (id {system.pk}) and its versions, datasets, validation runs, "
-              "findings, submissions, certificates, determinations, obligations and risks. Events of the "
-              "chain in between are left out: each event's hash can be checked, and the link to the "
-              "previous event only where both are in this file (consecutive seq)."),
-        system={"id": system.pk, "name": system.name})
+        complete=False,
+        snapshot=snapshot,
+        actor=actor,
+        scope="system",
+        note=(
+            f"A FILTERED VIEW of the organisation's hash chain {chain}: only the {snapshot.count} events about the "
+            f"AI system {system.name!r} (id {system.pk}) and its versions, datasets, validation runs, "
+            "findings, submissions, certificates, determinations, obligations and risks. Events of the "
+            "chain in between are left out: each event's hash can be checked, and the link to the "
+            "previous event only where both are in this file (consecutive seq)."
+        ),
+        system={"id": system.pk, "name": system.name},
+    )
 
 
 def system_trail_jsonl(*, system, actor) -> Iterator[str]:
@@ -99,5 +112,6 @@ def system_trail_jsonl(*, system, actor) -> Iterator[str]:
     for event in snapshot.events.iterator(chunk_size=2000):
         record = event.as_record()
         record["timestamp"] = format_timestamp(event.timestamp)
-        yield json.dumps({field: record.get(field) for field in EXPORT_FIELDS}, ensure_ascii=False,
-                         sort_keys=True) + "\n"
+        yield (
+            json.dumps({field: record.get(field) for field in EXPORT_FIELDS}, ensure_ascii=False, sort_keys=True) + "\n"
+        )

@@ -40,9 +40,11 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 def submission_report_html(request, pk: int):
     require_permission(request, "submission.view")
     submission = report.submission_report_get(user=request.user, pk=pk)
-    links = {"Download PDF": reverse("reports:submission_report_pdf", args=[pk]),
-             "Annex IV draft": reverse("reports:annex_iv", args=[submission.system_id]),
-             "Back to the submission": _url("certification:submission_detail", pk)}
+    links = {
+        "Download PDF": reverse("reports:submission_report_pdf", args=[pk]),
+        "Annex IV draft": reverse("reports:annex_iv", args=[submission.system_id]),
+        "Back to the submission": _url("certification:submission_detail", pk),
+    }
     html = report.submission_report_html(submission=submission, links={k: v for k, v in links.items() if v})
     return HttpResponse(html)
 
@@ -64,8 +66,10 @@ def submission_report_pdf(request, pk: int):
 def annex_iv_html(request, pk: int):
     require_permission(request, "system.view")
     system = system_get(user=request.user, pk=pk)
-    links = {"Download PDF": reverse("reports:annex_iv_pdf", args=[pk]),
-             "Back to the system": _url("registry:system_detail", pk)}
+    links = {
+        "Download PDF": reverse("reports:annex_iv_pdf", args=[pk]),
+        "Back to the system": _url("registry:system_detail", pk),
+    }
     return HttpResponse(annex_iv.annex_iv_html(system=system, links={k: v for k, v in links.items() if v}))
 
 
@@ -82,11 +86,16 @@ def annex_iv_pdf(request, pk: int):
 def system_trail_export(request, pk: int):
     require_permission(request, "audit.export")
     system = system_get(user=request.user, pk=pk)
-    audit_trail_export_record(actor=request.user, organisation=system.organisation, scope=f"system:{system.pk}",
-                              label=f"audit trail of {system.name}",
-                              after={"format": "jsonl", "scope": "system", "system": system.pk})
+    audit_trail_export_record(
+        actor=request.user,
+        organisation=system.organisation,
+        scope=f"system:{system.pk}",
+        label=f"audit trail of {system.name}",
+        after={"format": "jsonl", "scope": "system", "system": system.pk},
+    )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response = StreamingHttpResponse(system_trail_jsonl(system=system, actor=request.user),
-                                     content_type="application/x-ndjson")
+    response = StreamingHttpResponse(
+        system_trail_jsonl(system=system, actor=request.user), content_type="application/x-ndjson"
+    )
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{_slug(system.name)}-{stamp}.jsonl"'
     return response

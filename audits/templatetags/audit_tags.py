@@ -28,6 +28,7 @@ def change_rows(event) -> list[tuple[str, str, str, bool]]:
     rows = []
     for key in list(dict.fromkeys([*before, *after])):
         old, new = before.get(key), after.get(key)
-        rows.append((key, _text(old) if key in before else "", _text(new) if key in after else "",
-                     key in before and old != new))
+        rows.append(
+            (key, _text(old) if key in before else "", _text(new) if key in after else "", key in before and old != new)
+        )
     return rows

@@ -30,8 +30,14 @@ from core.permissions import has_permission
 from core.trail import audit_record
 
 # Which suite a run gets when nobody picks one: the stricter the EU AI Act tier, the more checks.
-SUITE_BY_RISK_TIER = {"high": Suite.FULL, "prohibited": Suite.FULL, "limited": Suite.STANDARD,
-                      "minimal": Suite.STANDARD, "out_of_scope": Suite.STANDARD, "unclassified": Suite.STANDARD}
+SUITE_BY_RISK_TIER = {
+    "high": Suite.FULL,
+    "prohibited": Suite.FULL,
+    "limited": Suite.STANDARD,
+    "minimal": Suite.STANDARD,
+    "out_of_scope": Suite.STANDARD,
+    "unclassified": Suite.STANDARD,
+}
 TASKS = ("binary", "multiclass", "regression")
 HEARTBEAT_EVERY_S = 2.0
 PROGRESS_EVERY_S = 0.5  # at most two progress writes per second
@@ -69,6 +75,7 @@ def default_suite_for(system) -> str:
 
 # --- policy ------------------------------------------------------------------------------------
 
+
 def validation_policy_settings_get(*, organisation_id: int) -> ValidationPolicySettings:
     """The organisation's settings, or the defaults (every override allowed) when it has none."""
     found = ValidationPolicySettings.objects.filter(organisation_id=organisation_id).first()
@@ -89,13 +96,15 @@ def _clean_locked_keys(locked_keys: list[str] | None) -> list[str]:
     known = {key for _, group in validation_policy_key_groups() for key, _ in group}
     for key in keys:
         if key not in known:
-            raise ValidationFailed(f"Unknown policy key {key!r}.", code="invalid_policy",
-                                   extra={"field": "locked_keys"})
+            raise ValidationFailed(
+                f"Unknown policy key {key!r}.", code="invalid_policy", extra={"field": "locked_keys"}
+            )
     return keys
 
 
-def validation_policy_settings_update(*, actor, allow_overrides: bool, locked_keys: list[str] | None = None,
-                                      reason: str = "", based_on: str | None = None) -> ValidationPolicySettings:
+def validation_policy_settings_update(
+    *, actor, allow_overrides: bool, locked_keys: list[str] | None = None, reason: str = "", based_on: str | None = None
+) -> ValidationPolicySettings:
     """Organisation admins decide whether runs may override the policy, and which keys stay locked.
     `based_on` is the fingerprint of the settings the admin saw; a different current one is a Conflict."""
     _require(actor, "org.manage")
@@ -103,16 +112,26 @@ def validation_policy_settings_update(*, actor, allow_overrides: bool, locked_ke
     with transaction.atomic():
         # Locked so two admins saving at once cannot interleave their before/after snapshots.
         row, _ = ValidationPolicySettings.objects.select_for_update().get_or_create(
-            organisation_id=actor.organisation_id)
+            organisation_id=actor.organisation_id
+        )
         before = {"allow_overrides": row.allow_overrides, "locked_keys": row.locked_keys}
         if based_on is not None and based_on != validation_policy_settings_fingerprint(settings_row=row):
-            raise Conflict("Someone changed these settings while you were editing them. The page now shows "
-                           "the current settings; check them and save again.", code="policy_settings_changed",
-                           extra={"current": before})
+            raise Conflict(
+                "Someone changed these settings while you were editing them. The page now shows "
+                "the current settings; check them and save again.",
+                code="policy_settings_changed",
+                extra={"current": before},
+            )
         row.allow_overrides, row.locked_keys = bool(allow_overrides), keys
         row.save()
-        audit_record(verb="validation_policy.updated", target=row, actor=actor, reason=reason, before=before,
-                     after={"allow_overrides": row.allow_overrides, "locked_keys": keys})
+        audit_record(
+            verb="validation_policy.updated",
+            target=row,
+            actor=actor,
+            reason=reason,
+            before=before,
+            after={"allow_overrides": row.allow_overrides, "locked_keys": keys},
+        )
     return row
 
 
@@ -130,17 +149,26 @@ def validation_policy_resolve(*, organisation_id: int, overrides: dict | None) -
 
     overrides = overrides or {}
     if not isinstance(overrides, dict):
-        raise ValidationFailed("Policy overrides must map policy keys to values.", code="invalid_policy",
-                               extra={"field": "policy_overrides"})
+        raise ValidationFailed(
+            "Policy overrides must map policy keys to values.",
+            code="invalid_policy",
+            extra={"field": "policy_overrides"},
+        )
     if overrides:
         org_settings = validation_policy_settings_get(organisation_id=organisation_id)
         if not org_settings.allow_overrides:
-            raise NotAllowed("Your organisation does not allow policy overrides; the validation runs with "
-                             "the standard policy.", code="overrides_not_allowed", extra={"field": "policy_overrides"})
+            raise NotAllowed(
+                "Your organisation does not allow policy overrides; the validation runs with the standard policy.",
+                code="overrides_not_allowed",
+                extra={"field": "policy_overrides"},
+            )
         locked = sorted(set(_flat_keys(overrides)) & set(org_settings.locked_keys or []))
         if locked:
-            raise NotAllowed(f"Your organisation has locked these policy keys: {', '.join(locked)}.",
-                             code="policy_key_locked", extra={"field": "policy_overrides", "keys": locked})
+            raise NotAllowed(
+                f"Your organisation has locked these policy keys: {', '.join(locked)}.",
+                code="policy_key_locked",
+                extra={"field": "policy_overrides", "keys": locked},
+            )
     try:
         return Policy.from_overrides(overrides).to_dict()
     except PolicyError as exc:
@@ -149,44 +177,68 @@ def validation_policy_resolve(*, organisation_id: int, overrides: dict | None) -
 
 # --- start and cancel --------------------------------------------------------------------------
 
+
 def _check_inputs(*, actor, model_version, system, train_dataset, test_dataset, task):
     """Returns the system of the run; every object must belong to it and to the actor's organisation."""
     if test_dataset is None:
-        raise ValidationFailed("Pick the test dataset to validate on.", code="test_dataset_required",
-                               extra={"field": "test_dataset"})
-    for obj, label in ((model_version, "model version"), (system, "AI system"),
-                       (train_dataset, "dataset"), (test_dataset, "dataset")):
+        raise ValidationFailed(
+            "Pick the test dataset to validate on.", code="test_dataset_required", extra={"field": "test_dataset"}
+        )
+    for obj, label in (
+        (model_version, "model version"),
+        (system, "AI system"),
+        (train_dataset, "dataset"),
+        (test_dataset, "dataset"),
+    ):
         _own(actor, obj, label)
     if model_version is not None:
         system_id = model_version.system_id
     else:
         system_id = system.pk if system is not None else test_dataset.system_id
     if system is not None and system.pk != system_id:
-        raise ValidationFailed("The model version belongs to another AI system.", code="version_other_system",
-                               extra={"field": "model_version"})
+        raise ValidationFailed(
+            "The model version belongs to another AI system.",
+            code="version_other_system",
+            extra={"field": "model_version"},
+        )
     for dataset, field in ((test_dataset, "test_dataset"), (train_dataset, "train_dataset")):
         if dataset is not None and dataset.system_id != system_id:
-            raise ValidationFailed(f"{dataset} belongs to another AI system; pick a dataset of this system.",
-                                   code="dataset_other_system", extra={"field": field})
+            raise ValidationFailed(
+                f"{dataset} belongs to another AI system; pick a dataset of this system.",
+                code="dataset_other_system",
+                extra={"field": field},
+            )
         if dataset is not None and dataset.profile_status != "profiled":
-            raise ValidationFailed(f"{dataset} cannot be validated on yet: " + ("it is still being profiled." if
-                                   dataset.profile_status == "pending" else "its file was refused."),
-                                   code="dataset_not_ready", extra={"field": field})
+            raise ValidationFailed(
+                f"{dataset} cannot be validated on yet: "
+                + ("it is still being profiled." if dataset.profile_status == "pending" else "its file was refused."),
+                code="dataset_not_ready",
+                extra={"field": field},
+            )
     if train_dataset is not None and train_dataset.pk == test_dataset.pk:
-        raise ValidationFailed("The training and test datasets are the same dataset.", code="same_dataset",
-                               extra={"field": "train_dataset"})
+        raise ValidationFailed(
+            "The training and test datasets are the same dataset.",
+            code="same_dataset",
+            extra={"field": "train_dataset"},
+        )
     if not test_dataset.target_column:
-        raise ValidationFailed(f"{test_dataset} has no target column, so predictions cannot be compared with the "
-                               "truth. Register it again with its target column.", code="test_dataset_without_target",
-                               extra={"field": "test_dataset"})
+        raise ValidationFailed(
+            f"{test_dataset} has no target column, so predictions cannot be compared with the "
+            "truth. Register it again with its target column.",
+            code="test_dataset_without_target",
+            extra={"field": "test_dataset"},
+        )
     if model_version is None:
         if not test_dataset.prediction_column:
-            raise ValidationFailed("Without a model version the test dataset must hold the predictions "
-                                   "(a prediction column).", code="predictions_required",
-                                   extra={"field": "model_version"})
+            raise ValidationFailed(
+                "Without a model version the test dataset must hold the predictions (a prediction column).",
+                code="predictions_required",
+                extra={"field": "model_version"},
+            )
         if task not in TASKS:
-            raise ValidationFailed(f"Task must be one of {', '.join(TASKS)}.", code="invalid_task",
-                                   extra={"field": "task"})
+            raise ValidationFailed(
+                f"Task must be one of {', '.join(TASKS)}.", code="invalid_task", extra={"field": "task"}
+            )
     else:
         _check_model(model_version, test_dataset)
     return model_version.system if model_version is not None else (system or test_dataset.system)
@@ -194,54 +246,106 @@ def _check_inputs(*, actor, model_version, system, train_dataset, test_dataset, 
 
 def _check_model(model_version, test_dataset) -> None:
     if model_version.scan_verdict != "safe":
-        raise ValidationFailed("This model version " + ("is still being scanned" if model_version.scan_verdict == "pending"
-                               else "was refused by the safety scan") + " and cannot be loaded.",
-                               code="model_not_safe", extra={"field": "model_version"})
+        raise ValidationFailed(
+            "This model version "
+            + (
+                "is still being scanned"
+                if model_version.scan_verdict == "pending"
+                else "was refused by the safety scan"
+            )
+            + " and cannot be loaded.",
+            code="model_not_safe",
+            extra={"field": "model_version"},
+        )
     columns = {column.get("name") for column in test_dataset.schema or [] if isinstance(column, dict)}
     missing = [c for c in model_version.feature_columns or [] if columns and c not in columns]
     if missing:
-        raise ValidationFailed(f"The test dataset lacks feature columns of the model: {', '.join(missing)}.",
-                               code="missing_feature_columns", extra={"field": "test_dataset", "columns": missing})
+        raise ValidationFailed(
+            f"The test dataset lacks feature columns of the model: {', '.join(missing)}.",
+            code="missing_feature_columns",
+            extra={"field": "test_dataset", "columns": missing},
+        )
 
 
 def _input_hashes(model_version, train_dataset, test_dataset) -> dict:
-    return {"model_sha256": model_version.artifact.sha256 if model_version else None,
-            "test_dataset_sha256": test_dataset.artifact.sha256,
-            "train_dataset_sha256": train_dataset.artifact.sha256 if train_dataset else None}
+    return {
+        "model_sha256": model_version.artifact.sha256 if model_version else None,
+        "test_dataset_sha256": test_dataset.artifact.sha256,
+        "train_dataset_sha256": train_dataset.artifact.sha256 if train_dataset else None,
+    }
 
 
-def validation_start(*, actor, test_dataset, model_version=None, system=None, train_dataset=None,
-                     suite: str | None = None, policy_overrides: dict | None = None, seed: int = 0,
-                     task: str | None = None) -> ValidationRun:
+def validation_start(
+    *,
+    actor,
+    test_dataset,
+    model_version=None,
+    system=None,
+    train_dataset=None,
+    suite: str | None = None,
+    policy_overrides: dict | None = None,
+    seed: int = 0,
+    task: str | None = None,
+) -> ValidationRun:
     """Create a queued run and hand it to a worker once the transaction commits."""
     from audits.checks.policy import POLICY_VERSION
 
     _require(actor, "validation.start")
     task = model_version.task if model_version is not None else (task or "binary")
-    system = _check_inputs(actor=actor, model_version=model_version, system=system, train_dataset=train_dataset,
-                           test_dataset=test_dataset, task=task)
+    system = _check_inputs(
+        actor=actor,
+        model_version=model_version,
+        system=system,
+        train_dataset=train_dataset,
+        test_dataset=test_dataset,
+        task=task,
+    )
     suite = suite or default_suite_for(system)
     if suite not in Suite.values:
-        raise ValidationFailed(f"Suite must be one of {', '.join(Suite.values)}.", code="invalid_suite",
-                               extra={"field": "suite"})
+        raise ValidationFailed(
+            f"Suite must be one of {', '.join(Suite.values)}.", code="invalid_suite", extra={"field": "suite"}
+        )
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
-        raise ValidationFailed("The seed is a whole number from 0 to 2147483647.", code="invalid_seed",
-                               extra={"field": "seed"})
+        raise ValidationFailed(
+            "The seed is a whole number from 0 to 2147483647.", code="invalid_seed", extra={"field": "seed"}
+        )
     policy = validation_policy_resolve(organisation_id=actor.organisation_id, overrides=policy_overrides)
     with transaction.atomic():
         run = ValidationRun.objects.create(
-            organisation_id=actor.organisation_id, system=system, model_version=model_version,
-            train_dataset=train_dataset, test_dataset=test_dataset, task=task, suite=suite,
-            policy_overrides=policy_overrides or {}, policy=policy, policy_version=POLICY_VERSION, seed=seed,
-            time_limit_s=settings.VALIDATION_TIME_LIMIT_S, memory_limit_mb=settings.VALIDATION_MEMORY_LIMIT_MB,
+            organisation_id=actor.organisation_id,
+            system=system,
+            model_version=model_version,
+            train_dataset=train_dataset,
+            test_dataset=test_dataset,
+            task=task,
+            suite=suite,
+            policy_overrides=policy_overrides or {},
+            policy=policy,
+            policy_version=POLICY_VERSION,
+            seed=seed,
+            time_limit_s=settings.VALIDATION_TIME_LIMIT_S,
+            memory_limit_mb=settings.VALIDATION_MEMORY_LIMIT_MB,
             stale_after_s=settings.VALIDATION_STALE_AFTER_S,
             next_publish_at=timezone.now() + timedelta(seconds=PUBLISH_GRACE_S),
-            requested_by=actor, reproducibility={"inputs": _input_hashes(model_version, train_dataset, test_dataset)})
-        audit_record(verb="validation.started", target=run, actor=actor, after={
-            "system": system.name, "model_version": model_version.version_label if model_version else None,
-            "test_dataset": str(test_dataset), "train_dataset": str(train_dataset) if train_dataset else None,
-            "suite": suite, "policy_overrides": policy_overrides or {}, "policy_version": POLICY_VERSION,
-            "seed": seed, **run.reproducibility["inputs"]})
+            requested_by=actor,
+            reproducibility={"inputs": _input_hashes(model_version, train_dataset, test_dataset)},
+        )
+        audit_record(
+            verb="validation.started",
+            target=run,
+            actor=actor,
+            after={
+                "system": system.name,
+                "model_version": model_version.version_label if model_version else None,
+                "test_dataset": str(test_dataset),
+                "train_dataset": str(train_dataset) if train_dataset else None,
+                "suite": suite,
+                "policy_overrides": policy_overrides or {},
+                "policy_version": POLICY_VERSION,
+                "seed": seed,
+                **run.reproducibility["inputs"],
+            },
+        )
         run_id = run.pk
         # Enqueued only once the run is committed, so the worker always finds its row. A broker
         # that is down does not fail the request: the run stays in the outbox (published_at empty).
@@ -255,12 +359,14 @@ def _enqueue(run_id: int) -> None:
 
 # --- the outbox --------------------------------------------------------------------------------
 
+
 def _send(run_id: int, **options) -> None:
     from core.enqueue import PUBLISH_RETRY_POLICY, task_enqueue
 
     # By name (audits/validation/tasks.py): the task imports this module, not the other way round.
-    task_enqueue("audits.validation_run_execute", args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY,
-                 **options)
+    task_enqueue(
+        "audits.validation_run_execute", args=(run_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options
+    )
 
 
 def validation_publish(*, run_id: int) -> bool:
@@ -276,23 +382,29 @@ def validation_publish(*, run_id: int) -> bool:
         _publish_failed(run_id, exc)
         return False
     try:
-        ValidationRun.objects.filter(pk=run_id).update(published_at=timezone.now(), publish_error="",
-                                                       next_publish_at=None)
+        ValidationRun.objects.filter(pk=run_id).update(
+            published_at=timezone.now(), publish_error="", next_publish_at=None
+        )
     except Exception:  # noqa: BLE001 — sent, but not recorded: the sweep sends it again (harmless)
         logger.exception("validation run %s was published but the outbox row could not be updated", run_id)
     return True
 
 
 def _publish_failed(run_id: int, exc: Exception) -> None:
-    logger.warning("validation run %s could not be handed to the broker (the outbox retries it): %s: %s",
-                   run_id, type(exc).__name__, exc)
+    logger.warning(
+        "validation run %s could not be handed to the broker (the outbox retries it): %s: %s",
+        run_id,
+        type(exc).__name__,
+        exc,
+    )
     try:
-        attempts = (ValidationRun.objects.filter(pk=run_id).values_list("publish_attempts", flat=True).first()
-                    or 0) + 1
+        attempts = (ValidationRun.objects.filter(pk=run_id).values_list("publish_attempts", flat=True).first() or 0) + 1
         delay = min(PUBLISH_BACKOFF_MAX_S, 10 * 2 ** min(attempts - 1, 10))
         ValidationRun.objects.filter(pk=run_id, published_at__isnull=True).update(
-            publish_attempts=attempts, publish_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_publish_at=timezone.now() + timedelta(seconds=delay))
+            publish_attempts=attempts,
+            publish_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_publish_at=timezone.now() + timedelta(seconds=delay),
+        )
     except Exception:  # noqa: BLE001 — the database is gone too; next_publish_at as it was lets the sweep retry
         logger.exception("validation run %s: the failed publish could not be recorded", run_id)
 
@@ -305,13 +417,17 @@ def validation_publish_pending(*, now=None, limit: int = 200) -> list[int]:
     (a lease), so two sweeps running at once never send one run twice. Stops at the first failure:
     the broker is down again, and each run keeps its own time for the next try."""
     now = now or timezone.now()
-    due = (ValidationRun.objects.filter(status__in=ACTIVE_STATUSES, published_at__isnull=True)
-           .filter(Q(next_publish_at__isnull=True) | Q(next_publish_at__lte=now))
-           .order_by("created_at", "pk").values_list("pk", "next_publish_at")[:limit])
+    due = (
+        ValidationRun.objects.filter(status__in=ACTIVE_STATUSES, published_at__isnull=True)
+        .filter(Q(next_publish_at__isnull=True) | Q(next_publish_at__lte=now))
+        .order_by("created_at", "pk")
+        .values_list("pk", "next_publish_at")[:limit]
+    )
     sent = []
     for run_id, seen in list(due):
         claimed = ValidationRun.objects.filter(pk=run_id, published_at__isnull=True, next_publish_at=seen).update(
-            next_publish_at=now + timedelta(seconds=PUBLISH_LEASE_S))
+            next_publish_at=now + timedelta(seconds=PUBLISH_LEASE_S)
+        )
         if not claimed:  # another sweep took it, or it was sent meanwhile
             continue
         if not validation_publish(run_id=run_id):
@@ -328,8 +444,10 @@ def validation_cancel(*, actor, run: ValidationRun, reason: str = "") -> Validat
         # The row lock orders this against the worker's finish: exactly one of them ends the run.
         locked = ValidationRun.objects.select_for_update().get(pk=run.pk)
         if not locked.is_active:
-            raise Conflict(f"This validation already {locked.get_status_display().lower()}; "
-                           "there is nothing to cancel.", code="run_finished")
+            raise Conflict(
+                f"This validation already {locked.get_status_display().lower()}; there is nothing to cancel.",
+                code="run_finished",
+            )
         if locked.cancel_requested:
             return locked
         locked.cancel_requested = True
@@ -340,8 +458,14 @@ def validation_cancel(*, actor, run: ValidationRun, reason: str = "") -> Validat
         else:
             verb = "validation.cancel_requested"
         locked.save()
-        audit_record(verb=verb, target=locked, actor=actor, reason=reason,
-                     before={"status": run.status}, after={"status": locked.status, "cancel_requested": True})
+        audit_record(
+            verb=verb,
+            target=locked,
+            actor=actor,
+            reason=reason,
+            before={"status": run.status},
+            after={"status": locked.status, "cancel_requested": True},
+        )
     return locked
 
 
@@ -353,6 +477,7 @@ def _move(run: ValidationRun, new: str) -> None:
 
 # --- the worker's side -------------------------------------------------------------------------
 
+
 def _task_actor(run: ValidationRun):
     """The worker acts for whoever enqueued the run (restored audit context), else its requester."""
     return None if audit_context.current().actor_id else run.requested_by
@@ -360,7 +485,8 @@ def _task_actor(run: ValidationRun):
 
 def _claimed(run_id: int) -> ValidationRun:
     return ValidationRun.objects.select_related(
-        "model_version__artifact", "test_dataset__artifact", "train_dataset__artifact", "system").get(pk=run_id)
+        "model_version__artifact", "test_dataset__artifact", "train_dataset__artifact", "system"
+    ).get(pk=run_id)
 
 
 def _silent_for(heartbeat_at, now) -> float | None:
@@ -380,10 +506,14 @@ def validation_claim(*, run_id: int, token: str, resume: bool = False, worker: s
     now = timezone.now()
     if resume:
         claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, claim_token=token).update(
-            heartbeat_at=now, stage="retrying")
+            heartbeat_at=now, stage="retrying"
+        )
         return _claimed(run_id) if claimed else None
-    seen = ValidationRun.objects.filter(pk=run_id).values(
-        "status", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested").first()
+    seen = (
+        ValidationRun.objects.filter(pk=run_id)
+        .values("status", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested")
+        .first()
+    )
     if seen is None:
         return None
     if seen["status"] == RunStatus.QUEUED:
@@ -402,45 +532,80 @@ def _claim_queued(run_id: int, *, token: str, worker: str, now) -> ValidationRun
     with transaction.atomic():
         # The claim: only one delivery moves the run out of the queue; the others match no row.
         claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, claim_token=token, started_at=now, heartbeat_at=now, stage="starting",
-            attempts=F("attempts") + 1)
+            status=RunStatus.RUNNING,
+            claim_token=token,
+            started_at=now,
+            heartbeat_at=now,
+            stage="starting",
+            attempts=F("attempts") + 1,
+        )
         if not claimed:
             return None
         run = ValidationRun.objects.get(pk=run_id)  # its row stays locked by the UPDATE until commit
         run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now)]
         run.save(update_fields=["attempt_log"])
-        audit_record(verb="validation.attempt_started", target=run, actor=_task_actor(run),
-                     before={"status": RunStatus.QUEUED},
-                     after={"status": RunStatus.RUNNING, "attempt": run.attempts,
-                            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS, "worker": worker})
+        audit_record(
+            verb="validation.attempt_started",
+            target=run,
+            actor=_task_actor(run),
+            before={"status": RunStatus.QUEUED},
+            after={
+                "status": RunStatus.RUNNING,
+                "attempt": run.attempts,
+                "max_attempts": settings.VALIDATION_MAX_ATTEMPTS,
+                "worker": worker,
+            },
+        )
     return _claimed(run_id)
 
 
 def _take_over(run_id: int, *, seen: dict, token: str, worker: str, now) -> ValidationRun | None:
     silent = _silent_for(seen["heartbeat_at"], now)
-    lost = (f"the worker of attempt {seen['attempts']} sent no heartbeat for {silent:.0f} s (more than "
-            f"{seen['stale_after_s']} s; last at {seen['heartbeat_at'].isoformat()}), so it is presumed dead")
+    lost = (
+        f"the worker of attempt {seen['attempts']} sent no heartbeat for {silent:.0f} s (more than "
+        f"{seen['stale_after_s']} s; last at {seen['heartbeat_at'].isoformat()}), so it is presumed dead"
+    )
     # Fenced on what was read: the takeover happens only if the holder did not beat meanwhile,
     # and only one of two deliveries arriving at once gets it.
-    fence = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, claim_token=seen["claim_token"],
-                                         heartbeat_at=seen["heartbeat_at"])
+    fence = ValidationRun.objects.filter(
+        pk=run_id, status=RunStatus.RUNNING, claim_token=seen["claim_token"], heartbeat_at=seen["heartbeat_at"]
+    )
     if seen["cancel_requested"] or seen["attempts"] >= settings.VALIDATION_MAX_ATTEMPTS:
         _end_abandoned(fence, run_id, seen=seen, lost=lost)
         return None
     with transaction.atomic():
-        claimed = fence.update(claim_token=token, attempts=F("attempts") + 1, heartbeat_at=now, stage="starting",
-                               progress_percent=0, checks_done=0, current_check="")
+        claimed = fence.update(
+            claim_token=token,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+            stage="starting",
+            progress_percent=0,
+            checks_done=0,
+            current_check="",
+        )
         if not claimed:
             return None
         run = ValidationRun.objects.get(pk=run_id)
         reason = f"Taken over: {lost}; attempt {run.attempts} of {settings.VALIDATION_MAX_ATTEMPTS} starts."
         run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now, took_over_because=lost)]
         run.save(update_fields=["attempt_log"])
-        audit_record(verb="validation.taken_over", target=run, actor=_task_actor(run), reason=reason,
-                     before={"status": RunStatus.RUNNING, "attempt": seen["attempts"],
-                             "heartbeat_at": seen["heartbeat_at"].isoformat()},
-                     after={"status": RunStatus.RUNNING, "attempt": run.attempts,
-                            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS, "worker": worker})
+        audit_record(
+            verb="validation.taken_over",
+            target=run,
+            actor=_task_actor(run),
+            reason=reason,
+            before={
+                "status": RunStatus.RUNNING,
+                "attempt": seen["attempts"],
+                "heartbeat_at": seen["heartbeat_at"].isoformat(),
+            },
+            after={
+                "status": RunStatus.RUNNING,
+                "attempt": run.attempts,
+                "max_attempts": settings.VALIDATION_MAX_ATTEMPTS,
+                "worker": worker,
+            },
+        )
     return _claimed(run_id)
 
 
@@ -452,10 +617,18 @@ def _end_abandoned(fence, run_id: int, *, seen: dict, lost: str, by_reaper: bool
         status, message = RunStatus.CANCELLED, ""
     else:
         status = RunStatus.FAILED
-        times = "" if attempts <= 1 else (f" It was started {attempts} times, the most VALIDATION_MAX_ATTEMPTS "
-                                          "allows, so it is not started again.")
-        message = (f"The validation stopped: the worker running it sent no sign of life for "
-                   f"{_minutes(seen['stale_after_s'])} (it may have crashed or been restarted).{times} Start it again.")
+        times = (
+            ""
+            if attempts <= 1
+            else (
+                f" It was started {attempts} times, the most VALIDATION_MAX_ATTEMPTS "
+                "allows, so it is not started again."
+            )
+        )
+        message = (
+            f"The validation stopped: the worker running it sent no sign of life for "
+            f"{_minutes(seen['stale_after_s'])} (it may have crashed or been restarted).{times} Start it again."
+        )
     with transaction.atomic():
         # The fence is a conditional UPDATE: it matches only if nobody beat, took over or ended the
         # run since it was read, and it takes the row's lock for the rest of this transaction.
@@ -467,8 +640,14 @@ def _end_abandoned(fence, run_id: int, *, seen: dict, lost: str, by_reaper: bool
         run.error_message, run.error_detail = message, f"{lost}; attempts: {attempts}; ended at {now.isoformat()}"
         run.save()
         after = {"status": status, **({"reaped": True} if by_reaper else {}), "attempts": attempts, "worker_lost": True}
-        audit_record(verb=FINISH_VERBS[status], target=run, actor=None if by_reaper else _task_actor(run),
-                     reason=message or lost, before={"status": RunStatus.RUNNING}, after=after)
+        audit_record(
+            verb=FINISH_VERBS[status],
+            target=run,
+            actor=None if by_reaper else _task_actor(run),
+            reason=message or lost,
+            before={"status": RunStatus.RUNNING},
+            after=after,
+        )
     return True
 
 
@@ -477,8 +656,11 @@ def validation_recheck_schedule(*, run_id: int) -> float | None:
     have died a moment ago (a killed pool process's message comes back at once): send one more
     message for when its heartbeat will be stale, so the run is taken over then rather than when
     the reaper next looks. Returns the delay in seconds, or None when there is nothing to wait for."""
-    seen = ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).values(
-        "heartbeat_at", "stale_after_s").first()
+    seen = (
+        ValidationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING)
+        .values("heartbeat_at", "stale_after_s")
+        .first()
+    )
     if seen is None or seen["heartbeat_at"] is None:
         return None
     silent = _silent_for(seen["heartbeat_at"], timezone.now())
@@ -520,9 +702,12 @@ class RunRecorder:
             self._flush_progress(force=True)
         elif kind == "progress":
             done, total = int(event.get("done", 0)), int(event.get("total", 0))
-            self.pending = {"checks_done": done, "checks_total": total,
-                            "current_check": str(event.get("current", ""))[:200],
-                            "progress_percent": min(100, int(100 * done / total)) if total else 0}
+            self.pending = {
+                "checks_done": done,
+                "checks_total": total,
+                "current_check": str(event.get("current", ""))[:200],
+                "progress_percent": min(100, int(100 * done / total)) if total else 0,
+            }
             self._flush_progress(force=done >= total)
         elif kind == "stage":
             self._update(stage=str(event.get("stage", ""))[:60])
@@ -549,8 +734,9 @@ class RunRecorder:
     def _update(self, **fields) -> None:
         if self.stop:
             return
-        written = ValidationRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING,
-                                               claim_token=self.token).update(heartbeat_at=timezone.now(), **fields)
+        written = ValidationRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING, claim_token=self.token).update(
+            heartbeat_at=timezone.now(), **fields
+        )
         if not written:  # taken over by another worker, or ended (reaped, cancelled): stop working for nothing
             self.stop = True
 
@@ -577,24 +763,48 @@ def validation_record_result(*, run: ValidationRun, token: str, result: dict) ->
         # The fence: this conditional UPDATE matches only while the token holds the run, and takes
         # the row's lock, so a takeover waits for this result or this result sees the takeover.
         if not ValidationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claim_token=token).update(
-                heartbeat_at=timezone.now()):
+            heartbeat_at=timezone.now()
+        ):
             return None
-        record, _ = CheckResultRecord.objects.update_or_create(run=run, check_id=result["check_id"], defaults={
-            "family": result.get("family", ""), "name": result.get("name", "")[:200], "status": result["status"],
-            "severity": result.get("severity", "info"), "value": _num(result.get("value")),
-            "threshold": result.get("threshold"), "ci": result.get("ci"), "summary": result.get("summary", ""),
-            "details": result.get("details") or {}, "charts": result.get("charts") or [],
-            "finding": result.get("finding"), "error": result.get("error") or "",
-            "duration_s": _num(result.get("duration_s")) or 0.0})
+        record, _ = CheckResultRecord.objects.update_or_create(
+            run=run,
+            check_id=result["check_id"],
+            defaults={
+                "family": result.get("family", ""),
+                "name": result.get("name", "")[:200],
+                "status": result["status"],
+                "severity": result.get("severity", "info"),
+                "value": _num(result.get("value")),
+                "threshold": result.get("threshold"),
+                "ci": result.get("ci"),
+                "summary": result.get("summary", ""),
+                "details": result.get("details") or {},
+                "charts": result.get("charts") or [],
+                "finding": result.get("finding"),
+                "error": result.get("error") or "",
+                "duration_s": _num(result.get("duration_s")) or 0.0,
+            },
+        )
         finding = result.get("finding")
         if result["status"] in ("warn", "fail") and finding and not _is_certification_rerun(run):
-            Finding.objects.update_or_create(run=run, check_id=result["check_id"], defaults={
-                "organisation_id": run.organisation_id, "model_version_id": run.model_version_id,
-                "system_id": run.system_id, "category": result.get("family", ""), "check_status": result["status"],
-                "severity": result.get("severity", "medium"), "title": str(finding.get("title", ""))[:300],
-                "description": finding.get("description") or "", "affected": finding.get("affected"),
-                "evidence": finding.get("evidence"), "recommendation": finding.get("recommendation") or "",
-                "eu_ai_act_article": str(finding.get("eu_ai_act_article") or "")[:40]})
+            Finding.objects.update_or_create(
+                run=run,
+                check_id=result["check_id"],
+                defaults={
+                    "organisation_id": run.organisation_id,
+                    "model_version_id": run.model_version_id,
+                    "system_id": run.system_id,
+                    "category": result.get("family", ""),
+                    "check_status": result["status"],
+                    "severity": result.get("severity", "medium"),
+                    "title": str(finding.get("title", ""))[:300],
+                    "description": finding.get("description") or "",
+                    "affected": finding.get("affected"),
+                    "evidence": finding.get("evidence"),
+                    "recommendation": finding.get("recommendation") or "",
+                    "eu_ai_act_article": str(finding.get("eu_ai_act_article") or "")[:40],
+                },
+            )
     return record
 
 
@@ -610,8 +820,10 @@ def _local_inputs(run: ValidationRun) -> Iterator[Any]:
                 raise FileNotFoundError(artifact.storage_key)
             return stack.enter_context(storage.local_copy(artifact.storage_key, suffix))
         except FileNotFoundError:
-            raise ValidationFailed(f"The stored file {artifact.original_name} ({artifact.sha256[:12]}) is missing "
-                                   "from artifact storage.", code="artifact_missing") from None
+            raise ValidationFailed(
+                f"The stored file {artifact.original_name} ({artifact.sha256[:12]}) is missing from artifact storage.",
+                code="artifact_missing",
+            ) from None
         except (OSError, ConnectionError, TimeoutError) as exc:
             raise StorageUnavailable(f"Artifact storage could not be read: {exc}") from exc
         except Exception as exc:
@@ -627,17 +839,28 @@ def _local_inputs(run: ValidationRun) -> Iterator[Any]:
         version, test = run.model_version, run.test_dataset
         model = None
         if version is not None:
-            model = ModelSpec(path=str(copy(version.artifact, "." + version.artifact.detected_format)),
-                              format=version.artifact.detected_format,
-                              inner_artifact=(version.scan_report or {}).get("inner_artifact"),
-                              sha256=version.artifact.sha256)
+            model = ModelSpec(
+                path=str(copy(version.artifact, "." + version.artifact.detected_format)),
+                format=version.artifact.detected_format,
+                inner_artifact=(version.scan_report or {}).get("inner_artifact"),
+                sha256=version.artifact.sha256,
+            )
         yield RunSpec(
-            task=run.task, target=test.target_column, test=data(test), suite=run.suite, model=model,
+            task=run.task,
+            target=test.target_column,
+            test=data(test),
+            suite=run.suite,
+            model=model,
             train=data(run.train_dataset) if run.train_dataset_id else None,
             features=list(version.feature_columns) if version is not None and version.feature_columns else None,
-            sensitive=list(test.sensitive_columns or []), prediction_column=test.prediction_column or None,
-            score_column=test.score_column or None, policy_overrides=run.policy_overrides or {}, seed=run.seed,
-            time_limit_s=run.time_limit_s, memory_limit_mb=run.memory_limit_mb)
+            sensitive=list(test.sensitive_columns or []),
+            prediction_column=test.prediction_column or None,
+            score_column=test.score_column or None,
+            policy_overrides=run.policy_overrides or {},
+            seed=run.seed,
+            time_limit_s=run.time_limit_s,
+            memory_limit_mb=run.memory_limit_mb,
+        )
 
 
 def validation_execute(*, run: ValidationRun, token: str):
@@ -649,13 +872,24 @@ def validation_execute(*, run: ValidationRun, token: str):
         return execute_in_child(spec, on_event=recorder.on_event, cancel_requested=recorder.cancel_requested)
 
 
-FINISH_VERBS = {RunStatus.SUCCEEDED: "validation.finished", RunStatus.FAILED: "validation.failed",
-                RunStatus.CANCELLED: "validation.cancelled"}
+FINISH_VERBS = {
+    RunStatus.SUCCEEDED: "validation.finished",
+    RunStatus.FAILED: "validation.failed",
+    RunStatus.CANCELLED: "validation.cancelled",
+}
 
 
-def validation_finish(*, run_id: int, token: str, status: str, error_message: str = "", error_detail: str = "",
-                      reproducibility: dict | None = None, peak_memory_mb: float | None = None,
-                      duration_s: float | None = None) -> ValidationRun | None:
+def validation_finish(
+    *,
+    run_id: int,
+    token: str,
+    status: str,
+    error_message: str = "",
+    error_detail: str = "",
+    reproducibility: dict | None = None,
+    peak_memory_mb: float | None = None,
+    duration_s: float | None = None,
+) -> ValidationRun | None:
     """End a running run held by `token` and record how it ended. None if it was already ended
     (reaped, or finished by an earlier delivery)."""
     with transaction.atomic():
@@ -672,8 +906,14 @@ def validation_finish(*, run_id: int, token: str, status: str, error_message: st
         if status == RunStatus.SUCCEEDED:
             run.progress_percent, run.current_check = 100, ""
         run.save()
-        audit_record(verb=FINISH_VERBS[status], target=run, actor=_task_actor(run), reason=error_message,  # type: ignore[index]  # TextChoices members and their str values are one key
-                     before={"status": RunStatus.RUNNING}, after={"status": status, **_outcome_summary(run)})
+        audit_record(
+            verb=FINISH_VERBS[status],  # type: ignore[index]  # TextChoices members and their str values are one key
+            target=run,
+            actor=_task_actor(run),
+            reason=error_message,
+            before={"status": RunStatus.RUNNING},
+            after={"status": status, **_outcome_summary(run)},
+        )
     return run
 
 
@@ -682,13 +922,19 @@ def _outcome_summary(run: ValidationRun) -> dict:
 
     statuses = dict(run.results.values_list("status").annotate(n=Count("id")))
     severities = dict(run.findings.values_list("severity").annotate(n=Count("id")))
-    return {"checks": statuses, "findings": severities, "duration_s": run.duration_s,
-            "peak_memory_mb": run.peak_memory_mb, "policy_version": run.policy_version}
+    return {
+        "checks": statuses,
+        "findings": severities,
+        "duration_s": run.duration_s,
+        "peak_memory_mb": run.peak_memory_mb,
+        "policy_version": run.policy_version,
+    }
 
 
 def validation_fail(*, run_id: int, token: str, message: str, detail: str = "") -> ValidationRun | None:
-    return validation_finish(run_id=run_id, token=token, status=RunStatus.FAILED, error_message=message,
-                             error_detail=detail)
+    return validation_finish(
+        run_id=run_id, token=token, status=RunStatus.FAILED, error_message=message, error_detail=detail
+    )
 
 
 def validation_reap_stale(*, now=None) -> list[int]:
@@ -711,15 +957,19 @@ def _minutes(seconds: int) -> str:
 def _reap_silent_running(now) -> list[int]:
     ended = []
     running = ValidationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__isnull=False).values(
-        "pk", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested", "published_at")
+        "pk", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested", "published_at"
+    )
     for seen in list(running):
         silent = _silent_for(seen["heartbeat_at"], now)
         if silent <= seen["stale_after_s"]:
             continue
-        fence = ValidationRun.objects.filter(pk=seen["pk"], status=RunStatus.RUNNING,
-                                             claim_token=seen["claim_token"], heartbeat_at=seen["heartbeat_at"])
-        lost = (f"no heartbeat for {silent:.0f} s (last at {seen['heartbeat_at'].isoformat()}); "
-                f"seen by the reaper at {now.isoformat()}")
+        fence = ValidationRun.objects.filter(
+            pk=seen["pk"], status=RunStatus.RUNNING, claim_token=seen["claim_token"], heartbeat_at=seen["heartbeat_at"]
+        )
+        lost = (
+            f"no heartbeat for {silent:.0f} s (last at {seen['heartbeat_at'].isoformat()}); "
+            f"seen by the reaper at {now.isoformat()}"
+        )
         if seen["cancel_requested"] or seen["attempts"] >= settings.VALIDATION_MAX_ATTEMPTS:
             if _end_abandoned(fence, seen["pk"], seen=seen, lost=lost, by_reaper=True):
                 ended.append(seen["pk"])
@@ -738,15 +988,18 @@ def _hand_back(fence, seen: dict) -> None:
     if seen["published_at"] is None or seen["published_at"] > seen["heartbeat_at"] + HAND_BACK_SLACK:
         return  # already handed back (or in the outbox): the takeover is on its way
     if fence.filter(published_at=seen["published_at"]).update(published_at=None, next_publish_at=None):
-        logger.warning("validation run %s: its worker went silent; handed back to the broker for a takeover",
-                       seen["pk"])
+        logger.warning(
+            "validation run %s: its worker went silent; handed back to the broker for a takeover", seen["pk"]
+        )
         validation_publish(run_id=seen["pk"])
 
 
 def _end_not_taken_over(fence, run_id: int, *, silent: float, lost: str, now) -> bool:
-    message = (f"The validation stopped: its worker sent no sign of life for {_minutes(int(silent))} and no other "
-               "worker took it over; is a worker running? Ask an administrator to start one, then start the "
-               "validation again.")
+    message = (
+        f"The validation stopped: its worker sent no sign of life for {_minutes(int(silent))} and no other "
+        "worker took it over; is a worker running? Ask an administrator to start one, then start the "
+        "validation again."
+    )
     with transaction.atomic():
         if not fence.update(claim_token=""):
             return False
@@ -754,10 +1007,14 @@ def _end_not_taken_over(fence, run_id: int, *, silent: float, lost: str, now) ->
         _move(run, RunStatus.FAILED)
         run.finished_at, run.stage, run.error_message, run.error_detail = now, "", message, lost
         run.save()
-        audit_record(verb="validation.failed", target=run, actor=None, reason=message,
-                     before={"status": RunStatus.RUNNING},
-                     after={"status": RunStatus.FAILED, "reaped": True, "attempts": run.attempts,
-                            "worker_lost": True})
+        audit_record(
+            verb="validation.failed",
+            target=run,
+            actor=None,
+            reason=message,
+            before={"status": RunStatus.RUNNING},
+            after={"status": RunStatus.FAILED, "reaped": True, "attempts": run.attempts, "worker_lost": True},
+        )
     return True
 
 
@@ -765,23 +1022,33 @@ def _reap_never_picked_up(now) -> list[int]:
     timeout = settings.VALIDATION_QUEUED_TIMEOUT_S
     cutoff = now - timedelta(seconds=timeout)
     # Counted from its last hand-over to the broker, or from its start if the broker never took it.
-    overdue = Q(status=RunStatus.QUEUED) & (Q(published_at__isnull=True, created_at__lt=cutoff)
-                                            | Q(published_at__lt=cutoff))
+    overdue = Q(status=RunStatus.QUEUED) & (
+        Q(published_at__isnull=True, created_at__lt=cutoff) | Q(published_at__lt=cutoff)
+    )
 
     def message(run) -> str:
         if run.published_at is None and run.publish_error:
-            return (f"The portal could not hand this run to a worker within {_minutes(timeout)}: the job broker "
-                    "was unreachable. Ask an administrator to check the broker (Redis), then start the "
-                    "validation again.")
-        return (f"No worker picked this run up within {_minutes(timeout)}; is a worker running? Ask an "
-                "administrator to start one, then start the validation again.")
+            return (
+                f"The portal could not hand this run to a worker within {_minutes(timeout)}: the job broker "
+                "was unreachable. Ask an administrator to check the broker (Redis), then start the "
+                "validation again."
+            )
+        return (
+            f"No worker picked this run up within {_minutes(timeout)}; is a worker running? Ask an "
+            "administrator to start one, then start the validation again."
+        )
 
     def detail(run) -> str:
-        sent = (f"handed to the broker at {run.published_at.isoformat()}" if run.published_at else
-                f"never accepted by the broker ({run.publish_attempts} attempts; last error: {run.publish_error})"
-                if run.publish_error else "")
-        return "; ".join(part for part in (f"queued at {run.created_at.isoformat()}", sent,
-                                           f"reaped at {now.isoformat()}") if part)
+        sent = (
+            f"handed to the broker at {run.published_at.isoformat()}"
+            if run.published_at
+            else f"never accepted by the broker ({run.publish_attempts} attempts; last error: {run.publish_error})"
+            if run.publish_error
+            else ""
+        )
+        return "; ".join(
+            part for part in (f"queued at {run.created_at.isoformat()}", sent, f"reaped at {now.isoformat()}") if part
+        )
 
     return _reap(now, overdue, message, after={"never_started": True}, detail=detail)
 
@@ -799,7 +1066,13 @@ def _reap(now, conditions: Q, message, *, after: dict, detail) -> list[int]:
             _move(run, RunStatus.FAILED)
             run.finished_at, run.error_message, run.error_detail = now, reason, detail(run)
             run.save()
-            audit_record(verb="validation.failed", target=run, actor=None, reason=reason,
-                         before={"status": before}, after={"status": RunStatus.FAILED, "reaped": True, **after})
+            audit_record(
+                verb="validation.failed",
+                target=run,
+                actor=None,
+                reason=reason,
+                before={"status": before},
+                after={"status": RunStatus.FAILED, "reaped": True, **after},
+            )
             reaped.append(run_id)
     return reaped

@@ -18,8 +18,7 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return (OperationalError, InterfaceError, StorageUnavailable)
 
 
-@shared_task(name="audits.validation_run_execute", base=AuditedTask, acks_late=True, bind=True,
-             max_retries=MAX_RETRIES)
+@shared_task(name="audits.validation_run_execute", base=AuditedTask, acks_late=True, bind=True, max_retries=MAX_RETRIES)
 def validation_run_execute(self, run_id: int, resume_token: str = "", recheck: bool = False) -> dict:
     """Claim one run (a queued one, or one whose worker died: a takeover), execute it in a child
     process and record how it ended.
@@ -44,25 +43,42 @@ def validation_run_execute(self, run_id: int, resume_token: str = "", recheck: b
         return {"run": run_id, "claimed": False, **({"recheck_in": delay} if delay is not None else {})}
     try:
         outcome = runs.validation_execute(run=run, token=token)
-        runs.validation_finish(run_id=run_id, token=token, status=outcome.status,
-                               error_message=outcome.error_message, error_detail=outcome.error_detail,
-                               reproducibility=outcome.reproducibility, peak_memory_mb=round(outcome.peak_rss_mb, 1),
-                               duration_s=outcome.duration_s)
+        runs.validation_finish(
+            run_id=run_id,
+            token=token,
+            status=outcome.status,
+            error_message=outcome.error_message,
+            error_detail=outcome.error_detail,
+            reproducibility=outcome.reproducibility,
+            peak_memory_mb=round(outcome.peak_rss_mb, 1),
+            duration_s=outcome.duration_s,
+        )
         return {"run": run_id, "claimed": True, "status": outcome.status}
     except _transient_errors() as exc:
         if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=5 * 2 ** self.request.retries,
-                             args=(run_id,), kwargs={"resume_token": token}) from exc
-        message = f"The validation could not be completed: {getattr(exc, 'message', None) or exc} " \
-                  f"(still failing after {self.max_retries} retries)."
+            raise self.retry(
+                exc=exc, countdown=5 * 2**self.request.retries, args=(run_id,), kwargs={"resume_token": token}
+            ) from exc
+        message = (
+            f"The validation could not be completed: {getattr(exc, 'message', None) or exc} "
+            f"(still failing after {self.max_retries} retries)."
+        )
         runs.validation_fail(run_id=run_id, token=token, message=message, detail=traceback.format_exc())
     except PortalError as exc:  # a clear, permanent problem with the inputs (e.g. a missing file)
-        runs.validation_fail(run_id=run_id, token=token, message=f"The validation could not start: {exc.message}",
-                             detail=traceback.format_exc())
+        runs.validation_fail(
+            run_id=run_id,
+            token=token,
+            message=f"The validation could not start: {exc.message}",
+            detail=traceback.format_exc(),
+        )
     except Exception:  # the task boundary: record the failure on the run, never lose it
-        runs.validation_fail(run_id=run_id, token=token, message="The validation stopped because of an internal "
-                             "error in the portal; the technical detail below helps the administrators.",
-                             detail=traceback.format_exc())
+        runs.validation_fail(
+            run_id=run_id,
+            token=token,
+            message="The validation stopped because of an internal "
+            "error in the portal; the technical detail below helps the administrators.",
+            detail=traceback.format_exc(),
+        )
     return {"run": run_id, "claimed": True, "status": "failed"}
 
 

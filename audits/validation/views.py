@@ -48,8 +48,14 @@ def validation_list(request):
     require_permission(request, "validation.view")
     filterset = ValidationRunFilterSet(request.GET, queryset=selectors.validation_run_list(user=request.user))
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
-    context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
-               "systems": _systems(request), "statuses": RunStatus.choices, "suites": Suite.choices}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "systems": _systems(request),
+        "statuses": RunStatus.choices,
+        "suites": Suite.choices,
+    }
     template = "audits/_validation_table.html" if request.htmx else "audits/validation_list.html"
     return render(request, template, context)
 
@@ -74,8 +80,10 @@ def validation_create(request, system_pk: int):
     system = registry.system_get(user=request.user, pk=system_pk)
     versions = registry.version_list(user=request.user, system=system).filter(scan_verdict="safe")
     datasets = registry.dataset_list(user=request.user, system=system)
-    initial = {"model_version": request.GET.get("version") or (versions.first().pk if versions.exists() else None),
-               "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None)}
+    initial = {
+        "model_version": request.GET.get("version") or (versions.first().pk if versions.exists() else None),
+        "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None),
+    }
     form = ValidationStartForm(request.POST or None, initial=initial, versions=versions, datasets=datasets)
     status = 400 if request.method == "POST" else 200  # a form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
@@ -88,26 +96,41 @@ def validation_create(request, system_pk: int):
             run = attempt.value
             run.refresh_from_db(fields=["published_at", "publish_attempts"])  # the on-commit publish has run
             if run.waiting_for_broker:
-                messages.warning(request, f"Validation #{run.pk} is saved and queued, but the job queue cannot be "
-                                          "reached right now; it starts as soon as the queue is back.")
+                messages.warning(
+                    request,
+                    f"Validation #{run.pk} is saved and queued, but the job queue cannot be "
+                    "reached right now; it starts as soon as the queue is back.",
+                )
             else:
                 messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
             return redirect("audits:validation_detail", pk=run.pk)
-    return render(request, "audits/validation_form.html", {
-        "form": form, "system": system, "default_suite": Suite(default_suite_for(system)).label,
-        "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id)},
-        status=status)
+    return render(
+        request,
+        "audits/validation_form.html",
+        {
+            "form": form,
+            "system": system,
+            "default_suite": Suite(default_suite_for(system)).label,
+            "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id),
+        },
+        status=status,
+    )
 
 
 def validation_status_context(request, run) -> dict:
     """What the run's status card (`audits/_validation_status.html`) shows, also on a re-run's page."""
     finding_counts = selectors.validation_finding_counts(run=run)
-    return {"run": run, "result_counts": selectors.validation_result_counts(run=run),
-            "finding_counts": finding_counts, "finding_total": sum(finding_counts.values()),
-            "check_statuses": CheckStatus.choices, "severities": Severity.values,
-            "can_start": has_permission(request.user, "validation.start"),
-            "max_attempts": settings.VALIDATION_MAX_ATTEMPTS,
-            "rerun": getattr(run, "rerun_of", None)}  # a certification re-run: its findings stay with the original
+    return {
+        "run": run,
+        "result_counts": selectors.validation_result_counts(run=run),
+        "finding_counts": finding_counts,
+        "finding_total": sum(finding_counts.values()),
+        "check_statuses": CheckStatus.choices,
+        "severities": Severity.values,
+        "can_start": has_permission(request.user, "validation.start"),
+        "max_attempts": settings.VALIDATION_MAX_ATTEMPTS,
+        "rerun": getattr(run, "rerun_of", None),
+    }  # a certification re-run: its findings stay with the original
 
 
 @login_required
@@ -140,8 +163,12 @@ def validation_cancel_view(request, pk: int):
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     attempt = attempt_with_message(request, lambda: validation_cancel(actor=request.user, run=run, reason=reason))
     if attempt.ok:
-        messages.info(request, "Cancelled." if attempt.value.status == RunStatus.CANCELLED
-                      else "Cancellation requested: the run stops after the check it is running.")
+        messages.info(
+            request,
+            "Cancelled."
+            if attempt.value.status == RunStatus.CANCELLED
+            else "Cancellation requested: the run stops after the check it is running.",
+        )
     return redirect("audits:validation_detail", pk=run.pk)
 
 
@@ -150,9 +177,15 @@ def validation_cancel_view(request, pk: int):
 def validation_results(request, pk: int):
     require_permission(request, "validation.view")
     run = selectors.validation_run_get(user=request.user, pk=pk)
-    return render(request, "audits/validation_results.html",
-                  {"run": run, "groups": selectors.validation_results_by_family(run=run),
-                   "result_counts": selectors.validation_result_counts(run=run)})
+    return render(
+        request,
+        "audits/validation_results.html",
+        {
+            "run": run,
+            "groups": selectors.validation_results_by_family(run=run),
+            "result_counts": selectors.validation_result_counts(run=run),
+        },
+    )
 
 
 @login_required
@@ -173,11 +206,18 @@ def finding_list(request):
     require_permission(request, "finding.view")
     filterset = FindingFilterSet(request.GET, queryset=selectors.finding_list(user=request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    context = {"filterset": filterset, "page": page, "query": _query_without_page(request),
-               "raised_risks_by_source": _raised_risks(request, page),
-               "systems": _systems(request), "severities": Severity.choices, "categories": CheckFamily.choices,
-               "statuses": FindingStatus.choices, "articles": selectors.finding_article_choices(user=request.user),
-               "scope": _finding_scope(request)}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "raised_risks_by_source": _raised_risks(request, page),
+        "systems": _systems(request),
+        "severities": Severity.choices,
+        "categories": CheckFamily.choices,
+        "statuses": FindingStatus.choices,
+        "articles": selectors.finding_article_choices(user=request.user),
+        "scope": _finding_scope(request),
+    }
     template = "audits/_finding_table.html" if request.htmx else "audits/finding_list.html"
     return render(request, template, context)
 
@@ -200,15 +240,22 @@ def _finding_scope(request) -> dict:
         run = selectors.validation_run_list(user=request.user).filter(pk=run_pk).first()
         return {"run": run} if run else {}
     if version_pk.isdigit():
-        version = (ModelVersion.objects.restrict(request.user, "system.view").select_related("system")
-                   .filter(pk=version_pk).first())
+        version = (
+            ModelVersion.objects.restrict(request.user, "system.view")
+            .select_related("system")
+            .filter(pk=version_pk)
+            .first()
+        )
         return {"version": version} if version else {}
     return {}
 
 
 def _policy_settings_form(data, current) -> ValidationPolicySettingsForm:
-    initial = {"allow_overrides": current.allow_overrides, "locked_keys": current.locked_keys,
-               "based_on": validation_policy_settings_fingerprint(settings_row=current)}
+    initial = {
+        "allow_overrides": current.allow_overrides,
+        "locked_keys": current.locked_keys,
+        "based_on": validation_policy_settings_fingerprint(settings_row=current),
+    }
     return ValidationPolicySettingsForm(data, initial=initial, key_groups=selectors.validation_policy_key_groups())
 
 
@@ -233,8 +280,9 @@ def validation_policy_settings_edit(request):
     form = _policy_settings_form(request.POST or None, current)
     status = 400 if request.method == "POST" else 200  # a form shown again after a POST is a refusal
     if request.method == "POST" and form.is_valid():
-        attempt = attempt_on_form(form, lambda: validation_policy_settings_update(actor=request.user,
-                                                                                  **form.cleaned_data))
+        attempt = attempt_on_form(
+            form, lambda: validation_policy_settings_update(actor=request.user, **form.cleaned_data)
+        )
         if attempt.ok:
             messages.success(request, "Validation policy settings saved.")
             return redirect("audits:validation_policy_settings")
@@ -242,6 +290,9 @@ def validation_policy_settings_edit(request):
             form, current = _policy_settings_rebased(request, attempt.error.message)
         status = attempt.status
     known = set(dict(form.fields["locked_keys"].choices))
-    return render(request, "audits/validation_policy_settings.html", {
-        "form": form, "current": current, "retired_keys": sorted(set(current.locked_keys or []) - known)},
-        status=status)
+    return render(
+        request,
+        "audits/validation_policy_settings.html",
+        {"form": form, "current": current, "retired_keys": sorted(set(current.locked_keys or []) - known)},
+        status=status,
+    )

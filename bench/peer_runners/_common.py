@@ -6,6 +6,7 @@ venv. Only the scan is timed. Memory: the kernel's peak-RSS mark is reset just b
 (`/proc/self/clear_refs` = 5) and `VmHWM` read after it, so the peak is the scan's, data and model
 included; the process peak (`ru_maxrss`, training included) is reported beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,9 +77,13 @@ class Measure:
 
 
 def write(out: Path, payload: dict) -> None:
-    payload.setdefault("threads", {k: os.environ.get(k) for k in
-                                   ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                    "LOKY_MAX_CPU_COUNT")})
+    payload.setdefault(
+        "threads",
+        {
+            k: os.environ.get(k)
+            for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LOKY_MAX_CPU_COUNT")
+        },
+    )
     out.write_text(json.dumps(payload, indent=2, default=str))
 
 

@@ -4,6 +4,7 @@ Run as: `<deepchecks venv>/bin/python bench/peer_runners/deepchecks_suite.py DAT
 The suite gets the train and test splits and the fitted pipeline, as a user would run it. Anonymous
 telemetry is switched off.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,26 @@ def main() -> None:
     # One check can give a result per split; a CheckFailure is a check that did not apply or broke.
     names = list(dict.fromkeys(type(r.check).__name__ for r in result.results))
     failed = sorted({type(r.check).__name__ for r in result.results if type(r).__name__ == "CheckFailure"})
-    write(out, {"tool": "deepchecks", "version": deepchecks.__version__, "wall_s": m.wall_s,
-                "cpu_s": m.cpu_s, "peak_mb": m.peak_mb, "process_peak_mb": m.process_peak_mb, "fit_s": fit_s,
-                "checks": len(suite.checks), "applicable": len(set(names) - set(failed)),
-                "check_names": names, "not_applicable_or_failed": failed, "results": len(result.results),
-                "rows": len(test), "unit": "checks"})
+    write(
+        out,
+        {
+            "tool": "deepchecks",
+            "version": deepchecks.__version__,
+            "wall_s": m.wall_s,
+            "cpu_s": m.cpu_s,
+            "peak_mb": m.peak_mb,
+            "process_peak_mb": m.process_peak_mb,
+            "fit_s": fit_s,
+            "checks": len(suite.checks),
+            "applicable": len(set(names) - set(failed)),
+            "check_names": names,
+            "not_applicable_or_failed": failed,
+            "results": len(result.results),
+            "rows": len(test),
+            "unit": "checks",
+        },
+    )
+
 
 if __name__ == "__main__":
     main()

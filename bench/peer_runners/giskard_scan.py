@@ -7,6 +7,7 @@ classification detectors are all tabular; the two text detectors (text perturbat
 only act on text columns, and the data has none (every non-numeric column is declared categorical),
 so they run and find nothing. No LLM detector applies to a classification model.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,21 +31,39 @@ def main() -> None:
     # Its INFO log (one line per prediction call) would go to our log file: not part of the scan's cost.
     logging.getLogger("giskard").setLevel(logging.WARNING)
     train, test, pipeline, features, categorical, target, fit_s = load_case(dataset, folder, model_kind)
-    model = giskard.Model(model=pipeline, model_type="classification", name=f"{dataset}-{model_kind}",
-                          classification_labels=[str(c) for c in pipeline.classes_], feature_names=features)
+    model = giskard.Model(
+        model=pipeline,
+        model_type="classification",
+        name=f"{dataset}-{model_kind}",
+        classification_labels=[str(c) for c in pipeline.classes_],
+        feature_names=features,
+    )
     data = giskard.Dataset(df=test, target=target, cat_columns=categorical, name=f"{dataset}-test")
     with Measure() as m:
         report = giskard.scan(model, data, verbose=False)
     detectors = list(getattr(report, "detectors_names", []) or [])
     text_columns = [c for c, kind in data.column_types.items() if kind == "text"]
     text_only = [] if text_columns else [d for d in detectors if d in TEXT_ONLY]
-    write(out, {"tool": "giskard", "version": giskard.__version__, "wall_s": m.wall_s, "cpu_s": m.cpu_s,
-                "peak_mb": m.peak_mb, "process_peak_mb": m.process_peak_mb, "fit_s": fit_s,
-                "checks": len(detectors),
-                "applicable": len(detectors) - len(text_only), "not_applicable_or_failed": text_only,
-                "check_names": detectors, "issues": len(report.issues),
-                "issue_groups": sorted({getattr(i.group, "name", str(i.group)) for i in report.issues}),
-                "rows": len(test), "unit": "detectors"})
+    write(
+        out,
+        {
+            "tool": "giskard",
+            "version": giskard.__version__,
+            "wall_s": m.wall_s,
+            "cpu_s": m.cpu_s,
+            "peak_mb": m.peak_mb,
+            "process_peak_mb": m.process_peak_mb,
+            "fit_s": fit_s,
+            "checks": len(detectors),
+            "applicable": len(detectors) - len(text_only),
+            "not_applicable_or_failed": text_only,
+            "check_names": detectors,
+            "issues": len(report.issues),
+            "issue_groups": sorted({getattr(i.group, "name", str(i.group)) for i in report.issues}),
+            "rows": len(test),
+            "unit": "detectors",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,9 @@ def _first_message(detail) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, PortalError):
-        return Response({"message": exc.message, "code": exc.code, "extra": exc.extra},
-                        status=exc.status_code)
+        return Response({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status_code)
     if isinstance(exc, Http404):
-        return Response({"message": "Not found.", "code": "not_found", "extra": {}},
-                        status=status.HTTP_404_NOT_FOUND)
+        return Response({"message": "Not found.", "code": "not_found", "extra": {}}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
@@ -35,8 +33,12 @@ def exception_handler(exc, context):
         body = {"message": _first_message(exc.detail), "code": "invalid", "extra": {"fields": exc.detail}}
     else:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        body = {"message": _first_message(response.data.get("detail", response.data))
-                if isinstance(response.data, dict) else str(response.data),
-                "code": codes if isinstance(codes, str) else "error", "extra": {}}
+        body = {
+            "message": _first_message(response.data.get("detail", response.data))
+            if isinstance(response.data, dict)
+            else str(response.data),
+            "code": codes if isinstance(codes, str) else "error",
+            "extra": {},
+        }
     response.data = body
     return response

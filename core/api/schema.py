@@ -11,11 +11,11 @@ from core.api.serializers import ErrorSerializer
 # What each error status means; every one answers in the Error shape {"message", "code", "extra"}.
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (a field, a filter, a control character in any text: code `invalid_characters`, "
-           "`extra.field` names it), or a business rule refused it.",
+    "`extra.field` names it), or a business rule refused it.",
     "401": "No valid API token (send `Authorization: Token <token>`).",
     "403": "Your role, or a rule such as separation of duties, does not allow this.",
     "404": "No such object in your organisation (another organisation's objects are not found either), "
-           "or no such page of results.",
+    "or no such page of results.",
     "409": "The object's state does not allow this, or someone changed it meanwhile.",
 }
 
@@ -27,8 +27,12 @@ class PortalTokenScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": 'An API token from the "API tokens" page, sent as `Token <token>`.'}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An API token from the "API tokens" page, sent as `Token <token>`.',
+        }
 
 
 class PortalAutoSchema(AutoSchema):

@@ -15,8 +15,18 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "job_title", "role",
-                  "is_active", "last_login", "organisation"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "job_title",
+            "role",
+            "is_active",
+            "last_login",
+            "organisation",
+        ]
         read_only_fields = fields
 
 
@@ -51,10 +61,13 @@ class ErrorSerializer(serializers.Serializer):
     """Every error answer of the API (core.api.errors, core.input_guard)."""
 
     message = serializers.CharField(help_text="What went wrong, in words a person can act on.")
-    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`, `not_allowed`, "
-                                           "`invalid_characters`, `stale`.")
-    extra = serializers.DictField(help_text="Details: `fields` for invalid input, `field` for a refused character, "
-                                            "`blockers`, `current_version`...")
+    code = serializers.CharField(
+        help_text="A stable machine-readable code, e.g. `invalid`, `not_allowed`, `invalid_characters`, `stale`."
+    )
+    extra = serializers.DictField(
+        help_text="Details: `fields` for invalid input, `field` for a refused character, "
+        "`blockers`, `current_version`..."
+    )
 
     class Meta:
         ref_name = "Error"

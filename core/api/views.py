@@ -25,11 +25,17 @@ class UserListCreateApi(generics.ListAPIView):
     serializer_class = UserSerializer
 
     def get_queryset(self):
-        return user_list(viewer=self.request.user, search=self.request.query_params.get("search", ""),
-                         role=self.request.query_params.get("role", ""))
+        return user_list(
+            viewer=self.request.user,
+            search=self.request.query_params.get("search", ""),
+            role=self.request.query_params.get("role", ""),
+        )
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer},
-                   summary="Create (invite) a member of your organisation")
+    @extend_schema(
+        request=UserCreateSerializer,
+        responses={201: UserSerializer},
+        summary="Create (invite) a member of your organisation",
+    )
     def post(self, request):
         serializer = UserCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -6,30 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(help_text='What happened, e.g. risk.review_due.', max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('url', models.CharField(blank=True, help_text='A path inside the portal, e.g. /risks/3/.', max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(help_text="What happened, e.g. risk.review_due.", max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True)),
+                (
+                    "url",
+                    models.CharField(blank=True, help_text="A path inside the portal, e.g. /risks/3/.", max_length=500),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['recipient', 'read_at', '-created_at'], name='notification_inbox_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('url', ''), models.Q(('url__startswith', '/'), models.Q(('url__startswith', '//'), _negated=True), models.Q(('url__startswith', '/\\'), _negated=True)), _connector='OR'), name='notification_url_is_local_path'), models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='notification_title_not_empty')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("url", ""),
+                            models.Q(
+                                ("url__startswith", "/"),
+                                models.Q(("url__startswith", "//"), _negated=True),
+                                models.Q(("url__startswith", "/\\"), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="notification_url_is_local_path",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("title", ""), _negated=True), name="notification_title_not_empty"
+                    ),
+                ],
             },
         ),
     ]

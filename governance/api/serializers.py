@@ -14,8 +14,10 @@ class UserRefSerializer(serializers.Serializer):
 
 
 class AnswersSerializer(serializers.Serializer):
-    answers = serializers.DictField(help_text="{question_id: answer}: \"yes\"/\"no\"/\"unsure\", an option "
-                                              "value, or a list of option values for multi-select questions.")
+    answers = serializers.DictField(
+        help_text='{question_id: answer}: "yes"/"no"/"unsure", an option '
+        "value, or a list of option values for multi-select questions."
+    )
 
 
 class DraftSerializer(serializers.ModelSerializer):
@@ -43,11 +45,35 @@ class DeterminationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Determination
-        fields = ["id", "system", "number", "status", "outcome", "risk_tier", "headline", "effective_outcome",
-                  "effective_risk_tier", "is_complete", "has_contradictions", "blockers", "rules_version",
-                  "answers", "result", "answered_by", "submitted_by", "created_at", "approved_by", "approved_at",
-                  "approval_note", "override_outcome", "override_risk_tier", "override_justification",
-                  "review_reason", "review_requested_at", "superseded_at"]
+        fields = [
+            "id",
+            "system",
+            "number",
+            "status",
+            "outcome",
+            "risk_tier",
+            "headline",
+            "effective_outcome",
+            "effective_risk_tier",
+            "is_complete",
+            "has_contradictions",
+            "blockers",
+            "rules_version",
+            "answers",
+            "result",
+            "answered_by",
+            "submitted_by",
+            "created_at",
+            "approved_by",
+            "approved_at",
+            "approval_note",
+            "override_outcome",
+            "override_risk_tier",
+            "override_justification",
+            "review_reason",
+            "review_requested_at",
+            "superseded_at",
+        ]
         read_only_fields = fields
 
     def get_headline(self, obj) -> str:
@@ -61,8 +87,9 @@ class ApproveSerializer(serializers.Serializer):
 class OverrideSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=OutcomeChoice.choices)
     risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False, allow_blank=True, default="")
-    justification = serializers.CharField(allow_blank=True, max_length=5000,
-                                          help_text="Required: why the outcome differs from the questionnaire's.")
+    justification = serializers.CharField(
+        allow_blank=True, max_length=5000, help_text="Required: why the outcome differs from the questionnaire's."
+    )
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -71,8 +98,22 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "kind", "title", "sha256", "size", "original_name", "model_version", "validation_kind",
-                  "validation_ref", "validation_run", "validation_summary", "dated_at", "added_by", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "sha256",
+            "size",
+            "original_name",
+            "model_version",
+            "validation_kind",
+            "validation_ref",
+            "validation_run",
+            "validation_summary",
+            "dated_at",
+            "added_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -83,16 +124,21 @@ class EvidenceCreateSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     file = serializers.FileField(required=False, help_text="kind=document (multipart).")
     model_version = serializers.IntegerField(required=False, help_text="kind=model_card: a version of this system.")
-    validation_kind = serializers.ChoiceField(required=False, choices=[k for k in EVIDENCE_KINDS
-                                                                       if k.startswith("validation_run:")],
-                                              help_text='kind=validation_run: the check family, e.g. '
-                                                        '"validation_run:fairness".')
-    validation_run = serializers.IntegerField(required=False, help_text="kind=validation_run: the id of a succeeded "
-                                                                        "validation run of this system.")
+    validation_kind = serializers.ChoiceField(
+        required=False,
+        choices=[k for k in EVIDENCE_KINDS if k.startswith("validation_run:")],
+        help_text='kind=validation_run: the check family, e.g. "validation_run:fairness".',
+    )
+    validation_run = serializers.IntegerField(
+        required=False, help_text="kind=validation_run: the id of a succeeded validation run of this system."
+    )
 
     def validate(self, data):
-        needed = {EvidenceKind.DOCUMENT: ("file",), EvidenceKind.MODEL_CARD: ("model_version",),
-                  EvidenceKind.VALIDATION_RUN: ("validation_kind", "validation_run")}[data["kind"]]
+        needed = {
+            EvidenceKind.DOCUMENT: ("file",),
+            EvidenceKind.MODEL_CARD: ("model_version",),
+            EvidenceKind.VALIDATION_RUN: ("validation_kind", "validation_run"),
+        }[data["kind"]]
         missing = [name for name in needed if data.get(name) in (None, "")]
         if missing:
             raise serializers.ValidationError({name: f"Required for {data['kind']} evidence." for name in missing})
@@ -120,8 +166,28 @@ class ObligationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Obligation
-        fields = ["id", "system", "system_name", "determination", "code", "role", "article", "title",
-                  "description", "notes", "evidence_hints", "applies_from_key", "applies_from", "owner",
-                  "due_date", "status", "is_overdue", "evidence_max_age_days", "evidence_count",
-                  "newest_evidence", "applicable", "not_applicable_since"]
+        fields = [
+            "id",
+            "system",
+            "system_name",
+            "determination",
+            "code",
+            "role",
+            "article",
+            "title",
+            "description",
+            "notes",
+            "evidence_hints",
+            "applies_from_key",
+            "applies_from",
+            "owner",
+            "due_date",
+            "status",
+            "is_overdue",
+            "evidence_max_age_days",
+            "evidence_count",
+            "newest_evidence",
+            "applicable",
+            "not_applicable_since",
+        ]
         read_only_fields = fields

@@ -39,9 +39,12 @@ class QuestionnaireApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.view"
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The EU AI Act questionnaire",
-                   description="Sections, questions with options and article paraphrases, visibility "
-                               "conditions (`visible_if`, in the `condition_language`) and named `flags`.")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        summary="The EU AI Act questionnaire",
+        description="Sections, questions with options and article paraphrases, visibility "
+        "conditions (`visible_if`, in the `condition_language`) and named `flags`.",
+    )
     def get(self, request):
         return Response(questionnaire_as_dict())
 
@@ -57,13 +60,17 @@ class DraftApi(APIView):
             raise NotFound("This system has no draft answers.", code="no_draft")
         return Response(DraftSerializer(draft).data)
 
-    @extend_schema(request=AnswersSerializer, responses={200: DraftSerializer},
-                   summary="Save draft answers (replaces the previous draft)")
+    @extend_schema(
+        request=AnswersSerializer,
+        responses={200: DraftSerializer},
+        summary="Save draft answers (replaces the previous draft)",
+    )
     def put(self, request, pk: int):
         serializer = AnswersSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        draft = services.classification_draft_save(system=_system(request, pk, "classification.draft"),
-                                                   actor=request.user, **serializer.validated_data)
+        draft = services.classification_draft_save(
+            system=_system(request, pk, "classification.draft"), actor=request.user, **serializer.validated_data
+        )
         return Response(DraftSerializer(draft).data)
 
 
@@ -71,11 +78,14 @@ class SubmitApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.draft"
 
-    @extend_schema(request=AnswersSerializer, responses={201: DeterminationSerializer},
-                   summary="Submit answers for approval",
-                   description="Classifies the given answers (or, with an empty body, the saved draft) and "
-                               "stores the immutable determination. Incomplete or contradictory answers are "
-                               "accepted but cannot be approved.")
+    @extend_schema(
+        request=AnswersSerializer,
+        responses={201: DeterminationSerializer},
+        summary="Submit answers for approval",
+        description="Classifies the given answers (or, with an empty body, the saved draft) and "
+        "stores the immutable determination. Incomplete or contradictory answers are "
+        "accepted but cannot be approved.",
+    )
     def post(self, request, pk: int):
         system = _system(request, pk, "classification.draft")
         answers = None
@@ -107,8 +117,9 @@ class CurrentDeterminationApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.view"
 
-    @extend_schema(responses={200: DeterminationSerializer},
-                   summary="A system's current (approved or needs-review) determination")
+    @extend_schema(
+        responses={200: DeterminationSerializer}, summary="A system's current (approved or needs-review) determination"
+    )
     def get(self, request, pk: int):
         determination = selectors.current_determination(system=_system(request, pk, "classification.view"))
         if determination is None:
@@ -129,14 +140,18 @@ class DeterminationApproveApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.approve"
 
-    @extend_schema(request=ApproveSerializer, responses={200: DeterminationSerializer},
-                   summary="Approve a determination (compliance officer)")
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={200: DeterminationSerializer},
+        summary="Approve a determination (compliance officer)",
+    )
     def post(self, request, pk: int):
         determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
         serializer = ApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        determination = services.determination_approve(determination=determination, actor=request.user,
-                                                       **serializer.validated_data)
+        determination = services.determination_approve(
+            determination=determination, actor=request.user, **serializer.validated_data
+        )
         return Response(DeterminationSerializer(determination).data)
 
 
@@ -144,14 +159,18 @@ class DeterminationOverrideApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "classification.approve"
 
-    @extend_schema(request=OverrideSerializer, responses={200: DeterminationSerializer},
-                   summary="Approve with a different outcome, with a written justification (compliance officer)")
+    @extend_schema(
+        request=OverrideSerializer,
+        responses={200: DeterminationSerializer},
+        summary="Approve with a different outcome, with a written justification (compliance officer)",
+    )
     def post(self, request, pk: int):
         determination = get_object_or_404(Determination.objects.restrict(request.user, self.permission), pk=pk)
         serializer = OverrideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        determination = services.determination_override(determination=determination, actor=request.user,
-                                                        **serializer.validated_data)
+        determination = services.determination_override(
+            determination=determination, actor=request.user, **serializer.validated_data
+        )
         return Response(DeterminationSerializer(determination).data)
 
 
@@ -202,11 +221,14 @@ class ObligationEvidenceApi(APIView):
         evidence = _obligation(request, pk).evidence.select_related("added_by")
         return Response(EvidenceSerializer(evidence, many=True).data)
 
-    @extend_schema(request=EvidenceCreateSerializer, responses={201: EvidenceSerializer},
-                   summary="Add evidence to an obligation (its owner or a compliance officer)",
-                   description="`validation_run`: the id of a succeeded validation run of the obligation's system "
-                               "(see `validation-runs/`); the evidence is dated by when the run finished. "
-                               "`model_version`: a version of the same system. `file` (multipart): a document.")
+    @extend_schema(
+        request=EvidenceCreateSerializer,
+        responses={201: EvidenceSerializer},
+        summary="Add evidence to an obligation (its owner or a compliance officer)",
+        description="`validation_run`: the id of a succeeded validation run of the obligation's system "
+        "(see `validation-runs/`); the evidence is dated by when the run finished. "
+        "`model_version`: a version of the same system. `file` (multipart): a document.",
+    )
     def post(self, request, pk: int):
         obligation = _obligation(request, pk)
         serializer = EvidenceCreateSerializer(data=request.data)
@@ -218,14 +240,19 @@ class ObligationEvidenceApi(APIView):
 def _evidence_add(request, obligation: Obligation, data: dict):
     common = {"obligation": obligation, "actor": request.user, "title": data["title"]}
     if data["kind"] == EvidenceKind.VALIDATION_RUN:
-        return services.evidence_add_validation_run(validation_kind=data["validation_kind"],
-                                                    run_id=data["validation_run"], **common)
+        return services.evidence_add_validation_run(
+            validation_kind=data["validation_kind"], run_id=data["validation_run"], **common
+        )
     if data["kind"] == EvidenceKind.MODEL_CARD:
-        version = selectors.model_version_choices(user=request.user, system=obligation.system) \
-            .filter(pk=data["model_version"]).first()
+        version = (
+            selectors.model_version_choices(user=request.user, system=obligation.system)
+            .filter(pk=data["model_version"])
+            .first()
+        )
         if version is None:
-            raise ValidationFailed(f"There is no model version #{data['model_version']} of this AI system.",
-                                   code="unknown_model_version")
+            raise ValidationFailed(
+                f"There is no model version #{data['model_version']} of this AI system.", code="unknown_model_version"
+            )
         return services.evidence_add_model_card(model_version=version, **common)
     return services.evidence_add_document(uploaded_file=data["file"], **common)
 
@@ -234,11 +261,14 @@ class ObligationValidationRunsApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "obligation.view"
 
-    @extend_schema(responses={200: ValidationRunChoiceSerializer(many=True)},
-                   summary="The validation runs that may be linked to an obligation as evidence",
-                   description="The succeeded runs of the obligation's system, newest first.")
+    @extend_schema(
+        responses={200: ValidationRunChoiceSerializer(many=True)},
+        summary="The validation runs that may be linked to an obligation as evidence",
+        description="The succeeded runs of the obligation's system, newest first.",
+    )
     def get(self, request, pk: int):
         obligation = _obligation(request, pk)
         runs = validation_run_choices(user=request.user, system_id=obligation.system_id)
-        return Response(ValidationRunChoiceSerializer([{**run, "label": validation_run_label(run)} for run in runs],
-                                                      many=True).data)
+        return Response(
+            ValidationRunChoiceSerializer([{**run, "label": validation_run_label(run)} for run in runs], many=True).data
+        )

@@ -6,166 +6,432 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('models_registry', '0001_initial'),
+        ("core", "0001_initial"),
+        ("models_registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApplicationDate',
+            name="ApplicationDate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(choices=[('prohibitions_literacy', 'prohibitions_literacy'), ('gpai', 'gpai'), ('general', 'general'), ('annex_iii', 'annex_iii'), ('annex_i', 'annex_i')], max_length=40, unique=True)),
-                ('applies_from', models.DateField()),
-                ('note', models.TextField(blank=True, help_text='Legal source of the date, e.g. the OJ reference.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(
+                        choices=[
+                            ("prohibitions_literacy", "prohibitions_literacy"),
+                            ("gpai", "gpai"),
+                            ("general", "general"),
+                            ("annex_iii", "annex_iii"),
+                            ("annex_i", "annex_i"),
+                        ],
+                        max_length=40,
+                        unique=True,
+                    ),
+                ),
+                ("applies_from", models.DateField()),
+                ("note", models.TextField(blank=True, help_text="Legal source of the date, e.g. the OJ reference.")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['applies_from', 'key'],
+                "ordering": ["applies_from", "key"],
             },
         ),
         migrations.CreateModel(
-            name='ClassificationDraft',
+            name="ClassificationDraft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('answers', models.JSONField(blank=True, default=dict)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='classification_draft', to='models_registry.aisystem')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("answers", models.JSONField(blank=True, default=dict)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="classification_draft",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Determination',
+            name="Determination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.PositiveIntegerField(help_text='1, 2, 3… per system, in submission order.')),
-                ('status', models.CharField(choices=[('submitted', 'Awaiting approval'), ('approved', 'Approved'), ('needs_review', 'Needs review'), ('superseded', 'Superseded')], default='submitted', max_length=20)),
-                ('answers', models.JSONField()),
-                ('result', models.JSONField(help_text='Determination.to_dict() of the rules module.')),
-                ('rules_version', models.CharField(max_length=40)),
-                ('outcome', models.CharField(choices=[('prohibited', 'Prohibited practice (Art. 5)'), ('high_risk_annex_i', 'High-risk via Annex I (Art. 6(1))'), ('high_risk_annex_iii', 'High-risk via Annex III (Art. 6(2))'), ('not_high_risk_art_6_3', 'Not high-risk under Art. 6(3)'), ('minimal_risk', 'Minimal risk'), ('out_of_scope', 'Out of scope (Art. 2)'), ('not_ai_system', 'Not an AI system (Art. 3(1))')], max_length=30)),
-                ('risk_tier', models.CharField(choices=[('unclassified', 'Not classified'), ('prohibited', 'Prohibited'), ('high', 'High risk'), ('limited', 'Transparency obligations'), ('minimal', 'Minimal risk'), ('out_of_scope', 'Out of scope')], max_length=20)),
-                ('is_complete', models.BooleanField()),
-                ('has_contradictions', models.BooleanField()),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approval_note', models.TextField(blank=True)),
-                ('override_outcome', models.CharField(blank=True, choices=[('prohibited', 'Prohibited practice (Art. 5)'), ('high_risk_annex_i', 'High-risk via Annex I (Art. 6(1))'), ('high_risk_annex_iii', 'High-risk via Annex III (Art. 6(2))'), ('not_high_risk_art_6_3', 'Not high-risk under Art. 6(3)'), ('minimal_risk', 'Minimal risk'), ('out_of_scope', 'Out of scope (Art. 2)'), ('not_ai_system', 'Not an AI system (Art. 3(1))')], max_length=30)),
-                ('override_risk_tier', models.CharField(blank=True, choices=[('unclassified', 'Not classified'), ('prohibited', 'Prohibited'), ('high', 'High risk'), ('limited', 'Transparency obligations'), ('minimal', 'Minimal risk'), ('out_of_scope', 'Out of scope')], max_length=20)),
-                ('override_justification', models.TextField(blank=True)),
-                ('review_reason', models.TextField(blank=True, help_text='Why the approved result needs review.')),
-                ('review_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('superseded_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='determinations', to='models_registry.aisystem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.PositiveIntegerField(help_text="1, 2, 3… per system, in submission order.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Awaiting approval"),
+                            ("approved", "Approved"),
+                            ("needs_review", "Needs review"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="submitted",
+                        max_length=20,
+                    ),
+                ),
+                ("answers", models.JSONField()),
+                ("result", models.JSONField(help_text="Determination.to_dict() of the rules module.")),
+                ("rules_version", models.CharField(max_length=40)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("prohibited", "Prohibited practice (Art. 5)"),
+                            ("high_risk_annex_i", "High-risk via Annex I (Art. 6(1))"),
+                            ("high_risk_annex_iii", "High-risk via Annex III (Art. 6(2))"),
+                            ("not_high_risk_art_6_3", "Not high-risk under Art. 6(3)"),
+                            ("minimal_risk", "Minimal risk"),
+                            ("out_of_scope", "Out of scope (Art. 2)"),
+                            ("not_ai_system", "Not an AI system (Art. 3(1))"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "risk_tier",
+                    models.CharField(
+                        choices=[
+                            ("unclassified", "Not classified"),
+                            ("prohibited", "Prohibited"),
+                            ("high", "High risk"),
+                            ("limited", "Transparency obligations"),
+                            ("minimal", "Minimal risk"),
+                            ("out_of_scope", "Out of scope"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_complete", models.BooleanField()),
+                ("has_contradictions", models.BooleanField()),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("approval_note", models.TextField(blank=True)),
+                (
+                    "override_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("prohibited", "Prohibited practice (Art. 5)"),
+                            ("high_risk_annex_i", "High-risk via Annex I (Art. 6(1))"),
+                            ("high_risk_annex_iii", "High-risk via Annex III (Art. 6(2))"),
+                            ("not_high_risk_art_6_3", "Not high-risk under Art. 6(3)"),
+                            ("minimal_risk", "Minimal risk"),
+                            ("out_of_scope", "Out of scope (Art. 2)"),
+                            ("not_ai_system", "Not an AI system (Art. 3(1))"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "override_risk_tier",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unclassified", "Not classified"),
+                            ("prohibited", "Prohibited"),
+                            ("high", "High risk"),
+                            ("limited", "Transparency obligations"),
+                            ("minimal", "Minimal risk"),
+                            ("out_of_scope", "Out of scope"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("override_justification", models.TextField(blank=True)),
+                ("review_reason", models.TextField(blank=True, help_text="Why the approved result needs review.")),
+                ("review_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("superseded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="determinations",
+                        to="models_registry.aisystem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['system_id', '-number'],
+                "ordering": ["system_id", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='Obligation',
+            name="Obligation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=80)),
-                ('role', models.CharField(max_length=30)),
-                ('position', models.PositiveIntegerField(default=0, help_text="Order in the rules module's list (Art. 4, 9, 10…).")),
-                ('article', models.CharField(max_length=40)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('notes', models.JSONField(blank=True, default=list)),
-                ('evidence_hints', models.JSONField(blank=True, default=list, help_text='Evidence the rules module suggests (kind, reference, description).')),
-                ('applies_from_key', models.CharField(max_length=40)),
-                ('applies_from', models.DateField()),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('evidence_submitted', 'Evidence submitted'), ('accepted', 'Accepted'), ('needs_rework', 'Needs rework')], default='not_started', max_length=20)),
-                ('evidence_max_age_days', models.PositiveIntegerField(default=365)),
-                ('applicable', models.BooleanField(default=True, help_text='False once a newer approval no longer derives it.')),
-                ('not_applicable_since', models.DateTimeField(blank=True, null=True)),
-                ('determination', models.ForeignKey(help_text='The approved determination that last derived it.', on_delete=django.db.models.deletion.PROTECT, related_name='obligations', to='governance.determination')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='governance_obligations', to=settings.AUTH_USER_MODEL)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='obligations', to='models_registry.aisystem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=80)),
+                ("role", models.CharField(max_length=30)),
+                (
+                    "position",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Order in the rules module's list (Art. 4, 9, 10…)."
+                    ),
+                ),
+                ("article", models.CharField(max_length=40)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                ("notes", models.JSONField(blank=True, default=list)),
+                (
+                    "evidence_hints",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Evidence the rules module suggests (kind, reference, description).",
+                    ),
+                ),
+                ("applies_from_key", models.CharField(max_length=40)),
+                ("applies_from", models.DateField()),
+                ("due_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not started"),
+                            ("in_progress", "In progress"),
+                            ("evidence_submitted", "Evidence submitted"),
+                            ("accepted", "Accepted"),
+                            ("needs_rework", "Needs rework"),
+                        ],
+                        default="not_started",
+                        max_length=20,
+                    ),
+                ),
+                ("evidence_max_age_days", models.PositiveIntegerField(default=365)),
+                (
+                    "applicable",
+                    models.BooleanField(default=True, help_text="False once a newer approval no longer derives it."),
+                ),
+                ("not_applicable_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "determination",
+                    models.ForeignKey(
+                        help_text="The approved determination that last derived it.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="obligations",
+                        to="governance.determination",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="governance_obligations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="obligations",
+                        to="models_registry.aisystem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['applies_from', 'system_id', 'position', 'id'],
+                "ordering": ["applies_from", "system_id", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('document', 'Uploaded document'), ('model_card', 'Model card (a registered model version)'), ('validation_run', 'Validation run')], max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('storage_key', models.CharField(blank=True, max_length=200)),
-                ('original_name', models.CharField(blank=True, max_length=255)),
-                ('validation_kind', models.CharField(blank=True, help_text='e.g. "validation_run:fairness".', max_length=40)),
-                ('validation_ref', models.CharField(blank=True, max_length=80)),
-                ('dated_at', models.DateTimeField()),
-                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.modelversion')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('obligation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='governance.obligation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("document", "Uploaded document"),
+                            ("model_card", "Model card (a registered model version)"),
+                            ("validation_run", "Validation run"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("storage_key", models.CharField(blank=True, max_length=200)),
+                ("original_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "validation_kind",
+                    models.CharField(blank=True, help_text='e.g. "validation_run:fairness".', max_length=40),
+                ),
+                ("validation_ref", models.CharField(blank=True, max_length=80)),
+                ("dated_at", models.DateTimeField()),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "obligation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="evidence", to="governance.obligation"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'evidence',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "evidence",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.UniqueConstraint(fields=('system', 'number'), name='determination_number_unique_per_system'),
+            model_name="determination",
+            constraint=models.UniqueConstraint(
+                fields=("system", "number"), name="determination_number_unique_per_system"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'submitted')), fields=('system',), name='one_pending_determination_per_system'),
+            model_name="determination",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "submitted")),
+                fields=("system",),
+                name="one_pending_determination_per_system",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('approved', 'needs_review'))), fields=('system',), name='one_current_determination_per_system'),
+            model_name="determination",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ("approved", "needs_review"))),
+                fields=("system",),
+                name="one_current_determination_per_system",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.CheckConstraint(condition=models.Q(('override_outcome', ''), models.Q(('override_justification', ''), _negated=True), _connector='OR'), name='override_has_justification'),
+            model_name="determination",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("override_outcome", ""), models.Q(("override_justification", ""), _negated=True), _connector="OR"
+                ),
+                name="override_has_justification",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ('approved', 'needs_review')), _negated=True), ('approved_by__isnull', False), _connector='OR'), name='current_determination_was_approved'),
+            model_name="determination",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ("approved", "needs_review")), _negated=True),
+                    ("approved_by__isnull", False),
+                    _connector="OR",
+                ),
+                name="current_determination_was_approved",
+            ),
         ),
         migrations.AddIndex(
-            model_name='obligation',
-            index=models.Index(fields=['organisation', 'status', 'due_date'], name='governance__organis_98b8a6_idx'),
+            model_name="obligation",
+            index=models.Index(fields=["organisation", "status", "due_date"], name="governance__organis_98b8a6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='obligation',
-            constraint=models.UniqueConstraint(fields=('system', 'code', 'role'), name='obligation_unique_per_system_code_role'),
+            model_name="obligation",
+            constraint=models.UniqueConstraint(
+                fields=("system", "code", "role"), name="obligation_unique_per_system_code_role"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='obligation',
-            constraint=models.CheckConstraint(condition=models.Q(('evidence_max_age_days__gte', 1)), name='obligation_evidence_max_age_positive'),
+            model_name="obligation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("evidence_max_age_days__gte", 1)), name="obligation_evidence_max_age_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'document'), ('model_version__isnull', True), models.Q(('sha256', ''), _negated=True), models.Q(('storage_key', ''), _negated=True)), models.Q(('kind', 'model_card'), ('model_version__isnull', False), ('sha256', '')), models.Q(('kind', 'validation_run'), ('model_version__isnull', True), ('sha256', ''), models.Q(('validation_ref', ''), _negated=True)), _connector='OR'), name='evidence_fields_match_kind'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("kind", "document"),
+                        ("model_version__isnull", True),
+                        models.Q(("sha256", ""), _negated=True),
+                        models.Q(("storage_key", ""), _negated=True),
+                    ),
+                    models.Q(("kind", "model_card"), ("model_version__isnull", False), ("sha256", "")),
+                    models.Q(
+                        ("kind", "validation_run"),
+                        ("model_version__isnull", True),
+                        ("sha256", ""),
+                        models.Q(("validation_ref", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="evidence_fields_match_kind",
+            ),
         ),
     ]

@@ -10,8 +10,12 @@ def seed(apps, schema_editor):
     ApplicationDate = apps.get_model("governance", "ApplicationDate")
     for key, applies_from in DEFAULT_APPLICATION_DATES.items():
         ApplicationDate.objects.get_or_create(
-            key=key, defaults={"applies_from": applies_from,
-                               "note": "Regulation (EU) 2024/1689, Art. 113, as published (OJ L, 12.7.2024)."})
+            key=key,
+            defaults={
+                "applies_from": applies_from,
+                "note": "Regulation (EU) 2024/1689, Art. 113, as published (OJ L, 12.7.2024).",
+            },
+        )
 
 
 class Migration(migrations.Migration):

@@ -9,238 +9,523 @@ import governance.risks.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('governance', '0002_seed_application_dates'),
-        ('models_registry', '0001_initial'),
+        ("core", "0001_initial"),
+        ("governance", "0002_seed_application_dates"),
+        ("models_registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Control',
+            name="Control",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('control_type', models.CharField(choices=[('preventive', 'Preventive'), ('detective', 'Detective'), ('corrective', 'Corrective')], max_length=20)),
-                ('effectiveness', models.CharField(choices=[('not_assessed', 'Not assessed'), ('ineffective', 'Ineffective'), ('partial', 'Partially effective'), ('effective', 'Effective')], default='not_assessed', max_length=20)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "control_type",
+                    models.CharField(
+                        choices=[
+                            ("preventive", "Preventive"),
+                            ("detective", "Detective"),
+                            ("corrective", "Corrective"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "effectiveness",
+                    models.CharField(
+                        choices=[
+                            ("not_assessed", "Not assessed"),
+                            ("ineffective", "Ineffective"),
+                            ("partial", "Partially effective"),
+                            ("effective", "Effective"),
+                        ],
+                        default="not_assessed",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Risk',
+            name="Risk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reference', models.CharField(help_text='R-1, R-2… per organisation.', max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('category', models.CharField(choices=[('health_safety', 'Health and safety'), ('fundamental_rights', 'Fundamental rights'), ('bias', 'Bias and discrimination'), ('privacy', 'Privacy and data protection'), ('security', 'Security'), ('robustness', 'Robustness and reliability'), ('transparency', 'Transparency'), ('human_oversight', 'Human oversight'), ('third_party', 'Third-party and vendor'), ('legal', 'Legal and compliance')], max_length=30)),
-                ('source', models.CharField(choices=[('assessment', 'Assessment'), ('validation_finding', 'Validation finding'), ('incident', 'Incident'), ('audit', 'Audit'), ('vendor_review', 'Vendor review')], default='assessment', max_length=30)),
-                ('source_type', models.CharField(blank=True, db_index=True, help_text='e.g. "audits.finding".', max_length=40)),
-                ('source_id', models.CharField(blank=True, max_length=40)),
-                ('source_snapshot', models.JSONField(blank=True, default=dict)),
-                ('likelihood', models.PositiveSmallIntegerField()),
-                ('impact', models.PositiveSmallIntegerField()),
-                ('inherent_score', models.PositiveSmallIntegerField()),
-                ('residual_likelihood', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('residual_impact', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('residual_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('residual_reason', models.TextField(blank=True, help_text='Why the residual score is above the inherent one.')),
-                ('current_score', models.PositiveSmallIntegerField()),
-                ('treatment', models.CharField(choices=[('mitigate', 'Mitigate'), ('accept', 'Accept'), ('transfer', 'Transfer'), ('avoid', 'Avoid')], default='mitigate', max_length=20)),
-                ('acceptance_justification', models.TextField(blank=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('next_review_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_treatment', 'In treatment'), ('accepted', 'Accepted'), ('closed', 'Closed')], default='open', max_length=20)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_reminded_for', models.DateField(blank=True, help_text='The review date the owner was last reminded of.', null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('controls', models.ManyToManyField(blank=True, related_name='risks', to='governance.control')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('obligations', models.ManyToManyField(blank=True, related_name='risks', to='governance.obligation')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('systems', models.ManyToManyField(related_name='risks', to='models_registry.aisystem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("reference", models.CharField(help_text="R-1, R-2… per organisation.", max_length=20)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("health_safety", "Health and safety"),
+                            ("fundamental_rights", "Fundamental rights"),
+                            ("bias", "Bias and discrimination"),
+                            ("privacy", "Privacy and data protection"),
+                            ("security", "Security"),
+                            ("robustness", "Robustness and reliability"),
+                            ("transparency", "Transparency"),
+                            ("human_oversight", "Human oversight"),
+                            ("third_party", "Third-party and vendor"),
+                            ("legal", "Legal and compliance"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("assessment", "Assessment"),
+                            ("validation_finding", "Validation finding"),
+                            ("incident", "Incident"),
+                            ("audit", "Audit"),
+                            ("vendor_review", "Vendor review"),
+                        ],
+                        default="assessment",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "source_type",
+                    models.CharField(blank=True, db_index=True, help_text='e.g. "audits.finding".', max_length=40),
+                ),
+                ("source_id", models.CharField(blank=True, max_length=40)),
+                ("source_snapshot", models.JSONField(blank=True, default=dict)),
+                ("likelihood", models.PositiveSmallIntegerField()),
+                ("impact", models.PositiveSmallIntegerField()),
+                ("inherent_score", models.PositiveSmallIntegerField()),
+                ("residual_likelihood", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("residual_impact", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("residual_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "residual_reason",
+                    models.TextField(blank=True, help_text="Why the residual score is above the inherent one."),
+                ),
+                ("current_score", models.PositiveSmallIntegerField()),
+                (
+                    "treatment",
+                    models.CharField(
+                        choices=[
+                            ("mitigate", "Mitigate"),
+                            ("accept", "Accept"),
+                            ("transfer", "Transfer"),
+                            ("avoid", "Avoid"),
+                        ],
+                        default="mitigate",
+                        max_length=20,
+                    ),
+                ),
+                ("acceptance_justification", models.TextField(blank=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("next_review_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_treatment", "In treatment"),
+                            ("accepted", "Accepted"),
+                            ("closed", "Closed"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "review_reminded_for",
+                    models.DateField(
+                        blank=True, help_text="The review date the owner was last reminded of.", null=True
+                    ),
+                ),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("controls", models.ManyToManyField(blank=True, related_name="risks", to="governance.control")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                ("obligations", models.ManyToManyField(blank=True, related_name="risks", to="governance.obligation")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                ("systems", models.ManyToManyField(related_name="risks", to="models_registry.aisystem")),
             ],
             options={
-                'ordering': ['-current_score', 'next_review_date', 'id'],
+                "ordering": ["-current_score", "next_review_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RiskRevision',
+            name="RiskRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('verb', models.CharField(max_length=40)),
-                ('snapshot', models.JSONField()),
-                ('changes', models.JSONField(default=dict, help_text='{field: [before, after]} of this revision.')),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('risk', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='governance.risk')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("verb", models.CharField(max_length=40)),
+                ("snapshot", models.JSONField()),
+                ("changes", models.JSONField(default=dict, help_text="{field: [before, after]} of this revision.")),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "risk",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="governance.risk"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['risk_id', '-number'],
+                "ordering": ["risk_id", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='RiskSavedView',
+            name="RiskSavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=80)),
-                ('query', models.CharField(blank=True, help_text="The register's filter querystring.", max_length=1000)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "query",
+                    models.CharField(blank=True, help_text="The register's filter querystring.", max_length=1000),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RiskSettings',
+            name="RiskSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appetite', models.PositiveSmallIntegerField(default=9, help_text="Risks whose current score is above this need a compliance officer's acceptance.")),
-                ('likelihood_scale', models.JSONField(default=governance.risks.models._default_likelihood)),
-                ('impact_scale', models.JSONField(default=governance.risks.models._default_impact)),
-                ('bands', models.JSONField(default=governance.risks.models._default_bands)),
-                ('review_reminder_days', models.PositiveSmallIntegerField(default=14)),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appetite",
+                    models.PositiveSmallIntegerField(
+                        default=9,
+                        help_text="Risks whose current score is above this need a compliance officer's acceptance.",
+                    ),
+                ),
+                ("likelihood_scale", models.JSONField(default=governance.risks.models._default_likelihood)),
+                ("impact_scale", models.JSONField(default=governance.risks.models._default_impact)),
+                ("bands", models.JSONField(default=governance.risks.models._default_bands)),
+                ("review_reminder_days", models.PositiveSmallIntegerField(default=14)),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'risk settings',
+                "verbose_name_plural": "risk settings",
             },
         ),
         migrations.CreateModel(
-            name='SystemComponent',
+            name="SystemComponent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('data_source', 'Data source'), ('training_pipeline', 'Training pipeline'), ('model_store', 'Model store'), ('serving_endpoint', 'Serving endpoint'), ('third_party_model', 'Third-party model or API'), ('retrieval_store', 'Retrieval store')], max_length=30)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='components', to='models_registry.aisystem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("data_source", "Data source"),
+                            ("training_pipeline", "Training pipeline"),
+                            ("model_store", "Model store"),
+                            ("serving_endpoint", "Serving endpoint"),
+                            ("third_party_model", "Third-party model or API"),
+                            ("retrieval_store", "Retrieval store"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="components",
+                        to="models_registry.aisystem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['system_id', 'kind', 'name'],
+                "ordering": ["system_id", "kind", "name"],
             },
         ),
         migrations.AddField(
-            model_name='risk',
-            name='component',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='risks', to='governance.systemcomponent'),
+            model_name="risk",
+            name="component",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="risks",
+                to="governance.systemcomponent",
+            ),
         ),
         migrations.CreateModel(
-            name='Threat',
+            name="Threat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=60)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('references', models.JSONField(blank=True, default=list, help_text='e.g. ["OWASP LLM01", "MITRE ATLAS AML.T0051"].')),
-                ('typical_controls', models.JSONField(blank=True, default=list)),
-                ('components', models.JSONField(blank=True, default=list, help_text='Component kinds it usually applies to.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=60)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                (
+                    "references",
+                    models.JSONField(
+                        blank=True, default=list, help_text='e.g. ["OWASP LLM01", "MITRE ATLAS AML.T0051"].'
+                    ),
+                ),
+                ("typical_controls", models.JSONField(blank=True, default=list)),
+                (
+                    "components",
+                    models.JSONField(blank=True, default=list, help_text="Component kinds it usually applies to."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='systemcomponent',
-            name='threats',
-            field=models.ManyToManyField(blank=True, related_name='+', to='governance.threat'),
+            model_name="systemcomponent",
+            name="threats",
+            field=models.ManyToManyField(blank=True, related_name="+", to="governance.threat"),
         ),
         migrations.AddField(
-            model_name='risk',
-            name='threat',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.threat'),
+            model_name="risk",
+            name="threat",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="governance.threat",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='control',
-            constraint=models.UniqueConstraint(fields=('organisation', 'name'), name='control_name_unique_per_org'),
+            model_name="control",
+            constraint=models.UniqueConstraint(fields=("organisation", "name"), name="control_name_unique_per_org"),
         ),
         migrations.AddConstraint(
-            model_name='riskrevision',
-            constraint=models.UniqueConstraint(fields=('risk', 'number'), name='risk_revision_number_unique'),
+            model_name="riskrevision",
+            constraint=models.UniqueConstraint(fields=("risk", "number"), name="risk_revision_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='risksavedview',
-            constraint=models.UniqueConstraint(fields=('user', 'name'), name='risk_view_name_unique_per_user'),
+            model_name="risksavedview",
+            constraint=models.UniqueConstraint(fields=("user", "name"), name="risk_view_name_unique_per_user"),
         ),
         migrations.AddConstraint(
-            model_name='risksettings',
-            constraint=models.CheckConstraint(condition=models.Q(('appetite__gte', 1), ('appetite__lte', 25)), name='risk_appetite_1_25'),
+            model_name="risksettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("appetite__gte", 1), ("appetite__lte", 25)), name="risk_appetite_1_25"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='threat',
-            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', True)), fields=('code',), name='threat_builtin_code_unique'),
+            model_name="threat",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organisation__isnull", True)), fields=("code",), name="threat_builtin_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='threat',
-            constraint=models.UniqueConstraint(fields=('organisation', 'code'), name='threat_code_unique_per_org'),
+            model_name="threat",
+            constraint=models.UniqueConstraint(fields=("organisation", "code"), name="threat_code_unique_per_org"),
         ),
         migrations.AddConstraint(
-            model_name='systemcomponent',
-            constraint=models.UniqueConstraint(fields=('system', 'name'), name='component_name_unique_per_system'),
+            model_name="systemcomponent",
+            constraint=models.UniqueConstraint(fields=("system", "name"), name="component_name_unique_per_system"),
         ),
         migrations.AddIndex(
-            model_name='risk',
-            index=models.Index(fields=['organisation', 'status', 'current_score'], name='governance__organis_fe8295_idx'),
+            model_name="risk",
+            index=models.Index(
+                fields=["organisation", "status", "current_score"], name="governance__organis_fe8295_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='risk',
-            index=models.Index(fields=['organisation', 'next_review_date'], name='governance__organis_01ac8a_idx'),
+            model_name="risk",
+            index=models.Index(fields=["organisation", "next_review_date"], name="governance__organis_01ac8a_idx"),
         ),
         migrations.AddIndex(
-            model_name='risk',
-            index=models.Index(fields=['source_type', 'source_id'], name='governance__source__8bafb6_idx'),
+            model_name="risk",
+            index=models.Index(fields=["source_type", "source_id"], name="governance__source__8bafb6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.UniqueConstraint(fields=('organisation', 'reference'), name='risk_reference_unique_per_org'),
+            model_name="risk",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "reference"), name="risk_reference_unique_per_org"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(('impact__gte', 1), ('impact__lte', 5), ('likelihood__gte', 1), ('likelihood__lte', 5)), name='risk_inherent_levels_1_5'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("impact__gte", 1), ("impact__lte", 5), ("likelihood__gte", 1), ("likelihood__lte", 5)
+                ),
+                name="risk_inherent_levels_1_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('residual_impact__isnull', True), ('residual_likelihood__isnull', True), ('residual_score__isnull', True)), models.Q(('residual_impact__gte', 1), ('residual_impact__lte', 5), ('residual_likelihood__gte', 1), ('residual_likelihood__lte', 5), ('residual_score', django.db.models.expressions.CombinedExpression(models.F('residual_likelihood'), '*', models.F('residual_impact')))), _connector='OR'), name='risk_residual_levels_1_5'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("residual_impact__isnull", True),
+                        ("residual_likelihood__isnull", True),
+                        ("residual_score__isnull", True),
+                    ),
+                    models.Q(
+                        ("residual_impact__gte", 1),
+                        ("residual_impact__lte", 5),
+                        ("residual_likelihood__gte", 1),
+                        ("residual_likelihood__lte", 5),
+                        (
+                            "residual_score",
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("residual_likelihood"), "*", models.F("residual_impact")
+                            ),
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="risk_residual_levels_1_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(('inherent_score', django.db.models.expressions.CombinedExpression(models.F('likelihood'), '*', models.F('impact')))), name='risk_inherent_score_is_product'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "inherent_score",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("likelihood"), "*", models.F("impact")
+                        ),
+                    )
+                ),
+                name="risk_inherent_score_is_product",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(('residual_score__isnull', True), ('residual_score__lte', models.F('inherent_score')), models.Q(('residual_reason', ''), _negated=True), _connector='OR'), name='risk_residual_above_inherent_has_reason'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("residual_score__isnull", True),
+                    ("residual_score__lte", models.F("inherent_score")),
+                    models.Q(("residual_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="risk_residual_above_inherent_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(models.Q(('status', 'accepted'), _negated=True), models.Q(('treatment', 'accept'), _negated=True)), models.Q(('acceptance_justification', ''), _negated=True), _connector='OR'), name='risk_acceptance_has_justification'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        models.Q(("status", "accepted"), _negated=True),
+                        models.Q(("treatment", "accept"), _negated=True),
+                    ),
+                    models.Q(("acceptance_justification", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="risk_acceptance_has_justification",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'accepted'), _negated=True), ('accepted_by__isnull', False), _connector='OR'), name='risk_accepted_has_acceptor'),
+            model_name="risk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "accepted"), _negated=True), ("accepted_by__isnull", False), _connector="OR"
+                ),
+                name="risk_accepted_has_acceptor",
+            ),
         ),
     ]

@@ -15,9 +15,15 @@ def seed(apps, schema_editor):
     Organisation = apps.get_model("core", "Organisation")
     RiskSettings = apps.get_model("governance", "RiskSettings")
     for organisation in Organisation.objects.all():
-        RiskSettings.objects.get_or_create(organisation=organisation, defaults={
-            "appetite": DEFAULT_APPETITE, "bands": DEFAULT_BANDS, "likelihood_scale": DEFAULT_LIKELIHOOD_SCALE,
-            "impact_scale": DEFAULT_IMPACT_SCALE})
+        RiskSettings.objects.get_or_create(
+            organisation=organisation,
+            defaults={
+                "appetite": DEFAULT_APPETITE,
+                "bands": DEFAULT_BANDS,
+                "likelihood_scale": DEFAULT_LIKELIHOOD_SCALE,
+                "impact_scale": DEFAULT_IMPACT_SCALE,
+            },
+        )
 
 
 class Migration(migrations.Migration):

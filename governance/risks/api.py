@@ -37,12 +37,44 @@ class RiskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Risk
-        fields = ["id", "reference", "title", "description", "category", "source", "source_type", "source_id",
-                  "source_snapshot", "systems", "system_names", "owner", "likelihood", "impact", "inherent_score",
-                  "residual_likelihood", "residual_impact", "residual_score", "residual_reason", "current_score",
-                  "above_appetite", "is_overdue", "controls", "obligations", "threat", "component", "treatment",
-                  "acceptance_justification", "accepted_by", "accepted_at", "due_date", "next_review_date", "status",
-                  "closed_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "category",
+            "source",
+            "source_type",
+            "source_id",
+            "source_snapshot",
+            "systems",
+            "system_names",
+            "owner",
+            "likelihood",
+            "impact",
+            "inherent_score",
+            "residual_likelihood",
+            "residual_impact",
+            "residual_score",
+            "residual_reason",
+            "current_score",
+            "above_appetite",
+            "is_overdue",
+            "controls",
+            "obligations",
+            "threat",
+            "component",
+            "treatment",
+            "acceptance_justification",
+            "accepted_by",
+            "accepted_at",
+            "due_date",
+            "next_review_date",
+            "status",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_system_names(self, obj) -> list[str]:
@@ -82,7 +114,9 @@ class _ThreatField(_OrgField, serializers.PrimaryKeyRelatedField):
     queryset = Threat.objects.none()  # the model, for the schema; get_queryset scopes it
 
     def scoped(self, user):
-        return Threat.objects.filter(organisation_id__in=[user.organisation_id]) | Threat.objects.filter(organisation__isnull=True)
+        return Threat.objects.filter(organisation_id__in=[user.organisation_id]) | Threat.objects.filter(
+            organisation__isnull=True
+        )
 
 
 class _ComponentField(_OrgField, serializers.PrimaryKeyRelatedField):
@@ -122,8 +156,9 @@ class RiskWriteSerializer(serializers.Serializer):
     due_date = serializers.DateField(required=False, allow_null=True)
     next_review_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.CharField(required=False)
-    reason = serializers.CharField(required=False, allow_blank=True, write_only=True,
-                                   help_text="Why the change is made (kept in the history).")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="Why the change is made (kept in the history)."
+    )
 
 
 class ControlSerializer(serializers.ModelSerializer):
@@ -134,14 +169,26 @@ class ControlSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Control
-        fields = ["id", "name", "description", "control_type", "effectiveness", "owner", "risk_count",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "control_type",
+            "effectiveness",
+            "owner",
+            "risk_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "risk_count", "created_at", "updated_at"]
 
 
 def _risk_out(request, risk: Risk) -> dict:
-    risk = selectors.risk_rows(selectors.risk_queryset(user=request.user)).prefetch_related(
-        "controls", "obligations").get(pk=risk.pk)
+    risk = (
+        selectors.risk_rows(selectors.risk_queryset(user=request.user))
+        .prefetch_related("controls", "obligations")
+        .get(pk=risk.pk)
+    )
     return RiskSerializer(risk).data
 
 
@@ -155,13 +202,18 @@ class RiskListCreateApi(generics.ListAPIView):
     filterset_class = RiskFilterSet
 
     def get_queryset(self):
-        return selectors.risk_rows(selectors.risk_queryset(user=self.request.user)).prefetch_related(
-            "controls", "obligations").order_by("id")
+        return (
+            selectors.risk_rows(selectors.risk_queryset(user=self.request.user))
+            .prefetch_related("controls", "obligations")
+            .order_by("id")
+        )
 
-    @extend_schema(request=RiskWriteSerializer, responses={201: RiskSerializer},
-                   summary="Record a risk",
-                   description="Compliance officers record any risk; a system owner records risks on systems "
-                               "they registered.")
+    @extend_schema(
+        request=RiskWriteSerializer,
+        responses={201: RiskSerializer},
+        summary="Record a risk",
+        description="Compliance officers record any risk; a system owner records risks on systems they registered.",
+    )
     def post(self, request):
         serializer = RiskWriteSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -178,12 +230,16 @@ class RiskDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.risk_rows(selectors.risk_queryset(user=self.request.user)).prefetch_related(
-            "controls", "obligations")
+            "controls", "obligations"
+        )
 
-    @extend_schema(request=RiskWriteSerializer, responses={200: RiskSerializer},
-                   summary="Change a risk (any fields, including its status)",
-                   description="Accepting (status accepted) needs acceptance_justification; above the appetite "
-                               "only a compliance officer may accept.")
+    @extend_schema(
+        request=RiskWriteSerializer,
+        responses={200: RiskSerializer},
+        summary="Change a risk (any fields, including its status)",
+        description="Accepting (status accepted) needs acceptance_justification; above the appetite "
+        "only a compliance officer may accept.",
+    )
     def patch(self, request, pk: int):
         risk = get_object_or_404(Risk.objects.restrict(request.user, "risk.view"), pk=pk)
         serializer = RiskWriteSerializer(data=request.data, partial=True, context={"request": request})
@@ -208,8 +264,10 @@ class ControlListCreateApi(generics.ListCreateAPIView):
         serializer = ControlSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         control = services.control_create(actor=request.user, **serializer.validated_data)
-        return Response(ControlSerializer(self.get_queryset().get(pk=control.pk), context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            ControlSerializer(self.get_queryset().get(pk=control.pk), context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ControlDetailApi(generics.RetrieveAPIView):

@@ -6,20 +6,63 @@ import io
 
 from core.exports import csv_writer, xlsx_row
 
-EXPORT_COLUMNS = ("reference", "title", "category", "source", "systems", "owner", "likelihood", "impact",
-                  "inherent_score", "residual_likelihood", "residual_impact", "residual_score", "current_score",
-                  "above_appetite", "controls", "treatment", "acceptance_justification", "status", "due_date",
-                  "next_review_date", "overdue", "source_type", "source_id", "created_at", "updated_at")
+EXPORT_COLUMNS = (
+    "reference",
+    "title",
+    "category",
+    "source",
+    "systems",
+    "owner",
+    "likelihood",
+    "impact",
+    "inherent_score",
+    "residual_likelihood",
+    "residual_impact",
+    "residual_score",
+    "current_score",
+    "above_appetite",
+    "controls",
+    "treatment",
+    "acceptance_justification",
+    "status",
+    "due_date",
+    "next_review_date",
+    "overdue",
+    "source_type",
+    "source_id",
+    "created_at",
+    "updated_at",
+)
 
 
 def export_row(risk) -> list:
-    return [risk.reference, risk.title, risk.get_category_display(), risk.get_source_display(),
-            "; ".join(s.name for s in risk.systems.all()), risk.owner.username, risk.likelihood, risk.impact,
-            risk.inherent_score, risk.residual_likelihood, risk.residual_impact, risk.residual_score,
-            risk.current_score, "yes" if risk.above_appetite else "no", "; ".join(c.name for c in risk.controls.all()),
-            risk.get_treatment_display(), risk.acceptance_justification, risk.get_status_display(),
-            risk.due_date, risk.next_review_date, "yes" if risk.is_overdue else "no", risk.source_type,
-            risk.source_id, risk.created_at.isoformat(timespec="seconds"), risk.updated_at.isoformat(timespec="seconds")]
+    return [
+        risk.reference,
+        risk.title,
+        risk.get_category_display(),
+        risk.get_source_display(),
+        "; ".join(s.name for s in risk.systems.all()),
+        risk.owner.username,
+        risk.likelihood,
+        risk.impact,
+        risk.inherent_score,
+        risk.residual_likelihood,
+        risk.residual_impact,
+        risk.residual_score,
+        risk.current_score,
+        "yes" if risk.above_appetite else "no",
+        "; ".join(c.name for c in risk.controls.all()),
+        risk.get_treatment_display(),
+        risk.acceptance_justification,
+        risk.get_status_display(),
+        risk.due_date,
+        risk.next_review_date,
+        "yes" if risk.is_overdue else "no",
+        risk.source_type,
+        risk.source_id,
+        risk.created_at.isoformat(timespec="seconds"),
+        risk.updated_at.isoformat(timespec="seconds"),
+    ]
 
 
 def _chunks(queryset, size: int = 500):
@@ -28,7 +71,7 @@ def _chunks(queryset, size: int = 500):
     ids = list(queryset.values_list("pk", flat=True))
     model_qs = queryset.select_related("owner").prefetch_related("systems", "controls")
     for start in range(0, len(ids), size):
-        order = {pk: i for i, pk in enumerate(ids[start:start + size])}
+        order = {pk: i for i, pk in enumerate(ids[start : start + size])}
         yield from sorted(model_qs.filter(pk__in=order), key=lambda r: order[r.pk])
 
 

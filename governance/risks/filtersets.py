@@ -13,11 +13,18 @@ from governance.risks.scoring import DEFAULT_BANDS
 from models_registry.models import AISystem
 
 SORTS = {
-    "score": ("-current_score", "id"), "-score": ("current_score", "id"),
-    "inherent": ("-inherent_score", "id"), "residual": ("-residual_score", "id"),
-    "review": ("next_review_date", "id"), "due": ("due_date", "id"),
-    "title": ("title", "id"), "reference": ("id",), "-reference": ("-id",),
-    "updated": ("-updated_at", "-id"), "owner": ("owner__username", "id"), "status": ("status", "id"),
+    "score": ("-current_score", "id"),
+    "-score": ("current_score", "id"),
+    "inherent": ("-inherent_score", "id"),
+    "residual": ("-residual_score", "id"),
+    "review": ("next_review_date", "id"),
+    "due": ("due_date", "id"),
+    "title": ("title", "id"),
+    "reference": ("id",),
+    "-reference": ("-id",),
+    "updated": ("-updated_at", "-id"),
+    "owner": ("owner__username", "id"),
+    "status": ("status", "id"),
 }
 STATUS_CHOICES = [("active", "Not closed"), *RiskStatus.choices]
 
@@ -37,35 +44,62 @@ def _owners(request):
 
 class RiskFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    system = django_filters.ModelChoiceFilter(field_name="systems", queryset=_systems, label="System",
-                                              empty_label="all", distinct=True, widget=FastSelect)
+    system = django_filters.ModelChoiceFilter(
+        field_name="systems", queryset=_systems, label="System", empty_label="all", distinct=True, widget=FastSelect
+    )
     category = django_filters.ChoiceFilter(choices=RiskCategory.choices, label="Category", empty_label="all")
     owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="all", widget=FastSelect)
-    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", label="Status",
-                                         empty_label="all")
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, method="filter_status", label="Status", empty_label="all"
+    )
     treatment = django_filters.ChoiceFilter(choices=Treatment.choices, label="Treatment", empty_label="all")
-    band = django_filters.ChoiceFilter(choices=[(b["key"], b["label"]) for b in DEFAULT_BANDS], method="filter_band",
-                                       label="Score band", empty_label="all")
-    overdue = django_filters.BooleanFilter(field_name="is_overdue", label="Overdue",
-                                           widget=django_filters.widgets.BooleanWidget())
-    above_appetite = django_filters.BooleanFilter(field_name="above_appetite", label="Above appetite",
-                                                  widget=django_filters.widgets.BooleanWidget())
+    band = django_filters.ChoiceFilter(
+        choices=[(b["key"], b["label"]) for b in DEFAULT_BANDS],
+        method="filter_band",
+        label="Score band",
+        empty_label="all",
+    )
+    overdue = django_filters.BooleanFilter(
+        field_name="is_overdue", label="Overdue", widget=django_filters.widgets.BooleanWidget()
+    )
+    above_appetite = django_filters.BooleanFilter(
+        field_name="above_appetite", label="Above appetite", widget=django_filters.widgets.BooleanWidget()
+    )
     likelihood = django_filters.NumberFilter(label="Likelihood")
     impact = django_filters.NumberFilter(label="Impact")
     residual_likelihood = django_filters.NumberFilter(label="Residual likelihood")
     residual_impact = django_filters.NumberFilter(label="Residual impact")
     source_type = django_filters.CharFilter(label="Source type")
     source_id = django_filters.CharFilter(label="Source id")
-    sort = django_filters.ChoiceFilter(choices=[(k, k) for k in SORTS], method="sort_by", label="Sort", empty_label=None)
+    sort = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in SORTS], method="sort_by", label="Sort", empty_label=None
+    )
 
     class Meta:
         model = Risk
-        fields = ["q", "system", "category", "owner", "status", "treatment", "band", "overdue", "above_appetite",
-                  "likelihood", "impact", "residual_likelihood", "residual_impact", "source_type", "source_id", "sort"]
+        fields = [
+            "q",
+            "system",
+            "category",
+            "owner",
+            "status",
+            "treatment",
+            "band",
+            "overdue",
+            "above_appetite",
+            "likelihood",
+            "impact",
+            "residual_likelihood",
+            "residual_impact",
+            "source_type",
+            "source_id",
+            "sort",
+        ]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value)
-                               | Q(reference__iexact=value.strip()))
+        return queryset.filter(
+            Q(title__icontains=value) | Q(description__icontains=value) | Q(reference__iexact=value.strip())
+        )
 
     def filter_status(self, queryset, name, value):
         if value == "active":
@@ -77,8 +111,11 @@ class RiskFilterSet(django_filters.FilterSet):
         from governance.risks.selectors import band_list
 
         user = getattr(self.request, "user", None)
-        bands = band_list(organisation_id=user.organisation_id) if user is not None and user.is_authenticated \
+        bands = (
+            band_list(organisation_id=user.organisation_id)
+            if user is not None and user.is_authenticated
             else DEFAULT_BANDS
+        )
         band = next((b for b in bands if b["key"] == value), None)
         if band is None:
             return queryset.none()

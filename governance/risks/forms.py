@@ -29,24 +29,31 @@ class RiskForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     category = forms.ChoiceField(choices=RiskCategory.choices)
     source = forms.ChoiceField(choices=RiskSource.choices, initial=RiskSource.ASSESSMENT)
-    systems = forms.ModelMultipleChoiceField(queryset=None, label="AI systems",
-                                             widget=FastSelectMultiple(attrs={"size": 4}))
+    systems = forms.ModelMultipleChoiceField(
+        queryset=None, label="AI systems", widget=FastSelectMultiple(attrs={"size": 4})
+    )
     owner = forms.ModelChoiceField(queryset=None, widget=FastSelect)
     likelihood = forms.TypedChoiceField(coerce=int, choices=())
     impact = forms.TypedChoiceField(coerce=int, choices=())
-    controls = forms.ModelMultipleChoiceField(queryset=None, required=False,
-                                              widget=forms.SelectMultiple(attrs={"size": 4}))
+    controls = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.SelectMultiple(attrs={"size": 4})
+    )
     residual_likelihood = forms.TypedChoiceField(coerce=int, choices=(), required=False, empty_value=None)
     residual_impact = forms.TypedChoiceField(coerce=int, choices=(), required=False, empty_value=None)
-    residual_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                      label="Why is the residual score above the inherent one?")
+    residual_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why is the residual score above the inherent one?",
+    )
     treatment = forms.ChoiceField(choices=Treatment.choices)
-    acceptance_justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                               label="Justification for acceptance")
+    acceptance_justification = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Justification for acceptance"
+    )
     due_date = forms.DateField(required=False, widget=_DATE)
     next_review_date = forms.DateField(required=False, widget=_DATE)
-    obligations = forms.ModelMultipleChoiceField(queryset=None, required=False, label="EU AI Act obligations",
-                                                 widget=forms.SelectMultiple(attrs={"size": 5}))
+    obligations = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, label="EU AI Act obligations", widget=forms.SelectMultiple(attrs={"size": 5})
+    )
     threat = forms.ModelChoiceField(queryset=None, required=False, empty_label="—", label="Threat (library)")
     component = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
     reason = forms.CharField(required=False, max_length=2000, label="Note for the history (optional)")
@@ -98,10 +105,12 @@ class ThreatForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     references = forms.CharField(required=False, help_text="Separated by ; (e.g. OWASP LLM01; MITRE ATLAS AML.T0051).")
-    typical_controls = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                       help_text="One per line.")
-    components = forms.MultipleChoiceField(choices=ComponentKind.choices, required=False,
-                                           widget=forms.CheckboxSelectMultiple)
+    typical_controls = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line."
+    )
+    components = forms.MultipleChoiceField(
+        choices=ComponentKind.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
@@ -126,9 +135,14 @@ class ComponentThreatsForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with the documented header.")
-    mode = forms.ChoiceField(choices=[(MODES[0], "All or nothing: apply only if every row is valid"),
-                                      (MODES[1], "Valid rows only: apply the valid rows, skip the rejected ones")],
-                             widget=forms.RadioSelect, initial=MODES[0])
+    mode = forms.ChoiceField(
+        choices=[
+            (MODES[0], "All or nothing: apply only if every row is valid"),
+            (MODES[1], "Valid rows only: apply the valid rows, skip the rejected ones"),
+        ],
+        widget=forms.RadioSelect,
+        initial=MODES[0],
+    )
     action = forms.ChoiceField(choices=[("dry_run", "Dry run"), ("apply", "Apply")], initial="dry_run")
 
 
@@ -138,8 +152,11 @@ class SavedViewForm(forms.Form):
 
 
 class SettingsForm(forms.Form):
-    appetite = forms.IntegerField(min_value=1, max_value=25,
-                                  help_text="Risks whose current score is above this need a compliance officer's acceptance.")
+    appetite = forms.IntegerField(
+        min_value=1,
+        max_value=25,
+        help_text="Risks whose current score is above this need a compliance officer's acceptance.",
+    )
     review_reminder_days = forms.IntegerField(min_value=1, max_value=365, label="Remind owners (days before a review)")
 
     def __init__(self, *args, settings, **kwargs):
@@ -150,12 +167,21 @@ class SettingsForm(forms.Form):
                 level = item["level"]
                 self.fields[f"{scale_name}_{level}_label"] = forms.CharField(max_length=40, initial=item["label"])
                 self.fields[f"{scale_name}_{level}_definition"] = forms.CharField(
-                    max_length=500, required=False, initial=item.get("definition", ""),
-                    widget=forms.Textarea(attrs={"rows": 2}))
+                    max_length=500,
+                    required=False,
+                    initial=item.get("definition", ""),
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                )
 
     def scale(self, name: str) -> list[dict]:
-        return [{"level": level, "label": self.cleaned_data[f"{name}_{level}_label"],
-                 "definition": self.cleaned_data[f"{name}_{level}_definition"]} for level in range(1, 6)]
+        return [
+            {
+                "level": level,
+                "label": self.cleaned_data[f"{name}_{level}_label"],
+                "definition": self.cleaned_data[f"{name}_{level}_definition"],
+            }
+            for level in range(1, 6)
+        ]
 
     def scale_rows(self, name: str) -> list[tuple]:
         return [(level, self[f"{name}_{level}_label"], self[f"{name}_{level}_definition"]) for level in range(1, 6)]

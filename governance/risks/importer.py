@@ -45,9 +45,21 @@ from governance.risks.models import Control, Risk
 from models_registry.models import AISystem
 
 REQUIRED_COLUMNS = ("title", "category", "systems", "likelihood", "impact")
-OPTIONAL_COLUMNS = ("description", "source", "owner", "residual_likelihood", "residual_impact", "residual_reason",
-                    "controls", "treatment", "acceptance_justification", "due_date", "next_review_date", "status",
-                    "reference")
+OPTIONAL_COLUMNS = (
+    "description",
+    "source",
+    "owner",
+    "residual_likelihood",
+    "residual_impact",
+    "residual_reason",
+    "controls",
+    "treatment",
+    "acceptance_justification",
+    "due_date",
+    "next_review_date",
+    "status",
+    "reference",
+)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -115,12 +127,20 @@ class ImportReport:
         return sum(1 for r in self.rows if r.ok and r.action == UNCHANGED)
 
     def to_dict(self) -> dict:
-        return {"applied": self.applied, "mode": self.mode, "rows": len(self.rows), "valid": self.valid,
-                "created": self.created, "updated": self.updated,
-                "rejected": [{"row": r.row, "title": r.title, "errors": r.errors} for r in self.rejected],
-                "outcomes": [{"row": r.row, "reference": r.reference, "action": r.action, "fields": r.fields,
-                              "outcome": r.outcome} for r in self.rows],
-                "risks": [{"row": r.row, "id": r.risk_id, "reference": r.reference} for r in self.rows if r.written]}
+        return {
+            "applied": self.applied,
+            "mode": self.mode,
+            "rows": len(self.rows),
+            "valid": self.valid,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": [{"row": r.row, "title": r.title, "errors": r.errors} for r in self.rejected],
+            "outcomes": [
+                {"row": r.row, "reference": r.reference, "action": r.action, "fields": r.fields, "outcome": r.outcome}
+                for r in self.rows
+            ],
+            "risks": [{"row": r.row, "id": r.risk_id, "reference": r.reference} for r in self.rows if r.written],
+        }
 
 
 def _decode(raw: bytes) -> str:
@@ -139,9 +159,12 @@ def _refuse_control_characters(text: str) -> None:
     if found:
         position, character = found
         line = text.count("\n", 0, position) + 1
-        raise ValidationFailed(f"Line {line} contains a control character ({character}), which is not allowed in "
-                               "an import. Remove it and try again.", code="invalid_characters",
-                               extra={"line": line, "character": character})
+        raise ValidationFailed(
+            f"Line {line} contains a control character ({character}), which is not allowed in "
+            "an import. Remove it and try again.",
+            code="invalid_characters",
+            extra={"line": line, "character": character},
+        )
 
 
 def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -169,10 +192,11 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
             parts.append("missing required column(s): " + ", ".join(missing))
         if duplicated:
             parts.append("repeated column(s): " + ", ".join(duplicated))
-        raise ValidationFailed("The header is not valid — " + "; ".join(parts) + ". Allowed columns: "
-                               + ", ".join(COLUMNS) + ".", code="invalid_header",
-                               extra={"unknown": unknown, "missing": missing, "duplicated": duplicated,
-                                      "allowed": list(COLUMNS)})
+        raise ValidationFailed(
+            "The header is not valid — " + "; ".join(parts) + ". Allowed columns: " + ", ".join(COLUMNS) + ".",
+            code="invalid_header",
+            extra={"unknown": unknown, "missing": missing, "duplicated": duplicated, "allowed": list(COLUMNS)},
+        )
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
@@ -193,8 +217,13 @@ def _choice(value: str, enum, field_name: str, errors: list[dict]):
     by_key = {v.lower(): v for v in enum.values} | {label.lower(): v for v, label in enum.choices}
     if value.lower() in by_key:
         return by_key[value.lower()]
-    errors.append({"field": field_name, "code": f"invalid_{field_name}",
-                   "message": f"Unknown {field_name} “{value}”; allowed: {', '.join(enum.values)}."})
+    errors.append(
+        {
+            "field": field_name,
+            "code": f"invalid_{field_name}",
+            "message": f"Unknown {field_name} “{value}”; allowed: {', '.join(enum.values)}.",
+        }
+    )
     return None
 
 
@@ -202,8 +231,13 @@ def _level(value: str, field_name: str, errors: list[dict]):
     try:
         return int(value)  # the range is checked by the shared scoring rules
     except ValueError:
-        errors.append({"field": field_name, "code": "score_not_a_number",
-                       "message": f"{field_name} must be a whole number from 1 to 5 (got “{value}”)."})
+        errors.append(
+            {
+                "field": field_name,
+                "code": "score_not_a_number",
+                "message": f"{field_name} must be a whole number from 1 to 5 (got “{value}”).",
+            }
+        )
         return None
 
 
@@ -211,8 +245,13 @@ def _date(value: str, field_name: str, errors: list[dict]):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors.append({"field": field_name, "code": "invalid_date",
-                       "message": f"{field_name} must be a date as YYYY-MM-DD (got “{value}”)."})
+        errors.append(
+            {
+                "field": field_name,
+                "code": "invalid_date",
+                "message": f"{field_name} must be a date as YYYY-MM-DD (got “{value}”).",
+            }
+        )
         return None
 
 
@@ -228,8 +267,11 @@ class _Lookups:
         self.systems = {s.name.lower(): s for s in AISystem.objects.filter(organisation_id=org)}
         self.controls = {c.name.lower(): c for c in Control.objects.filter(organisation_id=org)}
         self.users = {u.username.lower(): u for u in User.objects.filter(organisation_id=org, is_active=True)}
-        risks = (Risk.objects.filter(organisation_id=org, reference__in=references)
-                 .select_related("owner", "accepted_by").prefetch_related("systems", "controls", "obligations"))
+        risks = (
+            Risk.objects.filter(organisation_id=org, reference__in=references)
+            .select_related("owner", "accepted_by")
+            .prefetch_related("systems", "controls", "obligations")
+        )
         self.risks = {r.reference.upper(): r for r in risks}
 
 
@@ -238,10 +280,22 @@ CHOICES = (("category", RiskCategory), ("source", RiskSource), ("treatment", Tre
 LEVELS = ("likelihood", "impact", "residual_likelihood", "residual_impact")
 DATES = ("due_date", "next_review_date")
 # A new risk's fields when its cells are empty (the owner defaults to the importing user).
-CREATE_DEFAULTS = {"title": "", "description": "", "category": None, "source": RiskSource.ASSESSMENT,
-                   "treatment": Treatment.MITIGATE, "status": RiskStatus.OPEN, "likelihood": None, "impact": None,
-                   "residual_likelihood": None, "residual_impact": None, "residual_reason": "",
-                   "acceptance_justification": "", "due_date": None, "next_review_date": None}
+CREATE_DEFAULTS = {
+    "title": "",
+    "description": "",
+    "category": None,
+    "source": RiskSource.ASSESSMENT,
+    "treatment": Treatment.MITIGATE,
+    "status": RiskStatus.OPEN,
+    "likelihood": None,
+    "impact": None,
+    "residual_likelihood": None,
+    "residual_impact": None,
+    "residual_reason": "",
+    "acceptance_justification": "",
+    "due_date": None,
+    "next_review_date": None,
+}
 
 
 def _filled_fields(values: dict, lookups: _Lookups, errors: list[dict]) -> dict:
@@ -254,21 +308,36 @@ def _filled_fields(values: dict, lookups: _Lookups, errors: list[dict]) -> dict:
     if "owner" in cells:
         data["owner"] = lookups.users.get(cells["owner"].lower())
         if data["owner"] is None:
-            errors.append({"field": "owner", "code": "unknown_owner",
-                           "message": f"No active user “{cells['owner']}” in your organisation."})
+            errors.append(
+                {
+                    "field": "owner",
+                    "code": "unknown_owner",
+                    "message": f"No active user “{cells['owner']}” in your organisation.",
+                }
+            )
     for column, table, label in (("systems", lookups.systems, "AI system"), ("controls", lookups.controls, "control")):
         if column not in cells:
             continue
         data[column] = [table[name.lower()] for name in _names(cells[column]) if name.lower() in table]
-        errors += [{"field": column, "code": f"unknown_{column[:-1]}", "message": f"Unknown {label} “{name}”."}
-                   for name in _names(cells[column]) if name.lower() not in table]
+        errors += [
+            {"field": column, "code": f"unknown_{column[:-1]}", "message": f"Unknown {label} “{name}”."}
+            for name in _names(cells[column])
+            if name.lower() not in table
+        ]
     return data
 
 
 def _plan_create(result: RowResult, values: dict, actor: User, lookups: _Lookups) -> dict:
     """Check a row without a reference; returns the new risk's data."""
-    errors = [{"field": name, "code": "required", "message": f"{name} is required for a new risk (a row "
-               "without a reference)."} for name in REQUIRED_COLUMNS if not values.get(name)]
+    errors = [
+        {
+            "field": name,
+            "code": "required",
+            "message": f"{name} is required for a new risk (a row without a reference).",
+        }
+        for name in REQUIRED_COLUMNS
+        if not values.get(name)
+    ]
     data = {**CREATE_DEFAULTS, "owner": actor, "systems": [], "controls": [], **_filled_fields(values, lookups, errors)}
     if not errors:  # the shared rules speak only about values that parsed
         errors = services.risk_check(data=data, organisation_id=actor.organisation_id)
@@ -282,24 +351,37 @@ def _same(risk: Risk, name: str, value) -> bool:
     return getattr(risk, name) == value
 
 
-def _plan_update(result: RowResult, reference: str, values: dict, actor: User, lookups: _Lookups,
-                 seen: dict[str, int]) -> tuple[Risk | None, dict]:
+def _plan_update(
+    result: RowResult, reference: str, values: dict, actor: User, lookups: _Lookups, seen: dict[str, int]
+) -> tuple[Risk | None, dict]:
     """Check a row with a reference; returns the risk and the fields that change."""
     result.action, result.reference = UPDATE, reference
     risk = lookups.risks.get(reference)
     if risk is None:
-        result.errors = [{"field": "reference", "code": "unknown_reference", "message": f"There is no risk "
-                          f"“{reference}” in your organisation; leave the reference empty to create a risk."}]
+        result.errors = [
+            {
+                "field": "reference",
+                "code": "unknown_reference",
+                "message": f"There is no risk "
+                f"“{reference}” in your organisation; leave the reference empty to create a risk.",
+            }
+        ]
         return None, {}
     if reference in seen:
-        result.errors = [{"field": "reference", "code": "duplicate_reference", "message": f"Row {seen[reference]} "
-                          f"already updates {reference}; update a risk once per file."}]
+        result.errors = [
+            {
+                "field": "reference",
+                "code": "duplicate_reference",
+                "message": f"Row {seen[reference]} already updates {reference}; update a risk once per file.",
+            }
+        ]
         return None, {}
     seen[reference] = result.row
     result.risk_id, result.title = risk.pk, result.title or risk.title
     errors: list[dict] = []
-    changes = {name: value for name, value in _filled_fields(values, lookups, errors).items()
-               if not _same(risk, name, value)}
+    changes = {
+        name: value for name, value in _filled_fields(values, lookups, errors).items() if not _same(risk, name, value)
+    }
     if not errors and changes:  # the edit form's own checks: permission, transitions, scores, acceptance
         errors = services.risk_update_check(risk=risk, actor=actor, changes=changes)
     result.errors, result.fields = errors, [name for name in COLUMNS if name in changes]
@@ -316,8 +398,9 @@ def _plan(rows: list[tuple[int, dict]], actor: User) -> tuple[ImportReport, list
         result = RowResult(row=line, title=values.get("title", "")[:200])
         report.rows.append(result)
         if "__shape__" in values:
-            result.errors.append({"field": "", "code": "wrong_column_count",
-                                  "message": f"The row {values['__shape__']}."})
+            result.errors.append(
+                {"field": "", "code": "wrong_column_count", "message": f"The row {values['__shape__']}."}
+            )
             continue
         reference = values.get("reference", "").strip().upper()
         if reference:
@@ -332,8 +415,9 @@ def _write(result: RowResult, risk: Risk | None, data: dict, *, actor: User, app
         created = services.risk_insert(actor=actor, data=data, verb="risk.imported", appetite=appetite)
         result.risk_id, result.reference = created.pk, created.reference
     else:
-        services.risk_update(risk=risk, actor=actor, changes=data,
-                             reason=f"Imported from a CSV file (row {result.row}).")
+        services.risk_update(
+            risk=risk, actor=actor, changes=data, reason=f"Imported from a CSV file (row {result.row})."
+        )
     result.written = True
 
 
@@ -381,7 +465,26 @@ def template_csv() -> str:
     out = io.StringIO()
     writer = csv_writer(out)  # the one export helper, like every file the portal hands out
     writer.writerow(COLUMNS)
-    writer.writerow(["Unfair declines for young applicants", "bias", "Consumer credit scoring", "3", "4",
-                     "Approval rates differ by age group", "validation_finding", "", "2", "4", "", "", "mitigate",
-                     "", "2026-12-31", "2026-09-30", "open", ""])
+    writer.writerow(
+        [
+            "Unfair declines for young applicants",
+            "bias",
+            "Consumer credit scoring",
+            "3",
+            "4",
+            "Approval rates differ by age group",
+            "validation_finding",
+            "",
+            "2",
+            "4",
+            "",
+            "",
+            "mitigate",
+            "",
+            "2026-12-31",
+            "2026-09-30",
+            "open",
+            "",
+        ]
+    )
     return out.getvalue()

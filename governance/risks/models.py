@@ -47,7 +47,8 @@ class RiskSettings(OrgOwnedModel):
     organisation = models.OneToOneField("core.Organisation", on_delete=models.PROTECT, related_name="+")
     appetite = models.PositiveSmallIntegerField(
         default=DEFAULT_APPETITE,
-        help_text="Risks whose current score is above this need a compliance officer's acceptance.")
+        help_text="Risks whose current score is above this need a compliance officer's acceptance.",
+    )
     likelihood_scale = models.JSONField(default=_default_likelihood)
     impact_scale = models.JSONField(default=_default_impact)
     bands = models.JSONField(default=_default_bands)
@@ -69,8 +70,9 @@ class Control(OrgOwnedModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     control_type = models.CharField(max_length=20, choices=ControlType.choices)
-    effectiveness = models.CharField(max_length=20, choices=ControlEffectiveness.choices,
-                                     default=ControlEffectiveness.NOT_ASSESSED)
+    effectiveness = models.CharField(
+        max_length=20, choices=ControlEffectiveness.choices, default=ControlEffectiveness.NOT_ASSESSED
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
@@ -86,8 +88,9 @@ class Threat(models.Model):
     """An entry of the AI threat library. Built-ins have no organisation and are shared; an
     organisation's own threats extend the library for it alone."""
 
-    organisation = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="+")
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     code = models.SlugField(max_length=60)
     name = models.CharField(max_length=200)
     description = models.TextField()
@@ -99,7 +102,9 @@ class Threat(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["code"], condition=Q(organisation__isnull=True), name="threat_builtin_code_unique"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(organisation__isnull=True), name="threat_builtin_code_unique"
+            ),
             models.UniqueConstraint(fields=["organisation", "code"], name="threat_code_unique_per_org"),
         ]
 
@@ -147,7 +152,9 @@ class Risk(OrgOwnedModel):
     obligations = models.ManyToManyField("governance.Obligation", blank=True, related_name="risks")
     controls = models.ManyToManyField(Control, blank=True, related_name="risks")
     threat = models.ForeignKey(Threat, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    component = models.ForeignKey(SystemComponent, on_delete=models.PROTECT, null=True, blank=True, related_name="risks")
+    component = models.ForeignKey(
+        SystemComponent, on_delete=models.PROTECT, null=True, blank=True, related_name="risks"
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     likelihood = models.PositiveSmallIntegerField()
     impact = models.PositiveSmallIntegerField()
@@ -160,37 +167,57 @@ class Risk(OrgOwnedModel):
     current_score = models.PositiveSmallIntegerField()
     treatment = models.CharField(max_length=20, choices=Treatment.choices, default=Treatment.MITIGATE)
     acceptance_justification = models.TextField(blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     next_review_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=RiskStatus.choices, default=RiskStatus.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
-    review_reminded_for = models.DateField(null=True, blank=True,
-                                           help_text="The review date the owner was last reminded of.")
+    review_reminded_for = models.DateField(
+        null=True, blank=True, help_text="The review date the owner was last reminded of."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-current_score", "next_review_date", "id"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "reference"], name="risk_reference_unique_per_org"),
-            models.CheckConstraint(condition=Q(likelihood__gte=1, likelihood__lte=5, impact__gte=1, impact__lte=5),
-                                   name="risk_inherent_levels_1_5"),
+            models.CheckConstraint(
+                condition=Q(likelihood__gte=1, likelihood__lte=5, impact__gte=1, impact__lte=5),
+                name="risk_inherent_levels_1_5",
+            ),
             models.CheckConstraint(
                 condition=Q(residual_likelihood__isnull=True, residual_impact__isnull=True, residual_score__isnull=True)
-                | Q(residual_likelihood__gte=1, residual_likelihood__lte=5, residual_impact__gte=1, residual_impact__lte=5,
-                    residual_score=F("residual_likelihood") * F("residual_impact")),
-                name="risk_residual_levels_1_5"),
-            models.CheckConstraint(condition=Q(inherent_score=F("likelihood") * F("impact")),
-                                   name="risk_inherent_score_is_product"),
-            models.CheckConstraint(condition=Q(residual_score__isnull=True) | Q(residual_score__lte=F("inherent_score"))
-                                   | ~Q(residual_reason=""), name="risk_residual_above_inherent_has_reason"),
+                | Q(
+                    residual_likelihood__gte=1,
+                    residual_likelihood__lte=5,
+                    residual_impact__gte=1,
+                    residual_impact__lte=5,
+                    residual_score=F("residual_likelihood") * F("residual_impact"),
+                ),
+                name="risk_residual_levels_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(inherent_score=F("likelihood") * F("impact")), name="risk_inherent_score_is_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(residual_score__isnull=True)
+                | Q(residual_score__lte=F("inherent_score"))
+                | ~Q(residual_reason=""),
+                name="risk_residual_above_inherent_has_reason",
+            ),
             # Accepting a risk, or choosing acceptance as its treatment, is always justified in writing.
-            models.CheckConstraint(condition=~Q(status=RiskStatus.ACCEPTED) & ~Q(treatment=Treatment.ACCEPT)
-                                   | ~Q(acceptance_justification=""), name="risk_acceptance_has_justification"),
-            models.CheckConstraint(condition=~Q(status=RiskStatus.ACCEPTED) | Q(accepted_by__isnull=False),
-                                   name="risk_accepted_has_acceptor"),
+            models.CheckConstraint(
+                condition=~Q(status=RiskStatus.ACCEPTED) & ~Q(treatment=Treatment.ACCEPT)
+                | ~Q(acceptance_justification=""),
+                name="risk_acceptance_has_justification",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RiskStatus.ACCEPTED) | Q(accepted_by__isnull=False),
+                name="risk_accepted_has_acceptor",
+            ),
         ]
         indexes = [
             models.Index(fields=["organisation", "status", "current_score"]),
@@ -212,7 +239,9 @@ class RiskRevision(models.Model):
     snapshot = models.JSONField()
     changes = models.JSONField(default=dict, help_text="{field: [before, after]} of this revision.")
     reason = models.TextField(blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,11 +23,31 @@ DEFAULT_LIKELIHOOD_SCALE = [
     {"level": 5, "label": "Almost certain", "definition": "Expected several times a year, or already happening."},
 ]
 DEFAULT_IMPACT_SCALE = [
-    {"level": 1, "label": "Negligible", "definition": "No effect on people; loss under EUR 10k; no regulatory interest."},
-    {"level": 2, "label": "Minor", "definition": "Inconvenience to a few people, quickly corrected; loss under EUR 100k."},
-    {"level": 3, "label": "Moderate", "definition": "Unfair or wrong outcomes for a group, correctable; supervisor may ask questions."},
-    {"level": 4, "label": "Major", "definition": "Lasting harm to people's rights, health or finances; reportable incident; loss under EUR 5m."},
-    {"level": 5, "label": "Severe", "definition": "Serious or irreversible harm to many people; enforcement action; loss above EUR 5m."},
+    {
+        "level": 1,
+        "label": "Negligible",
+        "definition": "No effect on people; loss under EUR 10k; no regulatory interest.",
+    },
+    {
+        "level": 2,
+        "label": "Minor",
+        "definition": "Inconvenience to a few people, quickly corrected; loss under EUR 100k.",
+    },
+    {
+        "level": 3,
+        "label": "Moderate",
+        "definition": "Unfair or wrong outcomes for a group, correctable; supervisor may ask questions.",
+    },
+    {
+        "level": 4,
+        "label": "Major",
+        "definition": "Lasting harm to people's rights, health or finances; reportable incident; loss under EUR 5m.",
+    },
+    {
+        "level": 5,
+        "label": "Severe",
+        "definition": "Serious or irreversible harm to many people; enforcement action; loss above EUR 5m.",
+    },
 ]
 
 
@@ -66,29 +86,49 @@ class ScoreProblem:
     message: str
 
 
-def check_scores(*, likelihood, impact, residual_likelihood=None, residual_impact=None,
-                 residual_reason: str = "") -> list[ScoreProblem]:
+def check_scores(
+    *, likelihood, impact, residual_likelihood=None, residual_impact=None, residual_reason: str = ""
+) -> list[ScoreProblem]:
     """Every problem with a risk's numbers, in words a compliance officer understands."""
     problems = []
     for field, value, label in (("likelihood", likelihood, "Likelihood"), ("impact", impact, "Impact")):
         if not is_level(value):
-            problems.append(ScoreProblem(field, "score_out_of_range", f"{label} must be a whole number from 1 to 5 (got {value!r})."))
-    residual = (("residual_likelihood", residual_likelihood, "Residual likelihood"),
-                ("residual_impact", residual_impact, "Residual impact"))
+            problems.append(
+                ScoreProblem(
+                    field, "score_out_of_range", f"{label} must be a whole number from 1 to 5 (got {value!r})."
+                )
+            )
+    residual = (
+        ("residual_likelihood", residual_likelihood, "Residual likelihood"),
+        ("residual_impact", residual_impact, "Residual impact"),
+    )
     for field, value, label in residual:
         if value is not None and not is_level(value):
-            problems.append(ScoreProblem(field, "score_out_of_range", f"{label} must be a whole number from 1 to 5 (got {value!r})."))
+            problems.append(
+                ScoreProblem(
+                    field, "score_out_of_range", f"{label} must be a whole number from 1 to 5 (got {value!r})."
+                )
+            )
     if (residual_likelihood is None) != (residual_impact is None):
-        problems.append(ScoreProblem("residual_impact", "residual_incomplete",
-                                     "Give both residual likelihood and residual impact, or neither."))
+        problems.append(
+            ScoreProblem(
+                "residual_impact",
+                "residual_incomplete",
+                "Give both residual likelihood and residual impact, or neither.",
+            )
+        )
     if problems:
         return problems
     inherent, residual_score = score(likelihood, impact), score(residual_likelihood, residual_impact)
     if residual_score is not None and residual_score > inherent and len((residual_reason or "").strip()) < 10:
-        problems.append(ScoreProblem(
-            "residual_reason", "residual_above_inherent_needs_reason",
-            f"The residual score ({residual_score}) is above the inherent score ({inherent}): controls do not "
-            "normally make a risk worse, so explain why (at least 10 characters)."))
+        problems.append(
+            ScoreProblem(
+                "residual_reason",
+                "residual_above_inherent_needs_reason",
+                f"The residual score ({residual_score}) is above the inherent score ({inherent}): controls do not "
+                "normally make a risk worse, so explain why (at least 10 characters).",
+            )
+        )
     return problems
 
 
@@ -97,7 +137,7 @@ def justification_ok(text: str) -> bool:
 
 
 def check_scale(levels) -> str:
-    """"" when `levels` is a valid 5-level scale definition, else why not."""
+    """ "" when `levels` is a valid 5-level scale definition, else why not."""
     if not isinstance(levels, list) or len(levels) != 5:
         return "A scale has exactly five levels."
     for expected, item in zip(SCALE_LEVELS, levels):
@@ -107,13 +147,18 @@ def check_scale(levels) -> str:
 
 
 def check_bands(bands) -> str:
-    """"" when the bands cover 1–25 without gaps or overlaps, else why not."""
+    """ "" when the bands cover 1–25 without gaps or overlaps, else why not."""
     if not isinstance(bands, list) or not bands:
         return "Give at least one band."
     expected = 1
     for band in bands:
-        if not isinstance(band, dict) or band.get("min") != expected or not isinstance(band.get("max"), int) \
-                or band["max"] < band["min"] or not band.get("key"):
+        if (
+            not isinstance(band, dict)
+            or band.get("min") != expected
+            or not isinstance(band.get("max"), int)
+            or band["max"] < band["min"]
+            or not band.get("key")
+        ):
             return f"Bands must cover 1 to 25 in order without gaps; the band starting at {expected} is wrong."
         expected = band["max"] + 1
     return "" if expected == 26 else "Bands must end at 25."

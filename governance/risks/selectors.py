@@ -21,13 +21,15 @@ from models_registry.models import AISystem
 def risk_settings_get(*, organisation_id: int) -> RiskSettings:
     """The organisation's settings, or the defaults (unsaved) when it has none yet."""
     return RiskSettings.objects.filter(organisation_id=organisation_id).first() or RiskSettings(
-        organisation_id=organisation_id)
+        organisation_id=organisation_id
+    )
 
 
 def overdue_q(today: date) -> Q:
     """A risk is overdue when its treatment is past its due date or its review is past due."""
-    return (Q(status__in=WORKING_STATUSES, due_date__lt=today)
-            | Q(status__in=ACTIVE_STATUSES, next_review_date__lt=today))
+    return Q(status__in=WORKING_STATUSES, due_date__lt=today) | Q(
+        status__in=ACTIVE_STATUSES, next_review_date__lt=today
+    )
 
 
 def review_overdue_q(today: date) -> Q:
@@ -46,10 +48,12 @@ def risk_queryset(*, user: User, appetite: int | None = None) -> QuerySet:
     today = timezone.localdate()
     return Risk.objects.restrict(user, "risk.view").annotate(
         is_overdue=Case(When(overdue_q(today), then=Value(True)), default=Value(False), output_field=BooleanField()),
-        review_overdue=Case(When(review_overdue_q(today), then=Value(True)), default=Value(False),
-                            output_field=BooleanField()),
-        above_appetite=Case(When(above_appetite_q(appetite), then=Value(True)), default=Value(False),
-                            output_field=BooleanField()),
+        review_overdue=Case(
+            When(review_overdue_q(today), then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
+        above_appetite=Case(
+            When(above_appetite_q(appetite), then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
     )
 
 
@@ -61,9 +65,11 @@ def risk_rows(queryset: QuerySet) -> QuerySet:
 def risk_get(*, user: User, pk: int) -> Risk:
     from core.permissions import get_for_user
 
-    queryset = (risk_queryset(user=user).select_related("owner", "accepted_by", "created_by", "threat",
-                                                         "component__system")
-                .prefetch_related("systems", "controls__owner", "obligations__system"))
+    queryset = (
+        risk_queryset(user=user)
+        .select_related("owner", "accepted_by", "created_by", "threat", "component__system")
+        .prefetch_related("systems", "controls__owner", "obligations__system")
+    )
     return get_for_user(queryset, user, "risk.view", pk=pk)
 
 
@@ -74,11 +80,17 @@ def risk_revisions(*, risk: Risk) -> QuerySet:
 def risk_heatmap_counts(queryset: QuerySet) -> dict[str, list[list[int]]]:
     """5×5 counts, `[impact-1][likelihood-1]`, of inherent and residual scores (two queries)."""
     grids = {}
-    for basis, (l_field, i_field) in {"inherent": ("likelihood", "impact"),
-                                      "residual": ("residual_likelihood", "residual_impact")}.items():
+    for basis, (l_field, i_field) in {
+        "inherent": ("likelihood", "impact"),
+        "residual": ("residual_likelihood", "residual_impact"),
+    }.items():
         grid = [[0] * 5 for _ in range(5)]
-        rows = (queryset.filter(**{f"{l_field}__isnull": False}).order_by()
-                .values_list(l_field, i_field).annotate(n=Count("id")))
+        rows = (
+            queryset.filter(**{f"{l_field}__isnull": False})
+            .order_by()
+            .values_list(l_field, i_field)
+            .annotate(n=Count("id"))
+        )
         for likelihood, impact, n in rows:
             grid[impact - 1][likelihood - 1] = n
         grids[basis] = grid
@@ -122,19 +134,29 @@ def risk_home_stats(*, user: User) -> dict:
 
 
 def risks_from_source(*, user: User, source_type: str, source_id) -> QuerySet:
-    return (Risk.objects.restrict(user, "risk.view").filter(source_type=source_type, source_id=str(source_id))
-            .select_related("owner").order_by("-created_at"))
+    return (
+        Risk.objects.restrict(user, "risk.view")
+        .filter(source_type=source_type, source_id=str(source_id))
+        .select_related("owner")
+        .order_by("-created_at")
+    )
 
 
 def control_list(*, user: User) -> QuerySet:
-    return (Control.objects.restrict(user, "risk.view").select_related("owner")
-            .annotate(risk_count=Count("risks", distinct=True)).order_by("name"))
+    return (
+        Control.objects.restrict(user, "risk.view")
+        .select_related("owner")
+        .annotate(risk_count=Count("risks", distinct=True))
+        .order_by("name")
+    )
 
 
 def threat_library_list(*, user: User) -> QuerySet:
     if not has_permission(user, "risk.view"):
         return Threat.objects.none()
-    return Threat.objects.filter(Q(organisation__isnull=True) | Q(organisation_id=user.organisation_id)).order_by("name")
+    return Threat.objects.filter(Q(organisation__isnull=True) | Q(organisation_id=user.organisation_id)).order_by(
+        "name"
+    )
 
 
 def saved_views(*, user: User) -> QuerySet:
@@ -152,15 +174,19 @@ def system_choices(*, user: User) -> QuerySet:
 def threat_model(*, user: User, system: AISystem) -> tuple[list[dict], list[Risk]]:
     """The system's components, the threats that apply to each and the risks recorded for each
     (component, threat) pair; risks of the system tied to no component come last. Four queries."""
-    components = list(SystemComponent.objects.filter(system=system).prefetch_related("threats").order_by("kind", "name"))
+    components = list(
+        SystemComponent.objects.filter(system=system).prefetch_related("threats").order_by("kind", "name")
+    )
     risks = list(risk_queryset(user=user).filter(systems=system).select_related("owner", "threat", "component"))
     by_pair: dict[tuple, list[Risk]] = {}
     for risk in risks:
         by_pair.setdefault((risk.component_id, risk.threat_id), []).append(risk)
     model = []
     for component in components:
-        threats = [{"threat": t, "risks": by_pair.pop((component.pk, t.pk), [])}
-                   for t in sorted(component.threats.all(), key=lambda t: t.name)]
+        threats = [
+            {"threat": t, "risks": by_pair.pop((component.pk, t.pk), [])}
+            for t in sorted(component.threats.all(), key=lambda t: t.name)
+        ]
         other = [r for (c, _), rs in list(by_pair.items()) if c == component.pk for r in rs]
         for key in [k for k in by_pair if k[0] == component.pk]:
             by_pair.pop(key)
@@ -177,7 +203,10 @@ def risks_from_sources(*, user: User, source_type: str, source_ids) -> dict[tupl
     """{(source_type, id): [risks]} for many sources in one query (list pages)."""
     result: dict[tuple[str, str], list[Risk]] = {}
     ids = [str(i) for i in source_ids]
-    for risk in Risk.objects.restrict(user, "risk.view").filter(source_type=source_type, source_id__in=ids) \
-            .order_by("-created_at"):
+    for risk in (
+        Risk.objects.restrict(user, "risk.view")
+        .filter(source_type=source_type, source_id__in=ids)
+        .order_by("-created_at")
+    ):
         result.setdefault((source_type, risk.source_id), []).append(risk)
     return result

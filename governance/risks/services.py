@@ -43,22 +43,40 @@ from models_registry.models import AISystem
 
 logger = logging.getLogger(__name__)
 
-FIELDS = ("title", "description", "category", "source", "owner", "likelihood", "impact", "residual_likelihood",
-          "residual_impact", "residual_reason", "treatment", "acceptance_justification", "due_date",
-          "next_review_date", "status", "threat", "component")
+FIELDS = (
+    "title",
+    "description",
+    "category",
+    "source",
+    "owner",
+    "likelihood",
+    "impact",
+    "residual_likelihood",
+    "residual_impact",
+    "residual_reason",
+    "treatment",
+    "acceptance_justification",
+    "due_date",
+    "next_review_date",
+    "status",
+    "threat",
+    "component",
+)
 MANY = ("systems", "controls", "obligations")
 EDITABLE = frozenset(FIELDS + MANY)
 
 
 # --- settings -----------------------------------------------------------------------------------
 
+
 def risk_settings_for(*, organisation_id: int) -> RiskSettings:
     settings, _ = RiskSettings.objects.get_or_create(organisation_id=organisation_id)
     return settings
 
 
-def risk_settings_update(*, actor: User, appetite: int, likelihood_scale: list, impact_scale: list,
-                         bands: list, review_reminder_days: int) -> RiskSettings:
+def risk_settings_update(
+    *, actor: User, appetite: int, likelihood_scale: list, impact_scale: list, bands: list, review_reminder_days: int
+) -> RiskSettings:
     """Change the organisation's appetite, scale definitions, bands or reminder lead time."""
     if not (has_permission(actor, "risk.manage") or has_permission(actor, "org.manage")):
         raise NotAllowed("Only a compliance officer or an organisation admin can change the risk settings.")
@@ -79,20 +97,31 @@ def risk_settings_update(*, actor: User, appetite: int, likelihood_scale: list, 
         settings = RiskSettings.objects.select_for_update().get(pk=settings.pk)
         fields = ("appetite", "likelihood_scale", "impact_scale", "bands", "review_reminder_days")
         before = {name: getattr(settings, name) for name in fields}
-        after = {"appetite": appetite, "likelihood_scale": likelihood_scale, "impact_scale": impact_scale,
-                 "bands": bands, "review_reminder_days": review_reminder_days}
+        after = {
+            "appetite": appetite,
+            "likelihood_scale": likelihood_scale,
+            "impact_scale": impact_scale,
+            "bands": bands,
+            "review_reminder_days": review_reminder_days,
+        }
         changed = {name for name in fields if before[name] != after[name]}
         if not changed:
             return settings
         for name in changed:
             setattr(settings, name, after[name])
         settings.save()
-        audit_record(verb="risk_settings.changed", target=settings, actor=actor,
-                     before={n: before[n] for n in sorted(changed)}, after={n: after[n] for n in sorted(changed)})
+        audit_record(
+            verb="risk_settings.changed",
+            target=settings,
+            actor=actor,
+            before={n: before[n] for n in sorted(changed)},
+            after={n: after[n] for n in sorted(changed)},
+        )
     return settings
 
 
 # --- controls -----------------------------------------------------------------------------------
+
 
 def _require_manage(actor: User, message: str) -> None:
     if not has_permission(actor, "risk.manage"):
@@ -103,31 +132,56 @@ def _check_control(*, actor: User, name: str, control_type: str, effectiveness: 
     if not (name or "").strip():
         raise ValidationFailed("Give the control a name.", code="name_required")
     if control_type not in ControlType.values:
-        raise ValidationFailed(f"Unknown control type {control_type!r}: use preventive, detective or corrective.",
-                               code="invalid_control_type", extra={"allowed": ControlType.values})
+        raise ValidationFailed(
+            f"Unknown control type {control_type!r}: use preventive, detective or corrective.",
+            code="invalid_control_type",
+            extra={"allowed": ControlType.values},
+        )
     if effectiveness not in ControlEffectiveness.values:
-        raise ValidationFailed(f"Unknown effectiveness {effectiveness!r}.", code="invalid_effectiveness",
-                               extra={"allowed": ControlEffectiveness.values})
+        raise ValidationFailed(
+            f"Unknown effectiveness {effectiveness!r}.",
+            code="invalid_effectiveness",
+            extra={"allowed": ControlEffectiveness.values},
+        )
     if owner is None or owner.organisation_id != actor.organisation_id or not owner.is_active:
-        raise ValidationFailed("The control's owner must be an active member of your organisation.",
-                               code="invalid_owner")
+        raise ValidationFailed(
+            "The control's owner must be an active member of your organisation.", code="invalid_owner"
+        )
 
 
 def _control_summary(control: Control) -> dict:
-    return {"name": control.name, "description": control.description, "control_type": control.control_type,
-            "effectiveness": control.effectiveness, "owner": control.owner.username}
+    return {
+        "name": control.name,
+        "description": control.description,
+        "control_type": control.control_type,
+        "effectiveness": control.effectiveness,
+        "owner": control.owner.username,
+    }
 
 
-def control_create(*, actor: User, name: str, control_type: str, owner: User, description: str = "",
-                   effectiveness: str = ControlEffectiveness.NOT_ASSESSED) -> Control:
+def control_create(
+    *,
+    actor: User,
+    name: str,
+    control_type: str,
+    owner: User,
+    description: str = "",
+    effectiveness: str = ControlEffectiveness.NOT_ASSESSED,
+) -> Control:
     _require_manage(actor, "Only a compliance officer can add controls.")
     _check_control(actor=actor, name=name, control_type=control_type, effectiveness=effectiveness, owner=owner)
     with transaction.atomic():
         if Control.objects.filter(organisation_id=actor.organisation_id, name__iexact=name.strip()).exists():  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
             raise Conflict(f"A control named “{name.strip()}” already exists.", code="duplicate_control")
-        control = Control.objects.create(organisation_id=actor.organisation_id, name=name.strip(),  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
-                                         description=description, control_type=control_type,
-                                         effectiveness=effectiveness, owner=owner, created_by=actor)
+        control = Control.objects.create(
+            organisation_id=actor.organisation_id,
+            name=name.strip(),  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
+            description=description,
+            control_type=control_type,
+            effectiveness=effectiveness,
+            owner=owner,
+            created_by=actor,
+        )
         audit_record(verb="control.created", target=control, actor=actor, after=_control_summary(control))
     return control
 
@@ -142,25 +196,46 @@ def control_update(*, control: Control, actor: User, changes: Mapping[str, Any])
         before = _control_summary(control)
         for name, value in changes.items():
             setattr(control, name, value.strip() if name == "name" else value)
-        _check_control(actor=actor, name=control.name, control_type=control.control_type,
-                       effectiveness=control.effectiveness, owner=control.owner)
-        if Control.objects.filter(organisation_id=control.organisation_id, name__iexact=control.name) \
-                .exclude(pk=control.pk).exists():
+        _check_control(
+            actor=actor,
+            name=control.name,
+            control_type=control.control_type,
+            effectiveness=control.effectiveness,
+            owner=control.owner,
+        )
+        if (
+            Control.objects.filter(organisation_id=control.organisation_id, name__iexact=control.name)
+            .exclude(pk=control.pk)
+            .exists()
+        ):
             raise Conflict(f"A control named “{control.name}” already exists.", code="duplicate_control")
         after = _control_summary(control)
         if after == before:
             return control
         control.save()
-        audit_record(verb="control.updated", target=control, actor=actor,
-                     before={k: v for k, v in before.items() if after[k] != v},
-                     after={k: v for k, v in after.items() if before[k] != v})
+        audit_record(
+            verb="control.updated",
+            target=control,
+            actor=actor,
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+        )
     return control
 
 
 # --- threat library and components --------------------------------------------------------------
 
-def threat_create(*, actor: User, code: str, name: str, description: str, references: list[str] | None = None,
-                  typical_controls: list[str] | None = None, components: list[str] | None = None) -> Threat:
+
+def threat_create(
+    *,
+    actor: User,
+    code: str,
+    name: str,
+    description: str,
+    references: list[str] | None = None,
+    typical_controls: list[str] | None = None,
+    components: list[str] | None = None,
+) -> Threat:
     """Extend the library with a threat of the organisation's own."""
     _require_manage(actor, "Only a compliance officer can extend the threat library.")
     code = (code or "").strip().lower().replace(" ", "_")
@@ -172,17 +247,30 @@ def threat_create(*, actor: User, code: str, name: str, description: str, refere
     if Threat.objects.filter(code=code, organisation_id__in=[None, actor.organisation_id]).exists():
         raise Conflict(f"The library already has a threat with code “{code}”.", code="duplicate_threat")
     with transaction.atomic():
-        threat = Threat.objects.create(organisation_id=actor.organisation_id, code=code, name=name.strip(),
-                                       description=description.strip(), references=list(references or []),
-                                       typical_controls=list(typical_controls or []), components=list(components or []))
-        audit_record(verb="threat.created", target=threat, actor=actor, organisation=actor.organisation,
-                     after={"code": code, "name": threat.name})
+        threat = Threat.objects.create(
+            organisation_id=actor.organisation_id,
+            code=code,
+            name=name.strip(),
+            description=description.strip(),
+            references=list(references or []),
+            typical_controls=list(typical_controls or []),
+            components=list(components or []),
+        )
+        audit_record(
+            verb="threat.created",
+            target=threat,
+            actor=actor,
+            organisation=actor.organisation,
+            after={"code": code, "name": threat.name},
+        )
     return threat
 
 
 def _may_model_system(actor: User, system: AISystem) -> bool:
     return system.organisation_id == actor.organisation_id and (
-        has_permission(actor, "risk.manage") or (has_permission(actor, "risk.view") and system.created_by_id == actor.pk))
+        has_permission(actor, "risk.manage")
+        or (has_permission(actor, "risk.view") and system.created_by_id == actor.pk)
+    )
 
 
 def component_create(*, actor: User, system: AISystem, kind: str, name: str, description: str = "") -> SystemComponent:
@@ -191,19 +279,25 @@ def component_create(*, actor: User, system: AISystem, kind: str, name: str, des
     if not _may_model_system(actor, system):
         raise NotAllowed("Only a compliance officer or the system's owner can edit its threat model.")
     if kind not in ComponentKind.values:
-        raise ValidationFailed(f"Unknown component kind {kind!r}.", code="invalid_component_kind",
-                               extra={"allowed": ComponentKind.values})
+        raise ValidationFailed(
+            f"Unknown component kind {kind!r}.", code="invalid_component_kind", extra={"allowed": ComponentKind.values}
+        )
     if not (name or "").strip():
         raise ValidationFailed("Give the component a name.", code="name_required")
     with transaction.atomic():
         if SystemComponent.objects.filter(system=system, name__iexact=name.strip()).exists():
             raise Conflict(f"“{name.strip()}” is already a component of this system.", code="duplicate_component")
-        component = SystemComponent.objects.create(organisation_id=system.organisation_id, system=system, kind=kind,
-                                                   name=name.strip(), description=description)
+        component = SystemComponent.objects.create(
+            organisation_id=system.organisation_id, system=system, kind=kind, name=name.strip(), description=description
+        )
         threats = [t for t in threat_library(organisation_id=system.organisation_id) if kind in t.components]
         component.threats.set(threats)
-        audit_record(verb="threat_model.component_added", target=system, actor=actor,
-                     after={"component": component.name, "kind": kind, "threats": sorted(t.code for t in threats)})
+        audit_record(
+            verb="threat_model.component_added",
+            target=system,
+            actor=actor,
+            after={"component": component.name, "kind": kind, "threats": sorted(t.code for t in threats)},
+        )
     return component
 
 
@@ -218,17 +312,24 @@ def component_set_threats(*, actor: User, component: SystemComponent, threats: I
         component.threats.set(threats)
         after = sorted(t.code for t in threats)
         if before != after:
-            audit_record(verb="threat_model.threats_changed", target=component.system, actor=actor,
-                         before={"component": component.name, "threats": before},
-                         after={"component": component.name, "threats": after})
+            audit_record(
+                verb="threat_model.threats_changed",
+                target=component.system,
+                actor=actor,
+                before={"component": component.name, "threats": before},
+                after={"component": component.name, "threats": after},
+            )
     return component
 
 
 def threat_library(*, organisation_id: int):
-    return Threat.objects.filter(organisation_id__in=[organisation_id]) | Threat.objects.filter(organisation__isnull=True)
+    return Threat.objects.filter(organisation_id__in=[organisation_id]) | Threat.objects.filter(
+        organisation__isnull=True
+    )
 
 
 # --- risks: validation --------------------------------------------------------------------------
+
 
 def _problem(field: str, code: str, message: str) -> dict:
     return {"field": field, "code": code, "message": message}
@@ -243,18 +344,39 @@ def risk_check(*, data: Mapping[str, Any], organisation_id: int) -> list[dict]:
         problems.append(_problem("title", "title_required", "Give the risk a title."))
     elif len(title) > 200:
         problems.append(_problem("title", "title_too_long", "The title is at most 200 characters."))
-    for field, enum in (("category", RiskCategory), ("source", RiskSource), ("treatment", Treatment),
-                        ("status", RiskStatus)):
+    for field, enum in (
+        ("category", RiskCategory),
+        ("source", RiskSource),
+        ("treatment", Treatment),
+        ("status", RiskStatus),
+    ):
         if data.get(field) not in enum.values:
-            problems.append(_problem(field, f"invalid_{field}", f"Unknown {field} {data.get(field)!r}; allowed: "
-                                     + ", ".join(enum.values) + "."))
-    problems += [_problem(p.field, p.code, p.message) for p in scoring.check_scores(
-        likelihood=data.get("likelihood"), impact=data.get("impact"), residual_likelihood=data.get("residual_likelihood"),
-        residual_impact=data.get("residual_impact"), residual_reason=data.get("residual_reason") or "")]
+            problems.append(
+                _problem(
+                    field,
+                    f"invalid_{field}",
+                    f"Unknown {field} {data.get(field)!r}; allowed: " + ", ".join(enum.values) + ".",
+                )
+            )
+    problems += [
+        _problem(p.field, p.code, p.message)
+        for p in scoring.check_scores(
+            likelihood=data.get("likelihood"),
+            impact=data.get("impact"),
+            residual_likelihood=data.get("residual_likelihood"),
+            residual_impact=data.get("residual_impact"),
+            residual_reason=data.get("residual_reason") or "",
+        )
+    ]
     accepting = data.get("treatment") == Treatment.ACCEPT or data.get("status") == RiskStatus.ACCEPTED
     if accepting and not scoring.justification_ok(data.get("acceptance_justification") or ""):
-        problems.append(_problem("acceptance_justification", "acceptance_needs_justification",
-                                 "Accepting a risk needs a written justification (at least 20 characters)."))
+        problems.append(
+            _problem(
+                "acceptance_justification",
+                "acceptance_needs_justification",
+                "Accepting a risk needs a written justification (at least 20 characters).",
+            )
+        )
     owner = data.get("owner")
     if owner is None or owner.organisation_id != organisation_id or not owner.is_active:
         problems.append(_problem("owner", "invalid_owner", "The owner must be an active member of your organisation."))
@@ -277,14 +399,18 @@ def _check_links(data: Mapping[str, Any], organisation_id: int) -> list[dict]:
         problems.append(_problem("controls", "invalid_control", "Every control must belong to your organisation."))
     system_ids = {s.pk for s in systems}
     if any(o.system_id not in system_ids for o in data.get("obligations") or []):
-        problems.append(_problem("obligations", "invalid_obligation",
-                                 "Link obligations of the systems the risk is recorded against."))
+        problems.append(
+            _problem(
+                "obligations", "invalid_obligation", "Link obligations of the systems the risk is recorded against."
+            )
+        )
     threat, component = data.get("threat"), data.get("component")
     if threat is not None and threat.organisation_id not in (None, organisation_id):
         problems.append(_problem("threat", "invalid_threat", "Pick a threat from your organisation's library."))
     if component is not None and component.system_id not in system_ids:
-        problems.append(_problem("component", "invalid_component",
-                                 "The component must belong to one of the risk's systems."))
+        problems.append(
+            _problem("component", "invalid_component", "The component must belong to one of the risk's systems.")
+        )
     return problems
 
 
@@ -306,8 +432,9 @@ def _may_edit(actor: User, risk: Risk) -> bool:
     return has_permission(actor, "risk.manage") or (has_permission(actor, "risk.view") and risk.owner_id == actor.pk)
 
 
-def _check_acceptance(*, actor: User, data: Mapping[str, Any], appetite: int, newly_accepted: bool,
-                      scores_changed: bool) -> None:
+def _check_acceptance(
+    *, actor: User, data: Mapping[str, Any], appetite: int, newly_accepted: bool, scores_changed: bool
+) -> None:
     """Accepting a risk above the appetite, or raising the score of an accepted one above it,
     needs a compliance officer (`risk.accept`)."""
     if data["status"] != RiskStatus.ACCEPTED or not (newly_accepted or scores_changed):
@@ -315,25 +442,39 @@ def _check_acceptance(*, actor: User, data: Mapping[str, Any], appetite: int, ne
     inherent = scoring.score(data["likelihood"], data["impact"])
     residual = scoring.score(data.get("residual_likelihood"), data.get("residual_impact"))
     if scoring.above_appetite(inherent, residual, appetite) and not has_permission(actor, "risk.accept"):  # type: ignore[arg-type]  # risk_check refused an empty score above
-        raise NotAllowed(f"This risk scores {scoring.current_score(inherent, residual)}, above the organisation's "  # type: ignore[arg-type]  # risk_check refused an empty score above
-                         f"appetite of {appetite}: only a compliance officer can accept it.", code="above_appetite")
+        raise NotAllowed(
+            f"This risk scores {scoring.current_score(inherent, residual)}, above the organisation's "  # type: ignore[arg-type]  # risk_check refused an empty score above
+            f"appetite of {appetite}: only a compliance officer can accept it.",
+            code="above_appetite",
+        )
 
 
 # --- risks: writes ------------------------------------------------------------------------------
 
+
 def risk_snapshot(risk: Risk) -> dict:
     """What a revision keeps: every field in readable form (names rather than ids for links)."""
     return {
-        "reference": risk.reference, "title": risk.title, "description": risk.description,
-        "category": risk.category, "source": risk.source, "owner": risk.owner.username,
-        "likelihood": risk.likelihood, "impact": risk.impact, "inherent_score": risk.inherent_score,
-        "residual_likelihood": risk.residual_likelihood, "residual_impact": risk.residual_impact,
-        "residual_score": risk.residual_score, "residual_reason": risk.residual_reason,
-        "treatment": risk.treatment, "acceptance_justification": risk.acceptance_justification,
+        "reference": risk.reference,
+        "title": risk.title,
+        "description": risk.description,
+        "category": risk.category,
+        "source": risk.source,
+        "owner": risk.owner.username,
+        "likelihood": risk.likelihood,
+        "impact": risk.impact,
+        "inherent_score": risk.inherent_score,
+        "residual_likelihood": risk.residual_likelihood,
+        "residual_impact": risk.residual_impact,
+        "residual_score": risk.residual_score,
+        "residual_reason": risk.residual_reason,
+        "treatment": risk.treatment,
+        "acceptance_justification": risk.acceptance_justification,
         "accepted_by": risk.accepted_by.username if risk.accepted_by_id else None,  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
         "due_date": risk.due_date.isoformat() if risk.due_date else None,
         "next_review_date": risk.next_review_date.isoformat() if risk.next_review_date else None,
-        "status": risk.status, "threat": risk.threat.code if risk.threat_id else None,  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
+        "status": risk.status,
+        "threat": risk.threat.code if risk.threat_id else None,  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
         "component": risk.component.name if risk.component_id else None,  # type: ignore[union-attr]  # set on this path (checked by the caller / validated above)
         "systems": sorted(risk.systems.values_list("name", flat=True)),
         "controls": sorted(risk.controls.values_list("name", flat=True)),
@@ -350,11 +491,17 @@ def _revise(*, risk: Risk, actor: User | None, verb: str, before: dict | None, r
     if not changes:
         return None
     number = (risk.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
-    revision = RiskRevision.objects.create(risk=risk, number=number, verb=verb, snapshot=after, changes=changes,
-                                           reason=reason, actor=actor)
-    audit_record(verb=verb, target=risk, actor=actor, reason=reason,
-                 before={k: v[0] for k, v in changes.items()} if before else None,
-                 after={k: v[1] for k, v in changes.items()})
+    revision = RiskRevision.objects.create(
+        risk=risk, number=number, verb=verb, snapshot=after, changes=changes, reason=reason, actor=actor
+    )
+    audit_record(
+        verb=verb,
+        target=risk,
+        actor=actor,
+        reason=reason,
+        before={k: v[0] for k, v in changes.items()} if before else None,
+        after={k: v[1] for k, v in changes.items()},
+    )
     return revision
 
 
@@ -389,17 +536,39 @@ def _next_reference(organisation_id: int) -> str:
 
 
 def _defaults(data: Mapping[str, Any], actor: User) -> dict:
-    full = {"description": "", "source": RiskSource.ASSESSMENT, "owner": actor, "residual_likelihood": None,
-            "residual_impact": None, "residual_reason": "", "treatment": Treatment.MITIGATE,
-            "acceptance_justification": "", "due_date": None, "next_review_date": None, "status": RiskStatus.OPEN,
-            "threat": None, "component": None, "systems": [], "controls": [], "obligations": []}
+    full = {
+        "description": "",
+        "source": RiskSource.ASSESSMENT,
+        "owner": actor,
+        "residual_likelihood": None,
+        "residual_impact": None,
+        "residual_reason": "",
+        "treatment": Treatment.MITIGATE,
+        "acceptance_justification": "",
+        "due_date": None,
+        "next_review_date": None,
+        "status": RiskStatus.OPEN,
+        "threat": None,
+        "component": None,
+        "systems": [],
+        "controls": [],
+        "obligations": [],
+    }
     full.update({k: v for k, v in data.items() if v is not None or k in ("residual_likelihood", "residual_impact")})
     return full
 
 
-def risk_insert(*, actor: User, data: Mapping[str, Any], verb: str = "risk.created", source_type: str = "",
-                source_id: str = "", source_snapshot: dict | None = None, as_reviewer: bool = False,
-                appetite: int | None = None) -> Risk:
+def risk_insert(
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    verb: str = "risk.created",
+    source_type: str = "",
+    source_id: str = "",
+    source_snapshot: dict | None = None,
+    as_reviewer: bool = False,
+    appetite: int | None = None,
+) -> Risk:
     """Validate and store one risk. Callers own the transaction (risk_create, the importer)."""
     unknown = set(data) - EDITABLE
     if unknown:
@@ -411,9 +580,14 @@ def risk_insert(*, actor: User, data: Mapping[str, Any], verb: str = "risk.creat
     if appetite is None:
         appetite = risk_settings_for(organisation_id=actor.organisation_id).appetite  # type: ignore[arg-type]  # organisation_id is nullable only for platform users, who never reach a service
     _check_acceptance(actor=actor, data=data, appetite=appetite, newly_accepted=True, scores_changed=True)
-    risk = Risk(organisation_id=actor.organisation_id, reference=_next_reference(actor.organisation_id),  # type: ignore[arg-type, misc]  # organisation_id is nullable only for platform users, who never reach a service
-                created_by=actor, source_type=source_type, source_id=str(source_id or ""),
-                source_snapshot=source_snapshot or {})
+    risk = Risk(
+        organisation_id=actor.organisation_id,
+        reference=_next_reference(actor.organisation_id),  # type: ignore[arg-type, misc]  # organisation_id is nullable only for platform users, who never reach a service
+        created_by=actor,
+        source_type=source_type,
+        source_id=str(source_id or ""),
+        source_snapshot=source_snapshot or {},
+    )
     _apply_fields(risk, data, actor=actor, was_status=None)
     risk.save()
     for name in MANY:
@@ -440,18 +614,30 @@ def _check_update(*, risk: Risk, actor: User, changes: Mapping[str, Any]) -> dic
     data.update({name: list(getattr(risk, name).all()) for name in MANY})
     data.update(changes)
     if data["status"] != risk.status and not can_move(risk.status, data["status"]):
-        raise Conflict(f"A risk cannot go from {risk.get_status_display().lower()} to "
-                       f"{RiskStatus(data['status']).label.lower() if data['status'] in RiskStatus.values else data['status']}.",
-                       code="illegal_transition", extra={"from": risk.status, "to": data["status"]})
-    if "owner" in changes and changes["owner"] != risk.owner and not has_permission(actor, "risk.manage") \
-            and changes["owner"] is not None and changes["owner"].pk != risk.owner_id:
+        raise Conflict(
+            f"A risk cannot go from {risk.get_status_display().lower()} to "
+            f"{RiskStatus(data['status']).label.lower() if data['status'] in RiskStatus.values else data['status']}.",
+            code="illegal_transition",
+            extra={"from": risk.status, "to": data["status"]},
+        )
+    if (
+        "owner" in changes
+        and changes["owner"] != risk.owner
+        and not has_permission(actor, "risk.manage")
+        and changes["owner"] is not None
+        and changes["owner"].pk != risk.owner_id
+    ):
         raise NotAllowed("Only a compliance officer can give a risk to another owner.")
     _raise_problems(risk_check(data=data, organisation_id=risk.organisation_id))
     appetite = risk_settings_for(organisation_id=risk.organisation_id).appetite
     score_fields = ("likelihood", "impact", "residual_likelihood", "residual_impact")
-    _check_acceptance(actor=actor, data=data, appetite=appetite,
-                      newly_accepted=risk.status != RiskStatus.ACCEPTED,
-                      scores_changed=any(data[f] != getattr(risk, f) for f in score_fields))
+    _check_acceptance(
+        actor=actor,
+        data=data,
+        appetite=appetite,
+        newly_accepted=risk.status != RiskStatus.ACCEPTED,
+        scores_changed=any(data[f] != getattr(risk, f) for f in score_fields),
+    )
     return data
 
 
@@ -498,9 +684,17 @@ SEVERITY_SCORES = {"critical": (4, 5), "high": (4, 4), "medium": (3, 3), "low": 
 FIRST_REVIEW_DAYS = 30
 
 
-def risk_create_from_source(*, actor: User, system: AISystem, title: str, description: str, category: str,
-                            source: str = RiskSource.VALIDATION_FINDING, source_ref: Mapping[str, Any],
-                            severity: str = "medium") -> Risk:
+def risk_create_from_source(
+    *,
+    actor: User,
+    system: AISystem,
+    title: str,
+    description: str,
+    category: str,
+    source: str = RiskSource.VALIDATION_FINDING,
+    source_ref: Mapping[str, Any],
+    severity: str = "medium",
+) -> Risk:
     """Raise a risk from another record (a validation finding, a review decision) in one click.
 
     `source_ref` = {"type": "audits.finding", "id": 12, "title": ..., "url": ...}: kept on the
@@ -512,20 +706,46 @@ def risk_create_from_source(*, actor: User, system: AISystem, title: str, descri
         raise ValidationFailed("The source reference needs a type and an id.", code="invalid_source_ref")
     likelihood, impact = SEVERITY_SCORES.get(severity, SEVERITY_SCORES["medium"])
     with transaction.atomic():
-        existing = (Risk.objects.filter(organisation_id=actor.organisation_id, source_type=source_type,  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
-                                        source_id=source_id).exclude(status=RiskStatus.CLOSED).first())
+        existing = (
+            Risk.objects.filter(
+                organisation_id=actor.organisation_id,
+                source_type=source_type,  # type: ignore[misc]  # organisation_id is nullable only for platform users, who never reach a service
+                source_id=source_id,
+            )
+            .exclude(status=RiskStatus.CLOSED)
+            .first()
+        )
         if existing is not None:
-            raise Conflict(f"This already raised risk {existing.reference}.", code="already_raised",
-                           extra={"risk": existing.pk, "reference": existing.reference})
+            raise Conflict(
+                f"This already raised risk {existing.reference}.",
+                code="already_raised",
+                extra={"risk": existing.pk, "reference": existing.reference},
+            )
         snapshot = {k: source_ref[k] for k in ("type", "id", "title", "url", "severity") if k in source_ref}
-        data = {"title": title[:200], "description": description, "category": category, "source": source,
-                "owner": actor, "likelihood": likelihood, "impact": impact, "systems": [system],
-                "next_review_date": timezone.localdate() + timedelta(days=FIRST_REVIEW_DAYS)}
-        return risk_insert(actor=actor, data=data, verb="risk.raised_from_source", source_type=source_type,
-                           source_id=source_id, source_snapshot=snapshot, as_reviewer=True)
+        data = {
+            "title": title[:200],
+            "description": description,
+            "category": category,
+            "source": source,
+            "owner": actor,
+            "likelihood": likelihood,
+            "impact": impact,
+            "systems": [system],
+            "next_review_date": timezone.localdate() + timedelta(days=FIRST_REVIEW_DAYS),
+        }
+        return risk_insert(
+            actor=actor,
+            data=data,
+            verb="risk.raised_from_source",
+            source_type=source_type,
+            source_id=source_id,
+            source_snapshot=snapshot,
+            as_reviewer=True,
+        )
 
 
 # --- reminders ----------------------------------------------------------------------------------
+
 
 def risk_review_reminders(*, today: date | None = None, send, errors: list[dict] | None = None) -> list[int]:
     """Remind owners of reviews falling due within their organisation's lead time, once per review
@@ -538,11 +758,16 @@ def risk_review_reminders(*, today: date | None = None, send, errors: list[dict]
     today = today or timezone.localdate()
     lead = dict(RiskSettings.objects.values_list("organisation_id", "review_reminder_days"))
     horizon = today + timedelta(days=max(lead.values(), default=14))
-    candidates = (Risk.objects.exclude(status=RiskStatus.CLOSED)
-                  .filter(next_review_date__isnull=False, next_review_date__lte=horizon)
-                  .values_list("pk", "organisation_id", "next_review_date", "review_reminded_for"))
-    due = [(pk, when) for pk, org, when, reminded in candidates
-           if when <= today + timedelta(days=lead.get(org, 14)) and reminded != when]
+    candidates = (
+        Risk.objects.exclude(status=RiskStatus.CLOSED)
+        .filter(next_review_date__isnull=False, next_review_date__lte=horizon)
+        .values_list("pk", "organisation_id", "next_review_date", "review_reminded_for")
+    )
+    due = [
+        (pk, when)
+        for pk, org, when, reminded in candidates
+        if when <= today + timedelta(days=lead.get(org, 14)) and reminded != when
+    ]
     sent = []
     for pk, when in due:
         try:
@@ -559,18 +784,26 @@ def risk_review_reminders(*, today: date | None = None, send, errors: list[dict]
 def _risk_remind(pk: int, when: date, send) -> bool:
     # The claim: stamps the review date read in the scan, only if it is still the risk's next review,
     # the risk is not closed and that date was not reminded yet. Rolled back if sending fails.
-    claimed = (Risk.objects.filter(pk=pk, next_review_date=when).exclude(status=RiskStatus.CLOSED)
-               .exclude(review_reminded_for=when).update(review_reminded_for=when, updated_at=timezone.now()))
+    claimed = (
+        Risk.objects.filter(pk=pk, next_review_date=when)
+        .exclude(status=RiskStatus.CLOSED)
+        .exclude(review_reminded_for=when)
+        .update(review_reminded_for=when, updated_at=timezone.now())
+    )
     if not claimed:
         return False  # changed since the scan
     risk = Risk.objects.select_related("owner").get(pk=pk)
     send(risk)
-    audit_record(verb="risk.review_reminder_sent", target=risk,
-                 after={"owner": risk.owner.username, "next_review_date": risk.next_review_date})
+    audit_record(
+        verb="risk.review_reminder_sent",
+        target=risk,
+        after={"owner": risk.owner.username, "next_review_date": risk.next_review_date},
+    )
     return True
 
 
 # --- saved views --------------------------------------------------------------------------------
+
 
 def saved_view_save(*, actor: User, name: str, query: str) -> RiskSavedView:
     """Save (or replace) a named filter of the register for the actor."""
@@ -578,8 +811,9 @@ def saved_view_save(*, actor: User, name: str, query: str) -> RiskSavedView:
     if not name or len(name) > 80:
         raise ValidationFailed("Name the view (at most 80 characters).", code="invalid_name")
     query = (query or "").lstrip("?")[:1000]
-    view, _ = RiskSavedView.objects.update_or_create(user=actor, name=name, defaults={
-        "organisation_id": actor.organisation_id, "query": query})
+    view, _ = RiskSavedView.objects.update_or_create(
+        user=actor, name=name, defaults={"organisation_id": actor.organisation_id, "query": query}
+    )
     return view
 
 
@@ -587,4 +821,3 @@ def saved_view_delete(*, actor: User, view: RiskSavedView) -> None:
     if view.user_id != actor.pk:
         raise NotAllowed("You can only delete your own saved views.")
     view.delete()
-

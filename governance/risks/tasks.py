@@ -17,12 +17,18 @@ def _send_reminder(risk) -> None:
     from core.notifications import notification_email, notification_send
 
     notifications = notification_send(
-        recipients=[risk.owner], organisation=risk.organisation_id, kind="risk.review_due", email=False,
+        recipients=[risk.owner],
+        organisation=risk.organisation_id,
+        kind="risk.review_due",
+        email=False,
         title=f"Risk review due {risk.next_review_date:%d %b %Y}: {risk.reference} {risk.title}"[:200],
-        body=(f"The risk {risk.reference} “{risk.title}”, which you own, is due for review on "
-              f"{risk.next_review_date:%d %B %Y}.\n\nCurrent score: {risk.current_score}; "
-              f"status: {risk.get_status_display().lower()}."),
-        url=reverse("governance:risk_detail", args=[risk.pk]))
+        body=(
+            f"The risk {risk.reference} “{risk.title}”, which you own, is due for review on "
+            f"{risk.next_review_date:%d %B %Y}.\n\nCurrent score: {risk.current_score}; "
+            f"status: {risk.get_status_display().lower()}."
+        ),
+        url=reverse("governance:risk_detail", args=[risk.pk]),
+    )
     notification_email(notification_ids=[n.pk for n in notifications])
 
 

@@ -17,11 +17,13 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Prompt injection",
         "references": ["OWASP LLM01", "MITRE ATLAS AML.T0051"],
         "description": "Text supplied by a user, or hidden in a document, web page or e-mail the model reads, "
-                       "is treated as instructions and overrides what the application meant the model to do.",
-        "typical_controls": ["Keep system instructions and untrusted content in separate, labelled channels",
-                             "Give the model only the tools and data the current user may use",
-                             "Filter and log inputs and retrieved content; alert on known injection patterns",
-                             "Ask a human to confirm actions with side effects"],
+        "is treated as instructions and overrides what the application meant the model to do.",
+        "typical_controls": [
+            "Keep system instructions and untrusted content in separate, labelled channels",
+            "Give the model only the tools and data the current user may use",
+            "Filter and log inputs and retrieved content; alert on known injection patterns",
+            "Ask a human to confirm actions with side effects",
+        ],
         "components": ["serving_endpoint", "retrieval_store", _CT],
     },
     {
@@ -29,9 +31,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Jailbreak",
         "references": ["OWASP LLM01", "MITRE ATLAS AML.T0054"],
         "description": "Crafted conversations (role play, encodings, many-shot examples) talk the model out of "
-                       "its safety behaviour so it produces content the organisation has ruled out.",
-        "typical_controls": ["Independent output moderation after the model", "Red-team the model before each release",
-                             "Rate-limit and review accounts that repeatedly trigger refusals"],
+        "its safety behaviour so it produces content the organisation has ruled out.",
+        "typical_controls": [
+            "Independent output moderation after the model",
+            "Red-team the model before each release",
+            "Rate-limit and review accounts that repeatedly trigger refusals",
+        ],
         "components": ["serving_endpoint", _CT],
     },
     {
@@ -39,11 +44,13 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Training data poisoning",
         "references": ["OWASP ML02", "OWASP LLM04", "MITRE ATLAS AML.T0020"],
         "description": "Someone who can influence training or fine-tuning data slips in records that plant a "
-                       "backdoor or bias the model, so it misbehaves on inputs the attacker chooses.",
-        "typical_controls": ["Record provenance and hashes of every training dataset",
-                             "Restrict who can write to training data; review changes",
-                             "Look for outliers and label inconsistencies before training",
-                             "Compare model behaviour against a trusted reference set after training"],
+        "backdoor or bias the model, so it misbehaves on inputs the attacker chooses.",
+        "typical_controls": [
+            "Record provenance and hashes of every training dataset",
+            "Restrict who can write to training data; review changes",
+            "Look for outliers and label inconsistencies before training",
+            "Compare model behaviour against a trusted reference set after training",
+        ],
         "components": ["data_source", "training_pipeline"],
     },
     {
@@ -51,10 +58,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Adversarial input manipulation (evasion)",
         "references": ["OWASP ML01", "MITRE ATLAS AML.T0015"],
         "description": "Inputs are changed slightly, often imperceptibly to a person, so the model gives the "
-                       "answer the attacker wants — for example a fraudulent application scored as safe.",
-        "typical_controls": ["Robustness tests with perturbed inputs before release",
-                             "Validate input ranges and types at the endpoint",
-                             "Monitor the input distribution for drift and unusual clusters"],
+        "answer the attacker wants — for example a fraudulent application scored as safe.",
+        "typical_controls": [
+            "Robustness tests with perturbed inputs before release",
+            "Validate input ranges and types at the endpoint",
+            "Monitor the input distribution for drift and unusual clusters",
+        ],
         "components": ["serving_endpoint"],
     },
     {
@@ -62,10 +71,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Model inversion",
         "references": ["OWASP ML03", "MITRE ATLAS AML.T0024.001"],
         "description": "By querying the model and studying its outputs, an attacker reconstructs features of "
-                       "the people in the training data, such as a face or a sensitive attribute.",
-        "typical_controls": ["Return labels or coarse scores rather than full probability vectors",
-                             "Rate-limit and monitor queries per client",
-                             "Train with differential privacy where the data is sensitive"],
+        "the people in the training data, such as a face or a sensitive attribute.",
+        "typical_controls": [
+            "Return labels or coarse scores rather than full probability vectors",
+            "Rate-limit and monitor queries per client",
+            "Train with differential privacy where the data is sensitive",
+        ],
         "components": ["serving_endpoint", "model_store"],
     },
     {
@@ -73,10 +84,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Membership inference",
         "references": ["OWASP ML04", "MITRE ATLAS AML.T0024.000"],
         "description": "An attacker tells whether a given person's record was used to train the model, which "
-                       "itself can reveal something sensitive (for example, being a patient of a clinic).",
-        "typical_controls": ["Run the portal's membership-inference check on each version",
-                             "Reduce overfitting (regularisation, early stopping)",
-                             "Limit output precision; differential privacy for sensitive data"],
+        "itself can reveal something sensitive (for example, being a patient of a clinic).",
+        "typical_controls": [
+            "Run the portal's membership-inference check on each version",
+            "Reduce overfitting (regularisation, early stopping)",
+            "Limit output precision; differential privacy for sensitive data",
+        ],
         "components": ["serving_endpoint", "model_store"],
     },
     {
@@ -84,10 +97,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Model theft and extraction",
         "references": ["OWASP ML05", "OWASP LLM10", "MITRE ATLAS AML.T0024.002"],
         "description": "The model's weights are copied from storage, or a functional copy is rebuilt by "
-                       "querying the endpoint at scale, losing intellectual property and enabling further attacks.",
-        "typical_controls": ["Encrypt the model store and restrict access to it",
-                             "Authenticate clients; quotas and anomaly detection on query volume",
-                             "Watermark or fingerprint models where possible"],
+        "querying the endpoint at scale, losing intellectual property and enabling further attacks.",
+        "typical_controls": [
+            "Encrypt the model store and restrict access to it",
+            "Authenticate clients; quotas and anomaly detection on query volume",
+            "Watermark or fingerprint models where possible",
+        ],
         "components": ["model_store", "serving_endpoint"],
     },
     {
@@ -95,10 +110,13 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Supply-chain compromise of models and packages",
         "references": ["OWASP ML06", "OWASP LLM03", "MITRE ATLAS AML.T0010"],
         "description": "A pre-trained model, dataset or software package from outside is tampered with or "
-                       "malicious — for example a pickled model that runs code when loaded, or a look-alike package.",
-        "typical_controls": ["Load models only in safe formats and scan them (the portal's upload scanner)",
-                             "Pin dependencies with hashes; use an internal mirror",
-                             "Keep a bill of materials for models and datasets", "Vendor due diligence"],
+        "malicious — for example a pickled model that runs code when loaded, or a look-alike package.",
+        "typical_controls": [
+            "Load models only in safe formats and scan them (the portal's upload scanner)",
+            "Pin dependencies with hashes; use an internal mirror",
+            "Keep a bill of materials for models and datasets",
+            "Vendor due diligence",
+        ],
         "components": ["training_pipeline", "model_store", _CT],
     },
     {
@@ -106,10 +124,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Sensitive information disclosure",
         "references": ["OWASP LLM02", "MITRE ATLAS AML.T0057"],
         "description": "The model or the application around it reveals personal data, secrets or confidential "
-                       "documents — memorised from training data, or fetched from a store the user should not see.",
-        "typical_controls": ["Remove or mask personal data before training and indexing",
-                             "Enforce the user's access rights in retrieval, not in the prompt",
-                             "Scan outputs for personal data and secrets"],
+        "documents — memorised from training data, or fetched from a store the user should not see.",
+        "typical_controls": [
+            "Remove or mask personal data before training and indexing",
+            "Enforce the user's access rights in retrieval, not in the prompt",
+            "Scan outputs for personal data and secrets",
+        ],
         "components": ["serving_endpoint", "retrieval_store", "data_source"],
     },
     {
@@ -117,9 +137,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Excessive agency",
         "references": ["OWASP LLM06"],
         "description": "An assistant connected to tools or systems can do more than its task needs, so a "
-                       "mistake or a manipulated instruction turns into a real action (a payment, a deletion, an e-mail).",
-        "typical_controls": ["Give each tool the least privilege it needs", "Human approval for consequential actions",
-                             "Log every tool call with the user it acted for"],
+        "mistake or a manipulated instruction turns into a real action (a payment, a deletion, an e-mail).",
+        "typical_controls": [
+            "Give each tool the least privilege it needs",
+            "Human approval for consequential actions",
+            "Log every tool call with the user it acted for",
+        ],
         "components": ["serving_endpoint", _CT],
     },
     {
@@ -127,9 +150,11 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Insecure output handling",
         "references": ["OWASP LLM05"],
         "description": "Model output is passed to a browser, shell, database or another system without checks, "
-                       "so generated text becomes cross-site scripting, code execution or injection.",
-        "typical_controls": ["Treat model output as untrusted input: encode, validate and sandbox it",
-                             "Never execute generated code outside an isolated sandbox"],
+        "so generated text becomes cross-site scripting, code execution or injection.",
+        "typical_controls": [
+            "Treat model output as untrusted input: encode, validate and sandbox it",
+            "Never execute generated code outside an isolated sandbox",
+        ],
         "components": ["serving_endpoint"],
     },
     {
@@ -137,9 +162,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Model denial of service and cost exhaustion",
         "references": ["OWASP LLM10", "MITRE ATLAS AML.T0029"],
         "description": "Expensive or very long requests exhaust compute, memory or a paid API budget, making "
-                       "the service slow or unavailable for everyone else.",
-        "typical_controls": ["Limit input size, output length and request rate per client",
-                             "Budgets and alerts on third-party API spend", "Timeouts and queue limits at the endpoint"],
+        "the service slow or unavailable for everyone else.",
+        "typical_controls": [
+            "Limit input size, output length and request rate per client",
+            "Budgets and alerts on third-party API spend",
+            "Timeouts and queue limits at the endpoint",
+        ],
         "components": ["serving_endpoint", _CT],
     },
     {
@@ -147,10 +175,12 @@ BUILT_IN_THREATS: list[dict] = [
         "name": "Retrieval store poisoning",
         "references": ["OWASP LLM08", "MITRE ATLAS AML.T0070"],
         "description": "Documents planted or altered in a vector store or search index steer the answers of a "
-                       "retrieval-augmented system, or carry injected instructions.",
-        "typical_controls": ["Control and log who can add documents to the index",
-                             "Keep source and date with every chunk and show them to users",
-                             "Re-index from trusted sources on a schedule"],
+        "retrieval-augmented system, or carry injected instructions.",
+        "typical_controls": [
+            "Control and log who can add documents to the index",
+            "Keep source and date with every chunk and show them to users",
+            "Re-index from trusted sources on a schedule",
+        ],
         "components": ["retrieval_store", "data_source"],
     },
 ]

@@ -36,7 +36,6 @@ from models_registry.models import AISystem
 PAGE_SIZE = 50
 
 
-
 def _attempt(request, action, success: str):
     """Run a service call: core.views_errors' one translation (a refusal for the role is the 403
     page, another business error a message). Returns the service's result, or None when refused."""
@@ -60,16 +59,24 @@ def _filtered(request):
 
 # --- the register -----------------------------------------------------------------------------------
 
+
 @login_required
 @require_GET
 def risk_list(request):
     require_permission(request, "risk.view")
     filterset, risks, settings = _filtered(request)
     page = Paginator(selectors.risk_rows(risks), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filterset": filterset, "page": page, "summary": selectors.risk_summary(risks, appetite=settings.appetite), "settings": settings,
-               "query": _query_without(request, "page"), "sort_query": _query_without(request, "page", "sort"),
-               "saved_views": selectors.saved_views(user=request.user), "today": timezone.localdate(),
-               "may_manage": has_permission(request.user, "risk.manage")}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "summary": selectors.risk_summary(risks, appetite=settings.appetite),
+        "settings": settings,
+        "query": _query_without(request, "page"),
+        "sort_query": _query_without(request, "page", "sort"),
+        "saved_views": selectors.saved_views(user=request.user),
+        "today": timezone.localdate(),
+        "may_manage": has_permission(request.user, "risk.manage"),
+    }
     template = "governance/risks/_risk_table.html" if request.htmx else "governance/risks/risk_list.html"
     return render(request, template, context)
 
@@ -80,12 +87,15 @@ def risk_export(request, fmt: str):
     require_permission(request, "risk.view")
     filterset, risks, _ = _filtered(request)
     if not filterset.is_valid():
-        return HttpResponseBadRequest("Invalid filters: " + "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()), content_type="text/plain")
+        return HttpResponseBadRequest(
+            "Invalid filters: " + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()),
+            content_type="text/plain",
+        )
     stamp = timezone.localdate().isoformat()
     if fmt == "xlsx":
-        response = HttpResponse(exports.xlsx_bytes(risks),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            exports.xlsx_bytes(risks), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
     else:
         response = StreamingHttpResponse(exports.csv_rows(risks), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="risk-register-{stamp}.{fmt}"'
@@ -99,25 +109,34 @@ def risk_heatmap(request):
     require_permission(request, "risk.view")
     filterset, risks, settings = _filtered(request)
     counts = selectors.risk_heatmap_counts(risks)
-    labels = {"likelihood_labels": [x["label"] for x in settings.likelihood_scale],
-              "impact_labels": [x["label"] for x in settings.impact_scale]}
+    labels = {
+        "likelihood_labels": [x["label"] for x in settings.likelihood_scale],
+        "impact_labels": [x["label"] for x in settings.impact_scale],
+    }
     query = _query_without(request, "page", "likelihood", "impact", "residual_likelihood", "residual_impact")
     base = reverse("governance:risk_list") + "?" + (query + "&" if query else "")
     context = {
-        "filterset": filterset, "settings": settings, "summary": selectors.risk_summary(risks, appetite=settings.appetite), "counts": counts,
-        "inherent_figure": charts.heatmap_figure(counts=counts["inherent"], bands=settings.bands,
-                                                 appetite=settings.appetite, title="Inherent", **labels),
-        "residual_figure": charts.heatmap_figure(counts=counts["residual"], bands=settings.bands,
-                                                 appetite=settings.appetite, title="Residual", **labels),
+        "filterset": filterset,
+        "settings": settings,
+        "summary": selectors.risk_summary(risks, appetite=settings.appetite),
+        "counts": counts,
+        "inherent_figure": charts.heatmap_figure(
+            counts=counts["inherent"], bands=settings.bands, appetite=settings.appetite, title="Inherent", **labels
+        ),
+        "residual_figure": charts.heatmap_figure(
+            counts=counts["residual"], bands=settings.bands, appetite=settings.appetite, title="Residual", **labels
+        ),
         "trend_figure": charts.trend_figure(selectors.risk_open_trend(risks)),
         "inherent_url": base + "likelihood=__L__&impact=__I__",
         "residual_url": base + "residual_likelihood=__L__&residual_impact=__I__",
-        "levels": [5, 4, 3, 2, 1], "query": query,
+        "levels": [5, 4, 3, 2, 1],
+        "query": query,
     }
     return render(request, "governance/risks/risk_heatmap.html", context)
 
 
 # --- one risk -------------------------------------------------------------------------------------
+
 
 def _form_choices(request, systems_for_obligations=None) -> dict:
     user = request.user
@@ -125,13 +144,17 @@ def _form_choices(request, systems_for_obligations=None) -> dict:
     obligations = Obligation.objects.restrict(user, "risk.view").filter(applicable=True).select_related("system")
     if systems_for_obligations is not None:
         obligations = obligations.filter(system__in=systems_for_obligations)
-    return {"systems": systems, "owners": selectors.owner_choices(user=user),
-            "controls": Control.objects.restrict(user, "risk.view").order_by("name"),
-            "obligations": obligations.order_by("system__name", "applies_from", "position"),
-            "threats": selectors.threat_library_list(user=user),
-            "components": SystemComponent.objects.restrict(user, "risk.view").select_related("system")
-            .order_by("system__name", "name"),
-            "settings": selectors.risk_settings_get(organisation_id=user.organisation_id)}
+    return {
+        "systems": systems,
+        "owners": selectors.owner_choices(user=user),
+        "controls": Control.objects.restrict(user, "risk.view").order_by("name"),
+        "obligations": obligations.order_by("system__name", "applies_from", "position"),
+        "threats": selectors.threat_library_list(user=user),
+        "components": SystemComponent.objects.restrict(user, "risk.view")
+        .select_related("system")
+        .order_by("system__name", "name"),
+        "settings": selectors.risk_settings_get(organisation_id=user.organisation_id),
+    }
 
 
 def _initial_from_query(request) -> dict:
@@ -139,8 +162,12 @@ def _initial_from_query(request) -> dict:
     initial = {"owner": request.user.pk, "source": "assessment"}
     threat = selectors.threat_library_list(user=request.user).filter(pk=request.GET.get("threat") or 0).first()
     if threat is not None:
-        initial.update(threat=threat.pk, title=threat.name, category="security",
-                       description=threat.description + "\n\nTypical controls: " + "; ".join(threat.typical_controls))
+        initial.update(
+            threat=threat.pk,
+            title=threat.name,
+            category="security",
+            description=threat.description + "\n\nTypical controls: " + "; ".join(threat.typical_controls),
+        )
     system = selectors.system_choices(user=request.user).filter(pk=request.GET.get("system") or 0).first()
     if system is not None:
         initial["systems"] = [system.pk]
@@ -156,12 +183,17 @@ def risk_create(request):
     choices = _form_choices(request)
     form = RiskForm(request.POST or None, initial=_initial_from_query(request), **choices)
     if request.method == "POST" and form.is_valid():
-        risk = _attempt(request, lambda: services.risk_create(actor=request.user, data=form.service_data()),
-                        "Risk recorded.")
+        risk = _attempt(
+            request, lambda: services.risk_create(actor=request.user, data=form.service_data()), "Risk recorded."
+        )
         if risk is not None:
             return redirect("governance:risk_detail", pk=risk.pk)
-    return render(request, "governance/risks/risk_form.html", {"form": form, "settings": choices["settings"]},
-                  status=422 if request.method == "POST" else 200)
+    return render(
+        request,
+        "governance/risks/risk_form.html",
+        {"form": form, "settings": choices["settings"]},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -171,10 +203,16 @@ def risk_detail(request, pk: int):
     risk = selectors.risk_get(user=request.user, pk=pk)
     settings = selectors.risk_settings_get(organisation_id=request.user.organisation_id)
     may_edit = has_permission(request.user, "risk.manage") or risk.owner_id == request.user.pk
-    context = {"risk": risk, "settings": settings, "revisions": selectors.risk_revisions(risk=risk),
-               "band": services.scoring.band_of(risk.current_score, settings.bands),
-               "may_edit": may_edit, "moves": [(s, RiskStatus(s).label) for s in RISK_TRANSITIONS[risk.status]],
-               "transition_form": RiskTransitionForm(), "today": timezone.localdate()}
+    context = {
+        "risk": risk,
+        "settings": settings,
+        "revisions": selectors.risk_revisions(risk=risk),
+        "band": services.scoring.band_of(risk.current_score, settings.bands),
+        "may_edit": may_edit,
+        "moves": [(s, RiskStatus(s).label) for s in RISK_TRANSITIONS[risk.status]],
+        "transition_form": RiskTransitionForm(),
+        "today": timezone.localdate(),
+    }
     return render(request, "governance/risks/risk_detail.html", context)
 
 
@@ -189,13 +227,21 @@ def risk_edit(request, pk: int):
     form = RiskForm(request.POST or None, initial=initial, **choices)
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.service_data().items() if k != "status"}
-        done = _attempt(request, lambda: services.risk_update(risk=risk, actor=request.user, changes=changes,
-                                                              reason=form.cleaned_data["reason"]), "Risk updated.")
+        done = _attempt(
+            request,
+            lambda: services.risk_update(
+                risk=risk, actor=request.user, changes=changes, reason=form.cleaned_data["reason"]
+            ),
+            "Risk updated.",
+        )
         if done is not None:
             return redirect("governance:risk_detail", pk=risk.pk)
-    return render(request, "governance/risks/risk_form.html", {"form": form, "risk": risk,
-                                                               "settings": choices["settings"]},
-                  status=422 if request.method == "POST" else 200)
+    return render(
+        request,
+        "governance/risks/risk_form.html",
+        {"form": form, "risk": risk, "settings": choices["settings"]},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -208,12 +254,16 @@ def risk_transition(request, pk: int):
         messages.error(request, "Choose a valid status.")
     else:
         label = RiskStatus(form.cleaned_data["to_status"]).label.lower()
-        _attempt(request, lambda: services.risk_transition(risk=risk, actor=request.user, **form.cleaned_data),
-                 f"The risk is now {label}.")
+        _attempt(
+            request,
+            lambda: services.risk_transition(risk=risk, actor=request.user, **form.cleaned_data),
+            f"The risk is now {label}.",
+        )
     return redirect("governance:risk_detail", pk=pk)
 
 
 # --- import -------------------------------------------------------------------------------------
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -228,16 +278,27 @@ def risk_import(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:  # NotAllowed is not caught: core.views_errors answers it with the 403 page
-            report = importer.risk_import(actor=request.user, raw=data["file"].read(), mode=data["mode"],
-                                          apply=data["action"] == "apply")
+            report = importer.risk_import(
+                actor=request.user, raw=data["file"].read(), mode=data["mode"], apply=data["action"] == "apply"
+            )
         except (ValidationFailed, Conflict) as exc:
             error = exc.message
-    return render(request, "governance/risks/risk_import.html",
-                  {"form": form, "report": report, "error": error, "columns": importer.COLUMNS,
-                   "required": importer.REQUIRED_COLUMNS}, status=422 if error else 200)
+    return render(
+        request,
+        "governance/risks/risk_import.html",
+        {
+            "form": form,
+            "report": report,
+            "error": error,
+            "columns": importer.COLUMNS,
+            "required": importer.REQUIRED_COLUMNS,
+        },
+        status=422 if error else 200,
+    )
 
 
 # --- saved views ----------------------------------------------------------------------------------
+
 
 @login_required
 @require_POST
@@ -247,8 +308,11 @@ def saved_view_save(request):
     if not form.is_valid():
         messages.error(request, "Name the view (at most 80 characters).")
         return redirect("governance:risk_list")
-    view = _attempt(request, lambda: services.saved_view_save(actor=request.user, **form.cleaned_data),
-                    f"View “{form.cleaned_data['name']}” saved.")
+    view = _attempt(
+        request,
+        lambda: services.saved_view_save(actor=request.user, **form.cleaned_data),
+        f"View “{form.cleaned_data['name']}” saved.",
+    )
     return redirect(reverse("governance:risk_list") + (f"?{view.query}" if view and view.query else ""))
 
 
@@ -263,6 +327,7 @@ def saved_view_delete(request, pk: int):
 
 # --- controls, library, threat model, settings ---------------------------------------------------
 
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def control_list(request):
@@ -271,12 +336,19 @@ def control_list(request):
     form = ControlForm(request.POST or None, owners=owners, initial={"owner": request.user.pk})
     if request.method == "POST":
         require_permission(request, "risk.manage")
-        if form.is_valid() and _attempt(request, lambda: services.control_create(actor=request.user, **form.cleaned_data),
-                                        "Control added."):
+        if form.is_valid() and _attempt(
+            request, lambda: services.control_create(actor=request.user, **form.cleaned_data), "Control added."
+        ):
             return redirect("governance:control_list")
-    return render(request, "governance/risks/control_list.html",
-                  {"controls": selectors.control_list(user=request.user), "form": form,
-                   "may_manage": has_permission(request.user, "risk.manage")})
+    return render(
+        request,
+        "governance/risks/control_list.html",
+        {
+            "controls": selectors.control_list(user=request.user),
+            "form": form,
+            "may_manage": has_permission(request.user, "risk.manage"),
+        },
+    )
 
 
 @login_required
@@ -285,14 +357,23 @@ def control_edit(request, pk: int):
     require_permission(request, "risk.manage")
     control = get_for_user(Control.objects.all(), request.user, "risk.manage", pk=pk)
     fields = ("name", "description", "control_type", "effectiveness", "owner")
-    form = ControlForm(request.POST or None, owners=selectors.owner_choices(user=request.user),
-                       initial={f: getattr(control, f) for f in fields})
+    form = ControlForm(
+        request.POST or None,
+        owners=selectors.owner_choices(user=request.user),
+        initial={f: getattr(control, f) for f in fields},
+    )
     if request.method == "POST" and form.is_valid():
-        if _attempt(request, lambda: services.control_update(control=control, actor=request.user,
-                                                             changes=form.cleaned_data), "Control updated."):
+        if _attempt(
+            request,
+            lambda: services.control_update(control=control, actor=request.user, changes=form.cleaned_data),
+            "Control updated.",
+        ):
             return redirect("governance:control_list")
-    return render(request, "governance/risks/control_edit.html", {"form": form, "control": control,
-                                                                  "risks": control.risks.order_by("reference")})
+    return render(
+        request,
+        "governance/risks/control_edit.html",
+        {"form": form, "control": control, "risks": control.risks.order_by("reference")},
+    )
 
 
 @login_required
@@ -302,12 +383,21 @@ def threat_library(request):
     form = ThreatForm(request.POST or None)
     if request.method == "POST":
         require_permission(request, "risk.manage")
-        if form.is_valid() and _attempt(request, lambda: services.threat_create(actor=request.user, **form.service_data()),
-                                        "Threat added to your library."):
+        if form.is_valid() and _attempt(
+            request,
+            lambda: services.threat_create(actor=request.user, **form.service_data()),
+            "Threat added to your library.",
+        ):
             return redirect("governance:threat_library")
-    return render(request, "governance/risks/threat_library.html",
-                  {"threats": selectors.threat_library_list(user=request.user), "form": form,
-                   "may_manage": has_permission(request.user, "risk.manage")})
+    return render(
+        request,
+        "governance/risks/threat_library.html",
+        {
+            "threats": selectors.threat_library_list(user=request.user),
+            "form": form,
+            "may_manage": has_permission(request.user, "risk.manage"),
+        },
+    )
 
 
 @login_required
@@ -318,12 +408,23 @@ def threat_model(request, pk: int):
     components, unplaced = selectors.threat_model(user=request.user, system=system)
     library = selectors.threat_library_list(user=request.user)
     for entry in components:
-        entry["form"] = ComponentThreatsForm(threats=library, initial={"threats": [t["threat"].pk for t in entry["threats"]]},
-                                             prefix=f"c{entry['component'].pk}")
+        entry["form"] = ComponentThreatsForm(
+            threats=library,
+            initial={"threats": [t["threat"].pk for t in entry["threats"]]},
+            prefix=f"c{entry['component'].pk}",
+        )
     may_model = services._may_model_system(request.user, system)
-    return render(request, "governance/risks/threat_model.html",
-                  {"system": system, "components": components, "unplaced": unplaced, "may_model": may_model,
-                   "component_form": ComponentForm()})
+    return render(
+        request,
+        "governance/risks/threat_model.html",
+        {
+            "system": system,
+            "components": components,
+            "unplaced": unplaced,
+            "may_model": may_model,
+            "component_form": ComponentForm(),
+        },
+    )
 
 
 @login_required
@@ -335,8 +436,11 @@ def component_add(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Choose a kind and give the component a name.")
     else:
-        _attempt(request, lambda: services.component_create(actor=request.user, system=system, **form.cleaned_data),
-                 "Component added with the threats usual for its kind.")
+        _attempt(
+            request,
+            lambda: services.component_create(actor=request.user, system=system, **form.cleaned_data),
+            "Component added with the threats usual for its kind.",
+        )
     return redirect("governance:threat_model", pk=pk)
 
 
@@ -345,14 +449,19 @@ def component_add(request, pk: int):
 def component_threats(request, pk: int):
     require_permission(request, "risk.view")
     component = get_for_user(SystemComponent.objects.select_related("system"), request.user, "risk.view", pk=pk)
-    form = ComponentThreatsForm(request.POST, threats=selectors.threat_library_list(user=request.user),
-                                prefix=f"c{component.pk}")
+    form = ComponentThreatsForm(
+        request.POST, threats=selectors.threat_library_list(user=request.user), prefix=f"c{component.pk}"
+    )
     if not form.is_valid():
         messages.error(request, "Pick threats from the library.")
     else:
-        _attempt(request, lambda: services.component_set_threats(actor=request.user, component=component,
-                                                                 threats=form.cleaned_data["threats"]),
-                 "Threats updated.")
+        _attempt(
+            request,
+            lambda: services.component_set_threats(
+                actor=request.user, component=component, threats=form.cleaned_data["threats"]
+            ),
+            "Threats updated.",
+        )
     return redirect("governance:threat_model", pk=component.system_id)
 
 
@@ -362,16 +471,35 @@ def risk_settings(request):
     require_permission(request, "risk.view")
     settings = selectors.risk_settings_get(organisation_id=request.user.organisation_id)
     may_change = has_permission(request.user, "risk.manage") or has_permission(request.user, "org.manage")
-    form = SettingsForm(request.POST or None, settings=settings, initial={
-        "appetite": settings.appetite, "review_reminder_days": settings.review_reminder_days})
+    form = SettingsForm(
+        request.POST or None,
+        settings=settings,
+        initial={"appetite": settings.appetite, "review_reminder_days": settings.review_reminder_days},
+    )
     if request.method == "POST":
         if not may_change:
             raise PermissionDenied("Only a compliance officer or an organisation admin can change the risk settings.")
-        if form.is_valid() and _attempt(request, lambda: services.risk_settings_update(
-                actor=request.user, appetite=form.cleaned_data["appetite"], likelihood_scale=form.scale("likelihood"),
-                impact_scale=form.scale("impact"), bands=settings.bands,
-                review_reminder_days=form.cleaned_data["review_reminder_days"]), "Risk settings saved."):
+        if form.is_valid() and _attempt(
+            request,
+            lambda: services.risk_settings_update(
+                actor=request.user,
+                appetite=form.cleaned_data["appetite"],
+                likelihood_scale=form.scale("likelihood"),
+                impact_scale=form.scale("impact"),
+                bands=settings.bands,
+                review_reminder_days=form.cleaned_data["review_reminder_days"],
+            ),
+            "Risk settings saved.",
+        ):
             return redirect("governance:risk_settings")
-    return render(request, "governance/risks/risk_settings.html",
-                  {"form": form, "settings": settings, "may_change": may_change,
-                   "likelihood_rows": form.scale_rows("likelihood"), "impact_rows": form.scale_rows("impact")})
+    return render(
+        request,
+        "governance/risks/risk_settings.html",
+        {
+            "form": form,
+            "settings": settings,
+            "may_change": may_change,
+            "likelihood_rows": form.scale_rows("likelihood"),
+            "impact_rows": form.scale_rows("impact"),
+        },
+    )

@@ -153,9 +153,7 @@ def iter_leaves(
         raise ConditionError(f"malformed condition: {condition!r}")
 
 
-def referenced_questions(
-    condition: Condition | None, flags: Mapping[str, Condition] | None = None
-) -> list[str]:
+def referenced_questions(condition: Condition | None, flags: Mapping[str, Condition] | None = None) -> list[str]:
     """Question ids a condition reads, in first-seen order, without duplicates."""
     seen: dict[str, None] = {}
     for leaf in iter_leaves(condition, flags):

@@ -113,9 +113,7 @@ def classify(answers: Mapping[str, Any]) -> Determination:
         rules_version=RULES_VERSION,
         legal_bases=tuple(trace.bases),
         rationale=tuple(trace.steps),
-        unsure_answers=tuple(
-            dict.fromkeys([*trace.unsure, *(q for q, v in trace.answers.items() if v == "unsure")])
-        ),
+        unsure_answers=tuple(dict.fromkeys([*trace.unsure, *(q for q, v in trace.answers.items() if v == "unsure")])),
         contradictions=validation.contradictions,
         missing=validation.missing,
         invalid_answers=validation.invalid_answers,
@@ -137,8 +135,9 @@ def _risk_tier(outcome: Outcome, transparency: tuple[str, ...]) -> str:
 def _scope(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
     """Art. 3(1) and the Art. 2 exclusions; None when the system is in scope."""
     if "is_ai_system" not in trace.answers:
-        trace.step(None, "Whether the system is an AI system (Art. 3(1)) is not answered yet; "
-                         "no classification is possible.")
+        trace.step(
+            None, "Whether the system is an AI system (Art. 3(1)) is not answered yet; no classification is possible."
+        )
         return Outcome.NOT_AI_SYSTEM
     if not trace.holds("ai_system"):
         trace.step(FLAGS["ai_system"], "not an AI system under Art. 3(1); the AI Act does not apply")
@@ -156,39 +155,61 @@ def _scope(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
 
 def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
     answers = trace.answers
-    provider = evaluate({"all": [{"q": "involves_gpai", "in": ["yes", "unsure"]},
-                                 {"q": "gpai_model_provider", "in": ["yes", "unsure"]}]}, answers, FLAGS)
+    provider = evaluate(
+        {
+            "all": [
+                {"q": "involves_gpai", "in": ["yes", "unsure"]},
+                {"q": "gpai_model_provider", "in": ["yes", "unsure"]},
+            ]
+        },
+        answers,
+        FLAGS,
+    )
     if not provider:
         if "gpai_model_provider" in answers:
-            trace.step({"q": "gpai_model_provider", "eq": "no"},
-                       "the general-purpose AI model duties of Art. 53 rest with the model's provider")
+            trace.step(
+                {"q": "gpai_model_provider", "eq": "no"},
+                "the general-purpose AI model duties of Art. 53 rest with the model's provider",
+            )
         return
     trace.basis("Art. 53(1)")
     if trace.holds("gpai_systemic_risk"):
         result["gpai"] = "gpai_systemic_risk"
-        trace.step(FLAGS["gpai_systemic_risk"],
-                   "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification apply")
-        for qid, reference in (("gpai_compute_over_threshold", "Art. 51(2)"),
-                               ("gpai_high_impact", "Art. 51(1)(a)"), ("gpai_designated", "Art. 51(1)(b)")):
+        trace.step(
+            FLAGS["gpai_systemic_risk"],
+            "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification apply",
+        )
+        for qid, reference in (
+            ("gpai_compute_over_threshold", "Art. 51(2)"),
+            ("gpai_high_impact", "Art. 51(1)(a)"),
+            ("gpai_designated", "Art. 51(1)(b)"),
+        ):
             if answers.get(qid) in ("yes", "unsure"):
                 trace.basis(reference)
         trace.basis("Art. 55(1)")
     else:
         result["gpai"] = "gpai"
-        trace.step({"q": "gpai_model_provider", "in": ["yes", "unsure"]},
-                   "provider of a general-purpose AI model without systemic risk: Art. 53 applies")
+        trace.step(
+            {"q": "gpai_model_provider", "in": ["yes", "unsure"]},
+            "provider of a general-purpose AI model without systemic risk: Art. 53 applies",
+        )
         if answers.get("gpai_open_source") == "yes":
             result["gpai_open_source"] = True
             trace.basis("Art. 53(2)")
-            trace.step({"q": "gpai_open_source", "eq": "yes"},
-                       "Art. 53(2): the open-source exception lifts Art. 53(1)(a) and (b) but not (c) and (d)")
+            trace.step(
+                {"q": "gpai_open_source", "eq": "yes"},
+                "Art. 53(2): the open-source exception lifts Art. 53(1)(a) and (b) but not (c) and (d)",
+            )
     if answers.get("gpai_third_country") in ("yes", "unsure"):
         result["gpai_third_country"] = True
         trace.basis("Art. 54")
         exempt = result.get("gpai_open_source", False)
-        trace.step({"q": "gpai_third_country", "in": ["yes", "unsure"]},
-                   "no authorised representative is needed for this open-source model (Art. 54(6))"
-                   if exempt else "an authorised representative in the Union is required (Art. 54)")
+        trace.step(
+            {"q": "gpai_third_country", "in": ["yes", "unsure"]},
+            "no authorised representative is needed for this open-source model (Art. 54(6))"
+            if exempt
+            else "an authorised representative in the Union is required (Art. 54)",
+        )
 
 
 def _prohibited(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
@@ -213,16 +234,23 @@ def _high_risk(trace: _Trace, result: dict[str, Any]) -> Outcome:
         section = ANNEX_I_ACTS[act][0] if act else None
         result["annex_i_section"] = section
         annex = f"Annex I Section {section}" if section else "Annex I Section A"
-        trace.step({"all": [FLAGS["annex_i_high_risk"], {"q": "annex1_act", "answered": True}]},
-                   f"Art. 6(1) applies: high-risk via {annex}")
+        trace.step(
+            {"all": [FLAGS["annex_i_high_risk"], {"q": "annex1_act", "answered": True}]},
+            f"Art. 6(1) applies: high-risk via {annex}",
+        )
         trace.basis("Art. 6(1)", annex=annex)
         if section == "B":
             trace.basis("Art. 2(2)")
-            trace.step(None, "For Annex I Section B products only Art. 6(1), Art. 102-109 and Art. 112 "
-                             "apply (Art. 2(2)); the requirements reach the system through the sectoral act.")
+            trace.step(
+                None,
+                "For Annex I Section B products only Art. 6(1), Art. 102-109 and Art. 112 "
+                "apply (Art. 2(2)); the requirements reach the system through the sectoral act.",
+            )
     elif answers.get("annex1_covered") in ("yes", "unsure"):
-        trace.step({"q": "annex1_third_party", "eq": "no"},
-                   "no third-party conformity assessment is required, so Art. 6(1) does not apply")
+        trace.step(
+            {"q": "annex1_third_party", "eq": "no"},
+            "no third-party conformity assessment is required, so Art. 6(1) does not apply",
+        )
 
     points = tuple(point for point in ANNEX_III_POINTS if trace.holds(annex_iii_flag(point)))
     for point in points:
@@ -243,22 +271,32 @@ def _art_6_3(trace: _Trace, result: dict[str, Any]) -> Outcome:
     if trace.holds("art_6_3_applies"):
         letters = tuple(f"({c})" for c in ("a", "b", "c", "d") if c in answers.get("art6_3_conditions", ()))
         result["art_6_3_conditions"] = letters
-        trace.step(FLAGS["art_6_3_applies"],
-                   f"not high-risk under Art. 6(3){letters[0]}; the provider must document the "
-                   "assessment before placing on the market (Art. 6(4)) and register the system (Art. 49(2))")
+        trace.step(
+            FLAGS["art_6_3_applies"],
+            f"not high-risk under Art. 6(3){letters[0]}; the provider must document the "
+            "assessment before placing on the market (Art. 6(4)) and register the system (Art. 49(2))",
+        )
         for letter in letters:
             trace.basis(f"Art. 6(3){letter}")
         trace.basis("Art. 6(4)")
         trace.basis("Art. 49(2)")
         return Outcome.NOT_HIGH_RISK_ART_6_3
     if answers.get("art6_3_profiling") in ("yes", "unsure"):
-        trace.step({"q": "art6_3_profiling", "in": ["yes", "unsure"]},
-                   "a system that profiles natural persons is always high-risk (Art. 6(3), last subparagraph)")
+        trace.step(
+            {"q": "art6_3_profiling", "in": ["yes", "unsure"]},
+            "a system that profiles natural persons is always high-risk (Art. 6(3), last subparagraph)",
+        )
         trace.basis("Art. 6(3)")
     elif "art6_3_profiling" in answers:
-        trace.step({"all": [{"q": "art6_3_conditions", "answered": True},
-                            {"q": "art6_3_no_significant_risk", "answered": True}]},
-                   "the Art. 6(3) derogation is not established, so the system remains high-risk")
+        trace.step(
+            {
+                "all": [
+                    {"q": "art6_3_conditions", "answered": True},
+                    {"q": "art6_3_no_significant_risk", "answered": True},
+                ]
+            },
+            "the Art. 6(3) derogation is not established, so the system remains high-risk",
+        )
     return Outcome.HIGH_RISK_ANNEX_III
 
 
@@ -286,17 +324,28 @@ def _open_source(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> Out
         # Conservative reading (an open legal point): the system is listed in Annex III and escapes
         # the high-risk regime only through the provider's own Art. 6(3) assessment, which
         # Art. 6(4) requires to be documented and which authorities may re-evaluate (Art. 80).
-        trace.step(condition, "the Art. 2(12) open-source exclusion is not applied: the system is "
-                              "listed in Annex III and relies on the Art. 6(3) derogation, so the "
-                              "Art. 6(4) documentation and Art. 49(2) registration are kept")
+        trace.step(
+            condition,
+            "the Art. 2(12) open-source exclusion is not applied: the system is "
+            "listed in Annex III and relies on the Art. 6(3) derogation, so the "
+            "Art. 6(4) documentation and Art. 49(2) registration are kept",
+        )
         return outcome
     if outcome is Outcome.PROHIBITED or outcome in _HIGH_RISK or result.get("transparency"):
-        reason = ("it falls under Art. 5" if outcome is Outcome.PROHIBITED
-                  else "it is high-risk" if outcome in _HIGH_RISK else "Art. 50 applies")
+        reason = (
+            "it falls under Art. 5"
+            if outcome is Outcome.PROHIBITED
+            else "it is high-risk"
+            if outcome in _HIGH_RISK
+            else "Art. 50 applies"
+        )
         trace.step(condition, f"the Art. 2(12) open-source exclusion does not apply because {reason}")
         return outcome
-    trace.step(condition, "out of scope under Art. 2(12): a free and open-source system that is "
-                          "neither prohibited, high-risk nor subject to Art. 50")
+    trace.step(
+        condition,
+        "out of scope under Art. 2(12): a free and open-source system that is "
+        "neither prohibited, high-risk nor subject to Art. 50",
+    )
     trace.basis("Art. 2(12)")
     result["excluded_by"] = "Art. 2(12)"
     return Outcome.OUT_OF_SCOPE
@@ -316,8 +365,11 @@ def _roles(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
         condition = {"q": qid, "in": ["yes", "unsure"]}
         if outcome in _HIGH_RISK and Role.PROVIDER.value not in declared:
             switches.append(reference)
-            trace.step(condition, f"{reference}: your organisation becomes the provider of this "
-                                  "high-risk system, with all provider obligations")
+            trace.step(
+                condition,
+                f"{reference}: your organisation becomes the provider of this "
+                "high-risk system, with all provider obligations",
+            )
             trace.basis(reference)
         elif outcome not in _HIGH_RISK:
             trace.step(condition, f"{reference} has no effect: it applies only to high-risk systems")

@@ -26,8 +26,15 @@ class _Builder:
         self.high_risk_key = high_risk_key
         self.items: list[ObligationSpec] = []
 
-    def add(self, template: Template, *, role: str | None = None, article: str | None = None,
-            description: str | None = None, notes: tuple[str, ...] = ()) -> None:
+    def add(
+        self,
+        template: Template,
+        *,
+        role: str | None = None,
+        article: str | None = None,
+        description: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
         key = self.high_risk_key if template.date_key == "high_risk" else template.date_key
         self.items.append(
             ObligationSpec(
@@ -108,8 +115,7 @@ def _high_risk(builder: _Builder, determination: Determination, held: tuple[str,
     builder.add(catalogue.HIGH_RISK_DEPLOYER)
     # Art. 27 and Art. 86 concern Art. 6(2) / Annex III systems, except point 2.
     if registrable and (
-        determination.deployer_type in _FRIA_DEPLOYER_TYPES
-        or any(point in _FRIA_POINTS for point in registrable)
+        determination.deployer_type in _FRIA_DEPLOYER_TYPES or any(point in _FRIA_POINTS for point in registrable)
     ):
         builder.add(catalogue.FRIA)
     if registrable and determination.deployer_type == "public_law_body":
@@ -118,24 +124,29 @@ def _high_risk(builder: _Builder, determination: Determination, held: tuple[str,
         builder.add(catalogue.EXPLANATION)
 
 
-def _registration(builder: _Builder, template: Template, points: tuple[str, ...],
-                  registrable: tuple[str, ...]) -> None:
+def _registration(builder: _Builder, template: Template, points: tuple[str, ...], registrable: tuple[str, ...]) -> None:
     if registrable:
         builder.add(template)
     elif points:  # Annex III point 2 only: registration at national level.
-        builder.add(template, article="Art. 49(5)",
-                    description="Register the critical-infrastructure system at national level, "
-                                "as your Member State provides.")
+        builder.add(
+            template,
+            article="Art. 49(5)",
+            description="Register the critical-infrastructure system at national level, as your Member State provides.",
+        )
     # Annex I only: Art. 49(1) covers Annex III systems, so no EU-database entry is listed.
 
 
 def _conformity_notes(determination: Determination) -> tuple[str, ...]:
     if determination.outcome is Outcome.HIGH_RISK_ANNEX_I:
-        return ("Annex I Section A: follow the sectoral conformity procedure with the AI Act "
-                "requirements included (Art. 43(3)).",)
+        return (
+            "Annex I Section A: follow the sectoral conformity procedure with the AI Act "
+            "requirements included (Art. 43(3)).",
+        )
     if any(point.startswith("1") for point in determination.annex_iii_points):
-        return ("Annex III point 1: a notified body (Annex VII) is mandatory unless harmonised "
-                "standards or common specifications were applied in full (Art. 43(1)).",)
+        return (
+            "Annex III point 1: a notified body (Annex VII) is mandatory unless harmonised "
+            "standards or common specifications were applied in full (Art. 43(1)).",
+        )
     return ("Annex III points 2 to 8: internal control under Annex VI (Art. 43(2)).",)
 
 

@@ -30,22 +30,32 @@ from governance.rules.schema import (
 from governance.rules.version import RULES_VERSION
 
 SECTIONS: tuple[Section, ...] = (
-    Section("scope", "Is it in scope?",
-            "Whether the system is an AI system at all, and whether one of the Art. 2 exclusions applies."),
-    Section("roles", "Your role",
-            "Your organisation's role for this system, and whether Art. 25 makes you its provider."),
-    Section("gpai", "General-purpose AI models",
-            "Duties of providers of general-purpose AI models, with or without systemic risk (Art. 51-55)."),
-    Section("prohibited", "Prohibited practices",
-            "Each practice banned by Art. 5(1), points (a) to (h), with its exceptions."),
-    Section("annex_i", "Products under EU safety law",
-            "Art. 6(1): AI in products covered by the Annex I legislation."),
-    Section("annex_iii", "High-risk uses",
-            "Art. 6(2): the use cases listed in Annex III."),
-    Section("art_6_3", "Is a listed use still high-risk?",
-            "Art. 6(3): the conditions under which an Annex III system is not high-risk."),
-    Section("transparency", "Transparency",
-            "Art. 50 duties to inform people, which apply on top of any other result."),
+    Section(
+        "scope",
+        "Is it in scope?",
+        "Whether the system is an AI system at all, and whether one of the Art. 2 exclusions applies.",
+    ),
+    Section(
+        "roles", "Your role", "Your organisation's role for this system, and whether Art. 25 makes you its provider."
+    ),
+    Section(
+        "gpai",
+        "General-purpose AI models",
+        "Duties of providers of general-purpose AI models, with or without systemic risk (Art. 51-55).",
+    ),
+    Section(
+        "prohibited",
+        "Prohibited practices",
+        "Each practice banned by Art. 5(1), points (a) to (h), with its exceptions.",
+    ),
+    Section("annex_i", "Products under EU safety law", "Art. 6(1): AI in products covered by the Annex I legislation."),
+    Section("annex_iii", "High-risk uses", "Art. 6(2): the use cases listed in Annex III."),
+    Section(
+        "art_6_3",
+        "Is a listed use still high-risk?",
+        "Art. 6(3): the conditions under which an Annex III system is not high-risk.",
+    ),
+    Section("transparency", "Transparency", "Art. 50 duties to inform people, which apply on top of any other result."),
 )
 
 QUESTIONS: tuple[Question, ...] = (
@@ -171,8 +181,7 @@ def find_contradictions(answers: Mapping[str, Any]) -> tuple[Contradiction, ...]
     valid = {
         qid: _normalise(value)
         for qid, value in answers.items()
-        if qid in QUESTION_BY_ID and value is not None
-        and _answer_error(QUESTION_BY_ID[qid], value) is None
+        if qid in QUESTION_BY_ID and value is not None and _answer_error(QUESTION_BY_ID[qid], value) is None
     }
     return tuple(
         Contradiction(rule.code, rule.question_ids, rule.message)
@@ -200,14 +209,11 @@ def validate_answers(answers: Mapping[str, Any]) -> ValidationOutcome:
     return ValidationOutcome(
         unknown_question_ids=tuple(sorted(qid for qid in answers if qid not in QUESTION_BY_ID)),
         invalid_answers=tuple(invalid),
-        missing=tuple(
-            question.id
-            for question in visible
-            if question.required and question.id not in effective
-        ),
+        missing=tuple(question.id for question in visible if question.required and question.id not in effective),
         contradictions=find_contradictions(answers),
         ignored_hidden=tuple(
-            qid for qid, value in answers.items()
+            qid
+            for qid, value in answers.items()
             if qid in QUESTION_BY_ID and qid not in visible_ids and value is not None
         ),
     )

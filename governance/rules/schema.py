@@ -164,9 +164,7 @@ class ValidationOutcome:
 
     @property
     def is_valid(self) -> bool:
-        return not (
-            self.unknown_question_ids or self.invalid_answers or self.missing or self.contradictions
-        )
+        return not (self.unknown_question_ids or self.invalid_answers or self.missing or self.contradictions)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,9 @@ def score_badge(value, bands=None):
     if value in (None, ""):
         return mark_safe('<span class="score none" title="not assessed">—</span>')
     band = band_of(int(value), bands or DEFAULT_BANDS) or {"key": "none", "label": ""}
-    return format_html('<span class="score band-{}" title="{} ({})">{}</span>', band["key"], band["label"], value, value)
+    return format_html(
+        '<span class="score band-{}" title="{} ({})">{}</span>', band["key"], band["label"], value, value
+    )
 
 
 @register.filter

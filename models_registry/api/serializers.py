@@ -9,9 +9,25 @@ class AISystemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AISystem
-        fields = ["id", "name", "purpose", "intended_use", "deployment_context", "affected_persons",
-                  "lifecycle_stage", "operator_role", "owner_team", "business_owner", "processes_personal_data",
-                  "processes_special_categories", "third_party_vendor", "tags", "risk_tier", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "purpose",
+            "intended_use",
+            "deployment_context",
+            "affected_persons",
+            "lifecycle_stage",
+            "operator_role",
+            "owner_team",
+            "business_owner",
+            "processes_personal_data",
+            "processes_special_categories",
+            "third_party_vendor",
+            "tags",
+            "risk_tier",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -52,9 +68,24 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelVersion
-        fields = ["id", "system", "version_label", "framework", "task", "feature_columns", "intended_use",
-                  "limitations", "training_data_description", "claimed_metrics", "substantial_modification",
-                  "file", "scan_verdict", "scan_report", "uploaded_by", "created_at"]
+        fields = [
+            "id",
+            "system",
+            "version_label",
+            "framework",
+            "task",
+            "feature_columns",
+            "intended_use",
+            "limitations",
+            "training_data_description",
+            "claimed_metrics",
+            "substantial_modification",
+            "file",
+            "scan_verdict",
+            "scan_report",
+            "uploaded_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -78,9 +109,28 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = ["id", "system", "name", "version", "role", "file_format", "read_options", "target_column",
-                  "prediction_column", "score_column", "sensitive_columns", "row_count", "column_count",
-                  "schema", "pii_columns", "profile_status", "profile_error", "file", "uploaded_by", "created_at"]
+        fields = [
+            "id",
+            "system",
+            "name",
+            "version",
+            "role",
+            "file_format",
+            "read_options",
+            "target_column",
+            "prediction_column",
+            "score_column",
+            "sensitive_columns",
+            "row_count",
+            "column_count",
+            "schema",
+            "pii_columns",
+            "profile_status",
+            "profile_error",
+            "file",
+            "uploaded_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -48,7 +48,9 @@ class SystemListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.system_list(user=self.request.user)
 
-    @extend_schema(request=AISystemWriteSerializer, responses={201: AISystemSerializer}, summary="Register an AI system")
+    @extend_schema(
+        request=AISystemWriteSerializer, responses={201: AISystemSerializer}, summary="Register an AI system"
+    )
     def post(self, request):
         serializer = AISystemWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -65,7 +67,9 @@ class SystemDetailApi(APIView):
     def get(self, request, pk):
         return Response(AISystemSerializer(selectors.system_get(user=request.user, pk=pk)).data)
 
-    @extend_schema(request=AISystemUpdateSerializer, responses=AISystemSerializer, summary="Change an AI system's facts")
+    @extend_schema(
+        request=AISystemUpdateSerializer, responses=AISystemSerializer, summary="Change an AI system's facts"
+    )
     def patch(self, request, pk):
         system = _own_system(self, request, pk, "system.change")
         serializer = AISystemUpdateSerializer(data=request.data)
@@ -117,15 +121,18 @@ class _DetailApi(APIView):
     model = output_serializer = None
 
     def get(self, request, pk):
-        obj = get_for_user(self.model.objects.select_related("artifact", "uploaded_by"), request.user,
-                           "system.view", pk=pk)
+        obj = get_for_user(
+            self.model.objects.select_related("artifact", "uploaded_by"), request.user, "system.view", pk=pk
+        )
         return Response(self.output_serializer(obj).data)
 
 
-@extend_schema(request={"multipart/form-data": ModelVersionUploadSerializer},
-               responses={201: ModelVersionSerializer, 202: ModelVersionSerializer},
-               summary="Upload a model version (scanned statically before it is accepted; 202 while the scan "
-                       "runs in the background)")
+@extend_schema(
+    request={"multipart/form-data": ModelVersionUploadSerializer},
+    responses={201: ModelVersionSerializer, 202: ModelVersionSerializer},
+    summary="Upload a model version (scanned statically before it is accepted; 202 while the scan "
+    "runs in the background)",
+)
 class VersionUploadApi(_UploadApi):
     upload_permission, kind = "model.upload", "model"
     input_serializer, output_serializer = ModelVersionUploadSerializer, ModelVersionSerializer
@@ -151,10 +158,11 @@ class DatasetListApi(generics.ListAPIView):
         return selectors.dataset_list(user=self.request.user)
 
 
-@extend_schema(request={"multipart/form-data": DatasetUploadSerializer},
-               responses={201: DatasetSerializer, 202: DatasetSerializer},
-               summary="Upload a dataset (CSV or Parquet); its schema is inferred (202 while that runs in the "
-                       "background)")
+@extend_schema(
+    request={"multipart/form-data": DatasetUploadSerializer},
+    responses={201: DatasetSerializer, 202: DatasetSerializer},
+    summary="Upload a dataset (CSV or Parquet); its schema is inferred (202 while that runs in the background)",
+)
 class DatasetUploadApi(_UploadApi):
     upload_permission, kind = "dataset.upload", "dataset"
     input_serializer, output_serializer = DatasetUploadSerializer, DatasetSerializer

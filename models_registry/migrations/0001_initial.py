@@ -6,147 +6,319 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AISystem',
+            name="AISystem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('purpose', models.TextField(help_text='What the system is for, in a sentence or two.')),
-                ('intended_use', models.TextField(blank=True, help_text='The intended purpose (Art. 3(12)): who uses it, how, on what.')),
-                ('deployment_context', models.TextField(blank=True)),
-                ('affected_persons', models.TextField(blank=True, help_text='Who is affected by its outputs.')),
-                ('lifecycle_stage', models.CharField(choices=[('idea', 'Idea'), ('development', 'Development'), ('validation', 'Validation'), ('deployed', 'Deployed'), ('retired', 'Retired')], default='idea', max_length=20)),
-                ('operator_role', models.CharField(choices=[('provider', 'Provider'), ('deployer', 'Deployer'), ('importer', 'Importer'), ('distributor', 'Distributor')], default='provider', max_length=20)),
-                ('owner_team', models.CharField(blank=True, max_length=120)),
-                ('business_owner', models.CharField(blank=True, max_length=120)),
-                ('processes_personal_data', models.BooleanField(default=False)),
-                ('processes_special_categories', models.BooleanField(default=False)),
-                ('third_party_vendor', models.CharField(blank=True, help_text='If bought in: the vendor.', max_length=200)),
-                ('risk_tier', models.CharField(choices=[('unclassified', 'Not classified'), ('prohibited', 'Prohibited'), ('high', 'High risk'), ('limited', 'Transparency obligations'), ('minimal', 'Minimal risk'), ('out_of_scope', 'Out of scope')], default='unclassified', max_length=20)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                ("purpose", models.TextField(help_text="What the system is for, in a sentence or two.")),
+                (
+                    "intended_use",
+                    models.TextField(
+                        blank=True, help_text="The intended purpose (Art. 3(12)): who uses it, how, on what."
+                    ),
+                ),
+                ("deployment_context", models.TextField(blank=True)),
+                ("affected_persons", models.TextField(blank=True, help_text="Who is affected by its outputs.")),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("idea", "Idea"),
+                            ("development", "Development"),
+                            ("validation", "Validation"),
+                            ("deployed", "Deployed"),
+                            ("retired", "Retired"),
+                        ],
+                        default="idea",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "operator_role",
+                    models.CharField(
+                        choices=[
+                            ("provider", "Provider"),
+                            ("deployer", "Deployer"),
+                            ("importer", "Importer"),
+                            ("distributor", "Distributor"),
+                        ],
+                        default="provider",
+                        max_length=20,
+                    ),
+                ),
+                ("owner_team", models.CharField(blank=True, max_length=120)),
+                ("business_owner", models.CharField(blank=True, max_length=120)),
+                ("processes_personal_data", models.BooleanField(default=False)),
+                ("processes_special_categories", models.BooleanField(default=False)),
+                (
+                    "third_party_vendor",
+                    models.CharField(blank=True, help_text="If bought in: the vendor.", max_length=200),
+                ),
+                (
+                    "risk_tier",
+                    models.CharField(
+                        choices=[
+                            ("unclassified", "Not classified"),
+                            ("prohibited", "Prohibited"),
+                            ("high", "High risk"),
+                            ("limited", "Transparency obligations"),
+                            ("minimal", "Minimal risk"),
+                            ("out_of_scope", "Out of scope"),
+                        ],
+                        default="unclassified",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Artifact',
+            name="Artifact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('model', 'Model file'), ('dataset', 'Dataset')], max_length=10)),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.PositiveBigIntegerField()),
-                ('storage_key', models.CharField(max_length=200)),
-                ('original_name', models.CharField(max_length=255)),
-                ('detected_format', models.CharField(max_length=20)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kind", models.CharField(choices=[("model", "Model file"), ("dataset", "Dataset")], max_length=10)),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.PositiveBigIntegerField()),
+                ("storage_key", models.CharField(max_length=200)),
+                ("original_name", models.CharField(max_length=255)),
+                ("detected_format", models.CharField(max_length=20)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=120)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('role', models.CharField(choices=[('train', 'Train'), ('test', 'Test'), ('reference', 'Reference'), ('production', 'Production')], max_length=20)),
-                ('file_format', models.CharField(max_length=10)),
-                ('read_options', models.JSONField(default=dict, help_text='How the file was read: delimiter, encoding, compression.')),
-                ('target_column', models.CharField(blank=True, max_length=200)),
-                ('prediction_column', models.CharField(blank=True, max_length=200)),
-                ('score_column', models.CharField(blank=True, max_length=200)),
-                ('sensitive_columns', models.JSONField(blank=True, default=list)),
-                ('row_count', models.PositiveBigIntegerField()),
-                ('column_count', models.PositiveIntegerField()),
-                ('schema', models.JSONField(default=list, help_text='Per column: name, type, missing share, distinct count, PII kind.')),
-                ('pii_columns', models.JSONField(blank=True, default=list)),
-                ('artifact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='models_registry.artifact')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='models_registry.aisystem')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=120)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("train", "Train"),
+                            ("test", "Test"),
+                            ("reference", "Reference"),
+                            ("production", "Production"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("file_format", models.CharField(max_length=10)),
+                (
+                    "read_options",
+                    models.JSONField(
+                        default=dict, help_text="How the file was read: delimiter, encoding, compression."
+                    ),
+                ),
+                ("target_column", models.CharField(blank=True, max_length=200)),
+                ("prediction_column", models.CharField(blank=True, max_length=200)),
+                ("score_column", models.CharField(blank=True, max_length=200)),
+                ("sensitive_columns", models.JSONField(blank=True, default=list)),
+                ("row_count", models.PositiveBigIntegerField()),
+                ("column_count", models.PositiveIntegerField()),
+                (
+                    "schema",
+                    models.JSONField(
+                        default=list, help_text="Per column: name, type, missing share, distinct count, PII kind."
+                    ),
+                ),
+                ("pii_columns", models.JSONField(blank=True, default=list)),
+                (
+                    "artifact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="datasets",
+                        to="models_registry.artifact",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="datasets",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version_label', models.CharField(max_length=60)),
-                ('framework', models.CharField(choices=[('sklearn', 'scikit-learn'), ('xgboost', 'XGBoost'), ('lightgbm', 'LightGBM'), ('onnx', 'ONNX'), ('other', 'Other')], max_length=20)),
-                ('task', models.CharField(choices=[('binary', 'Binary classification'), ('multiclass', 'Multiclass classification'), ('regression', 'Regression')], max_length=20)),
-                ('feature_columns', models.JSONField(default=list)),
-                ('intended_use', models.TextField(blank=True)),
-                ('limitations', models.TextField(blank=True)),
-                ('training_data_description', models.TextField(blank=True)),
-                ('claimed_metrics', models.JSONField(blank=True, default=dict)),
-                ('substantial_modification', models.BooleanField(default=False, help_text='A change not foreseen in the initial conformity assessment (Art. 3(23)).')),
-                ('scan_verdict', models.CharField(choices=[('safe', 'Safe'), ('refused', 'Refused')], max_length=10)),
-                ('scan_report', models.JSONField(default=dict)),
-                ('artifact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='model_versions', to='models_registry.artifact')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='models_registry.aisystem')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version_label", models.CharField(max_length=60)),
+                (
+                    "framework",
+                    models.CharField(
+                        choices=[
+                            ("sklearn", "scikit-learn"),
+                            ("xgboost", "XGBoost"),
+                            ("lightgbm", "LightGBM"),
+                            ("onnx", "ONNX"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "task",
+                    models.CharField(
+                        choices=[
+                            ("binary", "Binary classification"),
+                            ("multiclass", "Multiclass classification"),
+                            ("regression", "Regression"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("feature_columns", models.JSONField(default=list)),
+                ("intended_use", models.TextField(blank=True)),
+                ("limitations", models.TextField(blank=True)),
+                ("training_data_description", models.TextField(blank=True)),
+                ("claimed_metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "substantial_modification",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A change not foreseen in the initial conformity assessment (Art. 3(23)).",
+                    ),
+                ),
+                ("scan_verdict", models.CharField(choices=[("safe", "Safe"), ("refused", "Refused")], max_length=10)),
+                ("scan_report", models.JSONField(default=dict)),
+                (
+                    "artifact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="model_versions",
+                        to="models_registry.artifact",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="models_registry.aisystem",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=50)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=50)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='aisystem',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='systems', to='models_registry.tag'),
+            model_name="aisystem",
+            name="tags",
+            field=models.ManyToManyField(blank=True, related_name="systems", to="models_registry.tag"),
         ),
         migrations.AddConstraint(
-            model_name='artifact',
-            constraint=models.UniqueConstraint(fields=('organisation', 'kind', 'sha256'), name='artifact_unique_per_org'),
+            model_name="artifact",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "kind", "sha256"), name="artifact_unique_per_org"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataset',
-            constraint=models.UniqueConstraint(fields=('system', 'name', 'version'), name='dataset_version_unique'),
+            model_name="dataset",
+            constraint=models.UniqueConstraint(fields=("system", "name", "version"), name="dataset_version_unique"),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('system', 'version_label'), name='version_label_unique_per_system'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                fields=("system", "version_label"), name="version_label_unique_per_system"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('organisation', 'name'), name='tag_unique_per_org'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(fields=("organisation", "name"), name="tag_unique_per_org"),
         ),
         migrations.AddConstraint(
-            model_name='aisystem',
-            constraint=models.UniqueConstraint(fields=('organisation', 'name'), name='system_name_unique_per_org'),
+            model_name="aisystem",
+            constraint=models.UniqueConstraint(fields=("organisation", "name"), name="system_name_unique_per_org"),
         ),
     ]

@@ -5,55 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_notification'),
-        ('models_registry', '0001_initial'),
+        ("core", "0002_notification"),
+        ("models_registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dataset',
-            name='profile_claim_token',
+            model_name="dataset",
+            name="profile_claim_token",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='dataset',
-            name='profile_claimed_at',
+            model_name="dataset",
+            name="profile_claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='dataset',
-            name='profile_error',
+            model_name="dataset",
+            name="profile_error",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='dataset',
-            name='profile_status',
-            field=models.CharField(choices=[('pending', 'Being profiled'), ('profiled', 'Profiled'), ('refused', 'Refused')], default='profiled', max_length=10),
+            model_name="dataset",
+            name="profile_status",
+            field=models.CharField(
+                choices=[("pending", "Being profiled"), ("profiled", "Profiled"), ("refused", "Refused")],
+                default="profiled",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='scan_claim_token',
+            model_name="modelversion",
+            name="scan_claim_token",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='scan_claimed_at',
+            model_name="modelversion",
+            name="scan_claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='modelversion',
-            name='scan_verdict',
-            field=models.CharField(choices=[('pending', 'Being scanned'), ('safe', 'Safe'), ('refused', 'Refused')], max_length=10),
+            model_name="modelversion",
+            name="scan_verdict",
+            field=models.CharField(
+                choices=[("pending", "Being scanned"), ("safe", "Safe"), ("refused", "Refused")], max_length=10
+            ),
         ),
         migrations.AddIndex(
-            model_name='dataset',
-            index=models.Index(condition=models.Q(('profile_status', 'pending')), fields=['created_at'], name='dataset_profile_pending'),
+            model_name="dataset",
+            index=models.Index(
+                condition=models.Q(("profile_status", "pending")), fields=["created_at"], name="dataset_profile_pending"
+            ),
         ),
         migrations.AddIndex(
-            model_name='modelversion',
-            index=models.Index(condition=models.Q(('scan_verdict', 'pending')), fields=['created_at'], name='version_scan_pending'),
+            model_name="modelversion",
+            index=models.Index(
+                condition=models.Q(("scan_verdict", "pending")), fields=["created_at"], name="version_scan_pending"
+            ),
         ),
     ]

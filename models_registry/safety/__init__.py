@@ -44,8 +44,15 @@ from .allowlist import EXACT_ALLOWED, NEVER_ALLOWED, is_allowed
 from .report import ACCEPTED_FORMATS, Issue, ScanLimits, ScanReport
 
 __all__ = [
-    "ACCEPTED_FORMATS", "EXACT_ALLOWED", "NEVER_ALLOWED", "Issue", "ScanLimits", "ScanReport",
-    "artifact_format", "is_allowed", "scan_model_file",
+    "ACCEPTED_FORMATS",
+    "EXACT_ALLOWED",
+    "NEVER_ALLOWED",
+    "Issue",
+    "ScanLimits",
+    "ScanReport",
+    "artifact_format",
+    "is_allowed",
+    "scan_model_file",
 ]
 
 

@@ -103,7 +103,7 @@ def decompress(src: BinaryIO, kind: str, limits: ScanLimits, compressed_size: in
     if not dec.eof:
         out.close()
         raise EOFError("compressed stream is truncated")
-    trailing = (getattr(dec, "unused_data", b"") or src.read(1))
+    trailing = getattr(dec, "unused_data", b"") or src.read(1)
     out.seek(0)
     return out, total, bool(trailing)
 
@@ -142,24 +142,35 @@ def check_zip(path: Path, f: Findings, limits: ScanLimits, label: str) -> list[z
         if problem == "control_chars":
             f.refuse("path_traversal", "An archive member has an invalid name.", repr(name), "critical")
         elif problem:
-            f.refuse("path_traversal", "An archive member would be written outside the upload "
-                     "folder (absolute path or '..').", name, "critical")
+            f.refuse(
+                "path_traversal",
+                "An archive member would be written outside the upload folder (absolute path or '..').",
+                name,
+                "critical",
+            )
         if _is_symlink(info):
-            f.refuse("symlink_in_archive", "The archive contains a symbolic link, which is not "
-                     "allowed.", name, "critical")
+            f.refuse(
+                "symlink_in_archive", "The archive contains a symbolic link, which is not allowed.", name, "critical"
+            )
         key = posixpath.normpath(name.replace("\\", "/")).lower()
         if key in seen:
             f.refuse("duplicate_member", "The archive contains the same file name twice.", name, "high")
         seen.add(key)
         if info.flag_bits & 0x1:
-            f.refuse("encrypted_archive", "The archive contains encrypted members, which cannot be "
-                     "scanned.", name, "high")
+            f.refuse(
+                "encrypted_archive", "The archive contains encrypted members, which cannot be scanned.", name, "high"
+            )
         total += info.file_size
-        if info.file_size > limits.ratio_check_min_size and \
-                info.file_size > max(info.compress_size, 1) * limits.max_compression_ratio:
-            f.refuse("zip_bomb", "An archive member expands far more than real model files do "
-                     "(possible zip bomb).", f"{name}: {info.compress_size} -> {info.file_size} bytes",
-                     "critical")
+        if (
+            info.file_size > limits.ratio_check_min_size
+            and info.file_size > max(info.compress_size, 1) * limits.max_compression_ratio
+        ):
+            f.refuse(
+                "zip_bomb",
+                "An archive member expands far more than real model files do (possible zip bomb).",
+                f"{name}: {info.compress_size} -> {info.file_size} bytes",
+                "critical",
+            )
         if not info.is_dir():
             members.append(info)
     if total > limits.max_decompressed_size:
@@ -195,15 +206,25 @@ def zip_layout_problems(path: Path, max_members: int = 10_000) -> list[tuple[str
         if at < 0:
             return [("format_mismatch", "The file is not a readable zip archive.", "no end record")]
         eocd = size - tail_len + at
-        _, _, _, n_total, cd_size, cd_offset, comment_len = struct.unpack("<4x4H2LH", tail[at:at + 22])
+        _, _, _, n_total, cd_size, cd_offset, comment_len = struct.unpack("<4x4H2LH", tail[at : at + 22])
         problems = []
         end = eocd + 22 + comment_len
         if end < size:
-            problems.append(("zip_trailing_data", "The zip archive is followed by extra bytes, "
-                             "which can hide a second file.", f"{size - end} bytes after the end record"))
+            problems.append(
+                (
+                    "zip_trailing_data",
+                    "The zip archive is followed by extra bytes, which can hide a second file.",
+                    f"{size - end} bytes after the end record",
+                )
+            )
         elif end > size:
-            return [("zip_layout_inconsistent", "The zip archive's end record is cut off.",
-                     f"comment of {comment_len} bytes runs past EOF")]
+            return [
+                (
+                    "zip_layout_inconsistent",
+                    "The zip archive's end record is cut off.",
+                    f"comment of {comment_len} bytes runs past EOF",
+                )
+            ]
         cd_end = eocd
         if eocd >= 20:
             fh.seek(eocd - 20)
@@ -213,30 +234,54 @@ def zip_layout_problems(path: Path, max_members: int = 10_000) -> list[tuple[str
                 fh.seek(z64_offset)
                 record = fh.read(56)
                 if len(record) < 56 or record[:4] != _EOCD64:
-                    return problems + [("zip_layout_inconsistent", "The zip64 end record is missing "
-                                        "or misplaced.", f"offset {z64_offset}")]
-                rec_size, = struct.unpack("<Q", record[4:12])
+                    return problems + [
+                        (
+                            "zip_layout_inconsistent",
+                            "The zip64 end record is missing or misplaced.",
+                            f"offset {z64_offset}",
+                        )
+                    ]
+                (rec_size,) = struct.unpack("<Q", record[4:12])
                 n_total, cd_size, cd_offset = struct.unpack("<QQQ", record[32:56])
                 if z64_offset + 12 + rec_size != eocd - 20:
-                    problems.append(("zip_layout_inconsistent", "There are bytes between the zip64 "
-                                     "end records.", f"offset {z64_offset}"))
+                    problems.append(
+                        (
+                            "zip_layout_inconsistent",
+                            "There are bytes between the zip64 end records.",
+                            f"offset {z64_offset}",
+                        )
+                    )
                 cd_end = z64_offset
         if cd_offset + cd_size != cd_end:
-            code, what = ("zip_leading_data", "before the archive") if cd_offset + cd_size < cd_end \
+            code, what = (
+                ("zip_leading_data", "before the archive")
+                if cd_offset + cd_size < cd_end
                 else ("zip_layout_inconsistent", "inside the archive")
-            return problems + [(code, f"The zip archive has extra bytes {what} (its recorded offsets "
-                                "do not match its position in the file), which can hide a second file.",
-                                f"central directory recorded at {cd_offset}, found at {cd_end - cd_size}")]
+            )
+            return problems + [
+                (
+                    code,
+                    f"The zip archive has extra bytes {what} (its recorded offsets "
+                    "do not match its position in the file), which can hide a second file.",
+                    f"central directory recorded at {cd_offset}, found at {cd_end - cd_size}",
+                )
+            ]
         fh.seek(0)
         first = fh.read(4)
         if n_total == 0:
             if cd_offset != 0 or cd_size != 0:
-                problems.append(("zip_leading_data", "The empty zip archive has bytes before it.",
-                                 f"{cd_offset} bytes"))
+                problems.append(
+                    ("zip_leading_data", "The empty zip archive has bytes before it.", f"{cd_offset} bytes")
+                )
             return problems
         if first != _LOCAL:
-            return problems + [("zip_leading_data", "The file has bytes before the first zip member, "
-                                "which can hide a second file (e.g. a pickle).", f"starts with {first!r}")]
+            return problems + [
+                (
+                    "zip_leading_data",
+                    "The file has bytes before the first zip member, which can hide a second file (e.g. a pickle).",
+                    f"starts with {first!r}",
+                )
+            ]
         try:
             with zipfile.ZipFile(path) as zf:
                 infos = zf.infolist()
@@ -248,32 +293,56 @@ def zip_layout_problems(path: Path, max_members: int = 10_000) -> list[tuple[str
         for info in sorted(infos, key=lambda i: i.header_offset):
             gap = info.header_offset - pos
             if gap and not (prev_descriptor and _is_descriptor(fh, pos, gap)):
-                return problems + [("zip_layout_inconsistent", "The zip archive has bytes between "
-                                    "members or members that overlap, which can hide a second file.",
-                                    f"{gap:+d} bytes before {info.filename!r}")]
+                return problems + [
+                    (
+                        "zip_layout_inconsistent",
+                        "The zip archive has bytes between "
+                        "members or members that overlap, which can hide a second file.",
+                        f"{gap:+d} bytes before {info.filename!r}",
+                    )
+                ]
             fh.seek(info.header_offset)
             header = fh.read(30)
             if len(header) < 30 or header[:4] != _LOCAL:
-                return problems + [("zip_layout_inconsistent", "A zip member's local header is "
-                                    "missing.", info.filename)]
+                return problems + [
+                    ("zip_layout_inconsistent", "A zip member's local header is missing.", info.filename)
+                ]
             name_len, extra_len = struct.unpack("<HH", header[26:30])
             local_name = fh.read(name_len)
             if local_name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
-                return problems + [("zip_layout_inconsistent", "A zip member's local header names "
-                                    "another file than the directory does (readers would disagree "
-                                    "on what the archive holds).", info.filename)]
+                return problems + [
+                    (
+                        "zip_layout_inconsistent",
+                        "A zip member's local header names "
+                        "another file than the directory does (readers would disagree "
+                        "on what the archive holds).",
+                        info.filename,
+                    )
+                ]
             crc, csize, usize = struct.unpack("<LLL", header[14:26])
-            if not info.flag_bits & 0x8 and 0xFFFFFFFF not in (csize, usize) and (
-                    crc, csize, usize) != (info.CRC, info.compress_size, info.file_size):
-                return problems + [("zip_layout_inconsistent", "A zip member's local header "
-                                    "disagrees with the directory on its size or checksum.", info.filename)]
+            if (
+                not info.flag_bits & 0x8
+                and 0xFFFFFFFF not in (csize, usize)
+                and (crc, csize, usize) != (info.CRC, info.compress_size, info.file_size)
+            ):
+                return problems + [
+                    (
+                        "zip_layout_inconsistent",
+                        "A zip member's local header disagrees with the directory on its size or checksum.",
+                        info.filename,
+                    )
+                ]
             pos = info.header_offset + 30 + name_len + extra_len + info.compress_size
             prev_descriptor = bool(info.flag_bits & 0x8)
         gap = cd_offset - pos
         if gap and not (prev_descriptor and _is_descriptor(fh, pos, gap)):
-            problems.append(("zip_layout_inconsistent", "The zip archive has bytes between its last "
-                             "member and its directory, or members that overlap it.",
-                             f"{gap:+d} bytes before the central directory"))
+            problems.append(
+                (
+                    "zip_layout_inconsistent",
+                    "The zip archive has bytes between its last member and its directory, or members that overlap it.",
+                    f"{gap:+d} bytes before the central directory",
+                )
+            )
         return problems
 
 

@@ -43,13 +43,32 @@ INNER_EXTENSIONS = {"pickle": (".pkl", ".pickle"), "skops": (".skops",), "onnx":
 #: The file name the loader and the scanner give an extracted inner artifact of each format.
 INNER_SUFFIX = {"pickle": ".pkl", "skops": ".skops", "onnx": ".onnx"}
 
-_KIND_LABEL = {"zip": "a zip archive", "pickle": "a pickle", "text": "text (e.g. CSV)",
-               "binary": "binary data", **{k: f"{k}-compressed data" for k in COMPRESSED | {"lz4"}},
-               "joblib_compat": "an old joblib (ZF) file"}
-_ACTIVE_PICKLE_OPS = frozenset({
-    "GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
-    "PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4", "STOP",
-})
+_KIND_LABEL = {
+    "zip": "a zip archive",
+    "pickle": "a pickle",
+    "text": "text (e.g. CSV)",
+    "binary": "binary data",
+    **{k: f"{k}-compressed data" for k in COMPRESSED | {"lz4"}},
+    "joblib_compat": "an old joblib (ZF) file",
+}
+_ACTIVE_PICKLE_OPS = frozenset(
+    {
+        "GLOBAL",
+        "STACK_GLOBAL",
+        "INST",
+        "OBJ",
+        "REDUCE",
+        "NEWOBJ",
+        "NEWOBJ_EX",
+        "BUILD",
+        "PERSID",
+        "BINPERSID",
+        "EXT1",
+        "EXT2",
+        "EXT4",
+        "STOP",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -92,69 +111,119 @@ def artifact_format(path: Path, announced: str, *, name: str = "", max_opcodes: 
     input; the content is only sniffed and probed, never loaded."""
     path = Path(path)
     if announced not in FORMATS:
-        return FormatDecision(None, "unknown", (FormatProblem(
-            "unknown_format", f"Models in {announced!r} format are not accepted.", str(announced), "medium"),))
+        return FormatDecision(
+            None,
+            "unknown",
+            (
+                FormatProblem(
+                    "unknown_format", f"Models in {announced!r} format are not accepted.", str(announced), "medium"
+                ),
+            ),
+        )
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        return FormatDecision(None, "unreadable", (FormatProblem(
-            "unreadable_file", "The model file could not be read.", str(exc)[:200], "high"),))
+        return FormatDecision(
+            None,
+            "unreadable",
+            (FormatProblem("unreadable_file", "The model file could not be read.", str(exc)[:200], "high"),),
+        )
     kind = sniff(head)
     problems: list[FormatProblem] = []
     if name:
         ext = posixpath.splitext(name.lower())[1]
         allowed = INNER_EXTENSIONS.get(announced, ())
         if ext not in allowed:
-            problems.append(FormatProblem(
-                "mlflow_format_conflict", f"The MLmodel file declares a {announced} artifact, but the "
-                f"artifact is named {posixpath.basename(name)!r}; a file whose name and declared "
-                "format disagree could be loaded as something else.", name, "critical"))
+            problems.append(
+                FormatProblem(
+                    "mlflow_format_conflict",
+                    f"The MLmodel file declares a {announced} artifact, but the "
+                    f"artifact is named {posixpath.basename(name)!r}; a file whose name and declared "
+                    "format disagree could be loaded as something else.",
+                    name,
+                    "critical",
+                )
+            )
     if kind == "empty" or size == 0:
-        return FormatDecision(None, "empty", (*problems, FormatProblem(
-            "empty_file", "The model file is empty.", "", "medium")))
+        return FormatDecision(
+            None, "empty", (*problems, FormatProblem("empty_file", "The model file is empty.", "", "medium"))
+        )
     if announced in ("skops", "mlflow"):
         decided = announced
         layout = zip_layout_problems(path)
         if kind != "zip" and not any(code == "zip_leading_data" for code, _, _ in layout):
             label = "skops archive" if announced == "skops" else "zip archive (MLflow model folder)"
-            problems.append(FormatProblem("format_mismatch", f"The file should be a {label} but "
-                                          f"contains {_KIND_LABEL.get(kind, 'binary data')}.", kind))
+            problems.append(
+                FormatProblem(
+                    "format_mismatch",
+                    f"The file should be a {label} but contains {_KIND_LABEL.get(kind, 'binary data')}.",
+                    kind,
+                )
+            )
         else:
-            problems += [FormatProblem(code, message, detail, "critical" if code != "format_mismatch" else "high")
-                         for code, message, detail in layout]
+            problems += [
+                FormatProblem(code, message, detail, "critical" if code != "format_mismatch" else "high")
+                for code, message, detail in layout
+            ]
     elif announced == "onnx":
         decided = "onnx"
         if kind == "pickle" and _reads_as_onnx(path):
-            problems.append(FormatProblem(
-                "polyglot_file", "The file is both an ONNX (protobuf) model and a pickle; files that "
-                "can be read as two formats are refused.", "starts with a pickle PROTO header and "
-                "parses as a ModelProto with a graph", "critical"))
+            problems.append(
+                FormatProblem(
+                    "polyglot_file",
+                    "The file is both an ONNX (protobuf) model and a pickle; files that "
+                    "can be read as two formats are refused.",
+                    "starts with a pickle PROTO header and parses as a ModelProto with a graph",
+                    "critical",
+                )
+            )
         elif kind in _KIND_LABEL and kind != "binary":
-            problems.append(FormatProblem("format_mismatch", f"The file should be an ONNX model but "
-                                          f"contains {_KIND_LABEL[kind]}.", kind))
-        elif (ops := _reads_as_pickle(path, max_opcodes)):
-            problems.append(FormatProblem(
-                "polyglot_file", "The file is both an ONNX model and a pickle that would run code "
-                "when unpickled; files that can be read as two formats are refused.",
-                f"pickle instructions from offset 0: {ops}", "critical"))
+            problems.append(
+                FormatProblem(
+                    "format_mismatch", f"The file should be an ONNX model but contains {_KIND_LABEL[kind]}.", kind
+                )
+            )
+        elif ops := _reads_as_pickle(path, max_opcodes):
+            problems.append(
+                FormatProblem(
+                    "polyglot_file",
+                    "The file is both an ONNX model and a pickle that would run code "
+                    "when unpickled; files that can be read as two formats are refused.",
+                    f"pickle instructions from offset 0: {ops}",
+                    "critical",
+                )
+            )
     else:  # pickle / joblib
         decided = announced
         if kind in ("lz4", "joblib_compat"):
-            problems.append(FormatProblem("unsupported_compression", "This joblib compression format "
-                                          "is not supported; re-save with compress=3 (zlib), gzip, "
-                                          "bz2 or lzma.", kind, "medium"))
+            problems.append(
+                FormatProblem(
+                    "unsupported_compression",
+                    "This joblib compression format "
+                    "is not supported; re-save with compress=3 (zlib), gzip, "
+                    "bz2 or lzma.",
+                    kind,
+                    "medium",
+                )
+            )
         elif kind == "zip":
-            problems.append(FormatProblem("format_mismatch", "The file should be a pickle but "
-                                          "contains a zip archive.", kind))
+            problems.append(
+                FormatProblem("format_mismatch", "The file should be a pickle but contains a zip archive.", kind)
+            )
         elif kind in COMPRESSED:
             decided = "joblib"
         elif _reads_as_onnx(path):
-            problems.append(FormatProblem(
-                "polyglot_file", "The file is both a pickle and a well-formed ONNX (protobuf) "
-                "model; files that can be read as two formats are refused.",
-                "the whole file parses as a ModelProto with a graph", "critical"))
+            problems.append(
+                FormatProblem(
+                    "polyglot_file",
+                    "The file is both a pickle and a well-formed ONNX (protobuf) "
+                    "model; files that can be read as two formats are refused.",
+                    "the whole file parses as a ModelProto with a graph",
+                    "critical",
+                )
+            )
     return FormatDecision(decided, kind, tuple(problems))
 
 

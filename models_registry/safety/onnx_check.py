@@ -37,12 +37,12 @@ SCHEMA: dict[str, dict[int, str]] = {
     "Model": {7: "Graph", 8: "OpsetId", 20: "TrainingInfo", 25: "Function"},
     "Graph": {1: "Node", 5: "Tensor", 15: "SparseTensor"},
     "Node": {5: "Attribute"},
-    "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "SparseTensor",
-                  23: "SparseTensor"},
+    "Attribute": {5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 22: "SparseTensor", 23: "SparseTensor"},
     "SparseTensor": {1: "Tensor", 2: "Tensor"},
     "Function": {7: "Node", 9: "OpsetId", 11: "Attribute"},
     "TrainingInfo": {1: "Graph", 2: "Graph"},
-    "Tensor": {}, "OpsetId": {},
+    "Tensor": {},
+    "OpsetId": {},
 }
 
 
@@ -60,27 +60,59 @@ class ParseFailure(Exception):
 def parse_onnx_isolated(path: Path, limits: ScanLimits) -> dict:
     """Run ``onnx_parse`` on ``path`` in a child process; its JSON facts, or ParseFailure."""
     if not sys.executable:
-        raise ParseFailure("onnx_parse_crashed", "The ONNX model could not be verified (no Python "
-                           "interpreter to run the parser).", "sys.executable is empty")
-    cmd = [sys.executable, "-E", "-s", "-m", "models_registry.safety.onnx_parse",
-           "--memory", str(int(limits.onnx_parse_memory)),
-           "--cpu", str(max(1, int(limits.onnx_parse_cpu_seconds))), str(Path(path).resolve())]
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        raise ParseFailure(
+            "onnx_parse_crashed",
+            "The ONNX model could not be verified (no Python interpreter to run the parser).",
+            "sys.executable is empty",
+        )
+    cmd = [
+        sys.executable,
+        "-E",
+        "-s",
+        "-m",
+        "models_registry.safety.onnx_parse",
+        "--memory",
+        str(int(limits.onnx_parse_memory)),
+        "--cpu",
+        str(max(1, int(limits.onnx_parse_cpu_seconds))),
+        str(Path(path).resolve()),
+    ]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LC_ALL": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     try:
-        proc = subprocess.run(cmd, cwd=_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=limits.onnx_parse_timeout, close_fds=True, check=False)
+        proc = subprocess.run(
+            cmd,
+            cwd=_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=limits.onnx_parse_timeout,
+            close_fds=True,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ParseFailure("onnx_parse_timeout", "The ONNX model took too long to parse and was "
-                           "refused (possible resource-exhaustion file).",
-                           f"more than {limits.onnx_parse_timeout:g} s") from None
+        raise ParseFailure(
+            "onnx_parse_timeout",
+            "The ONNX model took too long to parse and was refused (possible resource-exhaustion file).",
+            f"more than {limits.onnx_parse_timeout:g} s",
+        ) from None
     except OSError as exc:
-        raise ParseFailure("onnx_parse_crashed", "The ONNX model could not be verified (the parser "
-                           "could not be started).", str(exc)[:200]) from None
+        raise ParseFailure(
+            "onnx_parse_crashed",
+            "The ONNX model could not be verified (the parser could not be started).",
+            str(exc)[:200],
+        ) from None
     if proc.returncode in (-24, 128 + 24):  # SIGXCPU: RLIMIT_CPU reached
-        raise ParseFailure("onnx_parse_timeout", "The ONNX model took too long to parse and was "
-                           "refused (possible resource-exhaustion file).",
-                           f"more than {limits.onnx_parse_cpu_seconds} s of CPU")
+        raise ParseFailure(
+            "onnx_parse_timeout",
+            "The ONNX model took too long to parse and was refused (possible resource-exhaustion file).",
+            f"more than {limits.onnx_parse_cpu_seconds} s of CPU",
+        )
     try:
         result = json.loads(proc.stdout.decode("utf-8")) if proc.returncode == 0 else None
     except (UnicodeDecodeError, ValueError):
@@ -88,18 +120,23 @@ def parse_onnx_isolated(path: Path, limits: ScanLimits) -> dict:
     if not isinstance(result, dict):
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         error = tail[0].split(":")[0][:80]  # the exception's name only: no server paths in reports
-        raise ParseFailure("onnx_parse_crashed", "The ONNX parser crashed or exceeded its memory "
-                           "limit on this file, so it was refused.",
-                           f"exit status {proc.returncode}" + (f" ({error})" if error else ""))
+        raise ParseFailure(
+            "onnx_parse_crashed",
+            "The ONNX parser crashed or exceeded its memory limit on this file, so it was refused.",
+            f"exit status {proc.returncode}" + (f" ({error})" if error else ""),
+        )
     if result.get("limit") == "memory":
-        raise ParseFailure("onnx_parse_crashed", "The ONNX parser exceeded its memory limit on this "
-                           "file, so it was refused.", f"limit {limits.onnx_parse_memory} bytes")
+        raise ParseFailure(
+            "onnx_parse_crashed",
+            "The ONNX parser exceeded its memory limit on this file, so it was refused.",
+            f"limit {limits.onnx_parse_memory} bytes",
+        )
     return result
 
 
 def check_onnx(path: Path, f: Findings, location: str = "", limits: ScanLimits | None = None) -> None:
     limits = limits or ScanLimits()
-    where = (lambda d: f"{location}: {d}" if location else d)  # noqa: E731
+    where = lambda d: f"{location}: {d}" if location else d  # noqa: E731
     _second_opinion(path, f, location)
     try:
         facts = parse_onnx_isolated(path, limits)
@@ -111,21 +148,36 @@ def check_onnx(path: Path, f: Findings, location: str = "", limits: ScanLimits |
         return
     counts = facts.get("counts", {})
     for item in facts.get("external", []):
-        f.refuse("onnx_external_data", "The ONNX model stores tensors in external files, which is "
-                 "not allowed for uploads (onnxruntime would read files next to the model).",
-                 where(item), "critical")
+        f.refuse(
+            "onnx_external_data",
+            "The ONNX model stores tensors in external files, which is "
+            "not allowed for uploads (onnxruntime would read files next to the model).",
+            where(item),
+            "critical",
+        )
     if counts.get("external", 0) > len(facts.get("external", [])):
-        f.refuse("onnx_external_data", "The ONNX model stores tensors in external files, which is "
-                 "not allowed for uploads (onnxruntime would read files next to the model).",
-                 where(f"{counts['external']} tensors in all"), "critical")
+        f.refuse(
+            "onnx_external_data",
+            "The ONNX model stores tensors in external files, which is "
+            "not allowed for uploads (onnxruntime would read files next to the model).",
+            where(f"{counts['external']} tensors in all"),
+            "critical",
+        )
     for item in sorted(set(facts.get("custom", []))):
-        f.refuse("onnx_custom_operator", "The ONNX model uses an operator from a custom domain, "
-                 "which would need native code to run.", where(item), "high")
+        f.refuse(
+            "onnx_custom_operator",
+            "The ONNX model uses an operator from a custom domain, which would need native code to run.",
+            where(item),
+            "high",
+        )
     if facts.get("unknown_fields"):
-        f.refuse("onnx_unknown_fields", "The ONNX model contains data the ONNX format does not "
-                 "define (unknown protobuf fields), which could be read differently by the runtime.",
-                 where(f"{counts.get('unknown_fields', 0)} messages, e.g. "
-                       + ", ".join(facts["unknown_fields"][:3])), "high")
+        f.refuse(
+            "onnx_unknown_fields",
+            "The ONNX model contains data the ONNX format does not "
+            "define (unknown protobuf fields), which could be read differently by the runtime.",
+            where(f"{counts.get('unknown_fields', 0)} messages, e.g. " + ", ".join(facts["unknown_fields"][:3])),
+            "high",
+        )
     ir = facts.get("ir_version")
     problems = []
     if not isinstance(ir, int) or not 1 <= ir <= MAX_IR_VERSION:
@@ -165,12 +217,12 @@ def fields(buf: memoryview):
         if wt == 0:
             val, i = _varint(buf, i)
         elif wt == 1:
-            val, i = buf[i:i + 8], i + 8
+            val, i = buf[i : i + 8], i + 8
         elif wt == 5:
-            val, i = buf[i:i + 4], i + 4
+            val, i = buf[i : i + 4], i + 4
         elif wt == 2:
             n, i = _varint(buf, i)
-            val, i = buf[i:i + n], i + n
+            val, i = buf[i : i + n], i + n
         else:
             raise WireError(f"unsupported wire type {wt}")
         if i > len(buf):
@@ -209,13 +261,20 @@ class _Walker:
             elif kind == "Tensor" and num == 14 and wt == 0 and val & 0xFFFFFFFF:
                 external.append(f"data_location={val & 0xFFFFFFFF} (varint {val})")
         if external:
-            self.refuse("onnx_external_data", "The ONNX model stores tensors in external files, "
-                        "which is not allowed for uploads (onnxruntime would read files next "
-                        "to the model).", f"tensor {name!r}: {', '.join(external)}, as "
-                        "onnxruntime's protobuf parser reads it", "critical")
+            self.refuse(
+                "onnx_external_data",
+                "The ONNX model stores tensors in external files, "
+                "which is not allowed for uploads (onnxruntime would read files next "
+                "to the model).",
+                f"tensor {name!r}: {', '.join(external)}, as onnxruntime's protobuf parser reads it",
+                "critical",
+            )
         if kind == "Node" and domain not in STANDARD_DOMAINS:
-            self.refuse("onnx_custom_operator", "The ONNX model uses an operator from a custom "
-                        "domain, which would need native code to run.", f"{domain}::{op_type}")
+            self.refuse(
+                "onnx_custom_operator",
+                "The ONNX model uses an operator from a custom domain, which would need native code to run.",
+                f"{domain}::{op_type}",
+            )
 
 
 def _second_opinion(path: Path, f: Findings, location: str) -> None:
@@ -226,7 +285,10 @@ def _second_opinion(path: Path, f: Findings, location: str) -> None:
         try:
             _Walker(f, location).walk("Model", view)
         except (WireError, UnicodeDecodeError) as exc:
-            f.note("onnx_wire_walker", "The lenient protobuf walker could not follow the file.",
-                   f"{location}: {exc}" if location else str(exc))
+            f.note(
+                "onnx_wire_walker",
+                "The lenient protobuf walker could not follow the file.",
+                f"{location}: {exc}" if location else str(exc),
+            )
         finally:
             view.release()

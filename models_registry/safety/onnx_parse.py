@@ -61,8 +61,7 @@ def load_onnx_pb2():
 
 class _Facts:
     def __init__(self) -> None:
-        self.lists: dict[str, list[str]] = {"external": [], "custom": [], "unknown_fields": [],
-                                            "no_op_type": []}
+        self.lists: dict[str, list[str]] = {"external": [], "custom": [], "unknown_fields": [], "no_op_type": []}
         self.counts = dict.fromkeys(self.lists, 0)
         self.nodes = 0
         self.messages = 0
@@ -101,8 +100,10 @@ def analyse(data: bytes) -> dict:
         if kind == "onnx.TensorProto":
             if message.data_location != 0 or len(message.external_data):
                 keys = ",".join(f"{e.key}={e.value}" for e in message.external_data)[:200]
-                facts.add("external", f"{where}: data_location={message.data_location}"
-                          + (f" external_data={keys}" if keys else ""))
+                facts.add(
+                    "external",
+                    f"{where}: data_location={message.data_location}" + (f" external_data={keys}" if keys else ""),
+                )
         elif kind == "onnx.NodeProto":
             facts.nodes += 1
             if not message.op_type:

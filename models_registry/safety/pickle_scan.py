@@ -45,9 +45,26 @@ COPYREG_NEW = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor", "c
 NUMERIC_KINDS = frozenset("biufcmM")
 BYTES_TYPES = frozenset(f"{m}.{n}" for m in ("builtins", "__builtin__") for n in ("bytes", "bytearray"))
 _CONST_OPS = {
-    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT",
-    "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
-    "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8",
+    "INT",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "LONG",
+    "LONG1",
+    "LONG4",
+    "FLOAT",
+    "BINFLOAT",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE8",
+    "BINBYTES",
+    "SHORT_BINBYTES",
+    "BINBYTES8",
+    "BYTEARRAY8",
 }
 _LITERALS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
 
@@ -63,8 +80,16 @@ def _is_wrapper_class(v: Any) -> bool:
 class PickleScanner:
     """Scan one pickle (or joblib) byte stream; results go into ``findings``."""
 
-    def __init__(self, findings: Findings, *, extra: frozenset[str], limits: ScanLimits,
-                 location: str = "", joblib_arrays: bool = False, base_depth: int = 0) -> None:
+    def __init__(
+        self,
+        findings: Findings,
+        *,
+        extra: frozenset[str],
+        limits: ScanLimits,
+        location: str = "",
+        joblib_arrays: bool = False,
+        base_depth: int = 0,
+    ) -> None:
         self.f, self.extra, self.limits = findings, extra, limits
         self.location, self.joblib_arrays = location, joblib_arrays
         self.opcodes, self.base_depth = 0, base_depth
@@ -77,9 +102,12 @@ class PickleScanner:
         try:
             self._walk(stream, depth=self.base_depth, joblib_arrays=self.joblib_arrays)
             if stream.read(1):
-                self.f.refuse("trailing_data", "The file contains extra data after the end "
-                              "of the pickle stream, which can hide a second payload.",
-                              self._where(f"offset {stream.tell() - 1}"), "high")
+                self.f.refuse(
+                    "trailing_data",
+                    "The file contains extra data after the end of the pickle stream, which can hide a second payload.",
+                    self._where(f"offset {stream.tell() - 1}"),
+                    "high",
+                )
         except Abort:
             pass
 
@@ -113,9 +141,13 @@ class PickleScanner:
             self._escape([args], pos)
 
     def _wrapper_class_misuse(self, pos: int) -> None:
-        self._fail("joblib_wrapper_indirect", "The pickle hands joblib's array-header class "
-                   "(NumpyArrayWrapper) to something other than joblib's own way of creating it, "
-                   "which could create an array header the scanner cannot follow.", f"offset {pos}")
+        self._fail(
+            "joblib_wrapper_indirect",
+            "The pickle hands joblib's array-header class "
+            "(NumpyArrayWrapper) to something other than joblib's own way of creating it, "
+            "which could create an array header the scanner cannot follow.",
+            f"offset {pos}",
+        )
         raise Abort
 
     def _where(self, detail: str) -> str:
@@ -128,11 +160,18 @@ class PickleScanner:
         name = f"{module}.{qualname}"
         self.f.globals.add(name)
         if is_nested_loader(name):
-            self._fail("nested_pickle", f"The file references {name}, which would load "
-                       "another pickle or model file while loading this one.", name)
+            self._fail(
+                "nested_pickle",
+                f"The file references {name}, which would load another pickle or model file while loading this one.",
+                name,
+            )
         elif not is_allowed(module, qualname, self.extra):
-            self._fail("unsafe_global", f"The file would import {name}, which is not on the "
-                       "allowlist of safe model and data types.", name, grade_with_modelscan(name))
+            self._fail(
+                "unsafe_global",
+                f"The file would import {name}, which is not on the allowlist of safe model and data types.",
+                name,
+                grade_with_modelscan(name),
+            )
         return Glob(name)
 
     def _walk(self, stream: BinaryIO, depth: int, joblib_arrays: bool) -> None:
@@ -145,16 +184,18 @@ class PickleScanner:
 
         def pop() -> Any:
             if not stack:
-                self._fail("malformed_pickle", "The pickle stream is malformed (stack underflow).",
-                           f"offset {pos}", "high")
+                self._fail(
+                    "malformed_pickle", "The pickle stream is malformed (stack underflow).", f"offset {pos}", "high"
+                )
                 raise Abort
             return stack.pop()
 
         def pop_mark() -> list:
             nonlocal stack
             if not meta:
-                self._fail("malformed_pickle", "The pickle stream is malformed (missing MARK).",
-                           f"offset {pos}", "high")
+                self._fail(
+                    "malformed_pickle", "The pickle stream is malformed (missing MARK).", f"offset {pos}", "high"
+                )
                 raise Abort
             items, stack = stack, meta.pop()
             return [i for i in items]
@@ -180,8 +221,12 @@ class PickleScanner:
             name = opcode.name
             if name == "PROTO":
                 if not first or not isinstance(arg, int) or arg > 5:
-                    self._fail("protocol_violation", "The pickle protocol header is misplaced or "
-                               "unsupported.", f"PROTO {arg} at offset {pos}", "high")
+                    self._fail(
+                        "protocol_violation",
+                        "The pickle protocol header is misplaced or unsupported.",
+                        f"PROTO {arg} at offset {pos}",
+                        "high",
+                    )
             first = False
             if name == "PROTO":
                 pass
@@ -215,8 +260,12 @@ class PickleScanner:
                 memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
             elif name in ("GET", "BINGET", "LONG_BINGET"):
                 if arg not in memo:
-                    self._fail("malformed_pickle", "The pickle reads a memo slot it never wrote.",
-                               f"{name} {arg} at offset {pos}", "high")
+                    self._fail(
+                        "malformed_pickle",
+                        "The pickle reads a memo slot it never wrote.",
+                        f"{name} {arg} at offset {pos}",
+                        "high",
+                    )
                     raise Abort
                 if isinstance(memo[arg], DictSym):
                     memo[arg].fetched = True
@@ -259,10 +308,17 @@ class PickleScanner:
                     stack.append(self._call(g, Tup(items), pos))
             elif name == "STACK_GLOBAL":
                 qual, module = pop(), pop()
-                if not (isinstance(qual, Const) and isinstance(module, Const)
-                        and isinstance(qual.value, str) and isinstance(module.value, str)):
-                    self._fail("unresolvable_global", "The pickle computes the name of an import "
-                               "at load time, which cannot be verified.", f"offset {pos}")
+                if not (
+                    isinstance(qual, Const)
+                    and isinstance(module, Const)
+                    and isinstance(qual.value, str)
+                    and isinstance(module.value, str)
+                ):
+                    self._fail(
+                        "unresolvable_global",
+                        "The pickle computes the name of an import at load time, which cannot be verified.",
+                        f"offset {pos}",
+                    )
                     raise Abort
                 stack.append(self._global(module.value, qual.value))
             elif name == "REDUCE":
@@ -285,8 +341,9 @@ class PickleScanner:
             elif name == "OBJ":
                 items = pop_mark()
                 if not items:
-                    self._fail("malformed_pickle", "The pickle stream is malformed (empty OBJ).",
-                               f"offset {pos}", "high")
+                    self._fail(
+                        "malformed_pickle", "The pickle stream is malformed (empty OBJ).", f"offset {pos}", "high"
+                    )
                     raise Abort
                 self._escape(items[1:], pos)
                 stack.append(self._call(items[0], Tup(items[1:]), pos))
@@ -297,12 +354,19 @@ class PickleScanner:
                 self._build(stack, state, stream, pos, depth, joblib_arrays, frame_end)
             elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
                 if name == "NEXT_BUFFER":
-                    self._fail("out_of_band_buffer", "The pickle expects out-of-band buffers, "
-                               "which the portal does not provide.", f"offset {pos}", "medium")
+                    self._fail(
+                        "out_of_band_buffer",
+                        "The pickle expects out-of-band buffers, which the portal does not provide.",
+                        f"offset {pos}",
+                        "medium",
+                    )
                     raise Abort
             elif name in ("PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4"):
-                self._fail("unsupported_opcode", "The pickle uses persistent IDs or the extension "
-                           "registry, which can resolve to arbitrary objects.", f"{name} at offset {pos}")
+                self._fail(
+                    "unsupported_opcode",
+                    "The pickle uses persistent IDs or the extension registry, which can resolve to arbitrary objects.",
+                    f"{name} at offset {pos}",
+                )
                 raise Abort
             else:  # pragma: no cover - genops knows only the opcodes handled above
                 self._fail("unknown_opcode", "The pickle stream contains an unsupported opcode.", name, "high")
@@ -314,8 +378,9 @@ class PickleScanner:
             target.aliased_write = True
         for key, value in zip(items[::2], items[1::2]):
             if isinstance(key, Const) and key.value == "__class__":
-                self._fail("unsafe_state", "The pickle tries to change an object's class while "
-                           "restoring it.", f"offset {pos}")
+                self._fail(
+                    "unsafe_state", "The pickle tries to change an object's class while restoring it.", f"offset {pos}"
+                )
                 raise Abort
             if isinstance(target, DictSym):
                 target.writes += 1
@@ -333,65 +398,99 @@ class PickleScanner:
 
     def _call(self, func: Any, args: Any, pos: int, new: bool = False) -> Sym:
         if not isinstance(func, Glob):
-            self._fail("indirect_call", "The pickle calls an object that is not a plain, "
-                       "verifiable import (a classic way to smuggle a function call).", f"offset {pos}")
+            self._fail(
+                "indirect_call",
+                "The pickle calls an object that is not a plain, "
+                "verifiable import (a classic way to smuggle a function call).",
+                f"offset {pos}",
+            )
             raise Abort
         name = func.name
         items = args.items if isinstance(args, Tup) else None
         if isinstance(args, Tup) and args.wrapper_first and name not in COPYREG_NEW:
             self._wrapper_class_misuse(pos)
         if name == "_codecs.encode":
-            if not (items and len(items) == 2 and isinstance(items[1], Const)
-                    and items[1].value in ("latin1", "latin-1")):
-                self._fail("unsafe_call_arguments", "_codecs.encode is only allowed with the "
-                           "'latin1' codec that pickle itself uses.", f"offset {pos}", "high")
+            if not (
+                items and len(items) == 2 and isinstance(items[1], Const) and items[1].value in ("latin1", "latin-1")
+            ):
+                self._fail(
+                    "unsafe_call_arguments",
+                    "_codecs.encode is only allowed with the 'latin1' codec that pickle itself uses.",
+                    f"offset {pos}",
+                    "high",
+                )
                 raise Abort
         if name in BYTES_TYPES and items and isinstance(items[0], Const) and isinstance(items[0].value, int):
-            self._fail("unsafe_call_arguments", f"{name} is called with a size, which can exhaust "
-                       "memory at load time.", f"offset {pos}", "high")
+            self._fail(
+                "unsafe_call_arguments",
+                f"{name} is called with a size, which can exhaust memory at load time.",
+                f"offset {pos}",
+                "high",
+            )
             raise Abort from None  # recorded as a refusal above
         if name in NEW_ONLY and not (new or (isinstance(args, Tup) and not args.items)):
-            self._fail("unsafe_call_arguments", f"{name} may only be restored, not constructed "
-                       "with arguments (its constructor can read files).", f"offset {pos}", "high")
+            self._fail(
+                "unsafe_call_arguments",
+                f"{name} may only be restored, not constructed with arguments (its constructor can read files).",
+                f"offset {pos}",
+                "high",
+            )
             raise Abort from None  # recorded as a refusal above
         if name in COPYREG_NEW:
             base_ok = name == "copyreg.__newobj__" or (
-                items and len(items) == 3 and isinstance(items[1], Glob)
-                and items[1].name.split(".")[0] in ("builtins", "__builtin__"))
+                items
+                and len(items) == 3
+                and isinstance(items[1], Glob)
+                and items[1].name.split(".")[0] in ("builtins", "__builtin__")
+            )
             if not items or not isinstance(items[0], Glob) or not base_ok:
-                self._fail("indirect_call", "copyreg is used with a class that is not a plain import.",
-                           f"offset {pos}")
+                self._fail("indirect_call", "copyreg is used with a class that is not a plain import.", f"offset {pos}")
                 raise Abort
             obj = Obj(items[0].name, args)
             # _reconstructor(cls, object, None) and __newobj__(cls) are cls.__new__ without arguments.
             obj.plain_new = (len(items) == 1 and name == "copyreg.__newobj__") or (
-                len(items) == 3 and isinstance(items[1], Glob) and items[1].name in OBJECT_BASES
-                and isinstance(items[2], Const) and items[2].value is None)
+                len(items) == 3
+                and isinstance(items[1], Glob)
+                and items[1].name in OBJECT_BASES
+                and isinstance(items[2], Const)
+                and items[2].value is None
+            )
             return obj
         obj = Obj(name, args)
         obj.plain_new = new and isinstance(args, Tup) and not args.items
         return obj
 
-    def _build(self, stack: list, state: Any, stream: BinaryIO, pos: int, depth: int,
-               joblib_arrays: bool, frame_end: int) -> None:
+    def _build(
+        self, stack: list, state: Any, stream: BinaryIO, pos: int, depth: int, joblib_arrays: bool, frame_end: int
+    ) -> None:
         target = stack[-1]
         if isinstance(target, Glob):
-            self._fail("unsafe_state", "The pickle tries to overwrite attributes of a class "
-                       "(monkey-patching) while loading.", f"{target.name} at offset {pos}")
+            self._fail(
+                "unsafe_state",
+                "The pickle tries to overwrite attributes of a class (monkey-patching) while loading.",
+                f"{target.name} at offset {pos}",
+            )
             raise Abort
         if not isinstance(target, Obj):
             self._escape([state], pos)
             return
         if target.klass == WRAPPER:
             if not joblib_arrays:
-                self._fail("format_mismatch", "The stream contains joblib array data in a place "
-                           "where plain pickle loading is expected.", f"offset {pos}", "high")
+                self._fail(
+                    "format_mismatch",
+                    "The stream contains joblib array data in a place where plain pickle loading is expected.",
+                    f"offset {pos}",
+                    "high",
+                )
                 raise Abort
             self.saw_wrapper = True
             self._check_wrapper(target, state, pos)
             if stream.tell() < frame_end:  # joblib reads array bytes from *after* the frame
-                self._fail("unsupported_joblib_layout", "A joblib array header sits inside a "
-                           "pickle frame, which would desynchronise loading.", f"offset {pos}")
+                self._fail(
+                    "unsupported_joblib_layout",
+                    "A joblib array header sits inside a pickle frame, which would desynchronise loading.",
+                    f"offset {pos}",
+                )
                 raise Abort
         self._escape([state], pos)
         target.builds += 1
@@ -415,40 +514,91 @@ class PickleScanner:
         at = f"offset {pos}"
         problems: list[tuple[str, str, str]] = []
         if wrapper.builds:
-            problems.append(("joblib_wrapper_rebuilt", "A joblib array header is restored twice "
-                             "(its state is set again later in the stream), so the length of its "
-                             "data cannot be proved.", at))
+            problems.append(
+                (
+                    "joblib_wrapper_rebuilt",
+                    "A joblib array header is restored twice "
+                    "(its state is set again later in the stream), so the length of its "
+                    "data cannot be proved.",
+                    at,
+                )
+            )
         if not wrapper.plain_new:
-            problems.append(("joblib_wrapper_constructed", "A joblib array header is created with "
-                             "constructor arguments instead of the way joblib writes it.", at))
+            problems.append(
+                (
+                    "joblib_wrapper_constructed",
+                    "A joblib array header is created with constructor arguments instead of the way joblib writes it.",
+                    at,
+                )
+            )
         if not isinstance(state, DictSym):
-            problems.append(("joblib_wrapper_state_not_literal", "A joblib array header's state is "
-                             "not a single literal dict, so its shape and dtype cannot be proved.", at))
+            problems.append(
+                (
+                    "joblib_wrapper_state_not_literal",
+                    "A joblib array header's state is "
+                    "not a single literal dict, so its shape and dtype cannot be proved.",
+                    at,
+                )
+            )
         else:
             if state.fetched or state.aliased_write or state.escaped:
-                problems.append(("joblib_wrapper_state_aliased", "A joblib array header's state dict "
-                                 "is reached through the pickle memo or shared with other objects, "
-                                 "so it may change before joblib reads it.", at))
+                problems.append(
+                    (
+                        "joblib_wrapper_state_aliased",
+                        "A joblib array header's state dict "
+                        "is reached through the pickle memo or shared with other objects, "
+                        "so it may change before joblib reads it.",
+                        at,
+                    )
+                )
             if state.computed_key:
-                problems.append(("joblib_wrapper_computed_key", "A joblib array header's state has "
-                                 "a key that is computed at load time (not a constant string), so "
-                                 "its shape cannot be proved.", at))
+                problems.append(
+                    (
+                        "joblib_wrapper_computed_key",
+                        "A joblib array header's state has "
+                        "a key that is computed at load time (not a constant string), so "
+                        "its shape cannot be proved.",
+                        at,
+                    )
+                )
             if state.writes > len(WRAPPER_KEYS) or not state.complete:
-                problems.append(("joblib_wrapper_too_many_keys", "A joblib array header's state has "
-                                 f"more keys ({state.writes}) than joblib writes "
-                                 f"({len(WRAPPER_KEYS)}).", f"{at}: {state.writes} keys"))
+                problems.append(
+                    (
+                        "joblib_wrapper_too_many_keys",
+                        "A joblib array header's state has "
+                        f"more keys ({state.writes}) than joblib writes "
+                        f"({len(WRAPPER_KEYS)}).",
+                        f"{at}: {state.writes} keys",
+                    )
+                )
             if state.duplicates:
-                problems.append(("joblib_wrapper_duplicate_key", "A joblib array header's state sets "
-                                 "the same key twice, so the scanner and joblib could read different "
-                                 "values.", f"{at}: {', '.join(state.duplicates)}"))
+                problems.append(
+                    (
+                        "joblib_wrapper_duplicate_key",
+                        "A joblib array header's state sets "
+                        "the same key twice, so the scanner and joblib could read different "
+                        "values.",
+                        f"{at}: {', '.join(state.duplicates)}",
+                    )
+                )
             unexpected = sorted(set(state.items) - set(WRAPPER_KEYS))
             if unexpected:
-                problems.append(("joblib_wrapper_unexpected_key", "A joblib array header's state has "
-                                 "keys joblib never writes.", f"{at}: {', '.join(unexpected[:5])[:200]}"))
+                problems.append(
+                    (
+                        "joblib_wrapper_unexpected_key",
+                        "A joblib array header's state has keys joblib never writes.",
+                        f"{at}: {', '.join(unexpected[:5])[:200]}",
+                    )
+                )
             missing = sorted(WRAPPER_REQUIRED - set(state.items))
             if missing and not problems:
-                problems.append(("unsupported_joblib_layout", "A joblib array header lacks "
-                                 f"{', '.join(missing)}, so its data cannot be skipped safely.", at))
+                problems.append(
+                    (
+                        "unsupported_joblib_layout",
+                        f"A joblib array header lacks {', '.join(missing)}, so its data cannot be skipped safely.",
+                        at,
+                    )
+                )
             if not problems:
                 problems += self._wrapper_value_problems(state.items, at)
         for code, message, detail in problems:
@@ -469,13 +619,23 @@ class PickleScanner:
         if not (isinstance(mmap, Const) and isinstance(mmap.value, bool)):
             bad.append("allow_mmap")
         align = attrs.get("numpy_array_alignment_bytes", Const(None))
-        if not (isinstance(align, Const) and (align.value is None or (
-                isinstance(align.value, int) and not isinstance(align.value, bool) and align.value >= 0))):
+        if not (
+            isinstance(align, Const)
+            and (
+                align.value is None
+                or (isinstance(align.value, int) and not isinstance(align.value, bool) and align.value >= 0)
+            )
+        ):
             bad.append("numpy_array_alignment_bytes")
         shape = attrs["shape"]
-        if not (isinstance(shape, Tup) and len(shape.items) <= 64 and all(
-                isinstance(c, Const) and isinstance(c.value, int) and not isinstance(c.value, bool)
-                and c.value >= 0 for c in shape.items)):
+        if not (
+            isinstance(shape, Tup)
+            and len(shape.items) <= 64
+            and all(
+                isinstance(c, Const) and isinstance(c.value, int) and not isinstance(c.value, bool) and c.value >= 0
+                for c in shape.items
+            )
+        ):
             bad.append("shape")
         try:
             dtype_now(attrs["dtype"])
@@ -483,9 +643,15 @@ class PickleScanner:
             bad.append("dtype")
         if not bad:
             return []
-        return [("unsupported_joblib_layout", "A joblib array header has values that are not the "
-                 f"literal constants joblib writes ({', '.join(bad)}), so its data cannot be "
-                 "skipped safely.", f"{at}: {', '.join(bad)}")]
+        return [
+            (
+                "unsupported_joblib_layout",
+                "A joblib array header has values that are not the "
+                f"literal constants joblib writes ({', '.join(bad)}), so its data cannot be "
+                "skipped safely.",
+                f"{at}: {', '.join(bad)}",
+            )
+        ]
 
     def _skip_array(self, wrapper: Obj, stream: BinaryIO, pos: int, depth: int) -> None:
         try:
@@ -498,8 +664,12 @@ class PickleScanner:
             align = wrapper.attrs.get("numpy_array_alignment_bytes")
             align_value = None if align is None else align.value
         except Exception:  # noqa: BLE001 - any surprise in the layout is a refusal
-            self._fail("unsupported_joblib_layout", "A joblib array header could not be "
-                       "verified, so its data cannot be skipped safely.", f"offset {pos}", "high")
+            self._fail(
+                "unsupported_joblib_layout",
+                "A joblib array header could not be verified, so its data cannot be skipped safely.",
+                f"offset {pos}",
+                "high",
+            )
             raise Abort from None  # recorded as a refusal above
         if hasobject:  # joblib writes a nested plain pickle for object arrays
             self._walk(stream, depth + 1, joblib_arrays=False)
@@ -511,8 +681,7 @@ class PickleScanner:
             if not pad:
                 skip = self.size + 1
         if stream.tell() + skip > self.size:
-            self._fail("truncated_pickle", "A joblib array is cut off before its end.",
-                       f"offset {pos}", "high")
+            self._fail("truncated_pickle", "A joblib array is cut off before its end.", f"offset {pos}", "high")
             raise Abort from None  # recorded as a refusal above
         if dtype.kind in NUMERIC_KINDS:
             stream.seek(skip, 1)
@@ -522,26 +691,36 @@ class PickleScanner:
         hidden = _hidden_imports(stream, count * itemsize, self.extra)
         stream.seek(start + count * itemsize)
         if hidden:
-            self._fail("joblib_array_hides_opcodes", "The data of a joblib text/record array "
-                       "contains pickle instructions that import names off the allowlist "
-                       "(a way to smuggle code past a length check).",
-                       f"offset {pos}: {', '.join(hidden[:5])}")
+            self._fail(
+                "joblib_array_hides_opcodes",
+                "The data of a joblib text/record array "
+                "contains pickle instructions that import names off the allowlist "
+                "(a way to smuggle code past a length check).",
+                f"offset {pos}: {', '.join(hidden[:5])}",
+            )
             raise Abort
 
     def _embedded(self, head: bytes, data: bytes, depth: int) -> None:
         """Defence in depth: bytes that are themselves a pickle get scanned too."""
-        if len(data) < 4 or head[:1] != b"\x80" or head[1:2] not in (b"\x02", b"\x03", b"\x04", b"\x05") \
-                or not data.endswith(b".") or depth >= self.limits.max_nesting_depth:
+        if (
+            len(data) < 4
+            or head[:1] != b"\x80"
+            or head[1:2] not in (b"\x02", b"\x03", b"\x04", b"\x05")
+            or not data.endswith(b".")
+            or depth >= self.limits.max_nesting_depth
+        ):
             return
         import io
 
         sub = Findings()
-        PickleScanner(sub, extra=self.extra, limits=self.limits,
-                      base_depth=depth + 1).scan(io.BytesIO(data), len(data))
+        PickleScanner(sub, extra=self.extra, limits=self.limits, base_depth=depth + 1).scan(io.BytesIO(data), len(data))
         bad = [i.detail for i in sub.issues if i.code in {"unsafe_global", "nested_pickle", "indirect_call"}]
         if bad:
-            self._fail("nested_pickle", "The file embeds another pickle that imports unsafe "
-                       "names.", ", ".join(sorted(set(bad))))
+            self._fail(
+                "nested_pickle",
+                "The file embeds another pickle that imports unsafe names.",
+                ", ".join(sorted(set(bad))),
+            )
 
 
 _TEXT_IMPORT = re.compile(rb"[ci]([A-Za-z_][A-Za-z0-9_.]{0,127})\n([A-Za-z_][A-Za-z0-9_.]{0,127})\n")
@@ -581,13 +760,13 @@ def _string_at(data: bytes, i: int) -> tuple[bytes, int] | None:
         return None
     if data[i] == 0x8C and i + 1 < len(data):
         n, start = data[i + 1], i + 2
-    elif data[i:i + 1] == b"X" and i + 5 <= len(data):
-        n, start = int.from_bytes(data[i + 1:i + 5], "little"), i + 5
+    elif data[i : i + 1] == b"X" and i + 5 <= len(data):
+        n, start = int.from_bytes(data[i + 1 : i + 5], "little"), i + 5
     else:
         return None
     if not 0 < n < 256 or start + n > len(data):
         return None
-    return data[start:start + n], start + n
+    return data[start : start + n], start + n
 
 
 def _stack_global_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -598,13 +777,13 @@ def _stack_global_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
         if first is None:
             continue
         module, j = first
-        j += data[j:j + 1] == b"\x94"
+        j += data[j : j + 1] == b"\x94"
         second = _string_at(data, j)
         if second is None:
             continue
         name, k = second
-        k += data[k:k + 1] == b"\x94"
-        if data[k:k + 1] == b"\x93":
+        k += data[k : k + 1] == b"\x94"
+        if data[k : k + 1] == b"\x93":
             pairs.append((module, name))
             if len(pairs) >= 1000:
                 break

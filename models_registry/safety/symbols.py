@@ -41,8 +41,7 @@ class DictSym(Sym):
     the other fields record everything that makes the contents unprovable (used to refuse joblib
     array headers whose length the scanner cannot prove equals what joblib will read)."""
 
-    __slots__ = ("items", "complete", "writes", "duplicates", "computed_key", "fetched",
-                 "aliased_write", "escaped")
+    __slots__ = ("items", "complete", "writes", "duplicates", "computed_key", "fetched", "aliased_write", "escaped")
 
     def __init__(self) -> None:
         self.items: dict[str, Sym] = {}

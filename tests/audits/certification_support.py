@@ -11,12 +11,24 @@ from tests.audits.validation_support import finish_with_results, register_credit
 from tests.conftest import PASSWORD, make_user
 from tests.governance.conftest import CREDIT_SCORING, MINIMAL
 
-__all__ = ["PASSWORD", "Certifiable", "make_certifiable", "certifiable", "minimal_certifiable", "second_auditor",
-           "submission", "in_review", "high_risk_approved"]
+__all__ = [
+    "PASSWORD",
+    "Certifiable",
+    "make_certifiable",
+    "certifiable",
+    "minimal_certifiable",
+    "second_auditor",
+    "submission",
+    "in_review",
+    "high_risk_approved",
+]
 
-RESULTS = [sample_result("PERF-01", "fail", severity="critical"), sample_result("PERF-04", "pass"),
-           sample_result("FAIR-02", "warn", family="fairness", severity="medium"),
-           sample_result("DATA-01", "not_evaluable", family="data_quality")]
+RESULTS = [
+    sample_result("PERF-01", "fail", severity="critical"),
+    sample_result("PERF-04", "pass"),
+    sample_result("FAIR-02", "warn", family="fairness", severity="medium"),
+    sample_result("DATA-01", "not_evaluable", family="data_quality"),
+]
 
 
 @dataclass
@@ -37,8 +49,9 @@ def seed_application_dates() -> None:
     importlib.import_module("governance.migrations.0002_seed_application_dates").seed(apps, None)
 
 
-def make_certifiable(engineer, officer, *, answers=CREDIT_SCORING, name="Consumer credit scoring",
-                     results=RESULTS) -> Certifiable:
+def make_certifiable(
+    engineer, officer, *, answers=CREDIT_SCORING, name="Consumer credit scoring", results=RESULTS
+) -> Certifiable:
     from audits.validation.services import validation_start
     from governance.services import determination_approve, determination_submit
 
@@ -47,11 +60,22 @@ def make_certifiable(engineer, officer, *, answers=CREDIT_SCORING, name="Consume
     determination = determination_submit(system=registered.system, actor=engineer, answers=answers)
     determination = determination_approve(determination=determination, actor=officer)
     registered.system.refresh_from_db()
-    run = validation_start(actor=engineer, model_version=registered.version, test_dataset=registered.test,
-                           train_dataset=registered.train, suite="full")
+    run = validation_start(
+        actor=engineer,
+        model_version=registered.version,
+        test_dataset=registered.test,
+        train_dataset=registered.train,
+        suite="full",
+    )
     run = finish_with_results(run, results)
-    return Certifiable(system=registered.system, version=registered.version, run=run, determination=determination,
-                       test=registered.test, train=registered.train)
+    return Certifiable(
+        system=registered.system,
+        version=registered.version,
+        run=run,
+        determination=determination,
+        test=registered.test,
+        train=registered.train,
+    )
 
 
 @pytest.fixture
@@ -90,8 +114,13 @@ def decide_all(submission, reviewer, decision="accept_risk"):
     from audits.certification.services import finding_decide
 
     for finding in submission.validation_run.findings.all():
-        finding_decide(actor=reviewer, submission=submission, finding=finding, decision=decision,
-                       justification="Within the bank's documented appetite for this model.")
+        finding_decide(
+            actor=reviewer,
+            submission=submission,
+            finding=finding,
+            decision=decision,
+            justification="Within the bank's documented appetite for this model.",
+        )
 
 
 @pytest.fixture
@@ -99,9 +128,19 @@ def high_risk_approved(in_review, auditor, compliance_officer):
     from audits.certification.services import submission_sign
 
     decide_all(in_review, auditor)
-    submission_sign(actor=auditor, submission=in_review, decision="approve", password=PASSWORD,
-                    reason="All checks reviewed; the residual risks are accepted.")
-    submission_sign(actor=compliance_officer, submission=in_review, decision="approve", password=PASSWORD,
-                    reason="Classification and obligations are in order.")
+    submission_sign(
+        actor=auditor,
+        submission=in_review,
+        decision="approve",
+        password=PASSWORD,
+        reason="All checks reviewed; the residual risks are accepted.",
+    )
+    submission_sign(
+        actor=compliance_officer,
+        submission=in_review,
+        decision="approve",
+        password=PASSWORD,
+        reason="Classification and obligations are in order.",
+    )
     in_review.refresh_from_db()
     return in_review

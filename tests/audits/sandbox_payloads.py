@@ -14,7 +14,7 @@ import re
 
 REPORT_MARK = "SANDBOX-REPORT:"
 
-_PAYLOAD = r'''
+_PAYLOAD = r"""
 import json, os, socket
 targets = json.loads(TARGETS)
 report = {}
@@ -101,7 +101,7 @@ attempt("leave_process_group", os.setsid)
 attempt("raise_parents_rlimit", lambda: __import__("resource").prlimit(os.getppid(), __import__("resource").RLIMIT_NOFILE))
 attempt("unix_socket_at_all", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
 raise RuntimeError(MARK + json.dumps(report, sort_keys=True))
-'''
+"""
 
 
 class _Exec:

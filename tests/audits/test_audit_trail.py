@@ -21,8 +21,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def trail(organisation, org_admin):
     for n in range(5):
-        audit_record(verb="demo.changed", target=org_admin, actor=org_admin,
-                     before={"n": n}, after={"n": n + 1, "note": "ünïcode ✓", "ratio": 0.1}, reason=f"step {n}")
+        audit_record(
+            verb="demo.changed",
+            target=org_admin,
+            actor=org_admin,
+            before={"n": n},
+            after={"n": n + 1, "note": "ünïcode ✓", "ratio": 0.1},
+            reason=f"step {n}",
+        )
     return list(AuditEvent.objects.filter(organisation=organisation).order_by("seq"))
 
 
@@ -108,20 +114,26 @@ def test_reordering_two_rows_is_detected(trail):
     assert result.breaks[0].seq == first.seq
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql" and "CI" not in __import__("os").environ,
-                    reason="the append-only trigger exists on PostgreSQL only (CI runs it there)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and "CI" not in __import__("os").environ,
+    reason="the append-only trigger exists on PostgreSQL only (CI runs it there)",
+)
 def test_postgresql_refuses_update_and_delete_on_the_trail(trail):
     assert connection.vendor == "postgresql", "CI must run this on PostgreSQL"
-    for statement in ("UPDATE audits_auditevent SET reason = 'x' WHERE id = %s",
-                      "DELETE FROM audits_auditevent WHERE id = %s"):
+    for statement in (
+        "UPDATE audits_auditevent SET reason = 'x' WHERE id = %s",
+        "DELETE FROM audits_auditevent WHERE id = %s",
+    ):
         with pytest.raises(DatabaseError, match="append-only"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement, [trail[0].id])
     assert AuditEvent.objects.get(id=trail[0].id).reason == trail[0].reason
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql" and "CI" not in __import__("os").environ,
-                    reason="the truncate guard exists on PostgreSQL only (CI runs it there)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and "CI" not in __import__("os").environ,
+    reason="the truncate guard exists on PostgreSQL only (CI runs it there)",
+)
 def test_postgresql_refuses_to_truncate_the_trail(trail):
     assert connection.vendor == "postgresql", "CI must run this on PostgreSQL"
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
@@ -133,8 +145,9 @@ def test_postgresql_refuses_to_truncate_the_trail(trail):
 
 
 def test_events_carry_the_request_context(organisation, org_admin):
-    with context.use(context.AuditContext(actor_id=org_admin.pk, request_id="req-12345678", ip="10.1.2.3",
-                                          origin="web")):
+    with context.use(
+        context.AuditContext(actor_id=org_admin.pk, request_id="req-12345678", ip="10.1.2.3", origin="web")
+    ):
         event = audit_record(verb="demo.touched", target=organisation)
     assert (event.actor_id, event.actor_username, event.actor_role) == (org_admin.pk, "ada", "org_admin")
     assert (event.request_id, event.ip, event.origin) == ("req-12345678", "10.1.2.3", "web")
@@ -279,7 +292,7 @@ def test_the_trail_csv_neutralises_formulas_and_still_verifies(organisation, org
     with open(export, encoding="utf-8", newline="") as handle:
         table = list(csv.reader(handle))
     columns = table[1]
-    cells = [row[columns.index("reason")] for row in table[2:]][-len(texts):]
+    cells = [row[columns.index("reason")] for row in table[2:]][-len(texts) :]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
     assert cells[0] == "'" + texts[0] and cells[-1] == "plain" and cells[-2] == "''quoted"
     result = run_tool(export, "--public-key", public_key)
@@ -297,7 +310,9 @@ def test_every_break_of_a_chain_is_listed_not_only_the_first(trail):
     assert f"#{trail[1].seq}" in output and f"#{trail[3].seq}" in output
 
 
-def test_logging_in_outside_a_request_does_not_make_that_user_the_actor_of_later_events(client, organisation, org_admin):
+def test_logging_in_outside_a_request_does_not_make_that_user_the_actor_of_later_events(
+    client, organisation, org_admin
+):
     client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
     event = audit_record(verb="demo.later", target=organisation)
     assert event.actor_id is None

@@ -45,8 +45,9 @@ def rewrite_and_recompute(event: AuditEvent, *, reason: str) -> None:
         for later in AuditEvent.objects.filter(chain=event.chain, seq__gte=event.seq).order_by("seq"):
             later.prev_hash = previous
             new_hash = compute_hash(later.as_record())
-            cursor.execute("UPDATE audits_auditevent SET prev_hash = %s, hash = %s WHERE id = %s",
-                           [previous, new_hash, later.id])
+            cursor.execute(
+                "UPDATE audits_auditevent SET prev_hash = %s, hash = %s WHERE id = %s", [previous, new_hash, later.id]
+            )
             previous = new_hash
         cursor.execute("UPDATE audits_auditchainhead SET hash = %s WHERE chain = %s", [previous, event.chain])
 
@@ -58,17 +59,20 @@ def key_file(tmp_path, name: str, pem: str):
 
 
 def run_export_tool(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(["python3", str(ROOT / "tools" / "verify_audit_export.py"), *map(str, args)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["python3", str(ROOT / "tools" / "verify_audit_export.py"), *map(str, args)], capture_output=True, text=True
+    )
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
+
 
 def test_a_checkpoint_signs_each_chain_head_that_moved_and_only_those(two_chains, organisation, org_admin):
     first = audit_trail_checkpoint_write()
     heads = {h.chain: (h.seq, h.hash) for h in AuditChainHead.objects.all()}
     assert {(d["payload"]["chain"], d["payload"]["seq"], d["payload"]["hash"]) for d in first} == {
-        (chain, *heads[chain]) for chain in two_chains}
+        (chain, *heads[chain]) for chain in two_chains
+    }
     path = checkpoints.checkpoint_file()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert audit_trail_checkpoint_write() == []
@@ -119,10 +123,14 @@ def test_a_truncated_tail_is_caught_by_the_checkpoint_even_with_the_head_moved_b
     last = AuditEvent.objects.filter(chain=two_chains[0]).order_by("-seq").first()
     with tampering() as cursor:
         cursor.execute("DELETE FROM audits_auditevent WHERE id = %s", [last.id])
-        cursor.execute("UPDATE audits_auditchainhead SET seq = %s, hash = %s WHERE chain = %s",
-                       [last.seq - 1, last.prev_hash, last.chain])
-    assert verify_records([e.as_record() for e in AuditEvent.objects.filter(chain=last.chain).order_by("seq")],
-                          heads={last.chain: (last.seq - 1, last.prev_hash)}).ok, "the chain alone looks intact"
+        cursor.execute(
+            "UPDATE audits_auditchainhead SET seq = %s, hash = %s WHERE chain = %s",
+            [last.seq - 1, last.prev_hash, last.chain],
+        )
+    assert verify_records(
+        [e.as_record() for e in AuditEvent.objects.filter(chain=last.chain).order_by("seq")],
+        heads={last.chain: (last.seq - 1, last.prev_hash)},
+    ).ok, "the chain alone looks intact"
     result = audit_trail_verify(organisation_id=organisation.pk)
     assert [b.seq for b in result.breaks] == [last.seq]
     assert "no longer has" in result.breaks[0].problem
@@ -136,7 +144,8 @@ def test_the_beat_schedule_runs_the_checkpoint_task_and_a_worker_can_find_it(set
     assert entry["schedule"].total_seconds() == settings.AUDIT_CHECKPOINT_INTERVAL_MINUTES * 60
     assert "audits.tasks_trail" in app.conf.imports
     assert sorted(audit_trail_checkpoint_task()["checkpoints"]) == sorted(
-        f"{chain}#{AuditChainHead.objects.get(chain=chain).seq}" for chain in two_chains)
+        f"{chain}#{AuditChainHead.objects.get(chain=chain).seq}" for chain in two_chains
+    )
 
 
 @pytest.fixture
@@ -145,12 +154,24 @@ def locked_bucket(settings, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("s3", region_name="eu-central-1")
-        client.create_bucket(Bucket="portal-checkpoints", ObjectLockEnabledForBucket=True,
-                             CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-        settings.STORAGES = {**settings.STORAGES, checkpoints.S3_STORAGE: {
-            "BACKEND": "audits.checkpoint_storage.LockedS3Storage",
-            "OPTIONS": {"bucket_name": "portal-checkpoints", "region_name": "eu-central-1",
-                        "location": "audit-checkpoints", "file_overwrite": False, "default_acl": None}}}
+        client.create_bucket(
+            Bucket="portal-checkpoints",
+            ObjectLockEnabledForBucket=True,
+            CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
+        )
+        settings.STORAGES = {
+            **settings.STORAGES,
+            checkpoints.S3_STORAGE: {
+                "BACKEND": "audits.checkpoint_storage.LockedS3Storage",
+                "OPTIONS": {
+                    "bucket_name": "portal-checkpoints",
+                    "region_name": "eu-central-1",
+                    "location": "audit-checkpoints",
+                    "file_overwrite": False,
+                    "default_acl": None,
+                },
+            },
+        }
         from django.core.files.storage import storages
 
         storages._storages.pop(checkpoints.S3_STORAGE, None)
@@ -158,14 +179,17 @@ def locked_bucket(settings, monkeypatch):
         storages._storages.pop(checkpoints.S3_STORAGE, None)
 
 
-def test_checkpoints_also_go_to_an_object_locked_s3_bucket_and_are_verified_from_there(locked_bucket, two_chains,
-                                                                                      organisation, settings):
+def test_checkpoints_also_go_to_an_object_locked_s3_bucket_and_are_verified_from_there(
+    locked_bucket, two_chains, organisation, settings
+):
     written = audit_trail_checkpoint_write()
     objects = locked_bucket.list_objects_v2(Bucket="portal-checkpoints")["Contents"]
     assert len(objects) == len(written) == 2
     head = locked_bucket.head_object(Bucket="portal-checkpoints", Key=objects[0]["Key"])
     assert head["ObjectLockMode"] == "COMPLIANCE"
-    assert (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days >= settings.AUDIT_CHECKPOINT_S3_RETENTION_DAYS - 1
+    assert (
+        head["ObjectLockRetainUntilDate"] - head["LastModified"]
+    ).days >= settings.AUDIT_CHECKPOINT_S3_RETENTION_DAYS - 1
     # Someone who can also wipe the local file is still caught by the bucket's copy.
     checkpoints.checkpoint_file().unlink()
     rewrite_and_recompute(AuditEvent.objects.get(chain=two_chains[0], seq=1), reason="nothing happened")
@@ -176,8 +200,10 @@ def test_checkpoints_also_go_to_an_object_locked_s3_bucket_and_are_verified_from
 
 # --- the superuser rewrite -----------------------------------------------------------------------
 
+
 def test_a_superuser_rewrite_with_every_hash_recomputed_is_caught_by_the_checkpoint_and_the_certificate(
-        high_risk_approved, auditor, tmp_path):
+    high_risk_approved, auditor, tmp_path
+):
     certificate = high_risk_approved.certificate
     anchor = certificate.document["payload"]["audit_anchor"]
     chain = chain_for(certificate.organisation_id)
@@ -212,13 +238,23 @@ def test_a_superuser_rewrite_with_every_hash_recomputed_is_caught_by_the_checkpo
     certificate_file.write_text(json.dumps(certificate.document))
     alone = run_export_tool(after_export, "--public-key", trail_key)
     assert alone.returncode == 0, alone.stdout + alone.stderr
-    anchored = run_export_tool(after_export, "--public-key", trail_key, "--public-key", certificate_key,
-                               "--anchor", certificate_file, "--anchor", before_export)
+    anchored = run_export_tool(
+        after_export,
+        "--public-key",
+        trail_key,
+        "--public-key",
+        certificate_key,
+        "--anchor",
+        certificate_file,
+        "--anchor",
+        before_export,
+    )
     assert anchored.returncode == 1, anchored.stdout + anchored.stderr
     assert f"certificate {certificate_file} anchored event #{anchor['seq']}" in anchored.stdout
     assert f"the export {before_export} anchored event #" in anchored.stdout
-    untouched = run_export_tool(before_export, "--public-key", trail_key, "--public-key", certificate_key,
-                                "--anchor", certificate_file)
+    untouched = run_export_tool(
+        before_export, "--public-key", trail_key, "--public-key", certificate_key, "--anchor", certificate_file
+    )
     assert untouched.returncode == 0, untouched.stdout + untouched.stderr
     assert "matches" in untouched.stdout
 
@@ -227,18 +263,27 @@ def test_an_anchor_whose_own_signature_fails_is_reported(high_risk_approved, tmp
     certificate = high_risk_approved.certificate
     chain = chain_for(certificate.organisation_id)
     export = tmp_path / "trail.jsonl"
-    export.write_text("".join(export_jsonl(AuditEvent.objects.filter(chain=chain), complete=True, chain=chain)),
-                      encoding="utf-8")
+    export.write_text(
+        "".join(export_jsonl(AuditEvent.objects.filter(chain=chain), complete=True, chain=chain)), encoding="utf-8"
+    )
     document = json.loads(json.dumps(certificate.document))
     document["payload"]["audit_anchor"]["hash"] = "f" * 64
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(document))
-    result = run_export_tool(export, "--public-key", key_file(tmp_path, "t.pem", checkpoints.checkpoint_public_key_pem()),
-                             "--public-key", key_file(tmp_path, "c.pem", signing.public_key_pem()), "--anchor", forged)
+    result = run_export_tool(
+        export,
+        "--public-key",
+        key_file(tmp_path, "t.pem", checkpoints.checkpoint_public_key_pem()),
+        "--public-key",
+        key_file(tmp_path, "c.pem", signing.public_key_pem()),
+        "--anchor",
+        forged,
+    )
     assert result.returncode == 1 and "signature does not match" in result.stdout
 
 
 # --- certificates carry the anchor, and old ones still verify --------------------------------------
+
 
 def test_a_new_certificate_carries_payload_version_2_and_the_chain_head_at_signing(high_risk_approved):
     certificate = high_risk_approved.certificate
@@ -251,13 +296,19 @@ def test_a_new_certificate_carries_payload_version_2_and_the_chain_head_at_signi
 
 def test_the_offline_tool_verifies_old_and_new_certificates(high_risk_approved, tmp_path):
     certificate = high_risk_approved.certificate
-    old_payload = {k: v for k, v in certificate.document["payload"].items() if k not in {"payload_version", "audit_anchor"}}
+    old_payload = {
+        k: v for k, v in certificate.document["payload"].items() if k not in {"payload_version", "audit_anchor"}
+    }
     key = key_file(tmp_path, "certificate.pem", signing.public_key_pem())
     for name, document in (("new", certificate.document), ("old", signing.sign_document(old_payload))):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(document))
-        result = subprocess.run(["python3", str(ROOT / "tools" / "verify_certificate.py"), str(path), "--public-key",
-                                 str(key)], capture_output=True, text=True, env={**os.environ})
+        result = subprocess.run(
+            ["python3", str(ROOT / "tools" / "verify_certificate.py"), str(path), "--public-key", str(key)],
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert ("audit trail: event #" in result.stdout) == (name == "new")
 

@@ -81,8 +81,12 @@ def portal_key(key_file, settings) -> Ed25519PrivateKey:
 
 
 def other_public_pem() -> str:
-    return Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def file_bytes(document: dict) -> bytes:
@@ -90,10 +94,11 @@ def file_bytes(document: dict) -> bytes:
 
 
 def flipped(data: bytes, index: int, bit: int) -> bytes:
-    return data[:index] + bytes([data[index] ^ (1 << bit)]) + data[index + 1:]
+    return data[:index] + bytes([data[index] ^ (1 << bit)]) + data[index + 1 :]
 
 
 # --- canonical JSON -------------------------------------------------------------------------
+
 
 def test_canonical_bytes_sort_keys_drop_whitespace_and_keep_non_ascii_as_utf8():
     payload = {"b": [1, {"z": None, "a": "Zürich"}], "a": True, "é": 0.5}
@@ -106,18 +111,22 @@ def test_canonical_bytes_refuse_nan_and_infinity(value):
         signing.canonical_bytes({"nested": [{"score": value}]})
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({1: "a", "1": "b"}, "non-string key"),
-    ({"when": {1, 2}}, "set, which is not a JSON value"),
-    ({"text": "\ud800"}, "not canonical JSON"),
-    (["not", "an", "object"], "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({1: "a", "1": "b"}, "non-string key"),
+        ({"when": {1, 2}}, "set, which is not a JSON value"),
+        ({"text": "\ud800"}, "not canonical JSON"),
+        (["not", "an", "object"], "must be a JSON object"),
+    ],
+)
 def test_canonical_bytes_refuse_what_json_cannot_say_exactly(payload, message):
     with pytest.raises(signing.CanonicalJSONError, match=message):
         signing.canonical_bytes(payload)
 
 
 # --- signing and verifying ------------------------------------------------------------------
+
 
 def test_a_signed_document_verifies_with_the_portal_key_and_with_its_published_public_key(portal_key):
     document = signing.sign_document(PAYLOAD)
@@ -134,8 +143,7 @@ def test_the_document_names_its_format_algorithm_and_key_and_signs_the_canonical
     assert set(document) == {"format", "algorithm", "key_id", "payload", "signature"}
     assert document["format"] == "ai-portal-certificate/1" and document["algorithm"] == "Ed25519"
     assert document["payload"] == PAYLOAD
-    raw_public = portal_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                       serialization.PublicFormat.Raw)
+    raw_public = portal_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert document["key_id"] == signing.key_id() == "ed25519:" + hashlib.sha256(raw_public).hexdigest()[:16]
     # Checked with the key itself, not through verify_document: the signature is over these bytes.
     portal_key.public_key().verify(base64.b64decode(document["signature"]), signing.canonical_bytes(PAYLOAD))
@@ -191,7 +199,7 @@ def test_flipping_any_bit_of_the_raw_signature_or_changing_any_character_of_its_
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
     for index in range(len(text)):
         for char in alphabet.replace(text[index], ""):
-            forged = text[:index] + char + text[index + 1:]
+            forged = text[:index] + char + text[index + 1 :]
             assert not signing.verify_document({**document, "signature": forged}).ok, forged
 
 
@@ -223,28 +231,31 @@ def _without(field):
     return lambda document: {k: v for k, v in document.items() if k != field}
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda d: None, "must be a JSON object, not NoneType"),
-    (lambda d: [d], "must be a JSON object, not list"),
-    (lambda d: "certificate", "must be a JSON object, not str"),
-    (lambda d: {}, "lacks the field(s) algorithm, format, key_id, payload, signature"),
-    (_without("signature"), "lacks the field(s) signature"),
-    (_with(comment="trust me"), "unexpected field(s) comment"),
-    (_with(format="ai-portal-certificate/2"), "unsupported certificate format"),
-    (_with(format=["ai-portal-certificate/1"]), "unsupported certificate format"),
-    (_with(algorithm="RS256"), "unsupported algorithm"),
-    (_with(key_id=42), "key_id must be a string"),
-    (_with(signature=None), "signature must be a string"),
-    (_with(payload=["a"]), "payload must be a JSON object"),
-    (_with(payload="{}"), "payload must be a JSON object"),
-    (_with(signature="not base64!"), "not standard base64 of 64 bytes"),
-    (_with(signature=base64.b64encode(b"x" * 63).decode()), "not standard base64 of 64 bytes"),
-    (_with(signature=base64.b64encode(b"x" * 64).decode().rstrip("=")), "not standard base64 of 64 bytes"),
-    (_with(signature=base64.urlsafe_b64encode(b"\xff" * 64).decode()), "not standard base64 of 64 bytes"),
-    (_with(payload={"score": math.nan}), "NaN and infinity are not JSON"),
-    (_with(payload={"when": {1, 2}}), "not a JSON value"),
-    (_with(payload={1: "x"}), "non-string key"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda d: None, "must be a JSON object, not NoneType"),
+        (lambda d: [d], "must be a JSON object, not list"),
+        (lambda d: "certificate", "must be a JSON object, not str"),
+        (lambda d: {}, "lacks the field(s) algorithm, format, key_id, payload, signature"),
+        (_without("signature"), "lacks the field(s) signature"),
+        (_with(comment="trust me"), "unexpected field(s) comment"),
+        (_with(format="ai-portal-certificate/2"), "unsupported certificate format"),
+        (_with(format=["ai-portal-certificate/1"]), "unsupported certificate format"),
+        (_with(algorithm="RS256"), "unsupported algorithm"),
+        (_with(key_id=42), "key_id must be a string"),
+        (_with(signature=None), "signature must be a string"),
+        (_with(payload=["a"]), "payload must be a JSON object"),
+        (_with(payload="{}"), "payload must be a JSON object"),
+        (_with(signature="not base64!"), "not standard base64 of 64 bytes"),
+        (_with(signature=base64.b64encode(b"x" * 63).decode()), "not standard base64 of 64 bytes"),
+        (_with(signature=base64.b64encode(b"x" * 64).decode().rstrip("=")), "not standard base64 of 64 bytes"),
+        (_with(signature=base64.urlsafe_b64encode(b"\xff" * 64).decode()), "not standard base64 of 64 bytes"),
+        (_with(payload={"score": math.nan}), "NaN and infinity are not JSON"),
+        (_with(payload={"when": {1, 2}}), "not a JSON value"),
+        (_with(payload={1: "x"}), "non-string key"),
+    ],
+)
 def test_malformed_documents_give_a_reason_not_an_exception(portal_key, change, reason):
     document = signing.sign_document(PAYLOAD)
     # Keep the key id right so each case reaches the check it is about.
@@ -265,31 +276,41 @@ def test_a_signature_with_altered_spare_base64_bits_is_refused(portal_key):
     assert not result.ok and "base64" in result.reason
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"\xff\xfe{}", "not valid JSON"),
-    (b'{"format": "a", "format": "b"}', "same key twice"),
-    (b'{"payload": {"score": NaN}}', "NaN is not JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
-    (b"", "not valid JSON"),
-    (b"null", "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"\xff\xfe{}", "not valid JSON"),
+        (b'{"format": "a", "format": "b"}', "same key twice"),
+        (b'{"payload": {"score": NaN}}', "NaN is not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"null", "must be a JSON object"),
+    ],
+)
 def test_malformed_certificate_files_give_a_reason_not_an_exception(portal_key, data, reason):
     result = signing.verify_document_json(data)
     assert result.ok is False and reason in result.reason
 
 
-@pytest.mark.parametrize("pem", [
-    "", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-    ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-])
+@pytest.mark.parametrize(
+    "pem",
+    [
+        "",
+        "not a key",
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    ],
+)
 def test_a_public_key_that_is_not_ed25519_pem_gives_a_reason_not_an_exception(portal_key, pem):
     result = signing.verify_document(signing.sign_document(PAYLOAD), public_key_pem=pem)
-    assert result == signing.VerificationResult(
-        False, "the public key given is not an Ed25519 public key in PEM form")
+    assert result == signing.VerificationResult(False, "the public key given is not an Ed25519 public key in PEM form")
 
 
 # --- where the key comes from --------------------------------------------------------------
+
 
 def test_the_key_file_is_created_once_with_mode_0600_and_reused(key_file):
     assert not key_file.exists()
@@ -344,12 +365,15 @@ def test_the_default_key_file_lives_in_a_keys_folder_under_data_dir():
 
 
 def test_the_settings_read_the_key_and_the_key_file_from_the_environment(tmp_path):
-    env = {**os.environ, "DEBUG": "1", "DATA_DIR": str(tmp_path), "CERTIFICATE_SIGNING_KEY": f"  {ENV_KEY}\n",
-           "CERTIFICATE_SIGNING_KEY_FILE": str(tmp_path / "elsewhere.pem")}
-    code = ("import config.settings as s; "
-            "print(s.CERTIFICATE_SIGNING_KEY); print(s.CERTIFICATE_SIGNING_KEY_FILE)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            check=True)
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATA_DIR": str(tmp_path),
+        "CERTIFICATE_SIGNING_KEY": f"  {ENV_KEY}\n",
+        "CERTIFICATE_SIGNING_KEY_FILE": str(tmp_path / "elsewhere.pem"),
+    }
+    code = "import config.settings as s; print(s.CERTIFICATE_SIGNING_KEY); print(s.CERTIFICATE_SIGNING_KEY_FILE)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == [ENV_KEY, str(tmp_path / "elsewhere.pem")]
 
 
@@ -366,7 +390,8 @@ def test_a_key_from_the_environment_wins_over_the_key_file(key_file, settings):
 def test_a_pem_key_from_the_environment_is_accepted(key_file, settings):
     key = Ed25519PrivateKey.from_private_bytes(ENV_KEY_RAW)
     settings.CERTIFICATE_SIGNING_KEY = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
     assert raw_private(signing.load_or_create_signing_key()) == ENV_KEY_RAW
     assert not key_file.exists()
@@ -374,22 +399,23 @@ def test_a_pem_key_from_the_environment_is_accepted(key_file, settings):
 
 def _pem(key, encryption=None) -> str:
     encryption = serialization.NoEncryption() if encryption is None else encryption
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             encryption).decode()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
 
 
-@pytest.mark.parametrize("value, message", [
-    ("not base64!", "neither a PEM private key nor standard base64"),
-    (base64.b64encode(b"k" * 31).decode(), "decodes to 31 bytes"),
-    (base64.b64encode(b"k" * 33).decode(), "decodes to 33 bytes"),
-    (base64.urlsafe_b64encode(b"\xfb" * 32).decode(), "neither a PEM private key nor standard base64"),
-    ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "not a readable PEM private key"),
-    (_pem(Ed25519PrivateKey.generate()).replace("\n", "\\n"), "not a readable PEM private key"),
-    (_pem(ec.generate_private_key(ec.SECP256R1())), "not an Ed25519 private key"),
-    (_pem(Ed25519PrivateKey.generate(), serialization.BestAvailableEncryption(b"pw")), "encrypted PEM"),
-])
-def test_a_malformed_key_in_the_environment_fails_loudly_naming_the_setting(key_file, settings, value,
-                                                                             message):
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("not base64!", "neither a PEM private key nor standard base64"),
+        (base64.b64encode(b"k" * 31).decode(), "decodes to 31 bytes"),
+        (base64.b64encode(b"k" * 33).decode(), "decodes to 33 bytes"),
+        (base64.urlsafe_b64encode(b"\xfb" * 32).decode(), "neither a PEM private key nor standard base64"),
+        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "not a readable PEM private key"),
+        (_pem(Ed25519PrivateKey.generate()).replace("\n", "\\n"), "not a readable PEM private key"),
+        (_pem(ec.generate_private_key(ec.SECP256R1())), "not an Ed25519 private key"),
+        (_pem(Ed25519PrivateKey.generate(), serialization.BestAvailableEncryption(b"pw")), "encrypted PEM"),
+    ],
+)
+def test_a_malformed_key_in_the_environment_fails_loudly_naming_the_setting(key_file, settings, value, message):
     settings.CERTIFICATE_SIGNING_KEY = value
     with pytest.raises(ImproperlyConfigured, match="CERTIFICATE_SIGNING_KEY") as error:
         signing.load_or_create_signing_key()
@@ -415,11 +441,11 @@ def test_a_key_file_that_cannot_be_created_fails_loudly_naming_the_file(key_file
 
 
 def raw_private(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                             serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
 
 
 # --- the offline command-line check ---------------------------------------------------------
+
 
 @pytest.fixture
 def offline(portal_key, tmp_path):
@@ -437,8 +463,14 @@ def offline(portal_key, tmp_path):
 
 def run_tool(folder: Path, *args: str) -> subprocess.CompletedProcess:
     # -X utf8: the certificate's non-ASCII text reaches the test intact whatever the locale.
-    return subprocess.run([sys.executable, "-I", "-X", "utf8", "verify_certificate.py", *args], cwd=folder,
-                          capture_output=True, text=True, encoding="utf-8", timeout=60)
+    return subprocess.run(
+        [sys.executable, "-I", "-X", "utf8", "verify_certificate.py", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
 
 
 def check(folder: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -480,13 +512,15 @@ def test_the_command_line_check_says_invalid_for_another_portals_key(offline):
     assert result.returncode == 1 and "names signing key" in result.stdout
 
 
-@pytest.mark.parametrize("day, code, text", [
-    ("2026-01-01", 0, "VALID: the signature is valid (key ed25519:"),
-    ("2026-12-31", 0, "; valid on 2026-12-31"),
-    ("2025-12-31", 1,
-     "INVALID: the signature is genuine, but the certificate was not yet valid on 2025-12-31"),
-    ("2027-01-01", 1, "INVALID: the signature is genuine, but the certificate had expired on 2027-01-01"),
-])
+@pytest.mark.parametrize(
+    "day, code, text",
+    [
+        ("2026-01-01", 0, "VALID: the signature is valid (key ed25519:"),
+        ("2026-12-31", 0, "; valid on 2026-12-31"),
+        ("2025-12-31", 1, "INVALID: the signature is genuine, but the certificate was not yet valid on 2025-12-31"),
+        ("2027-01-01", 1, "INVALID: the signature is genuine, but the certificate had expired on 2027-01-01"),
+    ],
+)
 def test_the_command_line_check_tests_the_validity_window_with_at(offline, day, code, text):
     result = check(offline, "--at", day)
     assert result.returncode == code, result.stdout
@@ -502,15 +536,18 @@ def test_a_certificate_without_validity_dates_has_no_window(portal_key, offline)
     assert result.returncode == 0 and "valid from:  -" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "the following arguments are required"),
-    (["certificate.json"], "the following arguments are required: --public-key"),
-    (["missing.json", "--public-key", "portal-public-key.pem"], "cannot read the certificate missing.json"),
-    (["certificate.json", "--public-key", "missing.pem"], "cannot read the public key missing.pem"),
-    (["certificate.json", "--public-key", "certificate.json"], "not a PEM public key"),
-    (["certificate.json", "--public-key", "portal-public-key.pem", "--at", "2026-W01-1"], "not a date"),
-    (["certificate.json", "--public-key", "portal-public-key.pem", "--at", "20260101"], "not a date"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required"),
+        (["certificate.json"], "the following arguments are required: --public-key"),
+        (["missing.json", "--public-key", "portal-public-key.pem"], "cannot read the certificate missing.json"),
+        (["certificate.json", "--public-key", "missing.pem"], "cannot read the public key missing.pem"),
+        (["certificate.json", "--public-key", "certificate.json"], "not a PEM public key"),
+        (["certificate.json", "--public-key", "portal-public-key.pem", "--at", "2026-W01-1"], "not a date"),
+        (["certificate.json", "--public-key", "portal-public-key.pem", "--at", "20260101"], "not a date"),
+    ],
+)
 def test_the_command_line_check_exits_with_2_on_usage_errors(offline, args, message):
     result = run_tool(offline, *args)
     assert result.returncode == 2
@@ -539,8 +576,7 @@ payloads = st.dictionaries(st.text(), json_values, max_size=6)
 
 
 # The key fixture is shared by all examples on purpose: it is read-only.
-@hypothesis_settings(max_examples=150, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=payloads)
 def test_the_command_line_check_and_the_portal_agree_on_canonical_bytes_and_on_validity(portal_key, payload):
     assert tool.canonical_bytes(payload) == signing.canonical_bytes(payload)
@@ -554,10 +590,14 @@ def test_the_command_line_check_and_the_portal_agree_on_canonical_bytes_and_on_v
 
 
 def test_the_command_line_check_agrees_with_the_portal_on_non_ascii_and_nested_payloads(portal_key, offline):
-    payload = {"système": {"名前": "信用スコア", "nested": {"z": [1, {"é": "ß"}], "a": None}},
-               "emoji": "🙂", "certificate_id": "CERT-ÜMLAUT"}
-    (offline / "certificate.json").write_text(json.dumps(signing.sign_document(payload), ensure_ascii=False),
-                                              encoding="utf-8")
+    payload = {
+        "système": {"名前": "信用スコア", "nested": {"z": [1, {"é": "ß"}], "a": None}},
+        "emoji": "🙂",
+        "certificate_id": "CERT-ÜMLAUT",
+    }
+    (offline / "certificate.json").write_text(
+        json.dumps(signing.sign_document(payload), ensure_ascii=False), encoding="utf-8"
+    )
     result = check(offline)
     assert result.returncode == 0, result.stdout
     assert "certificate: CERT-ÜMLAUT" in result.stdout

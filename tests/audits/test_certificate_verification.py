@@ -59,11 +59,17 @@ def status_of(certificate_id):
 
 # --- a good certificate --------------------------------------------------------------------------
 
+
 def test_a_good_certificate_file_verifies_as_valid_and_issued_by_this_portal(certificate):
     response = post_document(file_bytes(certificate.document))
     assert response.status_code == 200, response.json()
-    assert response.json() == {"status": "valid", "signature_valid": True, "issued_by_this_portal": True,
-                               "certificate_id": str(certificate.pk), "reason": response.json()["reason"]}
+    assert response.json() == {
+        "status": "valid",
+        "signature_valid": True,
+        "issued_by_this_portal": True,
+        "certificate_id": str(certificate.pk),
+        "reason": response.json()["reason"],
+    }
     assert "This is the certificate this portal issued" in response.json()["reason"]
 
 
@@ -93,8 +99,13 @@ def test_uploading_the_file_on_the_page_says_valid_and_that_it_matches_the_issue
     assert 'data-testid="verdict-word">VALID<' in html
     assert "It matches the certificate issued by this portal" in html
     payload = certificate.document["payload"]
-    for shown in (payload["system"]["name"], payload["model_version"]["label"], payload["hashes"]["results_sha256"],
-                  payload["valid_until"], payload["signers"][0]["name"]):
+    for shown in (
+        payload["system"]["name"],
+        payload["model_version"]["label"],
+        payload["hashes"]["results_sha256"],
+        payload["valid_until"],
+        payload["signers"][0]["name"],
+    ):
         assert shown in html
 
 
@@ -111,6 +122,7 @@ def test_typing_an_id_on_the_page_leads_to_that_certificates_status(certificate)
 
 
 # --- altered and forged certificates ------------------------------------------------------------
+
 
 def test_flipping_any_byte_of_a_certificate_file_makes_it_fail(certificate):
     data = file_bytes(certificate.document)
@@ -151,8 +163,7 @@ def test_a_certificate_signed_with_another_key_is_a_forgery(certificate):
     forger = Ed25519PrivateKey.generate()
     payload = dict(certificate.document["payload"], valid_until="2099-12-31")
     data = signing.canonical_bytes(payload)
-    forged = {**certificate.document, "payload": payload,
-              "signature": base64.b64encode(forger.sign(data)).decode()}
+    forged = {**certificate.document, "payload": payload, "signature": base64.b64encode(forger.sign(data)).decode()}
     body = post_document(file_bytes(forged)).json()
     assert (body["status"], body["signature_valid"], body["issued_by_this_portal"]) == ("invalid", False, False)
 
@@ -178,6 +189,7 @@ def test_the_page_says_in_plain_words_that_a_forgery_does_not_verify(certificate
 
 # --- suspended, revoked, expired ------------------------------------------------------------------
 
+
 def suspend(certificate, officer):
     certs.certificate_suspend(actor=officer, certificate=certificate, reason=SUSPENSION_REASON)
 
@@ -190,10 +202,13 @@ def expire(certificate, officer):
     Certificate.objects.filter(pk=certificate.pk).update(valid_until=timezone.localdate() - timedelta(days=1))
 
 
-@pytest.mark.parametrize("change,status,word", [(suspend, "suspended", "SUSPENDED"), (revoke, "revoked", "REVOKED"),
-                                                (expire, "expired", "EXPIRED")])
-def test_suspended_revoked_and_expired_certificates_are_reported_as_such(certificate, compliance_officer, change,
-                                                                         status, word):
+@pytest.mark.parametrize(
+    "change,status,word",
+    [(suspend, "suspended", "SUSPENDED"), (revoke, "revoked", "REVOKED"), (expire, "expired", "EXPIRED")],
+)
+def test_suspended_revoked_and_expired_certificates_are_reported_as_such(
+    certificate, compliance_officer, change, status, word
+):
     change(certificate, compliance_officer)
     assert status_of(certificate.pk).json()["status"] == status
     uploaded = post_document(file_bytes(certificate.document)).json()
@@ -207,12 +222,17 @@ def test_the_public_page_never_shows_the_organisations_internal_reasons(certific
     submission = certificate.submission
     html = Client().get(reverse("certificate_verify_id", args=[certificate.pk])).content.decode()
     body = json.dumps(status_of(certificate.pk).json())
-    for internal in (SUSPENSION_REASON, submission.note, submission.decision_reason,
-                     submission.signoffs.first().reason):
+    for internal in (
+        SUSPENSION_REASON,
+        submission.note,
+        submission.decision_reason,
+        submission.signoffs.first().reason,
+    ):
         assert internal and internal not in html and internal not in body
 
 
 # --- unknown ids and garbage ------------------------------------------------------------------------
+
 
 def test_an_unknown_id_is_a_clear_404(db):
     unknown = uuid.uuid4()
@@ -230,17 +250,20 @@ def test_a_mistyped_id_on_the_page_is_explained(db):
     assert "That is not a certificate id" in response.content.decode()
 
 
-@pytest.mark.parametrize("garbage,code", [
-    (b"this is not json", "invalid_json"),
-    (b"\xff\xfe\x00", "invalid_json"),
-    (b"[1, 2, 3]", "not_a_certificate"),
-    (b'{"format": "ai-portal-certificate/1"}', "not_a_certificate"),
-    (b'{"format": 1, "algorithm": 2, "key_id": 3, "payload": [], "signature": 4}', "not_a_certificate"),
-    (b'{"a": 1, "a": 2}', "invalid_json"),
-    (b'{"value": NaN}', "invalid_json"),
-    (b"[" * 100_000, "invalid_json"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "garbage,code",
+    [
+        (b"this is not json", "invalid_json"),
+        (b"\xff\xfe\x00", "invalid_json"),
+        (b"[1, 2, 3]", "not_a_certificate"),
+        (b'{"format": "ai-portal-certificate/1"}', "not_a_certificate"),
+        (b'{"format": 1, "algorithm": 2, "key_id": 3, "payload": [], "signature": 4}', "not_a_certificate"),
+        (b'{"a": 1, "a": 2}', "invalid_json"),
+        (b'{"value": NaN}', "invalid_json"),
+        (b"[" * 100_000, "invalid_json"),
+        (b"", "empty"),
+    ],
+)
 def test_garbage_is_refused_with_a_400_and_a_message(db, garbage, code):
     response = post_document(garbage)
     assert response.status_code == 400
@@ -267,6 +290,7 @@ def test_an_upload_over_256_kb_is_refused_before_it_is_read(db):
 
 # --- no login, no CSRF token, but throttled ------------------------------------------------------
 
+
 def test_a_logged_in_browser_verifies_without_a_csrf_token(certificate, auditor):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(auditor)
@@ -287,6 +311,7 @@ def test_too_many_checks_from_one_address_are_throttled(certificate, monkeypatch
 
 # --- the published key ---------------------------------------------------------------------------
 
+
 def test_the_public_key_is_published_as_plain_text_pem_with_its_key_id(db):
     response = Client().get(reverse("certificate_public_key"))
     text = response.content.decode()
@@ -298,9 +323,18 @@ def test_the_public_key_is_published_as_plain_text_pem_with_its_key_id(db):
 def test_the_offline_tool_verifies_a_certificate_with_the_published_key(certificate, tmp_path):
     (tmp_path / "key.pem").write_bytes(Client().get(reverse("certificate_public_key")).content)
     (tmp_path / "certificate.json").write_bytes(file_bytes(certificate.document))
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "verify_certificate.py"),
-                          str(tmp_path / "certificate.json"), "--public-key", str(tmp_path / "key.pem")],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "verify_certificate.py"),
+            str(tmp_path / "certificate.json"),
+            "--public-key",
+            str(tmp_path / "key.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("VALID")
 

@@ -17,11 +17,14 @@ from tests.conftest import make_user
 from tests.governance.conftest import MINIMAL
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql" and os.environ.get("CI") != "true",
-                    reason="concurrent transactions need PostgreSQL (CI runs this there)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+    reason="concurrent transactions need PostgreSQL (CI runs this there)",
+)
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_signing_at_once_produce_exactly_one_certificate(ml_engineer, compliance_officer, org_admin,
-                                                                       auditor):
+def test_two_reviewers_signing_at_once_produce_exactly_one_certificate(
+    ml_engineer, compliance_officer, org_admin, auditor
+):
     from django.db import connection as thread_connection
 
     seed_application_dates()
@@ -38,8 +41,14 @@ def test_two_reviewers_signing_at_once_produce_exactly_one_certificate(ml_engine
     def sign(person):
         try:
             barrier.wait()
-            svc.submission_sign(actor=person, submission=submission, decision="approve", password=PASSWORD,
-                                reason="Reviewed every finding and chart.", expected_version=version)
+            svc.submission_sign(
+                actor=person,
+                submission=submission,
+                decision="approve",
+                password=PASSWORD,
+                reason="Reviewed every finding and chart.",
+                expected_version=version,
+            )
             outcomes.append("signed")
         except Conflict as error:
             outcomes.append(error.code)
@@ -54,8 +63,10 @@ def test_two_reviewers_signing_at_once_produce_exactly_one_certificate(ml_engine
     assert submission.signoffs.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql" and os.environ.get("CI") != "true",
-                    reason="concurrent transactions need PostgreSQL (CI runs this there)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
+    reason="concurrent transactions need PostgreSQL (CI runs this there)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_systems_of_one_organisation_submitting_at_once_get_consecutive_numbers(ml_engineer, compliance_officer):
     """Each thread holds its INSERT of the submission until the other reaches its own (or 3 s pass):

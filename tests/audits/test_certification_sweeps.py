@@ -45,20 +45,32 @@ def just_before(statement: str, table: str, action, *, nth: int = 1):
 def with_conditions(in_review, auditor, compliance_officer, ml_engineer):
     """An approved high-risk submission whose certificate carries two conditions due in 5 and 10 days."""
     decide_all(in_review, auditor)
-    svc.submission_sign(actor=auditor, submission=in_review, decision="approve_with_conditions", password=PASSWORD,
-                        reason="Fine once monitoring is in place.", valid_until=TODAY + timedelta(days=200),
-                        conditions=[{"text": "Drift monitoring", "owner": ml_engineer.pk,
-                                     "due_date": TODAY + timedelta(days=5)},
-                                    {"text": "Quarterly fairness report", "owner": ml_engineer.pk,
-                                     "due_date": TODAY + timedelta(days=10)}])
-    svc.submission_sign(actor=compliance_officer, submission=in_review, decision="approve", password=PASSWORD,
-                        reason="Obligations are covered.")
+    svc.submission_sign(
+        actor=auditor,
+        submission=in_review,
+        decision="approve_with_conditions",
+        password=PASSWORD,
+        reason="Fine once monitoring is in place.",
+        valid_until=TODAY + timedelta(days=200),
+        conditions=[
+            {"text": "Drift monitoring", "owner": ml_engineer.pk, "due_date": TODAY + timedelta(days=5)},
+            {"text": "Quarterly fairness report", "owner": ml_engineer.pk, "due_date": TODAY + timedelta(days=10)},
+        ],
+    )
+    svc.submission_sign(
+        actor=compliance_officer,
+        submission=in_review,
+        decision="approve",
+        password=PASSWORD,
+        reason="Obligations are covered.",
+    )
     in_review.refresh_from_db()
     return in_review
 
 
 def test_a_condition_met_between_the_sweeps_read_and_write_stays_met_and_the_certificate_valid(
-        with_conditions, ml_engineer):
+    with_conditions, ml_engineer
+):
     first = with_conditions.conditions.order_by("due_date").first()
 
     def met_meanwhile():
@@ -108,8 +120,9 @@ def test_one_condition_that_fails_does_not_stop_the_others_from_becoming_overdue
     monkeypatch.setattr(certs, "certificate_suspend", suspend_failing_once)
     swept = certs.conditions_sweep(today=TODAY + timedelta(days=11))
     assert swept["overdue"] == [second.pk]
-    assert swept["errors"] == [{"sweep": "overdue", "condition": str(first.pk),
-                                "error": "RuntimeError: the mail relay timed out"}]
+    assert swept["errors"] == [
+        {"sweep": "overdue", "condition": str(first.pk), "error": "RuntimeError: the mail relay timed out"}
+    ]
     first.refresh_from_db()
     assert first.status == "open", "its claim was rolled back with the failure, so the next sweep retries it"
     assert Certificate.objects.get().status == "suspended"
@@ -121,13 +134,19 @@ def approved_minimal(ml_engineer, compliance_officer, auditor, org_admin, name: 
     submission = svc.submission_create(actor=ml_engineer, model_version=ready.version)
     svc.reviewer_assign(actor=org_admin, submission=submission, reviewer=auditor)
     decide_all(submission, auditor)
-    svc.submission_sign(actor=auditor, submission=submission, decision="approve", password=PASSWORD,
-                        reason="Every finding was reviewed and accepted.")
+    svc.submission_sign(
+        actor=auditor,
+        submission=submission,
+        decision="approve",
+        password=PASSWORD,
+        reason="Every finding was reviewed and accepted.",
+    )
     return Certificate.objects.get(submission=submission)
 
 
 def test_a_certificate_revoked_since_the_expiry_sweeps_scan_stays_revoked(
-        ml_engineer, compliance_officer, auditor, org_admin):
+    ml_engineer, compliance_officer, auditor, org_admin
+):
     certificate = approved_minimal(ml_engineer, compliance_officer, auditor, org_admin, "Ticket router")
     later = certificate.valid_until + timedelta(days=1)
 
@@ -143,7 +162,8 @@ def test_a_certificate_revoked_since_the_expiry_sweeps_scan_stays_revoked(
 
 
 def test_one_certificate_that_fails_to_expire_does_not_stop_the_others(
-        ml_engineer, compliance_officer, auditor, org_admin, monkeypatch):
+    ml_engineer, compliance_officer, auditor, org_admin, monkeypatch
+):
     one = approved_minimal(ml_engineer, compliance_officer, auditor, org_admin, "Ticket router")
     two = approved_minimal(ml_engineer, compliance_officer, auditor, org_admin, "Chat assistant")
     real, calls = certs._change, []
@@ -159,8 +179,9 @@ def test_one_certificate_that_fails_to_expire_does_not_stop_the_others(
     swept = certs.certificates_expire_sweep(today=later)
     failed, expired = calls[0], calls[1]
     assert swept["expired"] == [str(expired)]
-    assert swept["errors"] == [{"sweep": "expired", "certificate": str(failed),
-                                "error": "RuntimeError: deadlock detected"}]
+    assert swept["errors"] == [
+        {"sweep": "expired", "certificate": str(failed), "error": "RuntimeError: deadlock detected"}
+    ]
     assert Certificate.objects.get(pk=expired).status == "expired"
     assert Certificate.objects.get(pk=failed).status == "valid", "retried by the next sweep"
 

@@ -42,10 +42,17 @@ def finding(submission, check_id):
 
 def sign_data(submission, **overrides) -> dict:
     submission.refresh_from_db()
-    data = {"lock_version": submission.lock_version, "decision": "approve", "password": PASSWORD,
-            "reason": "Every finding reviewed; the residual risks are accepted.", "valid_until": "",
-            "conditions-TOTAL_FORMS": "3", "conditions-INITIAL_FORMS": "0", "conditions-MIN_NUM_FORMS": "0",
-            "conditions-MAX_NUM_FORMS": "20"}
+    data = {
+        "lock_version": submission.lock_version,
+        "decision": "approve",
+        "password": PASSWORD,
+        "reason": "Every finding reviewed; the residual risks are accepted.",
+        "valid_until": "",
+        "conditions-TOTAL_FORMS": "3",
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "20",
+    }
     for i in range(3):
         data.update({f"conditions-{i}-text": "", f"conditions-{i}-owner": "", f"conditions-{i}-due_date": ""})
     data.update(overrides)
@@ -57,6 +64,7 @@ def text_of(response) -> str:
 
 
 # --- the permission matrix ------------------------------------------------------------------------
+
 
 def test_the_submission_list_is_open_to_every_member_and_empty_for_strangers(permission_matrix, submission, outsider):
     assert permission_matrix(lambda c: c.get(reverse("certification:submission_list"))) == {**READERS, "outsider": 200}
@@ -74,8 +82,14 @@ def test_a_versions_certification_panel_is_404_for_another_organisation(permissi
 
 def test_only_ml_engineers_open_the_submit_form(permission_matrix, certifiable):
     url = reverse("certification:submission_new", args=[certifiable.version.pk])
-    assert permission_matrix(lambda c: c.get(url)) == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 403,
-                                                       "compliance_officer": 403, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(lambda c: c.get(url)) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 200,
+        "auditor": 403,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_an_ml_engineer_of_another_organisation_gets_404_on_the_submit_form(certifiable, other_organisation):
@@ -87,17 +101,28 @@ def test_an_ml_engineer_of_another_organisation_gets_404_on_the_submit_form(cert
 def test_only_assigned_reviewers_record_decisions(permission_matrix, in_review):
     url = reverse("certification:finding_decide", args=[in_review.pk, finding(in_review, "FAIR-02").pk])
     data = {f"f{finding(in_review, 'FAIR-02').pk}-decision": "escalate"}
-    assert permission_matrix(lambda c: c.post(url, data)) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302,
-                                                              "compliance_officer": 302, "org_admin": 403,
-                                                              "outsider": 403}
+    assert permission_matrix(lambda c: c.post(url, data)) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_the_ml_team_and_reviewers_comment_but_admins_do_not(permission_matrix, in_review):
     fair = finding(in_review, "FAIR-02")
     url = reverse("certification:finding_comments", args=[in_review.pk, fair.pk])
     result = permission_matrix(lambda c: c.post(url, {f"c{fair.pk}-body": "Which groups drive the gap?"}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 302, "auditor": 302, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 302,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_a_findings_thread_is_404_for_another_organisation(permission_matrix, in_review):
@@ -110,43 +135,76 @@ def test_admins_and_compliance_officers_assign_reviewers(permission_matrix, subm
         reviewer = make_user(organisation, f"reviewer{next(_numbers)}", "auditor")
         return client.post(reverse("certification:submission_assign", args=[submission.pk]), {"reviewer": reviewer.pk})
 
-    assert permission_matrix(assign) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403,
-                                         "compliance_officer": 302, "org_admin": 302, "outsider": 404}
+    assert permission_matrix(assign) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 404,
+    }
 
 
 def test_reviewers_and_admins_declare_conflicts_of_interest(permission_matrix, in_review):
     url = reverse("certification:conflict_declare", args=[in_review.pk])
     result = permission_matrix(lambda c: c.post(url, {"reason": "I helped design this model last year."}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302, "compliance_officer": 302,
-                      "org_admin": 302, "outsider": 404}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 404,
+    }
 
 
 def test_only_reviewers_request_changes(permission_matrix, in_review):
     def request_changes(client):
         Submission.objects.filter(pk=in_review.pk).update(status="in_review")
         in_review.refresh_from_db()
-        return client.post(reverse("certification:submission_request_changes", args=[in_review.pk]),
-                           {"reason": "Rebalance the training data first.", "lock_version": in_review.lock_version})
+        return client.post(
+            reverse("certification:submission_request_changes", args=[in_review.pk]),
+            {"reason": "Rebalance the training data first.", "lock_version": in_review.lock_version},
+        )
 
-    assert permission_matrix(request_changes) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302,
-                                                  "compliance_officer": 302, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(request_changes) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_only_ml_engineers_submit_again_after_changes_were_requested(permission_matrix, in_review):
     def resubmit(client):
         Submission.objects.filter(pk=in_review.pk).update(status="changes_requested")
         in_review.refresh_from_db()
-        return client.post(reverse("certification:submission_resubmit", args=[in_review.pk]),
-                           {"lock_version": in_review.lock_version})
+        return client.post(
+            reverse("certification:submission_resubmit", args=[in_review.pk]), {"lock_version": in_review.lock_version}
+        )
 
-    assert permission_matrix(resubmit) == {"anonymous": LOGIN, "ml_engineer": 302, "auditor": 403,
-                                           "compliance_officer": 403, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(resubmit) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 302,
+        "auditor": 403,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_only_an_assigned_auditor_re_runs_the_validation(permission_matrix, in_review):
     url = reverse("certification:submission_rerun", args=[in_review.pk])
-    assert permission_matrix(lambda c: c.post(url)) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302,
-                                                        "compliance_officer": 403, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(lambda c: c.post(url)) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_a_rerun_page_is_404_for_another_organisation(permission_matrix, in_review, auditor):
@@ -159,8 +217,13 @@ def test_only_assigned_reviewers_sign(permission_matrix, in_review, auditor):
     decide_all(in_review, auditor)
     url = reverse("certification:submission_sign", args=[in_review.pk])
     assert permission_matrix(lambda c: c.post(url, sign_data(in_review))) == {
-        "anonymous": LOGIN, "ml_engineer": 403, "auditor": 302, "compliance_officer": 302, "org_admin": 403,
-        "outsider": 403}
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
     in_review.refresh_from_db()
     assert in_review.status == "approved"
 
@@ -168,8 +231,14 @@ def test_only_assigned_reviewers_sign(permission_matrix, in_review, auditor):
 def test_only_reviewers_record_a_dissenting_opinion(permission_matrix, in_review):
     url = reverse("certification:dissent_record", args=[in_review.pk])
     result = permission_matrix(lambda c: c.post(url, {"opinion": "The fairness gap is larger than we admit."}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_the_certificate_download_is_404_for_another_organisation(permission_matrix, high_risk_approved):
@@ -183,39 +252,73 @@ def test_only_certificate_managers_suspend_a_certificate(permission_matrix, high
     def suspend(client):
         Certificate.objects.filter(pk=certificate.pk).update(status="valid")
         Submission.objects.filter(pk=high_risk_approved.pk).update(status="approved")
-        return client.post(reverse("certification:certificate_change", args=[certificate.pk]),
-                           {"action": "suspend", "reason": "Incident under investigation."})
+        return client.post(
+            reverse("certification:certificate_change", args=[certificate.pk]),
+            {"action": "suspend", "reason": "Incident under investigation."},
+        )
 
-    assert permission_matrix(suspend) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403,
-                                          "compliance_officer": 302, "org_admin": 302, "outsider": 404}
+    assert permission_matrix(suspend) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 404,
+    }
 
 
 def conditional_approval(submission, auditor, compliance_officer, owner) -> Condition:
     decide_all(submission, auditor)
-    svc.submission_sign(actor=auditor, submission=submission, decision="approve_with_conditions", password=PASSWORD,
-                        reason="Fine once monitoring is in place.", valid_until=timezone.localdate() + timedelta(days=200),
-                        conditions=[{"text": "Set up drift monitoring", "owner": owner.pk,
-                                     "due_date": timezone.localdate() + timedelta(days=30)}])
-    svc.submission_sign(actor=compliance_officer, submission=submission, decision="approve", password=PASSWORD,
-                        reason="Obligations are covered.")
+    svc.submission_sign(
+        actor=auditor,
+        submission=submission,
+        decision="approve_with_conditions",
+        password=PASSWORD,
+        reason="Fine once monitoring is in place.",
+        valid_until=timezone.localdate() + timedelta(days=200),
+        conditions=[
+            {
+                "text": "Set up drift monitoring",
+                "owner": owner.pk,
+                "due_date": timezone.localdate() + timedelta(days=30),
+            }
+        ],
+    )
+    svc.submission_sign(
+        actor=compliance_officer,
+        submission=submission,
+        decision="approve",
+        password=PASSWORD,
+        reason="Obligations are covered.",
+    )
     return submission.conditions.get()
 
 
-def test_a_condition_is_marked_met_by_its_owner_or_a_certificate_manager(permission_matrix, in_review, auditor,
-                                                                         compliance_officer, ml_engineer):
+def test_a_condition_is_marked_met_by_its_owner_or_a_certificate_manager(
+    permission_matrix, in_review, auditor, compliance_officer, ml_engineer
+):
     condition = conditional_approval(in_review, auditor, compliance_officer, ml_engineer)
 
     def mark(client):
         Condition.objects.filter(pk=condition.pk).update(status="open")
-        return client.post(reverse("certification:condition_met", args=[condition.pk]),
-                           {f"met{condition.pk}-note": "Dashboards are live since Monday."})
+        return client.post(
+            reverse("certification:condition_met", args=[condition.pk]),
+            {f"met{condition.pk}-note": "Dashboards are live since Monday."},
+        )
 
-    assert permission_matrix(mark) == {"anonymous": LOGIN, "ml_engineer": 302, "auditor": 403,
-                                       "compliance_officer": 302, "org_admin": 302, "outsider": 404}
+    assert permission_matrix(mark) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 302,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 404,
+    }
 
 
-def test_a_risk_is_raised_from_a_decision_by_its_reviewers_or_a_compliance_officer(permission_matrix, in_review,
-                                                                                   auditor):
+def test_a_risk_is_raised_from_a_decision_by_its_reviewers_or_a_compliance_officer(
+    permission_matrix, in_review, auditor
+):
     decide_all(in_review, auditor)
     fair = finding(in_review, "FAIR-02")
 
@@ -223,11 +326,18 @@ def test_a_risk_is_raised_from_a_decision_by_its_reviewers_or_a_compliance_offic
         FindingDecision.objects.filter(submission=in_review).update(risk=None)
         return client.post(reverse("certification:finding_raise_risk", args=[in_review.pk, fair.pk]))
 
-    assert permission_matrix(raise_risk) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 302,
-                                             "compliance_officer": 302, "org_admin": 403, "outsider": 404}
+    assert permission_matrix(raise_risk) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 404,
+    }
 
 
 # --- submitting -------------------------------------------------------------------------------------
+
 
 def test_the_submit_page_lists_the_blockers_in_plain_words_instead_of_a_form(ml_engineer):
     registered = register_credit_system(ml_engineer, name="Unclassified scorer")
@@ -239,8 +349,9 @@ def test_the_submit_page_lists_the_blockers_in_plain_words_instead_of_a_form(ml_
 
 
 def test_the_version_page_panel_offers_to_submit_a_ready_version(certifiable, ml_engineer):
-    panel = client_for(ml_engineer).get(reverse("certification:version_panel", args=[certifiable.version.pk]),
-                                        HTTP_HX_REQUEST="true")
+    panel = client_for(ml_engineer).get(
+        reverse("certification:version_panel", args=[certifiable.version.pk]), HTTP_HX_REQUEST="true"
+    )
     assert 'data-testid="submit-for-certification"' in panel.content.decode()
     assert "<html" not in panel.content.decode()
     page = client_for(ml_engineer).get(reverse("registry:version_detail", args=[certifiable.version.pk]))
@@ -269,8 +380,10 @@ def test_submitting_a_version_twice_shows_why_and_keeps_the_note(submission, cer
 
 # --- the list --------------------------------------------------------------------------------------
 
-def test_the_list_filters_by_status_and_shows_a_reviewer_what_is_assigned_to_them(in_review, minimal_certifiable,
-                                                                                  ml_engineer, auditor):
+
+def test_the_list_filters_by_status_and_shows_a_reviewer_what_is_assigned_to_them(
+    in_review, minimal_certifiable, ml_engineer, auditor
+):
     other = svc.submission_create(actor=ml_engineer, model_version=minimal_certifiable.version)
     client = client_for(auditor)
     url = reverse("certification:submission_list")
@@ -296,11 +409,19 @@ def test_notifications_link_to_the_workspace(submission):
 
 # --- the workspace -----------------------------------------------------------------------------------
 
+
 def test_the_workspace_shows_history_model_card_results_and_every_finding(in_review, auditor):
     page = text_of(client_for(auditor).get(detail_url(in_review)))
-    for expected in ("Reviewer assigned", "Review started", "Model card", 'data-testid="result-PERF-04"',
-                     'data-testid="finding-PERF-01"', 'data-testid="finding-FAIR-02"', "charts-PERF-01",
-                     "critical without a decision: PERF-01"):
+    for expected in (
+        "Reviewer assigned",
+        "Review started",
+        "Model card",
+        'data-testid="result-PERF-04"',
+        'data-testid="finding-PERF-01"',
+        'data-testid="finding-FAIR-02"',
+        "charts-PERF-01",
+        "critical without a decision: PERF-01",
+    ):
         assert expected in page
     assert 'data-testid="decision-form-PERF-01"' in page and 'data-testid="sign-form"' in page
 
@@ -315,8 +436,13 @@ def test_a_decision_through_htmx_returns_the_card_and_moves_the_pages_version_on
     perf = finding(in_review, "PERF-01")
     response = client_for(auditor).post(
         reverse("certification:finding_decide", args=[in_review.pk, perf.pk]),
-        {f"f{perf.pk}-decision": "accept_risk", f"f{perf.pk}-justification": "Human review of every rejection.",
-         "lock_version": in_review.lock_version}, HTTP_HX_REQUEST="true")
+        {
+            f"f{perf.pk}-decision": "accept_risk",
+            f"f{perf.pk}-justification": "Human review of every rejection.",
+            "lock_version": in_review.lock_version,
+        },
+        HTTP_HX_REQUEST="true",
+    )
     body = text_of(response)
     in_review.refresh_from_db()
     assert response.status_code == 200 and "<html" not in body
@@ -327,8 +453,10 @@ def test_a_decision_through_htmx_returns_the_card_and_moves_the_pages_version_on
 
 def test_accepting_a_risk_without_justification_is_refused_and_keeps_the_choice(in_review, auditor):
     perf = finding(in_review, "PERF-01")
-    response = client_for(auditor).post(reverse("certification:finding_decide", args=[in_review.pk, perf.pk]),
-                                        {f"f{perf.pk}-decision": "accept_risk", f"f{perf.pk}-justification": "ok"})
+    response = client_for(auditor).post(
+        reverse("certification:finding_decide", args=[in_review.pk, perf.pk]),
+        {f"f{perf.pk}-decision": "accept_risk", f"f{perf.pk}-justification": "ok"},
+    )
     page = text_of(response)
     assert response.status_code == 400
     assert "Accepting a risk needs a written reason of at least 10 characters" in page
@@ -338,8 +466,9 @@ def test_accepting_a_risk_without_justification_is_refused_and_keeps_the_choice(
 
 def test_an_unassigned_auditor_sees_why_their_decision_was_refused_with_a_403(submission, auditor):
     fair = finding(submission, "FAIR-02")
-    response = client_for(auditor).post(reverse("certification:finding_decide", args=[submission.pk, fair.pk]),
-                                        {f"f{fair.pk}-decision": "escalate"})
+    response = client_for(auditor).post(
+        reverse("certification:finding_decide", args=[submission.pk, fair.pk]), {f"f{fair.pk}-decision": "escalate"}
+    )
     assert response.status_code == 403
     assert "You are not assigned to review this submission." in text_of(response)
 
@@ -347,13 +476,26 @@ def test_an_unassigned_auditor_sees_why_their_decision_was_refused_with_a_403(su
 def test_a_decision_can_point_to_an_existing_risk_in_the_register(in_review, auditor, compliance_officer):
     from governance.risks.services import risk_create
 
-    risk = risk_create(actor=compliance_officer, data={
-        "title": "Credit model under-serves older applicants", "category": "bias", "likelihood": 3, "impact": 3,
-        "systems": [in_review.system], "owner": compliance_officer})
+    risk = risk_create(
+        actor=compliance_officer,
+        data={
+            "title": "Credit model under-serves older applicants",
+            "category": "bias",
+            "likelihood": 3,
+            "impact": 3,
+            "systems": [in_review.system],
+            "owner": compliance_officer,
+        },
+    )
     fair = finding(in_review, "FAIR-02")
-    client_for(auditor).post(reverse("certification:finding_decide", args=[in_review.pk, fair.pk]), {
-        f"f{fair.pk}-decision": "accept_risk", f"f{fair.pk}-justification": "Tracked in the register already.",
-        f"f{fair.pk}-risk": risk.pk})
+    client_for(auditor).post(
+        reverse("certification:finding_decide", args=[in_review.pk, fair.pk]),
+        {
+            f"f{fair.pk}-decision": "accept_risk",
+            f"f{fair.pk}-justification": "Tracked in the register already.",
+            f"f{fair.pk}-risk": risk.pk,
+        },
+    )
     assert FindingDecision.objects.get(finding=fair).risk == risk
     assert risk.reference in text_of(client_for(auditor).get(detail_url(in_review)))
 
@@ -367,9 +509,10 @@ def test_raising_a_risk_from_a_decision_links_both_ways(in_review, auditor):
     assert response.status_code == 302 and response["Location"] == reverse("governance:risk_detail", args=[risk.pk])
     assert (risk.source_type, risk.source_id) == ("audits.findingdecision", str(decision.pk))
     risk_page = client_for(auditor).get(response["Location"]).content.decode()
-    assert f'{detail_url(in_review)}#finding-{fair.pk}' in risk_page
-    again = client_for(auditor).post(reverse("certification:finding_raise_risk", args=[in_review.pk, fair.pk]),
-                                     follow=True)
+    assert f"{detail_url(in_review)}#finding-{fair.pk}" in risk_page
+    again = client_for(auditor).post(
+        reverse("certification:finding_raise_risk", args=[in_review.pk, fair.pk]), follow=True
+    )
     assert f"already linked to risk {risk.reference}" in text_of(again)
 
 
@@ -388,8 +531,9 @@ def test_comments_are_threaded_and_work_with_and_without_htmx(in_review, auditor
     plain = client_for(auditor).post(url, {f"c{fair.pk}-body": "Which groups drive the gap?"})
     assert plain.status_code == 302 and plain["Location"].endswith(f"#finding-{fair.pk}")
     question = in_review.comments.get()
-    card = client_for(ml_engineer).post(url, {f"c{fair.pk}-body": "Applicants over 60.", f"c{fair.pk}-parent":
-                                              question.pk}, HTTP_HX_REQUEST="true")
+    card = client_for(ml_engineer).post(
+        url, {f"c{fair.pk}-body": "Applicants over 60.", f"c{fair.pk}-parent": question.pk}, HTTP_HX_REQUEST="true"
+    )
     body = text_of(card)
     assert card.status_code == 200 and "<html" not in body
     assert re.search(r'class="replies">.*Applicants over 60', body)
@@ -405,8 +549,10 @@ def test_an_empty_comment_gets_a_clear_message(in_review, ml_engineer):
 
 
 def test_an_auditor_who_declares_a_conflict_is_withdrawn(in_review, auditor):
-    client_for(auditor).post(reverse("certification:conflict_declare", args=[in_review.pk]),
-                             {"reason": "My spouse leads the team that built it."})
+    client_for(auditor).post(
+        reverse("certification:conflict_declare", args=[in_review.pk]),
+        {"reason": "My spouse leads the team that built it."},
+    )
     assert not in_review.assignments.get(reviewer=auditor).active
     page = text_of(client_for(auditor).get(detail_url(in_review)))
     assert "withdrawn" in page and "decision-form-" not in page
@@ -414,19 +560,23 @@ def test_an_auditor_who_declares_a_conflict_is_withdrawn(in_review, auditor):
 
 def test_assigning_the_uploader_of_the_version_is_refused_with_the_reason_and_a_403(submission, org_admin, auditor):
     type(submission.model_version).objects.filter(pk=submission.model_version_id).update(uploaded_by=auditor)
-    response = client_for(org_admin).post(reverse("certification:submission_assign", args=[submission.pk]),
-                                          {"reviewer": auditor.pk})
+    response = client_for(org_admin).post(
+        reverse("certification:submission_assign", args=[submission.pk]), {"reviewer": auditor.pk}
+    )
     assert response.status_code == 403
-    assert "They uploaded this model version; separation of duties forbids reviewing their own work." \
-        in text_of(response)
+    assert "They uploaded this model version; separation of duties forbids reviewing their own work." in text_of(
+        response
+    )
     assert not submission.assignments.exists()
 
 
 # --- sign-off ----------------------------------------------------------------------------------------
 
+
 def post_sign(user, submission, **overrides):
-    return client_for(user).post(reverse("certification:submission_sign", args=[submission.pk]),
-                                 sign_data(submission, **overrides))
+    return client_for(user).post(
+        reverse("certification:submission_sign", args=[submission.pk]), sign_data(submission, **overrides)
+    )
 
 
 def test_a_stale_sign_off_form_says_someone_changed_it_and_keeps_the_input_with_a_409(in_review, auditor):
@@ -438,22 +588,27 @@ def test_a_stale_sign_off_form_says_someone_changed_it_and_keeps_the_input_with_
     assert response.status_code == 409
     assert "Someone changed this submission while you had it open" in page
     assert "My carefully written reason." in page
-    assert f'id="sign_lock_version" value="{in_review.lock_version}"' in page or \
-        f'value="{in_review.lock_version}" id="sign_lock_version"' in page
+    assert (
+        f'id="sign_lock_version" value="{in_review.lock_version}"' in page
+        or f'value="{in_review.lock_version}" id="sign_lock_version"' in page
+    )
     assert not in_review.signoffs.exists()
 
 
-@pytest.mark.parametrize(("overrides", "message", "status"), [
-    ({"password": ""}, "Re-enter your password to sign", 400),
-    ({"password": "not-my-password"}, "Your password was not correct", 403),  # a refused re-authentication
-    ({"reason": ""}, "Write the reason for your decision.", 400),
-    ({"reason": "ok"}, "needs a written reason of at least 10 characters", 400),
-])
-def test_sign_off_input_problems_get_a_clear_message_and_keep_the_input(in_review, auditor, overrides, message,
-                                                                         status):
+@pytest.mark.parametrize(
+    ("overrides", "message", "status"),
+    [
+        ({"password": ""}, "Re-enter your password to sign", 400),
+        ({"password": "not-my-password"}, "Your password was not correct", 403),  # a refused re-authentication
+        ({"reason": ""}, "Write the reason for your decision.", 400),
+        ({"reason": "ok"}, "needs a written reason of at least 10 characters", 400),
+    ],
+)
+def test_sign_off_input_problems_get_a_clear_message_and_keep_the_input(in_review, auditor, overrides, message, status):
     decide_all(in_review, auditor)
-    response = post_sign(auditor, in_review, **{"decision": "reject", "reason": "Bias is not mitigated enough.",
-                                                **overrides})
+    response = post_sign(
+        auditor, in_review, **{"decision": "reject", "reason": "Bias is not mitigated enough.", **overrides}
+    )
     page = text_of(response)
     assert response.status_code == status
     assert message in page
@@ -470,9 +625,17 @@ def test_sign_off_with_an_undecided_critical_finding_is_refused(in_review, audit
 
 def test_a_malformed_condition_date_is_named_and_the_condition_text_is_kept(in_review, auditor, ml_engineer):
     decide_all(in_review, auditor)
-    response = post_sign(auditor, in_review, decision="approve_with_conditions", valid_until="2099-13-45",
-                         **{"conditions-0-text": "Set up drift monitoring", "conditions-0-owner": ml_engineer.pk,
-                            "conditions-0-due_date": "next tuesday"})
+    response = post_sign(
+        auditor,
+        in_review,
+        decision="approve_with_conditions",
+        valid_until="2099-13-45",
+        **{
+            "conditions-0-text": "Set up drift monitoring",
+            "conditions-0-owner": ml_engineer.pk,
+            "conditions-0-due_date": "next tuesday",
+        },
+    )
     page = text_of(response)
     assert response.status_code == 400
     assert page.count("Write the date as YYYY-MM-DD") == 2
@@ -483,19 +646,33 @@ def test_a_malformed_condition_date_is_named_and_the_condition_text_is_kept(in_r
 def test_a_half_filled_condition_is_refused(in_review, auditor):
     decide_all(in_review, auditor)
     until = (timezone.localdate() + timedelta(days=100)).isoformat()
-    response = post_sign(auditor, in_review, decision="approve_with_conditions", valid_until=until,
-                         **{"conditions-0-text": "Set up drift monitoring"})
+    response = post_sign(
+        auditor,
+        in_review,
+        decision="approve_with_conditions",
+        valid_until=until,
+        **{"conditions-0-text": "Set up drift monitoring"},
+    )
     assert "A condition needs a text, an owner and a due date." in text_of(response)
 
 
-def test_two_approvals_with_conditions_issue_a_certificate_shown_with_its_conditions(in_review, auditor,
-                                                                                  compliance_officer, ml_engineer):
+def test_two_approvals_with_conditions_issue_a_certificate_shown_with_its_conditions(
+    in_review, auditor, compliance_officer, ml_engineer
+):
     decide_all(in_review, auditor)
     due = (timezone.localdate() + timedelta(days=30)).isoformat()
     until = (timezone.localdate() + timedelta(days=180)).isoformat()
-    first = post_sign(auditor, in_review, decision="approve_with_conditions", valid_until=until,
-                      **{"conditions-1-text": "Set up drift monitoring", "conditions-1-owner": ml_engineer.pk,
-                         "conditions-1-due_date": due})
+    first = post_sign(
+        auditor,
+        in_review,
+        decision="approve_with_conditions",
+        valid_until=until,
+        **{
+            "conditions-1-text": "Set up drift monitoring",
+            "conditions-1-owner": ml_engineer.pk,
+            "conditions-1-due_date": due,
+        },
+    )
     assert first.status_code == 302, text_of(first)[:2000]
     assert post_sign(compliance_officer, in_review).status_code == 302
     in_review.refresh_from_db()
@@ -530,36 +707,45 @@ def test_suspending_without_a_reason_is_refused_and_with_one_it_is_shown(high_ri
 
 
 def test_a_dissenting_opinion_is_shown_as_a_record_of_its_own(in_review, auditor):
-    client_for(auditor).post(reverse("certification:dissent_record", args=[in_review.pk]),
-                             {"opinion": "The fairness gap is larger than we admit."})
+    client_for(auditor).post(
+        reverse("certification:dissent_record", args=[in_review.pk]),
+        {"opinion": "The fairness gap is larger than we admit."},
+    )
     page = text_of(client_for(auditor).get(detail_url(in_review)))
     assert re.search(r'<blockquote class="dissent" data-testid="dissent"><p>The fairness gap', page)
 
 
 # --- changes requested, resubmission, carried points ----------------------------------------------------
 
+
 def test_after_changes_are_requested_the_engineer_submits_again(in_review, auditor, ml_engineer):
-    response = client_for(auditor).post(reverse("certification:submission_request_changes", args=[in_review.pk]),
-                                        {"reason": "Rebalance the training data.", "lock_version": 0})
+    response = client_for(auditor).post(
+        reverse("certification:submission_request_changes", args=[in_review.pk]),
+        {"reason": "Rebalance the training data.", "lock_version": 0},
+    )
     assert response.status_code == 409 and "Someone changed this submission" in text_of(response)
     assert "Rebalance the training data." in text_of(response)
     in_review.refresh_from_db()
-    client_for(auditor).post(reverse("certification:submission_request_changes", args=[in_review.pk]),
-                             {"reason": "Rebalance the training data.", "lock_version": in_review.lock_version})
+    client_for(auditor).post(
+        reverse("certification:submission_request_changes", args=[in_review.pk]),
+        {"reason": "Rebalance the training data.", "lock_version": in_review.lock_version},
+    )
     in_review.refresh_from_db()
     assert in_review.status == "changes_requested"
     page = text_of(client_for(ml_engineer).get(detail_url(in_review)))
     assert 'data-testid="resubmit"' in page and "Changes requested" in page
-    client_for(ml_engineer).post(reverse("certification:submission_resubmit", args=[in_review.pk]),
-                                 {"lock_version": in_review.lock_version})
+    client_for(ml_engineer).post(
+        reverse("certification:submission_resubmit", args=[in_review.pk]), {"lock_version": in_review.lock_version}
+    )
     in_review.refresh_from_db()
     assert in_review.status == "in_review"  # the reviewers are still assigned
 
 
 def test_a_stale_resubmission_says_someone_changed_it_with_a_409(in_review, auditor, ml_engineer):
     svc.submission_request_changes(actor=auditor, submission=in_review, reason="Rebalance the training data.")
-    response = client_for(ml_engineer).post(reverse("certification:submission_resubmit", args=[in_review.pk]),
-                                            {"lock_version": 0})
+    response = client_for(ml_engineer).post(
+        reverse("certification:submission_resubmit", args=[in_review.pk]), {"lock_version": 0}
+    )
     assert response.status_code == 409 and "Someone changed this submission" in text_of(response)
     in_review.refresh_from_db()
     assert in_review.status == "changes_requested"
@@ -567,8 +753,13 @@ def test_a_stale_resubmission_says_someone_changed_it_with_a_409(in_review, audi
 
 def test_a_follow_up_submission_shows_the_open_points_it_carries_forward(in_review, auditor, ml_engineer):
     perf = finding(in_review, "PERF-01")
-    svc.finding_decide(actor=auditor, submission=in_review, finding=perf, decision="require_mitigation",
-                       justification="Recall for the minority class is too low.")
+    svc.finding_decide(
+        actor=auditor,
+        submission=in_review,
+        finding=perf,
+        decision="require_mitigation",
+        justification="Recall for the minority class is too low.",
+    )
     svc.submission_request_changes(actor=auditor, submission=in_review, reason="Fix PERF-01 first, please.")
     Submission.objects.filter(pk=in_review.pk).update(carried_points=[])
     follower = Submission.objects.get(pk=in_review.pk)
@@ -582,6 +773,7 @@ def test_a_follow_up_submission_shows_the_open_points_it_carries_forward(in_revi
 
 
 # --- re-runs -----------------------------------------------------------------------------------------------
+
 
 def test_a_rerun_shows_progress_then_says_identical_when_nothing_changed(in_review, auditor):
     from tests.audits.certification_support import RESULTS

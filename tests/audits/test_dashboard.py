@@ -25,19 +25,33 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def estate(approved, compliance_officer, ml_engineer, credit_system, organisation):
     """An approved high-risk system with obligations, more systems, findings and risks."""
-    for n, (stage, tier) in enumerate([("deployed", "minimal"), ("development", "unclassified"),
-                                       ("deployed", "limited")]):
-        AISystem.objects.create(organisation=organisation, name=f"System {n}", purpose="x", lifecycle_stage=stage,
-                                risk_tier=tier, created_by=ml_engineer)
+    for n, (stage, tier) in enumerate(
+        [("deployed", "minimal"), ("development", "unclassified"), ("deployed", "limited")]
+    ):
+        AISystem.objects.create(
+            organisation=organisation,
+            name=f"System {n}",
+            purpose="x",
+            lifecycle_stage=stage,
+            risk_tier=tier,
+            created_by=ml_engineer,
+        )
     run = make_run(credit_system, ml_engineer)
-    findings = [make_finding(run, check_id=f"C-{n}", severity=sev) for n, sev in
-                enumerate(["critical", "high", "high", "low"])]
+    findings = [
+        make_finding(run, check_id=f"C-{n}", severity=sev) for n, sev in enumerate(["critical", "high", "high", "low"])
+    ]
     Finding.objects.filter(pk=findings[-1].pk).update(status="open")
     soon = timezone.localdate() + timedelta(days=40)
     Obligation.objects.filter(pk__in=Obligation.objects.order_by("pk").values("pk")[:2]).update(applies_from=soon)
     make_risk(compliance_officer, [credit_system], likelihood=5, impact=5)
-    make_risk(compliance_officer, [credit_system], title="Within appetite", likelihood=2, impact=2,
-              next_review_date=timezone.localdate() - timedelta(days=3))
+    make_risk(
+        compliance_officer,
+        [credit_system],
+        title="Within appetite",
+        likelihood=2,
+        impact=2,
+        next_review_date=timezone.localdate() - timedelta(days=3),
+    )
     return {"findings": findings}
 
 
@@ -48,20 +62,24 @@ def test_the_dashboard_numbers_equal_direct_queries(estate, compliance_officer, 
     for row in d["systems"]["rows"]:
         assert row["total"] == systems.filter(risk_tier=row["tier"]).count()
     high_row = next(r for r in d["systems"]["rows"] if r["tier"] == "high")
-    assert [c["n"] for c in high_row["cells"]] == [systems.filter(risk_tier="high", lifecycle_stage=s).count()
-                                                   for s in ("idea", "development", "validation", "deployed", "retired")]
+    assert [c["n"] for c in high_row["cells"]] == [
+        systems.filter(risk_tier="high", lifecycle_stage=s).count()
+        for s in ("idea", "development", "validation", "deployed", "retired")
+    ]
     obligations = Obligation.objects.filter(organisation=organisation, applicable=True)
     assert d["obligations"]["total"] == obligations.count() > 0
     for s in d["obligations"]["by_status"]:
         assert s["n"] == obligations.filter(status=s["status"]).count()
     upcoming = sorted({o.applies_from for o in obligations if o.applies_from >= timezone.localdate()})[:3]
     assert [u["date"] for u in d["obligations"]["upcoming"]] == upcoming and upcoming
-    assert [u["n"] for u in d["obligations"]["upcoming"]] == [obligations.filter(applies_from=day).count()
-                                                              for day in upcoming]
+    assert [u["n"] for u in d["obligations"]["upcoming"]] == [
+        obligations.filter(applies_from=day).count() for day in upcoming
+    ]
     open_findings = Finding.objects.filter(organisation=organisation, status="open")
     assert d["findings"]["total"] == open_findings.count() == 4
     assert {s["severity"]: s["n"] for s in d["findings"]["by_severity"]} == {
-        sev: open_findings.filter(severity=sev).count() for sev in ("critical", "high", "medium", "low", "info")}
+        sev: open_findings.filter(severity=sev).count() for sev in ("critical", "high", "medium", "low", "info")
+    }
     risks = Risk.objects.filter(organisation=organisation)
     assert d["risks"]["above_appetite"] == risks.filter(current_score__gt=9).exclude(status="closed").count() == 1
     assert d["risks"]["review_overdue"] == risks.filter(next_review_date__lt=timezone.localdate()).count() == 1
@@ -81,8 +99,9 @@ def test_each_number_links_to_the_list_behind_it(estate, client, compliance_offi
     assert client.get("/findings/?severity=high&status=open").context["page"].paginator.count == 2
 
 
-def test_the_certificate_tile_counts_valid_expiring_and_suspended_certificates(high_risk_approved, client,
-                                                                               compliance_officer):
+def test_the_certificate_tile_counts_valid_expiring_and_suspended_certificates(
+    high_risk_approved, client, compliance_officer
+):
     from datetime import timedelta
 
     from audits.certification.certificates import certificate_suspend
@@ -107,26 +126,59 @@ def test_another_organisation_sees_only_its_own_numbers(estate, outsider):
 
 
 def test_the_dashboard_stays_within_a_query_budget_with_thousands_of_rows(
-        compliance_officer, ml_engineer, organisation, client, django_assert_max_num_queries):
+    compliance_officer, ml_engineer, organisation, client, django_assert_max_num_queries
+):
     tiers = ["high", "minimal", "limited", "unclassified"]
     stages = ["idea", "development", "validation", "deployed"]
-    AISystem.objects.bulk_create([AISystem(organisation=organisation, name=f"S{n}", purpose="x",
-                                           risk_tier=tiers[n % 4], lifecycle_stage=stages[n % 4],
-                                           created_by=ml_engineer) for n in range(3000)])
+    AISystem.objects.bulk_create(
+        [
+            AISystem(
+                organisation=organisation,
+                name=f"S{n}",
+                purpose="x",
+                risk_tier=tiers[n % 4],
+                lifecycle_stage=stages[n % 4],
+                created_by=ml_engineer,
+            )
+            for n in range(3000)
+        ]
+    )
     system = AISystem.objects.get(name="S0")
     make_risk(compliance_officer, [system])
-    Risk.objects.bulk_create([Risk(organisation=organisation, reference=f"R-{n + 2}", title=f"Risk {n}",
-                                   category="bias", owner=compliance_officer, created_by=compliance_officer,
-                                   likelihood=1 + n % 5, impact=1 + (n // 5) % 5,
-                                   inherent_score=(1 + n % 5) * (1 + (n // 5) % 5),
-                                   current_score=(1 + n % 5) * (1 + (n // 5) % 5),
-                                   next_review_date=date(2026, 1, 1) + timedelta(days=n % 700))
-                              for n in range(3000)])
+    Risk.objects.bulk_create(
+        [
+            Risk(
+                organisation=organisation,
+                reference=f"R-{n + 2}",
+                title=f"Risk {n}",
+                category="bias",
+                owner=compliance_officer,
+                created_by=compliance_officer,
+                likelihood=1 + n % 5,
+                impact=1 + (n // 5) % 5,
+                inherent_score=(1 + n % 5) * (1 + (n // 5) % 5),
+                current_score=(1 + n % 5) * (1 + (n // 5) % 5),
+                next_review_date=date(2026, 1, 1) + timedelta(days=n % 700),
+            )
+            for n in range(3000)
+        ]
+    )
     run = make_run(system, ml_engineer)
-    Finding.objects.bulk_create([Finding(organisation=organisation, run=run, system=system, check_id=f"C{n}",
-                                         category="fairness", check_status="fail",
-                                         severity=["critical", "high", "medium", "low"][n % 4], title=f"F{n}")
-                                 for n in range(1000)])
+    Finding.objects.bulk_create(
+        [
+            Finding(
+                organisation=organisation,
+                run=run,
+                system=system,
+                check_id=f"C{n}",
+                category="fairness",
+                check_status="fail",
+                severity=["critical", "high", "medium", "low"][n % 4],
+                title=f"F{n}",
+            )
+            for n in range(1000)
+        ]
+    )
     client.force_login(compliance_officer)
     with django_assert_max_num_queries(20):
         response = client.get(reverse("dashboard:compliance"))
@@ -149,7 +201,11 @@ class TestRaiseRiskFromFinding:
         risk = Risk.objects.get()
         assert response["Location"] == reverse("governance:risk_detail", args=[risk.pk])
         assert (risk.source_type, risk.source_id, risk.category, risk.source) == (
-            "audits.finding", str(finding.pk), "bias", "validation_finding")
+            "audits.finding",
+            str(finding.pk),
+            "bias",
+            "validation_finding",
+        )
         assert risk.current_score == 20 and list(risk.systems.all()) == [finding.system]
         page = client.get(response["Location"]).content.decode()
         assert f'href="/findings/?run={finding.run_id}"' in page  # risk → finding
@@ -191,7 +247,13 @@ class TestRaiseRiskFromFinding:
         assert f'data-testid="raise-risk-{finding.pk}"' in before
         from governance.risks.services import risk_create_from_source
 
-        risk_create_from_source(actor=auditor, system=finding.system, title="t", description="", category="bias",
-                                source_ref={"type": "audits.finding", "id": finding.pk})
+        risk_create_from_source(
+            actor=auditor,
+            system=finding.system,
+            title="t",
+            description="",
+            category="bias",
+            source_ref={"type": "audits.finding", "id": finding.pk},
+        )
         after = render_to_string("audits/_finding_risks.html", context, request=request)
         assert "R-1" in after and "raise-risk" not in after

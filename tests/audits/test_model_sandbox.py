@@ -84,19 +84,34 @@ def fresh_probe():
 
 
 def targets_for(*, listener_port: int, key: Path, other: Path, data: Path, markers: Path) -> dict:
-    return {"db_host": "127.0.0.1", "db_port": 5432, "listener_port": listener_port, "signing_key": str(key),
-            "other_artifact": str(other), "worker_pid": os.getpid(), "write_data_dir": str(data / "escaped.txt"),
-            "write_inputs": str(sandbox.MOUNT / "inputs" / "planted.txt"),
-            "write_checkout": str(ROOT / "escaped-from-sandbox.txt"), "exec_marker": str(markers / "exec.txt"),
-            "events_file": str(sandbox.MOUNT / "out" / "events.jsonl"),
-            "secret_env": ["DATABASE", "SECRET", "SIGNING", "AWS", "BROKER", "REDIS"]}
+    return {
+        "db_host": "127.0.0.1",
+        "db_port": 5432,
+        "listener_port": listener_port,
+        "signing_key": str(key),
+        "other_artifact": str(other),
+        "worker_pid": os.getpid(),
+        "write_data_dir": str(data / "escaped.txt"),
+        "write_inputs": str(sandbox.MOUNT / "inputs" / "planted.txt"),
+        "write_checkout": str(ROOT / "escaped-from-sandbox.txt"),
+        "exec_marker": str(markers / "exec.txt"),
+        "events_file": str(sandbox.MOUNT / "out" / "events.jsonl"),
+        "secret_env": ["DATABASE", "SECRET", "SIGNING", "AWS", "BROKER", "REDIS"],
+    }
 
 
 def _spec(tmp_path: Path, model_path: Path, fmt: str = "pickle") -> RunSpec:
     frame = credit_frame(120, seed=5)
     frame.to_csv(tmp_path / "test.csv", index=False)
-    return RunSpec(task="binary", target="default", test=DataSpec(str(tmp_path / "test.csv"), READ_OPTIONS),
-                   suite="quick", model=ModelSpec(str(model_path), fmt), features=FEATURES, sensitive=["sex"])
+    return RunSpec(
+        task="binary",
+        target="default",
+        test=DataSpec(str(tmp_path / "test.csv"), READ_OPTIONS),
+        suite="quick",
+        model=ModelSpec(str(model_path), fmt),
+        features=FEATURES,
+        sensitive=["sex"],
+    )
 
 
 def assert_every_attempt_blocked(report: dict) -> None:
@@ -106,14 +121,23 @@ def assert_every_attempt_blocked(report: dict) -> None:
 
 
 def test_a_hostile_model_that_runs_its_payload_in_the_engine_cannot_do_anything_forbidden(
-        tmp_path, listener, secrets_on_disk, fresh_probe):
+    tmp_path, listener, secrets_on_disk, fresh_probe
+):
     assert sandbox.probe().available, sandbox.probe().reason
     markers = tmp_path / "markers"
     markers.mkdir()
     model = tmp_path / "hostile.pkl"
-    model.write_bytes(hostile_pickle(targets_for(listener_port=listener.port, key=secrets_on_disk["key"],
-                                                 other=secrets_on_disk["other"], data=secrets_on_disk["data"],
-                                                 markers=markers)))
+    model.write_bytes(
+        hostile_pickle(
+            targets_for(
+                listener_port=listener.port,
+                key=secrets_on_disk["key"],
+                other=secrets_on_disk["other"],
+                data=secrets_on_disk["data"],
+                markers=markers,
+            )
+        )
+    )
     outcome = execute_in_child(_spec(tmp_path, model))
 
     assert outcome.status == "failed"
@@ -129,7 +153,8 @@ def test_a_hostile_model_that_runs_its_payload_in_the_engine_cannot_do_anything_
 def test_the_engine_process_sees_only_its_own_inputs_and_none_of_the_workers_environment(tmp_path, fresh_probe):
     """What the child can list: its run's input copies and the Python installation; not the
     checkout's data folder, not the worker's environment."""
-    spy = textwrap.dedent('''
+    spy = textwrap.dedent(
+        """
         import json, os
         def listing(path):
             try:
@@ -140,7 +165,9 @@ def test_the_engine_process_sees_only_its_own_inputs_and_none_of_the_workers_env
                 "checkout": listing(%r), "data": listing(%r), "root": listing("/"),
                 "proc": listing("/proc")}
         raise RuntimeError("SEEN:" + json.dumps(seen))
-    ''' % (str(ROOT), str(ROOT / "data")))
+    """
+        % (str(ROOT), str(ROOT / "data"))
+    )
     model = tmp_path / "spy.pkl"
     model.write_bytes(hostile_pickle_source(spy))
     outcome = execute_in_child(_spec(tmp_path, model))
@@ -177,7 +204,7 @@ def test_the_inner_confinement_alone_blocks_network_secrets_and_programs_without
     rlimits) and nothing else still cannot connect, read outside its allowlist or execve."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    code = textwrap.dedent(f'''
+    code = textwrap.dedent(f"""
         import json, os, socket, subprocess, sys
         from audits.engine.confine import confine, code_read_paths
         confine(read=code_read_paths(), write=[{str(scratch)!r}], cpu_s=60, memory_mb=2048)
@@ -209,9 +236,15 @@ def test_the_inner_confinement_alone_blocks_network_secrets_and_programs_without
             return effective
         attempt("capabilities_left", capabilities)
         print(json.dumps(report))
-    ''')
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     import json
 
@@ -226,8 +259,7 @@ def test_the_inner_confinement_alone_blocks_network_secrets_and_programs_without
         assert not path.stat().st_mode & (stat.S_ISUID | stat.S_ISGID), path
 
 
-def test_without_a_sandbox_pickle_models_are_refused_with_a_reason_and_never_loaded(
-        tmp_path, monkeypatch, fresh_probe):
+def test_without_a_sandbox_pickle_models_are_refused_with_a_reason_and_never_loaded(tmp_path, monkeypatch, fresh_probe):
     monkeypatch.setenv("MODEL_SANDBOX_BWRAP", str(tmp_path / "no-such-bwrap"))
     status = sandbox.probe(refresh=True)
     assert not status.available and "bubblewrap" in status.reason
@@ -241,7 +273,8 @@ def test_without_a_sandbox_pickle_models_are_refused_with_a_reason_and_never_loa
 
 
 def test_without_a_sandbox_a_skops_model_is_refused_too_because_its_loader_builds_the_types_it_names(
-        tmp_path, monkeypatch, fresh_probe):
+    tmp_path, monkeypatch, fresh_probe
+):
     import skops.io as sio
 
     frame = credit_frame(200, seed=3)
@@ -299,19 +332,35 @@ def _register_raw_version(actor, system, data: bytes, label: str, fmt: str):
         path = Path(folder) / f"model.{fmt}"
         path.write_bytes(data)
         key, _ = storage.store(path, sha256)
-    artifact = Artifact.objects.create(organisation_id=actor.organisation_id, kind="model", sha256=sha256,
-                                       size=len(data), storage_key=key, original_name=f"{label}.pkl",
-                                       detected_format=fmt, uploaded_by=actor)
-    return ModelVersion.objects.create(organisation_id=actor.organisation_id, system=system, version_label=label,
-                                       artifact=artifact, framework="sklearn", task="binary",
-                                       feature_columns=FEATURES, scan_verdict="safe",
-                                       scan_report={"note": "hostile test file, scan bypassed"}, uploaded_by=actor)
+    artifact = Artifact.objects.create(
+        organisation_id=actor.organisation_id,
+        kind="model",
+        sha256=sha256,
+        size=len(data),
+        storage_key=key,
+        original_name=f"{label}.pkl",
+        detected_format=fmt,
+        uploaded_by=actor,
+    )
+    return ModelVersion.objects.create(
+        organisation_id=actor.organisation_id,
+        system=system,
+        version_label=label,
+        artifact=artifact,
+        framework="sklearn",
+        task="binary",
+        feature_columns=FEATURES,
+        scan_verdict="safe",
+        scan_report={"note": "hostile test file, scan bypassed"},
+        uploaded_by=actor,
+    )
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_on_the_real_worker_a_hostile_model_fails_its_run_with_every_attempt_blocked_and_the_worker_lives_on(
-        celery_worker_process, ml_engineer, other_organisation, listener, tmp_path):
+    celery_worker_process, ml_engineer, other_organisation, listener, tmp_path
+):
     from django.conf import settings
 
     from audits.certification.signing import load_or_create_signing_key
@@ -330,10 +379,18 @@ def test_on_the_real_worker_a_hostile_model_fails_its_run_with_every_attempt_blo
     other_path = Path(settings.STORAGES["artifacts"]["OPTIONS"]["location"]) / other.test.artifact.storage_key
     assert other_path.exists()
     database = settings.DATABASES["default"]
-    targets = targets_for(listener_port=listener.port, key=Path(settings.CERTIFICATE_SIGNING_KEY_FILE),
-                          other=other_path, data=Path(settings.DATA_DIR), markers=tmp_path)
-    targets.update(db_host=database.get("HOST") or "127.0.0.1", db_port=int(database.get("PORT") or 5432),
-                   worker_pid=celery_worker_process.pid)
+    targets = targets_for(
+        listener_port=listener.port,
+        key=Path(settings.CERTIFICATE_SIGNING_KEY_FILE),
+        other=other_path,
+        data=Path(settings.DATA_DIR),
+        markers=tmp_path,
+    )
+    targets.update(
+        db_host=database.get("HOST") or "127.0.0.1",
+        db_port=int(database.get("PORT") or 5432),
+        worker_pid=celery_worker_process.pid,
+    )
     hostile = _register_raw_version(ml_engineer, credit.system, hostile_pickle(targets), "hostile", "pickle")
 
     run = validation_start(actor=ml_engineer, model_version=hostile, test_dataset=credit.test, suite="quick")
@@ -351,13 +408,22 @@ def test_on_the_real_worker_a_hostile_model_fails_its_run_with_every_attempt_blo
     assert good.reproducibility["sandbox"]["outer"].startswith("bubblewrap")
 
 
-@pytest.mark.parametrize("garbage", [
-    "not json at all", '["a list"]', '{"type": "result", "result": "not a dict"}',
-    '{"type": "stage", "stage": 3}', '{"type": "progress", "rss_mb": "lots"}'])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not json at all",
+        '["a list"]',
+        '{"type": "result", "result": "not a dict"}',
+        '{"type": "stage", "stage": 3}',
+        '{"type": "progress", "rss_mb": "lots"}',
+    ],
+)
 def test_a_model_that_writes_garbage_into_the_events_file_fails_its_run_with_a_reason(tmp_path, garbage):
-    source = ("with open('/run/validation/out/events.jsonl', 'a') as events:\n"
-              f"    events.write({garbage!r} + '\\n')\n"
-              "import time\ntime.sleep(120)\n")
+    source = (
+        "with open('/run/validation/out/events.jsonl', 'a') as events:\n"
+        f"    events.write({garbage!r} + '\\n')\n"
+        "import time\ntime.sleep(120)\n"
+    )
     path = tmp_path / "garbage.pkl"
     path.write_bytes(hostile_pickle_source(source))
     outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)
@@ -368,17 +434,19 @@ def test_a_model_that_writes_garbage_into_the_events_file_fails_its_run_with_a_r
 
 
 def test_a_model_cannot_remove_replace_or_truncate_its_events_file(tmp_path):
-    source = ("import json, os\n"
-              "report = {}\n"
-              "for name, action in (('remove', lambda: os.remove('/run/validation/out/events.jsonl')),\n"
-              "                     ('symlink', lambda: os.symlink('/etc/passwd', '/run/validation/out/other')),\n"
-              "                     ('rename', lambda: os.rename('/run/validation/out/events.jsonl', '/tmp/e')),\n"
-              "                     ('truncate', lambda: os.truncate('/run/validation/out/events.jsonl', 0))):\n"
-              "    try:\n"
-              "        action(); report[name] = 'ALLOWED'\n"
-              "    except OSError as exc:\n"
-              "        report[name] = 'blocked: ' + type(exc).__name__\n"
-              "raise RuntimeError('REPORT:' + json.dumps(report))\n")
+    source = (
+        "import json, os\n"
+        "report = {}\n"
+        "for name, action in (('remove', lambda: os.remove('/run/validation/out/events.jsonl')),\n"
+        "                     ('symlink', lambda: os.symlink('/etc/passwd', '/run/validation/out/other')),\n"
+        "                     ('rename', lambda: os.rename('/run/validation/out/events.jsonl', '/tmp/e')),\n"
+        "                     ('truncate', lambda: os.truncate('/run/validation/out/events.jsonl', 0))):\n"
+        "    try:\n"
+        "        action(); report[name] = 'ALLOWED'\n"
+        "    except OSError as exc:\n"
+        "        report[name] = 'blocked: ' + type(exc).__name__\n"
+        "raise RuntimeError('REPORT:' + json.dumps(report))\n"
+    )
     path = tmp_path / "swap.pkl"
     path.write_bytes(hostile_pickle_source(source))
     outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)
@@ -390,7 +458,8 @@ def test_a_model_cannot_remove_replace_or_truncate_its_events_file(tmp_path):
 
 
 def test_the_worker_does_not_follow_an_events_file_swapped_for_a_link_even_if_the_child_could_swap_it(
-        tmp_path, secrets_on_disk):
+    tmp_path, secrets_on_disk
+):
     """The parent's own boundary, tested without the sandbox that stops the swap: the worker
     (which may run as root) never reads another file through a link in the child's folder."""
     from audits.engine.runner import ChildProtocolError, _EventReader
@@ -407,11 +476,15 @@ def test_the_worker_does_not_follow_an_events_file_swapped_for_a_link_even_if_th
         _EventReader(events).read()
 
 
-@pytest.mark.parametrize("garbage", [
-    "[" * 200000,  # deeper than the JSON parser's recursion limit
-    '{"type": "done", "reproducibility": "not a dict"}',
-    '{"type": "stage", "stage": "entering the sandbox", "t": 1, "sandbox": {"outer": "claimed"}}',
-    '{"type": "error", "stage": "x", "message": {"not": "text"}}'])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "[" * 200000,  # deeper than the JSON parser's recursion limit
+        '{"type": "done", "reproducibility": "not a dict"}',
+        '{"type": "stage", "stage": "entering the sandbox", "t": 1, "sandbox": {"outer": "claimed"}}',
+        '{"type": "error", "stage": "x", "message": {"not": "text"}}',
+    ],
+)
 def test_a_worker_reading_hostile_events_fails_the_run_instead_of_crashing(tmp_path, garbage):
     from audits.engine.runner import ChildProtocolError, _EventReader
 
@@ -422,11 +495,13 @@ def test_a_worker_reading_hostile_events_fails_the_run_instead_of_crashing(tmp_p
 
 
 def test_a_model_that_floods_the_worker_with_results_is_stopped(tmp_path):
-    source = ("import json\n"
-              "with open('/run/validation/out/events.jsonl', 'a') as events:\n"
-              "    for i in range(2000):\n"
-              "        events.write(json.dumps({'type': 'result', 'result': {'check_id': 'fake-%d' % i}}) + '\\n')\n"
-              "import time\ntime.sleep(120)\n")
+    source = (
+        "import json\n"
+        "with open('/run/validation/out/events.jsonl', 'a') as events:\n"
+        "    for i in range(2000):\n"
+        "        events.write(json.dumps({'type': 'result', 'result': {'check_id': 'fake-%d' % i}}) + '\\n')\n"
+        "import time\ntime.sleep(120)\n"
+    )
     path = tmp_path / "flood.pkl"
     path.write_bytes(hostile_pickle_source(source))
     outcome = execute_in_child(_spec(tmp_path, path), poll_s=0.05)

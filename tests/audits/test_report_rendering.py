@@ -27,47 +27,96 @@ _rng = np.random.default_rng(7)
 
 # One realistic call per chart function in audits/checks/charts.py, with the title it must show.
 CHART_CASES = {
-    "roc_curve": (lambda: charts.roc_curve(np.linspace(0, 1, 60), np.linspace(0, 1, 60) ** 0.4,
-                                           0.861), "ROC curve"),
-    "pr_curve": (lambda: charts.pr_curve(np.linspace(0, 1, 60), 1 - 0.6 * np.linspace(0, 1, 60) ** 2,
-                                         0.742, 0.24), "Precision-recall curve"),
-    "confusion_matrix": (lambda: charts.confusion_matrix(np.array([[412, 37], [58, 93]]),
-                                                         ["<=50K", ">50K"]), "Confusion matrix"),
-    "calibration_curve": (lambda: charts.calibration_curve(np.linspace(0.05, 0.95, 10),
-                                                           np.linspace(0.03, 0.97, 10),
-                                                           np.arange(10) * 12 + 5),
-                          "Reliability curve"),
-    "bars": (lambda: charts.bars(["age < 25", "25-60", "> 60"], [0.71, 0.83, 0.78],
-                                 "Recall by age band", "Slice", "Recall", ref=0.8, band=(0.75, 0.9)),
-             "Recall by age band"),
-    "grouped_bars": (lambda: charts.grouped_bars(
-        ["female", "male"], {"selection_rate": [0.18, 0.31], "tpr": [0.61, 0.72],
-                             "fpr": [0.08, None], "precision": [0.70, 0.74]},
-        "Fairness metrics by sex", "Rate", band=(0.8, 1.25)), "Fairness metrics by sex"),
-    "lines": (lambda: charts.lines([0.1, 0.3, 0.5, 0.7, 0.9],
-                                   {"precision": [0.5, 0.6, 0.7, 0.8, 0.9],
-                                    "recall": [0.95, 0.8, 0.6, 0.4, 0.2]},
-                                   "Precision and recall by threshold", "Threshold", "Metric"),
-              "Precision and recall by threshold"),
-    "strip": (lambda: charts.strip(["age", "income", "hours"],
-                                   [_rng.normal(size=400) for _ in range(3)],
-                                   [_rng.normal(size=400) for _ in range(3)]),
-              "SHAP values per feature"),
+    "roc_curve": (lambda: charts.roc_curve(np.linspace(0, 1, 60), np.linspace(0, 1, 60) ** 0.4, 0.861), "ROC curve"),
+    "pr_curve": (
+        lambda: charts.pr_curve(np.linspace(0, 1, 60), 1 - 0.6 * np.linspace(0, 1, 60) ** 2, 0.742, 0.24),
+        "Precision-recall curve",
+    ),
+    "confusion_matrix": (
+        lambda: charts.confusion_matrix(np.array([[412, 37], [58, 93]]), ["<=50K", ">50K"]),
+        "Confusion matrix",
+    ),
+    "calibration_curve": (
+        lambda: charts.calibration_curve(
+            np.linspace(0.05, 0.95, 10), np.linspace(0.03, 0.97, 10), np.arange(10) * 12 + 5
+        ),
+        "Reliability curve",
+    ),
+    "bars": (
+        lambda: charts.bars(
+            ["age < 25", "25-60", "> 60"],
+            [0.71, 0.83, 0.78],
+            "Recall by age band",
+            "Slice",
+            "Recall",
+            ref=0.8,
+            band=(0.75, 0.9),
+        ),
+        "Recall by age band",
+    ),
+    "grouped_bars": (
+        lambda: charts.grouped_bars(
+            ["female", "male"],
+            {"selection_rate": [0.18, 0.31], "tpr": [0.61, 0.72], "fpr": [0.08, None], "precision": [0.70, 0.74]},
+            "Fairness metrics by sex",
+            "Rate",
+            band=(0.8, 1.25),
+        ),
+        "Fairness metrics by sex",
+    ),
+    "lines": (
+        lambda: charts.lines(
+            [0.1, 0.3, 0.5, 0.7, 0.9],
+            {"precision": [0.5, 0.6, 0.7, 0.8, 0.9], "recall": [0.95, 0.8, 0.6, 0.4, 0.2]},
+            "Precision and recall by threshold",
+            "Threshold",
+            "Metric",
+        ),
+        "Precision and recall by threshold",
+    ),
+    "strip": (
+        lambda: charts.strip(
+            ["age", "income", "hours"],
+            [_rng.normal(size=400) for _ in range(3)],
+            [_rng.normal(size=400) for _ in range(3)],
+        ),
+        "SHAP values per feature",
+    ),
 }
 # The same helpers in the shapes the checks also use them.
 EXTRA_CASES = {
     "horizontal bars with a reference line": (
-        lambda: charts.bars(["income", "age", "hours_per_week"], [0.31, 0.22, 0.05],
-                            "Mean |SHAP| by feature", "Mean |SHAP|", "Feature", horizontal=True,
-                            ref=0.1), "Mean |SHAP| by feature"),
+        lambda: charts.bars(
+            ["income", "age", "hours_per_week"],
+            [0.31, 0.22, 0.05],
+            "Mean |SHAP| by feature",
+            "Mean |SHAP|",
+            "Feature",
+            horizontal=True,
+            ref=0.1,
+        ),
+        "Mean |SHAP| by feature",
+    ),
     "disparity ratios with the four-fifths band": (
-        lambda: charts.bars(["female", "male"], [0.74, 1.0], "Selection rate ratio to reference",
-                            "Group", "Ratio", ref=1.0, band=(0.8, 1.25)),
-        "Selection rate ratio to reference"),
+        lambda: charts.bars(
+            ["female", "male"],
+            [0.74, 1.0],
+            "Selection rate ratio to reference",
+            "Group",
+            "Ratio",
+            ref=1.0,
+            band=(0.8, 1.25),
+        ),
+        "Selection rate ratio to reference",
+    ),
     "a large SHAP strip": (
-        lambda: charts.strip([f"feature_{i}" for i in range(10)],
-                             [_rng.normal(size=500) for _ in range(10)],
-                             [_rng.normal(size=500) for _ in range(10)]), "SHAP values per feature"),
+        lambda: charts.strip(
+            [f"feature_{i}" for i in range(10)],
+            [_rng.normal(size=500) for _ in range(10)],
+            [_rng.normal(size=500) for _ in range(10)],
+        ),
+        "SHAP values per feature",
+    ),
 }
 
 
@@ -83,19 +132,22 @@ def drawn_text(root: ET.Element) -> str:
 
 def pdftotext(pdf: bytes) -> str:
     assert shutil.which("pdftotext"), "pdftotext is missing: run scripts/ensure-system-libs.sh --tests"
-    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True,
-                          timeout=60).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True, timeout=60
+    ).stdout.decode()
 
 
 def pdfinfo(pdf: bytes) -> dict[str, str]:
-    out = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True,
-                         timeout=60).stdout.decode()
+    out = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True, timeout=60).stdout.decode()
     return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
 
 
 def test_every_chart_function_in_the_checks_has_a_rendering_case():
-    public = {name for name, fn in inspect.getmembers(charts, inspect.isfunction)
-              if fn.__module__ == charts.__name__ and not name.startswith("_") and name != "to_dict"}
+    public = {
+        name
+        for name, fn in inspect.getmembers(charts, inspect.isfunction)
+        if fn.__module__ == charts.__name__ and not name.startswith("_") and name != "to_dict"
+    }
     assert public == set(CHART_CASES)
 
 
@@ -132,8 +184,7 @@ def test_the_same_figure_gives_the_same_svg_bytes():
 
 
 def test_charts_rendered_in_parallel_threads_equal_the_ones_rendered_alone():
-    figures = [CHART_CASES[name][0]() for name in ("roc_curve", "confusion_matrix", "grouped_bars",
-                                                   "lines")] * 2
+    figures = [CHART_CASES[name][0]() for name in ("roc_curve", "confusion_matrix", "grouped_bars", "lines")] * 2
     alone = [figure_to_svg(f) for f in figures]
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(figure_to_svg, figures))
@@ -148,8 +199,10 @@ def test_ids_are_scoped_per_chart_so_two_inlined_charts_do_not_share_an_id():
 
 
 def test_an_unknown_trace_type_prints_a_placeholder_with_the_title_instead_of_failing():
-    figure = {"data": [{"type": "pie", "labels": ["a", "b"], "values": [3, 1]}],
-              "layout": {"title": {"text": "Share of classes"}}}
+    figure = {
+        "data": [{"type": "pie", "labels": ["a", "b"], "values": [3, 1]}],
+        "layout": {"title": {"text": "Share of classes"}},
+    }
     text = drawn_text(parse(figure_to_svg(figure)))
     assert PLACEHOLDER_TEXT in text and "Share of classes" in text and "'pie'" in text
 
@@ -162,9 +215,11 @@ def test_a_figure_mixing_a_known_and_an_unknown_trace_is_not_half_drawn():
 
 def test_the_pdf_text_contains_the_hash_and_the_chart_title():
     chart = figure_to_svg(CHART_CASES["roc_curve"][0]())
-    html = (f"<html><head><title>Validation report</title></head><body><h1>Validation report</h1>"
-            f"<p>Model file sha256: <code>{SHA}</code></p><img src=\"{svg_data_uri(chart)}\">"
-            f"{chart}</body></html>")
+    html = (
+        f"<html><head><title>Validation report</title></head><body><h1>Validation report</h1>"
+        f'<p>Model file sha256: <code>{SHA}</code></p><img src="{svg_data_uri(chart)}">'
+        f"{chart}</body></html>"
+    )
     pdf = html_to_pdf(html, title="Validation report: credit scoring 1.4.0", author="Acme Bank")
     assert pdf.startswith(b"%PDF-")
     text = pdftotext(pdf)
@@ -195,15 +250,17 @@ def no_network(monkeypatch):
     return attempts
 
 
-def test_a_template_pointing_at_the_internet_renders_quickly_without_touching_the_network(
-        no_network, caplog):
-    html = """<html><head>
+def test_a_template_pointing_at_the_internet_renders_quickly_without_touching_the_network(no_network, caplog):
+    html = (
+        """<html><head>
       <link rel="stylesheet" href="https://cdn.example.com/bootstrap.min.css">
       <style>@import url("http://cdn.example.com/theme.css");
              @font-face { font-family: Remote; src: url("https://fonts.example.com/r.woff2"); }
              body { font-family: Remote, sans-serif; }</style></head>
       <body><p>Report for model sha256 %s</p><img src="http://cdn.example.com/logo.png"></body>
-      </html>""" % SHA
+      </html>"""
+        % SHA
+    )
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         pdf = html_to_pdf(html)
@@ -215,8 +272,12 @@ def test_a_template_pointing_at_the_internet_renders_quickly_without_touching_th
 
 def test_the_url_fetcher_refuses_files_outside_the_static_folders():
     fetcher = static_url_fetcher()
-    for url in ("file:///etc/passwd", "file:///static/../etc/passwd",
-                "file:///static/css/../../../../etc/passwd", "file://evil.example/etc/passwd"):
+    for url in (
+        "file:///etc/passwd",
+        "file:///static/../etc/passwd",
+        "file:///static/css/../../../../etc/passwd",
+        "file://evil.example/etc/passwd",
+    ):
         with pytest.raises(ResourceRefused):
             fetcher.fetch(url)
 
@@ -253,8 +314,11 @@ def test_a_stylesheet_from_the_static_folders_is_applied_to_the_pdf(settings, tm
 
 
 def test_importing_the_report_modules_loads_neither_weasyprint_nor_matplotlib():
-    code = ("import sys, audits.reports.pdf, audits.reports.chart_svg; "
-            "print(sorted(m for m in ('weasyprint', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    code = (
+        "import sys, audits.reports.pdf, audits.reports.chart_svg; "
+        "print(sorted(m for m in ('weasyprint', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert out.strip() == "[]"

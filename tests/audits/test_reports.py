@@ -45,11 +45,15 @@ def run_verifier(path: Path) -> subprocess.CompletedProcess:
 
     key = path.parent / "audit-trail-public-key.pem"
     key.write_text(checkpoints.checkpoint_public_key_pem())
-    return subprocess.run(["python3", str(ROOT / "tools" / "verify_audit_export.py"), str(path), "--public-key",
-                           str(key)], capture_output=True, text=True)
+    return subprocess.run(
+        ["python3", str(ROOT / "tools" / "verify_audit_export.py"), str(path), "--public-key", str(key)],
+        capture_output=True,
+        text=True,
+    )
 
 
 # --- the validation and certification report --------------------------------------------------------
+
 
 def test_the_pdf_report_holds_the_hashes_the_certificate_and_the_decision(high_risk_approved, auditor):
     submission = high_risk_approved
@@ -86,13 +90,16 @@ def test_the_pdf_report_holds_the_hashes_the_certificate_and_the_decision(high_r
     started = time.perf_counter()
     html_to_pdf(submission_report_html(submission=submission, for_print=True))
     warm_s = time.perf_counter() - started
-    print(f"\nPDF report of the fixture submission: {render_s:.2f} s cold (first in the process), "
-          f"{warm_s:.2f} s warm; {len(response.content) / 1024:.0f} KiB, {len(real_pages)} pages")
+    print(
+        f"\nPDF report of the fixture submission: {render_s:.2f} s cold (first in the process), "
+        f"{warm_s:.2f} s warm; {len(response.content) / 1024:.0f} KiB, {len(real_pages)} pages"
+    )
     assert warm_s < 15, f"the report took {warm_s:.1f} s to render"
 
 
-def test_a_second_download_comes_from_the_cache_and_a_change_makes_a_new_file(high_risk_approved, auditor,
-                                                                             ml_engineer, settings):
+def test_a_second_download_comes_from_the_cache_and_a_change_makes_a_new_file(
+    high_risk_approved, auditor, ml_engineer, settings
+):
     from audits.certification.services import finding_comment_add
 
     submission = high_risk_approved
@@ -135,11 +142,15 @@ def test_a_report_of_an_unsubmitted_draft_says_nothing_is_frozen_yet(certifiable
     assert "applications-test v1" in html  # the run's datasets as they are, since none are frozen
 
 
-def test_the_html_report_shows_every_check_the_findings_decisions_and_the_signers(high_risk_approved, auditor,
-                                                                                 compliance_officer):
+def test_the_html_report_shows_every_check_the_findings_decisions_and_the_signers(
+    high_risk_approved, auditor, compliance_officer
+):
     submission = high_risk_approved
-    html = client_for(compliance_officer).get(
-        reverse("reports:submission_report_html", args=[submission.pk])).content.decode()
+    html = (
+        client_for(compliance_officer)
+        .get(reverse("reports:submission_report_html", args=[submission.pk]))
+        .content.decode()
+    )
     for result in submission.validation_run.results.all():
         assert result.check_id in html
         assert result.summary in html
@@ -151,7 +162,7 @@ def test_the_html_report_shows_every_check_the_findings_decisions_and_the_signer
     assert "Compliance officer" in html and "Auditor" in html
     assert "Annex III point 5(b)" in html  # the classification's legal basis
     assert "data:image/svg+xml;base64," in html  # charts are inline, never fetched
-    for remote in ('src="http', "src='http", 'href="http', "url(http", "url('http", '@import'):
+    for remote in ('src="http', "src='http", 'href="http', "url(http", "url('http", "@import"):
         assert remote not in html, remote  # nothing a printer would have to fetch
     assert reverse("reports:submission_report_pdf", args=[submission.pk]) in html
 
@@ -179,8 +190,8 @@ def test_a_changed_result_is_shown_as_no_longer_matching_the_frozen_digest(high_
 
 # --- Annex IV -------------------------------------------------------------------------------------------
 
-def test_annex_iv_of_a_high_risk_system_fills_what_is_known_and_flags_the_gaps(high_risk_approved,
-                                                                             compliance_officer):
+
+def test_annex_iv_of_a_high_risk_system_fills_what_is_known_and_flags_the_gaps(high_risk_approved, compliance_officer):
     from audits.reports.annex_iv import annex_iv_build
 
     system = high_risk_approved.system
@@ -212,15 +223,28 @@ def test_annex_iv_items_fill_in_when_the_evidence_is_recorded(high_risk_approved
 
     system = high_risk_approved.system
     declaration = system.obligations.get(code="art_47_eu_declaration_of_conformity")
-    evidence_add_document(obligation=declaration, actor=compliance_officer, title="EU declaration of conformity v1",
-                          uploaded_file=SimpleUploadedFile("doc.pdf", b"%PDF-1.4 declaration"))
+    evidence_add_document(
+        obligation=declaration,
+        actor=compliance_officer,
+        title="EU declaration of conformity v1",
+        uploaded_file=SimpleUploadedFile("doc.pdf", b"%PDF-1.4 declaration"),
+    )
     monitoring = system.obligations.get(code="art_72_post_market_monitoring")
-    evidence_add_document(obligation=monitoring, actor=compliance_officer, title="Post-market monitoring plan",
-                          uploaded_file=SimpleUploadedFile("pmm.pdf", b"%PDF-1.4 plan"))
+    evidence_add_document(
+        obligation=monitoring,
+        actor=compliance_officer,
+        title="Post-market monitoring plan",
+        uploaded_file=SimpleUploadedFile("pmm.pdf", b"%PDF-1.4 plan"),
+    )
     finding = high_risk_approved.validation_run.findings.get(check_id="PERF-01")
-    risk_create_from_source(actor=compliance_officer, system=system, title="Recall below target",
-                            description="PERF-01 failed.", category="robustness",
-                            source_ref={"type": "audits.finding", "id": finding.pk, "title": finding.title})
+    risk_create_from_source(
+        actor=compliance_officer,
+        system=system,
+        title="Recall below target",
+        description="PERF-01 failed.",
+        category="robustness",
+        source_ref={"type": "audits.finding", "id": finding.pk, "title": finding.title},
+    )
     items = {item.point: item for item in annex_iv_build(system=system).items}
     assert items["8"].status == "filled"
     assert "EU declaration of conformity v1" in str(items["8"].tables[0].rows)
@@ -250,6 +274,7 @@ def test_annex_iv_of_a_minimal_risk_system_says_it_is_not_required(minimal_certi
 
 # --- the system's audit trail -------------------------------------------------------------------------
 
+
 def _export(client, system, tmp_path) -> tuple[Path, list[dict]]:
     response = client.get(reverse("reports:system_trail_export", args=[system.pk]))
     assert response.status_code == 200
@@ -260,21 +285,33 @@ def _export(client, system, tmp_path) -> tuple[Path, list[dict]]:
 
 
 def test_the_system_trail_export_verifies_with_the_tool_and_says_it_is_a_filtered_view(
-        high_risk_approved, minimal_certifiable, auditor, compliance_officer, tmp_path):
+    high_risk_approved, minimal_certifiable, auditor, compliance_officer, tmp_path
+):
     from governance.services import obligation_transition
 
     system = high_risk_approved.system
-    obligation_transition(obligation=system.obligations.get(code="art_9_risk_management"), to_status="in_progress",
-                          actor=compliance_officer)
+    obligation_transition(
+        obligation=system.obligations.get(code="art_9_risk_management"),
+        to_status="in_progress",
+        actor=compliance_officer,
+    )
     path, lines = _export(client_for(auditor), system, tmp_path)
     header, events = lines[0]["_export"], lines[1:]
     assert header["complete_chain"] is False and header["scope"] == "system"
     assert header["note"].startswith("A FILTERED VIEW of the organisation's hash chain")
     assert header["events"] == len(events)
     types = {e["object_type"] for e in events}
-    assert {"models_registry.aisystem", "models_registry.modelversion", "models_registry.dataset",
-            "audits.validationrun", "audits.finding", "audits.submission", "audits.certificate",
-            "governance.determination", "governance.obligation"} <= types
+    assert {
+        "models_registry.aisystem",
+        "models_registry.modelversion",
+        "models_registry.dataset",
+        "audits.validationrun",
+        "audits.finding",
+        "audits.submission",
+        "audits.certificate",
+        "governance.determination",
+        "governance.obligation",
+    } <= types
     assert "audit_trail.exported" in {e["verb"] for e in events}  # this export itself is on record
     other = str(minimal_certifiable.system.pk)
     assert not any(e["object_type"] == "models_registry.aisystem" and e["object_id"] == other for e in events)
@@ -308,8 +345,9 @@ def test_a_tampered_or_reordered_system_trail_export_fails_verification(high_ris
     relinked[index]["prev_hash"] = "f" * 64
     fields = lines[0]["_export"]["hashed_fields"]
     payload = {f: relinked[index].get(f) for f in fields}
-    relinked[index]["hash"] = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                                                        ensure_ascii=False).encode()).hexdigest()
+    relinked[index]["hash"] = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
     result = write(relinked)
     assert result.returncode == 1 and "does not follow" in result.stdout
 
@@ -318,33 +356,50 @@ def test_the_system_trail_keeps_the_events_of_a_deleted_model_version(certifiabl
     from models_registry.services import model_version_delete, model_version_register
     from tests.audits.validation_support import credit_frame, credit_model, model_bytes, uploaded
 
-    spare = model_version_register(actor=ml_engineer, system=certifiable.system, version_label="2.0.0-rc",
-                                   file=uploaded("rc.joblib", model_bytes(credit_model(credit_frame(300, seed=5)))),
-                                   framework="sklearn", task="binary", feature_columns=["age", "income", "debt"])
+    spare = model_version_register(
+        actor=ml_engineer,
+        system=certifiable.system,
+        version_label="2.0.0-rc",
+        file=uploaded("rc.joblib", model_bytes(credit_model(credit_frame(300, seed=5)))),
+        framework="sklearn",
+        task="binary",
+        feature_columns=["age", "income", "debt"],
+    )
     spare_id = str(spare.pk)
     model_version_delete(actor=ml_engineer, version=spare, reason="Uploaded by mistake.")
     _, lines = _export(client_for(auditor), certifiable.system, tmp_path)
-    verbs = {e["verb"] for e in lines[1:] if e["object_id"] == spare_id and
-             e["object_type"] == "models_registry.modelversion"}
+    verbs = {
+        e["verb"]
+        for e in lines[1:]
+        if e["object_id"] == spare_id and e["object_type"] == "models_registry.modelversion"
+    }
     assert verbs == {"model_version.registered", "model_version.deleted"}
 
 
 # --- permissions ---------------------------------------------------------------------------------------
 
-READERS = {"anonymous": 302, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200,
-           "outsider": 404}
+READERS = {
+    "anonymous": 302,
+    "ml_engineer": 200,
+    "auditor": 200,
+    "compliance_officer": 200,
+    "org_admin": 200,
+    "outsider": 404,
+}
 
 
 @pytest.mark.parametrize("name", ["reports:submission_report_html", "reports:submission_report_pdf"])
 def test_every_member_of_the_organisation_may_read_a_submission_report_and_nobody_else(
-        name, high_risk_approved, permission_matrix):
+    name, high_risk_approved, permission_matrix
+):
     url = reverse(name, args=[high_risk_approved.pk])
     assert permission_matrix(lambda client: client.get(url)) == READERS
 
 
 @pytest.mark.parametrize("name", ["reports:annex_iv", "reports:annex_iv_pdf"])
 def test_every_member_of_the_organisation_may_read_the_annex_iv_draft_and_nobody_else(
-        name, high_risk_approved, permission_matrix):
+    name, high_risk_approved, permission_matrix
+):
     url = reverse(name, args=[high_risk_approved.system_id])
     assert permission_matrix(lambda client: client.get(url)) == READERS
 
@@ -359,8 +414,7 @@ def test_a_report_of_an_unknown_submission_is_not_found(high_risk_approved, audi
     assert client.get(reverse("reports:submission_report_pdf", args=[high_risk_approved.pk + 999])).status_code == 404
 
 
-def test_a_member_of_another_organisation_sees_no_report_even_with_every_role(high_risk_approved,
-                                                                              other_organisation):
+def test_a_member_of_another_organisation_sees_no_report_even_with_every_role(high_risk_approved, other_organisation):
     url = reverse("reports:submission_report_html", args=[high_risk_approved.pk])
     for role in ("ml_engineer", "auditor", "compliance_officer"):
         stranger = make_user(other_organisation, f"stranger-{role}", role)

@@ -34,8 +34,14 @@ def test_starting_runs_is_for_ml_engineers_and_auditors(permission_matrix, credi
     body = {"model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick"}
     with django_capture_on_commit_callbacks(execute=False):
         result = permission_matrix(lambda c: c.post("/api/v1/validations/", body, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 202, "auditor": 202, "compliance_officer": 403,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": 401,
+        "ml_engineer": 202,
+        "auditor": 202,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_cancelling_is_for_ml_engineers_and_auditors(permission_matrix, ml_engineer, credit):
@@ -43,14 +49,28 @@ def test_cancelling_is_for_ml_engineers_and_auditors(permission_matrix, ml_engin
         run = validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test)
         return client.post(f"/api/v1/validations/{run.pk}/cancel/", {"reason": "ci re-run"}, format="json")
 
-    assert permission_matrix(cancel, api=True) == {"anonymous": 401, "ml_engineer": 200, "auditor": 200,
-                                                   "compliance_officer": 403, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(cancel, api=True) == {
+        "anonymous": 401,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_ci_starts_a_run_and_gets_its_url_and_status(ml_engineer, credit):
-    response = api_for(ml_engineer).post("/api/v1/validations/", {
-        "model_version": credit.version.pk, "test_dataset": credit.test.pk, "train_dataset": credit.train.pk,
-        "policy_overrides": {"performance": {"min_auc": 0.6}}, "seed": 3}, format="json")
+    response = api_for(ml_engineer).post(
+        "/api/v1/validations/",
+        {
+            "model_version": credit.version.pk,
+            "test_dataset": credit.test.pk,
+            "train_dataset": credit.train.pk,
+            "policy_overrides": {"performance": {"min_auc": 0.6}},
+            "seed": 3,
+        },
+        format="json",
+    )
     assert response.status_code == 202, response.json()
     body = response.json()
     assert (body["status"], body["suite"], body["seed"]) == ("queued", "standard", 3)
@@ -72,14 +92,17 @@ def test_a_finished_run_tells_ci_whether_there_are_critical_findings(ml_engineer
     assert with_charts["results"][0]["charts"]
 
 
-@pytest.mark.parametrize(("body", "code", "message"), [
-    ({"test_dataset": None}, "invalid", "test_dataset"),
-    ({"suite": "everything"}, "invalid", "suite"),
-    ({"policy_overrides": {"nope.key": 1}}, "invalid_policy", "Unknown policy key 'nope.key'"),
-    ({"policy_overrides": "min_auc=1"}, "invalid", "policy_overrides"),
-    ({"model_version": 999999}, "invalid", "model_version"),
-    ({"seed": -1}, "invalid", "seed"),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ({"test_dataset": None}, "invalid", "test_dataset"),
+        ({"suite": "everything"}, "invalid", "suite"),
+        ({"policy_overrides": {"nope.key": 1}}, "invalid_policy", "Unknown policy key 'nope.key'"),
+        ({"policy_overrides": "min_auc=1"}, "invalid", "policy_overrides"),
+        ({"model_version": 999999}, "invalid", "model_version"),
+        ({"seed": -1}, "invalid", "seed"),
+    ],
+)
 def test_bad_input_gets_a_clear_error_in_the_portals_shape(ml_engineer, credit, body, code, message):
     request = {"model_version": credit.version.pk, "test_dataset": credit.test.pk, **body}
     response = api_for(ml_engineer).post("/api/v1/validations/", request, format="json")
@@ -94,8 +117,9 @@ def test_a_model_version_of_another_organisation_reads_as_nonexistent(credit, ou
     from tests.conftest import make_user
 
     stranger = make_user(outsider.organisation, "sven", Role.ML_ENGINEER)
-    response = api_for(stranger).post("/api/v1/validations/", {"model_version": credit.version.pk,
-                                                               "test_dataset": credit.test.pk}, format="json")
+    response = api_for(stranger).post(
+        "/api/v1/validations/", {"model_version": credit.version.pk, "test_dataset": credit.test.pk}, format="json"
+    )
     assert response.status_code == 400 and "does not exist" in response.json()["message"]
 
 
@@ -117,7 +141,11 @@ def test_runs_and_findings_can_be_filtered(ml_engineer, finished_run, credit):
 
 def test_the_openapi_schema_documents_the_validation_endpoints(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-    for path in ("/api/v1/validations/", "/api/v1/validations/{id}/", "/api/v1/validations/{id}/cancel/",
-                 "/api/v1/findings/"):
+    for path in (
+        "/api/v1/validations/",
+        "/api/v1/validations/{id}/",
+        "/api/v1/validations/{id}/cancel/",
+        "/api/v1/findings/",
+    ):
         assert path in schema["paths"], path
     assert "post" in schema["paths"]["/api/v1/validations/"]

@@ -8,10 +8,18 @@ from audits.engine import DataSpec, ModelSpec, RunSpec, execute_in_child
 from tests.audits import misbehaving_models as bad
 from tests.audits.validation_support import FEATURES, credit_frame, credit_model
 
-READ_OPTIONS = {"format": "csv", "delimiter": ",", "encoding": "utf-8", "compression": None, "header": 0,
-                "quotechar": '"', "decimal": ".", "columns": [*FEATURES, "sex", "default"],
-                "column_types": {"age": "integer", "income": "float", "debt": "float", "sex": "string",
-                                 "default": "integer"}, "datetime_formats": {}}
+READ_OPTIONS = {
+    "format": "csv",
+    "delimiter": ",",
+    "encoding": "utf-8",
+    "compression": None,
+    "header": 0,
+    "quotechar": '"',
+    "decimal": ".",
+    "columns": [*FEATURES, "sex", "default"],
+    "column_types": {"age": "integer", "income": "float", "debt": "float", "sex": "string", "default": "integer"},
+    "datetime_formats": {},
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +38,15 @@ def files(tmp_path_factory):
 
 
 def spec_for(files, model_path, **overrides):
-    args = {"task": "binary", "target": "default", "test": DataSpec(files["test"], READ_OPTIONS), "suite": "quick",
-            "model": ModelSpec(model_path, "joblib"), "features": FEATURES, "sensitive": ["sex"]}
+    args = {
+        "task": "binary",
+        "target": "default",
+        "test": DataSpec(files["test"], READ_OPTIONS),
+        "suite": "quick",
+        "model": ModelSpec(model_path, "joblib"),
+        "features": FEATURES,
+        "sensitive": ["sex"],
+    }
     args.update(overrides)
     return RunSpec(**args)
 
@@ -52,7 +67,10 @@ def test_a_model_that_segfaults_fails_the_run_with_a_readable_reason_and_the_cal
 
 def test_a_model_that_aborts_the_process_fails_the_run_with_a_readable_reason(files):
     outcome = execute_in_child(spec_for(files, files["model_file"]("abort", bad.AbortingModel(files["model"]))))
-    assert (outcome.status, outcome.error_message) == ("failed", "The validation failed: the model aborted the process.")
+    assert (outcome.status, outcome.error_message) == (
+        "failed",
+        "The validation failed: the model aborted the process.",
+    )
 
 
 def test_a_model_that_crashes_while_loading_fails_the_run_naming_the_stage(files):

@@ -36,8 +36,11 @@ def start(actor, credit, **overrides) -> ValidationRun:
 
 
 def verbs(run) -> list[str]:
-    return list(AuditEvent.objects.filter(object_type="audits.validationrun", object_id=str(run.pk))
-                .order_by("seq").values_list("verb", flat=True))
+    return list(
+        AuditEvent.objects.filter(object_type="audits.validationrun", object_id=str(run.pk))
+        .order_by("seq")
+        .values_list("verb", flat=True)
+    )
 
 
 class Broker:
@@ -66,12 +69,17 @@ def api_for(user):
 
 # --- the outbox: a broker that is down -----------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)  # the publish runs on a real commit, before the answer is written
 def test_starting_a_run_while_the_broker_is_down_answers_202_with_the_run_queued_and_the_sweep_sends_it_later(
-        ml_engineer, credit, monkeypatch):
+    ml_engineer, credit, monkeypatch
+):
     broker = Broker(monkeypatch, down=True)
-    response = api_for(ml_engineer).post("/api/v1/validations/", {
-        "model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick"}, format="json")
+    response = api_for(ml_engineer).post(
+        "/api/v1/validations/",
+        {"model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick"},
+        format="json",
+    )
     assert response.status_code == 202, response.content
     body = response.json()
     assert (body["status"], body["waiting_for_broker"]) == ("queued", True)
@@ -90,7 +98,8 @@ def test_starting_a_run_while_the_broker_is_down_answers_202_with_the_run_queued
 
 
 def test_a_run_the_broker_took_at_once_is_not_sent_again_by_the_sweep(
-        ml_engineer, credit, monkeypatch, django_capture_on_commit_callbacks):
+    ml_engineer, credit, monkeypatch, django_capture_on_commit_callbacks
+):
     broker = Broker(monkeypatch, down=False)
     with django_capture_on_commit_callbacks(execute=True):
         run = start(ml_engineer, credit)
@@ -101,7 +110,8 @@ def test_a_run_the_broker_took_at_once_is_not_sent_again_by_the_sweep(
 
 
 def test_the_outbox_waits_longer_after_each_failed_publish_and_stops_at_the_first_failure(
-        ml_engineer, credit, monkeypatch):
+    ml_engineer, credit, monkeypatch
+):
     Broker(monkeypatch, down=True)
     first, second = start(ml_engineer, credit), start(ml_engineer, credit)  # never published (no commit here)
     later = timezone.now() + timedelta(seconds=11)
@@ -120,13 +130,14 @@ def test_the_outbox_waits_longer_after_each_failed_publish_and_stops_at_the_firs
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_start_page_redirects_to_the_run_page_which_says_it_waits_for_the_broker(
-        ml_engineer, credit, monkeypatch):
+def test_the_start_page_redirects_to_the_run_page_which_says_it_waits_for_the_broker(ml_engineer, credit, monkeypatch):
     Broker(monkeypatch, down=True)
     client = Client()
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
-    response = client.post(reverse("audits:validation_create", args=[credit.system.pk]), {
-        "model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick", "seed": "0"})
+    response = client.post(
+        reverse("audits:validation_create", args=[credit.system.pk]),
+        {"model_version": credit.version.pk, "test_dataset": credit.test.pk, "suite": "quick", "seed": "0"},
+    )
     run = ValidationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("audits:validation_detail", args=[run.pk])
     page = client.get(response["Location"]).content.decode()
@@ -135,7 +146,8 @@ def test_the_start_page_redirects_to_the_run_page_which_says_it_waits_for_the_br
 
 
 def test_the_reaper_fails_a_run_the_broker_never_took_and_says_the_broker_was_unreachable(
-        ml_engineer, credit, monkeypatch, settings, django_capture_on_commit_callbacks):
+    ml_engineer, credit, monkeypatch, settings, django_capture_on_commit_callbacks
+):
     settings.VALIDATION_QUEUED_TIMEOUT_S = 1800
     Broker(monkeypatch, down=True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -144,22 +156,25 @@ def test_the_reaper_fails_a_run_the_broker_never_took_and_says_the_broker_was_un
     assert validation_reap_stale() == [run.pk]
     run.refresh_from_db()
     assert run.status == "failed"
-    assert run.error_message.startswith("The portal could not hand this run to a worker within 30 minutes: "
-                                        "the job broker was unreachable.")
+    assert run.error_message.startswith(
+        "The portal could not hand this run to a worker within 30 minutes: the job broker was unreachable."
+    )
     assert "Connection refused" in run.error_detail
 
 
 def test_a_run_handed_to_the_broker_late_gets_the_full_queue_time_from_then(ml_engineer, credit, settings):
     settings.VALIDATION_QUEUED_TIMEOUT_S = 1800
     run = start(ml_engineer, credit)
-    ValidationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=40),
-                                                   published_at=timezone.now() - timedelta(minutes=5))
+    ValidationRun.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - timedelta(minutes=40), published_at=timezone.now() - timedelta(minutes=5)
+    )
     assert validation_reap_stale() == []
     assert ValidationRun.objects.get(pk=run.pk).status == "queued"
 
 
 def test_asking_for_a_trail_verification_while_the_broker_is_down_says_so_instead_of_an_error_page(
-        auditor, monkeypatch):
+    auditor, monkeypatch
+):
     from audits.tasks import audit_trail_verify_task
 
     def down(*args, **kwargs):
@@ -174,7 +189,8 @@ def test_asking_for_a_trail_verification_while_the_broker_is_down_says_so_instea
 
 
 def test_a_certification_rerun_while_the_broker_is_down_is_created_and_waits_in_the_outbox(
-        in_review, auditor, monkeypatch, django_capture_on_commit_callbacks):
+    in_review, auditor, monkeypatch, django_capture_on_commit_callbacks
+):
     Broker(monkeypatch, down=True)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_for(auditor).post(f"/api/v1/submissions/{in_review.pk}/rerun/", {}, format="json")
@@ -184,6 +200,7 @@ def test_a_certification_rerun_while_the_broker_is_down_is_created_and_waits_in_
 
 
 # --- takeover of a run whose worker died ----------------------------------------------------------
+
 
 def silence(run, seconds: float) -> None:
     """The worker holding the run stops: its last heartbeat is `seconds` old."""
@@ -207,8 +224,7 @@ def test_a_delivery_takes_over_a_run_whose_worker_went_silent_and_records_the_at
     assert (event.before["attempt"], event.after["attempt"], event.after["worker"]) == (1, 2, "w2 pid 20")
 
 
-def test_after_a_takeover_the_old_worker_can_no_longer_write_progress_results_or_the_end(
-        ml_engineer, credit, settings):
+def test_after_a_takeover_the_old_worker_can_no_longer_write_progress_results_or_the_end(ml_engineer, credit, settings):
     settings.VALIDATION_STALE_AFTER_S = 60
     run = validation_claim(run_id=start(ml_engineer, credit).pk, token="old")
     silence(run, 120)
@@ -224,7 +240,11 @@ def test_after_a_takeover_the_old_worker_can_no_longer_write_progress_results_or
 
     after = ValidationRun.objects.get(pk=run.pk)
     assert (after.status, after.claim_token, after.checks_done, after.heartbeat_at) == (
-        "running", "new", 0, before.heartbeat_at)
+        "running",
+        "new",
+        0,
+        before.heartbeat_at,
+    )
     assert validation_record_result(run=run, token="new", result=sample_result("PERF-01", "fail")) is not None
     assert validation_finish(run_id=run.pk, token="new", status="succeeded").status == "succeeded"
 
@@ -250,8 +270,11 @@ def test_a_run_whose_worker_died_on_its_last_attempt_fails_with_the_reason(ml_en
     assert "sent no sign of life for 1 minute" in run.error_message
     assert "It was started 2 times, the most VALIDATION_MAX_ATTEMPTS allows" in run.error_message
     assert verbs(run)[-1] == "validation.failed"
-    assert AuditEvent.objects.get(verb="validation.failed").after == {"status": "failed", "attempts": 2,
-                                                                      "worker_lost": True}
+    assert AuditEvent.objects.get(verb="validation.failed").after == {
+        "status": "failed",
+        "attempts": 2,
+        "worker_lost": True,
+    }
 
 
 def test_a_run_someone_asked_to_cancel_whose_worker_died_ends_cancelled(ml_engineer, credit, settings):
@@ -274,7 +297,8 @@ def test_a_run_uses_the_stale_threshold_it_was_started_with(ml_engineer, credit,
 
 
 def test_a_delivery_that_finds_a_live_looking_holder_sends_one_recheck_for_when_it_would_be_stale(
-        ml_engineer, credit, settings, monkeypatch):
+    ml_engineer, credit, settings, monkeypatch
+):
     settings.VALIDATION_STALE_AFTER_S = 60
     broker = Broker(monkeypatch, down=False)
     run = validation_claim(run_id=start(ml_engineer, credit).pk, token="holder")
@@ -283,12 +307,15 @@ def test_a_delivery_that_finds_a_live_looking_holder_sends_one_recheck_for_when_
     assert outcome["claimed"] is False and 40 <= outcome["recheck_in"] <= 42
     assert broker.sent == [{"args": (run.pk,), "kwargs": {"recheck": True}, "countdown": outcome["recheck_in"]}]
     assert validation_run_execute.apply(args=[run.pk], kwargs={"recheck": True}).get() == {
-        "run": run.pk, "claimed": False}, "a re-check that finds the holder alive just exits"
+        "run": run.pk,
+        "claimed": False,
+    }, "a re-check that finds the holder alive just exits"
     assert len(broker.sent) == 1
 
 
 def test_the_reaper_hands_a_silent_run_with_attempts_left_back_to_the_broker_once(
-        ml_engineer, credit, settings, monkeypatch):
+    ml_engineer, credit, settings, monkeypatch
+):
     settings.VALIDATION_STALE_AFTER_S, settings.VALIDATION_MAX_ATTEMPTS = 60, 3
     broker = Broker(monkeypatch, down=False)
     run = start(ml_engineer, credit)
@@ -319,8 +346,13 @@ def test_the_visibility_timeout_outlasts_the_time_limit_and_a_shorter_one_stops_
 
     def settings_with(**env):
         code = "import config.settings as s; print(s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'])"
-        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={
-            **os.environ, "DEBUG": "1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13", **env})
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DEBUG": "1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13", **env},
+        )
 
     assert settings_with().stdout.strip() == "2400"
     assert settings_with(VALIDATION_TIME_LIMIT_S="3600").stdout.strip() == "4200"

@@ -29,14 +29,19 @@ def start(actor, credit, **overrides):
 
 
 def verbs(run) -> list[str]:
-    return list(AuditEvent.objects.filter(object_type="audits.validationrun", object_id=str(run.pk))
-                .order_by("seq").values_list("verb", flat=True))
+    return list(
+        AuditEvent.objects.filter(object_type="audits.validationrun", object_id=str(run.pk))
+        .order_by("seq")
+        .values_list("verb", flat=True)
+    )
 
 
 # --- starting ----------------------------------------------------------------------------------
 
+
 def test_starting_a_run_queues_it_on_commit_and_records_who_started_it(
-        ml_engineer, credit, django_capture_on_commit_callbacks):
+    ml_engineer, credit, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = start(ml_engineer, credit, train_dataset=credit.train, policy_overrides={"performance.min_auc": 0.6})
     assert len(callbacks) == 1, "the task is sent once the transaction commits"
@@ -49,8 +54,16 @@ def test_starting_a_run_queues_it_on_commit_and_records_who_started_it(
     assert event.after["policy_overrides"] == {"performance.min_auc": 0.6}
 
 
-@pytest.mark.parametrize(("tier", "suite"), [("high", "full"), ("prohibited", "full"), ("limited", "standard"),
-                                             ("minimal", "standard"), ("unclassified", "standard")])
+@pytest.mark.parametrize(
+    ("tier", "suite"),
+    [
+        ("high", "full"),
+        ("prohibited", "full"),
+        ("limited", "standard"),
+        ("minimal", "standard"),
+        ("unclassified", "standard"),
+    ],
+)
 def test_the_default_suite_follows_the_systems_risk_tier(ml_engineer, credit, tier, suite):
     type(credit.system).objects.filter(pk=credit.system.pk).update(risk_tier=tier)
     credit.version.system.refresh_from_db()
@@ -79,7 +92,9 @@ def test_unknown_policy_keys_are_refused_with_a_message_that_names_them(ml_engin
     with pytest.raises(ValidationFailed) as error:
         start(ml_engineer, credit, policy_overrides={"fairness.dp_ratio_mni": 0.8})
     assert error.value.code == "invalid_policy"
-    assert "fairness.dp_ratio_mni" in error.value.message and "Did you mean fairness.dp_ratio_min" in error.value.message
+    assert (
+        "fairness.dp_ratio_mni" in error.value.message and "Did you mean fairness.dp_ratio_min" in error.value.message
+    )
 
 
 def test_a_policy_value_of_the_wrong_type_is_refused(ml_engineer, credit):
@@ -139,6 +154,7 @@ def test_an_unknown_suite_is_refused(ml_engineer, credit):
 
 # --- status and cancelling -------------------------------------------------------------------
 
+
 def test_the_transition_table_only_lets_runs_end_once():
     assert can_move("queued", "running") and can_move("running", "succeeded") and can_move("queued", "cancelled")
     assert not can_move("succeeded", "running") and not can_move("failed", "queued")
@@ -173,6 +189,7 @@ def test_a_compliance_officer_may_not_cancel(ml_engineer, compliance_officer, cr
 
 # --- the worker's side ------------------------------------------------------------------------
 
+
 def test_a_run_is_claimed_once_and_a_second_delivery_exits(ml_engineer, credit):
     run = start(ml_engineer, credit)
     assert validation_claim(run_id=run.pk, token="first").status == "running"
@@ -181,12 +198,29 @@ def test_a_run_is_claimed_once_and_a_second_delivery_exits(ml_engineer, credit):
     assert validation_claim(run_id=run.pk, token="first", resume=True) is not None
 
 
-RESULT = {"check_id": "PERF-01", "family": "performance", "name": "Holdout metrics", "status": "fail",
-          "severity": "high", "value": 0.61, "threshold": {"op": ">=", "value": 0.7}, "ci": [0.55, 0.67],
-          "summary": "AUC 0.61 is below 0.7.", "details": {"auc": 0.61}, "charts": [{"data": [], "layout": {}}],
-          "finding": {"title": "Weak AUC", "description": "AUC 0.61 is below 0.7.", "affected": None,
-                      "evidence": 0.61, "recommendation": "Retrain.", "eu_ai_act_article": "Art. 15(1)"},
-          "duration_s": 0.1, "error": None}
+RESULT = {
+    "check_id": "PERF-01",
+    "family": "performance",
+    "name": "Holdout metrics",
+    "status": "fail",
+    "severity": "high",
+    "value": 0.61,
+    "threshold": {"op": ">=", "value": 0.7},
+    "ci": [0.55, 0.67],
+    "summary": "AUC 0.61 is below 0.7.",
+    "details": {"auc": 0.61},
+    "charts": [{"data": [], "layout": {}}],
+    "finding": {
+        "title": "Weak AUC",
+        "description": "AUC 0.61 is below 0.7.",
+        "affected": None,
+        "evidence": 0.61,
+        "recommendation": "Retrain.",
+        "eu_ai_act_article": "Art. 15(1)",
+    },
+    "duration_s": 0.1,
+    "error": None,
+}
 
 
 def test_a_result_written_twice_is_stored_once_with_one_finding(ml_engineer, credit):
@@ -197,7 +231,12 @@ def test_a_result_written_twice_is_stored_once_with_one_finding(ml_engineer, cre
     assert CheckResultRecord.objects.get(run=run).value == 0.62
     finding = Finding.objects.get(run=run)
     assert (finding.severity, finding.category, finding.eu_ai_act_article, finding.system, finding.model_version) == (
-        "high", "performance", "Art. 15(1)", credit.system, credit.version)
+        "high",
+        "performance",
+        "Art. 15(1)",
+        credit.system,
+        credit.version,
+    )
 
 
 def test_a_passing_result_makes_no_finding(ml_engineer, credit):
@@ -206,8 +245,7 @@ def test_a_passing_result_makes_no_finding(ml_engineer, credit):
     assert not Finding.objects.exists()
 
 
-def test_the_reaper_fails_a_run_whose_heartbeat_stopped_on_its_last_attempt_and_says_why(
-        ml_engineer, credit, settings):
+def test_the_reaper_fails_a_run_whose_heartbeat_stopped_on_its_last_attempt_and_says_why(ml_engineer, credit, settings):
     settings.VALIDATION_STALE_AFTER_S, settings.VALIDATION_MAX_ATTEMPTS = 300, 1
     stale, fresh = start(ml_engineer, credit), start(ml_engineer, credit)
     for run in (stale, fresh):
@@ -224,21 +262,23 @@ def test_the_reaper_fails_a_run_whose_heartbeat_stopped_on_its_last_attempt_and_
 
 
 def test_the_reaper_fails_a_queued_run_no_worker_picked_up_and_asks_whether_a_worker_runs(
-        ml_engineer, credit, settings):
+    ml_engineer, credit, settings
+):
     settings.VALIDATION_QUEUED_TIMEOUT_S = 1800
     forgotten, recent = start(ml_engineer, credit), start(ml_engineer, credit)
     ValidationRun.objects.filter(pk=forgotten.pk).update(created_at=timezone.now() - timedelta(minutes=31))
     assert validation_reap_stale() == [forgotten.pk]
     forgotten.refresh_from_db()
     assert forgotten.status == "failed" and forgotten.finished_at is not None
-    assert forgotten.error_message.startswith(
-        "No worker picked this run up within 30 minutes; is a worker running?")
+    assert forgotten.error_message.startswith("No worker picked this run up within 30 minutes; is a worker running?")
     assert "queued at" in forgotten.error_detail
     assert ValidationRun.objects.get(pk=recent.pk).status == "queued", "a run queued a moment ago waits on"
     event = AuditEvent.objects.get(verb="validation.failed", object_id=str(forgotten.pk))
     assert (event.actor, event.reason) == (None, forgotten.error_message)
-    assert (event.before, event.after) == ({"status": "queued"},
-                                           {"status": "failed", "reaped": True, "never_started": True})
+    assert (event.before, event.after) == (
+        {"status": "queued"},
+        {"status": "failed", "reaped": True, "never_started": True},
+    )
     assert validation_claim(run_id=forgotten.pk, token="late") is None, "a worker arriving late finds it ended"
     assert validation_reap_stale() == [], "reaping twice changes nothing"
 
@@ -260,8 +300,9 @@ def test_a_malformed_queued_run_limit_stops_start_up_naming_the_variable(value, 
     from tests.conftest import ROOT
 
     env = {**os.environ, "DEBUG": "1", "VALIDATION_QUEUED_TIMEOUT_S": value}
-    result = subprocess.run([sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0 and "VALIDATION_QUEUED_TIMEOUT_S" in result.stderr and message in result.stderr
 
 
@@ -272,8 +313,12 @@ def test_an_organisation_admin_sets_the_override_policy_and_it_is_audited(org_ad
         validation_policy_settings_update(actor=ml_engineer, allow_overrides=False)
     with pytest.raises(ValidationFailed, match="Unknown policy key"):
         validation_policy_settings_update(actor=org_admin, allow_overrides=True, locked_keys=["fairness.nope"])
-    validation_policy_settings_update(actor=org_admin, allow_overrides=True, locked_keys=["fairness.dp_ratio_min"],
-                                      reason="set by the model risk committee")
+    validation_policy_settings_update(
+        actor=org_admin,
+        allow_overrides=True,
+        locked_keys=["fairness.dp_ratio_min"],
+        reason="set by the model risk committee",
+    )
     event = AuditEvent.objects.get(verb="validation_policy.updated")
     assert event.after == {"allow_overrides": True, "locked_keys": ["fairness.dp_ratio_min"]}
     with pytest.raises(NotAllowed, match="locked"):

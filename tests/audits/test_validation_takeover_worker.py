@@ -44,13 +44,36 @@ class Worker:
         self.log_path = ROOT / "artifacts" / f"worker-{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "w")
-        environment = dict(os.environ, DATABASE_URL=_test_database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-                           CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND, DJANGO_ALLOW_ASYNC_UNSAFE="", **env)
+        environment = dict(
+            os.environ,
+            DATABASE_URL=_test_database_url(),
+            CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+            CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+            DJANGO_ALLOW_ASYNC_UNSAFE="",
+            **env,
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
-             "--loglevel=info", "--without-gossip", "--without-mingle", f"--hostname={self.hostname}",
-             f"--queues={QUEUE},celery"],
-            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=info",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname={self.hostname}",
+                f"--queues={QUEUE},celery",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self._wait_until_ready()
 
     def _wait_until_ready(self) -> None:
@@ -110,9 +133,12 @@ def slow_run(ml_engineer, credit, settings):
     settings.VALIDATION_STALE_AFTER_S = STALE_AFTER_S
 
     def start() -> ValidationRun:
-        slow = register_unscanned_version(ml_engineer, credit.system,
-                                          bad.SleepingModel(credit_model(credit_frame(400, seed=1)), delay=0.2),
-                                          f"slow-{time.monotonic_ns()}")
+        slow = register_unscanned_version(
+            ml_engineer,
+            credit.system,
+            bad.SleepingModel(credit_model(credit_frame(400, seed=1)), delay=0.2),
+            f"slow-{time.monotonic_ns()}",
+        )
         return validation_start(actor=ml_engineer, model_version=slow, test_dataset=credit.test, suite="quick")
 
     return start
@@ -133,8 +159,12 @@ def assert_taken_over_and_finished(run: ValidationRun, killed_at: float) -> floa
     assert run.status == "succeeded", (run.error_message, run.error_detail)
     assert run.attempts == 2 and [a["attempt"] for a in run.attempt_log] == [1, 2]
     assert "sent no heartbeat" in run.attempt_log[1]["took_over_because"]
-    assert [e.verb for e in events(run)] == ["validation.started", "validation.attempt_started",
-                                             "validation.taken_over", "validation.finished"]
+    assert [e.verb for e in events(run)] == [
+        "validation.started",
+        "validation.attempt_started",
+        "validation.taken_over",
+        "validation.finished",
+    ]
     assert CheckResultRecord.objects.filter(run=run).count() == run.checks_total
     taken_over = next(e for e in events(run) if e.verb == "validation.taken_over")
     assert "attempt 2 of 3" in taken_over.reason
@@ -149,8 +179,10 @@ def record(measure: str, seconds: float) -> None:
         out.write(line + "\n")
 
 
-@pytest.mark.skipif(not IN_CI and not settings.CELERY_BROKER_URL.startswith("redis"),
-                    reason="re-delivery after the visibility timeout is Redis behaviour (CI runs this there)")
+@pytest.mark.skipif(
+    not IN_CI and not settings.CELERY_BROKER_URL.startswith("redis"),
+    reason="re-delivery after the visibility timeout is Redis behaviour (CI runs this there)",
+)
 def test_a_run_whose_worker_was_killed_is_taken_over_by_the_redelivery_of_its_message(workers, slow_run):
     """The whole worker dies (kill -9 of its process group): Redis re-delivers the unacknowledged
     message after the visibility timeout, and the new worker takes the run over once its heartbeat
@@ -162,8 +194,10 @@ def test_a_run_whose_worker_was_killed_is_taken_over_by_the_redelivery_of_its_me
     killed_at = first.kill_all()
     workers("takeover-b", BROKER_VISIBILITY_TIMEOUT_S="15", VALIDATION_TIME_LIMIT_S="10")
     run = wait_for(lambda: finished(run.pk), timeout=200, every=0.5)
-    record("whole worker killed, Redis re-delivery (visibility timeout 15 s): kill -> takeover",
-           assert_taken_over_and_finished(run, killed_at))
+    record(
+        "whole worker killed, Redis re-delivery (visibility timeout 15 s): kill -> takeover",
+        assert_taken_over_and_finished(run, killed_at),
+    )
 
 
 def test_a_run_whose_pool_process_was_killed_is_taken_over_as_soon_as_its_heartbeat_is_stale(workers, slow_run):
@@ -178,13 +212,14 @@ def test_a_run_whose_pool_process_was_killed_is_taken_over_as_soon_as_its_heartb
     os.kill(int(holder.rsplit(" pid ", 1)[1]), signal.SIGKILL)
     killed_at = time.time()
     run = wait_for(lambda: finished(run.pk), timeout=200, every=0.5)
-    record("pool process killed, immediate re-delivery + re-check: kill -> takeover",
-           assert_taken_over_and_finished(run, killed_at))
+    record(
+        "pool process killed, immediate re-delivery + re-check: kill -> takeover",
+        assert_taken_over_and_finished(run, killed_at),
+    )
     assert worker.process.poll() is None, "the worker itself lived on"
 
 
-def test_a_run_whose_worker_was_killed_is_handed_back_by_the_reaper_and_a_new_worker_finishes_it(
-        workers, slow_run):
+def test_a_run_whose_worker_was_killed_is_handed_back_by_the_reaper_and_a_new_worker_finishes_it(workers, slow_run):
     """Any broker (the filesystem one loses a killed worker's message): the reaper, run by beat every
     minute, sees the silent run and hands it back to the broker; a new worker takes it over."""
     first = workers("takeover-d")
@@ -196,5 +231,7 @@ def test_a_run_whose_worker_was_killed_is_handed_back_by_the_reaper_and_a_new_wo
         assert validation_reap_stale() == [], "a run with attempts left is handed back, not failed"
         time.sleep(1)  # beat runs the reaper every minute; here every second
     run = wait_for(lambda: finished(run.pk), timeout=200, every=0.5)
-    record("whole worker killed, reaper hand-back (reaper every 1 s here, every 60 s in production): "
-           "kill -> takeover", assert_taken_over_and_finished(run, killed_at))
+    record(
+        "whole worker killed, reaper hand-back (reaper every 1 s here, every 60 s in production): kill -> takeover",
+        assert_taken_over_and_finished(run, killed_at),
+    )

@@ -33,9 +33,11 @@ def test_a_run_executed_by_the_task_succeeds_with_results_findings_and_a_reprodu
     repro = run.reproducibility
     assert repro["seed"] == 0 and repro["suite"] == "standard" and repro["policy_version"] == run.policy_version
     assert repro["library_versions"]["scikit-learn"]
-    assert repro["inputs"] == {"model_sha256": credit.version.artifact.sha256,
-                               "test_dataset_sha256": credit.test.artifact.sha256,
-                               "train_dataset_sha256": credit.train.artifact.sha256}
+    assert repro["inputs"] == {
+        "model_sha256": credit.version.artifact.sha256,
+        "test_dataset_sha256": credit.test.artifact.sha256,
+        "train_dataset_sha256": credit.train.artifact.sha256,
+    }
     assert run.peak_memory_mb > 0 and run.duration_s > 0
     finished = AuditEvent.objects.get(verb="validation.finished", object_id=str(run.pk))
     assert finished.actor is None or finished.actor == ml_engineer
@@ -86,8 +88,9 @@ def test_a_transient_storage_error_is_retried_and_the_run_then_succeeds(ml_engin
     run = run_now(ml_engineer, credit)
     assert run.status == "succeeded", run.error_message
     assert calls["n"] == 3, "one failed attempt, then the model and the test data"
-    assert AuditEvent.objects.filter(object_id=str(run.pk), verb__startswith="validation.").count() == 3, \
+    assert AuditEvent.objects.filter(object_id=str(run.pk), verb__startswith="validation.").count() == 3, (
         "started, attempt_started, finished: the retry resumes the same attempt"
+    )
 
 
 def test_a_storage_error_that_does_not_go_away_fails_the_run_after_the_retries(ml_engineer, credit, monkeypatch):
@@ -134,10 +137,18 @@ def test_every_way_a_run_ends_writes_one_audit_event(ml_engineer, credit, settin
     succeeded = run_now(ml_engineer, credit)
     settings.VALIDATION_TIME_LIMIT_S = 1
     failed = run_now(ml_engineer, credit, model_version=slow_version(ml_engineer, credit))
-    ends = {run.pk: list(AuditEvent.objects.filter(object_id=str(run.pk), object_type="audits.validationrun")
-                         .order_by("seq").values_list("verb", flat=True)) for run in (succeeded, failed)}
-    assert ends == {succeeded.pk: ["validation.started", "validation.attempt_started", "validation.finished"],
-                    failed.pk: ["validation.started", "validation.attempt_started", "validation.failed"]}
+    ends = {
+        run.pk: list(
+            AuditEvent.objects.filter(object_id=str(run.pk), object_type="audits.validationrun")
+            .order_by("seq")
+            .values_list("verb", flat=True)
+        )
+        for run in (succeeded, failed)
+    }
+    assert ends == {
+        succeeded.pk: ["validation.started", "validation.attempt_started", "validation.finished"],
+        failed.pk: ["validation.started", "validation.attempt_started", "validation.failed"],
+    }
 
 
 def test_a_predictions_only_run_validates_the_predictions_held_by_the_test_dataset(ml_engineer, credit):
@@ -148,9 +159,17 @@ def test_a_predictions_only_run_validates_the_predictions_held_by_the_test_datas
     model = credit_model(credit_frame(400, seed=1))
     frame["prediction"] = model.predict(frame[FEATURES])
     frame["score"] = model.predict_proba(frame[FEATURES])[:, 1].round(4)
-    scored = dataset_register(actor=ml_engineer, system=credit.system, name="scored", role="test",
-                              file=uploaded("scored.csv", csv_bytes(frame)), target_column="default",
-                              prediction_column="prediction", score_column="score", sensitive_columns=["sex"])
+    scored = dataset_register(
+        actor=ml_engineer,
+        system=credit.system,
+        name="scored",
+        role="test",
+        file=uploaded("scored.csv", csv_bytes(frame)),
+        target_column="default",
+        prediction_column="prediction",
+        score_column="score",
+        sensitive_columns=["sex"],
+    )
     run = run_now(ml_engineer, credit, model_version=None, system=credit.system, test_dataset=scored, suite="standard")
     assert run.status == "succeeded", run.error_message
     assert run.reproducibility["inputs"]["model_sha256"] is None

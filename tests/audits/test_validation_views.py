@@ -44,8 +44,14 @@ def test_the_live_status_is_404_for_another_organisation(permission_matrix, fini
 
 def test_the_start_form_is_for_ml_engineers_and_auditors(permission_matrix, credit):
     result = permission_matrix(lambda c: c.get(reverse("audits:validation_create", args=[credit.system.pk])))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 200, "compliance_officer": 403,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_the_start_form_of_another_organisations_system_is_404(credit, outsider):
@@ -61,29 +67,47 @@ def test_cancel_is_for_those_who_may_start_runs(permission_matrix, ml_engineer, 
         run = validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test)
         return client.post(reverse("audits:validation_cancel", args=[run.pk]))
 
-    assert permission_matrix(cancel) == {"anonymous": LOGIN, "ml_engineer": 302, "auditor": 302,
-                                         "compliance_officer": 403, "org_admin": 403, "outsider": 403}
+    assert permission_matrix(cancel) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 302,
+        "auditor": 302,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_starting_a_run_from_the_form_queues_it_and_opens_its_page(ml_engineer, credit):
-    response = client_for(ml_engineer).post(reverse("audits:validation_create", args=[credit.system.pk]), {
-        "model_version": credit.version.pk, "test_dataset": credit.test.pk, "train_dataset": credit.train.pk,
-        "suite": "quick", "policy_overrides": "performance.min_auc = 0.65\n# a comment\n\nfairness.dp_ratio_min=0.75",
-        "seed": "7"})
+    response = client_for(ml_engineer).post(
+        reverse("audits:validation_create", args=[credit.system.pk]),
+        {
+            "model_version": credit.version.pk,
+            "test_dataset": credit.test.pk,
+            "train_dataset": credit.train.pk,
+            "suite": "quick",
+            "policy_overrides": "performance.min_auc = 0.65\n# a comment\n\nfairness.dp_ratio_min=0.75",
+            "seed": "7",
+        },
+    )
     run = ValidationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("audits:validation_detail", args=[run.pk])
     assert run.policy_overrides == {"performance.min_auc": 0.65, "fairness.dp_ratio_min": 0.75}
     assert (run.seed, run.suite, run.train_dataset) == (7, "quick", credit.train)
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ("performance.min_auc 0.65", "Line 1: write one override per line as key = value"),
-    ("performance.min_acu = 0.65", "Did you mean performance.min_auc"),
-    ("performance.min_auc = high", "expects float"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ("performance.min_auc 0.65", "Line 1: write one override per line as key = value"),
+        ("performance.min_acu = 0.65", "Did you mean performance.min_auc"),
+        ("performance.min_auc = high", "expects float"),
+    ],
+)
 def test_bad_policy_overrides_are_explained_on_the_form_with_a_400(ml_engineer, credit, overrides, message):
-    response = client_for(ml_engineer).post(reverse("audits:validation_create", args=[credit.system.pk]), {
-        "model_version": credit.version.pk, "test_dataset": credit.test.pk, "policy_overrides": overrides})
+    response = client_for(ml_engineer).post(
+        reverse("audits:validation_create", args=[credit.system.pk]),
+        {"model_version": credit.version.pk, "test_dataset": credit.test.pk, "policy_overrides": overrides},
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not ValidationRun.objects.exists()
@@ -93,8 +117,10 @@ def test_a_dataset_of_another_system_cannot_be_picked_on_the_form(ml_engineer, c
     from tests.audits.validation_support import register_credit_system
 
     other = register_credit_system(ml_engineer, name="Fraud detection")
-    response = client_for(ml_engineer).post(reverse("audits:validation_create", args=[credit.system.pk]), {
-        "model_version": credit.version.pk, "test_dataset": other.test.pk})
+    response = client_for(ml_engineer).post(
+        reverse("audits:validation_create", args=[credit.system.pk]),
+        {"model_version": credit.version.pk, "test_dataset": other.test.pk},
+    )
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
 
 
@@ -128,7 +154,11 @@ def test_a_failed_run_says_why_in_words_with_the_technical_detail_folded(ml_engi
 
 def test_the_results_page_groups_checks_by_category_with_lazy_charts(ml_engineer, finished_run):
     page = client_for(ml_engineer).get(reverse("audits:validation_results", args=[finished_run.pk])).content.decode()
-    assert page.index('id="family-data_quality"') < page.index('id="family-performance"') < page.index('id="family-fairness"')
+    assert (
+        page.index('id="family-data_quality"')
+        < page.index('id="family-performance"')
+        < page.index('id="family-fairness"')
+    )
     assert "≥ 0.7" in page and "[0.55, 0.67]" in page and "Retrain the model." in page
     assert 'data-charts-url="/validations/%d/charts/PERF-01/"' % finished_run.pk in page
     assert '"type": "bar"' not in page, "figures are fetched when opened, not embedded"
@@ -149,9 +179,16 @@ def test_findings_can_be_listed_per_run_per_version_and_filtered(ml_engineer, fi
     assert f"Findings of validation #{finished_run.pk}" in per_run
     per_version = client.get(reverse("audits:finding_list"), {"model_version": credit.version.pk}).content.decode()
     assert "PERF-01 is not good enough" in per_version
-    critical = client.get(reverse("audits:finding_list"), {"severity": "critical", "category": "performance",
-                                                           "article": "Art. 15", "status": "open",
-                                                           "system": credit.system.pk}).content.decode()
+    critical = client.get(
+        reverse("audits:finding_list"),
+        {
+            "severity": "critical",
+            "category": "performance",
+            "article": "Art. 15",
+            "status": "open",
+            "system": credit.system.pk,
+        },
+    ).content.decode()
     assert "PERF-01 is not good enough" in critical and "FAIR-02" not in critical
 
 
@@ -163,11 +200,13 @@ def test_bad_filter_values_never_cause_an_error_page(ml_engineer, finished_run, 
 
 
 def test_the_run_list_needs_the_same_number_of_queries_for_one_run_or_many(
-        ml_engineer, credit, finished_run, django_assert_max_num_queries):
+    ml_engineer, credit, finished_run, django_assert_max_num_queries
+):
     client = client_for(ml_engineer)
     for _ in range(6):
-        validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test,
-                         train_dataset=credit.train)
+        validation_start(
+            actor=ml_engineer, model_version=credit.version, test_dataset=credit.test, train_dataset=credit.train
+        )
     with django_assert_max_num_queries(12):
         response = client.get(reverse("audits:validation_list"))
     assert response.content.decode().count('href="/validations/') >= 7
@@ -189,26 +228,40 @@ def test_the_validation_pages_and_tasks_import_no_heavy_libraries_at_start_up():
 
     from tests.conftest import ROOT
 
-    code = ("import django, sys; django.setup(); import audits.validation.views, audits.api.urls, audits.tasks, "
-            "audits.validation.services; print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'shap', 'fairlearn') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"})
+    code = (
+        "import django, sys; django.setup(); import audits.validation.views, audits.api.urls, audits.tasks, "
+        "audits.validation.services; print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'shap', 'fairlearn') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"},
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_the_home_page_numbers_count_active_runs_and_open_findings_of_the_organisation(
-        ml_engineer, outsider, credit, finished_run):
+    ml_engineer, outsider, credit, finished_run
+):
     from audits.selectors import validation_home_stats
 
     validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test)
-    assert validation_home_stats(user=ml_engineer) == {"validations_active": 1, "validations_last_30_days": 2,
-                                                       "findings_open": 2, "findings_open_critical": 1}
+    assert validation_home_stats(user=ml_engineer) == {
+        "validations_active": 1,
+        "validations_last_30_days": 2,
+        "findings_open": 2,
+        "findings_open_critical": 1,
+    }
     assert validation_home_stats(user=outsider)["findings_open"] == 0
 
 
 def test_the_home_page_shows_the_validation_numbers_to_a_member_who_may_view_validations(
-        ml_engineer, outsider, credit, finished_run):
+    ml_engineer, outsider, credit, finished_run
+):
     from core.permissions import has_permission
 
     assert has_permission(ml_engineer, "validation.view")
@@ -231,8 +284,14 @@ def _finding(run, check_id: str):
 def _raise_risk(actor, finding):
     from governance.risks.services import risk_create_from_source
 
-    return risk_create_from_source(actor=actor, system=finding.system, title=finding.title, description="",
-                                   category="bias", source_ref={"type": "audits.finding", "id": finding.pk})
+    return risk_create_from_source(
+        actor=actor,
+        system=finding.system,
+        title=finding.title,
+        description="",
+        category="bias",
+        source_ref={"type": "audits.finding", "id": finding.pk},
+    )
 
 
 def test_the_finding_list_shows_the_risks_raised_from_each_finding_and_offers_to_raise_one(auditor, finished_run):

@@ -18,8 +18,14 @@ FEATURES = ["age", "income", "debt"]
 
 def credit_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
     rng = np.random.RandomState(seed)
-    frame = pd.DataFrame({"age": rng.randint(18, 75, n), "income": rng.normal(3000, 900, n).round(2),
-                          "debt": rng.normal(800, 400, n).round(2), "sex": rng.choice(["F", "M"], n)})
+    frame = pd.DataFrame(
+        {
+            "age": rng.randint(18, 75, n),
+            "income": rng.normal(3000, 900, n).round(2),
+            "debt": rng.normal(800, 400, n).round(2),
+            "sex": rng.choice(["F", "M"], n),
+        }
+    )
     score = (frame["income"] - 2 * frame["debt"]) / 1000 + rng.normal(0, 0.6, n)
     frame["default"] = (score < 1.4).astype(int)
     return frame
@@ -59,18 +65,41 @@ def register_credit_system(actor, name: str = "Consumer credit scoring", test_ro
     """A system with one model version, a train and a test dataset, through the real services."""
     from models_registry.services import dataset_register, model_version_register, system_create
 
-    system = system_create(actor=actor, name=name, purpose="Score loan applications",
-                           lifecycle_stage="development", operator_role="provider")
+    system = system_create(
+        actor=actor,
+        name=name,
+        purpose="Score loan applications",
+        lifecycle_stage="development",
+        operator_role="provider",
+    )
     train_frame, test_frame = credit_frame(400, seed=1), credit_frame(test_rows, seed=2)
-    version = model_version_register(actor=actor, system=system, version_label="1.0.0",
-                                     file=uploaded("credit.joblib", model_bytes(credit_model(train_frame))),
-                                     framework="sklearn", task="binary", feature_columns=FEATURES)
-    train = dataset_register(actor=actor, system=system, name="applications-train", role="train",
-                             file=uploaded("train.csv", csv_bytes(train_frame)), target_column="default",
-                             sensitive_columns=["sex"])
-    test = dataset_register(actor=actor, system=system, name="applications-test", role="test",
-                            file=uploaded("test.csv", csv_bytes(test_frame)), target_column="default",
-                            sensitive_columns=["sex"])
+    version = model_version_register(
+        actor=actor,
+        system=system,
+        version_label="1.0.0",
+        file=uploaded("credit.joblib", model_bytes(credit_model(train_frame))),
+        framework="sklearn",
+        task="binary",
+        feature_columns=FEATURES,
+    )
+    train = dataset_register(
+        actor=actor,
+        system=system,
+        name="applications-train",
+        role="train",
+        file=uploaded("train.csv", csv_bytes(train_frame)),
+        target_column="default",
+        sensitive_columns=["sex"],
+    )
+    test = dataset_register(
+        actor=actor,
+        system=system,
+        name="applications-test",
+        role="test",
+        file=uploaded("test.csv", csv_bytes(test_frame)),
+        target_column="default",
+        sensitive_columns=["sex"],
+    )
     return Registered(system=system, version=version, test=test, train=train)
 
 
@@ -113,26 +142,57 @@ def register_unscanned_version(actor, system, model, label: str):
         path = Path(folder) / "model.joblib"
         path.write_bytes(data)
         key, _ = storage.store(path, sha256)
-    artifact = Artifact.objects.create(organisation_id=actor.organisation_id, kind="model", sha256=sha256,
-                                       size=len(data), storage_key=key, original_name=f"{label}.joblib",
-                                       detected_format="joblib", uploaded_by=actor)
-    return ModelVersion.objects.create(organisation_id=actor.organisation_id, system=system, version_label=label,
-                                       artifact=artifact, framework="sklearn", task="binary",
-                                       feature_columns=FEATURES, scan_verdict="safe",
-                                       scan_report={"note": "test model, not scanned"}, uploaded_by=actor)
+    artifact = Artifact.objects.create(
+        organisation_id=actor.organisation_id,
+        kind="model",
+        sha256=sha256,
+        size=len(data),
+        storage_key=key,
+        original_name=f"{label}.joblib",
+        detected_format="joblib",
+        uploaded_by=actor,
+    )
+    return ModelVersion.objects.create(
+        organisation_id=actor.organisation_id,
+        system=system,
+        version_label=label,
+        artifact=artifact,
+        framework="sklearn",
+        task="binary",
+        feature_columns=FEATURES,
+        scan_verdict="safe",
+        scan_report={"note": "test model, not scanned"},
+        uploaded_by=actor,
+    )
 
 
 def sample_result(check_id: str, status: str, family: str = "performance", severity: str = "high") -> dict:
     finding = None
     if status in ("warn", "fail"):
-        finding = {"title": f"{check_id} is not good enough", "description": f"{check_id} failed its threshold.",
-                   "affected": ["sex"], "evidence": {"value": 0.61}, "recommendation": "Retrain the model.",
-                   "eu_ai_act_article": "Art. 15(1)"}
-    return {"check_id": check_id, "family": family, "name": f"Check {check_id}", "status": status,
-            "severity": severity if finding else "info", "value": 0.61, "threshold": {"op": ">=", "value": 0.7},
-            "ci": [0.55, 0.67], "summary": f"The value of {check_id} is 0.61.", "details": {"n": 240},
-            "charts": [{"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}], "layout": {"title": {"text": check_id}}}],
-            "finding": finding, "duration_s": 0.01, "error": None}
+        finding = {
+            "title": f"{check_id} is not good enough",
+            "description": f"{check_id} failed its threshold.",
+            "affected": ["sex"],
+            "evidence": {"value": 0.61},
+            "recommendation": "Retrain the model.",
+            "eu_ai_act_article": "Art. 15(1)",
+        }
+    return {
+        "check_id": check_id,
+        "family": family,
+        "name": f"Check {check_id}",
+        "status": status,
+        "severity": severity if finding else "info",
+        "value": 0.61,
+        "threshold": {"op": ">=", "value": 0.7},
+        "ci": [0.55, 0.67],
+        "summary": f"The value of {check_id} is 0.61.",
+        "details": {"n": 240},
+        "charts": [{"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}], "layout": {"title": {"text": check_id}}}],
+        "finding": finding,
+        "duration_s": 0.01,
+        "error": None,
+    }
 
 
 def finish_with_results(run, results: list[dict], status: str = "succeeded"):
@@ -143,9 +203,15 @@ def finish_with_results(run, results: list[dict], status: str = "succeeded"):
     run.refresh_from_db()
     for result in results:
         validation_record_result(run=run, token="test-token", result=result)
-    validation_finish(run_id=run.pk, token="test-token", status=status, duration_s=1.5, peak_memory_mb=120.0,
-                      error_message="The validation failed: the model crashed." if status == "failed" else "",
-                      error_detail="Traceback: boom" if status == "failed" else "")
+    validation_finish(
+        run_id=run.pk,
+        token="test-token",
+        status=status,
+        duration_s=1.5,
+        peak_memory_mb=120.0,
+        error_message="The validation failed: the model crashed." if status == "failed" else "",
+        error_detail="Traceback: boom" if status == "failed" else "",
+    )
     run.refresh_from_db()
     return run
 
@@ -155,7 +221,12 @@ def finished_run(ml_engineer, credit):
     from audits.validation.services import validation_start
 
     run = validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test, suite="quick")
-    return finish_with_results(run, [sample_result("PERF-01", "fail", severity="critical"),
-                                     sample_result("PERF-04", "pass"),
-                                     sample_result("FAIR-02", "warn", family="fairness", severity="medium"),
-                                     sample_result("DATA-01", "not_evaluable", family="data_quality")])
+    return finish_with_results(
+        run,
+        [
+            sample_result("PERF-01", "fail", severity="critical"),
+            sample_result("PERF-04", "pass"),
+            sample_result("FAIR-02", "warn", family="fairness", severity="medium"),
+            sample_result("DATA-01", "not_evaluable", family="data_quality"),
+        ],
+    )

@@ -1,5 +1,6 @@
 """`make bench-pages` seeds an organisation and renders the compliance officer's pages. Not a
 timing test: the timings and their target live in the benchmark."""
+
 from __future__ import annotations
 
 import pytest

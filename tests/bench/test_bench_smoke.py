@@ -2,6 +2,7 @@
 
 Not a timing test: speed and memory targets live in `make bench` / `make bench-peers`.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,20 @@ from bench.peers import peers_table, target_lines
 
 def test_bench_on_a_german_credit_sample_prints_every_family_and_the_totals(tmp_path):
     out = io.StringIO()
-    args = run.parse_args(["--datasets", "german", "--models", "lr", "--sample", "200", "--no-progress",
-                           "--no-shap", "--json", str(tmp_path / "bench.json")])
+    args = run.parse_args(
+        [
+            "--datasets",
+            "german",
+            "--models",
+            "lr",
+            "--sample",
+            "200",
+            "--no-progress",
+            "--no-shap",
+            "--json",
+            str(tmp_path / "bench.json"),
+        ]
+    )
     cases = run.run_cases(args, tmp_path, out=out)
     printed = out.getvalue()
 
@@ -40,14 +53,28 @@ def test_the_harness_knows_the_runners_families_and_statuses():
 
 def test_family_memory_is_the_high_water_mark_and_its_rise_during_the_family():
     def result(check_id, family, rss, duration):
-        return {"type": "result", "rss_mb": rss,
-                "result": {"check_id": check_id, "family": family, "name": check_id, "status": "pass",
-                           "duration_s": duration, "summary": ""}}
+        return {
+            "type": "result",
+            "rss_mb": rss,
+            "result": {
+                "check_id": check_id,
+                "family": family,
+                "name": check_id,
+                "status": "pass",
+                "duration_s": duration,
+                "summary": "",
+            },
+        }
 
-    events = [{"type": "stage", "stage": "running the checks", "rss_mb": 100.0},
-              {"type": "progress", "rss_mb": 100.0}, result("DATA-01", "data_quality", 120.0, 0.5),
-              {"type": "progress", "rss_mb": 120.0}, result("DATA-02", "data_quality", 130.0, 0.25),
-              {"type": "progress", "rss_mb": 130.0}, result("PERF-01", "performance", 130.0, 1.0)]
+    events = [
+        {"type": "stage", "stage": "running the checks", "rss_mb": 100.0},
+        {"type": "progress", "rss_mb": 100.0},
+        result("DATA-01", "data_quality", 120.0, 0.5),
+        {"type": "progress", "rss_mb": 120.0},
+        result("DATA-02", "data_quality", 130.0, 0.25),
+        {"type": "progress", "rss_mb": 130.0},
+        result("PERF-01", "performance", 130.0, 1.0),
+    ]
     summary = summarise(events, [e["result"] for e in events if e["type"] == "result"])
 
     data, perf = summary["families"]
@@ -58,9 +85,19 @@ def test_family_memory_is_the_high_water_mark_and_its_rise_during_the_family():
 
 def test_peer_table_reports_the_ratio_and_a_missing_peer_with_its_reason():
     ours = {"checks": 43, "counts": {"not_evaluable": 1}, "wall_s": 20.0, "cpu_s": 18.0, "peak_mb": 500.0}
-    peers = [{"tool": "giskard", "version": "2.19.2", "checks": 9, "applicable": 7, "unit": "detectors",
-              "wall_s": 50.0, "cpu_s": 45.0, "peak_mb": 300.0},
-             {"tool": "deepchecks", "error": "install failed: no network"}]
+    peers = [
+        {
+            "tool": "giskard",
+            "version": "2.19.2",
+            "checks": 9,
+            "applicable": 7,
+            "unit": "detectors",
+            "wall_s": 50.0,
+            "cpu_s": 45.0,
+            "peak_mb": 300.0,
+        },
+        {"tool": "deepchecks", "error": "install failed: no network"},
+    ]
 
     printed = peers_table(ours, peers)
     lines = target_lines(ours, peers)

@@ -1,6 +1,7 @@
 """The speed fix in `ValidationContext.score` that the benchmark motivated: for a classifier whose
 predict() scikit-learn defines as the most probable class, one predict_proba call gives both outputs,
 once the whole test split (scored with both methods) has agreed. Other models are called as before."""
+
 from __future__ import annotations
 
 from unittest import mock

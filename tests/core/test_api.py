@@ -47,7 +47,9 @@ def test_api_errors_have_message_code_and_extra(api):
 
 
 def test_creating_a_user_through_the_api_records_the_token_user_as_actor(api, org_admin):
-    response = api.post("/api/v1/users/", {"username": "ci-made", "email": "ci@acme.example", "role": "ml_engineer"}, format="json")
+    response = api.post(
+        "/api/v1/users/", {"username": "ci-made", "email": "ci@acme.example", "role": "ml_engineer"}, format="json"
+    )
     assert response.status_code == 201
     event = AuditEvent.objects.get(verb="user.created", object_repr__contains="ci-made")
     assert (event.actor_id, event.origin) == (org_admin.pk, "api")
@@ -63,7 +65,9 @@ def test_audit_events_can_be_filtered_by_verb_and_are_paginated(api, org_admin):
 def test_the_openapi_schema_documents_the_v1_endpoints(client):
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
-    paths = response.json()["paths"] if response["Content-Type"].startswith("application/vnd.oai.openapi+json") else None
+    paths = (
+        response.json()["paths"] if response["Content-Type"].startswith("application/vnd.oai.openapi+json") else None
+    )
     text = response.content.decode()
     assert "/api/v1/audit-events/" in text and "/api/v1/users/" in text
     assert paths is None or "/api/v1/me/" in paths

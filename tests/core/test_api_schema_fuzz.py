@@ -46,18 +46,34 @@ def token(ml_engineer, auditor, compliance_officer):
     from models_registry.services import system_create
 
     system = system_create(actor=ml_engineer, name="Credit scoring", purpose="Score loan applications")
-    control = risks.control_create(actor=compliance_officer, name="Quarterly review", control_type="preventive",
-                                   effectiveness="effective", owner=compliance_officer)
-    risks.risk_create(actor=compliance_officer, data={
-        "title": "Drift", "category": "robustness", "owner": compliance_officer, "systems": [system],
-        "likelihood": 3, "impact": 3, "controls": [control]})
+    control = risks.control_create(
+        actor=compliance_officer,
+        name="Quarterly review",
+        control_type="preventive",
+        effectiveness="effective",
+        owner=compliance_officer,
+    )
+    risks.risk_create(
+        actor=compliance_officer,
+        data={
+            "title": "Drift",
+            "category": "robustness",
+            "owner": compliance_officer,
+            "systems": [system],
+            "likelihood": 3,
+            "impact": 3,
+            "controls": [control],
+        },
+    )
     _, secret = api_token_create(actor=ml_engineer, name="fuzz")
     return secret
 
 
 @schema.parametrize()
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_input_answers_500_or_an_undocumented_status(case, token):
-    case.call_and_validate(headers={"Authorization": f"Token {token}"},
-                           checks=[not_a_server_error, status_code_conformance])
+    case.call_and_validate(
+        headers={"Authorization": f"Token {token}"}, checks=[not_a_server_error, status_code_conformance]
+    )

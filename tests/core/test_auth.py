@@ -65,6 +65,10 @@ def test_every_response_carries_a_request_id_that_the_audit_event_repeats(client
 
 
 def test_a_forged_forwarded_for_header_is_ignored_unless_a_proxy_is_trusted(client, auditor):
-    client.post(reverse("login"), {"username": "arne", "password": PASSWORD},
-                REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    client.post(
+        reverse("login"),
+        {"username": "arne", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="1.2.3.4",
+    )
     assert AuditEvent.objects.get(verb="auth.login").ip == "198.51.100.7"

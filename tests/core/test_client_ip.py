@@ -47,8 +47,12 @@ def trail_ip(**meta) -> str | None:
 
 def addresses(**meta) -> dict[str, str | None]:
     request = RequestFactory().get("/", **meta)
-    return {"trail": trail_ip(**meta), "axes": get_client_ip_address(request),
-            "throttle": CertificateVerifyThrottle().get_ident(request), "function": client_ip(request)}
+    return {
+        "trail": trail_ip(**meta),
+        "axes": get_client_ip_address(request),
+        "throttle": CertificateVerifyThrottle().get_ident(request),
+        "function": client_ip(request),
+    }
 
 
 def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_no_address():
@@ -93,8 +97,9 @@ def test_behind_one_trusted_proxy_two_clients_have_their_own_throttle_buckets(se
     monkeypatch.setattr(CertificateVerifyThrottle, "THROTTLE_RATES", {"certificate_verify": "2/minute"})
     api = APIClient()
     url = f"/api/v1/certificates/{uuid.uuid4()}/status/"
-    first = [api.get(url, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"{FORGED}{n}, {CLIENT}").status_code
-             for n in range(3)]
+    first = [
+        api.get(url, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"{FORGED}{n}, {CLIENT}").status_code for n in range(3)
+    ]
     other = api.get(url, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code
     assert first == [404, 404, 429] and other == 404
 
@@ -103,23 +108,43 @@ def test_behind_one_trusted_proxy_two_clients_have_their_own_throttle_buckets(se
 def test_the_lock_out_counts_per_real_client_behind_the_trusted_proxy(settings, client, auditor):
     settings.TRUSTED_PROXY_COUNT = 1
     for n in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("login"), {"username": "arne", "password": "wrong"}, REMOTE_ADDR=PROXY,
-                    HTTP_X_FORWARDED_FOR=f"{FORGED}{n}, {CLIENT}")
-    locked = client.post(reverse("login"), {"username": "arne", "password": PASSWORD}, REMOTE_ADDR=PROXY,
-                         HTTP_X_FORWARDED_FOR=f"1.1.1.1, {CLIENT}")
-    elsewhere = client.post(reverse("login"), {"username": "arne", "password": PASSWORD}, REMOTE_ADDR=PROXY,
-                            HTTP_X_FORWARDED_FOR="198.51.100.9")
+        client.post(
+            reverse("login"),
+            {"username": "arne", "password": "wrong"},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=f"{FORGED}{n}, {CLIENT}",
+        )
+    locked = client.post(
+        reverse("login"),
+        {"username": "arne", "password": PASSWORD},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=f"1.1.1.1, {CLIENT}",
+    )
+    elsewhere = client.post(
+        reverse("login"),
+        {"username": "arne", "password": PASSWORD},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
     assert locked.status_code == 429
     assert elsewhere.status_code == 302
     assert AuditEvent.objects.filter(verb="auth.login").get().ip == "198.51.100.9"
 
 
 def _settings_value(code: str, **env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"TRUST_X_FORWARDED_FOR", "TRUSTED_PROXY_COUNT",
-                                                              "TRUSTED_PROXIES", "CACHE_URL"}}
-    return subprocess.run([sys.executable, "-c", f"from django.conf import settings; print({code})"], cwd=ROOT,
-                          env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-                          capture_output=True, text=True, timeout=60)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"TRUST_X_FORWARDED_FOR", "TRUSTED_PROXY_COUNT", "TRUSTED_PROXIES", "CACHE_URL"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings; print({code})"],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_older_trust_x_forwarded_for_switch_still_means_one_trusted_proxy():
@@ -127,11 +152,14 @@ def test_the_older_trust_x_forwarded_for_switch_still_means_one_trusted_proxy():
     assert _settings_value("settings.TRUSTED_PROXY_COUNT").stdout.strip() == "0"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"TRUSTED_PROXIES": "10.0.0.0/8", "TRUSTED_PROXY_COUNT": "1"}, "not both"),
-    ({"TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "TRUSTED_PROXIES"),
-    ({"CACHE_URL": "memcached://cache:11211"}, "CACHE_URL"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"TRUSTED_PROXIES": "10.0.0.0/8", "TRUSTED_PROXY_COUNT": "1"}, "not both"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "TRUSTED_PROXIES"),
+        ({"CACHE_URL": "memcached://cache:11211"}, "CACHE_URL"),
+    ],
+)
 def test_malformed_proxy_and_cache_settings_stop_start_up(env, message):
     result = _settings_value("settings.DEBUG", **env)
     assert result.returncode != 0 and message in result.stderr

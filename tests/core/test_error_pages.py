@@ -22,6 +22,7 @@ def _boom(request):
 def _raises(error):
     def view(request):
         raise error
+
     return view
 
 
@@ -60,12 +61,15 @@ def test_the_500_page_quotes_the_proxys_request_id(pages):
     assert response.status_code == 500 and "edge-1234567890" in _text(response)
 
 
-@pytest.mark.parametrize(("url", "status", "shown"), [
-    ("/not-allowed/", 403, "Only an auditor signs off."),
-    ("/conflict/", 409, "The submission is already signed."),
-    ("/invalid/", 400, "A reason is required."),
-    ("/too-large/", 413, "At most 256 KB."),
-])
+@pytest.mark.parametrize(
+    ("url", "status", "shown"),
+    [
+        ("/not-allowed/", 403, "Only an auditor signs off."),
+        ("/conflict/", 409, "The submission is already signed."),
+        ("/invalid/", 400, "A reason is required."),
+        ("/too-large/", 413, "At most 256 KB."),
+    ],
+)
 def test_a_service_error_leaving_a_page_is_its_error_page_with_the_reason(pages, url, status, shown):
     response = pages.get(url)
     assert response.status_code == status and shown in _text(response)

@@ -67,10 +67,14 @@ def test_integers_lists_and_urls_are_parsed_strictly():
 
 
 def _manage(*args, env):
-    base = {k: v for k, v in os.environ.items()
-            if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_portal_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
@@ -80,9 +84,13 @@ def test_the_portal_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    env = {"DEBUG": "0", "SECRET_KEY": "k" * 64 + "-production-like-secret-0123456789",
-           "ALLOWED_HOSTS": "portal.example.org", "PORTAL_BASE_URL": "https://portal.example.org",
-           "DATA_DIR": str(tmp_path)}
+    env = {
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 64 + "-production-like-secret-0123456789",
+        "ALLOWED_HOSTS": "portal.example.org",
+        "PORTAL_BASE_URL": "https://portal.example.org",
+        "DATA_DIR": str(tmp_path),
+    }
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -26,6 +26,7 @@ def _page(response) -> str:
 
 # --- cases from the schema ------------------------------------------------------------------------
 
+
 def _schema() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
 
@@ -70,8 +71,11 @@ def _concrete(path: str, operation: dict) -> str:
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path":
             schema = parameter.get("schema", {})
-            fill = str(uuid.uuid4()) if schema.get("format") == "uuid" else (
-                "1" if schema.get("type") == "integer" else "x")
+            fill = (
+                str(uuid.uuid4())
+                if schema.get("format") == "uuid"
+                else ("1" if schema.get("type") == "integer" else "x")
+            )
             path = path.replace("{" + parameter["name"] + "}", fill)
     return path
 
@@ -82,11 +86,18 @@ def _cases():
             url = _concrete(path, operation)
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "query":
-                    yield pytest.param(method, url, "query", parameter["name"], None,
-                                       id=f"{method} {path} ?{parameter['name']}")
+                    yield pytest.param(
+                        method, url, "query", parameter["name"], None, id=f"{method} {path} ?{parameter['name']}"
+                    )
             content = operation.get("requestBody", {}).get("content", {})
-            media = next((m for m in ("application/json", "multipart/form-data",
-                                      "application/x-www-form-urlencoded") if m in content), None)
+            media = next(
+                (
+                    m
+                    for m in ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
+                    if m in content
+                ),
+                None,
+            )
             if media is None:
                 continue
             for leaf in _string_leaves(content[media]["schema"]):
@@ -137,6 +148,7 @@ def test_a_nul_in_any_api_text_input_is_a_400_naming_the_field(api, method, url,
 
 # --- the drill's examples, and what is still allowed -------------------------------------------------
 
+
 @pytest.fixture
 def risk(compliance_officer):
     from core.choices import Role
@@ -146,9 +158,17 @@ def risk(compliance_officer):
 
     engineer = make_user(compliance_officer.organisation, "eve", Role.ML_ENGINEER)
     system = system_create(actor=engineer, name="Credit scoring", purpose="Score loans")
-    return services.risk_create(actor=compliance_officer, data={
-        "title": "Drift", "category": "robustness", "owner": compliance_officer, "systems": [system],
-        "likelihood": 3, "impact": 3})
+    return services.risk_create(
+        actor=compliance_officer,
+        data={
+            "title": "Drift",
+            "category": "robustness",
+            "owner": compliance_officer,
+            "systems": [system],
+            "likelihood": 3,
+            "impact": 3,
+        },
+    )
 
 
 def test_the_drills_risk_patch_with_a_nul_owner_is_a_400_not_a_500(api, risk):
@@ -164,15 +184,19 @@ def test_lines_and_tabs_stay_allowed_in_a_description(api, risk):
 
 
 def test_a_newline_is_refused_in_a_query_parameter_and_in_a_json_key(api):
-    assert api.get("/api/v1/risks/?q=a%0Ab").json()["extra"] == {"field": "q", "location": "query",
-                                                                    "character": "U+000A"}
+    assert api.get("/api/v1/risks/?q=a%0Ab").json()["extra"] == {
+        "field": "q",
+        "location": "query",
+        "character": "U+000A",
+    }
     response = api.put("/api/v1/classification/systems/1/draft/", {"answers": {"q\n1": "yes"}}, format="json")
     assert response.status_code == 400 and response.json()["extra"]["field"] == "answers.q\\u000a1"
 
 
 def test_an_unpaired_surrogate_which_cannot_be_stored_is_refused(api, risk):
-    response = api.generic("PATCH", f"/api/v1/risks/{risk.pk}/", b'{"title": "a\\ud800b"}',
-                           content_type="application/json")
+    response = api.generic(
+        "PATCH", f"/api/v1/risks/{risk.pk}/", b'{"title": "a\\ud800b"}', content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["extra"]["character"] == "U+D800"
 
 
@@ -188,12 +212,14 @@ def test_a_json_body_too_large_to_check_in_memory_is_a_413(api, risk, settings):
 
 
 def test_a_urlencoded_patch_is_checked_too(api, risk):
-    response = api.generic("PATCH", f"/api/v1/risks/{risk.pk}/", "owner=%00",
-                           content_type="application/x-www-form-urlencoded")
+    response = api.generic(
+        "PATCH", f"/api/v1/risks/{risk.pk}/", "owner=%00", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400 and response.json()["extra"]["field"] == "owner"
 
 
 # --- what is read before any view: path, headers, cookies ----------------------------------------
+
 
 def test_a_nul_in_the_token_header_is_a_400_not_a_database_lookup():
     response = APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION="Token agp_\x00abc")
@@ -215,6 +241,7 @@ def test_a_nul_in_a_path_segment_is_a_400(client):
 
 # --- HTML forms and list filters -----------------------------------------------------------------
 
+
 def test_an_html_list_filter_with_a_nul_is_the_400_page_naming_the_filter(client, compliance_officer):
     client.force_login(compliance_officer)
     response = client.get(reverse("governance:risk_list"), {"owner": NUL})
@@ -226,9 +253,15 @@ def test_an_html_form_field_with_a_nul_is_the_400_page_and_nothing_is_saved(clie
     from governance.risks.models import Control
 
     client.force_login(compliance_officer)
-    response = client.post(reverse("governance:control_list"), {"name": f"Review{NUL}", "control_type": "preventive",
-                                                                "effectiveness": "effective",
-                                                                "owner": compliance_officer.pk})
+    response = client.post(
+        reverse("governance:control_list"),
+        {
+            "name": f"Review{NUL}",
+            "control_type": "preventive",
+            "effectiveness": "effective",
+            "owner": compliance_officer.pk,
+        },
+    )
     assert response.status_code == 400 and 'The field "name"' in _page(response)
     assert not Control.objects.exists()
 
@@ -262,6 +295,7 @@ def test_file_names_are_single_line_and_values_may_have_lines():
 
 
 # --- file contents are not the guard's: the readers that turn them into rows refuse them ---------
+
 
 def test_a_risk_import_with_a_nul_in_a_cell_is_refused_naming_its_line(compliance_officer):
     from core.errors import ValidationFailed

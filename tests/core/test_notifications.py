@@ -30,8 +30,15 @@ class RefusingMailServer(BaseEmailBackend):
 
 
 def notify(*recipients, url="/risks/7/", email=False, **kwargs):
-    return notification_send(recipients=recipients, kind="risk.review_due", title="Risk R-7 is due for review",
-                             body="Review it before Friday.", url=url, email=email, **kwargs)
+    return notification_send(
+        recipients=recipients,
+        kind="risk.review_due",
+        title="Risk R-7 is due for review",
+        body="Review it before Friday.",
+        url=url,
+        email=email,
+        **kwargs,
+    )
 
 
 def logged_in(client, user):
@@ -40,6 +47,7 @@ def logged_in(client, user):
 
 
 # --- who sees what ------------------------------------------------------------------------------
+
 
 def test_the_recipient_sees_the_notification_and_the_unread_count_in_the_bell(client, ml_engineer):
     [notification] = notify(ml_engineer)
@@ -66,7 +74,8 @@ def test_colleagues_and_other_organisations_see_nothing_of_it(client, ml_enginee
 def test_opening_someone_elses_notification_answers_404_and_leaves_it_unread(client, ml_engineer, stranger, request):
     [notification] = notify(ml_engineer)
     response = logged_in(client, request.getfixturevalue(stranger)).post(
-        reverse("notification_open", args=[notification.pk]))
+        reverse("notification_open", args=[notification.pk])
+    )
     assert response.status_code == 404
     notification.refresh_from_db()
     assert notification.read_at is None
@@ -83,6 +92,7 @@ def test_the_newest_notification_comes_first_and_the_list_is_paginated(client, m
 
 
 # --- opening and reading ------------------------------------------------------------------------
+
 
 def test_opening_a_notification_marks_it_read_and_follows_its_link(client, ml_engineer):
     [notification] = notify(ml_engineer)
@@ -104,21 +114,24 @@ def test_a_notification_without_a_link_opens_the_list(client, ml_engineer):
     assert response["Location"] == reverse("notification_list")
 
 
-@pytest.mark.parametrize("url", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
-                                 "javascript:alert(1)", "risks/7/"])
+@pytest.mark.parametrize(
+    "url", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)", "risks/7/"]
+)
 def test_a_notification_cannot_link_off_the_site(ml_engineer, url):
     with pytest.raises(ValidationFailed):
         notify(ml_engineer, url=url)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Notification.objects.create(organisation=ml_engineer.organisation, recipient=ml_engineer, kind="x",
-                                    title="x", url="//evil.example/")
+        Notification.objects.create(
+            organisation=ml_engineer.organisation, recipient=ml_engineer, kind="x", title="x", url="//evil.example/"
+        )
 
 
 def test_opening_a_link_a_browser_would_read_as_another_site_goes_to_the_list(client, ml_engineer):
     # Browsers drop tabs inside URLs, so "/\t/evil.example" becomes "//evil.example". The database
     # check lets it through; the view must not.
-    notification = Notification.objects.create(organisation=ml_engineer.organisation, recipient=ml_engineer,
-                                               kind="x", title="x", url="/\t/evil.example/")
+    notification = Notification.objects.create(
+        organisation=ml_engineer.organisation, recipient=ml_engineer, kind="x", title="x", url="/\t/evil.example/"
+    )
     response = logged_in(client, ml_engineer).post(reverse("notification_open", args=[notification.pk]))
     assert response["Location"] == reverse("notification_list")
 
@@ -165,6 +178,7 @@ def test_the_bell_counts_with_one_query_however_often_a_page_uses_it(ml_engineer
 
 # --- recipients ---------------------------------------------------------------------------------
 
+
 def test_recipients_of_another_organisation_are_skipped(ml_engineer, outsider):
     created = notify(ml_engineer, outsider, organisation=ml_engineer.organisation)
     assert [n.recipient for n in created] == [ml_engineer]
@@ -187,8 +201,10 @@ def test_each_active_person_is_notified_once(ml_engineer, auditor, compliance_of
 
 # --- e-mail -------------------------------------------------------------------------------------
 
-def test_the_email_leaves_on_commit_with_the_absolute_link(ml_engineer, auditor, settings,
-                                                           django_capture_on_commit_callbacks):
+
+def test_the_email_leaves_on_commit_with_the_absolute_link(
+    ml_engineer, auditor, settings, django_capture_on_commit_callbacks
+):
     settings.PORTAL_BASE_URL = "https://portal.acme.example/"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         created = notify(ml_engineer, auditor, email=True)
@@ -210,8 +226,9 @@ def test_no_email_leaves_when_the_change_is_rolled_back(ml_engineer, django_capt
     assert not Notification.objects.exists()
 
 
-def test_a_failing_mail_server_does_not_break_the_callers_action(ml_engineer, settings, caplog,
-                                                                 django_capture_on_commit_callbacks):
+def test_a_failing_mail_server_does_not_break_the_callers_action(
+    ml_engineer, settings, caplog, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
     with django_capture_on_commit_callbacks(execute=True):
         [notification] = notify(ml_engineer, email=True)
@@ -228,16 +245,30 @@ def test_no_email_is_sent_when_the_caller_asks_for_none(ml_engineer, django_capt
 
 # --- risk review reminders ----------------------------------------------------------------------
 
+
 def test_a_risk_review_reminder_also_lands_in_the_owners_portal(ml_engineer, compliance_officer):
     from governance.risks.services import risk_create, risk_review_reminders
     from governance.risks.tasks import _send_reminder
     from models_registry.models import AISystem
 
-    system = AISystem.objects.create(organisation=ml_engineer.organisation, name="Consumer credit scoring",
-                                     purpose="Scores consumer loan applicants.", created_by=ml_engineer)
-    risk = risk_create(actor=compliance_officer, data={
-        "title": "Unfair declines", "category": "bias", "likelihood": 3, "impact": 4, "systems": [system],
-        "owner": ml_engineer, "next_review_date": date(2030, 3, 10)})
+    system = AISystem.objects.create(
+        organisation=ml_engineer.organisation,
+        name="Consumer credit scoring",
+        purpose="Scores consumer loan applicants.",
+        created_by=ml_engineer,
+    )
+    risk = risk_create(
+        actor=compliance_officer,
+        data={
+            "title": "Unfair declines",
+            "category": "bias",
+            "likelihood": 3,
+            "impact": 4,
+            "systems": [system],
+            "owner": ml_engineer,
+            "next_review_date": date(2030, 3, 10),
+        },
+    )
     assert risk_review_reminders(today=date(2030, 3, 1), send=_send_reminder) == [risk.pk]
     [notification] = notification_list(user=ml_engineer)
     assert (notification.kind, notification.url) == ("risk.review_due", f"/risks/{risk.pk}/")

@@ -16,29 +16,50 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings_value(name: str, env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items()
-            if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "PORTAL_BASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "PORTAL_BASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     code = f"from django.conf import settings; print(settings.{name})"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+    )
 
 
 def test_the_portal_refuses_to_start_without_its_base_url_when_debug_is_off(tmp_path):
-    result = _settings_value("PORTAL_BASE_URL", env={"DEBUG": "0", "SECRET_KEY": "s" * 60,
-                                                     "ALLOWED_HOSTS": "portal.example.org", "DATA_DIR": str(tmp_path)})
+    result = _settings_value(
+        "PORTAL_BASE_URL",
+        env={"DEBUG": "0", "SECRET_KEY": "s" * 60, "ALLOWED_HOSTS": "portal.example.org", "DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode != 0
     assert "PORTAL_BASE_URL is required when DEBUG is off" in result.stderr
 
 
 def test_the_portal_starts_with_a_base_url_when_debug_is_off(tmp_path):
-    result = _settings_value("PORTAL_BASE_URL", env={"DEBUG": "0", "SECRET_KEY": "s" * 60, "ALLOWED_HOSTS": "portal.example.org",
-                                             "DATA_DIR": str(tmp_path), "PORTAL_BASE_URL": "https://portal.example.org/"})
+    result = _settings_value(
+        "PORTAL_BASE_URL",
+        env={
+            "DEBUG": "0",
+            "SECRET_KEY": "s" * 60,
+            "ALLOWED_HOSTS": "portal.example.org",
+            "DATA_DIR": str(tmp_path),
+            "PORTAL_BASE_URL": "https://portal.example.org/",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "https://portal.example.org"
 
 
-@pytest.mark.parametrize("value", ["portal.example.org", "ftp://portal.example.org", "https://", "https://h:80x",
-                                   "https://portal.example.org/?x=1"])
+@pytest.mark.parametrize(
+    "value",
+    ["portal.example.org", "ftp://portal.example.org", "https://", "https://h:80x", "https://portal.example.org/?x=1"],
+)
 def test_a_base_url_that_is_not_an_absolute_http_url_stops_start_up(value):
     with pytest.raises(ConfigError, match="PORTAL_BASE_URL"):
         env_url("PORTAL_BASE_URL", environ={"PORTAL_BASE_URL": value})
@@ -64,8 +85,14 @@ def _fake_checkout(tmp_path: Path) -> Path:
 
 def _run_dev(folder: Path, **env) -> list[str]:
     base = {k: v for k, v in os.environ.items() if k not in {"PORTAL_BASE_URL", "PORT"}}
-    result = subprocess.run(["bash", str(folder / "scripts" / "run-dev.sh")], cwd=folder, env={**base, **env},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(folder / "scripts" / "run-dev.sh")],
+        cwd=folder,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     # The exit code is the stopped background worker's (the script's trap kills it): not what is tested.
     assert "Health: http://127.0.0.1:" in result.stdout, result.stdout + result.stderr
     # The background worker may still be writing its line when the script returns.

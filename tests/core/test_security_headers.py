@@ -36,7 +36,8 @@ def test_no_template_has_an_inline_script_or_an_event_handler_attribute():
         for match in re.finditer(r"<script\b[^>]*>", text):
             if "src=" not in match.group(0) and 'type="application/json"' not in match.group(0):
                 offenders.append(f"{path.relative_to(TEMPLATES)}: {match.group(0)}")
-        offenders += [f"{path.relative_to(TEMPLATES)}: {m.group(0)}"
-                      for m in re.finditer(r"\son[a-z]+\s*=\s*[\"']", text)]
+        offenders += [
+            f"{path.relative_to(TEMPLATES)}: {m.group(0)}" for m in re.finditer(r"\son[a-z]+\s*=\s*[\"']", text)
+        ]
         offenders += [f"{path.relative_to(TEMPLATES)}: javascript: URL" for _ in re.finditer(r"javascript:", text)]
     assert offenders == []

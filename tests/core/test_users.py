@@ -12,11 +12,17 @@ pytestmark = pytest.mark.django_db
 def test_an_admin_creates_and_invites_a_user_from_the_users_page(client, org_admin, django_capture_on_commit_callbacks):
     client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("user_list"), {"username": "newbie", "email": "newbie@acme.example",
-                                                      "role": "auditor", "first_name": "New"})
+        response = client.post(
+            reverse("user_list"),
+            {"username": "newbie", "email": "newbie@acme.example", "role": "auditor", "first_name": "New"},
+        )
     user = User.objects.get(username="newbie")
     assert response.status_code == 302
-    assert (user.organisation_id, user.role, user.has_usable_password()) == (org_admin.organisation_id, "auditor", False)
+    assert (user.organisation_id, user.role, user.has_usable_password()) == (
+        org_admin.organisation_id,
+        "auditor",
+        False,
+    )
     assert len(mail.outbox) == 1 and "/accounts/invite/" in mail.outbox[0].body
     event = AuditEvent.objects.get(verb="user.created", object_id=str(user.pk))
     assert event.actor_id == org_admin.pk and event.after["role"] == "auditor"
@@ -25,13 +31,21 @@ def test_an_admin_creates_and_invites_a_user_from_the_users_page(client, org_adm
 def test_the_invitation_link_lets_the_person_set_a_password_once(client, org_admin):
     from core.services import invite_link
 
-    user = user_create(actor=org_admin, organisation=org_admin.organisation, username="newbie",
-                       email="n@acme.example", role="auditor", send_invite=False)
+    user = user_create(
+        actor=org_admin,
+        organisation=org_admin.organisation,
+        username="newbie",
+        email="n@acme.example",
+        role="auditor",
+        send_invite=False,
+    )
     path = invite_link(user).split("8000", 1)[-1].replace("http://testserver", "")
     form_page = client.get(path, follow=True)
     assert form_page.status_code == 200
     set_url = form_page.redirect_chain[-1][0]
-    response = client.post(set_url, {"new_password1": "a-long-enough-passphrase", "new_password2": "a-long-enough-passphrase"})
+    response = client.post(
+        set_url, {"new_password1": "a-long-enough-passphrase", "new_password2": "a-long-enough-passphrase"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("a-long-enough-passphrase")
@@ -49,7 +63,11 @@ def test_a_duplicate_username_gets_a_clear_error_and_keeps_the_form_with_a_409(c
 def test_a_role_change_records_before_after_and_reason(org_admin, ml_engineer):
     user_change_role(actor=org_admin, user=ml_engineer, role="auditor", reason="moved to model risk")
     event = AuditEvent.objects.get(verb="user.role_changed")
-    assert (event.before, event.after, event.reason) == ({"role": "ml_engineer"}, {"role": "auditor"}, "moved to model risk")
+    assert (event.before, event.after, event.reason) == (
+        {"role": "ml_engineer"},
+        {"role": "auditor"},
+        "moved to model risk",
+    )
     ml_engineer.refresh_from_db()
     assert ml_engineer.role == "auditor"
 
@@ -111,8 +129,9 @@ def test_revoking_a_token_that_does_not_exist_says_so_with_a_400(client, ml_engi
 
 def test_an_admin_removing_their_own_admin_role_on_the_user_page_is_told_why_and_keeps_it(client, org_admin):
     client.force_login(org_admin, backend="django.contrib.auth.backends.ModelBackend")
-    response = client.post(reverse("user_detail", args=[org_admin.pk]), {"action": "role", "role": "auditor"},
-                           follow=True)
+    response = client.post(
+        reverse("user_detail", args=[org_admin.pk]), {"action": "role", "role": "auditor"}, follow=True
+    )
     assert "You cannot remove your own admin role" in response.content.decode()
     org_admin.refresh_from_db()
     assert org_admin.role == "org_admin"

@@ -31,7 +31,8 @@ def test_the_worker_runs_the_task_as_the_user_who_triggered_it(celery_worker_pro
 
 
 def test_a_verification_requested_in_the_browser_is_recorded_by_the_worker_as_that_user(
-        celery_worker_process, org_admin):
+    celery_worker_process, org_admin
+):
     import time
 
     from core.models import AuditEvent

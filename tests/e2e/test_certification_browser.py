@@ -44,15 +44,22 @@ def decide(page, check_id, decision, justification):
 
 
 def test_submit_assign_triage_sign_off_and_download_the_certificate_and_report(
-        live_server, page, screenshot, demo_users, tmp_path, monkeypatch):
+    live_server, page, screenshot, demo_users, tmp_path, monkeypatch
+):
     from audits.certification.models import Submission
     from audits.certification.signing import verify_document_json
     from core.models import User
 
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url', '')}")
-            if message.type == "error" and "favicon" not in message.location.get("url", "") else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{message.text} {message.location.get('url', '')}")
+            if message.type == "error" and "favicon" not in message.location.get("url", "")
+            else None
+        ),
+    )
     engineer = User.objects.get(username="engineer")
     ready = make_certifiable(engineer, User.objects.get(username="compliance"), name="Credit scoring (certification)")
     url = live_server.url
@@ -87,8 +94,9 @@ def test_submit_assign_triage_sign_off_and_download_the_certificate_and_report(
         page.wait_for_selector(f"[data-testid=assignment] >> text={person.get_full_name() or person.username}")
     assert page.locator("[data-testid=assignment]").count() == 2
     assert "In review" in page.inner_text("[data-testid=submission-status]")
-    page.locator("#reviewers").screenshot(path=str(screenshot("certification-3-assigned").with_name(
-        "certification-3-assigned-reviewers.png")))
+    page.locator("#reviewers").screenshot(
+        path=str(screenshot("certification-3-assigned").with_name("certification-3-assigned-reviewers.png"))
+    )
     log_out(page)
 
     # 3. The auditor triages every finding (in place, no reload), comments once, opens a chart.

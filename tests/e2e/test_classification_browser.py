@@ -8,8 +8,9 @@ from tests.governance.rules.helpers import area, complete
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CREDIT_SCORING = complete(roles=["provider"], **area("essential_services", annex3_5b_creditworthiness="yes",
-                                                     art6_3_profiling="yes"))
+CREDIT_SCORING = complete(
+    roles=["provider"], **area("essential_services", annex3_5b_creditworthiness="yes", art6_3_profiling="yes")
+)
 UNANSWERED = """els => els.filter(e => !e.querySelector('input:checked')).map(e => e.dataset.question)"""
 
 
@@ -22,9 +23,12 @@ def credit_system(db):
 
     call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
     return AISystem.objects.create(
-        organisation=Organisation.objects.get(slug="acme-bank"), name="Consumer credit scoring",
-        purpose="Scores applicants for consumer loans.", intended_use="Credit officers see a score and reasons.",
-        created_by=User.objects.get(username="engineer"))
+        organisation=Organisation.objects.get(slug="acme-bank"),
+        name="Consumer credit scoring",
+        purpose="Scores applicants for consumer loans.",
+        intended_use="Credit officers see a score and reasons.",
+        created_by=User.objects.get(username="engineer"),
+    )
 
 
 def _log_in(page, base_url, username):
@@ -43,7 +47,8 @@ def _answer(page, question_id, value):
 
 
 def test_a_compliance_officer_classifies_credit_scoring_approves_it_and_sees_the_obligations(
-        live_server, page, screenshot, credit_system):
+    live_server, page, screenshot, credit_system
+):
     _log_in(page, live_server.url, "compliance")
     page.click("nav.sidenav >> text=Classification")
     page.wait_for_selector("[data-testid=classification-table]")
@@ -111,7 +116,8 @@ def test_a_compliance_officer_classifies_credit_scoring_approves_it_and_sees_the
     evidence.locator("select[name=kind]").select_option("document")
     evidence.locator("input[name=title]").fill("Bias examination report Q3")
     evidence.locator("input[name=file]").set_input_files(
-        files=[{"name": "bias-report.txt", "mimeType": "text/plain", "buffer": b"per-group gaps with CIs"}])
+        files=[{"name": "bias-report.txt", "mimeType": "text/plain", "buffer": b"per-group gaps with CIs"}]
+    )
     evidence.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=evidence-table] >> text=Bias examination report Q3")
     for status in ("evidence_submitted", "accepted"):

@@ -61,7 +61,8 @@ def test_an_admin_invites_a_user_and_finds_the_event_in_the_audit_trail(live_ser
 
 @pytest.mark.parametrize("username", ["engineer", "compliance"])
 def test_on_a_phone_every_area_is_reachable_from_the_menu_and_no_page_scrolls_sideways(
-        live_server, page, screenshot, demo_users, username):
+    live_server, page, screenshot, demo_users, username
+):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", username)

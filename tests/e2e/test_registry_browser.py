@@ -1,4 +1,3 @@
-
 import joblib
 import numpy as np
 import pytest
@@ -29,7 +28,8 @@ def model_file(tmp_path):
 def dataset_file(tmp_path):
     path = tmp_path / "applications.csv"
     rows = ["age;income;sex;email;default"] + [
-        f"{20 + n % 50};{1000 + 37 * n};{'F' if n % 3 else 'M'};person{n}@example.org;{n % 2}" for n in range(120)]
+        f"{20 + n % 50};{1000 + 37 * n};{'F' if n % 3 else 'M'};person{n}@example.org;{n % 2}" for n in range(120)
+    ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -42,7 +42,8 @@ def log_in(page, url, username):
 
 
 def test_an_ml_engineer_registers_a_system_and_uploads_a_model_and_a_dataset(
-        live_server, page, screenshot, demo_users, model_file, dataset_file):
+    live_server, page, screenshot, demo_users, model_file, dataset_file
+):
     log_in(page, live_server.url, "engineer")
     page.click("nav.sidenav >> text=Inventory")
     page.click("[data-testid=register-system]")

@@ -25,10 +25,19 @@ def finding(db):
     seed_threat_library()
     engineer = User.objects.get(username="engineer")
     system = AISystem.objects.create(
-        organisation=Organisation.objects.get(slug="acme-bank"), name="Consumer credit scoring",
-        purpose="Scores applicants for consumer loans.", lifecycle_stage="validation", created_by=engineer)
-    return make_finding(make_run(system, engineer), check_id="FAIR-02", severity="critical", category="fairness",
-                        title="Approval rates differ by sex beyond the policy's limit")
+        organisation=Organisation.objects.get(slug="acme-bank"),
+        name="Consumer credit scoring",
+        purpose="Scores applicants for consumer loans.",
+        lifecycle_stage="validation",
+        created_by=engineer,
+    )
+    return make_finding(
+        make_run(system, engineer),
+        check_id="FAIR-02",
+        severity="critical",
+        category="fairness",
+        title="Approval rates differ by sex beyond the policy's limit",
+    )
 
 
 def _log_in(page, base_url, username):
@@ -47,7 +56,8 @@ CELL_CENTRE = """([el, x, y]) => {
 
 
 def test_a_compliance_officer_raises_a_risk_from_a_finding_sees_it_on_the_heatmap_and_exports_the_register(
-        live_server, page, screenshot, finding):
+    live_server, page, screenshot, finding
+):
     _log_in(page, live_server.url, "compliance")
     page.click("nav.sidenav >> text=Risk register")
     page.wait_for_selector("[data-testid=risk-table]")

@@ -11,8 +11,10 @@ from tests.governance.test_risk_support import make_risk, make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHART = {"data": [{"type": "bar", "x": ["women", "men"], "y": [0.61, 0.72]}],
-         "layout": {"title": {"text": "Approval rate by sex"}}}
+CHART = {
+    "data": [{"type": "bar", "x": ["women", "men"], "y": [0.61, 0.72]}],
+    "layout": {"title": {"text": "Approval rate by sex"}},
+}
 WATCH_VIOLATIONS = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation',
@@ -31,12 +33,24 @@ def portal(db):
     call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
     engineer, officer = User.objects.get(username="engineer"), User.objects.get(username="compliance")
     system = AISystem.objects.create(
-        organisation=Organisation.objects.get(slug="acme-bank"), name="Consumer credit scoring",
-        purpose="Scores applicants for consumer loans.", lifecycle_stage="validation", created_by=engineer)
+        organisation=Organisation.objects.get(slug="acme-bank"),
+        name="Consumer credit scoring",
+        purpose="Scores applicants for consumer loans.",
+        lifecycle_stage="validation",
+        created_by=engineer,
+    )
     finished = make_run(system, engineer)
-    CheckResultRecord.objects.create(run=finished, check_id="FAIR-02", family="fairness", name="Demographic parity",
-                                     status="fail", severity="high", value=0.61, summary="Approval rates differ.",
-                                     charts=[CHART])
+    CheckResultRecord.objects.create(
+        run=finished,
+        check_id="FAIR-02",
+        family="fairness",
+        name="Demographic parity",
+        status="fail",
+        severity="high",
+        value=0.61,
+        summary="Approval rates differ.",
+        charts=[CHART],
+    )
     running = make_run(system, engineer)
     running.status, running.stage, running.checks_total = "running", "Checking fairness", 10
     running.save()
@@ -53,8 +67,7 @@ def log_in(page, base_url, username):
     page.wait_for_selector("h1")
 
 
-def test_the_main_pages_render_under_the_content_security_policy_without_a_violation(
-        live_server, browser, portal):
+def test_the_main_pages_render_under_the_content_security_policy_without_a_violation(live_server, browser, portal):
     from tests.e2e.conftest import SCREENSHOTS
 
     context = browser.new_context(viewport={"width": 1366, "height": 860})
@@ -62,8 +75,14 @@ def test_the_main_pages_render_under_the_content_security_policy_without_a_viola
     page = context.new_page()
     page.set_default_timeout(15000)
     reports, headers = [], {}
-    page.on("console", lambda m: reports.append(m.text) if "Content Security Policy" in m.text
-            or "Permissions-Policy" in m.text or "Permissions policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            reports.append(m.text)
+            if "Content Security Policy" in m.text or "Permissions-Policy" in m.text or "Permissions policy" in m.text
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: reports.append(f"page error: {error}"))
     page.on("response", lambda r: headers.setdefault(r.url.split("?")[0], r.headers))
     base = live_server.url

@@ -24,15 +24,23 @@ def log_in(page, url, username):
 
 
 def test_an_ml_engineer_starts_a_validation_watches_it_and_reads_results_and_findings(
-        live_server, page, screenshot, demo_users, celery_worker_process):
+    live_server, page, screenshot, demo_users, celery_worker_process
+):
     from core.models import User
 
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url', '')}")
-            if message.type == "error" and "favicon" not in message.location.get("url", "") else None)
-    credit = register_credit_system(User.objects.get(username="engineer"), name="Credit scoring (validation)",
-                                    test_rows=3000)  # big enough for the run to take a few seconds
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{message.text} {message.location.get('url', '')}")
+            if message.type == "error" and "favicon" not in message.location.get("url", "")
+            else None
+        ),
+    )
+    credit = register_credit_system(
+        User.objects.get(username="engineer"), name="Credit scoring (validation)", test_rows=3000
+    )  # big enough for the run to take a few seconds
     log_in(page, live_server.url, "engineer")
     page.click("nav.sidenav >> text=Validations")
     page.select_option("[data-testid=start-validation] select[name=system]", label=credit.system.name)
@@ -46,8 +54,9 @@ def test_an_ml_engineer_starts_a_validation_watches_it_and_reads_results_and_fin
     form.locator("[data-testid=start-run]").click()
 
     # The page polls the run's status: the bar moves without a reload.
-    page.wait_for_selector("[data-testid=run-status][data-status=running] [data-testid=current-check]:has-text('Now:')",
-                           timeout=90000)
+    page.wait_for_selector(
+        "[data-testid=run-status][data-status=running] [data-testid=current-check]:has-text('Now:')", timeout=90000
+    )
     screenshot("validation-progress")  # taken while the run is running, the moment a check is shown
     page.evaluate("window.__not_reloaded = true")
     page.wait_for_selector("[data-testid=run-status][data-status=succeeded]", timeout=180000)

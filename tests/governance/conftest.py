@@ -7,8 +7,9 @@ import pytest
 from tests.governance.rules.helpers import area, complete
 
 # A bank that builds and sells consumer credit scoring: Annex III point 5(b), and it profiles people.
-CREDIT_SCORING = complete(roles=["provider"], **area("essential_services", annex3_5b_creditworthiness="yes",
-                                                     art6_3_profiling="yes"))
+CREDIT_SCORING = complete(
+    roles=["provider"], **area("essential_services", annex3_5b_creditworthiness="yes", art6_3_profiling="yes")
+)
 # The same bank's internal FAQ chatbot: Art. 50(1) only.
 CHATBOT = complete(roles=["provider"], art50_1_interacts="yes")
 MINIMAL = complete(roles=["provider"])
@@ -32,16 +33,21 @@ def application_dates(request):
 def credit_system(organisation, ml_engineer):
     from models_registry.models import AISystem
 
-    return AISystem.objects.create(organisation=organisation, name="Consumer credit scoring",
-                                   purpose="Scores consumer loan applicants.", created_by=ml_engineer)
+    return AISystem.objects.create(
+        organisation=organisation,
+        name="Consumer credit scoring",
+        purpose="Scores consumer loan applicants.",
+        created_by=ml_engineer,
+    )
 
 
 @pytest.fixture
 def other_system(other_organisation, outsider):
     from models_registry.models import AISystem
 
-    return AISystem.objects.create(organisation=other_organisation, name="Globex pricing",
-                                   purpose="Prices policies.", created_by=outsider)
+    return AISystem.objects.create(
+        organisation=other_organisation, name="Globex pricing", purpose="Prices policies.", created_by=outsider
+    )
 
 
 @pytest.fixture
@@ -66,12 +72,27 @@ def obligation(approved):
 def make_model_version(system, user, label="v1", substantial=False):
     from models_registry.models import Artifact, ModelVersion
 
-    artifact = Artifact.objects.create(organisation=system.organisation, kind="model", sha256=label.ljust(64, "0"),
-                                       size=1, storage_key=f"k/{label}", original_name="m.skops",
-                                       detected_format="skops", uploaded_by=user)
-    return ModelVersion.objects.create(organisation=system.organisation, system=system, version_label=label,
-                                       artifact=artifact, framework="sklearn", task="binary",
-                                       substantial_modification=substantial, scan_verdict="safe", uploaded_by=user)
+    artifact = Artifact.objects.create(
+        organisation=system.organisation,
+        kind="model",
+        sha256=label.ljust(64, "0"),
+        size=1,
+        storage_key=f"k/{label}",
+        original_name="m.skops",
+        detected_format="skops",
+        uploaded_by=user,
+    )
+    return ModelVersion.objects.create(
+        organisation=system.organisation,
+        system=system,
+        version_label=label,
+        artifact=artifact,
+        framework="sklearn",
+        task="binary",
+        substantial_modification=substantial,
+        scan_verdict="safe",
+        uploaded_by=user,
+    )
 
 
 def events(verb: str):
@@ -81,8 +102,13 @@ def events(verb: str):
 
 
 # The results a run gets unless told otherwise: (family, status) per check.
-RUN_RESULTS = (("fairness", "pass"), ("fairness", "fail"), ("performance", "pass"), ("performance", "warn"),
-               ("robustness", "pass"))
+RUN_RESULTS = (
+    ("fairness", "pass"),
+    ("fairness", "fail"),
+    ("performance", "pass"),
+    ("performance", "warn"),
+    ("robustness", "pass"),
+)
 
 
 def make_validation_run(system, user, *, status="succeeded", finished_at=None, version=None, results=RUN_RESULTS):
@@ -96,20 +122,55 @@ def make_validation_run(system, user, *, status="succeeded", finished_at=None, v
     from models_registry.models import Artifact, Dataset
 
     artifact, _ = Artifact.objects.get_or_create(
-        organisation=system.organisation, kind="dataset", sha256=f"{system.pk:064d}",
-        defaults={"size": 1, "storage_key": f"d/{system.pk}", "original_name": "test.csv", "detected_format": "csv",
-                  "uploaded_by": user})
+        organisation=system.organisation,
+        kind="dataset",
+        sha256=f"{system.pk:064d}",
+        defaults={
+            "size": 1,
+            "storage_key": f"d/{system.pk}",
+            "original_name": "test.csv",
+            "detected_format": "csv",
+            "uploaded_by": user,
+        },
+    )
     dataset, _ = Dataset.objects.get_or_create(
-        organisation=system.organisation, system=system, name="test", version=1,
-        defaults={"role": "test", "artifact": artifact, "file_format": "csv", "row_count": 10, "column_count": 3,
-                  "uploaded_by": user})
+        organisation=system.organisation,
+        system=system,
+        name="test",
+        version=1,
+        defaults={
+            "role": "test",
+            "artifact": artifact,
+            "file_format": "csv",
+            "row_count": 10,
+            "column_count": 3,
+            "uploaded_by": user,
+        },
+    )
     if finished_at is None and status in ("succeeded", "failed"):
         finished_at = timezone.now() - timedelta(days=10)
     run = ValidationRun.objects.create(
-        organisation=system.organisation, system=system, model_version=version, test_dataset=dataset, task="binary",
-        suite="standard", policy={}, policy_version="1", time_limit_s=60, memory_limit_mb=512, requested_by=user,
-        status=status, finished_at=finished_at)
+        organisation=system.organisation,
+        system=system,
+        model_version=version,
+        test_dataset=dataset,
+        task="binary",
+        suite="standard",
+        policy={},
+        policy_version="1",
+        time_limit_s=60,
+        memory_limit_mb=512,
+        requested_by=user,
+        status=status,
+        finished_at=finished_at,
+    )
     for number, (family, check_status) in enumerate(results, start=1):
-        CheckResultRecord.objects.create(run=run, check_id=f"{family[:4].upper()}-{number:02d}", family=family,
-                                         name=f"{family} check {number}", status=check_status, severity="medium")
+        CheckResultRecord.objects.create(
+            run=run,
+            check_id=f"{family[:4].upper()}-{number:02d}",
+            family=family,
+            name=f"{family} check {number}",
+            status=check_status,
+            severity="medium",
+        )
     return run

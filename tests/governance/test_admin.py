@@ -16,8 +16,10 @@ def test_staff_move_the_annex_iii_date_in_the_admin_and_the_obligations_follow(c
     staff = User.objects.create_superuser(username="root", email="root@example.org", password="x-very-long-pass")
     client.force_login(staff)
     row = ApplicationDate.objects.get(key="annex_iii")
-    response = client.post(f"/admin/governance/applicationdate/{row.pk}/change/",
-                           {"applies_from": "2027-12-02", "note": "Digital Omnibus, OJ L 2026/…"})
+    response = client.post(
+        f"/admin/governance/applicationdate/{row.pk}/change/",
+        {"applies_from": "2027-12-02", "note": "Digital Omnibus, OJ L 2026/…"},
+    )
     assert response.status_code == 302
     assert ApplicationDate.objects.get(key="annex_iii").applies_from == date(2027, 12, 2)
     assert Obligation.objects.get(system=credit_system, article="Art. 9").applies_from == date(2027, 12, 2)

@@ -41,8 +41,11 @@ def test_a_pipeline_saves_a_draft_submits_it_and_reads_the_determination(credit_
 
 
 def test_invalid_answers_are_refused_with_the_standard_error_shape(credit_system, ml_engineer):
-    response = client_for(ml_engineer).put(f"{API}/classification/systems/{credit_system.pk}/draft/",
-                                           {"answers": {"is_ai_system": "perhaps"}}, format="json")
+    response = client_for(ml_engineer).put(
+        f"{API}/classification/systems/{credit_system.pk}/draft/",
+        {"answers": {"is_ai_system": "perhaps"}},
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"message", "code", "extra"} and body["code"] == "invalid_answers"
@@ -50,39 +53,46 @@ def test_invalid_answers_are_refused_with_the_standard_error_shape(credit_system
 
 
 def test_answers_that_are_not_an_object_are_refused(credit_system, ml_engineer):
-    response = client_for(ml_engineer).post(f"{API}/classification/systems/{credit_system.pk}/submit/",
-                                            {"answers": ["yes"]}, format="json")
+    response = client_for(ml_engineer).post(
+        f"{API}/classification/systems/{credit_system.pk}/submit/", {"answers": ["yes"]}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "invalid"
 
 
-def test_approving_an_incomplete_determination_answers_400_with_what_is_missing(credit_system, ml_engineer,
-                                                                                 compliance_officer):
+def test_approving_an_incomplete_determination_answers_400_with_what_is_missing(
+    credit_system, ml_engineer, compliance_officer
+):
     from governance.services import determination_submit
 
     determination = determination_submit(system=credit_system, actor=ml_engineer, answers={"is_ai_system": "yes"})
     response = client_for(compliance_officer).post(
-        f"{API}/classification/determinations/{determination.pk}/approve/", {}, format="json")
+        f"{API}/classification/determinations/{determination.pk}/approve/", {}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "incomplete" and response.json()["extra"]["missing"]
 
 
 def test_approving_twice_answers_409(approved, compliance_officer):
     response = client_for(compliance_officer).post(
-        f"{API}/classification/determinations/{approved.pk}/approve/", {}, format="json")
+        f"{API}/classification/determinations/{approved.pk}/approve/", {}, format="json"
+    )
     assert response.status_code == 409 and response.json()["code"] == "not_pending"
 
 
 def test_an_override_without_justification_answers_400(submitted, compliance_officer):
     response = client_for(compliance_officer).post(
         f"{API}/classification/determinations/{submitted.pk}/override/",
-        {"outcome": "minimal_risk", "justification": ""}, format="json")
+        {"outcome": "minimal_risk", "justification": ""},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "justification_required"
 
 
 def test_approval_through_the_api_makes_the_determination_current(submitted, compliance_officer):
     client = client_for(compliance_officer)
-    approved = client.post(f"{API}/classification/determinations/{submitted.pk}/approve/",
-                           {"note": "ok"}, format="json").json()
+    approved = client.post(
+        f"{API}/classification/determinations/{submitted.pk}/approve/", {"note": "ok"}, format="json"
+    ).json()
     assert approved["status"] == "approved" and approved["approved_by"]["username"] == "chloe"
     current = client.get(f"{API}/classification/systems/{submitted.system_id}/current/").json()
     assert current["id"] == submitted.pk and current["effective_risk_tier"] == "high"
@@ -101,6 +111,10 @@ def test_obligations_are_listed_and_filtered_like_the_board(approved, auditor, o
 
 def test_the_openapi_schema_documents_the_governance_endpoints(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-    for path in ("/api/v1/classification/questionnaire/", "/api/v1/classification/systems/{id}/submit/",
-                 "/api/v1/classification/determinations/{id}/approve/", "/api/v1/obligations/"):
+    for path in (
+        "/api/v1/classification/questionnaire/",
+        "/api/v1/classification/systems/{id}/submit/",
+        "/api/v1/classification/determinations/{id}/approve/",
+        "/api/v1/obligations/",
+    ):
         assert path in schema["paths"], path

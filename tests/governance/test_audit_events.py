@@ -36,8 +36,12 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
 
     def override():
         d = s.determination_submit(system=credit_system, actor=ml_engineer, answers=MINIMAL)
-        s.determination_override(determination=d, actor=compliance_officer, outcome="high_risk_annex_iii",
-                                 justification="Legal review says this is Annex III 5(b).")
+        s.determination_override(
+            determination=d,
+            actor=compliance_officer,
+            outcome="high_risk_annex_iii",
+            justification="Legal review says this is Annex III 5(b).",
+        )
 
     def stale():
         Evidence.objects.update(dated_at=timezone.now() - timedelta(days=999))
@@ -48,25 +52,50 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
     steps = [
         (submit, "classification.submitted"),
         (approve, "classification.approved"),
-        (lambda: s.obligation_assign(obligation=holder["o"], actor=compliance_officer, owner=ml_engineer,
-                                     due_date=date(2026, 12, 1), evidence_max_age_days=30), "obligation.assigned"),
-        (lambda: s.obligation_transition(obligation=holder["o"], to_status="in_progress", actor=ml_engineer),
-         "obligation.status_changed"),
-        (lambda: s.evidence_add_document(obligation=holder["o"], actor=ml_engineer,
-                                         uploaded_file=SimpleUploadedFile("a.txt", b"a")), "obligation.evidence_added"),
-        (lambda: s.evidence_add_model_card(obligation=holder["o"], actor=ml_engineer, model_version=version),
-         "obligation.evidence_added"),
-        (lambda: s.evidence_add_validation_run(obligation=holder["o"], actor=ml_engineer,
-                                               validation_kind="validation_run:fairness", run_id=run.pk),
-         "obligation.evidence_added"),
-        (lambda: s.obligation_transition(obligation=holder["o"], to_status="evidence_submitted", actor=ml_engineer),
-         "obligation.status_changed"),
+        (
+            lambda: s.obligation_assign(
+                obligation=holder["o"],
+                actor=compliance_officer,
+                owner=ml_engineer,
+                due_date=date(2026, 12, 1),
+                evidence_max_age_days=30,
+            ),
+            "obligation.assigned",
+        ),
+        (
+            lambda: s.obligation_transition(obligation=holder["o"], to_status="in_progress", actor=ml_engineer),
+            "obligation.status_changed",
+        ),
+        (
+            lambda: s.evidence_add_document(
+                obligation=holder["o"], actor=ml_engineer, uploaded_file=SimpleUploadedFile("a.txt", b"a")
+            ),
+            "obligation.evidence_added",
+        ),
+        (
+            lambda: s.evidence_add_model_card(obligation=holder["o"], actor=ml_engineer, model_version=version),
+            "obligation.evidence_added",
+        ),
+        (
+            lambda: s.evidence_add_validation_run(
+                obligation=holder["o"], actor=ml_engineer, validation_kind="validation_run:fairness", run_id=run.pk
+            ),
+            "obligation.evidence_added",
+        ),
+        (
+            lambda: s.obligation_transition(obligation=holder["o"], to_status="evidence_submitted", actor=ml_engineer),
+            "obligation.status_changed",
+        ),
         (stale, "obligation.evidence_stale"),
         (override, "classification.overridden"),
-        (lambda: s.determination_mark_needs_review(system=credit_system, reason="purpose changed"),
-         "classification.needs_review"),
-        (lambda: s.application_date_change(key="annex_iii", applies_from=date(2027, 12, 2), actor=staff),
-         "application_date.changed"),
+        (
+            lambda: s.determination_mark_needs_review(system=credit_system, reason="purpose changed"),
+            "classification.needs_review",
+        ),
+        (
+            lambda: s.application_date_change(key="annex_iii", applies_from=date(2027, 12, 2), actor=staff),
+            "application_date.changed",
+        ),
     ]
     for action, verb in steps:
         assert verb in _verbs_written(action), verb

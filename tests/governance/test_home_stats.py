@@ -10,14 +10,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_home_stats_count_systems_by_tier_pending_approvals_and_overdue_obligations(
-        approved, credit_system, compliance_officer, ml_engineer, outsider):
+    approved, credit_system, compliance_officer, ml_engineer, outsider
+):
     from models_registry.models import AISystem
 
-    AISystem.objects.create(organisation=credit_system.organisation, name="Chatbot", purpose="FAQ",
-                            created_by=ml_engineer)
+    AISystem.objects.create(
+        organisation=credit_system.organisation, name="Chatbot", purpose="FAQ", created_by=ml_engineer
+    )
     Obligation.objects.update(due_date=timezone.localdate() + timezone.timedelta(days=30))
     Obligation.objects.filter(system=credit_system, article="Art. 4").update(
-        due_date=timezone.localdate() - timezone.timedelta(days=3))
+        due_date=timezone.localdate() - timezone.timedelta(days=3)
+    )
     stats = classification_home_stats(compliance_officer)
     tiers = {value: count for value, _label, count in stats["systems_by_risk_tier"]}
     assert tiers["high"] == 1 and tiers["unclassified"] == 1 and stats["systems_total"] == 2
@@ -37,12 +40,12 @@ def test_home_stats_are_empty_for_someone_who_cannot_see_classifications():
 def test_the_home_card_renders_the_numbers(approved, compliance_officer):
     from django.template.loader import render_to_string
 
-    html = render_to_string("governance/_home_card.html",
-                            {"stats": classification_home_stats(compliance_officer)})
+    html = render_to_string("governance/_home_card.html", {"stats": classification_home_stats(compliance_officer)})
     assert 'data-testid="card-classification"' in html and "High risk" in html and "Obligations open" in html
 
 
 # --- the risk register's card ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def risks(credit_system, compliance_officer):
@@ -85,5 +88,7 @@ def test_the_home_page_shows_the_risk_card_with_links_to_the_lists_behind_it(ris
     client.force_login(compliance_officer)
     body = client.get(reverse("home")).content.decode()
     assert 'data-testid="card-risks"' in body and "Risk register" in body
-    assert f'href="{reverse("governance:risk_list")}?above_appetite=true" data-testid="home-risks-above-appetite">' \
-           '<strong class="bad">1</strong>' in body
+    assert (
+        f'href="{reverse("governance:risk_list")}?above_appetite=true" data-testid="home-risks-above-appetite">'
+        '<strong class="bad">1</strong>' in body
+    )

@@ -18,13 +18,19 @@ pytestmark = pytest.mark.django_db
 
 
 def _evidence(obligation, actor, name="plan.pdf", content=b"%PDF-1.4 risk plan"):
-    return services.evidence_add_document(obligation=obligation, actor=actor,
-                                          uploaded_file=SimpleUploadedFile(name, content))
+    return services.evidence_add_document(
+        obligation=obligation, actor=actor, uploaded_file=SimpleUploadedFile(name, content)
+    )
 
 
 def _walk_to_submitted(obligation, owner, officer):
-    services.obligation_assign(obligation=obligation, actor=officer, owner=owner, due_date=None,
-                               evidence_max_age_days=obligation.evidence_max_age_days)
+    services.obligation_assign(
+        obligation=obligation,
+        actor=officer,
+        owner=owner,
+        due_date=None,
+        evidence_max_age_days=obligation.evidence_max_age_days,
+    )
     services.obligation_transition(obligation=obligation, to_status="in_progress", actor=owner)
     _evidence(obligation, owner)
     return services.obligation_transition(obligation=obligation, to_status="evidence_submitted", actor=owner)
@@ -92,8 +98,9 @@ def test_an_empty_or_oversized_document_is_refused(obligation, compliance_office
     assert not Evidence.objects.exists()
 
 
-def test_a_model_card_must_belong_to_the_same_system(obligation, compliance_officer, other_system, outsider,
-                                                      credit_system, ml_engineer):
+def test_a_model_card_must_belong_to_the_same_system(
+    obligation, compliance_officer, other_system, outsider, credit_system, ml_engineer
+):
     version = make_model_version(credit_system, ml_engineer)
     evidence = services.evidence_add_model_card(obligation=obligation, actor=compliance_officer, model_version=version)
     assert evidence.kind == "model_card" and evidence.dated_at == version.created_at
@@ -104,26 +111,35 @@ def test_a_model_card_must_belong_to_the_same_system(obligation, compliance_offi
 
 def test_a_validation_run_is_linked_by_family_and_run_id(obligation, compliance_officer, credit_system, ml_engineer):
     run = make_validation_run(credit_system, ml_engineer)
-    evidence = services.evidence_add_validation_run(obligation=obligation, actor=compliance_officer,
-                                                    validation_kind="validation_run:fairness", run_id=run.pk)
+    evidence = services.evidence_add_validation_run(
+        obligation=obligation, actor=compliance_officer, validation_kind="validation_run:fairness", run_id=run.pk
+    )
     assert evidence.kind == "validation_run" and evidence.validation_run_id == run.pk
     with pytest.raises(ValidationFailed):
-        services.evidence_add_validation_run(obligation=obligation, actor=compliance_officer,
-                                             validation_kind="fairness", run_id=run.pk)
+        services.evidence_add_validation_run(
+            obligation=obligation, actor=compliance_officer, validation_kind="fairness", run_id=run.pk
+        )
 
 
 def test_assigning_an_owner_from_another_organisation_is_refused(obligation, compliance_officer, outsider):
     with pytest.raises(ValidationFailed):
-        services.obligation_assign(obligation=obligation, actor=compliance_officer, owner=outsider,
-                                   due_date=None, evidence_max_age_days=30)
+        services.obligation_assign(
+            obligation=obligation, actor=compliance_officer, owner=outsider, due_date=None, evidence_max_age_days=30
+        )
 
 
 def test_only_a_compliance_officer_assigns_and_it_is_audited(obligation, ml_engineer, compliance_officer):
     with pytest.raises(NotAllowed):
-        services.obligation_assign(obligation=obligation, actor=ml_engineer, owner=ml_engineer,
-                                   due_date=None, evidence_max_age_days=30)
-    services.obligation_assign(obligation=obligation, actor=compliance_officer, owner=ml_engineer,
-                               due_date=date(2026, 5, 1), evidence_max_age_days=30)
+        services.obligation_assign(
+            obligation=obligation, actor=ml_engineer, owner=ml_engineer, due_date=None, evidence_max_age_days=30
+        )
+    services.obligation_assign(
+        obligation=obligation,
+        actor=compliance_officer,
+        owner=ml_engineer,
+        due_date=date(2026, 5, 1),
+        evidence_max_age_days=30,
+    )
     event = events("obligation.assigned").get()
     assert event.after == {"owner": "mia", "due_date": "2026-05-01", "evidence_max_age_days": 30}
 
@@ -158,8 +174,9 @@ def test_moving_an_application_date_moves_the_obligations_and_is_audited(approve
     from core.models import User
 
     staff = User.objects.create(username="staff", is_staff=True, is_superuser=True)
-    services.application_date_change(key="annex_iii", applies_from=date(2027, 12, 2), actor=staff,
-                                     note="Digital Omnibus, OJ L ...")
+    services.application_date_change(
+        key="annex_iii", applies_from=date(2027, 12, 2), actor=staff, note="Digital Omnibus, OJ L ..."
+    )
     assert Obligation.objects.get(system=credit_system, article="Art. 9").applies_from == date(2027, 12, 2)
     assert Obligation.objects.get(system=credit_system, article="Art. 4").applies_from == date(2025, 2, 2)
     assert events("application_date.changed").get().after["obligations"] == 18

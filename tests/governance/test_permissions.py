@@ -10,8 +10,14 @@ from tests.governance.conftest import CREDIT_SCORING
 pytestmark = pytest.mark.django_db
 
 LOGIN = 302
-EVERY_MEMBER = {"anonymous": LOGIN, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200,
-                "org_admin": 200, "outsider": 200}
+EVERY_MEMBER = {
+    "anonymous": LOGIN,
+    "ml_engineer": 200,
+    "auditor": 200,
+    "compliance_officer": 200,
+    "org_admin": 200,
+    "outsider": 200,
+}
 READ_OBJECT = dict(EVERY_MEMBER, outsider=404)
 API_EVERY_MEMBER = dict(EVERY_MEMBER, anonymous=401)
 API_READ_OBJECT = dict(READ_OBJECT, anonymous=401)
@@ -23,14 +29,20 @@ def url(name, *args):
 
 # --- pages ---------------------------------------------------------------------------------------
 
+
 def test_every_member_can_see_the_classification_list(permission_matrix, credit_system):
     assert permission_matrix(lambda c: c.get(url("classification_list"))) == EVERY_MEMBER
 
 
 def test_only_ml_engineers_and_compliance_officers_open_the_questionnaire(permission_matrix, credit_system):
     assert permission_matrix(lambda c: c.get(url("classify", credit_system.pk))) == {
-        "anonymous": LOGIN, "ml_engineer": 200, "auditor": 403, "compliance_officer": 200, "org_admin": 403,
-        "outsider": 403}
+        "anonymous": LOGIN,
+        "ml_engineer": 200,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_a_drafter_of_another_organisation_gets_404_for_the_questionnaire(client, other_system, ml_engineer):
@@ -40,8 +52,14 @@ def test_a_drafter_of_another_organisation_gets_404_for_the_questionnaire(client
 
 def test_saving_answers_is_for_drafters(permission_matrix, credit_system):
     result = permission_matrix(lambda c: c.post(url("classify", credit_system.pk), {"is_ai_system": "yes"}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 302, "auditor": 403, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 302,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_the_classification_history_and_result_pages_are_readable_by_members_only(permission_matrix, submitted):
@@ -51,8 +69,14 @@ def test_the_classification_history_and_result_pages_are_readable_by_members_onl
 
 def test_only_a_compliance_officer_approves(permission_matrix, submitted):
     result = permission_matrix(lambda c: c.post(url("determination_approve", submitted.pk)))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
     submitted.refresh_from_db()
     assert submitted.status == "approved"
 
@@ -60,14 +84,21 @@ def test_only_a_compliance_officer_approves(permission_matrix, submitted):
 def test_only_a_compliance_officer_overrides(permission_matrix, submitted):
     data = {"outcome": "minimal_risk", "justification": "Reviewed by legal: the scores are not used for credit."}
     result = permission_matrix(lambda c: c.post(url("determination_override", submitted.pk), data))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
     submitted.refresh_from_db()
     assert submitted.override_outcome == "minimal_risk"
 
 
 def test_a_compliance_officer_gets_404_for_another_organisations_determination(
-        client, other_system, other_organisation, compliance_officer):
+    client, other_system, other_organisation, compliance_officer
+):
     from governance.services import determination_submit
     from tests.conftest import make_user
 
@@ -91,17 +122,25 @@ def test_a_systems_obligations_and_an_obligation_are_readable_by_members_only(pe
 
 
 def test_moving_an_obligation_is_for_compliance_officers_and_its_owner(permission_matrix, obligation):
-    result = permission_matrix(lambda c: c.post(url("obligation_transition", obligation.pk),
-                                                {"to_status": "in_progress"}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 404}
+    result = permission_matrix(
+        lambda c: c.post(url("obligation_transition", obligation.pk), {"to_status": "in_progress"})
+    )
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 404,
+    }
 
 
 def test_the_owner_of_an_obligation_may_move_it(client, obligation, ml_engineer, compliance_officer):
     from governance.services import obligation_assign
 
-    obligation_assign(obligation=obligation, actor=compliance_officer, owner=ml_engineer, due_date=None,
-                      evidence_max_age_days=90)
+    obligation_assign(
+        obligation=obligation, actor=compliance_officer, owner=ml_engineer, due_date=None, evidence_max_age_days=90
+    )
     client.force_login(ml_engineer)
     client.post(url("obligation_transition", obligation.pk), {"to_status": "in_progress"})
     obligation.refresh_from_db()
@@ -109,26 +148,39 @@ def test_the_owner_of_an_obligation_may_move_it(client, obligation, ml_engineer,
 
 
 def test_assigning_an_obligation_is_for_compliance_officers(permission_matrix, obligation):
-    result = permission_matrix(lambda c: c.post(url("obligation_assign", obligation.pk),
-                                                {"evidence_max_age_days": 30}))
-    assert result == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403, "compliance_officer": 302,
-                      "org_admin": 403, "outsider": 403}
+    result = permission_matrix(lambda c: c.post(url("obligation_assign", obligation.pk), {"evidence_max_age_days": 30}))
+    assert result == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_adding_evidence_is_for_compliance_officers_and_the_owner(permission_matrix, obligation):
     def call(c):
-        return c.post(url("evidence_add", obligation.pk),
-                      {"kind": "document", "file": SimpleUploadedFile("plan.txt", b"plan")})
+        return c.post(
+            url("evidence_add", obligation.pk), {"kind": "document", "file": SimpleUploadedFile("plan.txt", b"plan")}
+        )
 
-    assert permission_matrix(call) == {"anonymous": LOGIN, "ml_engineer": 403, "auditor": 403,
-                                       "compliance_officer": 302, "org_admin": 403, "outsider": 404}
+    assert permission_matrix(call) == {
+        "anonymous": LOGIN,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 403,
+        "outsider": 404,
+    }
 
 
 def test_evidence_downloads_are_for_members_only(permission_matrix, obligation, compliance_officer):
     from governance.services import evidence_add_document
 
-    evidence = evidence_add_document(obligation=obligation, actor=compliance_officer,
-                                     uploaded_file=SimpleUploadedFile("plan.txt", b"the plan"))
+    evidence = evidence_add_document(
+        obligation=obligation, actor=compliance_officer, uploaded_file=SimpleUploadedFile("plan.txt", b"the plan")
+    )
     assert permission_matrix(lambda c: c.get(url("evidence_download", evidence.pk))) == READ_OBJECT
 
 
@@ -142,25 +194,53 @@ def test_api_questionnaire_needs_a_token(permission_matrix):
 
 
 def test_api_draft_save_is_for_drafters(permission_matrix, credit_system):
-    result = permission_matrix(lambda c: c.put(f"{API}/classification/systems/{credit_system.pk}/draft/",
-                                               {"answers": {"is_ai_system": "yes"}}, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 200, "auditor": 403, "compliance_officer": 200,
-                      "org_admin": 403, "outsider": 403}
-    assert permission_matrix(lambda c: c.get(f"{API}/classification/systems/{credit_system.pk}/draft/"),
-                             api=True) == API_READ_OBJECT
+    result = permission_matrix(
+        lambda c: c.put(
+            f"{API}/classification/systems/{credit_system.pk}/draft/",
+            {"answers": {"is_ai_system": "yes"}},
+            format="json",
+        ),
+        api=True,
+    )
+    assert result == {
+        "anonymous": 401,
+        "ml_engineer": 200,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
+    assert (
+        permission_matrix(lambda c: c.get(f"{API}/classification/systems/{credit_system.pk}/draft/"), api=True)
+        == API_READ_OBJECT
+    )
 
 
 def test_api_submit_is_for_drafters(permission_matrix, credit_system):
-    result = permission_matrix(lambda c: c.post(f"{API}/classification/systems/{credit_system.pk}/submit/",
-                                                {"answers": CREDIT_SCORING}, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 201, "auditor": 403, "compliance_officer": 201,
-                      "org_admin": 403, "outsider": 403}
+    result = permission_matrix(
+        lambda c: c.post(
+            f"{API}/classification/systems/{credit_system.pk}/submit/", {"answers": CREDIT_SCORING}, format="json"
+        ),
+        api=True,
+    )
+    assert result == {
+        "anonymous": 401,
+        "ml_engineer": 201,
+        "auditor": 403,
+        "compliance_officer": 201,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_api_determinations_are_readable_by_members_of_the_organisation(permission_matrix, approved):
     system = approved.system_id
-    for path in (f"classification/systems/{system}/determinations/", f"classification/systems/{system}/current/",
-                 f"classification/determinations/{approved.pk}/", f"classification/systems/{system}/obligations/"):
+    for path in (
+        f"classification/systems/{system}/determinations/",
+        f"classification/systems/{system}/current/",
+        f"classification/determinations/{approved.pk}/",
+        f"classification/systems/{system}/obligations/",
+    ):
         assert permission_matrix(lambda c, path=path: c.get(f"{API}/{path}"), api=True) == API_READ_OBJECT, path
 
 
@@ -168,16 +248,30 @@ def test_api_approve_and_override_are_for_compliance_officers(permission_matrix,
     from governance.services import determination_submit
 
     first = determination_submit(system=credit_system, actor=ml_engineer, answers=CREDIT_SCORING)
-    result = permission_matrix(lambda c: c.post(f"{API}/classification/determinations/{first.pk}/approve/",
-                                                {}, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 403, "auditor": 403, "compliance_officer": 200,
-                      "org_admin": 403, "outsider": 403}
+    result = permission_matrix(
+        lambda c: c.post(f"{API}/classification/determinations/{first.pk}/approve/", {}, format="json"), api=True
+    )
+    assert result == {
+        "anonymous": 401,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
     second = determination_submit(system=credit_system, actor=ml_engineer, answers=CREDIT_SCORING)
     data = {"outcome": "minimal_risk", "justification": "Reviewed by legal, documented in memo 2026-17."}
-    result = permission_matrix(lambda c: c.post(f"{API}/classification/determinations/{second.pk}/override/",
-                                                data, format="json"), api=True)
-    assert result == {"anonymous": 401, "ml_engineer": 403, "auditor": 403, "compliance_officer": 200,
-                      "org_admin": 403, "outsider": 403}
+    result = permission_matrix(
+        lambda c: c.post(f"{API}/classification/determinations/{second.pk}/override/", data, format="json"), api=True
+    )
+    assert result == {
+        "anonymous": 401,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_api_obligations_are_readable_by_every_member_and_scoped_to_the_organisation(permission_matrix, obligation):

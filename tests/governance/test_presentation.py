@@ -6,16 +6,29 @@ from governance.presentation import answers_from_post, outcome_headline, overlay
 from tests.governance.rules.helpers import area, classify_complete
 
 CASES = {
-    "prohibited": (dict(art5_c_social_scoring="yes", art5_c_unrelated_context="yes"),
-                   "Prohibited practice under Art. 5(1)(c)"),
-    "annex i": (dict(annex1_covered="yes", annex1_act="medical_devices", annex1_third_party="yes"),
-                "High-risk via Annex I Section A (Art. 6(1))"),
-    "annex iii": (area("essential_services", annex3_5b_creditworthiness="yes", art6_3_profiling="yes"),
-                  "High-risk via Annex III point 5(b) (Art. 6(2))"),
-    "art 6(3)": (area("essential_services", annex3_5b_creditworthiness="yes", art6_3_profiling="no",
-                      art6_3_conditions=["a"], art6_3_no_significant_risk="yes"),
-                 "Not high-risk under Art. 6(3)(a); you must still document the assessment (Art. 6(4)) "
-                 "and register the system (Art. 49(2))"),
+    "prohibited": (
+        dict(art5_c_social_scoring="yes", art5_c_unrelated_context="yes"),
+        "Prohibited practice under Art. 5(1)(c)",
+    ),
+    "annex i": (
+        dict(annex1_covered="yes", annex1_act="medical_devices", annex1_third_party="yes"),
+        "High-risk via Annex I Section A (Art. 6(1))",
+    ),
+    "annex iii": (
+        area("essential_services", annex3_5b_creditworthiness="yes", art6_3_profiling="yes"),
+        "High-risk via Annex III point 5(b) (Art. 6(2))",
+    ),
+    "art 6(3)": (
+        area(
+            "essential_services",
+            annex3_5b_creditworthiness="yes",
+            art6_3_profiling="no",
+            art6_3_conditions=["a"],
+            art6_3_no_significant_risk="yes",
+        ),
+        "Not high-risk under Art. 6(3)(a); you must still document the assessment (Art. 6(4)) "
+        "and register the system (Art. 49(2))",
+    ),
     "minimal": (dict(), "Minimal risk: no specific AI Act duties beyond AI literacy (Art. 4)"),
     "out of scope": (dict(military_exclusive="yes"), "Out of scope (Art. 2(3))"),
     "not an ai system": (dict(is_ai_system="no"), "Not an AI system (Art. 3(1)); the AI Act does not apply"),

@@ -19,21 +19,42 @@ def api(compliance_officer):
 
 
 def test_a_grc_tool_records_a_risk_with_controls(api, credit_system, control, ml_engineer):
-    response = api.post("/api/v1/risks/", {
-        "title": "Prompt injection through uploaded payslips", "category": "security", "source": "assessment",
-        "systems": [credit_system.pk], "owner": "mia", "likelihood": 3, "impact": 4, "residual_likelihood": 2,
-        "residual_impact": 3, "controls": [control.pk], "due_date": "2030-06-30"}, format="json")
+    response = api.post(
+        "/api/v1/risks/",
+        {
+            "title": "Prompt injection through uploaded payslips",
+            "category": "security",
+            "source": "assessment",
+            "systems": [credit_system.pk],
+            "owner": "mia",
+            "likelihood": 3,
+            "impact": 4,
+            "residual_likelihood": 2,
+            "residual_impact": 3,
+            "controls": [control.pk],
+            "due_date": "2030-06-30",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["reference"], body["inherent_score"], body["residual_score"], body["current_score"]) == ("R-1", 12, 6, 6)
+    assert (body["reference"], body["inherent_score"], body["residual_score"], body["current_score"]) == (
+        "R-1",
+        12,
+        6,
+        6,
+    )
     assert body["owner"]["username"] == "mia" and body["controls"] == [control.pk]
     assert body["system_names"] == ["Consumer credit scoring"] and body["above_appetite"] is False
     assert events("risk.created").count() == 1
 
 
 def test_bad_scores_come_back_as_a_clear_error(api, credit_system):
-    response = api.post("/api/v1/risks/", {"title": "x", "category": "bias", "systems": [credit_system.pk],
-                                           "likelihood": 9, "impact": 2}, format="json")
+    response = api.post(
+        "/api/v1/risks/",
+        {"title": "x", "category": "bias", "systems": [credit_system.pk], "likelihood": 9, "impact": 2},
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "score_out_of_range" and "from 1 to 5 (got 9)" in body["message"]
@@ -41,14 +62,20 @@ def test_bad_scores_come_back_as_a_clear_error(api, credit_system):
 
 
 def test_another_organisations_system_is_not_accepted(api, other_system):
-    response = api.post("/api/v1/risks/", {"title": "x", "category": "bias", "systems": [other_system.pk],
-                                           "likelihood": 2, "impact": 2}, format="json")
+    response = api.post(
+        "/api/v1/risks/",
+        {"title": "x", "category": "bias", "systems": [other_system.pk], "likelihood": 2, "impact": 2},
+        format="json",
+    )
     assert response.status_code == 400 and "systems" in response.json()["message"]
 
 
 def test_patch_changes_fields_and_keeps_history(api, credit_risk):
-    response = api.patch(f"/api/v1/risks/{credit_risk.pk}/", {"residual_likelihood": 1, "residual_impact": 2,
-                                                            "reason": "Synced from GRC"}, format="json")
+    response = api.patch(
+        f"/api/v1/risks/{credit_risk.pk}/",
+        {"residual_likelihood": 1, "residual_impact": 2, "reason": "Synced from GRC"},
+        format="json",
+    )
     assert response.status_code == 200 and response.json()["residual_score"] == 2
     assert credit_risk.revisions.order_by("-number").first().reason == "Synced from GRC"
     assert events("risk.updated").get().reason == "Synced from GRC"
@@ -56,8 +83,9 @@ def test_patch_changes_fields_and_keeps_history(api, credit_risk):
 
 def test_patch_refuses_an_illegal_move_with_409(api, credit_risk):
     api.patch(f"/api/v1/risks/{credit_risk.pk}/", {"status": "closed"}, format="json")
-    response = api.patch(f"/api/v1/risks/{credit_risk.pk}/", {"status": "accepted",
-                                                            "acceptance_justification": "x" * 30}, format="json")
+    response = api.patch(
+        f"/api/v1/risks/{credit_risk.pk}/", {"status": "accepted", "acceptance_justification": "x" * 30}, format="json"
+    )
     assert response.status_code == 409 and response.json()["code"] == "illegal_transition"
 
 
@@ -78,16 +106,25 @@ def test_the_list_filters_like_the_register(api, compliance_officer, credit_syst
 def test_a_finding_finds_its_risks_by_source(api, auditor, credit_system):
     from governance.risks.services import risk_create_from_source
 
-    risk = risk_create_from_source(actor=auditor, system=credit_system, title="t", description="", category="bias",
-                                   source_ref={"type": "audits.finding", "id": 5})
+    risk = risk_create_from_source(
+        actor=auditor,
+        system=credit_system,
+        title="t",
+        description="",
+        category="bias",
+        source_ref={"type": "audits.finding", "id": 5},
+    )
     response = api.get("/api/v1/risks/?source_type=audits.finding&source_id=5").json()
     assert [r["id"] for r in response["results"]] == [risk.pk]
 
 
 def test_controls_are_listed_created_and_changed(api, control):
     assert api.get("/api/v1/controls/").json()["results"][0]["name"] == "Quarterly fairness review"
-    created = api.post("/api/v1/controls/", {"name": "Input length limit", "control_type": "preventive",
-                                             "owner": "chloe"}, format="json")
+    created = api.post(
+        "/api/v1/controls/",
+        {"name": "Input length limit", "control_type": "preventive", "owner": "chloe"},
+        format="json",
+    )
     assert created.status_code == 201 and created.json()["effectiveness"] == "not_assessed"
     changed = api.patch(f"/api/v1/controls/{control.pk}/", {"effectiveness": "ineffective"}, format="json")
     assert changed.status_code == 200 and changed.json()["effectiveness"] == "ineffective"
@@ -98,5 +135,7 @@ def test_controls_are_listed_created_and_changed(api, control):
 
 def test_the_schema_documents_the_endpoints(api):
     schema = api.get("/api/schema/?format=json").json()
-    assert {"/api/v1/risks/", "/api/v1/risks/{id}/", "/api/v1/controls/", "/api/v1/controls/{id}/"} <= set(schema["paths"])
+    assert {"/api/v1/risks/", "/api/v1/risks/{id}/", "/api/v1/controls/", "/api/v1/controls/{id}/"} <= set(
+        schema["paths"]
+    )
     assert "patch" in schema["paths"]["/api/v1/risks/{id}/"] and "post" in schema["paths"]["/api/v1/risks/"]

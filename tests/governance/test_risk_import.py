@@ -17,11 +17,13 @@ pytestmark = pytest.mark.django_db
 HEADER = "title,category,systems,likelihood,impact,owner,residual_likelihood,residual_impact,controls,treatment,acceptance_justification,due_date\n"
 GOOD = "Unfair declines,bias,Consumer credit scoring,3,4,mia,2,2,Quarterly fairness review,mitigate,,2030-01-31\n"
 GOOD_2 = "Model theft,Security,Consumer credit scoring,2,5,,,,,,,\n"
-BAD = ("Scores off the scale,bias,Consumer credit scoring,7,4,,,,,,,\n"
-       "Unknown system,privacy,Fraud detection,3,3,,,,,,,\n"
-       "Worse after controls,robustness,Consumer credit scoring,2,2,,4,4,,,,\n"
-       "Accepted without reason,legal,Consumer credit scoring,2,2,,,,,accept,,\n"
-       "Bad date and owner,bias,Consumer credit scoring,3,3,nobody,,,,,,31/01/2030\n")
+BAD = (
+    "Scores off the scale,bias,Consumer credit scoring,7,4,,,,,,,\n"
+    "Unknown system,privacy,Fraud detection,3,3,,,,,,,\n"
+    "Worse after controls,robustness,Consumer credit scoring,2,2,,4,4,,,,\n"
+    "Accepted without reason,legal,Consumer credit scoring,2,2,,,,,accept,,\n"
+    "Bad date and owner,bias,Consumer credit scoring,3,3,nobody,,,,,,31/01/2030\n"
+)
 
 
 @pytest.fixture
@@ -37,8 +39,13 @@ def test_a_dry_run_reports_every_rejected_row_with_its_reasons_and_writes_nothin
     report = _run(compliance_officer, HEADER + GOOD + BAD)
     assert not report.applied and Risk.objects.count() == 0
     rejected = {r.row: [e["code"] for e in r.errors] for r in report.rejected}
-    assert rejected == {3: ["score_out_of_range"], 4: ["unknown_system"], 5: ["residual_above_inherent_needs_reason"],
-                        6: ["acceptance_needs_justification"], 7: ["invalid_date", "unknown_owner"]}
+    assert rejected == {
+        3: ["score_out_of_range"],
+        4: ["unknown_system"],
+        5: ["residual_above_inherent_needs_reason"],
+        6: ["acceptance_needs_justification"],
+        7: ["invalid_date", "unknown_owner"],
+    }
     messages = {r.row: r.errors[0]["message"] for r in report.rejected}
     assert messages[4] == "Unknown AI system “Fraud detection”."
     assert "Likelihood must be a whole number from 1 to 5 (got 7)" in messages[3]
@@ -102,9 +109,14 @@ class TestImportPage:
     def _post(self, client, text, action, mode="all_or_nothing"):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        return client.post(reverse("governance:risk_import"), {
-            "file": SimpleUploadedFile("risks.csv", text.encode(), content_type="text/csv"),
-            "mode": mode, "action": action})
+        return client.post(
+            reverse("governance:risk_import"),
+            {
+                "file": SimpleUploadedFile("risks.csv", text.encode(), content_type="text/csv"),
+                "mode": mode,
+                "action": action,
+            },
+        )
 
     def test_the_dry_run_page_lists_each_rejected_row(self, data, client, compliance_officer):
         client.force_login(compliance_officer)
@@ -154,16 +166,22 @@ def test_a_row_with_an_existing_reference_updates_that_risk_through_the_edit_ser
 
 
 def test_the_dry_run_says_per_row_create_update_with_fields_or_why_it_is_rejected(existing, compliance_officer):
-    text = (HEADER.rstrip("\n") + ",reference\n" + GOOD.rstrip("\n") + ",\n"
-            + "Unfair declines renamed,bias,Consumer credit scoring;Fraud detection,3,5,,,,,,,,r-1\n"
-            + ",,,,,,,,,,,,R-99\n"
-            + "Unfair declines for young applicants,bias,Consumer credit scoring,3,4,,,,,,,,R-1\n")
+    text = (
+        HEADER.rstrip("\n")
+        + ",reference\n"
+        + GOOD.rstrip("\n")
+        + ",\n"
+        + "Unfair declines renamed,bias,Consumer credit scoring;Fraud detection,3,5,,,,,,,,r-1\n"
+        + ",,,,,,,,,,,,R-99\n"
+        + "Unfair declines for young applicants,bias,Consumer credit scoring,3,4,,,,,,,,R-1\n"
+    )
     report = _run(compliance_officer, text)
     outcomes = {r.row: r.outcome for r in report.rows}
     assert outcomes[2] == "create"
     assert outcomes[3] == "rejected: Unknown AI system “Fraud detection”."
-    assert outcomes[4] == ("rejected: There is no risk “R-99” in your organisation; leave the reference empty to "
-                           "create a risk.")
+    assert outcomes[4] == (
+        "rejected: There is no risk “R-99” in your organisation; leave the reference empty to create a risk."
+    )
     assert [r.errors[0]["code"] for r in report.rows[2:]] == ["unknown_reference", "duplicate_reference"]
     assert report.rows[1].reference == "R-1"  # written in lower case, found all the same
     assert not report.applied and existing.revisions.count() == 1 and Risk.objects.count() == 1
@@ -179,16 +197,20 @@ def test_the_dry_run_names_the_fields_an_update_changes_and_writes_nothing(exist
 
 
 def test_a_row_that_changes_nothing_is_reported_as_such_and_not_written(existing, compliance_officer):
-    report = _run(compliance_officer, UPDATE_HEADER + "R-1,Unfair declines for young applicants,3,4,open,\n",
-                  apply=True)
+    report = _run(
+        compliance_officer, UPDATE_HEADER + "R-1,Unfair declines for young applicants,3,4,open,\n", apply=True
+    )
     assert report.rows[0].outcome == "no change" and report.updated == 0 and existing.revisions.count() == 1
 
 
-@pytest.mark.parametrize("row, code", [
-    ("R-1,,,,accepted,\n", "acceptance_needs_justification"),
-    ("R-1,,9,,,\n", "score_out_of_range"),
-    ("R-1,,,,done,\n", "invalid_status"),
-])
+@pytest.mark.parametrize(
+    "row, code",
+    [
+        ("R-1,,,,accepted,\n", "acceptance_needs_justification"),
+        ("R-1,,9,,,\n", "score_out_of_range"),
+        ("R-1,,,,done,\n", "invalid_status"),
+    ],
+)
 def test_an_update_is_held_to_the_same_rules_as_the_edit_form(existing, compliance_officer, row, code):
     report = _run(compliance_officer, UPDATE_HEADER + row, apply=True, mode="valid_only")
     assert [e["code"] for e in report.rows[0].errors] == [code]
@@ -222,8 +244,9 @@ def test_a_reference_of_another_organisation_is_unknown(data, compliance_officer
     from tests.governance.test_risk_support import make_risk
 
     foreign = make_risk(make_user(other_organisation, "otto", Role.COMPLIANCE_OFFICER), [other_system])
-    report = _run(compliance_officer, UPDATE_HEADER + f"{foreign.reference},Taken over,,,,\n", apply=True,
-                  mode="valid_only")
+    report = _run(
+        compliance_officer, UPDATE_HEADER + f"{foreign.reference},Taken over,,,,\n", apply=True, mode="valid_only"
+    )
     assert report.rows[0].errors[0]["code"] == "unknown_reference"
     foreign.refresh_from_db()
     assert foreign.title != "Taken over"
@@ -232,16 +255,25 @@ def test_a_reference_of_another_organisation_is_unknown(data, compliance_officer
 def test_a_new_risk_in_a_file_with_references_still_needs_the_required_cells(data, compliance_officer):
     report = _run(compliance_officer, "reference,title,status\n,Half a risk,open\n")
     assert {e["field"] for e in report.rows[0].errors if e["code"] == "required"} == {
-        "category", "systems", "likelihood", "impact"}
+        "category",
+        "systems",
+        "likelihood",
+        "impact",
+    }
 
 
 def test_the_import_page_shows_what_each_row_would_do(existing, client, compliance_officer):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client.force_login(compliance_officer)
-    response = client.post(reverse("governance:risk_import"), {
-        "file": SimpleUploadedFile("risks.csv", (UPDATE_HEADER + "R-1,,5,,,\nR-99,,,,,\n").encode()),
-        "mode": "valid_only", "action": "dry_run"})
+    response = client.post(
+        reverse("governance:risk_import"),
+        {
+            "file": SimpleUploadedFile("risks.csv", (UPDATE_HEADER + "R-1,,5,,,\nR-99,,,,,\n").encode()),
+            "mode": "valid_only",
+            "action": "dry_run",
+        },
+    )
     body = response.content.decode()
     assert "1 to update" in body and "update (fields: likelihood)" in body
     assert "There is no risk “R-99” in your organisation" in body

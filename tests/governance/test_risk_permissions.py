@@ -10,13 +10,28 @@ from tests.governance.test_risk_support import control, credit_risk  # noqa: F40
 
 pytestmark = pytest.mark.django_db
 
-READ_ALL = {"anonymous": 302, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200,
-            "outsider": 200}
+READ_ALL = {
+    "anonymous": 302,
+    "ml_engineer": 200,
+    "auditor": 200,
+    "compliance_officer": 200,
+    "org_admin": 200,
+    "outsider": 200,
+}
 ONLY_ORG = {**READ_ALL, "outsider": 404}
 
 
-@pytest.mark.parametrize("name", ["governance:risk_list", "governance:risk_heatmap", "governance:control_list",
-                                  "governance:threat_library", "governance:risk_settings", "dashboard:compliance"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "governance:risk_list",
+        "governance:risk_heatmap",
+        "governance:control_list",
+        "governance:threat_library",
+        "governance:risk_settings",
+        "dashboard:compliance",
+    ],
+)
 def test_every_member_reads_the_register_pages(permission_matrix, name):
     assert permission_matrix(lambda c: c.get(reverse(name))) == READ_ALL
 
@@ -32,8 +47,13 @@ def test_the_threat_model_is_invisible_to_another_organisation(permission_matrix
 
 def test_only_compliance_officers_import(permission_matrix):
     assert permission_matrix(lambda c: c.get(reverse("governance:risk_import"))) == {
-        "anonymous": 302, "ml_engineer": 403, "auditor": 403, "compliance_officer": 200, "org_admin": 403,
-        "outsider": 403}
+        "anonymous": 302,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def test_the_register_of_another_organisation_shows_none_of_its_risks(client, credit_risk, outsider):
@@ -45,17 +65,30 @@ def test_the_register_of_another_organisation_shows_none_of_its_risks(client, cr
 
 def test_the_api_of_another_organisation_finds_nothing(permission_matrix, credit_risk, control):
     assert permission_matrix(lambda c: c.get(f"/api/v1/risks/{credit_risk.pk}/"), api=True) == {
-        "anonymous": 401, "ml_engineer": 200, "auditor": 200, "compliance_officer": 200, "org_admin": 200,
-        "outsider": 404}
-    assert permission_matrix(lambda c: c.patch(f"/api/v1/controls/{control.pk}/", {"effectiveness": "partial"},
-                                               format="json"), api=True) == {
-        "anonymous": 401, "ml_engineer": 403, "auditor": 403, "compliance_officer": 200, "org_admin": 403,
-        "outsider": 403}
+        "anonymous": 401,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 200,
+        "org_admin": 200,
+        "outsider": 404,
+    }
+    assert permission_matrix(
+        lambda c: c.patch(f"/api/v1/controls/{control.pk}/", {"effectiveness": "partial"}, format="json"), api=True
+    ) == {
+        "anonymous": 401,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
 
 
 def _accept(client, risk):
-    return client.post(reverse("governance:risk_transition", args=[risk.pk]), {
-        "to_status": "accepted", "justification": "Compensating manual review until the retrain."})
+    return client.post(
+        reverse("governance:risk_transition", args=[risk.pk]),
+        {"to_status": "accepted", "justification": "Compensating manual review until the retrain."},
+    )
 
 
 def test_only_compliance_officers_accept_a_risk_above_appetite(personas, credit_risk):
@@ -70,8 +103,7 @@ def test_only_compliance_officers_accept_a_risk_above_appetite(personas, credit_
         client = Client()
         client.force_login(personas[name])
         results[name] = _accept(client, credit_risk).status_code
-    assert results == {"ml_engineer": 403, "auditor": 403, "org_admin": 403, "outsider": 404,
-                       "compliance_officer": 302}
+    assert results == {"ml_engineer": 403, "auditor": 403, "org_admin": 403, "outsider": 404, "compliance_officer": 302}
     assert Risk.objects.get(pk=credit_risk.pk).accepted_by == personas["compliance_officer"]
 
 
@@ -100,5 +132,10 @@ def test_only_compliance_officers_and_admins_change_settings(permission_matrix):
             data[f"{name}_{item['level']}_label"] = item["label"]
             data[f"{name}_{item['level']}_definition"] = item["definition"]
     assert permission_matrix(lambda c: c.post(reverse("governance:risk_settings"), data)) == {
-        "anonymous": 302, "ml_engineer": 403, "auditor": 403, "compliance_officer": 302, "org_admin": 302,
-        "outsider": 302}
+        "anonymous": 302,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 302,
+    }

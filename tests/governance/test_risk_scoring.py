@@ -25,8 +25,19 @@ def test_a_score_is_likelihood_times_impact(likelihood, impact, expected):
     assert score(likelihood, impact) == expected
 
 
-@pytest.mark.parametrize("value, band", [(1, "low"), (4, "low"), (5, "medium"), (9, "medium"), (10, "high"),
-                                         (16, "high"), (17, "critical"), (25, "critical")])
+@pytest.mark.parametrize(
+    "value, band",
+    [
+        (1, "low"),
+        (4, "low"),
+        (5, "medium"),
+        (9, "medium"),
+        (10, "high"),
+        (16, "high"),
+        (17, "critical"),
+        (25, "critical"),
+    ],
+)
 def test_default_bands_cover_every_score(value, band):
     assert band_of(value)["key"] == band
 
@@ -47,28 +58,43 @@ def test_appetite_compares_the_residual_score_once_assessed():
     assert not above_appetite(9, None, 9)  # "above", not "at"
 
 
-@pytest.mark.parametrize("fields, code", [
-    ({"likelihood": 0, "impact": 3}, "score_out_of_range"),
-    ({"likelihood": 3, "impact": 6}, "score_out_of_range"),
-    ({"likelihood": "3", "impact": 3}, "score_out_of_range"),
-    ({"likelihood": 3, "impact": 3, "residual_likelihood": 7, "residual_impact": 1}, "score_out_of_range"),
-    ({"likelihood": 3, "impact": 3, "residual_likelihood": 2}, "residual_incomplete"),
-    ({"likelihood": 2, "impact": 2, "residual_likelihood": 3, "residual_impact": 3}, "residual_above_inherent_needs_reason"),
-])
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"likelihood": 0, "impact": 3}, "score_out_of_range"),
+        ({"likelihood": 3, "impact": 6}, "score_out_of_range"),
+        ({"likelihood": "3", "impact": 3}, "score_out_of_range"),
+        ({"likelihood": 3, "impact": 3, "residual_likelihood": 7, "residual_impact": 1}, "score_out_of_range"),
+        ({"likelihood": 3, "impact": 3, "residual_likelihood": 2}, "residual_incomplete"),
+        (
+            {"likelihood": 2, "impact": 2, "residual_likelihood": 3, "residual_impact": 3},
+            "residual_above_inherent_needs_reason",
+        ),
+    ],
+)
 def test_bad_scores_get_a_specific_problem(fields, code):
     assert [p.code for p in check_scores(**fields)] == [code]
 
 
 def test_a_residual_score_above_the_inherent_one_is_fine_with_a_reason():
-    assert check_scores(likelihood=2, impact=2, residual_likelihood=3, residual_impact=3,
-                        residual_reason="The vendor's new model widens exposure.") == []
+    assert (
+        check_scores(
+            likelihood=2,
+            impact=2,
+            residual_likelihood=3,
+            residual_impact=3,
+            residual_reason="The vendor's new model widens exposure.",
+        )
+        == []
+    )
 
 
 @pytest.mark.django_db
 class TestServiceApplication:
     def test_stored_scores_follow_the_levels(self, compliance_officer, credit_system):
-        risk = make_risk(compliance_officer, [credit_system], likelihood=4, impact=5, residual_likelihood=2,
-                         residual_impact=3)
+        risk = make_risk(
+            compliance_officer, [credit_system], likelihood=4, impact=5, residual_likelihood=2, residual_impact=3
+        )
         assert (risk.inherent_score, risk.residual_score, risk.current_score) == (20, 6, 6)
 
     def test_a_score_outside_1_to_5_is_refused_and_names_the_field(self, compliance_officer, credit_system):
@@ -80,11 +106,19 @@ class TestServiceApplication:
 
     def test_a_residual_score_above_the_inherent_one_needs_a_reason(self, compliance_officer, credit_system):
         with pytest.raises(ValidationFailed) as caught:
-            make_risk(compliance_officer, [credit_system], likelihood=2, impact=2, residual_likelihood=4,
-                      residual_impact=4)
+            make_risk(
+                compliance_officer, [credit_system], likelihood=2, impact=2, residual_likelihood=4, residual_impact=4
+            )
         assert caught.value.code == "residual_above_inherent_needs_reason"
-        risk = make_risk(compliance_officer, [credit_system], likelihood=2, impact=2, residual_likelihood=4,
-                         residual_impact=4, residual_reason="A new data source adds exposure.")
+        risk = make_risk(
+            compliance_officer,
+            [credit_system],
+            likelihood=2,
+            impact=2,
+            residual_likelihood=4,
+            residual_impact=4,
+            residual_reason="A new data source adds exposure.",
+        )
         assert risk.residual_score == 16 and risk.current_score == 16
 
     def test_acceptance_as_treatment_needs_a_justification(self, compliance_officer, credit_system):
@@ -107,15 +141,26 @@ class TestServiceApplication:
         risk = make_risk(compliance_officer, [credit_system], likelihood=3, impact=3)
         assert not risk_queryset(user=compliance_officer).get(pk=risk.pk).above_appetite
         settings = scoring
-        risk_settings_update(actor=compliance_officer, appetite=6, likelihood_scale=settings.DEFAULT_LIKELIHOOD_SCALE,
-                             impact_scale=settings.DEFAULT_IMPACT_SCALE, bands=DEFAULT_BANDS, review_reminder_days=14)
+        risk_settings_update(
+            actor=compliance_officer,
+            appetite=6,
+            likelihood_scale=settings.DEFAULT_LIKELIHOOD_SCALE,
+            impact_scale=settings.DEFAULT_IMPACT_SCALE,
+            bands=DEFAULT_BANDS,
+            review_reminder_days=14,
+        )
         assert risk_queryset(user=compliance_officer).get(pk=risk.pk).above_appetite
 
     def test_only_compliance_officers_and_admins_change_the_appetite(self, ml_engineer, org_admin):
         from governance.risks.services import risk_settings_update
 
-        args = {"appetite": 12, "likelihood_scale": scoring.DEFAULT_LIKELIHOOD_SCALE,
-                "impact_scale": scoring.DEFAULT_IMPACT_SCALE, "bands": DEFAULT_BANDS, "review_reminder_days": 7}
+        args = {
+            "appetite": 12,
+            "likelihood_scale": scoring.DEFAULT_LIKELIHOOD_SCALE,
+            "impact_scale": scoring.DEFAULT_IMPACT_SCALE,
+            "bands": DEFAULT_BANDS,
+            "review_reminder_days": 7,
+        }
         with pytest.raises(NotAllowed):
             risk_settings_update(actor=ml_engineer, **args)
         assert risk_settings_update(actor=org_admin, **args).appetite == 12
@@ -127,7 +172,11 @@ class TestServiceApplication:
 def test_the_database_refuses_scores_that_are_not_the_product_of_their_levels(credit_risk):
     from governance.risks.models import Risk
 
-    for update in ({"inherent_score": 7}, {"likelihood": 9, "inherent_score": 36}, {"status": "accepted"},
-                   {"residual_likelihood": 5, "residual_impact": 5, "residual_score": 25}):
+    for update in (
+        {"inherent_score": 7},
+        {"likelihood": 9, "inherent_score": 36},
+        {"status": "accepted"},
+        {"residual_likelihood": 5, "residual_impact": 5, "residual_score": 25},
+    ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Risk.objects.filter(pk=credit_risk.pk).update(**update)

@@ -39,8 +39,12 @@ class TestHistory:
         assert credit_risk.reference == "R-1"
 
     def test_every_change_adds_a_revision_with_before_and_after(self, credit_risk, compliance_officer, control):
-        risk_update(risk=credit_risk, actor=compliance_officer, reason="Controls assessed",
-                    changes={"residual_likelihood": 2, "residual_impact": 3, "controls": [control]})
+        risk_update(
+            risk=credit_risk,
+            actor=compliance_officer,
+            reason="Controls assessed",
+            changes={"residual_likelihood": 2, "residual_impact": 3, "controls": [control]},
+        )
         revision = credit_risk.revisions.order_by("-number").first()
         assert revision.number == 2 and revision.reason == "Controls assessed"
         assert revision.changes["residual_score"] == [None, 6]
@@ -58,19 +62,33 @@ class TestHistory:
         # The outsider registered other_system, so as its owner they may record risks on it.
         assert make_risk(outsider, [other_system]).reference == "R-1"
 
-    def test_every_mutating_service_writes_an_audit_event(self, credit_risk, compliance_officer, control, credit_system):
+    def test_every_mutating_service_writes_an_audit_event(
+        self, credit_risk, compliance_officer, control, credit_system
+    ):
         control_update(control=control, actor=compliance_officer, changes={"effectiveness": "partial"})
         risk_transition(risk=credit_risk, actor=compliance_officer, to_status="in_treatment")
-        threat = threat_create(actor=compliance_officer, code="vendor_drift", name="Vendor model drift",
-                               description="The vendor changes the model behind the API without notice.")
-        component = component_create(actor=compliance_officer, system=credit_system, kind="third_party_model",
-                                     name="Scoring vendor API")
+        threat = threat_create(
+            actor=compliance_officer,
+            code="vendor_drift",
+            name="Vendor model drift",
+            description="The vendor changes the model behind the API without notice.",
+        )
+        component = component_create(
+            actor=compliance_officer, system=credit_system, kind="third_party_model", name="Scoring vendor API"
+        )
         component_set_threats(actor=compliance_officer, component=component, threats=[threat])
         from core.models import AuditEvent
 
         verbs = set(AuditEvent.objects.values_list("verb", flat=True))
-        assert {"risk.created", "control.created", "control.updated", "risk.status_changed", "threat.created",
-                "threat_model.component_added", "threat_model.threats_changed"} <= verbs
+        assert {
+            "risk.created",
+            "control.created",
+            "control.updated",
+            "risk.status_changed",
+            "threat.created",
+            "threat_model.component_added",
+            "threat_model.threats_changed",
+        } <= verbs
 
 
 class TestStatusTable:
@@ -101,8 +119,9 @@ class TestAcceptance:
         assert Risk.objects.get(pk=credit_risk.pk).status == "open"
 
     def test_a_compliance_officer_accepts_a_risk_above_appetite(self, credit_risk, compliance_officer):
-        risk = risk_transition(risk=credit_risk, actor=compliance_officer, to_status="accepted",
-                               justification=JUSTIFICATION)
+        risk = risk_transition(
+            risk=credit_risk, actor=compliance_officer, to_status="accepted", justification=JUSTIFICATION
+        )
         assert (risk.status, risk.treatment, risk.accepted_by) == ("accepted", "accept", compliance_officer)
         event = events("risk.accepted").get()
         assert event.after["status"] == "accepted" and event.reason == JUSTIFICATION
@@ -115,19 +134,31 @@ class TestAcceptance:
 
     def test_the_owner_accepts_a_risk_within_appetite(self, compliance_officer, ml_engineer, credit_system):
         risk = make_risk(compliance_officer, [credit_system], owner=ml_engineer, likelihood=2, impact=4)
-        assert risk_transition(risk=risk, actor=ml_engineer, to_status="accepted",
-                               justification=JUSTIFICATION).accepted_by == ml_engineer
+        assert (
+            risk_transition(risk=risk, actor=ml_engineer, to_status="accepted", justification=JUSTIFICATION).accepted_by
+            == ml_engineer
+        )
 
     def test_residual_scores_decide_against_the_appetite(self, compliance_officer, ml_engineer, credit_system):
-        risk = make_risk(compliance_officer, [credit_system], owner=ml_engineer, likelihood=5, impact=5,
-                         residual_likelihood=2, residual_impact=3)
-        assert risk_transition(risk=risk, actor=ml_engineer, to_status="accepted",
-                               justification=JUSTIFICATION).status == "accepted"
+        risk = make_risk(
+            compliance_officer,
+            [credit_system],
+            owner=ml_engineer,
+            likelihood=5,
+            impact=5,
+            residual_likelihood=2,
+            residual_impact=3,
+        )
+        assert (
+            risk_transition(risk=risk, actor=ml_engineer, to_status="accepted", justification=JUSTIFICATION).status
+            == "accepted"
+        )
         with pytest.raises(NotAllowed):  # raising an accepted risk's score above the appetite
             risk_update(risk=risk, actor=ml_engineer, changes={"residual_likelihood": 4, "residual_impact": 4})
 
     def test_an_owner_still_edits_the_text_of_a_risk_a_compliance_officer_accepted(
-            self, compliance_officer, ml_engineer, credit_system):
+        self, compliance_officer, ml_engineer, credit_system
+    ):
         risk = make_risk(compliance_officer, [credit_system], owner=ml_engineer, likelihood=4, impact=4)
         risk_transition(risk=risk, actor=compliance_officer, to_status="accepted", justification=JUSTIFICATION)
         assert risk_update(risk=risk, actor=ml_engineer, changes={"description": "More detail"}).status == "accepted"
@@ -143,12 +174,14 @@ class TestSystemOwners:
         risk = make_risk(ml_engineer, [credit_system])
         assert risk.owner == ml_engineer and risk.created_by == ml_engineer
 
-    def test_an_ml_engineer_cannot_record_risks_on_someone_elses_system(self, ml_engineer, compliance_officer,
-                                                                       organisation):
+    def test_an_ml_engineer_cannot_record_risks_on_someone_elses_system(
+        self, ml_engineer, compliance_officer, organisation
+    ):
         from models_registry.models import AISystem
 
-        foreign = AISystem.objects.create(organisation=organisation, name="Fraud detection", purpose="x",
-                                          created_by=compliance_officer)
+        foreign = AISystem.objects.create(
+            organisation=organisation, name="Fraud detection", purpose="x", created_by=compliance_officer
+        )
         with pytest.raises(NotAllowed):
             make_risk(ml_engineer, [foreign])
 
@@ -159,8 +192,9 @@ class TestSystemOwners:
 
 
 class TestLinks:
-    def test_systems_controls_and_obligations_must_be_the_organisations(self, compliance_officer, credit_system,
-                                                                       other_system):
+    def test_systems_controls_and_obligations_must_be_the_organisations(
+        self, compliance_officer, credit_system, other_system
+    ):
         with pytest.raises(ValidationFailed) as caught:
             make_risk(compliance_officer, [credit_system, other_system])
         assert caught.value.code == "invalid_system"
@@ -173,25 +207,39 @@ class TestLinks:
         assert list(obligation.risks.all()) == [risk]
         assert risk.revisions.get().snapshot["obligations"] == [f"{obligation.article} (Consumer credit scoring)"]
 
-    def test_an_obligation_of_another_system_is_refused(self, compliance_officer, credit_system, obligation,
-                                                        organisation):
+    def test_an_obligation_of_another_system_is_refused(
+        self, compliance_officer, credit_system, obligation, organisation
+    ):
         from models_registry.models import AISystem
 
-        second = AISystem.objects.create(organisation=organisation, name="Chatbot", purpose="x",
-                                         created_by=compliance_officer)
+        second = AISystem.objects.create(
+            organisation=organisation, name="Chatbot", purpose="x", created_by=compliance_officer
+        )
         with pytest.raises(ValidationFailed) as caught:
             make_risk(compliance_officer, [second], obligations=[obligation])
         assert caught.value.code == "invalid_obligation"
 
 
 class TestRaiseFromSource:
-    REF = {"type": "audits.finding", "id": 42, "title": "FAIR-01: Approval rates differ by sex",
-           "url": "/findings/?run=7", "severity": "critical"}
+    REF = {
+        "type": "audits.finding",
+        "id": 42,
+        "title": "FAIR-01: Approval rates differ by sex",
+        "url": "/findings/?run=7",
+        "severity": "critical",
+    }
 
     def _raise(self, actor, system, **kwargs):
-        return risk_create_from_source(actor=actor, system=system, title="Approval rates differ by sex",
-                                       description="DP ratio 0.71", category="bias", source_ref=self.REF,
-                                       severity="critical", **kwargs)
+        return risk_create_from_source(
+            actor=actor,
+            system=system,
+            title="Approval rates differ by sex",
+            description="DP ratio 0.71",
+            category="bias",
+            source_ref=self.REF,
+            severity="critical",
+            **kwargs,
+        )
 
     def test_a_finding_raises_a_risk_that_remembers_it(self, auditor, credit_system):
         risk = self._raise(auditor, credit_system)
@@ -209,12 +257,14 @@ class TestRaiseFromSource:
         risk_transition(risk=first, actor=compliance_officer, to_status="closed")
         assert self._raise(auditor, credit_system).reference == "R-2"
 
-    def test_an_engineer_who_does_not_own_the_system_cannot_raise_one(self, organisation, compliance_officer,
-                                                                      ml_engineer):
+    def test_an_engineer_who_does_not_own_the_system_cannot_raise_one(
+        self, organisation, compliance_officer, ml_engineer
+    ):
         from models_registry.models import AISystem
 
-        foreign = AISystem.objects.create(organisation=organisation, name="Fraud", purpose="x",
-                                          created_by=compliance_officer)
+        foreign = AISystem.objects.create(
+            organisation=organisation, name="Fraud", purpose="x", created_by=compliance_officer
+        )
         with pytest.raises(NotAllowed):
             self._raise(ml_engineer, foreign)
 
@@ -233,12 +283,17 @@ class TestControlsAndThreatModel:
         from governance.risks.services import control_create
 
         with pytest.raises(Conflict):
-            control_create(actor=compliance_officer, name="quarterly FAIRNESS review", control_type="detective",
-                           owner=compliance_officer)
+            control_create(
+                actor=compliance_officer,
+                name="quarterly FAIRNESS review",
+                control_type="detective",
+                owner=compliance_officer,
+            )
 
     def test_a_component_starts_with_the_library_threats_usual_for_its_kind(self, ml_engineer, credit_system):
-        component = component_create(actor=ml_engineer, system=credit_system, kind="retrieval_store",
-                                     name="Policy documents index")
+        component = component_create(
+            actor=ml_engineer, system=credit_system, kind="retrieval_store", name="Policy documents index"
+        )
         codes = set(component.threats.values_list("code", flat=True))
         assert {"prompt_injection", "retrieval_poisoning", "sensitive_information_disclosure"} <= codes
         assert "data_poisoning" not in codes
@@ -247,11 +302,18 @@ class TestControlsAndThreatModel:
         from governance.risks.models import Threat
         from governance.risks.selectors import threat_model
 
-        endpoint = component_create(actor=compliance_officer, system=credit_system, kind="serving_endpoint",
-                                    name="Scoring API")
+        endpoint = component_create(
+            actor=compliance_officer, system=credit_system, kind="serving_endpoint", name="Scoring API"
+        )
         evasion = Threat.objects.get(code="evasion", organisation=None)
-        risk = make_risk(compliance_officer, [credit_system], title="Crafted applications", category="security",
-                         threat=evasion, component=endpoint)
+        risk = make_risk(
+            compliance_officer,
+            [credit_system],
+            title="Crafted applications",
+            category="security",
+            threat=evasion,
+            component=endpoint,
+        )
         loose = make_risk(compliance_officer, [credit_system], title="Other")
         components, unplaced = threat_model(user=compliance_officer, system=credit_system)
         row = next(t for t in components[0]["threats"] if t["threat"] == evasion)
@@ -261,9 +323,19 @@ class TestControlsAndThreatModel:
         from governance.risks.models import Threat
 
         codes = set(Threat.objects.filter(organisation=None).values_list("code", flat=True))
-        assert {"prompt_injection", "jailbreak", "data_poisoning", "model_inversion", "membership_inference",
-                "model_theft", "supply_chain", "sensitive_information_disclosure", "excessive_agency",
-                "insecure_output_handling", "denial_of_service"} <= codes
+        assert {
+            "prompt_injection",
+            "jailbreak",
+            "data_poisoning",
+            "model_inversion",
+            "membership_inference",
+            "model_theft",
+            "supply_chain",
+            "sensitive_information_disclosure",
+            "excessive_agency",
+            "insecure_output_handling",
+            "denial_of_service",
+        } <= codes
         assert all(t.description and t.typical_controls for t in Threat.objects.filter(organisation=None))
 
     def test_an_organisations_own_threat_is_not_seen_by_others(self, compliance_officer, outsider):
@@ -298,7 +370,8 @@ class TestReviewReminders:
         assert [r.pk for r in sent] == [risk.pk, risk.pk]
 
     def test_one_reminder_that_fails_does_not_stop_the_others_and_is_retried_next_time(
-            self, compliance_officer, credit_system):
+        self, compliance_officer, credit_system
+    ):
         first = make_risk(compliance_officer, [credit_system], next_review_date=date(2030, 3, 5))
         second = make_risk(compliance_officer, [credit_system], title="Drift", next_review_date=date(2030, 3, 6))
         sent = []
@@ -316,8 +389,7 @@ class TestReviewReminders:
         assert risk_review_reminders(today=date(2030, 3, 1), send=send) == [first.pk]
         assert events("risk.review_reminder_sent").count() == 2
 
-    def test_a_risk_closed_between_the_scan_and_its_reminder_is_not_reminded(
-            self, compliance_officer, credit_system):
+    def test_a_risk_closed_between_the_scan_and_its_reminder_is_not_reminded(self, compliance_officer, credit_system):
         from django.db import connection
 
         risk = make_risk(compliance_officer, [credit_system], next_review_date=date(2030, 3, 5))

@@ -29,12 +29,33 @@ def officer(client, compliance_officer):
 def register(compliance_officer, ml_engineer, credit_system, control):
     yesterday = timezone.localdate() - timedelta(days=1)
     return {
-        "high": make_risk(compliance_officer, [credit_system], title="Crafted applications", category="security",
-                          likelihood=4, impact=5, controls=[control]),
-        "low": make_risk(compliance_officer, [credit_system], title="Stale documentation", category="transparency",
-                         likelihood=1, impact=2, owner=ml_engineer),
-        "overdue": make_risk(compliance_officer, [credit_system], title="Unreviewed drift", category="robustness",
-                             likelihood=2, impact=3, next_review_date=yesterday),
+        "high": make_risk(
+            compliance_officer,
+            [credit_system],
+            title="Crafted applications",
+            category="security",
+            likelihood=4,
+            impact=5,
+            controls=[control],
+        ),
+        "low": make_risk(
+            compliance_officer,
+            [credit_system],
+            title="Stale documentation",
+            category="transparency",
+            likelihood=1,
+            impact=2,
+            owner=ml_engineer,
+        ),
+        "overdue": make_risk(
+            compliance_officer,
+            [credit_system],
+            title="Unreviewed drift",
+            category="robustness",
+            likelihood=2,
+            impact=3,
+            next_review_date=yesterday,
+        ),
     }
 
 
@@ -42,17 +63,20 @@ def _titles(response) -> list[str]:
     return [r.title for r in response.context["page"].object_list]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("category=security", ["Crafted applications"]),
-    ("owner={engineer}", ["Stale documentation"]),
-    ("band=critical", ["Crafted applications"]),
-    ("overdue=true", ["Unreviewed drift"]),
-    ("above_appetite=true", ["Crafted applications"]),
-    ("q=drift", ["Unreviewed drift"]),
-    ("likelihood=4&impact=5", ["Crafted applications"]),
-    ("sort=title", ["Crafted applications", "Stale documentation", "Unreviewed drift"]),
-    ("sort=-score", ["Stale documentation", "Unreviewed drift", "Crafted applications"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("category=security", ["Crafted applications"]),
+        ("owner={engineer}", ["Stale documentation"]),
+        ("band=critical", ["Crafted applications"]),
+        ("overdue=true", ["Unreviewed drift"]),
+        ("above_appetite=true", ["Crafted applications"]),
+        ("q=drift", ["Unreviewed drift"]),
+        ("likelihood=4&impact=5", ["Crafted applications"]),
+        ("sort=title", ["Crafted applications", "Stale documentation", "Unreviewed drift"]),
+        ("sort=-score", ["Stale documentation", "Unreviewed drift", "Crafted applications"]),
+    ],
+)
 def test_the_register_filters_and_sorts(officer, register, ml_engineer, query, expected):
     response = officer.get(reverse("governance:risk_list") + "?" + query.format(engineer=ml_engineer.pk))
     assert _titles(response) == expected
@@ -77,8 +101,10 @@ def test_the_register_paginates(officer, compliance_officer, credit_system):
 
 
 def test_a_saved_view_remembers_the_filters_per_user(officer, register, compliance_officer, ml_engineer, client):
-    response = officer.post(reverse("governance:risk_view_save"), {"name": "Security above appetite",
-                                                                   "query": "category=security&above_appetite=true"})
+    response = officer.post(
+        reverse("governance:risk_view_save"),
+        {"name": "Security above appetite", "query": "category=security&above_appetite=true"},
+    )
     assert response.status_code == 302 and response["Location"].endswith("?category=security&above_appetite=true")
     view = RiskSavedView.objects.get()
     assert view.user == compliance_officer
@@ -108,17 +134,18 @@ def test_the_xlsx_export_is_a_workbook_with_typed_cells(officer, register):
 
 
 def test_exports_neutralise_spreadsheet_formulas(officer, compliance_officer, credit_system):
-    make_risk(compliance_officer, [credit_system], title="=HYPERLINK(\"http://evil\")")
+    make_risk(compliance_officer, [credit_system], title='=HYPERLINK("http://evil")')
     body = b"".join(officer.get(reverse("governance:risk_export", args=["csv"])).streaming_content).decode()
     assert "'=HYPERLINK" in body
 
 
-TRIGGERS = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]
+TRIGGERS = ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]
 
 
 @pytest.mark.parametrize("title", TRIGGERS)
 def test_the_csv_export_neutralises_every_formula_trigger_tab_and_carriage_return_included(
-        officer, compliance_officer, credit_system, title):
+    officer, compliance_officer, credit_system, title
+):
     make_risk(compliance_officer, [credit_system], title=title)
     body = b"".join(officer.get(reverse("governance:risk_export", args=["csv"])).streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
@@ -127,7 +154,8 @@ def test_the_csv_export_neutralises_every_formula_trigger_tab_and_carriage_retur
 
 @pytest.mark.parametrize("title", TRIGGERS)
 def test_the_xlsx_export_neutralises_every_formula_trigger_and_keeps_numbers_typed(
-        officer, compliance_officer, credit_system, title):
+    officer, compliance_officer, credit_system, title
+):
     from openpyxl import load_workbook
 
     make_risk(compliance_officer, [credit_system], title=title)
@@ -166,18 +194,37 @@ def test_the_trend_counts_open_risks_from_creation_and_closing(officer, register
 def test_the_form_shows_the_scale_definitions_and_records_a_risk(officer, credit_system, compliance_officer):
     page = officer.get(reverse("governance:risk_create")).content.decode()
     assert "Expected about once a year." in page and "Serious or irreversible harm" in page
-    response = officer.post(reverse("governance:risk_create"), {
-        "title": "Vendor model changes silently", "category": "third_party", "source": "vendor_review",
-        "systems": [credit_system.pk], "owner": compliance_officer.pk, "likelihood": 3, "impact": 3,
-        "treatment": "transfer"})
+    response = officer.post(
+        reverse("governance:risk_create"),
+        {
+            "title": "Vendor model changes silently",
+            "category": "third_party",
+            "source": "vendor_review",
+            "systems": [credit_system.pk],
+            "owner": compliance_officer.pk,
+            "likelihood": 3,
+            "impact": 3,
+            "treatment": "transfer",
+        },
+    )
     risk = Risk.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("governance:risk_detail", args=[risk.pk])
 
 
 def test_the_form_explains_a_refused_acceptance(officer, credit_system, compliance_officer):
-    response = officer.post(reverse("governance:risk_create"), {
-        "title": "x", "category": "bias", "source": "assessment", "systems": [credit_system.pk],
-        "owner": compliance_officer.pk, "likelihood": 2, "impact": 2, "treatment": "accept"})
+    response = officer.post(
+        reverse("governance:risk_create"),
+        {
+            "title": "x",
+            "category": "bias",
+            "source": "assessment",
+            "systems": [credit_system.pk],
+            "owner": compliance_officer.pk,
+            "likelihood": 2,
+            "impact": 2,
+            "treatment": "accept",
+        },
+    )
     assert response.status_code == 422 and not Risk.objects.exists()
     assert "Accepting a risk needs a written justification" in response.content.decode()
 
@@ -191,10 +238,22 @@ def test_a_risk_page_shows_its_history_and_links(officer, credit_risk, complianc
 
 
 def test_the_edit_page_saves_changes(officer, credit_risk, compliance_officer, credit_system):
-    response = officer.post(reverse("governance:risk_edit", args=[credit_risk.pk]), {
-        "title": "Renamed", "category": "bias", "source": "assessment", "systems": [credit_system.pk],
-        "owner": compliance_officer.pk, "likelihood": 3, "impact": 4, "residual_likelihood": 1,
-        "residual_impact": 2, "treatment": "mitigate", "reason": "After the fairness fix"})
+    response = officer.post(
+        reverse("governance:risk_edit", args=[credit_risk.pk]),
+        {
+            "title": "Renamed",
+            "category": "bias",
+            "source": "assessment",
+            "systems": [credit_system.pk],
+            "owner": compliance_officer.pk,
+            "likelihood": 3,
+            "impact": 4,
+            "residual_likelihood": 1,
+            "residual_impact": 2,
+            "treatment": "mitigate",
+            "reason": "After the fairness fix",
+        },
+    )
     assert response.status_code == 302
     credit_risk.refresh_from_db()
     assert (credit_risk.title, credit_risk.residual_score) == ("Renamed", 2)
@@ -211,24 +270,40 @@ def test_a_threat_prefills_the_risk_form(officer, credit_system):
 
 
 def test_the_threat_model_page_adds_components_and_lists_threats(officer, credit_system):
-    response = officer.post(reverse("governance:component_add", args=[credit_system.pk]),
-                            {"kind": "serving_endpoint", "name": "Scoring API"})
+    response = officer.post(
+        reverse("governance:component_add", args=[credit_system.pk]),
+        {"kind": "serving_endpoint", "name": "Scoring API"},
+    )
     assert response.status_code == 302
     body = officer.get(reverse("governance:threat_model", args=[credit_system.pk])).content.decode()
     assert "Scoring API" in body and "Adversarial input manipulation" in body and "Record a risk" in body
 
 
 def test_controls_page_adds_a_control(officer, compliance_officer):
-    response = officer.post(reverse("governance:control_list"), {
-        "name": "Output moderation", "control_type": "detective", "effectiveness": "partial",
-        "owner": compliance_officer.pk})
+    response = officer.post(
+        reverse("governance:control_list"),
+        {
+            "name": "Output moderation",
+            "control_type": "detective",
+            "effectiveness": "partial",
+            "owner": compliance_officer.pk,
+        },
+    )
     assert response.status_code == 302 and events("control.created").count() == 1
 
 
 def test_the_library_takes_an_organisations_own_threat(officer):
-    response = officer.post(reverse("governance:threat_library"), {
-        "code": "vendor_drift", "name": "Vendor model drift", "description": "The vendor swaps the model.",
-        "references": "internal", "typical_controls": "Contractual notice\nCanary tests", "components": ["third_party_model"]})
+    response = officer.post(
+        reverse("governance:threat_library"),
+        {
+            "code": "vendor_drift",
+            "name": "Vendor model drift",
+            "description": "The vendor swaps the model.",
+            "references": "internal",
+            "typical_controls": "Contractual notice\nCanary tests",
+            "components": ["third_party_model"],
+        },
+    )
     assert response.status_code == 302
     assert "Vendor model drift" in officer.get(reverse("governance:threat_library")).content.decode()
 

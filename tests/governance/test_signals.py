@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("field", ["intended_use", "purpose", "operator_role", "deployment_context"])
 def test_changing_a_classification_relevant_fact_marks_the_approved_determination_for_review(
-        approved, credit_system, ml_engineer, field):
+    approved, credit_system, ml_engineer, field
+):
     system_changed.send(sender=AISystem, system=credit_system, changed_fields={field, "owner_team"}, actor=ml_engineer)
     approved.refresh_from_db()
     assert approved.status == DeterminationStatus.NEEDS_REVIEW
@@ -50,7 +51,8 @@ def test_a_system_without_an_approved_classification_is_left_alone(submitted, cr
 
 
 def test_a_needs_review_determination_keeps_the_risk_tier_and_obligations_until_a_new_approval(
-        approved, credit_system, ml_engineer, compliance_officer):
+    approved, credit_system, ml_engineer, compliance_officer
+):
     from governance import services
     from tests.governance.conftest import CREDIT_SCORING
 

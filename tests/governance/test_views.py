@@ -63,8 +63,7 @@ def test_contradictions_are_shown_next_to_the_questions(officer_client, credit_s
 
 
 def test_an_invalid_answer_is_refused_with_a_clear_message_not_a_500(officer_client, credit_system):
-    response = officer_client.post(url("classify", credit_system.pk),
-                                   {"is_ai_system": "maybe", "action": "save"})
+    response = officer_client.post(url("classify", credit_system.pk), {"is_ai_system": "maybe", "action": "save"})
     assert response.status_code == 422
     assert "Some answers are not valid" in response.content.decode()
     assert not ClassificationDraft.objects.exists()
@@ -99,20 +98,26 @@ def test_approving_an_incomplete_determination_shows_why_it_is_refused(officer_c
 
 
 def test_an_override_without_justification_is_refused_on_the_page(officer_client, submitted):
-    response = officer_client.post(url("determination_override", submitted.pk),
-                                   {"outcome": "minimal_risk", "justification": ""}, follow=True)
+    response = officer_client.post(
+        url("determination_override", submitted.pk), {"outcome": "minimal_risk", "justification": ""}, follow=True
+    )
     assert "written justification" in response.content.decode()
     submitted.refresh_from_db()
     assert submitted.status == "submitted"
 
 
-def test_an_override_is_shown_as_an_override_with_its_justification(officer_client, credit_system, ml_engineer,
-                                                                    compliance_officer):
+def test_an_override_is_shown_as_an_override_with_its_justification(
+    officer_client, credit_system, ml_engineer, compliance_officer
+):
     from governance.services import determination_override, determination_submit
 
     determination = determination_submit(system=credit_system, actor=ml_engineer, answers=MINIMAL)
-    determination_override(determination=determination, actor=compliance_officer, outcome="high_risk_annex_iii",
-                           justification="Treated as 5(b) after legal review.")
+    determination_override(
+        determination=determination,
+        actor=compliance_officer,
+        outcome="high_risk_annex_iii",
+        justification="Treated as 5(b) after legal review.",
+    )
     page = officer_client.get(url("determination_detail", determination.pk)).content.decode()
     assert 'data-testid="override"' in page and "Treated as 5(b) after legal review." in page
     assert "The questionnaire's result was: Minimal risk" in page
@@ -152,16 +157,20 @@ def test_bad_filter_values_give_an_empty_board_not_an_error(officer_client, appr
     assert response.status_code == 200
 
 
-def test_the_board_does_not_query_per_row(officer_client, approved, credit_system, ml_engineer,
-                                          compliance_officer, django_assert_max_num_queries):
+def test_the_board_does_not_query_per_row(
+    officer_client, approved, credit_system, ml_engineer, compliance_officer, django_assert_max_num_queries
+):
     from governance.services import determination_approve, determination_submit
     from models_registry.models import AISystem
 
     for name in ("Second", "Third"):
-        system = AISystem.objects.create(organisation=credit_system.organisation, name=name, purpose="x",
-                                         created_by=ml_engineer)
-        determination_approve(determination=determination_submit(system=system, actor=ml_engineer,
-                                                                  answers=CREDIT_SCORING), actor=compliance_officer)
+        system = AISystem.objects.create(
+            organisation=credit_system.organisation, name=name, purpose="x", created_by=ml_engineer
+        )
+        determination_approve(
+            determination=determination_submit(system=system, actor=ml_engineer, answers=CREDIT_SCORING),
+            actor=compliance_officer,
+        )
     Obligation.objects.update(owner=ml_engineer)
     with django_assert_max_num_queries(12):
         response = officer_client.get(url("obligation_board"))
@@ -193,8 +202,10 @@ def test_the_obligation_page_offers_only_the_moves_the_table_allows(officer_clie
 def test_an_uploaded_document_can_be_downloaded_again(officer_client, obligation):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    officer_client.post(url("evidence_add", obligation.pk),
-                        {"kind": "document", "title": "Bias report", "file": SimpleUploadedFile("bias.txt", b"gaps")})
+    officer_client.post(
+        url("evidence_add", obligation.pk),
+        {"kind": "document", "title": "Bias report", "file": SimpleUploadedFile("bias.txt", b"gaps")},
+    )
     evidence = obligation.evidence.get()
     response = officer_client.get(url("evidence_download", evidence.pk))
     assert b"".join(response.streaming_content) == b"gaps"

@@ -10,9 +10,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 def system(ml_engineer):
     from models_registry.services import system_create
 
-    return system_create(actor=ml_engineer, name="Consumer credit scoring", purpose="Score loan applications",
-                         intended_use="Retail credit decisions", lifecycle_stage="development",
-                         operator_role="provider", owner_team="Credit risk", tags=["credit", "retail"])
+    return system_create(
+        actor=ml_engineer,
+        name="Consumer credit scoring",
+        purpose="Score loan applications",
+        intended_use="Retail credit decisions",
+        lifecycle_stage="development",
+        operator_role="provider",
+        owner_team="Credit risk",
+        tags=["credit", "retail"],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +50,14 @@ def uploaded(name: str, data: bytes) -> SimpleUploadedFile:
 
 
 def model_args(**overrides):
-    args = {"version_label": "1.0.0", "framework": "sklearn", "task": "binary",
-            "feature_columns": ["a", "b", "c"], "intended_use": "Retail credit",
-            "claimed_metrics": {"auc": 0.91}}
+    args = {
+        "version_label": "1.0.0",
+        "framework": "sklearn",
+        "task": "binary",
+        "feature_columns": ["a", "b", "c"],
+        "intended_use": "Retail credit",
+        "claimed_metrics": {"auc": 0.91},
+    }
     args.update(overrides)
     return args
 
@@ -54,8 +66,10 @@ def model_args(**overrides):
 def stored_files(settings, tmp_path):
     """Point artifact storage at an empty folder and return a function listing what it holds."""
     root = tmp_path / "artifacts"
-    settings.STORAGES = {**settings.STORAGES, "artifacts": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
     from django.core.files.storage import storages
 
     storages._storages.pop("artifacts", None)
@@ -65,5 +79,3 @@ def stored_files(settings, tmp_path):
 
     yield listing
     storages._storages.pop("artifacts", None)
-
-

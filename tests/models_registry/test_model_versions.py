@@ -22,9 +22,12 @@ from tests.models_registry.safety import payloads
 pytestmark = pytest.mark.django_db
 
 
-def test_a_benign_joblib_model_is_scanned_stored_by_hash_and_registered(system, ml_engineer, joblib_bytes, stored_files):
-    version = model_version_register(actor=ml_engineer, system=system, file=uploaded("model.joblib", joblib_bytes),
-                                     **model_args())
+def test_a_benign_joblib_model_is_scanned_stored_by_hash_and_registered(
+    system, ml_engineer, joblib_bytes, stored_files
+):
+    version = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("model.joblib", joblib_bytes), **model_args()
+    )
     digest = hashlib.sha256(joblib_bytes).hexdigest()
     assert (version.scan_verdict, version.artifact.sha256, version.artifact.size) == ("safe", digest, len(joblib_bytes))
     assert version.artifact.detected_format == "joblib"
@@ -35,8 +38,9 @@ def test_a_benign_joblib_model_is_scanned_stored_by_hash_and_registered(system, 
 
 def test_the_same_file_uploaded_twice_is_stored_once(system, ml_engineer, joblib_bytes, stored_files):
     model_version_register(actor=ml_engineer, system=system, file=uploaded("a.joblib", joblib_bytes), **model_args())
-    model_version_register(actor=ml_engineer, system=system, file=uploaded("b.joblib", joblib_bytes),
-                           **model_args(version_label="1.0.1"))
+    model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("b.joblib", joblib_bytes), **model_args(version_label="1.0.1")
+    )
     assert len(stored_files()) == 1 and Artifact.objects.count() == 1
 
 
@@ -56,17 +60,23 @@ def test_a_malicious_pickle_is_refused_recorded_and_leaves_no_file(system, ml_en
     assert list(Path(settings.FILE_UPLOAD_TEMP_DIR).glob("*.pkl")) == []
 
 
-def test_an_existing_version_label_is_refused_before_anything_is_stored(system, ml_engineer, joblib_bytes, stored_files,
-                                                                      fitted_model):
+def test_an_existing_version_label_is_refused_before_anything_is_stored(
+    system, ml_engineer, joblib_bytes, stored_files, fitted_model
+):
     model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args())
     with pytest.raises(Conflict) as conflict:
-        model_version_register(actor=ml_engineer, system=system, file=uploaded("m2.joblib", joblib_variant(fitted_model, 2)),
-                               **model_args())
+        model_version_register(
+            actor=ml_engineer,
+            system=system,
+            file=uploaded("m2.joblib", joblib_variant(fitted_model, 2)),
+            **model_args(),
+        )
     assert conflict.value.code == "duplicate_version_label" and len(stored_files()) == 1
 
 
 def test_losing_a_race_for_the_same_label_answers_409_and_cleans_up_the_stored_file(
-        system, ml_engineer, joblib_bytes, stored_files, monkeypatch, fitted_model):
+    system, ml_engineer, joblib_bytes, stored_files, monkeypatch, fitted_model
+):
     from models_registry import services
 
     real_row = services._artifact_row
@@ -74,24 +84,37 @@ def test_losing_a_race_for_the_same_label_answers_409_and_cleans_up_the_stored_f
     def store_then_lose_the_race(**kwargs):
         result = real_row(**kwargs)
         # Another request registers the same label while this one was storing its file.
-        ModelVersion.objects.create(organisation=system.organisation, system=system, version_label="1.0.0",
-                                    artifact=first.artifact, framework="sklearn", task="binary",
-                                    scan_verdict="safe", uploaded_by=ml_engineer)
+        ModelVersion.objects.create(
+            organisation=system.organisation,
+            system=system,
+            version_label="1.0.0",
+            artifact=first.artifact,
+            framework="sklearn",
+            task="binary",
+            scan_verdict="safe",
+            uploaded_by=ml_engineer,
+        )
         return result
 
-    first = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                                   **model_args(version_label="0.9"))
+    first = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args(version_label="0.9")
+    )
     monkeypatch.setattr(services, "_artifact_row", store_then_lose_the_race)
     with pytest.raises(Conflict, match="a moment ago"):
-        model_version_register(actor=ml_engineer, system=system, file=uploaded("new.joblib", joblib_variant(fitted_model, 1)),
-                               **model_args())
+        model_version_register(
+            actor=ml_engineer,
+            system=system,
+            file=uploaded("new.joblib", joblib_variant(fitted_model, 1)),
+            **model_args(),
+        )
     assert stored_files() == [first.artifact.sha256]
 
 
 def test_an_unknown_format_is_refused_with_the_list_of_accepted_formats(system, ml_engineer, stored_files):
     with pytest.raises(ValidationFailed) as refused:
-        model_version_register(actor=ml_engineer, system=system, file=uploaded("model.h5", b"\x89HDF\r\n"),
-                               **model_args())
+        model_version_register(
+            actor=ml_engineer, system=system, file=uploaded("model.h5", b"\x89HDF\r\n"), **model_args()
+        )
     assert refused.value.code == "unknown_format"
     assert ".skops" in refused.value.message and ".onnx" in refused.value.message
     assert stored_files() == []
@@ -105,26 +128,38 @@ def test_an_empty_file_is_refused(system, ml_engineer):
 
 def test_an_onnx_framework_with_a_pickle_file_is_refused(system, ml_engineer, joblib_bytes):
     with pytest.raises(ValidationFailed) as refused:
-        model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                               **model_args(framework="onnx"))
+        model_version_register(
+            actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args(framework="onnx")
+        )
     assert refused.value.code == "framework_mismatch"
 
 
 def test_claimed_metrics_must_be_numbers(system, ml_engineer, joblib_bytes):
     with pytest.raises(ValidationFailed, match="numbers"):
-        model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                               **model_args(claimed_metrics={"auc": "high"}))
+        model_version_register(
+            actor=ml_engineer,
+            system=system,
+            file=uploaded("m.joblib", joblib_bytes),
+            **model_args(claimed_metrics={"auc": "high"}),
+        )
 
 
 def test_the_model_card_diff_marks_changed_fields(system, ml_engineer, joblib_bytes):
-    old = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args())
-    new = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                                 **model_args(version_label="1.1.0", limitations="Not for SMEs", claimed_metrics={"auc": 0.93}))
+    old = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args()
+    )
+    new = model_version_register(
+        actor=ml_engineer,
+        system=system,
+        file=uploaded("m.joblib", joblib_bytes),
+        **model_args(version_label="1.1.0", limitations="Not for SMEs", claimed_metrics={"auc": 0.93}),
+    )
     changed = {row["field"] for row in version_diff(older=old, newer=new) if row["changed"]}
     assert changed == {"limitations", "claimed metrics"}
 
 
 # --- through the API, as CI would --------------------------------------------------------------
+
 
 @pytest.fixture
 def api(ml_engineer):
@@ -135,16 +170,22 @@ def api(ml_engineer):
 
 
 def post_version(api, system, name, data, **fields):
-    body = {"version_label": fields.pop("version_label", "1.0.0"), "framework": "sklearn", "task": "binary",
-            "file": uploaded(name, data), **fields}
+    body = {
+        "version_label": fields.pop("version_label", "1.0.0"),
+        "framework": "sklearn",
+        "task": "binary",
+        "file": uploaded(name, data),
+        **fields,
+    }
     return api.post(f"/api/v1/systems/{system.pk}/versions/", body, format="multipart")
 
 
 def hostile_files(tmp_path):
     sentinel = tmp_path / "fired"
     zip_traversal = payloads.zip_bytes({"MLmodel": payloads.mlmodel_yaml(), "../../etc/evil.pkl": b"x"})
-    evil_mlflow = payloads.zip_bytes({"MLmodel": payloads.mlmodel_yaml(),
-                                      "model.pkl": pickle.dumps(payloads.OsSystem(sentinel), protocol=4)})
+    evil_mlflow = payloads.zip_bytes(
+        {"MLmodel": payloads.mlmodel_yaml(), "model.pkl": pickle.dumps(payloads.OsSystem(sentinel), protocol=4)}
+    )
     evil_joblib = io.BytesIO()
     joblib.dump(payloads.SubprocessPopen(sentinel), evil_joblib, compress=3)
     return sentinel, {
@@ -162,15 +203,17 @@ def hostile_files(tmp_path):
         "evil.joblib": evil_joblib.getvalue(),
         "evil_mlflow.zip": evil_mlflow,
         "traversal.zip": zip_traversal,
-        "symlink.zip": payloads.zip_bytes({"MLmodel": payloads.mlmodel_yaml(), "model.pkl": b"/etc/passwd"},
-                                          symlinks=("model.pkl",)),
+        "symlink.zip": payloads.zip_bytes(
+            {"MLmodel": payloads.mlmodel_yaml(), "model.pkl": b"/etc/passwd"}, symlinks=("model.pkl",)
+        ),
         "pickle_as.onnx": pickle.dumps({"a": 1}, protocol=2),
         "csv_as.pkl": b"age,income\n1,2\n",
     }
 
 
 def test_every_hostile_file_uploaded_through_the_api_is_refused_without_running_anything(
-        api, system, tmp_path, stored_files):
+    api, system, tmp_path, stored_files
+):
     sentinel, files = hostile_files(tmp_path)
     assert len(files) >= 12
     for label, (name, data) in enumerate(files.items()):
@@ -184,8 +227,9 @@ def test_every_hostile_file_uploaded_through_the_api_is_refused_without_running_
 
 
 def test_ci_uploads_a_model_and_reads_its_scan_result(api, system, joblib_bytes):
-    response = post_version(api, system, "model.joblib", joblib_bytes, feature_columns=["a", "b", "c"],
-                            claimed_metrics='{"auc": 0.9}')
+    response = post_version(
+        api, system, "model.joblib", joblib_bytes, feature_columns=["a", "b", "c"], claimed_metrics='{"auc": 0.9}'
+    )
     assert response.status_code == 201, response.json()
     version_id = response.json()["id"]
     body = api.get(f"/api/v1/versions/{version_id}/").json()
@@ -207,16 +251,20 @@ def test_an_upload_over_the_size_limit_is_cut_off_with_a_clear_message(api, syst
 def test_the_browser_form_reports_a_refused_model_with_its_reasons(client, ml_engineer, system, tmp_path):
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
     data = pickle.dumps(payloads.OsSystem(tmp_path / "x"), protocol=2)
-    response = client.post(reverse("registry:version_create", args=[system.pk]), {
-        "version_label": "1.0.0", "framework": "sklearn", "task": "binary", "file": uploaded("m.pkl", data)})
+    response = client.post(
+        reverse("registry:version_create", args=[system.pk]),
+        {"version_label": "1.0.0", "framework": "sklearn", "task": "binary", "file": uploaded("m.pkl", data)},
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "was refused and nothing was stored" in html and "unsafe_global" in html
     assert "posix.system" in html or "os.system" in html
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql" and __import__("os").environ.get("CI") != "true",
-                    reason="concurrent transactions need PostgreSQL (CI runs this there)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and __import__("os").environ.get("CI") != "true",
+    reason="concurrent transactions need PostgreSQL (CI runs this there)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_uploads_racing_for_one_label_give_one_version_and_one_conflict(ml_engineer, fitted_model, stored_files):
     from django.db import connection as thread_connection
@@ -230,8 +278,12 @@ def test_two_uploads_racing_for_one_label_give_one_version_and_one_conflict(ml_e
     def upload(n):
         try:
             barrier.wait()
-            model_version_register(actor=ml_engineer, system=system, file=uploaded(f"m{n}.joblib", joblib_variant(fitted_model, n)),
-                                   **model_args(version_label="2.0.0"))
+            model_version_register(
+                actor=ml_engineer,
+                system=system,
+                file=uploaded(f"m{n}.joblib", joblib_variant(fitted_model, n)),
+                **model_args(version_label="2.0.0"),
+            )
             outcomes.append("created")
         except Conflict:
             outcomes.append("conflict")

@@ -54,8 +54,14 @@ def test_saving_without_changes_writes_no_event(system, ml_engineer):
 
 
 def test_the_inventory_filters_by_stage_role_owner_and_search(client, ml_engineer, system):
-    system_create(actor=ml_engineer, name="Chatbot", purpose="Answer customer questions", lifecycle_stage="deployed",
-                  operator_role="deployer", owner_team="Digital")
+    system_create(
+        actor=ml_engineer,
+        name="Chatbot",
+        purpose="Answer customer questions",
+        lifecycle_stage="deployed",
+        operator_role="deployer",
+        owner_team="Digital",
+    )
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
     url = reverse("registry:system_list")
 
@@ -83,8 +89,9 @@ def test_the_inventory_exports_the_filtered_list_as_csv(client, ml_engineer, sys
 
 def test_the_inventory_is_paginated(client, ml_engineer):
     for n in range(30):
-        AISystem.objects.create(organisation=ml_engineer.organisation, name=f"System {n:02}", purpose="p",
-                                created_by=ml_engineer)
+        AISystem.objects.create(
+            organisation=ml_engineer.organisation, name=f"System {n:02}", purpose="p", created_by=ml_engineer
+        )
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
     page = client.get(reverse("registry:system_list"), {"page": 2}).context["page"]
     assert page.number == 2 and len(page) == 5 and page.paginator.count == 30
@@ -92,9 +99,16 @@ def test_the_inventory_is_paginated(client, ml_engineer):
 
 def test_registering_through_the_form_lands_on_the_system_page(client, ml_engineer):
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
-    response = client.post(reverse("registry:system_create"), {
-        "name": "Fraud detection", "purpose": "Flag suspicious card payments", "lifecycle_stage": "development",
-        "operator_role": "provider", "tags": "fraud, cards"})
+    response = client.post(
+        reverse("registry:system_create"),
+        {
+            "name": "Fraud detection",
+            "purpose": "Flag suspicious card payments",
+            "lifecycle_stage": "development",
+            "operator_role": "provider",
+            "tags": "fraud, cards",
+        },
+    )
     system = AISystem.objects.get(name="Fraud detection")
     assert response.status_code == 302 and response["Location"] == reverse("registry:system_detail", args=[system.pk])
     assert sorted(system.tags.values_list("name", flat=True)) == ["cards", "fraud"]
@@ -102,8 +116,10 @@ def test_registering_through_the_form_lands_on_the_system_page(client, ml_engine
 
 def test_a_duplicate_name_in_the_form_is_shown_next_to_the_field_with_a_409(client, ml_engineer, system):
     client.force_login(ml_engineer, backend="django.contrib.auth.backends.ModelBackend")
-    response = client.post(reverse("registry:system_create"), {
-        "name": "Consumer credit scoring", "purpose": "x", "lifecycle_stage": "idea", "operator_role": "provider"})
+    response = client.post(
+        reverse("registry:system_create"),
+        {"name": "Consumer credit scoring", "purpose": "x", "lifecycle_stage": "idea", "operator_role": "provider"},
+    )
     assert response.status_code == 409
     assert "already exists" in str(response.context["form"].errors["name"])
 
@@ -131,4 +147,3 @@ def test_an_incomplete_system_form_answers_400_and_keeps_what_was_typed(client, 
     response = client.post(reverse("registry:system_create"), {"name": "Half-typed system", "purpose": ""})
     assert response.status_code == 400
     assert response.context["form"]["name"].value() == "Half-typed system"
-

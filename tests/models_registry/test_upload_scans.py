@@ -59,13 +59,16 @@ def checks(monkeypatch):
 
 
 def post_version(api, system, name, data, label="1.0.0"):
-    return api.post(f"/api/v1/systems/{system.pk}/versions/", {
-        "version_label": label, "framework": "sklearn", "task": "binary", "file": uploaded(name, data)},
-        format="multipart")
+    return api.post(
+        f"/api/v1/systems/{system.pk}/versions/",
+        {"version_label": label, "framework": "sklearn", "task": "binary", "file": uploaded(name, data)},
+        format="multipart",
+    )
 
 
 def test_the_opcode_bomb_is_refused_at_a_time_limit_in_a_child_process_never_in_the_web_process(
-        api, system, settings, stored_files, checks, django_capture_on_commit_callbacks):
+    api, system, settings, stored_files, checks, django_capture_on_commit_callbacks
+):
     settings.UPLOAD_SCAN_INLINE_SECONDS, settings.UPLOAD_SCAN_TIME_LIMIT_S = 1, 5
     with django_capture_on_commit_callbacks() as enqueued:
         response = post_version(api, system, "bomb.pkl", OPCODE_BOMB)
@@ -88,7 +91,8 @@ def test_the_opcode_bomb_is_refused_at_a_time_limit_in_a_child_process_never_in_
 
 
 def test_a_scan_over_the_inline_budget_answers_202_and_the_worker_then_marks_it_safe(
-        api, client, ml_engineer, system, joblib_bytes, background, stored_files, django_capture_on_commit_callbacks):
+    api, client, ml_engineer, system, joblib_bytes, background, stored_files, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as enqueued:
         response = post_version(api, system, "model.joblib", joblib_bytes)
     assert response.status_code == 202 and len(enqueued) == 1
@@ -112,9 +116,11 @@ def test_a_scan_over_the_inline_budget_answers_202_and_the_worker_then_marks_it_
 
 
 def test_the_scan_task_claims_a_version_once_so_a_second_delivery_does_nothing(
-        ml_engineer, system, joblib_bytes, background, stored_files):
-    version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                                     **model_args())
+    ml_engineer, system, joblib_bytes, background, stored_files
+):
+    version = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args()
+    )
     token = services._claim(ModelVersion, version.pk, status_field="scan_verdict", prefix="scan")
     assert token and services._claim(ModelVersion, version.pk, status_field="scan_verdict", prefix="scan") is None
     assert model_version_scan_task(version.pk) == {"version": version.pk, "claimed": False, "verdict": None}
@@ -126,21 +132,38 @@ def test_the_scan_task_claims_a_version_once_so_a_second_delivery_does_nothing(
 
 
 def test_a_pending_version_or_dataset_cannot_be_validated_and_the_api_says_why(
-        api, ml_engineer, system, joblib_bytes, settings):
+    api, ml_engineer, system, joblib_bytes, settings
+):
     from audits.validation.services import validation_start
 
-    test_set = dataset_register(actor=ml_engineer, system=system, name="test", role="test",
-                                file=uploaded("t.csv", CSV.encode()), target_column="default")
+    test_set = dataset_register(
+        actor=ml_engineer,
+        system=system,
+        name="test",
+        role="test",
+        file=uploaded("t.csv", CSV.encode()),
+        target_column="default",
+    )
     settings.UPLOAD_SCAN_INLINE_SECONDS = 0
-    pending_version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                                             **model_args(feature_columns=["age", "income"]))
-    response = api.post("/api/v1/validations/", {"model_version": pending_version.pk, "test_dataset": test_set.pk},
-                        format="json")
+    pending_version = model_version_register(
+        actor=ml_engineer,
+        system=system,
+        file=uploaded("m.joblib", joblib_bytes),
+        **model_args(feature_columns=["age", "income"]),
+    )
+    response = api.post(
+        "/api/v1/validations/", {"model_version": pending_version.pk, "test_dataset": test_set.pk}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "model_not_safe" and "still being scanned" in response.json()["message"]
-    pending_set = dataset_register(actor=ml_engineer, system=system, name="test", role="test",
-                                   file=uploaded("t2.csv", (CSV + CSV.splitlines(True)[1]).encode()),
-                                   target_column="default")
+    pending_set = dataset_register(
+        actor=ml_engineer,
+        system=system,
+        name="test",
+        role="test",
+        file=uploaded("t2.csv", (CSV + CSV.splitlines(True)[1]).encode()),
+        target_column="default",
+    )
     assert pending_set.profile_status == "pending" and pending_set.row_count == 0
     with pytest.raises(ValidationFailed) as refused:
         validation_start(actor=ml_engineer, test_dataset=pending_set, system=system, task="binary")
@@ -148,10 +171,18 @@ def test_a_pending_version_or_dataset_cannot_be_validated_and_the_api_says_why(
 
 
 def test_a_dataset_profiled_in_the_background_gets_its_schema_and_a_bad_one_is_refused_and_removed(
-        api, system, background, stored_files, django_capture_on_commit_callbacks):
-    response = api.post(f"/api/v1/systems/{system.pk}/datasets/", {
-        "role": "test", "file": uploaded("apps.csv", CSV.encode()), "target_column": "default",
-        "sensitive_columns": ["sex"]}, format="multipart")
+    api, system, background, stored_files, django_capture_on_commit_callbacks
+):
+    response = api.post(
+        f"/api/v1/systems/{system.pk}/datasets/",
+        {
+            "role": "test",
+            "file": uploaded("apps.csv", CSV.encode()),
+            "target_column": "default",
+            "sensitive_columns": ["sex"],
+        },
+        format="multipart",
+    )
     assert response.status_code == 202 and response.json()["profile_status"] == "pending"
     assert dataset_profile_task(response.json()["id"])["status"] == "profiled"
     dataset = Dataset.objects.get()
@@ -159,8 +190,11 @@ def test_a_dataset_profiled_in_the_background_gets_its_schema_and_a_bad_one_is_r
     assert dataset.read_options["delimiter"] == ";" and dataset.artifact.detected_format == "csv"
     assert AuditEvent.objects.get(verb="dataset.profiled").after["rows"] == 60
 
-    ragged = api.post(f"/api/v1/systems/{system.pk}/datasets/", {
-        "role": "test", "file": uploaded("ragged.csv", b"a,b\n1,2\n3,4,5\n")}, format="multipart")
+    ragged = api.post(
+        f"/api/v1/systems/{system.pk}/datasets/",
+        {"role": "test", "file": uploaded("ragged.csv", b"a,b\n1,2\n3,4,5\n")},
+        format="multipart",
+    )
     assert ragged.status_code == 202
     with django_capture_on_commit_callbacks(execute=True):
         assert dataset_profile_task(ragged.json()["id"])["status"] == "refused"
@@ -172,15 +206,22 @@ def test_a_dataset_profiled_in_the_background_gets_its_schema_and_a_bad_one_is_r
 
 
 def test_the_sweep_refuses_pending_checks_nobody_finished_but_not_one_a_worker_is_running(
-        ml_engineer, system, joblib_bytes, fitted_model, background, stored_files, django_capture_on_commit_callbacks):
+    ml_engineer, system, joblib_bytes, fitted_model, background, stored_files, django_capture_on_commit_callbacks
+):
     from tests.models_registry.conftest import joblib_variant
 
-    stalled = model_version_register(actor=ml_engineer, system=system, file=uploaded("a.joblib", joblib_bytes),
-                                     **model_args(version_label="1"))
-    running = model_version_register(actor=ml_engineer, system=system,
-                                     file=uploaded("b.joblib", joblib_variant(fitted_model, 1)),
-                                     **model_args(version_label="2"))
-    dataset = dataset_register(actor=ml_engineer, system=system, name="d", role="test", file=uploaded("d.csv", CSV.encode()))
+    stalled = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("a.joblib", joblib_bytes), **model_args(version_label="1")
+    )
+    running = model_version_register(
+        actor=ml_engineer,
+        system=system,
+        file=uploaded("b.joblib", joblib_variant(fitted_model, 1)),
+        **model_args(version_label="2"),
+    )
+    dataset = dataset_register(
+        actor=ml_engineer, system=system, name="d", role="test", file=uploaded("d.csv", CSV.encode())
+    )
     long_ago = timezone.now() - timedelta(hours=2)
     ModelVersion.objects.update(created_at=long_ago)
     Dataset.objects.update(created_at=long_ago)
@@ -200,17 +241,22 @@ def test_the_sweep_refuses_pending_checks_nobody_finished_but_not_one_a_worker_i
 
 
 def test_a_profile_over_the_memory_limit_is_refused_with_a_clear_reason_and_nothing_stored(
-        api, system, settings, stored_files):
+    api, system, settings, stored_files
+):
     settings.UPLOAD_SCAN_MEMORY_LIMIT_MB = 64  # less than pyarrow and pandas need to start
-    response = api.post(f"/api/v1/systems/{system.pk}/datasets/", {
-        "role": "test", "file": uploaded("apps.csv", CSV.encode())}, format="multipart")
+    response = api.post(
+        f"/api/v1/systems/{system.pk}/datasets/",
+        {"role": "test", "file": uploaded("apps.csv", CSV.encode())},
+        format="multipart",
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "scan_memory_limit" and "64 MB" in response.json()["message"]
     assert stored_files() == [] and not Dataset.objects.exists()
 
 
-def test_a_check_process_that_dies_without_an_answer_is_a_refusal_not_a_500(api, system, joblib_bytes,
-                                                                           monkeypatch, stored_files):
+def test_a_check_process_that_dies_without_an_answer_is_a_refusal_not_a_500(
+    api, system, joblib_bytes, monkeypatch, stored_files
+):
     monkeypatch.setattr(uploads, "_recent", uploads.OrderedDict())  # no answer from an earlier upload of these bytes
     monkeypatch.setattr(services, "upload_check", functools.partial(uploads.upload_check, python="/bin/false"))
     response = post_version(api, system, "m.joblib", joblib_bytes)
@@ -221,23 +267,28 @@ def test_a_check_process_that_dies_without_an_answer_is_a_refusal_not_a_500(api,
 def test_the_same_file_checked_again_is_answered_from_the_memo_of_its_own_organisation_only(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("a,b\n1,2\n")
-    check = functools.partial(uploads.upload_check, kind="dataset", path=path, original_name="a.csv",
-                              time_limit_s=30, memory_limit_mb=512)
+    check = functools.partial(
+        uploads.upload_check, kind="dataset", path=path, original_name="a.csv", time_limit_s=30, memory_limit_mb=512
+    )
     first = check(memo_key=(1, "sha"))
     assert check(memo_key=(1, "sha")) is first
     other = check(memo_key=(2, "sha"))
     assert other is not first and other.pid != first.pid and other.answer["profile"] == first.answer["profile"]
 
 
-def test_the_sweep_sends_a_pending_check_no_worker_claimed_again(ml_engineer, system, joblib_bytes, background,
-                                                                 stored_files, monkeypatch):
+def test_the_sweep_sends_a_pending_check_no_worker_claimed_again(
+    ml_engineer, system, joblib_bytes, background, stored_files, monkeypatch
+):
     from models_registry import tasks
 
     sent = []
     # Services enqueue by name; the signature resolves to this registered task and its apply_async.
-    monkeypatch.setattr(tasks.model_version_scan_task, "apply_async", lambda args=(), kwargs=None, **_: sent.extend(args))
-    version = model_version_register(actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes),
-                                     **model_args())
+    monkeypatch.setattr(
+        tasks.model_version_scan_task, "apply_async", lambda args=(), kwargs=None, **_: sent.extend(args)
+    )
+    version = model_version_register(
+        actor=ml_engineer, system=system, file=uploaded("m.joblib", joblib_bytes), **model_args()
+    )
     assert upload_scans_sweep_task()["resent"] == {"versions": [], "datasets": []}  # just uploaded: give it time
     ModelVersion.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     assert upload_scans_sweep_task()["resent"] == {"versions": [version.pk], "datasets": []}

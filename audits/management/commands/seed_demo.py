@@ -11,15 +11,23 @@ from core.services import organisation_create, user_create
 
 DEMO_PASSWORD = "demo-portal-2026"
 DEMO_ORGS = [
-    ("Acme Bank", "acme-bank", [
-        ("engineer", "Mia", "Engineer", Role.ML_ENGINEER, "ML engineer, credit risk models"),
-        ("auditor", "Arne", "Auditor", Role.AUDITOR, "Model risk auditor"),
-        ("compliance", "Chloé", "Compliance", Role.COMPLIANCE_OFFICER, "AI compliance officer"),
-        ("admin", "Ada", "Admin", Role.ORG_ADMIN, "Head of model risk management"),
-    ]),
-    ("Globex Insurance", "globex-insurance", [
-        ("globex.engineer", "Gus", "Globex", Role.ML_ENGINEER, "ML engineer, pricing"),
-    ]),
+    (
+        "Acme Bank",
+        "acme-bank",
+        [
+            ("engineer", "Mia", "Engineer", Role.ML_ENGINEER, "ML engineer, credit risk models"),
+            ("auditor", "Arne", "Auditor", Role.AUDITOR, "Model risk auditor"),
+            ("compliance", "Chloé", "Compliance", Role.COMPLIANCE_OFFICER, "AI compliance officer"),
+            ("admin", "Ada", "Admin", Role.ORG_ADMIN, "Head of model risk management"),
+        ],
+    ),
+    (
+        "Globex Insurance",
+        "globex-insurance",
+        [
+            ("globex.engineer", "Gus", "Globex", Role.ML_ENGINEER, "ML engineer, pricing"),
+        ],
+    ),
 ]
 
 
@@ -29,8 +37,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Seed even with DEBUG off.")
         parser.add_argument("--quiet-summary", action="store_true", help="Do not print the log-in table.")
-        parser.add_argument("--without-examples", action="store_true",
-                            help="Only organisations and users, no example AI system.")
+        parser.add_argument(
+            "--without-examples", action="store_true", help="Only organisations and users, no example AI system."
+        )
 
     def handle(self, *args, force=False, quiet_summary=False, without_examples=False, **options):
         if not settings.DEBUG and not force:
@@ -39,15 +48,24 @@ class Command(BaseCommand):
         with context.use(context.AuditContext(request_id=context.new_request_id(), origin="command")):
             with transaction.atomic():
                 for name, slug, people in DEMO_ORGS:
-                    organisation = (Organisation.objects.filter(slug=slug).first()
-                                    or organisation_create(name=name, slug=slug))
+                    organisation = Organisation.objects.filter(slug=slug).first() or organisation_create(
+                        name=name, slug=slug
+                    )
                     for username, first, last, role, title in people:
                         if User.objects.filter(username=username).exists():
                             continue
-                        user_create(actor=None, organisation=organisation, username=username,
-                                    email=f"{username}@{slug}.example", role=role, first_name=first,
-                                    last_name=last, job_title=title, password=DEMO_PASSWORD,
-                                    send_invite=False)
+                        user_create(
+                            actor=None,
+                            organisation=organisation,
+                            username=username,
+                            email=f"{username}@{slug}.example",
+                            role=role,
+                            first_name=first,
+                            last_name=last,
+                            job_title=title,
+                            password=DEMO_PASSWORD,
+                            send_invite=False,
+                        )
                         created += 1
             if not without_examples:
                 from models_registry.demo import seed_credit_scoring

@@ -4,10 +4,12 @@ from audits.services import audit_trail_verify
 
 
 class Command(BaseCommand):
-    help = ("Verify the audit trail: every chain's links and hashes, its stored head, and every anchor kept "
-            "outside the database (the signed checkpoints under AUDIT_CHECKPOINT_DIR and in the locked S3 "
-            "bucket, and the audit anchor signed into each certificate). Exits 0 when all agree; exits 1 and "
-            "lists every break otherwise.")
+    help = (
+        "Verify the audit trail: every chain's links and hashes, its stored head, and every anchor kept "
+        "outside the database (the signed checkpoints under AUDIT_CHECKPOINT_DIR and in the locked S3 "
+        "bucket, and the audit anchor signed into each certificate). Exits 0 when all agree; exits 1 and "
+        "lists every break otherwise."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--organisation", type=int, help="Only this organisation's chain.")
@@ -15,12 +17,17 @@ class Command(BaseCommand):
     def handle(self, *args, organisation=None, **options):
         result = audit_trail_verify(organisation_id=organisation, all_chains=organisation is None)
         if result.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"Audit trail intact: {result.checked} events in {result.chains} chain(s); "
-                f"{result.anchors_checked} checkpoint(s) and certificate anchor(s) agree."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Audit trail intact: {result.checked} events in {result.chains} chain(s); "
+                    f"{result.anchors_checked} checkpoint(s) and certificate anchor(s) agree."
+                )
+            )
             return
         for problem in result.breaks:
             self.stderr.write(f"BROKEN {problem.describe()}")
         chains = len({b.chain for b in result.breaks})
-        raise CommandError(f"Audit trail verification failed: {len(result.breaks)} break(s) in {chains} chain(s) "
-                           f"({result.checked} events read, {result.anchors_checked} anchors checked).")
+        raise CommandError(
+            f"Audit trail verification failed: {len(result.breaks)} break(s) in {chains} chain(s) "
+            f"({result.checked} events read, {result.anchors_checked} anchors checked)."
+        )

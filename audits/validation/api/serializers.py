@@ -14,17 +14,29 @@ class _OrgObjectField(serializers.PrimaryKeyRelatedField):
 
 
 class ValidationStartSerializer(serializers.Serializer):
-    model_version = _OrgObjectField(queryset=ModelVersion.objects.all(), required=False, allow_null=True,
-                                    help_text="Omit for a run on predictions held by the test dataset.")
+    model_version = _OrgObjectField(
+        queryset=ModelVersion.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Omit for a run on predictions held by the test dataset.",
+    )
     system = _OrgObjectField(queryset=AISystem.objects.all(), required=False, allow_null=True)
     test_dataset = _OrgObjectField(queryset=Dataset.objects.all())
     train_dataset = _OrgObjectField(queryset=Dataset.objects.all(), required=False, allow_null=True)
-    suite = serializers.ChoiceField(choices=Suite.choices, required=False, allow_null=True,
-                                    help_text="Default: full for high-risk systems, standard otherwise.")
+    suite = serializers.ChoiceField(
+        choices=Suite.choices,
+        required=False,
+        allow_null=True,
+        help_text="Default: full for high-risk systems, standard otherwise.",
+    )
     policy_overrides = serializers.DictField(required=False, help_text='e.g. {"fairness.dp_ratio_min": 0.8}')
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
-    task = serializers.ChoiceField(choices=Task.choices, required=False, allow_null=True,
-                                   help_text="Predictions-only runs; otherwise the model version's task.")
+    task = serializers.ChoiceField(
+        choices=Task.choices,
+        required=False,
+        allow_null=True,
+        help_text="Predictions-only runs; otherwise the model version's task.",
+    )
 
 
 class CancelSerializer(serializers.Serializer):
@@ -34,8 +46,20 @@ class CancelSerializer(serializers.Serializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = CheckResultRecord
-        fields = ["check_id", "family", "name", "status", "severity", "value", "threshold", "ci", "summary",
-                  "details", "error", "duration_s"]
+        fields = [
+            "check_id",
+            "family",
+            "name",
+            "status",
+            "severity",
+            "value",
+            "threshold",
+            "ci",
+            "summary",
+            "details",
+            "error",
+            "duration_s",
+        ]
         read_only_fields = fields
 
 
@@ -53,9 +77,26 @@ class FindingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Finding
-        fields = ["id", "run", "system", "system_name", "model_version", "version_label", "check_id", "category",
-                  "check_status", "severity", "title", "description", "affected", "evidence", "recommendation",
-                  "eu_ai_act_article", "status", "created_at"]
+        fields = [
+            "id",
+            "run",
+            "system",
+            "system_name",
+            "model_version",
+            "version_label",
+            "check_id",
+            "category",
+            "check_status",
+            "severity",
+            "title",
+            "description",
+            "affected",
+            "evidence",
+            "recommendation",
+            "eu_ai_act_article",
+            "status",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -65,20 +106,48 @@ class ValidationRunSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     waiting_for_broker = serializers.BooleanField(
-        read_only=True, help_text="Queued, but the job broker has not taken it yet (it was unreachable); "
-                                  "the portal keeps trying.")
+        read_only=True,
+        help_text="Queued, but the job broker has not taken it yet (it was unreachable); the portal keeps trying.",
+    )
 
     class Meta:
         model = ValidationRun
-        fields = ["id", "url", "status", "cancel_requested", "system", "model_version", "test_dataset",
-                  "train_dataset", "task", "suite", "policy_overrides", "policy_version", "seed", "progress",
-                  "requested_by", "created_at", "started_at", "finished_at", "heartbeat_at", "duration_s",
-                  "peak_memory_mb", "error_message", "waiting_for_broker", "attempts"]
+        fields = [
+            "id",
+            "url",
+            "status",
+            "cancel_requested",
+            "system",
+            "model_version",
+            "test_dataset",
+            "train_dataset",
+            "task",
+            "suite",
+            "policy_overrides",
+            "policy_version",
+            "seed",
+            "progress",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "duration_s",
+            "peak_memory_mb",
+            "error_message",
+            "waiting_for_broker",
+            "attempts",
+        ]
         read_only_fields = fields
 
     def get_progress(self, run) -> dict:
-        return {"percent": run.progress_percent, "done": run.checks_done, "total": run.checks_total,
-                "current_check": run.current_check, "stage": run.stage}
+        return {
+            "percent": run.progress_percent,
+            "done": run.checks_done,
+            "total": run.checks_total,
+            "current_check": run.current_check,
+            "stage": run.stage,
+        }
 
     def get_url(self, run) -> str:
         from django.urls import reverse
@@ -94,8 +163,15 @@ class ValidationRunDetailSerializer(ValidationRunSerializer):
     findings = FindingSerializer(many=True, read_only=True)
 
     class Meta(ValidationRunSerializer.Meta):
-        fields = [*ValidationRunSerializer.Meta.fields, "error_detail", "policy", "reproducibility", "summary",
-                  "findings", "results"]
+        fields = [
+            *ValidationRunSerializer.Meta.fields,
+            "error_detail",
+            "policy",
+            "reproducibility",
+            "summary",
+            "findings",
+            "results",
+        ]
         read_only_fields = fields
 
     def get_summary(self, run) -> dict:
@@ -105,8 +181,12 @@ class ValidationRunDetailSerializer(ValidationRunSerializer):
             checks[record.status] = checks.get(record.status, 0) + 1
         for finding in run.findings.all():
             findings[finding.severity] = findings.get(finding.severity, 0) + 1
-        return {"finished": not run.is_active, "checks": checks, "findings": findings,
-                "critical_findings": findings.get("critical", 0)}
+        return {
+            "finished": not run.is_active,
+            "checks": checks,
+            "findings": findings,
+            "critical_findings": findings.get("critical", 0),
+        }
 
     def get_results(self, run) -> list[dict]:
         with_charts = self.context.get("with_charts", False)

@@ -49,8 +49,11 @@ class ValidationListStartApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ValidationStartSerializer, responses={202: ValidationRunDetailSerializer},
-                   summary="Start a validation run (202: queued for a worker; poll its status)")
+    @extend_schema(
+        request=ValidationStartSerializer,
+        responses={202: ValidationRunDetailSerializer},
+        summary="Start a validation run (202: queued for a worker; poll its status)",
+    )
     def post(self, request):
         serializer = ValidationStartSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -64,9 +67,11 @@ class ValidationDetailApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "validation.view"
 
-    @extend_schema(responses=ValidationRunDetailSerializer,
-                   parameters=[OpenApiParameter("charts", OpenApiTypes.BOOL, description="Include plotly figures")],
-                   summary="One validation run: status, progress, summary, findings and results (poll from CI)")
+    @extend_schema(
+        responses=ValidationRunDetailSerializer,
+        parameters=[OpenApiParameter("charts", OpenApiTypes.BOOL, description="Include plotly figures")],
+        summary="One validation run: status, progress, summary, findings and results (poll from CI)",
+    )
     def get(self, request, pk):
         return Response(_run_detail(request, pk))
 
@@ -75,8 +80,11 @@ class ValidationCancelApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "validation.start"
 
-    @extend_schema(request=CancelSerializer, responses=ValidationRunSerializer,
-                   summary="Cancel a validation run (a running one stops after its current check)")
+    @extend_schema(
+        request=CancelSerializer,
+        responses=ValidationRunSerializer,
+        summary="Cancel a validation run (a running one stops after its current check)",
+    )
     def post(self, request, pk):
         run = selectors.validation_run_get(user=request.user, pk=pk)
         serializer = CancelSerializer(data=request.data)

@@ -47,8 +47,7 @@ ANNEX_I_QUESTIONS = (
         refs_=("Art. 6(1)", "Annex I Section A", "Annex I Section B"),
         unsure_means="yes",
         visible_if=_R,
-        help="A safety component fulfils a safety function, or its failure endangers people or "
-        "property.",
+        help="A safety component fulfils a safety function, or its failure endangers people or property.",
     ),
     choice(
         "annex1_act",
@@ -84,18 +83,27 @@ ANNEX_I_QUESTIONS = (
     ),
 )
 
+
 def _in_area(area: str) -> dict:
     return all_(_R, has("annex3_areas", area))
 
 
 def _point(id: str, area: str, point: str, text: str, *, help: str = "") -> object:
-    return yn(id, ANNEX_III, text, refs_=(f"Annex III point {point}",), unsure_means="yes",
-              visible_if=_in_area(area), help=help)
+    return yn(
+        id,
+        ANNEX_III,
+        text,
+        refs_=(f"Annex III point {point}",),
+        unsure_means="yes",
+        visible_if=_in_area(area),
+        help=help,
+    )
 
 
 def _carve_out(id: str, parent: str, point: str, text: str) -> object:
-    return yn(id, ANNEX_III, text, refs_=(f"Annex III point {point}",), unsure_means="no",
-              visible_if=all_(_R, y(parent)))
+    return yn(
+        id, ANNEX_III, text, refs_=(f"Annex III point {point}",), unsure_means="no", visible_if=all_(_R, y(parent))
+    )
 
 
 ANNEX_III_QUESTIONS = (
@@ -115,15 +123,19 @@ ANNEX_III_QUESTIONS = (
         "In which of these areas is the system intended to be used? Select all that apply.",
         refs_=("Art. 6(2)",),
         options=(
-            ("critical_infrastructure", "Critical infrastructure (digital infrastructure, road "
-             "traffic, water, gas, heating, electricity)"),
+            (
+                "critical_infrastructure",
+                "Critical infrastructure (digital infrastructure, road traffic, water, gas, heating, electricity)",
+            ),
             ("education", "Education and vocational training"),
             ("employment", "Employment, workers' management, access to self-employment"),
-            ("essential_services", "Essential private and public services and benefits (public "
-             "benefits, credit, life and health insurance, emergency services)"),
+            (
+                "essential_services",
+                "Essential private and public services and benefits (public "
+                "benefits, credit, life and health insurance, emergency services)",
+            ),
             ("law_enforcement", "Law enforcement (by or for law-enforcement authorities)"),
-            ("migration", "Migration, asylum and border control (by or for competent public "
-             "authorities)"),
+            ("migration", "Migration, asylum and border control (by or for competent public authorities)"),
             ("justice_democracy", "Administration of justice and democratic processes"),
             ("none", "None of these"),
         ),
@@ -134,91 +146,183 @@ ANNEX_III_QUESTIONS = (
         "and technical documentation. Tax, customs and anti-money-laundering administration is "
         "not law enforcement in this sense.",
     ),
-    _point("annex3_2_safety_component", "critical_infrastructure", "2",
-           "Is the system a safety component in the management and operation of critical digital "
-           "infrastructure, road traffic, or the supply of water, gas, heating or electricity?"),
-    _carve_out("annex3_2_cybersecurity_only", "annex3_2_safety_component", "2",
-               "Is the component used solely for cybersecurity purposes?"),
-    _point("annex3_3a_admission", "education", "3(a)",
-           "Is the system used to determine access or admission to, or to assign people to, "
-           "education and vocational training institutions?"),
-    _point("annex3_3b_learning_outcomes", "education", "3(b)",
-           "Is the system used to evaluate learning outcomes, including to steer a person's "
-           "learning process?"),
-    _point("annex3_3c_education_level", "education", "3(c)",
-           "Is the system used to assess the appropriate level of education a person will receive "
-           "or be able to access?"),
-    _point("annex3_3d_test_monitoring", "education", "3(d)",
-           "Is the system used to monitor and detect prohibited behaviour of students during "
-           "tests?"),
-    _point("annex3_4a_recruitment", "employment", "4(a)",
-           "Is the system used for recruiting or selecting people, for example placing targeted "
-           "job advertisements, analysing and filtering applications, or evaluating candidates?"),
-    _point("annex3_4b_work_relationships", "employment", "4(b)",
-           "Is the system used to make decisions on terms of work, promotion or termination, to "
-           "allocate tasks based on individual behaviour or traits, or to monitor and evaluate "
-           "workers' performance and behaviour?",
-           help="Platform workers are included."),
-    _point("annex3_5a_public_benefits", "essential_services", "5(a)",
-           "Is the system used by or on behalf of public authorities to evaluate eligibility for "
-           "essential public assistance benefits and services (including healthcare), or to "
-           "grant, reduce, revoke or reclaim them?"),
-    _point("annex3_5b_creditworthiness", "essential_services", "5(b)",
-           "Is the system used to evaluate the creditworthiness of natural persons or establish "
-           "their credit score?"),
-    _carve_out("annex3_5b_fraud_detection_only", "annex3_5b_creditworthiness", "5(b)",
-               "Is the system's only purpose to detect financial fraud?"),
-    _point("annex3_5c_life_health_insurance", "essential_services", "5(c)",
-           "Is the system used for risk assessment and pricing in relation to natural persons "
-           "for life or health insurance?",
-           help="Other lines, such as motor or property insurance, are not listed."),
-    _point("annex3_5d_emergency", "essential_services", "5(d)",
-           "Is the system used to evaluate and classify emergency calls, to dispatch or set "
-           "priorities for emergency first-response services, or for emergency healthcare patient "
-           "triage?"),
-    _point("annex3_6a_victim_risk", "law_enforcement", "6(a)",
-           "Is the system used to assess the risk of a person becoming the victim of criminal "
-           "offences?"),
-    _point("annex3_6b_polygraph", "law_enforcement", "6(b)",
-           "Is the system used as a polygraph or similar tool?"),
-    _point("annex3_6c_evidence_reliability", "law_enforcement", "6(c)",
-           "Is the system used to evaluate the reliability of evidence in the investigation or "
-           "prosecution of criminal offences?"),
-    _point("annex3_6d_offending_risk", "law_enforcement", "6(d)",
-           "Is the system used to assess the risk of a person offending or re-offending (not "
-           "solely on the basis of profiling), or to assess personality traits, characteristics "
-           "or past criminal behaviour of persons or groups?"),
-    _point("annex3_6e_profiling", "law_enforcement", "6(e)",
-           "Is the system used to profile natural persons in the course of detecting, "
-           "investigating or prosecuting criminal offences?"),
-    _point("annex3_7a_polygraph", "migration", "7(a)",
-           "Is the system used as a polygraph or similar tool?"),
-    _point("annex3_7b_person_risk", "migration", "7(b)",
-           "Is the system used to assess a security risk, a risk of irregular migration or a "
-           "health risk posed by a person who intends to enter or has entered a Member State?"),
-    _point("annex3_7c_applications", "migration", "7(c)",
-           "Is the system used to assist authorities in examining applications for asylum, visa "
-           "or residence permits and related complaints, including assessing the reliability of "
-           "evidence?"),
-    _point("annex3_7d_identification", "migration", "7(d)",
-           "Is the system used to detect, recognise or identify natural persons in the "
-           "migration, asylum or border control context?"),
-    _carve_out("annex3_7d_travel_documents_only", "annex3_7d_identification", "7(d)",
-               "Is it used only to verify travel documents?"),
-    _point("annex3_8a_judicial", "justice_democracy", "8(a)",
-           "Is the system used by or for a judicial authority (or in alternative dispute "
-           "resolution) to research and interpret facts and the law and to apply the law to "
-           "concrete facts?"),
-    _carve_out("annex3_8a_ancillary_only", "annex3_8a_judicial", "8(a)",
-               "Does it perform only ancillary administrative tasks, such as anonymising "
-               "decisions, internal communication or administration?"),
-    _point("annex3_8b_elections", "justice_democracy", "8(b)",
-           "Is the system intended to influence the outcome of an election or referendum, or "
-           "people's voting behaviour?"),
-    _carve_out("annex3_8b_not_exposed", "annex3_8b_elections", "8(b)",
-               "Is it only a tool to organise, optimise or structure political campaigns "
-               "administratively or logistically, whose output people are not directly exposed "
-               "to?"),
+    _point(
+        "annex3_2_safety_component",
+        "critical_infrastructure",
+        "2",
+        "Is the system a safety component in the management and operation of critical digital "
+        "infrastructure, road traffic, or the supply of water, gas, heating or electricity?",
+    ),
+    _carve_out(
+        "annex3_2_cybersecurity_only",
+        "annex3_2_safety_component",
+        "2",
+        "Is the component used solely for cybersecurity purposes?",
+    ),
+    _point(
+        "annex3_3a_admission",
+        "education",
+        "3(a)",
+        "Is the system used to determine access or admission to, or to assign people to, "
+        "education and vocational training institutions?",
+    ),
+    _point(
+        "annex3_3b_learning_outcomes",
+        "education",
+        "3(b)",
+        "Is the system used to evaluate learning outcomes, including to steer a person's learning process?",
+    ),
+    _point(
+        "annex3_3c_education_level",
+        "education",
+        "3(c)",
+        "Is the system used to assess the appropriate level of education a person will receive or be able to access?",
+    ),
+    _point(
+        "annex3_3d_test_monitoring",
+        "education",
+        "3(d)",
+        "Is the system used to monitor and detect prohibited behaviour of students during tests?",
+    ),
+    _point(
+        "annex3_4a_recruitment",
+        "employment",
+        "4(a)",
+        "Is the system used for recruiting or selecting people, for example placing targeted "
+        "job advertisements, analysing and filtering applications, or evaluating candidates?",
+    ),
+    _point(
+        "annex3_4b_work_relationships",
+        "employment",
+        "4(b)",
+        "Is the system used to make decisions on terms of work, promotion or termination, to "
+        "allocate tasks based on individual behaviour or traits, or to monitor and evaluate "
+        "workers' performance and behaviour?",
+        help="Platform workers are included.",
+    ),
+    _point(
+        "annex3_5a_public_benefits",
+        "essential_services",
+        "5(a)",
+        "Is the system used by or on behalf of public authorities to evaluate eligibility for "
+        "essential public assistance benefits and services (including healthcare), or to "
+        "grant, reduce, revoke or reclaim them?",
+    ),
+    _point(
+        "annex3_5b_creditworthiness",
+        "essential_services",
+        "5(b)",
+        "Is the system used to evaluate the creditworthiness of natural persons or establish their credit score?",
+    ),
+    _carve_out(
+        "annex3_5b_fraud_detection_only",
+        "annex3_5b_creditworthiness",
+        "5(b)",
+        "Is the system's only purpose to detect financial fraud?",
+    ),
+    _point(
+        "annex3_5c_life_health_insurance",
+        "essential_services",
+        "5(c)",
+        "Is the system used for risk assessment and pricing in relation to natural persons "
+        "for life or health insurance?",
+        help="Other lines, such as motor or property insurance, are not listed.",
+    ),
+    _point(
+        "annex3_5d_emergency",
+        "essential_services",
+        "5(d)",
+        "Is the system used to evaluate and classify emergency calls, to dispatch or set "
+        "priorities for emergency first-response services, or for emergency healthcare patient "
+        "triage?",
+    ),
+    _point(
+        "annex3_6a_victim_risk",
+        "law_enforcement",
+        "6(a)",
+        "Is the system used to assess the risk of a person becoming the victim of criminal offences?",
+    ),
+    _point("annex3_6b_polygraph", "law_enforcement", "6(b)", "Is the system used as a polygraph or similar tool?"),
+    _point(
+        "annex3_6c_evidence_reliability",
+        "law_enforcement",
+        "6(c)",
+        "Is the system used to evaluate the reliability of evidence in the investigation or "
+        "prosecution of criminal offences?",
+    ),
+    _point(
+        "annex3_6d_offending_risk",
+        "law_enforcement",
+        "6(d)",
+        "Is the system used to assess the risk of a person offending or re-offending (not "
+        "solely on the basis of profiling), or to assess personality traits, characteristics "
+        "or past criminal behaviour of persons or groups?",
+    ),
+    _point(
+        "annex3_6e_profiling",
+        "law_enforcement",
+        "6(e)",
+        "Is the system used to profile natural persons in the course of detecting, "
+        "investigating or prosecuting criminal offences?",
+    ),
+    _point("annex3_7a_polygraph", "migration", "7(a)", "Is the system used as a polygraph or similar tool?"),
+    _point(
+        "annex3_7b_person_risk",
+        "migration",
+        "7(b)",
+        "Is the system used to assess a security risk, a risk of irregular migration or a "
+        "health risk posed by a person who intends to enter or has entered a Member State?",
+    ),
+    _point(
+        "annex3_7c_applications",
+        "migration",
+        "7(c)",
+        "Is the system used to assist authorities in examining applications for asylum, visa "
+        "or residence permits and related complaints, including assessing the reliability of "
+        "evidence?",
+    ),
+    _point(
+        "annex3_7d_identification",
+        "migration",
+        "7(d)",
+        "Is the system used to detect, recognise or identify natural persons in the "
+        "migration, asylum or border control context?",
+    ),
+    _carve_out(
+        "annex3_7d_travel_documents_only",
+        "annex3_7d_identification",
+        "7(d)",
+        "Is it used only to verify travel documents?",
+    ),
+    _point(
+        "annex3_8a_judicial",
+        "justice_democracy",
+        "8(a)",
+        "Is the system used by or for a judicial authority (or in alternative dispute "
+        "resolution) to research and interpret facts and the law and to apply the law to "
+        "concrete facts?",
+    ),
+    _carve_out(
+        "annex3_8a_ancillary_only",
+        "annex3_8a_judicial",
+        "8(a)",
+        "Does it perform only ancillary administrative tasks, such as anonymising "
+        "decisions, internal communication or administration?",
+    ),
+    _point(
+        "annex3_8b_elections",
+        "justice_democracy",
+        "8(b)",
+        "Is the system intended to influence the outcome of an election or referendum, or people's voting behaviour?",
+    ),
+    _carve_out(
+        "annex3_8b_not_exposed",
+        "annex3_8b_elections",
+        "8(b)",
+        "Is it only a tool to organise, optimise or structure political campaigns "
+        "administratively or logistically, whose output people are not directly exposed "
+        "to?",
+    ),
 )
 
 _ART_6_3 = all_(_R, flag("annex_iii_match"), not_(flag("annex_i_high_risk")))
@@ -241,15 +345,27 @@ ART_6_3_QUESTIONS = (
         "Which of these describes what the system is intended to do? Select all that apply.",
         refs_=("Art. 6(3)(a)", "Art. 6(3)(b)", "Art. 6(3)(c)", "Art. 6(3)(d)"),
         options=(
-            ("a", "(a) A narrow procedural task, e.g. turning unstructured data into structured "
-             "data, sorting incoming documents, detecting duplicates"),
-            ("b", "(b) Improving the result of a previously completed human activity, e.g. "
-             "polishing the language of a drafted document"),
-            ("c", "(c) Detecting decision-making patterns or deviations from earlier patterns, "
-             "without replacing or influencing the completed human assessment without proper "
-             "human review"),
-            ("d", "(d) A preparatory task to an assessment relevant to the listed use, e.g. "
-             "indexing, searching, translating documents"),
+            (
+                "a",
+                "(a) A narrow procedural task, e.g. turning unstructured data into structured "
+                "data, sorting incoming documents, detecting duplicates",
+            ),
+            (
+                "b",
+                "(b) Improving the result of a previously completed human activity, e.g. "
+                "polishing the language of a drafted document",
+            ),
+            (
+                "c",
+                "(c) Detecting decision-making patterns or deviations from earlier patterns, "
+                "without replacing or influencing the completed human assessment without proper "
+                "human review",
+            ),
+            (
+                "d",
+                "(d) A preparatory task to an assessment relevant to the listed use, e.g. "
+                "indexing, searching, translating documents",
+            ),
             ("none", "None of these"),
         ),
         multi=True,

@@ -96,8 +96,7 @@ PROHIBITED_QUESTIONS = (
     yn(
         "art5_d_crime_prediction",
         PROHIBITED,
-        "Does the system assess or predict the risk that a natural person will commit a "
-        "criminal offence?",
+        "Does the system assess or predict the risk that a natural person will commit a criminal offence?",
         refs_=("Art. 5(1)(d)",),
         unsure_means="yes",
         visible_if=_S,
@@ -135,8 +134,7 @@ PROHIBITED_QUESTIONS = (
     yn(
         "art5_e_untargeted_scraping",
         PROHIBITED,
-        "Does it do so by untargeted scraping of facial images from the internet or from CCTV "
-        "footage?",
+        "Does it do so by untargeted scraping of facial images from the internet or from CCTV footage?",
         refs_=("Art. 5(1)(e)",),
         unsure_means="yes",
         visible_if=all_(_S, y("art5_e_facial_database")),
@@ -249,8 +247,7 @@ PROHIBITED_QUESTIONS = (
         refs_=("Art. 3(44)", "Art. 5(1)(h)"),
         unsure_means="yes",
         visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time")),
-        help="Offices, factories, prisons, border control and online spaces are not publicly "
-        "accessible spaces.",
+        help="Offices, factories, prisons, border control and online spaces are not publicly accessible spaces.",
     ),
     yn(
         "rbi_law_enforcement",
@@ -266,16 +263,24 @@ PROHIBITED_QUESTIONS = (
         "For which objective is the use strictly necessary?",
         refs_=("Art. 5(1)(h)(i)", "Art. 5(1)(h)(ii)", "Art. 5(1)(h)(iii)"),
         options=(
-            ("victims_missing_persons", "(i) Targeted search for specific victims of abduction, "
-             "trafficking or sexual exploitation, or for missing persons"),
-            ("imminent_threat", "(ii) Preventing a specific, substantial and imminent threat to "
-             "life or physical safety, or a genuine threat of a terrorist attack"),
-            ("serious_crime_suspect", "(iii) Locating or identifying a suspect of an Annex II "
-             "offence punishable by at least four years of custody"),
+            (
+                "victims_missing_persons",
+                "(i) Targeted search for specific victims of abduction, "
+                "trafficking or sexual exploitation, or for missing persons",
+            ),
+            (
+                "imminent_threat",
+                "(ii) Preventing a specific, substantial and imminent threat to "
+                "life or physical safety, or a genuine threat of a terrorist attack",
+            ),
+            (
+                "serious_crime_suspect",
+                "(iii) Locating or identifying a suspect of an Annex II "
+                "offence punishable by at least four years of custody",
+            ),
             ("none", "None of these"),
         ),
-        visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space"),
-                        y("rbi_law_enforcement")),
+        visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space"), y("rbi_law_enforcement")),
     ),
     yn(
         "rbi_authorised",
@@ -285,8 +290,14 @@ PROHIBITED_QUESTIONS = (
         "a fundamental rights impact assessment and registration?",
         refs_=("Art. 5(2)", "Art. 5(3)"),
         unsure_means="no",
-        visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space"),
-                        y("rbi_law_enforcement"), not_(is_("rbi_objective", "none")),
-                        {"q": "rbi_objective", "answered": True}),
+        visible_if=all_(
+            _S,
+            flag("rbi_system"),
+            y("rbi_real_time"),
+            y("rbi_public_space"),
+            y("rbi_law_enforcement"),
+            not_(is_("rbi_objective", "none")),
+            {"q": "rbi_objective", "answered": True},
+        ),
     ),
 )

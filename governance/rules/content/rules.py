@@ -72,15 +72,11 @@ FLAGS: dict[str, Condition] = {
     **_EXCLUSION_FLAGS,
     "excluded": any_(*(flag(name) for name in _EXCLUSION_FLAGS)),
     "screening": all_(flag("ai_system"), not_(flag("excluded"))),
-    "gpai_systemic_risk": any_(
-        y("gpai_compute_over_threshold"), y("gpai_high_impact"), y("gpai_designated")
-    ),
+    "gpai_systemic_risk": any_(y("gpai_compute_over_threshold"), y("gpai_high_impact"), y("gpai_designated")),
     "biometric_categorisation_system": all_(
         y("biometric_categorisation"), not_(yes("biometric_categorisation_ancillary"))
     ),
-    "rbi_system": all_(
-        y("biometric_identification"), not_(yes("biometric_verification_only")), y("rbi_remote")
-    ),
+    "rbi_system": all_(y("biometric_identification"), not_(yes("biometric_verification_only")), y("rbi_remote")),
     "art5_a": all_(y("art5_a_techniques"), y("art5_a_distortion"), y("art5_a_harm")),
     "art5_b": all_(y("art5_b_exploits_vulnerability"), y("art5_b_distortion_harm")),
     "art5_c": all_(
@@ -144,18 +140,32 @@ FLAGS: dict[str, Condition] = {
 
 # Art. 2 exclusions in the order they are asked: flag -> (reference, explanation).
 EXCLUSIONS: tuple[tuple[str, str, str], ...] = (
-    ("excluded_territorial", "Art. 2(1)",
-     "the system is neither placed on the market nor used in the EU, and its output is not used there"),
-    ("excluded_military", "Art. 2(3)",
-     "systems used exclusively for military, defence or national-security purposes are excluded"),
-    ("excluded_third_country", "Art. 2(4)",
-     "third-country public authorities cooperating with the EU under an international agreement are excluded"),
-    ("excluded_research", "Art. 2(6)",
-     "systems developed and put into service solely for scientific research and development are excluded"),
-    ("excluded_pre_market", "Art. 2(8)",
-     "research, testing and development before placing on the market are excluded (until release)"),
-    ("excluded_personal", "Art. 2(10)",
-     "purely personal, non-professional use carries no deployer obligations"),
+    (
+        "excluded_territorial",
+        "Art. 2(1)",
+        "the system is neither placed on the market nor used in the EU, and its output is not used there",
+    ),
+    (
+        "excluded_military",
+        "Art. 2(3)",
+        "systems used exclusively for military, defence or national-security purposes are excluded",
+    ),
+    (
+        "excluded_third_country",
+        "Art. 2(4)",
+        "third-country public authorities cooperating with the EU under an international agreement are excluded",
+    ),
+    (
+        "excluded_research",
+        "Art. 2(6)",
+        "systems developed and put into service solely for scientific research and development are excluded",
+    ),
+    (
+        "excluded_pre_market",
+        "Art. 2(8)",
+        "research, testing and development before placing on the market are excluded (until release)",
+    ),
+    ("excluded_personal", "Art. 2(10)", "purely personal, non-professional use carries no deployer obligations"),
 )
 
 # Art. 50 results: (paragraph, flag, role bound).
@@ -179,44 +189,132 @@ class CarveOut:
 
 
 CARVE_OUTS: tuple[CarveOut, ...] = (
-    CarveOut("art5_d_human_assessment", all_(y("art5_d_crime_prediction"), y("art5_d_solely_profiling"), yes("art5_d_supports_human_assessment")),
-             "Art. 5(1)(d)", "the system supports a human assessment based on objective, verifiable facts, so the Art. 5(1)(d) prohibition does not apply"),
-    CarveOut("art5_f_medical_safety", all_(y("emotion_recognition"), y("art5_f_workplace_education"), yes("art5_f_medical_safety")),
-             "Art. 5(1)(f)", "emotion recognition at work or in education for medical or safety reasons is not prohibited; it remains high-risk under Annex III point 1(c)"),
-    CarveOut("art5_g_labelling_law_enforcement", all_(flag("biometric_categorisation_system"), y("art5_g_sensitive_inference"), yes("art5_g_labelling_or_law_enforcement")),
-             "Art. 5(1)(g)", "labelling or filtering lawfully acquired biometric datasets, or categorisation in law enforcement, is not prohibited by Art. 5(1)(g)"),
-    CarveOut("biometric_categorisation_ancillary", all_(y("biometric_categorisation"), yes("biometric_categorisation_ancillary")),
-             "Art. 3(40)", "an ancillary categorisation feature strictly necessary for technical reasons is not a biometric categorisation system"),
-    CarveOut("biometric_verification_only", all_(y("biometric_identification"), yes("biometric_verification_only")),
-             "Annex III point 1(a)", "biometric verification (one-to-one) is excluded from remote biometric identification under Annex III point 1(a) and from Art. 5(1)(h)"),
-    CarveOut("rbi_authorised_exception", all_(flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space"), y("rbi_law_enforcement"), not_(is_("rbi_objective", "none")), {"q": "rbi_objective", "answered": True}, yes("rbi_authorised")),
-             "Art. 5(1)(h)", "the use serves an objective listed in Art. 5(1)(h) with the authorisation required by Art. 5(2) and 5(3), so it is not prohibited; it remains high-risk under Annex III point 1(a)"),
-    CarveOut("annex3_2_cybersecurity_only", all_(y("annex3_2_safety_component"), yes("annex3_2_cybersecurity_only")),
-             "Annex III point 2", "components used solely for cybersecurity are not safety components under Annex III point 2"),
-    CarveOut("annex3_5b_fraud_detection", all_(is_("annex3_5b_creditworthiness", "unsure"), yes("annex3_5b_fraud_detection_only")),
-             "Annex III point 5(b)", "systems used to detect financial fraud are excluded from Annex III point 5(b)"),
-    CarveOut("annex3_7d_travel_documents", all_(y("annex3_7d_identification"), yes("annex3_7d_travel_documents_only")),
-             "Annex III point 7(d)", "verification of travel documents is excluded from Annex III point 7(d)"),
-    CarveOut("annex3_8a_ancillary", all_(y("annex3_8a_judicial"), yes("annex3_8a_ancillary_only")),
-             "Annex III point 8(a)", "purely ancillary administrative tasks for courts are not covered by Annex III point 8(a)"),
-    CarveOut("annex3_8b_not_exposed", all_(y("annex3_8b_elections"), yes("annex3_8b_not_exposed")),
-             "Annex III point 8(b)", "campaign tools whose output people are not directly exposed to are excluded from Annex III point 8(b)"),
-    CarveOut("art50_1_obvious", all_(y("art50_1_interacts"), yes("art50_1_obvious")),
-             "Art. 50(1)", "it is obvious to people that they interact with AI, so Art. 50(1) does not apply"),
-    CarveOut("art50_1_law_enforcement", all_(y("art50_1_interacts"), yes("art50_1_law_enforcement")),
-             "Art. 50(1)", "systems authorised by law for criminal-offence purposes are exempt from Art. 50(1)"),
-    CarveOut("art50_2_editing", all_(y("art50_2_synthetic_content"), yes("art50_2_editing_only")),
-             "Art. 50(2)", "assistive standard editing that does not substantially alter the input is exempt from Art. 50(2) marking"),
-    CarveOut("art50_2_law_enforcement", all_(y("art50_2_synthetic_content"), yes("art50_2_law_enforcement")),
-             "Art. 50(2)", "use authorised by law for criminal-offence purposes is exempt from Art. 50(2)"),
-    CarveOut("art50_3_law_enforcement", yes("art50_3_law_enforcement"),
-             "Art. 50(3)", "use permitted by law for criminal-offence purposes is exempt from Art. 50(3)"),
-    CarveOut("art50_4_law_enforcement", yes("art50_4_law_enforcement"),
-             "Art. 50(4)", "use authorised by law for criminal-offence purposes is exempt from Art. 50(4)"),
-    CarveOut("art50_4_editorial_control", all_(y("art50_4_public_interest_text"), yes("art50_4_editorial_control")),
-             "Art. 50(4)", "text under human editorial control with a person holding editorial responsibility needs no AI disclosure"),
-    CarveOut("art50_4_artistic", all_(flag("art50_4_deep_fake"), yes("art50_4_artistic")),
-             "Art. 50(4)", "for an evidently artistic, creative, satirical or fictional work the deep-fake disclosure may be limited to a notice that does not hamper the work"),
+    CarveOut(
+        "art5_d_human_assessment",
+        all_(y("art5_d_crime_prediction"), y("art5_d_solely_profiling"), yes("art5_d_supports_human_assessment")),
+        "Art. 5(1)(d)",
+        "the system supports a human assessment based on objective, verifiable facts, so the Art. 5(1)(d) prohibition does not apply",
+    ),
+    CarveOut(
+        "art5_f_medical_safety",
+        all_(y("emotion_recognition"), y("art5_f_workplace_education"), yes("art5_f_medical_safety")),
+        "Art. 5(1)(f)",
+        "emotion recognition at work or in education for medical or safety reasons is not prohibited; it remains high-risk under Annex III point 1(c)",
+    ),
+    CarveOut(
+        "art5_g_labelling_law_enforcement",
+        all_(
+            flag("biometric_categorisation_system"),
+            y("art5_g_sensitive_inference"),
+            yes("art5_g_labelling_or_law_enforcement"),
+        ),
+        "Art. 5(1)(g)",
+        "labelling or filtering lawfully acquired biometric datasets, or categorisation in law enforcement, is not prohibited by Art. 5(1)(g)",
+    ),
+    CarveOut(
+        "biometric_categorisation_ancillary",
+        all_(y("biometric_categorisation"), yes("biometric_categorisation_ancillary")),
+        "Art. 3(40)",
+        "an ancillary categorisation feature strictly necessary for technical reasons is not a biometric categorisation system",
+    ),
+    CarveOut(
+        "biometric_verification_only",
+        all_(y("biometric_identification"), yes("biometric_verification_only")),
+        "Annex III point 1(a)",
+        "biometric verification (one-to-one) is excluded from remote biometric identification under Annex III point 1(a) and from Art. 5(1)(h)",
+    ),
+    CarveOut(
+        "rbi_authorised_exception",
+        all_(
+            flag("rbi_system"),
+            y("rbi_real_time"),
+            y("rbi_public_space"),
+            y("rbi_law_enforcement"),
+            not_(is_("rbi_objective", "none")),
+            {"q": "rbi_objective", "answered": True},
+            yes("rbi_authorised"),
+        ),
+        "Art. 5(1)(h)",
+        "the use serves an objective listed in Art. 5(1)(h) with the authorisation required by Art. 5(2) and 5(3), so it is not prohibited; it remains high-risk under Annex III point 1(a)",
+    ),
+    CarveOut(
+        "annex3_2_cybersecurity_only",
+        all_(y("annex3_2_safety_component"), yes("annex3_2_cybersecurity_only")),
+        "Annex III point 2",
+        "components used solely for cybersecurity are not safety components under Annex III point 2",
+    ),
+    CarveOut(
+        "annex3_5b_fraud_detection",
+        all_(is_("annex3_5b_creditworthiness", "unsure"), yes("annex3_5b_fraud_detection_only")),
+        "Annex III point 5(b)",
+        "systems used to detect financial fraud are excluded from Annex III point 5(b)",
+    ),
+    CarveOut(
+        "annex3_7d_travel_documents",
+        all_(y("annex3_7d_identification"), yes("annex3_7d_travel_documents_only")),
+        "Annex III point 7(d)",
+        "verification of travel documents is excluded from Annex III point 7(d)",
+    ),
+    CarveOut(
+        "annex3_8a_ancillary",
+        all_(y("annex3_8a_judicial"), yes("annex3_8a_ancillary_only")),
+        "Annex III point 8(a)",
+        "purely ancillary administrative tasks for courts are not covered by Annex III point 8(a)",
+    ),
+    CarveOut(
+        "annex3_8b_not_exposed",
+        all_(y("annex3_8b_elections"), yes("annex3_8b_not_exposed")),
+        "Annex III point 8(b)",
+        "campaign tools whose output people are not directly exposed to are excluded from Annex III point 8(b)",
+    ),
+    CarveOut(
+        "art50_1_obvious",
+        all_(y("art50_1_interacts"), yes("art50_1_obvious")),
+        "Art. 50(1)",
+        "it is obvious to people that they interact with AI, so Art. 50(1) does not apply",
+    ),
+    CarveOut(
+        "art50_1_law_enforcement",
+        all_(y("art50_1_interacts"), yes("art50_1_law_enforcement")),
+        "Art. 50(1)",
+        "systems authorised by law for criminal-offence purposes are exempt from Art. 50(1)",
+    ),
+    CarveOut(
+        "art50_2_editing",
+        all_(y("art50_2_synthetic_content"), yes("art50_2_editing_only")),
+        "Art. 50(2)",
+        "assistive standard editing that does not substantially alter the input is exempt from Art. 50(2) marking",
+    ),
+    CarveOut(
+        "art50_2_law_enforcement",
+        all_(y("art50_2_synthetic_content"), yes("art50_2_law_enforcement")),
+        "Art. 50(2)",
+        "use authorised by law for criminal-offence purposes is exempt from Art. 50(2)",
+    ),
+    CarveOut(
+        "art50_3_law_enforcement",
+        yes("art50_3_law_enforcement"),
+        "Art. 50(3)",
+        "use permitted by law for criminal-offence purposes is exempt from Art. 50(3)",
+    ),
+    CarveOut(
+        "art50_4_law_enforcement",
+        yes("art50_4_law_enforcement"),
+        "Art. 50(4)",
+        "use authorised by law for criminal-offence purposes is exempt from Art. 50(4)",
+    ),
+    CarveOut(
+        "art50_4_editorial_control",
+        all_(y("art50_4_public_interest_text"), yes("art50_4_editorial_control")),
+        "Art. 50(4)",
+        "text under human editorial control with a person holding editorial responsibility needs no AI disclosure",
+    ),
+    CarveOut(
+        "art50_4_artistic",
+        all_(flag("art50_4_deep_fake"), yes("art50_4_artistic")),
+        "Art. 50(4)",
+        "for an evidently artistic, creative, satirical or fictional work the deep-fake disclosure may be limited to a notice that does not hamper the work",
+    ),
 )
 
 
@@ -248,8 +346,9 @@ CONTRADICTION_RULES: tuple[ContradictionRule, ...] = (
     ),
     ContradictionRule(
         "personal_use_but_supplier",
-        all_(yes("personal_use"), any_(has("roles", "provider"), has("roles", "importer"),
-                                       has("roles", "distributor"))),
+        all_(
+            yes("personal_use"), any_(has("roles", "provider"), has("roles", "importer"), has("roles", "distributor"))
+        ),
         ("personal_use", "roles"),
         "You answered that this is purely personal, non-professional use, but also that you "
         "provide, import or distribute the system. Art. 2(10) only relieves personal users.",

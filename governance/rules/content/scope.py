@@ -91,8 +91,7 @@ SCOPE_QUESTIONS = (
     yn(
         "research_only",
         SCOPE,
-        "Is the system developed and put into service for the sole purpose of scientific "
-        "research and development?",
+        "Is the system developed and put into service for the sole purpose of scientific research and development?",
         refs_=("Art. 2(6)",),
         unsure_means="no",
         visible_if=_after_exclusions("research_only"),
@@ -111,8 +110,7 @@ SCOPE_QUESTIONS = (
     yn(
         "personal_use",
         SCOPE,
-        "Are you a natural person using the system only for a purely personal, non-professional "
-        "activity?",
+        "Are you a natural person using the system only for a purely personal, non-professional activity?",
         refs_=("Art. 2(10)",),
         unsure_means="no",
         visible_if=_after_exclusions("personal_use"),
@@ -142,14 +140,19 @@ ROLE_QUESTIONS = (
         "What is your organisation's role for this system? Select all that apply.",
         refs_=("Art. 3(3)", "Art. 3(4)", "Art. 3(6)", "Art. 3(7)"),
         options=(
-            ("provider", "Provider: we develop it (or have it developed) and place it on the "
-             "market or put it into service under our own name or trademark, including for our "
-             "own use"),
+            (
+                "provider",
+                "Provider: we develop it (or have it developed) and place it on the "
+                "market or put it into service under our own name or trademark, including for our "
+                "own use",
+            ),
             ("deployer", "Deployer: we use it under our authority"),
-            ("importer", "Importer: we are in the EU and place on the market a system carrying "
-             "the name or trademark of a non-EU company"),
-            ("distributor", "Distributor: we make someone else's system available on the EU "
-             "market"),
+            (
+                "importer",
+                "Importer: we are in the EU and place on the market a system carrying "
+                "the name or trademark of a non-EU company",
+            ),
+            ("distributor", "Distributor: we make someone else's system available on the EU market"),
         ),
         multi=True,
         visible_if=flag("screening"),
@@ -188,8 +191,7 @@ ROLE_QUESTIONS = (
     yn(
         "art25_changed_purpose",
         ROLES,
-        "Do you use the system (including a general-purpose AI system) for a purpose its "
-        "provider did not intend?",
+        "Do you use the system (including a general-purpose AI system) for a purpose its provider did not intend?",
         refs_=("Art. 25(1)(c)",),
         unsure_means="yes",
         visible_if=_NOT_ALREADY_PROVIDER,
@@ -208,14 +210,12 @@ GPAI_QUESTIONS = (
         refs_=("Art. 3(3)", "Art. 3(63)", "Art. 53(1)"),
         unsure_means="yes",
         visible_if=all_(flag("screening"), y("involves_gpai")),
-        help="If you only build on another company's model, answer No: the model duties are its "
-        "provider's.",
+        help="If you only build on another company's model, answer No: the model duties are its provider's.",
     ),
     yn(
         "gpai_compute_over_threshold",
         GPAI,
-        "Was the cumulative compute used to train the model greater than 10^25 floating-point "
-        "operations (FLOP)?",
+        "Was the cumulative compute used to train the model greater than 10^25 floating-point operations (FLOP)?",
         refs_=("Art. 51(2)",),
         unsure_means="yes",
         visible_if=_GPAI_PROVIDER,

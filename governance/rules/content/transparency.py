@@ -13,8 +13,7 @@ TRANSPARENCY_QUESTIONS = (
     yn(
         "art50_1_interacts",
         TRANSPARENCY,
-        "Is the system intended to interact directly with people, for example as a chatbot or "
-        "voice assistant?",
+        "Is the system intended to interact directly with people, for example as a chatbot or voice assistant?",
         refs_=("Art. 50(1)",),
         unsure_means="yes",
         visible_if=_R,
@@ -57,8 +56,7 @@ TRANSPARENCY_QUESTIONS = (
     yn(
         "art50_2_law_enforcement",
         TRANSPARENCY,
-        "Is its use authorised by law to detect, prevent, investigate or prosecute criminal "
-        "offences?",
+        "Is its use authorised by law to detect, prevent, investigate or prosecute criminal offences?",
         refs_=("Art. 50(2)",),
         unsure_means="no",
         visible_if=all_(_R, y("art50_2_synthetic_content"), not_(yes("art50_2_editing_only"))),
@@ -113,8 +111,7 @@ TRANSPARENCY_QUESTIONS = (
     yn(
         "art50_4_law_enforcement",
         TRANSPARENCY,
-        "Is the use authorised by law to detect, prevent, investigate or prosecute criminal "
-        "offences?",
+        "Is the use authorised by law to detect, prevent, investigate or prosecute criminal offences?",
         refs_=("Art. 50(4)",),
         unsure_means="no",
         visible_if=all_(_R, any_(y("art50_4_deep_fake"), y("art50_4_public_interest_text"))),

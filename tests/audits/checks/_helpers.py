@@ -1,4 +1,5 @@
 """Small synthetic data sets and toy models with known answers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,10 +19,15 @@ def run_one(ctx, check_id: str, suite: str = "full"):
 def tabular(n: int = 1200, seed: int = 0) -> pd.DataFrame:
     """Binary task: y depends on x1, x2 and colour; sex and noise are irrelevant."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "x1": rng.normal(size=n), "x2": rng.uniform(0, 10, n).round(2),
-        "colour": rng.choice(["red", "green", "blue"], n),
-        "sex": rng.choice(["F", "M"], n), "noise": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.uniform(0, 10, n).round(2),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "noise": rng.normal(size=n),
+        }
+    )
     logit = 1.5 * df.x1 + 0.3 * (df.x2 - 5) + (df.colour == "red") * 1.0
     df["y"] = np.where(rng.uniform(size=n) < 1 / (1 + np.exp(-logit)), "yes", "no")
     return df
@@ -40,9 +46,11 @@ def tree_pipeline(train: pd.DataFrame, features: list[str], target: str = "y", *
 
     cats = [c for c in features if train[c].dtype == object or pd.api.types.is_string_dtype(train[c])]
     pipe = make_pipeline(
-        make_column_transformer((OneHotEncoder(handle_unknown="ignore", sparse_output=False), cats),
-                                remainder="passthrough"),
-        RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0, **kw))
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore", sparse_output=False), cats), remainder="passthrough"
+        ),
+        RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0, **kw),
+    )
     return pipe.fit(train[features], train[target])
 
 

@@ -9,8 +9,9 @@ from ._helpers import FAST, run_one, tabular
 def ctx_for(df, train=None, task="binary", target="y"):
     df = df.assign(pred=df[target])
     train = None if train is None else train.assign(pred=train[target])
-    return ValidationContext(task=task, test=df, train=train, target=target, prediction_column="pred",
-                             policy=Policy.from_overrides(FAST))
+    return ValidationContext(
+        task=task, test=df, train=train, target=target, prediction_column="pred", policy=Policy.from_overrides(FAST)
+    )
 
 
 def test_disguised_question_mark_tokens_are_found_as_missing_values():
@@ -122,5 +123,4 @@ def test_ambiguous_tokens_like_none_are_possible_missing_values_not_counted_ones
     df["other_debtors"] = np.where(np.arange(300) % 3 == 0, "guarantor", "none")
     r = run_one(ctx_for(df), "DATA-02")
     assert r.status == "warn" and r.severity == "low" and r.value == 0.0
-    assert r.details["possible_tokens"] == [{"split": "test", "column": "other_debtors",
-                                             "token": "none", "count": 200}]
+    assert r.details["possible_tokens"] == [{"split": "test", "column": "other_debtors", "token": "none", "count": 200}]

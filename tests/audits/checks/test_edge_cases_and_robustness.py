@@ -11,8 +11,15 @@ FEATS = ["x1", "x2", "colour", "sex"]
 
 def ctx_with(model, n=400, **kw):
     train, test = split(tabular(n))
-    return ValidationContext(task="binary", model=model, train=train, test=test, target="y",
-                             features=FEATS, policy=Policy.from_overrides({**FAST, **kw}))
+    return ValidationContext(
+        task="binary",
+        model=model,
+        train=train,
+        test=test,
+        target="y",
+        features=FEATS,
+        policy=Policy.from_overrides({**FAST, **kw}),
+    )
 
 
 def test_missing_value_crash_is_a_fail_with_the_exception_as_evidence():
@@ -43,8 +50,15 @@ def test_infinite_values_rejected_loudly_are_a_warning_not_a_failure():
 def test_a_model_that_reads_columns_by_position_is_silently_wrong_on_shuffled_columns():
     positional = ToyModel(lambda X: 1 / (1 + np.exp(-X.iloc[:, 0].astype(float).to_numpy())))
     train, test = split(tabular(400))
-    ctx = ValidationContext(task="binary", model=positional, train=train, test=test, target="y",
-                            features=["x1", "x2"], policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        model=positional,
+        train=train,
+        test=test,
+        target="y",
+        features=["x1", "x2"],
+        policy=Policy.from_overrides(FAST),
+    )
     r = run_one(ctx, "EDGE-04")
     assert r.status == "fail"
     assert "shuffled column order" in r.finding["affected"]
@@ -88,8 +102,9 @@ def test_a_knife_edge_threshold_fails_small_perturbations():
     n = 400
     df = pd.DataFrame({"x": np.where(np.arange(n) % 2 == 0, 1.0, 3.0), "y": np.arange(n) % 2})
     model = ToyModel(lambda X: (X["x"] >= 1.0).astype(float) * 0.8 + 0.1, classes=(0, 1))
-    ctx = ValidationContext(task="binary", model=model, test=df, target="y", features=["x"],
-                            policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary", model=model, test=df, target="y", features=["x"], policy=Policy.from_overrides(FAST)
+    )
     r = run_one(ctx, "ROB-01")
     assert r.status == "fail" and r.severity == "high"
     assert r.value == pytest.approx(0.5)  # x * 0.99 flips exactly the rows sitting at 1.0
@@ -122,7 +137,13 @@ def test_overconfident_errors_concentrated_in_one_slice_are_flagged():
     confident_wrong = (region == "a") & (rng.uniform(size=n) < 0.4)
     score = np.where(confident_wrong, 1 - y * 0.95 - 0.02, np.where(y == 1, 0.7, 0.3))
     df = pd.DataFrame({"region": region, "y": y, "score": score, "pred": (score >= 0.5).astype(int)})
-    ctx = ValidationContext(task="binary", test=df, target="y", prediction_column="pred",
-                            score_column="score", policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        test=df,
+        target="y",
+        prediction_column="pred",
+        score_column="score",
+        policy=Policy.from_overrides(FAST),
+    )
     r = run_one(ctx, "ROB-08")
     assert r.status == "warn" and r.finding["affected"][0] == "region == 'a'"

@@ -22,14 +22,22 @@ def data():
 
 def ctx_for(model, data, **kw):
     train, test = data
-    return ValidationContext(task="binary", model=model, train=train, test=test, target="y",
-                             features=kw.pop("features", FEATS), sensitive=kw.pop("sensitive", ["sex"]),
-                             policy=Policy.from_overrides({**FAST, **kw}))
+    return ValidationContext(
+        task="binary",
+        model=model,
+        train=train,
+        test=test,
+        target="y",
+        features=kw.pop("features", FEATS),
+        sensitive=kw.pop("sensitive", ["sex"]),
+        policy=Policy.from_overrides({**FAST, **kw}),
+    )
 
 
 def linear_pipeline(train):
-    ct = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["colour", "sex"]),
-                                 (StandardScaler(), ["x1", "x2", "noise"]))
+    ct = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour", "sex"]), (StandardScaler(), ["x1", "x2", "noise"])
+    )
     return make_pipeline(ct, LogisticRegression(C=1.0)).fit(train[FEATS], train.y)
 
 
@@ -63,8 +71,7 @@ def test_linear_models_use_the_linear_explainer(data):
 
 
 def test_other_models_fall_back_to_a_small_model_agnostic_sample(data):
-    ct = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["colour", "sex"]),
-                                 remainder="passthrough")
+    ct = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["colour", "sex"]), remainder="passthrough")
     knn = make_pipeline(ct, KNeighborsClassifier(15)).fit(data[0][FEATS], data[0].y)
     r = run_one(ctx_for(knn, data, **{"explainability.agnostic_sample": 20}), "XAI-01")
     assert r.details["explainer"] == "permutation" and r.details["sample_size"] == 20
@@ -85,9 +92,16 @@ def test_reliance_on_a_sensitive_attribute_and_its_proxy_is_flagged(data):
     train, test = (df.assign(title=np.where(df.sex == "F", "Mrs", "Mr")) for df in data)
     feats = [*FEATS, "title"]
     biased = ToyModel(lambda X: 0.8 * (X["sex"] == "M") + 0.1 * logistic_score(X))
-    ctx = ValidationContext(task="binary", model=biased, train=train, test=test, target="y",
-                            features=feats, sensitive=["sex"], policy=Policy.from_overrides(
-                                {**FAST, "explainability.agnostic_sample": 20}))
+    ctx = ValidationContext(
+        task="binary",
+        model=biased,
+        train=train,
+        test=test,
+        target="y",
+        features=feats,
+        sensitive=["sex"],
+        policy=Policy.from_overrides({**FAST, "explainability.agnostic_sample": 20}),
+    )
     r = run_one(ctx, "XAI-08")
     assert r.status == "warn"
     assert "sex" in r.finding["affected"]
@@ -101,15 +115,22 @@ def mia_data(n=2000, seed=0):
     X = rng.normal(size=(n, 8))
     y = ((X[:, 0] + X[:, 1] + rng.normal(0, 1.2, n)) > 0).astype(int)
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]).assign(y=y)
-    return df.iloc[: n // 2].reset_index(drop=True), df.iloc[n // 2:].reset_index(drop=True)
+    return df.iloc[: n // 2].reset_index(drop=True), df.iloc[n // 2 :].reset_index(drop=True)
 
 
 def mia(model_factory):
     train, test = mia_data()
     feats = [f"f{i}" for i in range(8)]
     model = model_factory().fit(train[feats], train.y)
-    ctx = ValidationContext(task="binary", model=model, train=train, test=test, target="y",
-                            features=feats, policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        model=model,
+        train=train,
+        test=test,
+        target="y",
+        features=feats,
+        policy=Policy.from_overrides(FAST),
+    )
     return run_one(ctx, "SEC-05")
 
 

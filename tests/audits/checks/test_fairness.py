@@ -14,15 +14,32 @@ def planted_bias(n_per_group: int = 500, tiny_group: int = 5) -> pd.DataFrame:
     for group, n, rate in (("A", n_per_group, 0.9), ("B", n_per_group, 0.3), ("C", tiny_group, 0.0)):
         pred = (np.arange(n) < round(rate * n)).astype(int)
         y = np.where(rng.uniform(size=n) < 0.8, pred, 1 - pred)
-        rows.append(pd.DataFrame({"group": group, "x": rng.normal(size=n), "pred": pred, "y": y,
-                                  "score": np.clip(pred * 0.6 + 0.2 + rng.normal(0, 0.05, n), 0, 1)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "x": rng.normal(size=n),
+                    "pred": pred,
+                    "y": y,
+                    "score": np.clip(pred * 0.6 + 0.2 + rng.normal(0, 0.05, n), 0, 1),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
 def bias_ctx(df, overrides=None, **kw):
-    return ValidationContext(task="binary", test=df, target="y", prediction_column="pred",
-                             score_column="score", features=["x", "group"], sensitive=["group"],
-                             policy=Policy.from_overrides({**FAST, **(overrides or {})}), **kw)
+    return ValidationContext(
+        task="binary",
+        test=df,
+        target="y",
+        prediction_column="pred",
+        score_column="score",
+        features=["x", "group"],
+        sensitive=["group"],
+        policy=Policy.from_overrides({**FAST, **(overrides or {})}),
+        **kw,
+    )
 
 
 def test_planted_bias_fails_demographic_parity_with_the_pandas_ratio():
@@ -76,9 +93,16 @@ def test_equalised_odds_matches_fairlearn():
 def test_intersections_of_sensitive_attributes_are_evaluated():
     df = planted_bias(tiny_group=0)
     df["sex"] = np.where(np.arange(len(df)) % 2 == 0, "F", "M")
-    ctx = ValidationContext(task="binary", test=df, target="y", prediction_column="pred",
-                            score_column="score", features=["x"], sensitive=["group", "sex"],
-                            policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        test=df,
+        target="y",
+        prediction_column="pred",
+        score_column="score",
+        features=["x"],
+        sensitive=["group", "sex"],
+        policy=Policy.from_overrides(FAST),
+    )
     d = run_one(ctx, "FAIR-02").details["by_attribute"]
     assert "group & sex" in d and "A & F" in d["group & sex"]["groups"]
 
@@ -87,9 +111,15 @@ def test_attribute_flip_catches_a_model_that_reads_the_sensitive_attribute():
     df = planted_bias(tiny_group=0)
     biased = ToyModel(lambda X: np.where(X["group"] == "A", 0.9, 0.1), classes=(0, 1))
     fair = ToyModel(lambda X: 1 / (1 + np.exp(-X["x"].to_numpy())), classes=(0, 1))
-    ctx = lambda m: ValidationContext(task="binary", model=m, test=df, target="y",  # noqa: E731
-                                      features=["x", "group"], sensitive=["group"],
-                                      policy=Policy.from_overrides(FAST))
+    ctx = lambda m: ValidationContext(  # noqa: E731
+        task="binary",
+        model=m,
+        test=df,
+        target="y",
+        features=["x", "group"],
+        sensitive=["group"],
+        policy=Policy.from_overrides(FAST),
+    )
     r_biased, r_fair = run_one(ctx(biased), "FAIR-10"), run_one(ctx(fair), "FAIR-10")
     assert r_biased.status == "fail" and r_biased.value == pytest.approx(1.0)
     assert r_fair.status == "pass" and r_fair.value == 0.0
@@ -115,10 +145,19 @@ def test_metric_frame_numbers_match_fairlearn_and_sklearn_metrics():
 
     df = planted_bias(tiny_group=0)
     df = df[df.group != "C"]
-    ref = MetricFrame(metrics={"selection_rate": selection_rate, "tpr": true_positive_rate,
-                               "fpr": false_positive_rate, "fnr": false_negative_rate,
-                               "precision": precision_score, "accuracy": accuracy_score},
-                      y_true=df.y, y_pred=df.pred, sensitive_features=df.group).by_group
+    ref = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "fnr": false_negative_rate,
+            "precision": precision_score,
+            "accuracy": accuracy_score,
+        },
+        y_true=df.y,
+        y_pred=df.pred,
+        sensitive_features=df.group,
+    ).by_group
     rows = run_one(bias_ctx(df), "FAIR-01").details["by_attribute"]["group"]["groups"]
     for row in rows:
         for metric in ref.columns:

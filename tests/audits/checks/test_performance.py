@@ -19,9 +19,16 @@ def scored(n: int, seed: int = 0, power: float = 1.0) -> pd.DataFrame:
 
 
 def pred_ctx(df, task="binary", overrides=None, **kw):
-    return ValidationContext(task=task, test=df, target="y", prediction_column="pred",
-                             score_column=kw.pop("score_column", "score"), features=["f"],
-                             policy=Policy.from_overrides({**FAST, **(overrides or {})}), **kw)
+    return ValidationContext(
+        task=task,
+        test=df,
+        target="y",
+        prediction_column="pred",
+        score_column=kw.pop("score_column", "score"),
+        features=["f"],
+        policy=Policy.from_overrides({**FAST, **(overrides or {})}),
+        **kw,
+    )
 
 
 def test_vectorised_metrics_match_sklearn_including_ties():
@@ -96,8 +103,15 @@ def test_an_overfit_model_shows_a_train_test_gap():
     train, test = split(tabular(800))
     feats = ["x1", "x2", "noise"]
     deep = DecisionTreeClassifier(random_state=0).fit(train[feats], train.y)
-    ctx = ValidationContext(task="binary", model=deep, train=train, test=test, target="y",
-                            features=feats, policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        model=deep,
+        train=train,
+        test=test,
+        target="y",
+        features=feats,
+        policy=Policy.from_overrides(FAST),
+    )
     r = run_one(ctx, "PERF-03")
     assert r.status == "fail" and r.details["train"] == 1.0 and r.value > 0.1
     assert r.ci[0] <= r.value <= r.ci[1]
@@ -108,8 +122,9 @@ def test_per_class_report_and_confusion_matrix_for_multiclass():
     y = rng.choice(["a", "b", "c"], 600)
     pred = np.where(rng.uniform(size=600) < 0.8, y, "a")
     df = pd.DataFrame({"f": rng.normal(size=600), "y": y, "pred": pred})
-    ctx = ValidationContext(task="multiclass", test=df, target="y", prediction_column="pred",
-                            policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="multiclass", test=df, target="y", prediction_column="pred", policy=Policy.from_overrides(FAST)
+    )
     r = run_one(ctx, "PERF-04")
     cm = np.array(r.details["confusion_matrix"])
     assert cm.sum() == 600 and cm[1, 0] > 0 and cm[0, 1] == 0
@@ -125,8 +140,9 @@ def test_weak_slice_search_finds_a_planted_bad_segment():
     y = rng.integers(0, 2, n)
     wrong = np.where(region == "north", rng.uniform(size=n) < 0.5, rng.uniform(size=n) < 0.05)
     df = pd.DataFrame({"region": region, "f": rng.normal(size=n), "y": y, "pred": np.where(wrong, 1 - y, y)})
-    ctx = ValidationContext(task="binary", test=df, target="y", prediction_column="pred",
-                            policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary", test=df, target="y", prediction_column="pred", policy=Policy.from_overrides(FAST)
+    )
     r = run_one(ctx, "PERF-07")
     assert r.status == "fail"
     assert "north" in r.finding["affected"][0]
@@ -136,8 +152,9 @@ def test_regression_metrics_and_residual_bias():
     rng = np.random.default_rng(0)
     y = rng.normal(10, 2, 800)
     df = pd.DataFrame({"f": rng.normal(size=800), "y": y, "pred": y + 1.0 + rng.normal(0, 0.5, 800)})
-    ctx = ValidationContext(task="regression", test=df, target="y", prediction_column="pred",
-                            policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="regression", test=df, target="y", prediction_column="pred", policy=Policy.from_overrides(FAST)
+    )
     m = run_one(ctx, "PERF-01").details["metrics"]
     assert m["mae"]["value"] == pytest.approx(skm.mean_absolute_error(df.y, df.pred))
     assert m["rmse"]["value"] == pytest.approx(np.sqrt(skm.mean_squared_error(df.y, df.pred)))
@@ -151,12 +168,18 @@ def test_regression_metrics_and_residual_bias():
 def test_a_real_pipeline_gets_roc_and_pr_curves():
     train, test = split(tabular(600))
     feats = ["x1", "x2", "colour"]
-    ctx = ValidationContext(task="binary", model=tree_pipeline(train, feats), train=train, test=test,
-                            target="y", features=feats, policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        model=tree_pipeline(train, feats),
+        train=train,
+        test=test,
+        target="y",
+        features=feats,
+        policy=Policy.from_overrides(FAST),
+    )
     r = run_one(ctx, "PERF-01")
     titles = [c["layout"]["title"]["text"] for c in r.charts]
     assert titles == ["ROC curve", "Precision-recall curve"]
-
 
 
 def test_bootstrap_auc_and_ap_equal_sklearn_on_every_resample_of_random_tied_data():

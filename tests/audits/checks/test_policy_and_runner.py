@@ -34,8 +34,9 @@ def model(data):
 def make_ctx(data, model, **kw):
     train, test = data
     kw.setdefault("policy", Policy.from_overrides(FAST))
-    return ValidationContext(task="binary", model=model, train=train, test=test, target="y",
-                             features=FEATURES, sensitive=["sex"], **kw)
+    return ValidationContext(
+        task="binary", model=model, train=train, test=test, target="y", features=FEATURES, sensitive=["sex"], **kw
+    )
 
 
 # ---- policy ------------------------------------------------------------------------------------
@@ -96,8 +97,12 @@ def test_progress_is_reported_for_every_check(data, model):
 def test_cancelling_stops_the_run_and_keeps_finished_results(data, model):
     calls = []
     with pytest.raises(Cancelled) as exc:
-        run_suite(make_ctx(data, model), "standard", progress=lambda *a: calls.append(a),
-                  should_cancel=lambda: len(calls) >= 3)
+        run_suite(
+            make_ctx(data, model),
+            "standard",
+            progress=lambda *a: calls.append(a),
+            should_cancel=lambda: len(calls) >= 3,
+        )
     assert len(exc.value.results) == 3
     assert all(isinstance(r, CheckResult) for r in exc.value.results)
 
@@ -138,8 +143,16 @@ def test_predictions_only_run_works_without_a_model(data):
     train, test = data
     test = test.assign(pred=np.where(logistic_score(test) >= 0.5, "yes", "no"), score=logistic_score(test))
     train = train.assign(pred=np.where(logistic_score(train) >= 0.5, "yes", "no"), score=logistic_score(train))
-    ctx = ValidationContext(task="binary", train=train, test=test, target="y", prediction_column="pred",
-                            score_column="score", sensitive=["sex"], policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task="binary",
+        train=train,
+        test=test,
+        target="y",
+        prediction_column="pred",
+        score_column="score",
+        sensitive=["sex"],
+        policy=Policy.from_overrides(FAST),
+    )
     assert ctx.features == ["x1", "x2", "colour", "sex", "noise"]
     results = {r.check_id: r for r in run_suite(ctx, "full")}
     assert results["PERF-01"].status in ("pass", "warn") and results["PERF-01"].value > 0.75
@@ -172,8 +185,7 @@ def test_warn_and_fail_results_carry_a_complete_finding(data):
     flagged = [r for r in results if r.status in ("warn", "fail")]
     assert flagged
     for r in flagged:
-        assert set(r.finding) == {"title", "description", "affected", "evidence", "recommendation",
-                                  "eu_ai_act_article"}
+        assert set(r.finding) == {"title", "description", "affected", "evidence", "recommendation", "eu_ai_act_article"}
         assert r.finding["eu_ai_act_article"].startswith("Art.")
 
 
@@ -198,8 +210,16 @@ def test_full_suite_runs_without_check_errors_for_other_tasks(task):
         est = RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0)
     train, test = split(df)
     feats = ["x1", "x2", "noise"]
-    ctx = ValidationContext(task=task, model=est.fit(train[feats], train.y), train=train, test=test,
-                            target="y", features=feats, sensitive=["sex"], policy=Policy.from_overrides(FAST))
+    ctx = ValidationContext(
+        task=task,
+        model=est.fit(train[feats], train.y),
+        train=train,
+        test=test,
+        target="y",
+        features=feats,
+        sensitive=["sex"],
+        policy=Policy.from_overrides(FAST),
+    )
     results = run_suite(ctx, "full")
     assert all(r.error is None for r in results), [(r.check_id, r.error) for r in results if r.error]
     by_id = {r.check_id: r for r in results}
@@ -212,8 +232,10 @@ def test_importing_the_library_pulls_in_neither_django_nor_heavy_libraries():
     import subprocess
     import sys
 
-    code = ("import sys, audits.checks; "
-            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'django', 'shap', 'fairlearn'}); "
-            "print(','.join(bad))")
+    code = (
+        "import sys, audits.checks; "
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'django', 'shap', 'fairlearn'}); "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -117,7 +117,7 @@ def known_article_refs() -> frozenset[str]:
 
 @cache
 def known_annex_refs() -> frozenset[str]:
-    """"Annex III point N(x)" for every point listed in section 3.3, plus Annex I sections."""
+    """ "Annex III point N(x)" for every point listed in section 3.3, plus Annex I sections."""
     text = reference_text()
     section = text.split("### 3.3", 1)[1].split("### 3.4", 1)[0]
     points = set()

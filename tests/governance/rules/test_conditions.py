@@ -30,8 +30,11 @@ def test_conditions_evaluate_as_documented(condition, answers, expected):
     assert evaluate(condition, answers, FLAGS) is expected
 
 
-@pytest.mark.parametrize("condition", [{"flag": "missing"}, {"flag": "loop"}, {"q": "a"}, {"x": 1}],
-                         ids=["unknown flag", "flag cycle", "leaf without operator", "unknown node"])
+@pytest.mark.parametrize(
+    "condition",
+    [{"flag": "missing"}, {"flag": "loop"}, {"q": "a"}, {"x": 1}],
+    ids=["unknown flag", "flag cycle", "leaf without operator", "unknown node"],
+)
 def test_malformed_conditions_fail_loudly(condition):
     with pytest.raises(ConditionError):
         evaluate(condition, {"a": "yes"}, FLAGS)

@@ -72,13 +72,18 @@ def test_a_bank_deploying_its_own_credit_scoring_also_owes_a_fria_whatever_its_l
     determination = classify_complete(roles=["provider", "deployer"], deployer_type="other", **CREDIT_SCORING)
     deployer = _codes(derive_obligations(determination), "deployer")
 
-    assert deployer == ["art_4_ai_literacy", "art_26_deployer_obligations",
-                        "art_27_fundamental_rights_impact_assessment", "art_86_right_to_explanation"]
+    assert deployer == [
+        "art_4_ai_literacy",
+        "art_26_deployer_obligations",
+        "art_27_fundamental_rights_impact_assessment",
+        "art_86_right_to_explanation",
+    ]
 
 
 def test_a_private_company_using_hr_screening_owes_no_fria():
-    determination = classify_complete(roles=["deployer"], deployer_type="other",
-                                      **area("employment", annex3_4a_recruitment="yes"))
+    determination = classify_complete(
+        roles=["deployer"], deployer_type="other", **area("employment", annex3_4a_recruitment="yes")
+    )
 
     assert "art_27_fundamental_rights_impact_assessment" not in _codes(derive_obligations(determination))
     assert "art_26_deployer_obligations" in _codes(derive_obligations(determination))
@@ -86,8 +91,9 @@ def test_a_private_company_using_hr_screening_owes_no_fria():
 
 @pytest.mark.parametrize("deployer_type", ["public_law_body", "private_public_service"])
 def test_public_bodies_and_public_service_providers_owe_a_fria(deployer_type):
-    determination = classify_complete(roles=["deployer"], deployer_type=deployer_type,
-                                      **area("education", annex3_3a_admission="yes"))
+    determination = classify_complete(
+        roles=["deployer"], deployer_type=deployer_type, **area("education", annex3_3a_admission="yes")
+    )
     codes = _codes(derive_obligations(determination))
 
     assert "art_27_fundamental_rights_impact_assessment" in codes
@@ -95,8 +101,11 @@ def test_public_bodies_and_public_service_providers_owe_a_fria(deployer_type):
 
 
 def test_critical_infrastructure_needs_no_fria_and_national_registration_only():
-    determination = classify_complete(roles=["provider", "deployer"], deployer_type="public_law_body",
-                                      **area("critical_infrastructure", annex3_2_safety_component="yes"))
+    determination = classify_complete(
+        roles=["provider", "deployer"],
+        deployer_type="public_law_body",
+        **area("critical_infrastructure", annex3_2_safety_component="yes"),
+    )
     obligations = derive_obligations(determination)
 
     assert "art_27_fundamental_rights_impact_assessment" not in _codes(obligations)
@@ -122,13 +131,23 @@ def test_an_annex_i_section_b_product_gets_only_the_sectoral_route():
 
 
 def test_an_art_6_3_exemption_leaves_documentation_and_registration_to_the_provider():
-    determination = classify_complete(roles=["provider", "deployer"], **area(
-        "education", annex3_3d_test_monitoring="yes", art6_3_profiling="no",
-        art6_3_conditions=["d"], art6_3_no_significant_risk="yes"))
+    determination = classify_complete(
+        roles=["provider", "deployer"],
+        **area(
+            "education",
+            annex3_3d_test_monitoring="yes",
+            art6_3_profiling="no",
+            art6_3_conditions=["d"],
+            art6_3_no_significant_risk="yes",
+        ),
+    )
     obligations = derive_obligations(determination)
 
-    assert _codes(obligations, "provider") == ["art_4_ai_literacy", "art_6_4_assessment_documentation",
-                                               "art_49_2_registration"]
+    assert _codes(obligations, "provider") == [
+        "art_4_ai_literacy",
+        "art_6_4_assessment_documentation",
+        "art_49_2_registration",
+    ]
     assert _codes(obligations, "deployer") == ["art_4_ai_literacy"]
 
 
@@ -141,15 +160,30 @@ def test_biometric_systems_note_the_notified_body_route():
 
 TRANSPARENCY_ROLES = {
     "a chatbot provider must disclose the AI interaction": (
-        dict(art50_1_interacts="yes"), ["provider"], "art_50_1_interaction_disclosure"),
+        dict(art50_1_interacts="yes"),
+        ["provider"],
+        "art_50_1_interaction_disclosure",
+    ),
     "a generator provider must mark outputs": (
-        dict(art50_2_synthetic_content="yes"), ["provider"], "art_50_2_output_marking"),
+        dict(art50_2_synthetic_content="yes"),
+        ["provider"],
+        "art_50_2_output_marking",
+    ),
     "a deployer of emotion recognition must inform people exposed": (
-        dict(emotion_recognition="yes", art5_f_workplace_education="no"), ["deployer"], "art_50_3_exposure_notice"),
+        dict(emotion_recognition="yes", art5_f_workplace_education="no"),
+        ["deployer"],
+        "art_50_3_exposure_notice",
+    ),
     "a deployer publishing deep fakes must disclose them": (
-        dict(art50_4_deep_fake="yes"), ["deployer"], "art_50_4_deep_fake_disclosure"),
+        dict(art50_4_deep_fake="yes"),
+        ["deployer"],
+        "art_50_4_deep_fake_disclosure",
+    ),
     "a deployer publishing AI news text must disclose it": (
-        dict(art50_4_public_interest_text="yes"), ["deployer"], "art_50_4_text_disclosure"),
+        dict(art50_4_public_interest_text="yes"),
+        ["deployer"],
+        "art_50_4_text_disclosure",
+    ),
 }
 
 
@@ -164,8 +198,9 @@ def test_art_50_duties_bind_the_matching_role_only(answers, roles, code):
 
 
 def test_a_prohibited_practice_binds_every_role_held_from_february_2025():
-    determination = classify_complete(roles=["provider", "deployer"],
-                                      art5_e_facial_database="yes", art5_e_untargeted_scraping="yes")
+    determination = classify_complete(
+        roles=["provider", "deployer"], art5_e_facial_database="yes", art5_e_untargeted_scraping="yes"
+    )
     prohibitions = [o for o in derive_obligations(determination) if o.code == "art_5_prohibited_practice"]
 
     assert [o.role for o in prohibitions] == ["provider", "deployer"]
@@ -190,19 +225,32 @@ def test_a_single_date_override_keeps_the_other_defaults():
     assert resolve_dates({"annex_i": date(2028, 8, 2)}) == {**DEFAULT_APPLICATION_DATES, "annex_i": date(2028, 8, 2)}
 
 
-@pytest.mark.parametrize("bad", [{"annex_ii": date(2027, 1, 1)}, {"general": "2026-08-02"},
-                                 {"general": datetime(2026, 8, 2)}],
-                         ids=["unknown key", "string date", "datetime instead of date"])
+@pytest.mark.parametrize(
+    "bad",
+    [{"annex_ii": date(2027, 1, 1)}, {"general": "2026-08-02"}, {"general": datetime(2026, 8, 2)}],
+    ids=["unknown key", "string date", "datetime instead of date"],
+)
 def test_bad_date_tables_fail_loudly(bad):
     with pytest.raises(DatesError):
         resolve_dates(bad)
 
 
 def _all_templates():
-    return [catalogue.LITERACY, catalogue.PROHIBITION, *catalogue.HIGH_RISK_PROVIDER, catalogue.IMPORTER,
-            catalogue.DISTRIBUTOR, catalogue.HIGH_RISK_DEPLOYER, catalogue.FRIA,
-            catalogue.PUBLIC_DEPLOYER_REGISTRATION, catalogue.EXPLANATION, catalogue.SECTION_B,
-            *catalogue.ART_6_3, *catalogue.TRANSPARENCY.values(), *catalogue.GPAI.values()]
+    return [
+        catalogue.LITERACY,
+        catalogue.PROHIBITION,
+        *catalogue.HIGH_RISK_PROVIDER,
+        catalogue.IMPORTER,
+        catalogue.DISTRIBUTOR,
+        catalogue.HIGH_RISK_DEPLOYER,
+        catalogue.FRIA,
+        catalogue.PUBLIC_DEPLOYER_REGISTRATION,
+        catalogue.EXPLANATION,
+        catalogue.SECTION_B,
+        *catalogue.ART_6_3,
+        *catalogue.TRANSPARENCY.values(),
+        *catalogue.GPAI.values(),
+    ]
 
 
 def test_obligation_codes_are_unique_and_evidence_kinds_are_known():
@@ -233,21 +281,42 @@ def test_an_unknown_role_is_refused():
 
 def test_obligation_codes_are_stable():
     # Stored obligations refer to these codes: renaming one is a data migration, not a refactor.
-    assert sorted(t.code for t in _all_templates()) == sorted([
-        "art_2_2_sectoral_requirements", "art_4_ai_literacy", "art_5_prohibited_practice",
-        "art_6_4_assessment_documentation", *HIGH_RISK_PROVIDER_CODES, "art_23_importer_obligations",
-        "art_24_distributor_obligations", "art_26_deployer_obligations",
-        "art_27_fundamental_rights_impact_assessment", "art_49_2_registration",
-        "art_49_3_deployer_registration", "art_50_1_interaction_disclosure", "art_50_2_output_marking",
-        "art_50_3_exposure_notice", "art_50_4_deep_fake_disclosure", "art_50_4_text_disclosure",
-        "art_52_1_systemic_risk_notification", "art_53_1_a_technical_documentation",
-        "art_53_1_b_downstream_information", "art_53_1_c_copyright_policy",
-        "art_53_1_d_training_content_summary", "art_54_authorised_representative",
-        "art_55_1_systemic_risk_obligations", "art_86_right_to_explanation",
-    ])
+    assert sorted(t.code for t in _all_templates()) == sorted(
+        [
+            "art_2_2_sectoral_requirements",
+            "art_4_ai_literacy",
+            "art_5_prohibited_practice",
+            "art_6_4_assessment_documentation",
+            *HIGH_RISK_PROVIDER_CODES,
+            "art_23_importer_obligations",
+            "art_24_distributor_obligations",
+            "art_26_deployer_obligations",
+            "art_27_fundamental_rights_impact_assessment",
+            "art_49_2_registration",
+            "art_49_3_deployer_registration",
+            "art_50_1_interaction_disclosure",
+            "art_50_2_output_marking",
+            "art_50_3_exposure_notice",
+            "art_50_4_deep_fake_disclosure",
+            "art_50_4_text_disclosure",
+            "art_52_1_systemic_risk_notification",
+            "art_53_1_a_technical_documentation",
+            "art_53_1_b_downstream_information",
+            "art_53_1_c_copyright_policy",
+            "art_53_1_d_training_content_summary",
+            "art_54_authorised_representative",
+            "art_55_1_systemic_risk_obligations",
+            "art_86_right_to_explanation",
+        ]
+    )
 
 
 def test_importers_and_distributors_of_high_risk_systems_get_their_checks():
-    determination = classify_complete(roles=["importer", "distributor"], **area("employment", annex3_4a_recruitment="yes"))
+    determination = classify_complete(
+        roles=["importer", "distributor"], **area("employment", annex3_4a_recruitment="yes")
+    )
 
-    assert _codes(derive_obligations(determination)) == ["art_23_importer_obligations", "art_24_distributor_obligations"]
+    assert _codes(derive_obligations(determination)) == [
+        "art_23_importer_obligations",
+        "art_24_distributor_obligations",
+    ]

@@ -86,21 +86,58 @@ def test_every_condition_treats_unsure_as_the_question_declares():
 def test_every_question_is_visible_for_some_answers():
     shown: set[str] = set()
     scenarios = [
-        complete(involves_gpai="yes", gpai_model_provider="yes", roles=["deployer"], military_exclusive="yes",
-                 military_civilian_use="yes"),
-        complete(emotion_recognition="yes", art5_f_workplace_education="yes", biometric_categorisation="yes",
-                 art5_g_sensitive_inference="yes", biometric_identification="yes", rbi_remote="yes",
-                 rbi_real_time="yes", rbi_public_space="yes", rbi_law_enforcement="yes",
-                 rbi_objective="imminent_threat", art5_a_techniques="yes", art5_a_distortion="yes",
-                 art5_b_exploits_vulnerability="yes", art5_c_social_scoring="yes", art5_d_crime_prediction="yes",
-                 art5_d_solely_profiling="yes", art5_e_facial_database="yes"),
-        complete(roles=["distributor"], annex1_covered="yes", annex1_act="toys", annex1_third_party="yes",
-                 biometric_categorisation="yes", emotion_recognition="yes",
-                 annex3_areas=["critical_infrastructure", "education", "employment", "essential_services",
-                               "law_enforcement", "migration", "justice_democracy"],
-                 annex3_2_safety_component="yes", annex3_5b_creditworthiness="yes", annex3_7d_identification="yes",
-                 annex3_8a_judicial="yes", annex3_8b_elections="yes", art50_1_interacts="yes",
-                 art50_2_synthetic_content="yes", art50_4_deep_fake="yes", art50_4_public_interest_text="yes"),
+        complete(
+            involves_gpai="yes",
+            gpai_model_provider="yes",
+            roles=["deployer"],
+            military_exclusive="yes",
+            military_civilian_use="yes",
+        ),
+        complete(
+            emotion_recognition="yes",
+            art5_f_workplace_education="yes",
+            biometric_categorisation="yes",
+            art5_g_sensitive_inference="yes",
+            biometric_identification="yes",
+            rbi_remote="yes",
+            rbi_real_time="yes",
+            rbi_public_space="yes",
+            rbi_law_enforcement="yes",
+            rbi_objective="imminent_threat",
+            art5_a_techniques="yes",
+            art5_a_distortion="yes",
+            art5_b_exploits_vulnerability="yes",
+            art5_c_social_scoring="yes",
+            art5_d_crime_prediction="yes",
+            art5_d_solely_profiling="yes",
+            art5_e_facial_database="yes",
+        ),
+        complete(
+            roles=["distributor"],
+            annex1_covered="yes",
+            annex1_act="toys",
+            annex1_third_party="yes",
+            biometric_categorisation="yes",
+            emotion_recognition="yes",
+            annex3_areas=[
+                "critical_infrastructure",
+                "education",
+                "employment",
+                "essential_services",
+                "law_enforcement",
+                "migration",
+                "justice_democracy",
+            ],
+            annex3_2_safety_component="yes",
+            annex3_5b_creditworthiness="yes",
+            annex3_7d_identification="yes",
+            annex3_8a_judicial="yes",
+            annex3_8b_elections="yes",
+            art50_1_interacts="yes",
+            art50_2_synthetic_content="yes",
+            art50_4_deep_fake="yes",
+            art50_4_public_interest_text="yes",
+        ),
         complete(**area("education", annex3_3a_admission="yes", art6_3_profiling="no", art6_3_conditions=["a"])),
     ]
     for answers in scenarios:
@@ -130,6 +167,7 @@ def test_the_deployer_type_is_asked_only_of_deployers():
 
 
 # Validation
+
 
 def test_a_complete_consistent_questionnaire_is_valid():
     outcome = validate_answers(complete())
@@ -189,15 +227,22 @@ def test_answers_to_hidden_questions_are_reported_and_ignored():
 
 CONTRADICTIONS = {
     "not an AI system yet built on a GPAI model": (
-        dict(is_ai_system="no", involves_gpai="yes"), "gpai_but_not_ai_system"),
+        dict(is_ai_system="no", involves_gpai="yes"),
+        "gpai_but_not_ai_system",
+    ),
     "exclusively military yet sold on the civilian market": (
-        dict(military_exclusive="yes", military_civilian_use="yes"), "military_exclusive_but_civilian"),
+        dict(military_exclusive="yes", military_civilian_use="yes"),
+        "military_exclusive_but_civilian",
+    ),
     "purely personal use yet provider": (dict(personal_use="yes", roles=["provider"]), "personal_use_but_supplier"),
     "credit scoring yet only fraud detection": (
         area("essential_services", annex3_5b_creditworthiness="yes", annex3_5b_fraud_detection_only="yes"),
-        "credit_scoring_but_fraud_only"),
+        "credit_scoring_but_fraud_only",
+    ),
     "law-enforcement profiling yet no profiling": (
-        area("law_enforcement", annex3_6e_profiling="yes", art6_3_profiling="no"), "law_enforcement_profiling_denied"),
+        area("law_enforcement", annex3_6e_profiling="yes", art6_3_profiling="no"),
+        "law_enforcement_profiling_denied",
+    ),
 }
 
 
@@ -214,8 +259,9 @@ def test_contradictory_answers_are_reported(answers, code):
 
 
 def test_a_misapplied_fraud_carve_out_is_not_silently_resolved():
-    determination = classify(complete(**area(
-        "essential_services", annex3_5b_creditworthiness="yes", annex3_5b_fraud_detection_only="yes")))
+    determination = classify(
+        complete(**area("essential_services", annex3_5b_creditworthiness="yes", annex3_5b_fraud_detection_only="yes"))
+    )
 
     assert determination.annex_iii_points == ("5(b)",)
     assert determination.contradictions and determination.is_provisional
@@ -235,6 +281,7 @@ def test_every_contradiction_rule_names_real_questions():
 
 
 # Properties over arbitrary answers
+
 
 def _answer_strategy(question):
     if question.kind == YES_NO_UNSURE:

@@ -11,15 +11,30 @@ HIGH_RISK_HR = area("employment", annex3_4a_recruitment="yes")
 
 SWITCHES = {
     "a deployer that rebrands a high-risk system becomes its provider": (
-        ["deployer"], dict(art25_own_name="yes"), "Art. 25(1)(a)"),
+        ["deployer"],
+        dict(art25_own_name="yes"),
+        "Art. 25(1)(a)",
+    ),
     "an importer that puts its trademark on a high-risk system becomes its provider": (
-        ["importer"], dict(art25_own_name="yes"), "Art. 25(1)(a)"),
+        ["importer"],
+        dict(art25_own_name="yes"),
+        "Art. 25(1)(a)",
+    ),
     "a distributor that substantially modifies a high-risk system becomes its provider": (
-        ["distributor"], dict(art25_substantial_modification="yes"), "Art. 25(1)(b)"),
+        ["distributor"],
+        dict(art25_substantial_modification="yes"),
+        "Art. 25(1)(b)",
+    ),
     "a deployer that repurposes a general chatbot for hiring becomes its provider": (
-        ["deployer"], dict(art25_changed_purpose="yes"), "Art. 25(1)(c)"),
+        ["deployer"],
+        dict(art25_changed_purpose="yes"),
+        "Art. 25(1)(c)",
+    ),
     "a deployer unsure whether its change was substantial is treated as provider": (
-        ["deployer"], dict(art25_substantial_modification="unsure"), "Art. 25(1)(b)"),
+        ["deployer"],
+        dict(art25_substantial_modification="unsure"),
+        "Art. 25(1)(b)",
+    ),
 }
 
 
@@ -38,8 +53,12 @@ def test_each_art_25_trigger_turns_the_organisation_into_the_provider(roles, tri
 
 def test_a_product_manufacturer_using_an_ai_safety_component_becomes_its_provider():
     determination = classify_complete(
-        roles=["distributor"], annex1_covered="yes", annex1_act="lifts", annex1_third_party="yes",
-        annex1_manufacturer_own_name="yes")
+        roles=["distributor"],
+        annex1_covered="yes",
+        annex1_act="lifts",
+        annex1_third_party="yes",
+        annex1_manufacturer_own_name="yes",
+    )
 
     assert determination.role_switches == ("Art. 25(3)",)
     assert determination.effective_role == "provider"
@@ -72,11 +91,15 @@ def test_art_25_questions_are_not_asked_of_a_provider():
 GPAI_CASES = {
     "a small model provider has GPAI duties without systemic risk": (dict(), "gpai"),
     "a model trained with more than 10^25 FLOP is presumed to have systemic risk": (
-        dict(gpai_compute_over_threshold="yes"), "gpai_systemic_risk"),
+        dict(gpai_compute_over_threshold="yes"),
+        "gpai_systemic_risk",
+    ),
     "a model with high-impact capabilities has systemic risk": (dict(gpai_high_impact="yes"), "gpai_systemic_risk"),
     "a model designated by the Commission has systemic risk": (dict(gpai_designated="yes"), "gpai_systemic_risk"),
     "a provider unsure about its training compute is treated as systemic risk": (
-        dict(gpai_compute_over_threshold="unsure"), "gpai_systemic_risk"),
+        dict(gpai_compute_over_threshold="unsure"),
+        "gpai_systemic_risk",
+    ),
 }
 
 
@@ -101,7 +124,8 @@ def test_a_company_building_on_someone_elses_model_has_no_gpai_model_duties():
 
 def test_an_open_source_model_without_systemic_risk_is_exempt_from_documentation_and_representative():
     determination = classify_complete(
-        involves_gpai="yes", gpai_model_provider="yes", gpai_open_source="yes", gpai_third_country="yes")
+        involves_gpai="yes", gpai_model_provider="yes", gpai_open_source="yes", gpai_third_country="yes"
+    )
     codes = {o.code for o in derive_obligations(determination)}
 
     assert determination.gpai_open_source
@@ -123,7 +147,8 @@ def test_gpai_duties_apply_from_2_august_2025():
     determination = classify_complete(involves_gpai="yes", gpai_model_provider="yes")
 
     assert {o.applies_from.isoformat() for o in derive_obligations(determination) if o.code.startswith("art_53")} == {
-        "2025-08-02"}
+        "2025-08-02"
+    }
 
 
 def test_gpai_overlay_survives_the_open_source_system_exclusion():

@@ -34,15 +34,23 @@ def test_an_unanswered_questionnaire_cannot_be_classified_yet():
 EXCLUSIONS = {
     "a system with no link to the EU is out of scope under Art. 2(1)": (dict(eu_nexus="no"), "Art. 2(1)"),
     "a weapons-targeting system used only by the army is out of scope under Art. 2(3)": (
-        dict(military_exclusive="yes", military_civilian_use="no"), "Art. 2(3)"),
+        dict(military_exclusive="yes", military_civilian_use="no"),
+        "Art. 2(3)",
+    ),
     "a third-country police force under a cooperation agreement is out of scope under Art. 2(4)": (
-        dict(third_country_authority="yes"), "Art. 2(4)"),
+        dict(third_country_authority="yes"),
+        "Art. 2(4)",
+    ),
     "a model built only for a scientific study is out of scope under Art. 2(6)": (
-        dict(research_only="yes"), "Art. 2(6)"),
+        dict(research_only="yes"),
+        "Art. 2(6)",
+    ),
     "a prototype still in the lab is out of scope under Art. 2(8)": (dict(pre_market_rd="yes"), "Art. 2(8)"),
     "a hobbyist using AI at home is out of scope under Art. 2(10)": (dict(personal_use="yes"), "Art. 2(10)"),
     "an open-source minimal-risk library is out of scope under Art. 2(12)": (
-        dict(open_source_licence="yes"), "Art. 2(12)"),
+        dict(open_source_licence="yes"),
+        "Art. 2(12)",
+    ),
 }
 
 
@@ -60,7 +68,8 @@ def test_each_art_2_exclusion_puts_the_system_out_of_scope(answers, reference):
 EXCLUSION_NEAR_MISSES = {
     "unsure about an EU link keeps the system in scope": dict(eu_nexus="unsure"),
     "a dual-use system also sold to civilians is in scope": dict(
-        military_exclusive="yes", military_civilian_use="unsure"),
+        military_exclusive="yes", military_civilian_use="unsure"
+    ),
     "unsure about exclusive military use keeps the system in scope": dict(military_exclusive="unsure"),
     "a third-country authority unsure about safeguards stays in scope": dict(third_country_authority="unsure"),
     "a research spin-off product is in scope": dict(research_only="no"),
@@ -79,12 +88,20 @@ def test_exclusion_near_misses_stay_in_scope(answers):
 
 OPEN_SOURCE_LIMITS = {
     "an open-source high-risk system is not excluded": (
-        area("employment", annex3_4a_recruitment="yes"), Outcome.HIGH_RISK_ANNEX_III, "it is high-risk"),
+        area("employment", annex3_4a_recruitment="yes"),
+        Outcome.HIGH_RISK_ANNEX_III,
+        "it is high-risk",
+    ),
     "an open-source chatbot under Art. 50 is not excluded": (
-        dict(art50_1_interacts="yes"), Outcome.MINIMAL_RISK, "Art. 50 applies"),
+        dict(art50_1_interacts="yes"),
+        Outcome.MINIMAL_RISK,
+        "Art. 50 applies",
+    ),
     "an open-source prohibited system is not excluded": (
-        dict(art5_e_facial_database="yes", art5_e_untargeted_scraping="yes"), Outcome.PROHIBITED,
-        "it falls under Art. 5"),
+        dict(art5_e_facial_database="yes", art5_e_untargeted_scraping="yes"),
+        Outcome.PROHIBITED,
+        "it falls under Art. 5",
+    ),
 }
 
 
@@ -94,8 +111,9 @@ def test_the_open_source_exclusion_has_limits(answers, outcome, reason):
 
     assert determination.outcome is outcome
     assert determination.excluded_by is None
-    assert any(f"Art. 2(12) open-source exclusion does not apply because {reason}" in step
-               for step in determination.rationale)
+    assert any(
+        f"Art. 2(12) open-source exclusion does not apply because {reason}" in step for step in determination.rationale
+    )
 
 
 def test_an_exclusion_hides_every_later_question():
@@ -117,9 +135,16 @@ def test_later_exclusions_are_not_asked_once_one_applies():
 
 
 def test_an_open_source_annex_iii_system_relying_on_art_6_3_keeps_its_documentation_duties():
-    determination = classify_complete(open_source_licence="yes", **area(
-        "employment", annex3_4a_recruitment="yes", art6_3_profiling="no",
-        art6_3_conditions=["a"], art6_3_no_significant_risk="yes"))
+    determination = classify_complete(
+        open_source_licence="yes",
+        **area(
+            "employment",
+            annex3_4a_recruitment="yes",
+            art6_3_profiling="no",
+            art6_3_conditions=["a"],
+            art6_3_no_significant_risk="yes",
+        ),
+    )
 
     assert determination.outcome is Outcome.NOT_HIGH_RISK_ART_6_3
     assert determination.excluded_by is None

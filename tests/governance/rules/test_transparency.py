@@ -11,15 +11,26 @@ REACHED = {
     "a customer-service chatbot triggers 50(1)": (dict(art50_1_interacts="yes"), "50(1)", ()),
     "an image generator triggers 50(2)": (dict(art50_2_synthetic_content="yes"), "50(2)", ()),
     "emotion recognition in a shop triggers 50(3)": (
-        dict(emotion_recognition="yes", art5_f_workplace_education="no"), "50(3)", ()),
+        dict(emotion_recognition="yes", art5_f_workplace_education="no"),
+        "50(3)",
+        (),
+    ),
     "biometric categorisation by hair colour triggers 50(3)": (
-        dict(biometric_categorisation="yes", annex3_1b_protected_attributes="no"), "50(3)", ()),
-    "a face-swap video tool triggers 50(4) for deep fakes": (
-        dict(art50_4_deep_fake="yes"), "50(4)", ("deep_fake",)),
+        dict(biometric_categorisation="yes", annex3_1b_protected_attributes="no"),
+        "50(3)",
+        (),
+    ),
+    "a face-swap video tool triggers 50(4) for deep fakes": (dict(art50_4_deep_fake="yes"), "50(4)", ("deep_fake",)),
     "a satirical deep fake still triggers 50(4)": (
-        dict(art50_4_deep_fake="yes", art50_4_artistic="yes"), "50(4)", ("deep_fake",)),
+        dict(art50_4_deep_fake="yes", art50_4_artistic="yes"),
+        "50(4)",
+        ("deep_fake",),
+    ),
     "auto-published news text without editorial control triggers 50(4)": (
-        dict(art50_4_public_interest_text="yes"), "50(4)", ("public_interest_text",)),
+        dict(art50_4_public_interest_text="yes"),
+        "50(4)",
+        ("public_interest_text",),
+    ),
 }
 
 
@@ -35,17 +46,24 @@ def test_each_art_50_overlay_is_reached(answers, paragraph, kinds):
 NEAR_MISSES = {
     "an obviously artificial game character is not 50(1)": dict(art50_1_interacts="yes", art50_1_obvious="yes"),
     "a law-enforcement interview bot authorised by law is not 50(1)": dict(
-        art50_1_interacts="yes", art50_1_law_enforcement="yes"),
+        art50_1_interacts="yes", art50_1_law_enforcement="yes"
+    ),
     "a spell checker is not 50(2)": dict(art50_2_synthetic_content="yes", art50_2_editing_only="yes"),
     "generation authorised by law for criminal investigations is not 50(2)": dict(
-        art50_2_synthetic_content="yes", art50_2_law_enforcement="yes"),
+        art50_2_synthetic_content="yes", art50_2_law_enforcement="yes"
+    ),
     "emotion recognition permitted by law for investigations is not 50(3)": dict(
-        emotion_recognition="yes", art5_f_workplace_education="no", art50_3_law_enforcement="yes"),
-    "a virtual try-on filter is not 50(3)": dict(biometric_categorisation="yes", biometric_categorisation_ancillary="yes"),
+        emotion_recognition="yes", art5_f_workplace_education="no", art50_3_law_enforcement="yes"
+    ),
+    "a virtual try-on filter is not 50(3)": dict(
+        biometric_categorisation="yes", biometric_categorisation_ancillary="yes"
+    ),
     "a deep fake authorised by law for investigations is not 50(4)": dict(
-        art50_4_deep_fake="yes", art50_4_law_enforcement="yes"),
+        art50_4_deep_fake="yes", art50_4_law_enforcement="yes"
+    ),
     "news text under editorial responsibility is not 50(4)": dict(
-        art50_4_public_interest_text="yes", art50_4_editorial_control="yes"),
+        art50_4_public_interest_text="yes", art50_4_editorial_control="yes"
+    ),
 }
 
 
@@ -72,9 +90,16 @@ def test_transparency_applies_on_top_of_a_high_risk_result():
 
 
 def test_transparency_applies_on_top_of_an_art_6_3_exemption():
-    determination = classify_complete(art50_2_synthetic_content="yes", **area(
-        "employment", annex3_4a_recruitment="yes", art6_3_profiling="no",
-        art6_3_conditions=["b"], art6_3_no_significant_risk="yes"))
+    determination = classify_complete(
+        art50_2_synthetic_content="yes",
+        **area(
+            "employment",
+            annex3_4a_recruitment="yes",
+            art6_3_profiling="no",
+            art6_3_conditions=["b"],
+            art6_3_no_significant_risk="yes",
+        ),
+    )
 
     assert determination.outcome is Outcome.NOT_HIGH_RISK_ART_6_3
     assert determination.risk_tier == "limited"

@@ -10,8 +10,13 @@ from .payloads import SENTINEL_ENV
 @pytest.fixture(scope="session")
 def training_data():
     rng = np.random.RandomState(0)
-    df = pd.DataFrame({"age": rng.randint(18, 90, 80).astype(float), "income": rng.randn(80),
-                       "city": rng.choice(["paris", "lyon", "nice"], 80)})
+    df = pd.DataFrame(
+        {
+            "age": rng.randint(18, 90, 80).astype(float),
+            "income": rng.randn(80),
+            "city": rng.choice(["paris", "lyon", "nice"], 80),
+        }
+    )
     return df, rng.randint(0, 2, 80)
 
 
@@ -28,8 +33,9 @@ def _pipeline(final, df, y):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    pre = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["city"]),
-                             ("num", StandardScaler(), ["age", "income"])])
+    pre = ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore"), ["city"]), ("num", StandardScaler(), ["age", "income"])]
+    )
     return Pipeline([("pre", pre), ("clf", final)]).fit(df, y)
 
 

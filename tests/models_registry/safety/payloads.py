@@ -86,8 +86,15 @@ def u8(text: str) -> bytes:
 
 def getattr_trick(sentinel) -> bytes:
     """builtins.getattr(builtins.__import__('os'), 'system')('touch ...') in protocol 0."""
-    return (b"c__builtin__\ngetattr\n(c__builtin__\n__import__\n(" + s0("os") + b"tR"
-            + s0("system") + b"tR(" + s0(f"touch {sentinel}") + b"tR.")
+    return (
+        b"c__builtin__\ngetattr\n(c__builtin__\n__import__\n("
+        + s0("os")
+        + b"tR"
+        + s0("system")
+        + b"tR("
+        + s0(f"touch {sentinel}")
+        + b"tR."
+    )
 
 
 def import_only(sentinel) -> bytes:
@@ -102,8 +109,7 @@ def inst_os_system(sentinel) -> bytes:
 def reduce_proto2(sentinel) -> bytes:
     """Protocol 2, hand-written GLOBAL + REDUCE."""
     cmd = f"touch {sentinel}".encode()
-    return (b"\x80\x02cposix\nsystem\nq\x00X" + struct.pack("<I", len(cmd)) + cmd
-            + b"\x85q\x01Rq\x02.")
+    return b"\x80\x02cposix\nsystem\nq\x00X" + struct.pack("<I", len(cmd)) + cmd + b"\x85q\x01Rq\x02."
 
 
 def stack_global_memo_trick(sentinel) -> bytes:
@@ -112,15 +118,38 @@ def stack_global_memo_trick(sentinel) -> bytes:
     Naive scanners that look at the strings right before STACK_GLOBAL see only GETs
     (or the decoy 'numpy'/'ndarray' strings)."""
     cmd = f"touch {sentinel}".encode()
-    return (b"\x80\x04" + u8("os") + b"\x94" + u8("system") + b"\x94" + b"00"
-            + u8("numpy") + u8("ndarray") + b"00"
-            + b"h\x00h\x01\x93" + b"\x8c" + bytes([len(cmd)]) + cmd + b"\x85R.")
+    return (
+        b"\x80\x04"
+        + u8("os")
+        + b"\x94"
+        + u8("system")
+        + b"\x94"
+        + b"00"
+        + u8("numpy")
+        + u8("ndarray")
+        + b"00"
+        + b"h\x00h\x01\x93"
+        + b"\x8c"
+        + bytes([len(cmd)])
+        + cmd
+        + b"\x85R."
+    )
 
 
 def computed_stack_global() -> bytes:
     """STACK_GLOBAL whose module name is the *result of a call* (not a constant)."""
-    return (b"\x80\x04" + u8("builtins") + u8("str") + b"\x93" + u8("os") + b"\x85R"
-            + u8("system") + b"\x93" + u8("id") + b"\x85R.")
+    return (
+        b"\x80\x04"
+        + u8("builtins")
+        + u8("str")
+        + b"\x93"
+        + u8("os")
+        + b"\x85R"
+        + u8("system")
+        + b"\x93"
+        + u8("id")
+        + b"\x85R."
+    )
 
 
 def indirect_call() -> bytes:
@@ -130,8 +159,12 @@ def indirect_call() -> bytes:
 
 def build_on_class() -> bytes:
     """BUILD applied to a class object: monkey-patches LogisticRegression.predict."""
-    return (b"\x80\x02csklearn.linear_model._logistic\nLogisticRegression\nN}"
-            + b"X\x07\x00\x00\x00predict" + b"N" + b"s\x86b.")
+    return (
+        b"\x80\x02csklearn.linear_model._logistic\nLogisticRegression\nN}"
+        + b"X\x07\x00\x00\x00predict"
+        + b"N"
+        + b"s\x86b."
+    )
 
 
 def codecs_with_other_codec() -> bytes:
@@ -149,7 +182,7 @@ def zip_bytes(members: dict[str, bytes], *, symlinks=(), encrypted=(), compressi
             info = zipfile.ZipInfo(name)
             info.compress_type = compression
             if name in symlinks:
-                info.external_attr = (0o120777 << 16)
+                info.external_attr = 0o120777 << 16
             zf.writestr(info, data)
     raw = bytearray(buf.getvalue())
     for name in encrypted:  # zipfile resets flag_bits on write: patch both headers
@@ -157,7 +190,7 @@ def zip_bytes(members: dict[str, bytes], *, symlinks=(), encrypted=(), compressi
         for sig, flag_at, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
             start = 0
             while (i := raw.find(sig, start)) >= 0:
-                if raw[i + name_at:i + name_at + len(encoded)] == encoded:
+                if raw[i + name_at : i + name_at + len(encoded)] == encoded:
                     raw[i + flag_at] |= 0x1
                 start = i + 4
     return bytes(raw)
@@ -237,9 +270,14 @@ _UINT8 = b"cnumpy\ndtype\n" + bu("u1") + b"\x89\x88\x87R"  # numpy.dtype('u1', F
 
 
 def _wrapper_items(shape: bytes) -> list[tuple[bytes, bytes]]:
-    return [(bu("subclass"), b"cnumpy\nndarray\n"), (bu("shape"), shape), (bu("order"), bu("C")),
-            (bu("dtype"), _UINT8), (bu("allow_mmap"), b"\x89"),
-            (bu("numpy_array_alignment_bytes"), b"N")]
+    return [
+        (bu("subclass"), b"cnumpy\nndarray\n"),
+        (bu("shape"), shape),
+        (bu("order"), bu("C")),
+        (bu("dtype"), _UINT8),
+        (bu("allow_mmap"), b"\x89"),
+        (bu("numpy_array_alignment_bytes"), b"N"),
+    ]
 
 
 def _shape(n: int) -> bytes:
@@ -284,8 +322,9 @@ def zlib_joblib(data: bytes) -> bytes:
     return zlib.compress(data, 3)
 
 
-def joblib_wrapper(sentinel, *, dtype: bytes = _UINT8, shape_n: int | None = None, data: bytes | None = None,
-                   after_dtype: bytes = b"") -> bytes:
+def joblib_wrapper(
+    sentinel, *, dtype: bytes = _UINT8, shape_n: int | None = None, data: bytes | None = None, after_dtype: bytes = b""
+) -> bytes:
     """A single, otherwise well-formed wrapper whose array bytes are ``data`` (default: the hidden
     ``posix.system`` opcodes) with a custom ``dtype`` expression; ``after_dtype`` runs between
     the dtype and the wrapper's BUILD (e.g. to BUILD the memoised dtype again)."""
@@ -343,8 +382,10 @@ def mlmodel_onnx_yaml(artifact: str = "model.onnx") -> bytes:
 #: Allowed functions that call ``cls.__new__(cls, ...)`` on a class they are given.
 INDIRECT_WRAPPER_MAKERS = {
     "pandas_new_Index": b"cpandas.core.indexes.base\n_new_Index\ncjoblib.numpy_pickle\nNumpyArrayWrapper\n}\x86R",
-    "numpy_ma_mareconstruct": (b"cnumpy.ma.core\n_mareconstruct\n(cjoblib.numpy_pickle\nNumpyArrayWrapper\n"
-                               b"cnumpy\nndarray\nK\x00\x85" + bu("b") + b"tR"),
+    "numpy_ma_mareconstruct": (
+        b"cnumpy.ma.core\n_mareconstruct\n(cjoblib.numpy_pickle\nNumpyArrayWrapper\n"
+        b"cnumpy\nndarray\nK\x00\x85" + bu("b") + b"tR"
+    ),
 }
 
 

@@ -9,36 +9,63 @@ from hypothesis import strategies as st
 from models_registry.safety import EXACT_ALLOWED, NEVER_ALLOWED, is_allowed, scan_model_file
 
 
-@pytest.mark.parametrize("module, name", [
-    ("sklearn.linear_model._logistic", "LogisticRegression"),
-    ("sklearn.pipeline", "Pipeline"),
-    ("sklearn.tree._tree", "Tree"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "dtype"),
-    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("collections", "OrderedDict"),
-    ("builtins", "slice"),
-])
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("sklearn.linear_model._logistic", "LogisticRegression"),
+        ("sklearn.pipeline", "Pipeline"),
+        ("sklearn.tree._tree", "Tree"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "dtype"),
+        ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+        ("collections", "OrderedDict"),
+        ("builtins", "slice"),
+    ],
+)
 def test_model_and_data_types_are_allowed(module, name):
     assert is_allowed(module, name)
 
 
-@pytest.mark.parametrize("module, name", [
-    ("sklearnx", "Pipeline"), ("sklearn_evil.pipeline", "Pipeline"),
-    ("sklearn.pipeline", "Pipeline.__init__"),  # dotted qualname walking
-    ("sklearn.base", "os"), ("sklearn.utils", "check_array"),  # re-exported module / function
-    ("sklearn.utils._testing", "TempMemmap"), ("sklearn.utils.parallel", "Parallel"),
-    ("sklearn.datasets._base", "Bunch"), ("sklearn.externals._packaging.version", "Version"),
-    ("sklearn.linear_model", "LogisticRegression"),  # re-export: real pickles use the defining module
-    ("numpy", "load"), ("numpy.testing", "assert_equal"), ("numpy", "memmap"),
-    ("numpy.lib.format", "read_array"), ("pandas", "read_pickle"), ("pandas.io.pickle", "read_pickle"),
-    ("pandas", "HDFStore"), ("scipy.io", "loadmat"), ("joblib", "load"),
-    ("functools", "partial"), ("operator", "attrgetter"), ("operator", "methodcaller"),
-    ("builtins", "getattr"), ("builtins", "eval"), ("builtins", "exec"), ("builtins", "open"),
-    ("builtins", "__import__"), ("builtins", "type"), ("__builtin__", "eval"), ("os", "system"),
-    ("posix", "system"), ("xgboost.core", "DMatrix"), ("lightgbm.basic", "Dataset"),
-    ("builtins", "int\nos"), ("sklearn.pipeline\n", "Pipeline"),
-])
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("sklearnx", "Pipeline"),
+        ("sklearn_evil.pipeline", "Pipeline"),
+        ("sklearn.pipeline", "Pipeline.__init__"),  # dotted qualname walking
+        ("sklearn.base", "os"),
+        ("sklearn.utils", "check_array"),  # re-exported module / function
+        ("sklearn.utils._testing", "TempMemmap"),
+        ("sklearn.utils.parallel", "Parallel"),
+        ("sklearn.datasets._base", "Bunch"),
+        ("sklearn.externals._packaging.version", "Version"),
+        ("sklearn.linear_model", "LogisticRegression"),  # re-export: real pickles use the defining module
+        ("numpy", "load"),
+        ("numpy.testing", "assert_equal"),
+        ("numpy", "memmap"),
+        ("numpy.lib.format", "read_array"),
+        ("pandas", "read_pickle"),
+        ("pandas.io.pickle", "read_pickle"),
+        ("pandas", "HDFStore"),
+        ("scipy.io", "loadmat"),
+        ("joblib", "load"),
+        ("functools", "partial"),
+        ("operator", "attrgetter"),
+        ("operator", "methodcaller"),
+        ("builtins", "getattr"),
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("builtins", "open"),
+        ("builtins", "__import__"),
+        ("builtins", "type"),
+        ("__builtin__", "eval"),
+        ("os", "system"),
+        ("posix", "system"),
+        ("xgboost.core", "DMatrix"),
+        ("lightgbm.basic", "Dataset"),
+        ("builtins", "int\nos"),
+        ("sklearn.pipeline\n", "Pipeline"),
+    ],
+)
 def test_dangerous_or_unverifiable_names_are_not_allowed(module, name):
     assert not is_allowed(module, name)
 

@@ -21,12 +21,15 @@ class CustomScorer:
         self.factor = factor
 
 
-def mlflow_zip(artifact_bytes, *, artifact="model.pkl", serialization="cloudpickle", prefix="model/",
-               extra=None, mlmodel=None):
-    members = {f"{prefix}MLmodel": mlmodel or p.mlmodel_yaml(artifact, serialization),
-               f"{prefix}{artifact}": artifact_bytes,
-               f"{prefix}requirements.txt": b"scikit-learn==1.9.1\n",
-               f"{prefix}python_env.yaml": b"python: 3.11.9\n"}
+def mlflow_zip(
+    artifact_bytes, *, artifact="model.pkl", serialization="cloudpickle", prefix="model/", extra=None, mlmodel=None
+):
+    members = {
+        f"{prefix}MLmodel": mlmodel or p.mlmodel_yaml(artifact, serialization),
+        f"{prefix}{artifact}": artifact_bytes,
+        f"{prefix}requirements.txt": b"scikit-learn==1.9.1\n",
+        f"{prefix}python_env.yaml": b"python: 3.11.9\n",
+    }
     members.update(extra or {})
     return p.zip_bytes(members)
 
@@ -35,8 +38,12 @@ def test_mlflow_zip_whose_sklearn_artifact_is_malicious_is_refused_and_names_the
     report = scan(write, "mlflow-model.zip", mlflow_zip(pickle.dumps(p.OsSystem(sentinel))))
     assert_refused(report, "unsafe_global", "model/model.pkl")
     assert report.detected_format == "mlflow"
-    assert report.inner_artifact == {"path": "model/model.pkl", "flavor": "sklearn",
-                                     "serialization_format": "cloudpickle", "format": "pickle"}
+    assert report.inner_artifact == {
+        "path": "model/model.pkl",
+        "flavor": "sklearn",
+        "serialization_format": "cloudpickle",
+        "format": "pickle",
+    }
 
 
 def test_mlflow_zip_with_a_path_traversal_member_is_refused(write, logistic_regression):
@@ -57,8 +64,9 @@ def test_mlmodel_pointing_outside_the_model_folder_is_refused(write, logistic_re
 
 def test_mlflow_model_with_custom_python_code_is_refused(write, logistic_regression):
     mlmodel = p.mlmodel_yaml(extra_pyfunc="    code: code\n")
-    assert_refused(scan(write, "model.zip", mlflow_zip(pickle.dumps(logistic_regression), mlmodel=mlmodel)),
-                   "bad_mlflow_model")
+    assert_refused(
+        scan(write, "model.zip", mlflow_zip(pickle.dumps(logistic_regression), mlmodel=mlmodel)), "bad_mlflow_model"
+    )
 
 
 def test_zip_without_mlmodel_is_refused(write, logistic_regression):
@@ -80,8 +88,9 @@ def test_mlflow_zip_with_an_extra_executable_member_is_refused(write, logistic_r
 
 
 def test_zip_with_a_symlink_member_is_refused(write, logistic_regression):
-    data = p.zip_bytes({"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": b"/etc/passwd"},
-                       symlinks={"model/model.pkl"})
+    data = p.zip_bytes(
+        {"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": b"/etc/passwd"}, symlinks={"model/model.pkl"}
+    )
     assert_refused(scan(write, "model.zip", data), "symlink_in_archive", "model/model.pkl")
 
 
@@ -112,8 +121,7 @@ def test_zip_with_duplicate_member_names_is_refused(write, logistic_regression):
 
 
 def test_zip_with_encrypted_members_is_refused(write):
-    data = p.zip_bytes({"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": b"xx"},
-                       encrypted={"model/model.pkl"})
+    data = p.zip_bytes({"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": b"xx"}, encrypted={"model/model.pkl"})
     assert_refused(scan(write, "model.zip", data), "encrypted_archive")
 
 
@@ -140,8 +148,7 @@ def test_onnx_file_that_is_really_a_zip_is_refused(write):
 
 
 def test_pkl_file_that_is_really_a_csv_is_refused(write):
-    assert_refused(scan(write, "model.pkl", b"age,income,city\n34,1200.5,paris\n51,990.0,lyon\n"),
-                   "format_mismatch")
+    assert_refused(scan(write, "model.pkl", b"age,income,city\n34,1200.5,paris\n51,990.0,lyon\n"), "format_mismatch")
 
 
 def test_pkl_file_that_is_really_a_zip_is_refused(write):

@@ -42,11 +42,18 @@ def test_pipeline_dumped_with_joblib_raw_and_compressed_passes(tmp_path, hgb_pip
 
 
 @pytest.mark.parametrize("compress", [0, 3])
-@pytest.mark.parametrize("array", [
-    np.arange(1000.0).reshape(10, 100), np.asfortranarray(np.ones((7, 3), dtype=np.int32)),
-    np.array(["paris", "lyon"]), np.array([("a", 1.5)], dtype=[("k", "U3"), ("v", ">f8")]),
-    np.zeros((0, 4)), np.array(["mixed", 3, None], dtype=object), np.float32(2.5),
-])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(1000.0).reshape(10, 100),
+        np.asfortranarray(np.ones((7, 3), dtype=np.int32)),
+        np.array(["paris", "lyon"]),
+        np.array([("a", 1.5)], dtype=[("k", "U3"), ("v", ">f8")]),
+        np.zeros((0, 4)),
+        np.array(["mixed", 3, None], dtype=object),
+        np.float32(2.5),
+    ],
+)
 def test_numpy_arrays_dumped_with_joblib_pass(tmp_path, compress, array):
     path = tmp_path / "upload"
     joblib.dump({"a": array, "b": [array, array]}, path, compress=compress)

@@ -68,7 +68,7 @@ def test_zip_members_that_overlap_are_refused(write, logistic_regression):
     data = bytearray(mlflow_zip(pickle.dumps(logistic_regression)))
     # Point the second central-directory entry at the first member's local header.
     second = data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 4)
-    data[second + 42:second + 46] = struct.pack("<L", 0)
+    data[second + 42 : second + 46] = struct.pack("<L", 0)
     assert_refused(scan(write, "model.zip", bytes(data)), "zip_layout_inconsistent")
 
 
@@ -80,7 +80,10 @@ def test_zip_with_a_comment_still_passes(write, logistic_regression):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.comment = b"exported by a build tool"
-        for name, data in {"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": pickle.dumps(logistic_regression)}.items():
+        for name, data in {
+            "model/MLmodel": p.mlmodel_yaml(),
+            "model/model.pkl": pickle.dumps(logistic_regression),
+        }.items():
             zf.writestr(name, data)
     assert_safe(scan(write, "model.zip", buf.getvalue()), "mlflow")
 
@@ -123,7 +126,7 @@ def test_member_whose_local_header_names_another_file_is_refused(write, logistic
     data = mlflow_zip(pickle.dumps(logistic_regression))
     local = data.find(b"PK\x03\x04")  # the first local header is the MLmodel's
     name_at = data.find(b"model/MLmodel", local)
-    tampered = data[:name_at] + b"model/MLmodeX" + data[name_at + 13:]  # the directory still says MLmodel
+    tampered = data[:name_at] + b"model/MLmodeX" + data[name_at + 13 :]  # the directory still says MLmodel
     assert_refused(scan(write, "model.zip", tampered), "zip_layout_inconsistent", "model/MLmodel")
 
 
@@ -134,8 +137,15 @@ def test_member_whose_local_header_disagrees_on_its_size_is_refused(write, logis
 
 
 def test_member_with_corrupt_compressed_data_is_refused(write, logistic_regression):
-    data = bytearray(p.zip_bytes({"model/MLmodel": p.mlmodel_yaml(), "model/model.pkl": pickle.dumps(logistic_regression),
-                                  "model/requirements.txt": b"scikit-learn\n"}))
+    data = bytearray(
+        p.zip_bytes(
+            {
+                "model/MLmodel": p.mlmodel_yaml(),
+                "model/model.pkl": pickle.dumps(logistic_regression),
+                "model/requirements.txt": b"scikit-learn\n",
+            }
+        )
+    )
     info = next(i for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist() if i.filename == "model/model.pkl")
     start = info.header_offset + 30 + len(info.filename) + len(info.extra)
     data[start + info.compress_size // 2] ^= 0xFF

@@ -43,8 +43,9 @@ def test_mlflow_zip_saying_onnx_with_a_polyglot_named_model_pkl_is_refused(write
 
 def test_mlflow_onnx_flavour_pointing_at_a_polyglot_named_model_pkl_is_refused(write, sentinel):
     polyglot = p.onnx_pickle_polyglot(sentinel)
-    report = scan(write, "model.zip", mlflow_zip(polyglot, artifact="model.pkl",
-                                                 mlmodel=p.mlmodel_onnx_yaml("model.pkl")))
+    report = scan(
+        write, "model.zip", mlflow_zip(polyglot, artifact="model.pkl", mlmodel=p.mlmodel_onnx_yaml("model.pkl"))
+    )
     assert_refused(report, "mlflow_format_conflict", "model/model.pkl")
     assert_refused(report, "polyglot_file")
 
@@ -69,7 +70,8 @@ def test_pickle_that_is_also_a_whole_onnx_model_is_refused(write, sentinel):
 
 def test_mlflow_model_declaring_two_flavours_is_refused(write):
     both = p.mlmodel_yaml("model.onnx", "cloudpickle").replace(
-        b"  sklearn:\n", b"  onnx:\n    data: model.onnx\n  sklearn:\n")
+        b"  sklearn:\n", b"  onnx:\n    data: model.onnx\n  sklearn:\n"
+    )
     report = scan(write, "model.zip", mlflow_zip(p.onnx_identity_model(), artifact="model.onnx", mlmodel=both))
     assert_refused(report, "mlflow_format_conflict", "sklearn, onnx")
 
@@ -81,18 +83,31 @@ def test_mlflow_pyfunc_loader_that_disagrees_with_the_flavour_is_refused(write, 
 
 
 def test_genuine_mlflow_onnx_model_passes_and_records_its_format(write):
-    report = scan(write, "model.zip", mlflow_zip(p.onnx_identity_model(), artifact="model.onnx",
-                                                 mlmodel=p.mlmodel_onnx_yaml()))
+    report = scan(
+        write, "model.zip", mlflow_zip(p.onnx_identity_model(), artifact="model.onnx", mlmodel=p.mlmodel_onnx_yaml())
+    )
     assert_safe(report, "mlflow")
-    assert report.inner_artifact == {"path": "model/model.onnx", "flavor": "onnx",
-                                     "serialization_format": "onnx", "format": "onnx"}
+    assert report.inner_artifact == {
+        "path": "model/model.onnx",
+        "flavor": "onnx",
+        "serialization_format": "onnx",
+        "format": "onnx",
+    }
 
 
-@pytest.mark.parametrize("flavor, serialization, expected", [
-    ("sklearn", "cloudpickle", "pickle"), ("sklearn", "pickle", "pickle"), ("sklearn", "skops", "skops"),
-    ("onnx", "onnx", "onnx"), ("onnx", None, "onnx"), ("sklearn", "onnx", None), ("onnx", "pickle", None),
-    ("pytorch", "pickle", None),
-])
+@pytest.mark.parametrize(
+    "flavor, serialization, expected",
+    [
+        ("sklearn", "cloudpickle", "pickle"),
+        ("sklearn", "pickle", "pickle"),
+        ("sklearn", "skops", "skops"),
+        ("onnx", "onnx", "onnx"),
+        ("onnx", None, "onnx"),
+        ("sklearn", "onnx", None),
+        ("onnx", "pickle", None),
+        ("pytorch", "pickle", None),
+    ],
+)
 def test_mlflow_inner_format_rule(flavor, serialization, expected):
     assert mlflow_inner_format(flavor, serialization) == expected
 
@@ -116,8 +131,12 @@ def test_loader_refuses_an_old_report_whose_mlmodel_says_onnx_for_a_pkl_artifact
 def test_loader_refuses_an_mlflow_artifact_whose_bytes_can_be_read_as_two_formats(tmp_path, sentinel, recorded):
     name = {"onnx": "model.onnx", "pickle": "model.pkl"}[recorded]
     path = _zip_file(tmp_path, p.onnx_pickle_polyglot(sentinel), artifact=name)
-    inner = {"path": f"model/{name}", "flavor": "onnx" if recorded == "onnx" else "sklearn",
-             "serialization_format": "onnx" if recorded == "onnx" else "cloudpickle", "format": recorded}
+    inner = {
+        "path": f"model/{name}",
+        "flavor": "onnx" if recorded == "onnx" else "sklearn",
+        "serialization_format": "onnx" if recorded == "onnx" else "cloudpickle",
+        "format": recorded,
+    }
     with pytest.raises(ModelLoadError, match="does not match its recorded format"):
         load_model(path, "mlflow", inner)
     assert not sentinel.exists()
@@ -175,12 +194,15 @@ def test_loader_loads_what_the_scanner_accepted_following_the_recorded_format(tm
     assert onnx_model.predict(np.ones((2, 3))).shape == (6,)
 
 
-@pytest.mark.parametrize("announced, data, expected", [
-    ("pickle", pickle.dumps([1, 2]), "pickle"),
-    ("joblib", pickle.dumps([1, 2]), "joblib"),
-    ("pickle", zlib.compress(pickle.dumps([1, 2])), "joblib"),  # only joblib can load compressed data
-    ("onnx", p.onnx_identity_model(), "onnx"),
-])
+@pytest.mark.parametrize(
+    "announced, data, expected",
+    [
+        ("pickle", pickle.dumps([1, 2]), "pickle"),
+        ("joblib", pickle.dumps([1, 2]), "joblib"),
+        ("pickle", zlib.compress(pickle.dumps([1, 2])), "joblib"),  # only joblib can load compressed data
+        ("onnx", p.onnx_identity_model(), "onnx"),
+    ],
+)
 def test_artifact_format_decisions(tmp_path, announced, data, expected):
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -194,9 +216,11 @@ def test_the_web_process_never_imports_onnx_to_scan_an_onnx_file(tmp_path):
 
     path = tmp_path / "m.onnx"
     path.write_bytes(p.onnx_identity_model())
-    code = ("import sys; from pathlib import Path; from models_registry.safety import scan_model_file; "
-            f"r = scan_model_file(Path({str(path)!r}), 'm.onnx'); "
-            "print(r.verdict, 'onnx' in sys.modules, any(m.startswith('onnx.') for m in sys.modules))")
+    code = (
+        "import sys; from pathlib import Path; from models_registry.safety import scan_model_file; "
+        f"r = scan_model_file(Path({str(path)!r}), 'm.onnx'); "
+        "print(r.verdict, 'onnx' in sys.modules, any(m.startswith('onnx.') for m in sys.modules))"
+    )
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.split() == ["safe", "False", "False"], out.stderr

@@ -60,14 +60,16 @@ def test_wrapper_created_with_constructor_arguments_is_refused(write, sentinel):
     # NumpyArrayWrapper(ndarray, (0,), 'C', dtype) runs __init__: its attributes do not come from BUILD.
     data = p.joblib_wrapper(sentinel)
     head = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nq\x01)\x81q\x02"
-    ctor = (b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nq\x01(cnumpy\nndarray\nK\x00\x85" + p.bu("C")
-            + p._UINT8 + b"tRq\x02")
+    ctor = (
+        b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nq\x01(cnumpy\nndarray\nK\x00\x85" + p.bu("C") + p._UINT8 + b"tRq\x02"
+    )
     assert_refused(scan(write, "model.joblib", data.replace(head, ctor)), "joblib_wrapper_constructed")
 
 
 def test_wrapper_whose_state_is_not_a_literal_dict_is_refused(write, sentinel):
-    data = p.joblib_wrapper(sentinel).replace(b"b" + p.hidden_os_system(sentinel), b"N\x86b"
-                                               + p.hidden_os_system(sentinel))  # (state, None)
+    data = p.joblib_wrapper(sentinel).replace(
+        b"b" + p.hidden_os_system(sentinel), b"N\x86b" + p.hidden_os_system(sentinel)
+    )  # (state, None)
     assert_refused(scan(write, "model.joblib", data), "joblib_wrapper_state_not_literal")
 
 
@@ -85,8 +87,14 @@ def test_wrapper_whose_dtype_is_not_a_numpy_dtype_is_refused(write, sentinel):
 
 def test_wrapper_whose_dtype_state_is_set_twice_is_refused(write, sentinel):
     # The dtype is memoised, BUILT, then BUILT again before the wrapper uses it.
-    dtype = b"cnumpy\ndtype\n" + p.bu("u1") + b"\x89\x88\x87Rq\x09" + b"(K\x03" + p.bu("|") \
+    dtype = (
+        b"cnumpy\ndtype\n"
+        + p.bu("u1")
+        + b"\x89\x88\x87Rq\x09"
+        + b"(K\x03"
+        + p.bu("|")
         + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    )
     rebuild = b"h\x09(K\x03" + p.bu("|") + b"NNNK\x08K\x01K\x00tb0"
     report = scan(write, "model.joblib", p.joblib_wrapper(sentinel, dtype=dtype + rebuild))
     assert_refused(report, "unsupported_joblib_layout", "dtype")
@@ -107,10 +115,14 @@ def test_stack_global_opcodes_hidden_in_a_record_array_are_refused(write, sentin
     assert_refused(report, "joblib_array_hides_opcodes", "os.system")
 
 
-@pytest.mark.parametrize("array", [
-    np.array([b"cat\ndog\n", b"csv\nrow\n"]), np.array(["cos\nsystem\n"]),  # UTF-32: no byte pattern
-    np.array([(b"a\nb\n", 1.5)], dtype=[("k", "S6"), ("v", "<f8")]),
-])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([b"cat\ndog\n", b"csv\nrow\n"]),
+        np.array(["cos\nsystem\n"]),  # UTF-32: no byte pattern
+        np.array([(b"a\nb\n", 1.5)], dtype=[("k", "S6"), ("v", "<f8")]),
+    ],
+)
 @pytest.mark.parametrize("protocol", [0, 2, 4, 5])
 def test_genuine_text_and_record_arrays_still_pass(tmp_path, array, protocol):
     path = tmp_path / "upload"
@@ -123,8 +135,9 @@ def test_genuine_text_and_record_arrays_still_pass(tmp_path, array, protocol):
 
 @pytest.mark.parametrize("protocol", range(0, 6))
 @pytest.mark.parametrize("aligned", [True, False])
-def test_genuine_joblib_files_of_every_protocol_with_and_without_alignment_pass(tmp_path, hgb_pipeline,
-                                                                                  protocol, aligned):
+def test_genuine_joblib_files_of_every_protocol_with_and_without_alignment_pass(
+    tmp_path, hgb_pipeline, protocol, aligned
+):
     class Unseekable(io.RawIOBase):  # joblib writes no alignment padding where it cannot tell()
         def __init__(self):
             self.buffer = io.BytesIO()
@@ -166,10 +179,13 @@ def test_positive_control_joblib_runs_the_opcodes_after_an_indirectly_created_wr
     assert fired.exists()
 
 
-@pytest.mark.parametrize("use", [
-    b"]cjoblib.numpy_pickle\nNumpyArrayWrapper\na.",  # put into a list
-    b"N}(" + p.bu("k") + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nu\x86.",  # a dict value
-    b"N" + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n" + b"\x86.",  # not first in a tuple
-])
+@pytest.mark.parametrize(
+    "use",
+    [
+        b"]cjoblib.numpy_pickle\nNumpyArrayWrapper\na.",  # put into a list
+        b"N}(" + p.bu("k") + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\nu\x86.",  # a dict value
+        b"N" + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n" + b"\x86.",  # not first in a tuple
+    ],
+)
 def test_the_wrapper_class_handed_around_is_refused(write, use):
     assert_refused(scan(write, "model.joblib", b"\x80\x03" + use), "joblib_wrapper_indirect")

@@ -29,8 +29,13 @@ def add_model_bytes(tensor_extra: bytes) -> bytes:
     ttype = p.pb(1, p.pb(1, 1) + p.pb(2, dims))
     node = p.pb(1, "X") + p.pb(1, "W") + p.pb(2, "Y") + p.pb(3, "n0") + p.pb(4, "Add")
     tensor = p.pb(1, 3) + p.pb(2, 1) + p.pb(8, "W") + tensor_extra
-    graph = (p.pb(1, node) + p.pb(2, "g") + p.pb(5, tensor) + p.pb(11, p.pb(1, "X") + p.pb(2, ttype))
-             + p.pb(12, p.pb(1, "Y") + p.pb(2, ttype)))
+    graph = (
+        p.pb(1, node)
+        + p.pb(2, "g")
+        + p.pb(5, tensor)
+        + p.pb(11, p.pb(1, "X") + p.pb(2, ttype))
+        + p.pb(12, p.pb(1, "Y") + p.pb(2, ttype))
+    )
     return p.pb(1, 8) + p.pb(2, "hand-made") + p.pb(7, graph) + p.pb(8, p.pb(2, 13))
 
 
@@ -38,8 +43,7 @@ def hidden_external_data(location: str = "weights.bin") -> bytes:
     """W's external_data entry behind a tag with bit 32 set, and data_location = 2**32 + 1."""
     entry = p.pb(1, "location") + p.pb(2, location)
     overlong_tag = p._varint((1 << 32) | (13 << 3) | 2)  # field 13 (external_data), bytes
-    return add_model_bytes(overlong_tag + p._varint(len(entry)) + entry
-                           + p._varint(14 << 3) + p._varint(2**32 + 1))
+    return add_model_bytes(overlong_tag + p._varint(len(entry)) + entry + p._varint(14 << 3) + p._varint(2**32 + 1))
 
 
 def test_overlong_varint_tag_and_data_location_2_pow_32_plus_1_are_refused_as_external_data(write):
@@ -75,8 +79,14 @@ def _add_model(**graph_kw) -> onnx.ModelProto:
 
 def test_onnx_saved_with_external_data_by_the_onnx_package_is_refused(tmp_path):
     path = tmp_path / "model.onnx"
-    onnx.save_model(_add_model(), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="weights.bin", size_threshold=0)
+    onnx.save_model(
+        _add_model(),
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
     from models_registry.safety import scan_model_file
 
     assert_refused(scan_model_file(path, "model.onnx"), EXTERNAL, "location=weights.bin")
@@ -96,10 +106,11 @@ def _model_with_external_in(place: str) -> onnx.ModelProto:
     X = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 3])
     Y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 3])
     if place == "constant_attribute":
-        nodes = [helper.make_node("Constant", [], ["C"], value=_external(_tensor())),
-                 helper.make_node("Add", ["X", "C"], ["Y"])]
-        return helper.make_model(helper.make_graph(nodes, "g", [X], [Y]),
-                                 opset_imports=[helper.make_opsetid("", 13)])
+        nodes = [
+            helper.make_node("Constant", [], ["C"], value=_external(_tensor())),
+            helper.make_node("Add", ["X", "C"], ["Y"]),
+        ]
+        return helper.make_model(helper.make_graph(nodes, "g", [X], [Y]), opset_imports=[helper.make_opsetid("", 13)])
     if place == "sparse_initializer":
         values = _external(numpy_helper.from_array(np.array([5.0], np.float32), "S"))
         indices = numpy_helper.from_array(np.array([1], np.int64), "S_idx")
@@ -109,21 +120,24 @@ def _model_with_external_in(place: str) -> onnx.ModelProto:
     if place == "if_subgraph":
         cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
         out = helper.make_tensor_value_info("Z", TensorProto.FLOAT, [3])
-        then_g = helper.make_graph([helper.make_node("Identity", ["T"], ["Z"])], "then", [], [out],
-                                   [_external(_tensor("T"))])
-        else_g = helper.make_graph([helper.make_node("Identity", ["E"], ["Z"])], "else", [], [out],
-                                   [_tensor("E")])
+        then_g = helper.make_graph(
+            [helper.make_node("Identity", ["T"], ["Z"])], "then", [], [out], [_external(_tensor("T"))]
+        )
+        else_g = helper.make_graph([helper.make_node("Identity", ["E"], ["Z"])], "else", [], [out], [_tensor("E")])
         nodes = [helper.make_node("If", ["cond"], ["Z"], then_branch=then_g, else_branch=else_g)]
-        return helper.make_model(helper.make_graph(nodes, "g", [cond], [out]),
-                                 opset_imports=[helper.make_opsetid("", 13)])
+        return helper.make_model(
+            helper.make_graph(nodes, "g", [cond], [out]), opset_imports=[helper.make_opsetid("", 13)]
+        )
     if place == "function":
         fn_node = helper.make_node("Constant", [], ["K"], value=_external(_tensor("K")))
         add = helper.make_node("Add", ["x", "K"], ["y"])
-        function = helper.make_function("local.fn", "AddK", ["x"], ["y"], [fn_node, add],
-                                        [helper.make_opsetid("", 13)])
+        function = helper.make_function("local.fn", "AddK", ["x"], ["y"], [fn_node, add], [helper.make_opsetid("", 13)])
         nodes = [helper.make_node("AddK", ["X"], ["Y"], domain="local.fn")]
-        return helper.make_model(helper.make_graph(nodes, "g", [X], [Y]), functions=[function],
-                                 opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("local.fn", 1)])
+        return helper.make_model(
+            helper.make_graph(nodes, "g", [X], [Y]),
+            functions=[function],
+            opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("local.fn", 1)],
+        )
     raise ValueError(place)
 
 
@@ -138,16 +152,20 @@ def test_external_data_in_a_loop_body_nested_in_an_if_branch_is_refused(write):
     out = helper.make_tensor_value_info("Z", TensorProto.FLOAT, [3])
     cond_in = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
     iter_in = helper.make_tensor_value_info("i", TensorProto.INT64, [])
-    body = helper.make_graph([helper.make_node("Identity", ["c"], ["c_out"]),
-                              helper.make_node("Identity", ["T"], ["Z"])], "body", [iter_in, cond_in],
-                             [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), out],
-                             [_external(_tensor("T"), "deep.bin")])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c"], ["c_out"]), helper.make_node("Identity", ["T"], ["Z"])],
+        "body",
+        [iter_in, cond_in],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), out],
+        [_external(_tensor("T"), "deep.bin")],
+    )
     loop = helper.make_node("Loop", ["", "cond"], ["Z"], body=body)
     then_g = helper.make_graph([loop], "then", [], [out])
     else_g = helper.make_graph([helper.make_node("Identity", ["E"], ["Z"])], "else", [], [out], [_tensor("E")])
     cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
-    graph = helper.make_graph([helper.make_node("If", ["cond"], ["Z"], then_branch=then_g, else_branch=else_g)],
-                              "g", [cond], [out])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["Z"], then_branch=then_g, else_branch=else_g)], "g", [cond], [out]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     assert_refused(scan(write, "model.onnx", model.SerializeToString()), EXTERNAL, "deep.bin")
 
@@ -184,9 +202,16 @@ def _ml_classifier() -> onnx.ModelProto:
     X = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 2])
     label = helper.make_tensor_value_info("label", TensorProto.INT64, [None])
     probs = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])
-    node = helper.make_node("LinearClassifier", ["X"], ["label", "probabilities"], domain="ai.onnx.ml",
-                            coefficients=[1.0, -1.0, -1.0, 1.0], intercepts=[0.0, 0.0], classlabels_ints=[0, 1],
-                            post_transform="SOFTMAX")
+    node = helper.make_node(
+        "LinearClassifier",
+        ["X"],
+        ["label", "probabilities"],
+        domain="ai.onnx.ml",
+        coefficients=[1.0, -1.0, -1.0, 1.0],
+        intercepts=[0.0, 0.0],
+        classlabels_ints=[0, 1],
+        post_transform="SOFTMAX",
+    )
     graph = helper.make_graph([node], "clf", [X], [label, probs])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)])
 
@@ -196,16 +221,20 @@ def _if_model() -> onnx.ModelProto:
     then_g = helper.make_graph([helper.make_node("Identity", ["T"], ["Z"])], "then", [], [out], [_tensor("T")])
     else_g = helper.make_graph([helper.make_node("Identity", ["E"], ["Z"])], "else", [], [out], [_tensor("E")])
     cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
-    graph = helper.make_graph([helper.make_node("If", ["cond"], ["Z"], then_branch=then_g, else_branch=else_g)],
-                              "g", [cond], [out])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["Z"], then_branch=then_g, else_branch=else_g)], "g", [cond], [out]
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
-@pytest.mark.parametrize("build, feed", [
-    (_add_model, {"X": np.zeros((2, 3), np.float32)}),
-    (_ml_classifier, {"X": np.ones((2, 2), np.float32)}),
-    (_if_model, {"cond": np.array(True)}),
-])
+@pytest.mark.parametrize(
+    "build, feed",
+    [
+        (_add_model, {"X": np.zeros((2, 3), np.float32)}),
+        (_ml_classifier, {"X": np.ones((2, 2), np.float32)}),
+        (_if_model, {"cond": np.array(True)}),
+    ],
+)
 def test_real_onnx_models_built_with_the_onnx_package_pass_and_run(write, build, feed):
     model = build()
     model.ir_version = min(model.ir_version, 9)

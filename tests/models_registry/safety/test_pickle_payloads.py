@@ -65,10 +65,14 @@ def test_nested_pickle_via_pickle_loads_of_bytes_is_refused_as_nested_pickle(wri
     assert_refused(scan(write, "model.pkl", p.pickle_loads_by_name(sentinel)), "nested_pickle", "pickle.loads")
 
 
-@pytest.mark.parametrize("payload, loader", [
-    (p.NestedPickleLoads, "_pickle.loads"), (p.NestedCPickleLoads, "_pickle.loads"),
-    (p.NestedJoblibLoad, "joblib.numpy_pickle.load"),
-])
+@pytest.mark.parametrize(
+    "payload, loader",
+    [
+        (p.NestedPickleLoads, "_pickle.loads"),
+        (p.NestedCPickleLoads, "_pickle.loads"),
+        (p.NestedJoblibLoad, "joblib.numpy_pickle.load"),
+    ],
+)
 def test_nested_pickle_loaders_are_refused_as_nested_pickle(write, sentinel, payload, loader):
     report = scan(write, "model.pkl", pickle.dumps(payload(sentinel), protocol=4))
     assert_refused(report, "nested_pickle", loader)
@@ -110,17 +114,19 @@ def test_codecs_encode_with_a_codec_other_than_latin1_is_refused(write):
     assert_refused(scan(write, "model.pkl", p.codecs_with_other_codec()), "unsafe_call_arguments")
 
 
-@pytest.mark.parametrize("data", [
-    b"\x80\x02c__builtin__\nbytearray\nJ\x00\x00\x00\x7f\x85R.",  # bytearray(2 GiB)
-    b"\x80\x02cxgboost.core\nBooster\nNN\x8c\x0b/etc/passwd\x87R.",  # Booster(model_file=...)
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x02c__builtin__\nbytearray\nJ\x00\x00\x00\x7f\x85R.",  # bytearray(2 GiB)
+        b"\x80\x02cxgboost.core\nBooster\nNN\x8c\x0b/etc/passwd\x87R.",  # Booster(model_file=...)
+    ],
+)
 def test_allowed_types_called_with_dangerous_arguments_are_refused(write, data):
     assert_refused(scan(write, "model.pkl", data), "unsafe_call_arguments")
 
 
 def test_copyreg_reconstructor_with_a_non_builtin_base_is_refused(write):
-    data = (b"\x80\x02ccopy_reg\n_reconstructor\ncsklearn.pipeline\nPipeline\n"
-            b"csklearn.pipeline\nPipeline\nN\x87R.")
+    data = b"\x80\x02ccopy_reg\n_reconstructor\ncsklearn.pipeline\nPipeline\ncsklearn.pipeline\nPipeline\nN\x87R."
     assert_refused(scan(write, "model.pkl", data), "indirect_call")
 
 
@@ -152,11 +158,16 @@ def test_persistent_id_opcodes_are_refused(write):
 
 
 @pytest.mark.parametrize("compress", [0, 3, ("lzma", 3)])
-def test_joblib_file_with_an_evil_global_after_real_arrays_is_refused(tmp_path, sentinel, compress,
-                                                                       logistic_regression):
+def test_joblib_file_with_an_evil_global_after_real_arrays_is_refused(
+    tmp_path, sentinel, compress, logistic_regression
+):
     path = tmp_path / "upload"
-    obj = {"model": logistic_regression, "big": np.arange(5000.0), "strings": np.array(["a", None]),
-           "evil": p.OsSystem(sentinel)}
+    obj = {
+        "model": logistic_regression,
+        "big": np.arange(5000.0),
+        "strings": np.array(["a", None]),
+        "evil": p.OsSystem(sentinel),
+    }
     joblib.dump(obj, path, compress=compress)
     report = scan_model_file(path, "model.joblib")
     assert_refused(report, "unsafe_global", "posix.system")
@@ -196,8 +207,12 @@ def test_truncated_compressed_joblib_is_refused(tmp_path, logistic_regression):
 
 
 def test_allowlist_extra_cannot_unlock_a_never_allowed_global(write, sentinel):
-    report = scan(write, "model.pkl", pickle.dumps(p.BuiltinsEval(sentinel), protocol=2),
-                  allowlist_extra=frozenset({"builtins.eval", "__builtin__.eval"}))
+    report = scan(
+        write,
+        "model.pkl",
+        pickle.dumps(p.BuiltinsEval(sentinel), protocol=2),
+        allowlist_extra=frozenset({"builtins.eval", "__builtin__.eval"}),
+    )
     assert_refused(report, "unsafe_global", "__builtin__.eval")  # protocol 2 writes py2 names
 
 
