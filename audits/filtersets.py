@@ -3,6 +3,7 @@ from django.db.models import Q
 
 from audits.choices import CheckFamily, FindingStatus, RunStatus, Severity, Suite
 from audits.models import Finding, ValidationRun
+from core.filters import IntegerFilter
 from core.models import AuditEvent
 
 
@@ -28,8 +29,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
 class ValidationRunFilterSet(django_filters.FilterSet):
     """Serves the validations page and the API list."""
 
-    system = django_filters.NumberFilter(field_name="system_id", label="AI system")
-    model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
+    system = IntegerFilter(field_name="system_id", label="AI system")
+    model_version = IntegerFilter(field_name="model_version_id", label="Model version")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices, label="Status")
     suite = django_filters.ChoiceFilter(choices=Suite.choices, label="Suite")
 
@@ -43,13 +44,13 @@ class FindingFilterSet(django_filters.FilterSet):
 
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label="Severity")
     category = django_filters.ChoiceFilter(choices=CheckFamily.choices, label="Category")
-    system = django_filters.NumberFilter(field_name="system_id", label="AI system")
+    system = IntegerFilter(field_name="system_id", label="AI system")
     status = django_filters.ChoiceFilter(choices=FindingStatus.choices, label="Status")
     article = django_filters.CharFilter(
         field_name="eu_ai_act_article", lookup_expr="istartswith", label="EU AI Act article"
     )
-    run = django_filters.NumberFilter(field_name="run_id", label="Validation run")
-    model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
+    run = IntegerFilter(field_name="run_id", label="Validation run")
+    model_version = IntegerFilter(field_name="model_version_id", label="Model version")
 
     class Meta:
         model = Finding

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 
+from core.filters import IntegerFilter
 from models_registry.choices import DatasetRole, LifecycleStage, OperatorRole, RiskTier, Task
 from models_registry.models import AISystem, Dataset, ModelVersion
 
@@ -52,7 +53,7 @@ class AISystemFilterSet(django_filters.FilterSet):
 
 
 class ModelVersionFilterSet(django_filters.FilterSet):
-    system = django_filters.NumberFilter(field_name="system_id")
+    system = IntegerFilter(field_name="system_id")
     task = django_filters.ChoiceFilter(choices=Task.choices)
     scan_verdict = django_filters.CharFilter()
     version_label = django_filters.CharFilter()
@@ -63,7 +64,7 @@ class ModelVersionFilterSet(django_filters.FilterSet):
 
 
 class DatasetFilterSet(django_filters.FilterSet):
-    system = django_filters.NumberFilter(field_name="system_id")
+    system = IntegerFilter(field_name="system_id")
     role = django_filters.ChoiceFilter(choices=DatasetRole.choices)
     name = django_filters.CharFilter()
 

@@ -67,6 +67,7 @@ from audits.certification.models import (
 )
 from audits.models import Finding
 from core.errors import TooLarge
+from core.filters import IntegerFilter
 from core.permissions import HasPortalPermission
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -74,8 +75,8 @@ from core.permissions import HasPortalPermission
 
 class SubmissionFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SubmissionStatus.choices, label="Status")
-    system = django_filters.NumberFilter(field_name="system_id", label="AI system")
-    model_version = django_filters.NumberFilter(field_name="model_version_id", label="Model version")
+    system = IntegerFilter(field_name="system_id", label="AI system")
+    model_version = IntegerFilter(field_name="model_version_id", label="Model version")
 
     class Meta:
         model = Submission

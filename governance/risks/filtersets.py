@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from core.filters import IntegerFilter
 from core.models import User
 from core.widgets import FastSelect
 from governance.risks.choices import RiskCategory, RiskStatus, Treatment
@@ -65,10 +66,10 @@ class RiskFilterSet(django_filters.FilterSet):
     above_appetite = django_filters.BooleanFilter(
         field_name="above_appetite", label="Above appetite", widget=django_filters.widgets.BooleanWidget()
     )
-    likelihood = django_filters.NumberFilter(label="Likelihood")
-    impact = django_filters.NumberFilter(label="Impact")
-    residual_likelihood = django_filters.NumberFilter(label="Residual likelihood")
-    residual_impact = django_filters.NumberFilter(label="Residual impact")
+    likelihood = IntegerFilter(label="Likelihood", min_value=1, max_value=5)
+    impact = IntegerFilter(label="Impact", min_value=1, max_value=5)
+    residual_likelihood = IntegerFilter(label="Residual likelihood", min_value=1, max_value=5)
+    residual_impact = IntegerFilter(label="Residual impact", min_value=1, max_value=5)
     source_type = django_filters.CharFilter(label="Source type")
     source_id = django_filters.CharFilter(label="Source id")
     sort = django_filters.ChoiceFilter(

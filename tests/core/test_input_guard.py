@@ -319,3 +319,26 @@ def test_a_deeply_nested_nul_is_found_without_exhausting_the_stack():
     for _ in range(5000):
         document = [document]
     assert check_json(document).field == ".".join(["0"] * 5000)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/v1/submissions/", "system"),
+        ("/api/v1/submissions/", "model_version"),
+        ("/api/v1/validations/", "system"),
+        ("/api/v1/findings/", "run"),
+        ("/api/v1/risks/", "likelihood"),
+    ],
+)
+@pytest.mark.parametrize("value", ["-1.007827030442685e+209", "2.0452931410351527e-273", str(2**70), "1.5"])
+def test_a_numeric_filter_outside_the_databases_integers_is_a_400_naming_it_not_a_500(api, url, name, value):
+    """What schemathesis found: NumberFilter turned -1e209 into a 210-digit integer for the query."""
+    response = api.get(url, {name: value})
+    assert response.status_code == 400, response.content[:300]
+    assert name in str(response.json())
+
+
+def test_a_whole_number_filter_still_filters(api):
+    assert api.get("/api/v1/risks/", {"likelihood": "3"}).status_code == 200
+    assert api.get("/api/v1/submissions/", {"system": "999999"}).json()["count"] == 0
