@@ -13,6 +13,12 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
+    four_eyes_high_risk = models.BooleanField(
+        "Four-eyes on high-risk classification",
+        default=True,
+        help_text="A high-risk or prohibited EU AI Act determination must be approved by someone who did not "
+        "answer or submit it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -39,6 +39,29 @@ def organisation_create(*, name: str, slug: str, actor: User | None = None) -> O
     return organisation
 
 
+def organisation_four_eyes_set(*, organisation: Organisation, enabled: bool, actor: User | None) -> Organisation:
+    """Switch the four-eyes rule for high-risk classifications on or off (portal staff, in the
+    Django admin: the portal's own pages have no organisation settings)."""
+    if actor is not None and not actor.is_staff:
+        raise NotAllowed("Only portal staff can change an organisation's four-eyes setting.")
+    with transaction.atomic():
+        # Locked so that two saves at once record their before/after in order.
+        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        before = organisation.four_eyes_high_risk
+        if before == enabled:
+            return organisation
+        organisation.four_eyes_high_risk = enabled
+        organisation.save(update_fields=["four_eyes_high_risk"])
+        audit_record(
+            verb="organisation.settings_changed",
+            target=organisation,
+            actor=actor,
+            before={"four_eyes_high_risk": before},
+            after={"four_eyes_high_risk": enabled},
+        )
+    return organisation
+
+
 def _require_admin_of(actor: User, organisation: Organisation) -> None:
     if not has_permission(actor, "users.manage") or actor.organisation_id != organisation.pk:
         raise NotAllowed("Only an organisation admin of this organisation can manage its users.")

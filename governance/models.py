@@ -45,6 +45,10 @@ class ClassificationDraft(OrgOwnedModel):
 
     system = models.OneToOneField(AISystem, on_delete=models.CASCADE, related_name="classification_draft")
     answers = models.JSONField(default=dict, blank=True)
+    # Who gave each answer now in the draft: {question id: user id}. An answer keeps its author
+    # until someone changes it, so the four-eyes rule knows everyone who answered, not only the
+    # last person to save.
+    answer_authors = models.JSONField(default=dict, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     def __str__(self) -> str:
@@ -66,6 +70,9 @@ class Determination(OrgOwnedModel):
     is_complete = models.BooleanField()
     has_contradictions = models.BooleanField()
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    answer_authors = models.JSONField(
+        default=dict, blank=True, help_text="Who gave each answer: {question id: user id} (empty before 2026-12)."
+    )
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -120,6 +127,11 @@ class Determination(OrgOwnedModel):
     @property
     def is_current(self) -> bool:
         return self.status in CURRENT_STATUSES
+
+    @property
+    def answerer_ids(self) -> set[int]:
+        """Everyone who answered or submitted this determination (the four-eyes rule's exclusions)."""
+        return {self.answered_by_id, self.submitted_by_id, *(int(v) for v in self.answer_authors.values())}
 
     @property
     def blockers(self) -> list[str]:

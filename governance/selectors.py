@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.models import User
 from core.permissions import has_permission
-from governance.choices import CURRENT_STATUSES, DeterminationStatus, ObligationStatus
+from governance.choices import CURRENT_STATUSES, DeterminationStatus, ObligationStatus, OutcomeChoice
 from governance.models import ClassificationDraft, Determination, Obligation
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
@@ -43,11 +43,41 @@ def classification_system_list(*, user: User) -> list[AISystem]:
 
 def determination_list(*, user: User, system: AISystem | None = None):
     queryset = Determination.objects.restrict(user, "classification.view").select_related(
-        "system", "answered_by", "submitted_by", "approved_by"
+        "organisation", "system", "answered_by", "submitted_by", "approved_by"
     )
     if system is not None:
         queryset = queryset.filter(system=system)
     return queryset.order_by("system__name", "-number")
+
+
+HIGH_RISK_OUTCOMES = frozenset(
+    {OutcomeChoice.PROHIBITED, OutcomeChoice.HIGH_RISK_ANNEX_I, OutcomeChoice.HIGH_RISK_ANNEX_III}
+)
+HIGH_RISK_TIERS = frozenset({RiskTier.HIGH, RiskTier.PROHIBITED})
+
+
+def four_eyes_required(*, determination: Determination, outcome: str = "", risk_tier: str = "") -> bool:
+    """Whether the organisation's four-eyes setting applies to approving this determination: the
+    setting is on and the questionnaire's result, or the `outcome`/`risk_tier` an override would
+    approve, is high-risk or prohibited (overriding a high-risk result down needs four eyes too)."""
+    if not determination.organisation.four_eyes_high_risk:
+        return False
+    outcomes = {determination.outcome, outcome}
+    tiers = {determination.risk_tier, risk_tier}
+    return bool(outcomes & HIGH_RISK_OUTCOMES or tiers & HIGH_RISK_TIERS)
+
+
+def determination_four_eyes(*, determination: Determination, user: User) -> dict:
+    """What the approval card says beforehand: whether another person must approve (`required`),
+    whether that excludes this user (`excluded`) and who answered or submitted it (`answerers`)."""
+    required = four_eyes_required(determination=determination)
+    answerers = list(User.objects.filter(pk__in=determination.answerer_ids).order_by("last_name", "username"))
+    return {
+        "enabled": determination.organisation.four_eyes_high_risk,
+        "required": required,
+        "excluded": required and user.pk in determination.answerer_ids,
+        "answerers": answerers,
+    }
 
 
 def current_determination(*, system: AISystem) -> Determination | None:

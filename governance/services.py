@@ -19,7 +19,7 @@ from core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
 from core.trail import audit_record
-from governance import events, evidence_sources
+from governance import events, evidence_sources, selectors
 from governance.choices import (
     CLASSIFICATION_RELEVANT_FIELDS,
     EVIDENCE_MAX_BYTES,
@@ -110,10 +110,29 @@ def classification_draft_save(*, system: AISystem, answers: Mapping[str, Any], a
     )
     clean = _check_answers(answers)
     with transaction.atomic():
+        previous = ClassificationDraft.objects.select_for_update().filter(system=system).first()
         draft, _ = ClassificationDraft.objects.update_or_create(
-            system=system, defaults={"organisation_id": system.organisation_id, "answers": clean, "updated_by": actor}
+            system=system,
+            defaults={
+                "organisation_id": system.organisation_id,
+                "answers": clean,
+                "answer_authors": _answer_authors(previous, clean, actor),
+                "updated_by": actor,
+            },
         )
     return draft
+
+
+def _answer_authors(draft: ClassificationDraft | None, answers: Mapping[str, Any], actor: User) -> dict[str, int]:
+    """Who gave each answer: an answer the draft already held keeps its author (drafts from before
+    authors were recorded: whoever saved them last), a new or changed one is the actor's."""
+    if draft is None:
+        return {qid: actor.pk for qid in answers}
+    authors = {}
+    for qid, value in answers.items():
+        unchanged = qid in draft.answers and draft.answers[qid] == value
+        authors[qid] = int(draft.answer_authors.get(qid, draft.updated_by_id)) if unchanged else actor.pk
+    return authors
 
 
 def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str, Any] | None = None) -> Determination:
@@ -133,6 +152,7 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
     else:
         answered_by = actor
     clean = _check_answers(answers)
+    authors = _answer_authors(draft, clean, actor) if draft is not None else {qid: answered_by.pk for qid in clean}
     result = classify(clean)
     with transaction.atomic():
         _lock_system(system)
@@ -152,11 +172,17 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
             is_complete=result.is_complete,
             has_contradictions=bool(result.contradictions),
             answered_by=answered_by,
+            answer_authors=authors,
             submitted_by=actor,
         )
         ClassificationDraft.objects.update_or_create(
             system=system,
-            defaults={"organisation_id": system.organisation_id, "answers": clean, "updated_by": answered_by},
+            defaults={
+                "organisation_id": system.organisation_id,
+                "answers": clean,
+                "answer_authors": authors,
+                "updated_by": answered_by,
+            },
         )
         audit_record(
             verb="classification.submitted",
@@ -227,9 +253,25 @@ def _check_approvable(determination: Determination, actor: User) -> None:
         )
 
 
+def _check_four_eyes(determination: Determination, actor: User, *, outcome: str = "", risk_tier: str = "") -> None:
+    """The organisation's four-eyes rule: a high-risk or prohibited result (the questionnaire's, or
+    the override's) is approved by someone who neither answered nor submitted it."""
+    if not selectors.four_eyes_required(determination=determination, outcome=outcome, risk_tier=risk_tier):
+        return
+    if actor.pk in determination.answerer_ids:
+        raise NotAllowed(
+            "Four-eyes rule: your organisation requires a high-risk or prohibited classification to be "
+            "approved by someone who did not answer or submit it. You answered or submitted this "
+            "determination, so another compliance officer must approve it.",
+            code="four_eyes",
+            extra={"rule": "four_eyes_high_risk", "answered_or_submitted_by": sorted(determination.answerer_ids)},
+        )
+
+
 def determination_approve(*, determination: Determination, actor: User, note: str = "") -> Determination:
     """Approve the rules module's result as it stands."""
     _check_approvable(determination, actor)
+    _check_four_eyes(determination, actor)
     return _approve(determination, actor=actor, note=note.strip(), override=None)
 
 
@@ -256,6 +298,7 @@ def determination_override(
     tier = risk_tier or risk_tier_for(outcome, determination.result.get("transparency", []))
     if outcome == determination.outcome and tier == determination.risk_tier:
         raise ValidationFailed("The override is the same as the result; approve it instead.", code="override_same")
+    _check_four_eyes(determination, actor, outcome=outcome, risk_tier=tier)
     return _approve(determination, actor=actor, note="", override=(outcome, tier, justification))
 
 
@@ -296,6 +339,11 @@ def _approve(
                 "status": determination.status,
                 "risk_tier": determination.effective_risk_tier,
                 "outcome": determination.effective_outcome,
+                "four_eyes": selectors.four_eyes_required(
+                    determination=determination,
+                    outcome=determination.override_outcome,
+                    risk_tier=determination.override_risk_tier,
+                ),
             },
         )
         specs = derive_obligations(rules_result, dates=application_date_map())

@@ -132,6 +132,7 @@ def determination_detail(request, pk: int):
         "approve_form": ApproveForm(),
         "override_form": OverrideForm(),
         "can_approve": has_permission(request.user, "classification.approve"),
+        "four_eyes": selectors.determination_four_eyes(determination=determination, user=request.user),
         "obligation_count": determination.system.obligations.filter(applicable=True).count(),
     }
     return render(request, "governance/determination_detail.html", context)

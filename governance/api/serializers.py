@@ -4,6 +4,7 @@ from governance.choices import EvidenceKind, OutcomeChoice
 from governance.models import ClassificationDraft, Determination, Evidence, Obligation
 from governance.presentation import outcome_headline
 from governance.rules import EVIDENCE_KINDS
+from governance.selectors import four_eyes_required
 from models_registry.choices import RiskTier
 
 
@@ -42,6 +43,10 @@ class DeterminationSerializer(serializers.ModelSerializer):
     # Plain strings ("" when not overridden): the choices are those of outcome and risk_tier.
     override_outcome = serializers.CharField(read_only=True)
     override_risk_tier = serializers.CharField(read_only=True)
+    four_eyes_required = serializers.SerializerMethodField(
+        help_text="Approval must come from someone who did not answer or submit it (the organisation's "
+        "four-eyes rule for high-risk and prohibited results)."
+    )
 
     class Meta:
         model = Determination
@@ -62,7 +67,9 @@ class DeterminationSerializer(serializers.ModelSerializer):
             "answers",
             "result",
             "answered_by",
+            "answer_authors",
             "submitted_by",
+            "four_eyes_required",
             "created_at",
             "approved_by",
             "approved_at",
@@ -78,6 +85,9 @@ class DeterminationSerializer(serializers.ModelSerializer):
 
     def get_headline(self, obj) -> str:
         return outcome_headline(obj.effective_outcome, obj.result)
+
+    def get_four_eyes_required(self, obj) -> bool:
+        return four_eyes_required(determination=obj)
 
 
 class ApproveSerializer(serializers.Serializer):

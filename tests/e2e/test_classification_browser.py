@@ -1,5 +1,5 @@
-"""A compliance officer classifies the bank's credit-scoring system in Chromium, approves the
-result and finds its obligations on the board."""
+"""A compliance officer classifies the bank's credit-scoring system in Chromium; a second compliance
+officer approves the high-risk result (the four-eyes rule) and finds its obligations on the board."""
 
 import pytest
 
@@ -22,6 +22,15 @@ def credit_system(db):
     from models_registry.models import AISystem
 
     call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
+    second = User.objects.create(
+        username="compliance2",
+        first_name="Conrad",
+        last_name="Second",
+        organisation=Organisation.objects.get(slug="acme-bank"),
+        role="compliance_officer",
+    )
+    second.set_password(DEMO_PASSWORD)
+    second.save()
     return AISystem.objects.create(
         organisation=Organisation.objects.get(slug="acme-bank"),
         name="Consumer credit scoring",
@@ -83,11 +92,19 @@ def test_a_compliance_officer_classifies_credit_scoring_approves_it_and_sees_the
     assert "creditworthiness" in page.inner_text("[data-testid=rationale]")
     screenshot("classification-result")
 
+    # She answered and submitted a high-risk result: the page says another officer must approve it.
+    assert "another compliance officer must approve it" in page.inner_text("[data-testid=four-eyes]")
+    assert page.is_disabled("[data-testid=approve]")
+    screenshot("classification-four-eyes")
+    determination_url = page.url
+    page.context.clear_cookies()
+    _log_in(page, live_server.url, "compliance2")
+    page.goto(determination_url)
     page.click("[data-testid=approve]")
     page.wait_for_selector("text=Classification approved")
     assert page.inner_text("[data-testid=determination-status]") == "Approved"
     record = page.inner_text("[data-testid=record]")
-    assert "Chloé Compliance" in record and "Rules version" in record
+    assert "Chloé Compliance" in record and "Conrad Second" in record and "Rules version" in record
 
     page.click("text=Obligations (19)")
     page.wait_for_selector("[data-testid=obligation-table]")
