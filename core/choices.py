@@ -66,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "review.perform",
             "submission.comment",
             "certificate.manage",
+            "finding.escalation_decide",
         }
     ),
     Role.ORG_ADMIN: frozenset(
@@ -78,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "org.manage",
             "review.assign",
             "certificate.manage",
+            "finding.escalation_decide",
         }
     ),
 }

@@ -64,6 +64,7 @@ READ_ONLY = {
         "approvals_needed",
     },
     "audits.certification.transitions": set(),
+    "audits.certification.resolution": {"escalation_problem"},
     "audits.certification.certificates": {"verification_url", "certificate_payload", "effective_status"},
     "governance.risks.services": {
         "threat_library",
@@ -175,6 +176,7 @@ def test_every_services_module_is_found_and_has_its_read_only_list():
         "audits.validation.services",
         "audits.certification.services",
         "audits.certification.certificates",
+        "audits.certification.resolution",
     } <= set(SERVICE_MODULES)
     assert set(SERVICE_MODULES) == set(READ_ONLY), "list the read-only helpers of a new services module"
     assert set(UNAUDITED) <= set(SERVICE_MODULES)

@@ -21,6 +21,8 @@ from audits.certification.models import (
     SignOff,
     Submission,
 )
+from audits.certification.resolution import ESCALATION_OUTCOMES
+from audits.certification.selectors import approval_blockers
 from audits.models import Finding, ValidationRun
 from core.models import User
 from governance.risks.models import Risk
@@ -151,7 +153,20 @@ class SubmissionDecisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FindingDecision
-        fields = ["id", "finding", "check_id", "decision", "justification", "risk", "decided_by", "updated_at"]
+        fields = [
+            "id",
+            "finding",
+            "check_id",
+            "decision",
+            "justification",
+            "risk",
+            "decided_by",
+            "updated_at",
+            "mitigation_run",
+            "mitigated_at",
+            "escalation_decided_by",
+            "escalation_decided_at",
+        ]
         read_only_fields = fields
 
 
@@ -183,7 +198,7 @@ class SubmissionConditionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Condition
-        fields = ["id", "text", "owner", "due_date", "status", "met_at", "met_note"]
+        fields = ["id", "text", "owner", "due_date", "status", "met_at", "met_note", "finding"]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer)
@@ -216,14 +231,28 @@ class SubmissionRerunSerializer(serializers.ModelSerializer):
         return reverse("api:submission-rerun-diff", args=[rerun.submission_id, rerun.run_id])
 
 
+class ApprovalBlockerSerializer(serializers.Serializer):
+    """A finding that stops an approval (the same shape as a 409's `extra.blockers`)."""
+
+    finding = serializers.IntegerField()
+    check_id = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.CharField()
+    decision = serializers.CharField(allow_null=True, help_text="The current decision, null when undecided.")
+    kind = serializers.CharField(help_text="undecided, mitigation_required or escalated.")
+    reason = serializers.CharField()
+    url = serializers.CharField(help_text="The finding on the sign-off page.")
+
+
 def _review_state(submission) -> dict:
-    # Cached on the instance: both fields of one answer come from the same two queries.
+    # Cached on the instance: the fields of one answer come from the same queries.
     if not hasattr(submission, "_api_review_state"):
         submission._api_review_state = {
             "approvals_needed": sorted(services.approvals_needed(submission)),
             "undecided_critical": list(
                 services.undecided_critical_findings(submission).values_list("check_id", flat=True)
             ),
+            "approval_blockers": approval_blockers(submission=submission),
         }
     return submission._api_review_state
 
@@ -235,6 +264,10 @@ class SubmissionStatusSerializer(serializers.ModelSerializer):
         help_text='Reviewer roles whose approval is missing ("any" for one reviewer of any role).'
     )
     undecided_critical = serializers.SerializerMethodField(help_text="Critical findings without a decision.")
+    approval_blockers = serializers.SerializerMethodField(
+        help_text="Every finding that stops an approval: undecided, require mitigation without a mitigating "
+        "run or a condition, or escalated and not decided by the escalation role."
+    )
     certificate = serializers.SerializerMethodField()
 
     class Meta:
@@ -248,12 +281,17 @@ class SubmissionStatusSerializer(serializers.ModelSerializer):
             "decided_at",
             "approvals_needed",
             "undecided_critical",
+            "approval_blockers",
             "certificate",
         ]
         read_only_fields = fields
 
     def get_approvals_needed(self, submission) -> list[str]:
         return _review_state(submission)["approvals_needed"]
+
+    @extend_schema_field(ApprovalBlockerSerializer(many=True))
+    def get_approval_blockers(self, submission) -> list[dict]:
+        return _review_state(submission)["approval_blockers"]
 
     def get_undecided_critical(self, submission) -> list[str]:
         return _review_state(submission)["undecided_critical"]
@@ -407,6 +445,28 @@ class SignOffConditionSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000)
     owner = serializers.IntegerField(help_text="User id of the person responsible, in your organisation.")
     due_date = serializers.DateField()
+
+
+class FindingConditionCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Default: “Mitigate <check>: <title>”."
+    )
+    owner = serializers.IntegerField(help_text="User id of the person responsible, in your organisation.")
+    due_date = serializers.DateField()
+
+
+class FindingMitigationSerializer(serializers.Serializer):
+    run = _OrgField(
+        queryset=ValidationRun.objects.all(),
+        permission="validation.view",
+        help_text="A later succeeded run of the same AI system in which the finding's check passed.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+
+
+class FindingEscalationDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[(d.value, d.label) for d in ESCALATION_OUTCOMES])
+    justification = serializers.CharField(max_length=10_000, help_text="Required, 10+ characters.")
 
 
 class SubmissionSignSerializer(serializers.Serializer):

@@ -30,7 +30,10 @@ from audits.api.certification_serializers import (
     CertificateVerificationSerializer,
     ConditionMetSerializer,
     FindingCommentCreateSerializer,
+    FindingConditionCreateSerializer,
     FindingDecideSerializer,
+    FindingEscalationDecideSerializer,
+    FindingMitigationSerializer,
     RerunDiffSerializer,
     SignOffResultSerializer,
     SubmissionAssignmentSerializer,
@@ -51,7 +54,7 @@ from audits.api.certification_serializers import (
     SubmissionStatusSerializer,
 )
 from audits.certification import certificates as certificate_services
-from audits.certification import public_views, services
+from audits.certification import public_views, resolution, services
 from audits.certification.choices import SubmissionStatus
 from audits.certification.freeze import results_diff
 from audits.certification.models import (
@@ -221,6 +224,69 @@ class FindingDecideApi(APIView):
         return Response(SubmissionDecisionSerializer(decision).data)
 
 
+class FindingConditionApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "review.perform"
+
+    @extend_schema(
+        request=FindingConditionCreateSerializer,
+        responses={201: SubmissionConditionSerializer},
+        summary="Make a “require mitigation” finding a condition of the certificate (assigned reviewer)",
+        description="The owner must mitigate it by the due date; an overdue condition suspends the certificate. "
+        "409 `not_mitigation_required`, `already_condition`, `already_mitigated`.",
+    )
+    def post(self, request, pk: int, finding_pk: int):
+        submission = _submission(request, pk)
+        finding = _finding(request, submission, finding_pk)
+        data = _valid(FindingConditionCreateSerializer, request)
+        condition = resolution.finding_condition_create(
+            actor=request.user, submission=submission, finding=finding, **data
+        )
+        return Response(SubmissionConditionSerializer(condition).data, status=status.HTTP_201_CREATED)
+
+
+class FindingMitigationApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "review.perform"
+
+    @extend_schema(
+        request=FindingMitigationSerializer,
+        responses={200: SubmissionDecisionSerializer},
+        summary="Record that a later run shows a “require mitigation” finding fixed (assigned reviewer)",
+        description="The run must be a later succeeded run of the same AI system in which the check passed "
+        "against the same threshold; otherwise 400 naming why (`mitigation_check_not_passed`, ...).",
+    )
+    def post(self, request, pk: int, finding_pk: int):
+        submission = _submission(request, pk)
+        finding = _finding(request, submission, finding_pk)
+        data = _valid(FindingMitigationSerializer, request)
+        decision = resolution.finding_mitigation_record(
+            actor=request.user, submission=submission, finding=finding, run=data["run"], note=data["note"]
+        )
+        return Response(SubmissionDecisionSerializer(decision).data)
+
+
+class FindingEscalationDecideApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "finding.escalation_decide"
+
+    @extend_schema(
+        request=FindingEscalationDecideSerializer,
+        responses={200: SubmissionDecisionSerializer},
+        summary="Decide an escalated finding (compliance officer or organisation admin, not the one who escalated)",
+        description="403 `separation_of_duties` for the person who escalated it, the uploader or submitter, or a "
+        "conflicted person; 409 `not_escalated`.",
+    )
+    def post(self, request, pk: int, finding_pk: int):
+        submission = _submission(request, pk)
+        finding = _finding(request, submission, finding_pk)
+        data = _valid(FindingEscalationDecideSerializer, request)
+        decision = resolution.finding_escalation_decide(
+            actor=request.user, submission=submission, finding=finding, **data
+        )
+        return Response(SubmissionDecisionSerializer(decision).data)
+
+
 class FindingCommentApi(APIView):
     permission_classes = [HasPortalPermission]
     permission = "submission.comment"
@@ -289,10 +355,14 @@ class SubmissionSignApi(APIView):
         request=SubmissionSignSerializer,
         responses={201: SignOffResultSerializer},
         summary="Sign off: approve, approve with conditions, or reject (assigned reviewer)",
-        description="Needs your password and a reason. 409 `critical_undecided` while a critical "
-        "finding has no decision; 409 `second_approver_needed` for a second approval of "
-        "the same role on a high-risk system. The last required approval issues the "
-        "certificate.",
+        description="Needs your password and a reason. An approval is refused with 409 "
+        "`findings_unresolved` (`critical_undecided` when a critical finding has no decision) while any "
+        "finding is undecided, at require mitigation without a mitigating run or a condition, or "
+        "escalated and undecided by the escalation role: `extra.blockers` names each one (finding id, "
+        "check_id, title, kind, reason, url). A rejection is refused only while a critical finding has no "
+        "decision. 409 `second_approver_needed` for a second approval of the same role on a high-risk "
+        "system; 403 `approved_classification` for a signer who approved the classification the "
+        "submission rests on (four-eyes, high-risk). The last required approval issues the certificate.",
     )
     def post(self, request, pk: int):
         submission = _submission(request, pk)

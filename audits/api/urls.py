@@ -20,6 +20,21 @@ urlpatterns = [
         name="submission-finding-decide",
     ),
     path(
+        "submissions/<int:pk>/findings/<int:finding_pk>/condition/",
+        certification.FindingConditionApi.as_view(),
+        name="submission-finding-condition",
+    ),
+    path(
+        "submissions/<int:pk>/findings/<int:finding_pk>/mitigation/",
+        certification.FindingMitigationApi.as_view(),
+        name="submission-finding-mitigation",
+    ),
+    path(
+        "submissions/<int:pk>/findings/<int:finding_pk>/escalation-decision/",
+        certification.FindingEscalationDecideApi.as_view(),
+        name="submission-finding-escalation-decision",
+    ),
+    path(
         "submissions/<int:pk>/findings/<int:finding_pk>/comments/",
         certification.FindingCommentApi.as_view(),
         name="submission-finding-comment",

@@ -209,3 +209,48 @@ class ConditionMetForm(forms.Form):
         label="How it was met",
         error_messages={"required": "Say how the condition was met."},
     )
+
+
+# --- resolving findings before sign-off (audits.certification.resolution) ---------------------------
+
+
+class FindingConditionForm(forms.Form):
+    """Make a "require mitigation" finding a condition of the certificate."""
+
+    text = forms.CharField(max_length=2000, required=False, label="Condition")
+    owner = PersonChoiceField(queryset=None, empty_label="— owner —")
+    due_date = forms.DateField(widget=DATE_INPUT, error_messages={"invalid": BAD_DATE})
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = members
+
+
+class FindingMitigationForm(forms.Form):
+    """Point to a later run of the system in which the finding's check passed."""
+
+    run = forms.ModelChoiceField(queryset=None, empty_label="— later run where the check passed —", label="Run")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000, required=False, label="Note")
+
+    def __init__(self, *args, runs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run"].queryset = runs
+        self.fields["run"].label_from_instance = lambda run: (
+            f"#{run.pk} · version {run.model_version.version_label if run.model_version_id else '—'}"
+            f" · finished {run.finished_at:%Y-%m-%d %H:%M}"
+        )
+
+
+class EscalationDecisionForm(forms.Form):
+    """The escalation role's decision on an escalated finding."""
+
+    decision = forms.ChoiceField(
+        choices=[
+            (d.value, d.label)
+            for d in (DecisionKind.ACCEPT_RISK, DecisionKind.REQUIRE_MITIGATION, DecisionKind.FALSE_POSITIVE)
+        ],
+        widget=forms.RadioSelect,
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, help_text="Required: why you decide so."
+    )

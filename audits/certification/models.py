@@ -119,6 +119,19 @@ class FindingDecision(OrgOwnedModel):
     justification = models.TextField(blank=True)
     risk = models.ForeignKey("governance.Risk", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # "Require mitigation" resolved by a later run of the system in which the check passed.
+    mitigation_run = models.ForeignKey(
+        "audits.ValidationRun", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    mitigated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the escalation role decided an escalated finding: reviewers cannot change it after.
+    escalation_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    escalation_decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["submission", "finding"], name="decision_unique")]
@@ -174,8 +187,18 @@ class DissentingOpinion(OrgOwnedModel):
 
 
 class Condition(OrgOwnedModel):
+    """Something the certificate holds the ML team to, with an owner and a due date: set by a
+    signer (`signoff`), or a "require mitigation" finding turned into a condition before sign-off
+    (`finding`, `created_by`)."""
+
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="conditions")
-    signoff = models.ForeignKey(SignOff, on_delete=models.PROTECT, related_name="conditions")
+    signoff = models.ForeignKey(SignOff, on_delete=models.PROTECT, null=True, blank=True, related_name="conditions")
+    finding = models.ForeignKey(
+        "audits.Finding", on_delete=models.PROTECT, null=True, blank=True, related_name="conditions"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     text = models.TextField()
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     due_date = models.DateField()
@@ -186,6 +209,13 @@ class Condition(OrgOwnedModel):
 
     class Meta:
         ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "finding"],
+                condition=models.Q(finding__isnull=False),
+                name="condition_once_per_finding",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.text[:80]

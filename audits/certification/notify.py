@@ -31,6 +31,15 @@ def compliance_team(organisation_id: int):
     )
 
 
+def escalation_team(organisation_id: int):
+    """Who decides escalated findings: the active holders of `finding.escalation_decide`."""
+    from core.choices import ROLE_PERMISSIONS
+    from core.models import User
+
+    roles = [role for role, permissions in ROLE_PERMISSIONS.items() if "finding.escalation_decide" in permissions]
+    return list(User.objects.filter(organisation_id=organisation_id, is_active=True, role__in=roles))
+
+
 def reviewers(submission, *, exclude=None):
     return [
         a.reviewer

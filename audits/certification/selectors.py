@@ -212,3 +212,83 @@ def reviewer_state(*, user, submission: Submission) -> dict:
 
 def signoff_summary(*, submission: Submission) -> list:
     return list(submission.signoffs.select_related("signer").prefetch_related("conditions__owner"))
+
+
+ESCALATION_ROLE = "a compliance officer or organisation admin other than the person who escalated it"
+
+
+def _blocker(submission: Submission, finding, decision, kind: str, reason: str) -> dict:
+    from audits.certification.notify import submission_url
+
+    return {
+        "finding": finding.pk,
+        "check_id": finding.check_id,
+        "title": finding.title,
+        "severity": finding.severity,
+        "decision": decision.decision if decision else None,
+        "kind": kind,
+        "reason": reason,
+        "url": f"{submission_url(submission)}#finding-{finding.pk}",
+    }
+
+
+def approval_blockers(*, submission: Submission) -> list[dict]:
+    """Every finding of the submission's run that stops an approval (and so the certificate), most
+    severe first: undecided; decided "require mitigation" but neither mitigated by a later run nor
+    made a condition of the certificate; or escalated and not yet decided by the escalation role.
+    Each as {finding, check_id, title, severity, decision, kind, reason, url}."""
+    from audits.certification.choices import DecisionKind
+    from audits.choices import SEVERITY_RANK
+
+    findings = sorted(
+        submission.validation_run.findings.all(), key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.check_id)
+    )
+    decisions = {d.finding_id: d for d in submission.decisions.select_related("decided_by")}
+    conditioned = set(submission.conditions.filter(finding__isnull=False).values_list("finding_id", flat=True))
+    blockers = []
+    for finding in findings:
+        decision = decisions.get(finding.pk)
+        if decision is None:
+            blockers.append(_blocker(submission, finding, None, "undecided", "No decision yet."))
+        elif decision.decision == DecisionKind.REQUIRE_MITIGATION and not (
+            decision.mitigation_run_id or finding.pk in conditioned
+        ):
+            blockers.append(
+                _blocker(
+                    submission,
+                    finding,
+                    decision,
+                    "mitigation_required",
+                    "Decided “require mitigation”: not yet shown fixed by a later run of the system, nor made "
+                    "a condition of the certificate with an owner and a due date.",
+                )
+            )
+        elif decision.decision == DecisionKind.ESCALATE:
+            who = decision.decided_by.get_full_name() or decision.decided_by.username
+            blockers.append(
+                _blocker(
+                    submission,
+                    finding,
+                    decision,
+                    "escalated",
+                    f"Escalated by {who}: waiting for a decision by {ESCALATION_ROLE}.",
+                )
+            )
+    return blockers
+
+
+def mitigation_runs(*, submission: Submission, finding) -> QuerySet:
+    """Succeeded runs of the submission's system finished after its run, in which the finding's
+    check passed: the runs that can show a "require mitigation" finding fixed."""
+    from audits.models import ValidationRun
+
+    original = submission.validation_run
+    runs = ValidationRun.objects.filter(
+        system_id=submission.system_id,
+        status="succeeded",
+        results__check_id=finding.check_id,
+        results__status="pass",
+    ).exclude(pk=original.pk)
+    if original.finished_at:
+        runs = runs.filter(finished_at__gt=original.finished_at)
+    return runs.select_related("model_version").order_by("-finished_at", "-pk")

@@ -467,6 +467,7 @@ def finding_decide(
         submission = _lock(submission)
         _active_reviewer(actor, submission)
         current = FindingDecision.objects.filter(submission=submission, finding=finding).first()
+        _refuse_settled_decision(submission, finding, current)
         before = {"decision": current.decision, "justification": current.justification} if current else None
         record, _ = FindingDecision.objects.update_or_create(
             submission=submission,
@@ -496,6 +497,30 @@ def finding_decide(
         submission_touch(submission)
         _notify_decision(submission, finding, decision, actor)
     return record
+
+
+def _refuse_settled_decision(submission: Submission, finding, current: FindingDecision | None) -> None:
+    """A reviewer no longer changes a decision that is escalated (the escalation role decides it),
+    that the escalation role decided, or whose mitigation is on record (a run or a condition)."""
+    if current is None:
+        return
+    if current.decision == DecisionKind.ESCALATE:
+        raise Conflict(
+            f"{finding.check_id} is escalated: only the escalation role (a compliance officer or "
+            "organisation admin other than the person who escalated it) decides it now.",
+            code="escalated",
+        )
+    if current.escalation_decided_by_id:
+        raise Conflict(
+            f"{finding.check_id} was decided on escalation; a reviewer cannot change that decision.",
+            code="escalation_decided",
+        )
+    if current.mitigation_run_id or submission.conditions.filter(finding=finding).exists():
+        raise Conflict(
+            f"{finding.check_id} is resolved (mitigated by a later run, or a condition of the certificate); "
+            "its decision can no longer change.",
+            code="mitigation_recorded",
+        )
 
 
 DECISION_SOURCE = "audits.findingdecision"
@@ -578,7 +603,7 @@ def finding_decision_raise_risk(*, actor, decision: FindingDecision):
 def _notify_decision(submission, finding, decision, actor) -> None:
     recipients = [submission.submitted_by]
     if decision == DecisionKind.ESCALATE:
-        recipients += notify.compliance_team(submission.organisation_id)
+        recipients += notify.escalation_team(submission.organisation_id)
     label = DecisionKind(decision).label
     transaction.on_commit(
         lambda: notify.send(
@@ -789,6 +814,27 @@ def _check_validity(valid_until: date | None, *, required: bool) -> date:
     return valid_until
 
 
+BLOCKER_WORDS = {"undecided": "no decision", "mitigation_required": "not mitigated", "escalated": "escalated"}
+
+
+def _refuse_approval_past_blockers(submission: Submission, undecided_critical: list[str]) -> None:
+    """An approval (and so the certificate) waits until every finding of the run is resolved
+    (docs/certificates.md, "Unresolved findings block approval"). The refusal names each blocker."""
+    from audits.certification.selectors import approval_blockers
+
+    blockers = approval_blockers(submission=submission)
+    if not blockers:
+        return
+    named = ", ".join(f"{b['check_id']} ({BLOCKER_WORDS[b['kind']]})" for b in blockers)
+    raise Conflict(
+        f"Approval is refused while {len(blockers)} finding(s) are unresolved: {named}. Decide each one; "
+        "a finding at “require mitigation” must be shown fixed by a later run or made a condition of the "
+        "certificate, and an escalated one decided by the escalation role.",
+        code="critical_undecided" if undecided_critical else "findings_unresolved",
+        extra={"findings": undecided_critical, "blockers": blockers},
+    )
+
+
 def approvals_needed(submission: Submission) -> set[str]:
     """The reviewer roles whose approval is still missing. High-risk systems need two distinct
     approvers, an auditor and a compliance officer; the others need one reviewer's approval."""
@@ -813,7 +859,8 @@ def submission_sign(
     expected_version: int | None = None,
 ) -> SignOff:
     """Sign off: approve, approve with conditions, or reject. Needs the signer's password and a
-    reason; refused while a critical finding has no decision. Issues the certificate when the last
+    reason; a rejection is refused while a critical finding has no decision, an approval while any
+    finding is unresolved (`selectors.approval_blockers`). Issues the certificate when the last
     required approval arrives."""
     if decision not in SignOffDecision.values:
         raise ValidationFailed(
@@ -843,13 +890,15 @@ def submission_sign(
         submission = _lock(submission, expected_version)
         assignment = _active_reviewer(actor, submission)
         undecided = list(undecided_critical_findings(submission).values_list("check_id", flat=True))
-        if undecided:
+        if undecided and decision == SignOffDecision.REJECT:
             raise Conflict(
                 f"Sign-off is refused while {len(undecided)} critical finding(s) have no decision: "
                 f"{', '.join(undecided)}.",
                 code="critical_undecided",
                 extra={"findings": undecided},
             )
+        if decision != SignOffDecision.REJECT:
+            _refuse_approval_past_blockers(submission, undecided)
         if (
             decision != SignOffDecision.REJECT
             and submission.risk_tier == "high"

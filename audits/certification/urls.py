@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audits.certification import views
+from audits.certification import resolution_views, views
 
 app_name = "certification"
 urlpatterns = [
@@ -29,6 +29,21 @@ urlpatterns = [
         "certification/submissions/<int:pk>/findings/<int:finding_pk>/comments/",
         views.finding_comments,
         name="finding_comments",
+    ),
+    path(
+        "certification/submissions/<int:pk>/findings/<int:finding_pk>/condition/",
+        resolution_views.finding_condition,
+        name="finding_condition",
+    ),
+    path(
+        "certification/submissions/<int:pk>/findings/<int:finding_pk>/mitigation/",
+        resolution_views.finding_mitigation,
+        name="finding_mitigation",
+    ),
+    path(
+        "certification/submissions/<int:pk>/findings/<int:finding_pk>/escalation-decision/",
+        resolution_views.finding_escalation_decide,
+        name="finding_escalation_decide",
     ),
     path(
         "certification/submissions/<int:pk>/findings/<int:finding_pk>/raise-risk/",

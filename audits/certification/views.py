@@ -32,7 +32,10 @@ from audits.certification.forms import (
     ConditionMetForm,
     ConflictForm,
     DissentForm,
+    EscalationDecisionForm,
+    FindingConditionForm,
     FindingDecisionForm,
+    FindingMitigationForm,
     ReasonForm,
     SignOffForm,
     SubmissionCreateForm,
@@ -40,6 +43,7 @@ from audits.certification.forms import (
     VersionedForm,
 )
 from audits.certification.freeze import results_diff
+from audits.certification.resolution import escalation_problem
 from audits.choices import CheckStatus, Severity
 from audits.validation.views import validation_status_context
 from core.errors import Conflict
@@ -57,6 +61,7 @@ FIELD_ALIASES = {
     "decision": ("decision",),
     "reviewer": ("reviewer",),
     "validation_run": ("validation_run",),
+    "run": ("run",),
 }
 
 
@@ -207,8 +212,35 @@ def _decision_form(request, submission, finding, data=None):
     )
 
 
+def _resolution_forms(request, submission, finding, state, bound: dict, conditions: dict) -> None:
+    """The forms that resolve a finding before sign-off: mitigation or condition for a "require
+    mitigation" decision (the reviewers), the escalation role's decision for an escalated one."""
+    decision = finding.decision
+    finding.made_condition = conditions.get(finding.pk)
+    finding.condition_form = finding.mitigation_form = finding.escalation_form = None
+    if decision is None:
+        return
+    pending = not (decision.mitigation_run_id or finding.made_condition)
+    if decision.decision == DecisionKind.REQUIRE_MITIGATION and pending and state["can_decide"]:
+        finding.condition_form = bound.get(("condition", finding.pk)) or FindingConditionForm(
+            prefix=f"cond{finding.pk}",
+            members=_members(submission),
+            initial={"text": f"Mitigate {finding.check_id}: {finding.title}"},
+        )
+        finding.mitigation_form = bound.get(("mitigation", finding.pk)) or FindingMitigationForm(
+            prefix=f"mit{finding.pk}", runs=selectors.mitigation_runs(submission=submission, finding=finding)
+        )
+    escalated = decision.decision == DecisionKind.ESCALATE and submission.status == "in_review"
+    if escalated and not escalation_problem(person=request.user, submission=submission, record=decision):
+        finding.escalation_form = bound.get(("escalation", finding.pk)) or EscalationDecisionForm(
+            prefix=f"esc{finding.pk}"
+        )
+
+
 def _finding_forms(request, submission, findings, state, bound: dict) -> None:
+    conditions = {c.finding_id: c for c in submission.conditions.filter(finding__isnull=False).select_related("owner")}
     for finding in findings:
+        _resolution_forms(request, submission, finding, state, bound, conditions)
         if state["can_decide"] or ("decision", finding.pk) in bound:  # a refusal is shown where it was typed
             finding.decision_form = bound.get(("decision", finding.pk)) or _decision_form(request, submission, finding)
         finding.comment_form = bound.get(("comment", finding.pk)) or CommentForm(prefix=f"c{finding.pk}")
@@ -306,6 +338,7 @@ def _workspace_context(request, submission, bound: dict) -> dict:
         "certificate_form": bound.get("certificate") or CertificateChangeForm(),
         "reruns": submission.reruns.select_related("run", "requested_by"),
         "undecided_critical": list(services.undecided_critical_findings(submission).values_list("check_id", flat=True)),
+        "approval_blockers": selectors.approval_blockers(submission=submission),
         "decided_count": sum(1 for f in findings if f.decision),
         "outcome_label": dict(OutcomeChoice.choices).get(
             (submission.frozen.get("classification") or {}).get("outcome")
@@ -376,6 +409,7 @@ def _finding_card(
         "findings": findings,
         "decided_count": sum(1 for f in findings if f.decision),
         "undecided_critical": [f.check_id for f in findings if f.severity == "critical" and not f.decision],
+        "approval_blockers": selectors.approval_blockers(submission=submission) if progress else [],
     }
     return render(request, "audits/certification/_finding_card.html", context)
 

@@ -270,7 +270,7 @@ def test_a_minimal_risk_system_needs_one_reviewers_approval(minimal_certifiable,
 
 
 def test_a_rejection_ends_the_submission_without_a_certificate(in_review, auditor, compliance_officer):
-    decide_all(in_review, auditor, decision="require_mitigation")
+    decide_all(in_review, auditor)
     svc.submission_sign(
         actor=auditor, submission=in_review, decision="approve", password=PASSWORD, reason="I think it can go live."
     )

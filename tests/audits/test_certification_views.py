@@ -100,7 +100,7 @@ def test_an_ml_engineer_of_another_organisation_gets_404_on_the_submit_form(cert
 
 def test_only_assigned_reviewers_record_decisions(permission_matrix, in_review):
     url = reverse("certification:finding_decide", args=[in_review.pk, finding(in_review, "FAIR-02").pk])
-    data = {f"f{finding(in_review, 'FAIR-02').pk}-decision": "escalate"}
+    data = {f"f{finding(in_review, 'FAIR-02').pk}-decision": "require_mitigation"}
     assert permission_matrix(lambda c: c.post(url, data)) == {
         "anonymous": LOGIN,
         "ml_engineer": 403,
@@ -620,7 +620,8 @@ def test_sign_off_input_problems_get_a_clear_message_and_keep_the_input(in_revie
 
 def test_sign_off_with_an_undecided_critical_finding_is_refused(in_review, auditor):
     response = post_sign(auditor, in_review)
-    assert "critical finding(s) have no decision: PERF-01" in text_of(response)
+    assert response.status_code == 409
+    assert "Approval is refused while 2 finding(s) are unresolved: PERF-01 (no decision)" in text_of(response)
 
 
 def test_a_malformed_condition_date_is_named_and_the_condition_text_is_kept(in_review, auditor, ml_engineer):
