@@ -3,6 +3,51 @@
 (function () {
   "use strict";
 
+  // Long labels (feature names such as months_since_most_recent_delinquency) break over lines at
+  // "_" or a space, about `width` characters a line: plotly neither wraps nor shortens them.
+  function wrap(text, width) {
+    if (typeof text !== "string" || text.length <= width) return text;
+    var lines = [], line = "";
+    text.split(/(?<=[_ ])/).forEach(function (part) {
+      if (line && (line + part).length > width) { lines.push(line); line = ""; }
+      line += part;
+    });
+    lines.push(line);
+    return lines.join("<br>");
+  }
+
+  // The stored figures carry fixed margins; on screen the axes take the room their labels need
+  // (automargin), category labels wrap to the chart's width, and the title sits left under
+  // plotly's toolbar (top right) rather than beneath it; narrow charts go without the toolbar.
+  function fit(figure, width) {
+    var chars = Math.max(14, Math.floor(width / 3 / 7));
+    var data = (figure.data || []).map(function (trace) {
+      var copy = Object.assign({}, trace);
+      if (copy.orientation === "h" && Array.isArray(copy.y)) copy.y = copy.y.map(function (v) { return wrap(v, chars); });
+      return copy;
+    });
+    var layout = Object.assign({}, figure.layout || {}, {autosize: true});
+    ["xaxis", "yaxis"].forEach(function (name) {
+      var axis = Object.assign({}, layout[name] || {}, {automargin: true});
+      if (Array.isArray(axis.ticktext)) axis.ticktext = axis.ticktext.map(function (v) { return wrap(v, chars); });
+      layout[name] = axis;
+    });
+    var title = layout.title;
+    if (typeof title === "string") title = {text: title};
+    var lines = 0;
+    if (title && title.text) {
+      var text = wrap(title.text, Math.max(20, Math.floor(width / 8)));
+      lines = text.split("<br>").length;
+      layout.title = Object.assign({}, title, {text: text, x: 0, xref: "container", xanchor: "left",
+                                               y: 1, yref: "container", yanchor: "top", pad: {l: 12, t: 34}});
+    }
+    layout.margin = Object.assign({}, layout.margin || {});
+    layout.margin.t = Math.max(layout.margin.t || 0, 44 + 20 * lines);
+    // Below about 480 px the toolbar wraps onto the title and the plot; a phone pinches instead.
+    var config = {responsive: true, displaylogo: false, displayModeBar: width >= 480 ? "hover" : false};
+    return {data: data, layout: layout, config: config};
+  }
+
   function draw(details) {
     if (details.dataset.state === "loading" || details.dataset.state === "drawn") return;
     details.dataset.state = "loading";
@@ -18,8 +63,9 @@
           var chart = document.createElement("div");
           chart.className = "chart";
           box.appendChild(chart);
-          var layout = Object.assign({}, figure.layout || {}, {autosize: true});
-          window.Plotly.newPlot(chart, figure.data || [], layout, {responsive: true, displaylogo: false});
+          chart.figure = figure;
+          var fitted = fit(figure, chart.clientWidth || box.clientWidth || 600);
+          window.Plotly.newPlot(chart, fitted.data, fitted.layout, fitted.config);
         });
         details.dataset.state = "drawn";
       })
@@ -28,6 +74,19 @@
         details.dataset.state = "";
       });
   }
+
+  // A phone turned sideways or a resized window: labels and title are wrapped again for the new width.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      document.querySelectorAll(".chart.js-plotly-plot").forEach(function (chart) {
+        if (!chart.figure || !chart.clientWidth) return;
+        var fitted = fit(chart.figure, chart.clientWidth);
+        window.Plotly.react(chart, fitted.data, fitted.layout, fitted.config);
+      });
+    }, 100);
+  });
 
   // "toggle" does not bubble; listening in the capture phase catches every <details> on the page.
   document.addEventListener("toggle", function (event) {
