@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -22,10 +22,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audits.certification import certificates, signing
+from audits.certification.choices import SignOffDecision, SubmissionStatus
 from audits.certification.models import Certificate
 from core.api.throttling import ClientAddressThrottle
+from core.choices import Role
 from core.errors import NotFound, PortalError, TooLarge, ValidationFailed
 from core.input_guard import body_limit
+from governance.choices import OutcomeChoice
+from models_registry.choices import RiskTier
 
 MAX_DOCUMENT_BYTES = 256 * 1024
 # Room for the multipart boundaries and the other form fields around an uploaded file.
@@ -82,6 +86,27 @@ class Verification:
     def good(self) -> bool:
         return self.status == "valid" and self.signature_valid and self.issued_by_this_portal
 
+    @property
+    def words(self) -> dict:
+        """The payload's codes in the words people read (the choices' labels), for the page; the
+        signed document and the API keep the codes."""
+        payload = self.payload or {}
+        return {
+            "risk_tier": _label(RiskTier, payload.get("risk_tier")),
+            "outcome": _label(OutcomeChoice, (payload.get("classification") or {}).get("outcome")),
+            "decision": _label(SubmissionStatus, payload.get("decision")),
+            "issued_at": _when(payload.get("issued_at")),
+            "signers": [
+                {
+                    "name": signer.get("name") or signer.get("username"),
+                    "role": _label(Role, signer.get("role")),
+                    "decision": _label(SignOffDecision, signer.get("decision")),
+                    "signed_at": _when(signer.get("signed_at")),
+                }
+                for signer in payload.get("signers") or []
+            ],
+        }
+
     def as_dict(self) -> dict:
         return {
             "status": self.status,
@@ -90,6 +115,24 @@ class Verification:
             "certificate_id": self.certificate_id,
             "reason": self.reason,
         }
+
+
+def _label(choices, code) -> str:
+    """The label of `code` in `choices`; an unknown code (a newer portal's) as it is."""
+    if not code:
+        return ""
+    return str(dict(choices.choices).get(code, code))
+
+
+def _when(value) -> str:
+    """An ISO timestamp of the payload as "2026-12-02 17:11 UTC" (as it is if it does not parse)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 # --- the check ---------------------------------------------------------------------------------
