@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -36,6 +36,29 @@ def _last_verification(organisation_id: int):
     )
 
 
+# The session key under which the log-in signal keeps the time of the log-in before this session's.
+PREVIOUS_LOGIN_KEY = "previous_login"
+
+
+def login_latest(*, user: User) -> datetime | None:
+    """When the user last logged in, from the audit trail (None if never)."""
+    return (
+        AuditEvent.objects.filter(organisation_id=user.organisation_id, actor_id=user.pk, verb="auth.login")
+        .order_by("-timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+
+
+def login_previous(*, session) -> datetime | None:
+    """The log-in before the one that opened `session` (kept by the log-in signal), or None."""
+    value = session.get(PREVIOUS_LOGIN_KEY) or ""
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def home_stats(*, user: User) -> dict:
     """The numbers on a user's home page, all counted from the database."""
     now = timezone.now()
@@ -43,7 +66,6 @@ def home_stats(*, user: User) -> dict:
     stats = {
         "my_events_7d": org_events.filter(actor_id=user.pk, timestamp__gte=now - timedelta(days=7)).count(),
         "my_tokens": ApiToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now)).count(),
-        "last_login": user.last_login,
     }
     if has_permission(user, "audit.view"):
         stats["org_events_7d"] = org_events.filter(timestamp__gte=now - timedelta(days=7)).count()

@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from core import context
+from core.selectors import PREVIOUS_LOGIN_KEY, login_latest
 from core.trail import audit_record
 
 
@@ -15,6 +16,10 @@ def _login(sender, request, user, **kwargs):
     # a test's force_login) updating would leave this user as the actor of everything that follows.
     if context.current().request_id:
         context.update(actor_id=user.pk)
+    # Read before this log-in is recorded: by now Django has already set last_login to this one.
+    previous = login_latest(user=user)
+    if request is not None and hasattr(request, "session"):
+        request.session[PREVIOUS_LOGIN_KEY] = previous.isoformat() if previous else ""
     audit_record(verb="auth.login", actor=user, target=user)
 
 

@@ -15,7 +15,7 @@ from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleFor
 from core.models import ApiToken, User
 from core.notifications import is_local_path, notification_mark_read
 from core.permissions import get_for_user, require_permission
-from core.selectors import home_stats, notification_list, user_list
+from core.selectors import home_stats, login_previous, notification_list, user_list
 from core.services import (
     api_token_create,
     api_token_revoke,
@@ -39,7 +39,11 @@ def server_error(request, template_name: str = "500.html"):
 def home(request):
     if request.user.organisation_id is None:
         return render(request, "core/home_staff.html")
-    context = {"stats": home_stats(user=request.user), "role": request.user.role}
+    context = {
+        "stats": home_stats(user=request.user),
+        "role": request.user.role,
+        "previous_login": login_previous(session=request.session),
+    }
     return render(request, "core/home.html", context)
 
 
