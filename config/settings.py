@@ -77,6 +77,8 @@ MIDDLEWARE = [
     # A service error (core.errors) leaving an HTML view: its 403/404/409/400 page (core/views_errors.py).
     "core.views_errors.PortalErrorMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    # DEBUG only: the portal's 404 page rather than Django's list of every URL (core/views_errors.py).
+    "core.views_errors.DebugNotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -21,8 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from core.errors import NotAllowed, NotFound, PortalError
@@ -106,3 +107,33 @@ class PortalErrorMiddleware:
         if not isinstance(exception, PortalError) or request.path_info.startswith("/api/"):
             return None
         return error_page(request, exception)
+
+
+class DebugNotFoundMiddleware:
+    """With DEBUG on (`make run`) Django answers a 404 with its technical page, which lists every
+    URL pattern; a person who opens a wrong address gets the portal's own 404 page instead, as in
+    production (there Django's handler renders templates/404.html itself). The API keeps Django's
+    answer. Listed after SecurityHeadersMiddleware, so the page gets the same headers as any page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # No resolver match: no URL pattern matched, and the 404 is Django's technical page.
+        if response.status_code == 404 and request.resolver_match is None and self._applies(request):
+            return self._page(request)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404) and self._applies(request):
+            return self._page(request)
+        return None
+
+    @staticmethod
+    def _applies(request) -> bool:
+        return settings.DEBUG and not request.path_info.startswith("/api/")
+
+    @staticmethod
+    def _page(request) -> HttpResponse:
+        return render(request, "404.html", status=404)
