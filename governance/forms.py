@@ -23,7 +23,10 @@ class ApproveForm(forms.Form):
 
 
 class OverrideForm(forms.Form):
-    outcome = forms.ChoiceField(choices=OutcomeChoice.choices, label="Outcome instead")
+    # An empty first choice: nothing is preselected (the first outcome is "Prohibited practice").
+    outcome = forms.ChoiceField(
+        choices=[("", "— choose the outcome —"), *OutcomeChoice.choices], label="Outcome instead"
+    )
     risk_tier = forms.ChoiceField(
         required=False,
         label="Risk tier (optional)",
