@@ -73,3 +73,5 @@ class FindingStatus(models.TextChoices):
     MITIGATION_REQUIRED = "mitigation_required", "Mitigation required"
     FALSE_POSITIVE = "false_positive", "False positive"
     ESCALATED = "escalated", "Escalated"
+    # Closed undecided when a newer run of the same version and suite succeeded (Finding.superseded_by).
+    SUPERSEDED = "superseded", "Superseded by a newer run"

@@ -51,7 +51,25 @@ class FindingFilterSet(django_filters.FilterSet):
     )
     run = IntegerFilter(field_name="run_id", label="Validation run")
     model_version = IntegerFilter(field_name="model_version_id", label="Model version")
+    superseded_by = IntegerFilter(field_name="superseded_by_id", label="Superseded by validation run")
 
     class Meta:
         model = Finding
-        fields = ["severity", "category", "system", "status", "article", "run", "model_version"]
+        fields = ["severity", "category", "system", "status", "article", "run", "model_version", "superseded_by"]
+
+    def _shows_superseded(self) -> bool:
+        data = self.form.cleaned_data if self.form.is_valid() else {}
+        return data.get("status") == FindingStatus.SUPERSEDED or data.get("superseded_by") is not None
+
+    def filter_queryset(self, queryset):
+        """Findings a newer run superseded are left out unless asked for (status=superseded, or
+        superseded_by=<run>): the list and its counts show the current findings."""
+        queryset = super().filter_queryset(queryset)
+        return queryset if self._shows_superseded() else queryset.exclude(status=FindingStatus.SUPERSEDED)
+
+    def superseded_hidden(self) -> int:
+        """How many findings matching the other filters are hidden because they were superseded."""
+        if self._shows_superseded() or not self.form.is_valid():
+            return 0
+        queryset = super().filter_queryset(self.queryset)
+        return queryset.filter(status=FindingStatus.SUPERSEDED).count()

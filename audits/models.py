@@ -170,10 +170,22 @@ class Finding(OrgOwnedModel):
     recommendation = models.TextField(blank=True)
     eu_ai_act_article = models.CharField(max_length=40, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True)
+    # Set when a newer succeeded run of the same version and suite closed this finding undecided.
+    superseded_by = models.ForeignKey(
+        ValidationRun, on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_findings"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "check_id"]
-        constraints = [models.UniqueConstraint(fields=["run", "check_id"], name="finding_unique_per_run")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "check_id"], name="finding_unique_per_run"),
+            # A superseded finding always names the run that superseded it.
+            models.CheckConstraint(
+                condition=~models.Q(status=FindingStatus.SUPERSEDED) | models.Q(superseded_by__isnull=False),
+                name="superseded_finding_names_its_run",
+            ),
+        ]
         indexes = [models.Index(fields=["organisation", "-created_at"])]
 
     def __str__(self) -> str:

@@ -39,8 +39,12 @@ def validation_run_list(*, user):
         ValidationRun.objects.restrict(user, "validation.view")
         .select_related("system", "model_version", "test_dataset", "train_dataset", "requested_by")
         .annotate(
-            finding_count=Count("findings", distinct=True),
-            critical_count=Count("findings", filter=Q(findings__severity="critical"), distinct=True),
+            # The current findings: those a newer run superseded are counted apart.
+            finding_count=Count("findings", filter=~Q(findings__status="superseded"), distinct=True),
+            critical_count=Count(
+                "findings", filter=Q(findings__severity="critical") & ~Q(findings__status="superseded"), distinct=True
+            ),
+            superseded_count=Count("findings", filter=Q(findings__status="superseded"), distinct=True),
         )
         .order_by("-created_at", "-id")
     )
@@ -63,9 +67,31 @@ def validation_result_counts(*, run) -> dict[str, int]:
 
 
 def validation_finding_counts(*, run) -> dict[str, int]:
+    """The run's current findings by severity (not those a newer run superseded)."""
     from django.db.models import Count
 
-    return dict(run.findings.values_list("severity").annotate(n=Count("id")).order_by())
+    current = run.findings.exclude(status="superseded")
+    return dict(current.values_list("severity").annotate(n=Count("id")).order_by())
+
+
+def validation_supersession(*, run) -> dict:
+    """What the run page says about superseded findings: how many of this run's findings newer
+    runs closed, by run (`by`: [(run id, count)]), and how many of older runs' this run closed."""
+    from django.db.models import Count
+
+    from audits.models import Finding
+
+    by = list(
+        run.findings.filter(status="superseded")
+        .values_list("superseded_by_id")
+        .annotate(n=Count("id"))
+        .order_by("superseded_by_id")
+    )
+    return {
+        "by": by,
+        "count": sum(n for _, n in by),
+        "closed_by_this_run": Finding.objects.filter(superseded_by=run).count(),
+    }
 
 
 def validation_results_by_family(*, run) -> list[dict]:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audits.choices import ACTIVE_STATUSES, RunStatus, Suite, can_move
+from audits.choices import ACTIVE_STATUSES, FindingStatus, RunStatus, Suite, can_move
 from audits.models import CheckResultRecord, Finding, ValidationPolicySettings, ValidationRun
 from core import context as audit_context
 from core.errors import Conflict, NotAllowed, NotFound, PortalError, ValidationFailed
@@ -914,7 +914,59 @@ def validation_finish(
             before={"status": RunStatus.RUNNING},
             after={"status": status, **_outcome_summary(run)},
         )
+    if status == RunStatus.SUCCEEDED:
+        # After the finish commits: a run finishing at the same moment is then visible as
+        # succeeded to one of the two supersessions, whichever takes the system's lock second.
+        validation_findings_supersede(run=run)
     return run
+
+
+def _same_target(run: ValidationRun) -> Q:
+    """Runs that a newer run of `run`'s version and suite replaces (predictions-only runs: of the same test set)."""
+    same = Q(system_id=run.system_id, model_version_id=run.model_version_id, suite=run.suite)
+    return same & Q(test_dataset_id=run.test_dataset_id) if run.model_version_id is None else same
+
+
+def validation_findings_supersede(*, run: ValidationRun) -> list[Finding]:
+    """Close as superseded the undecided findings of the other succeeded runs of the same version
+    and suite, linked to the one that finished last, one audit event per finding; returns them.
+
+    Decided findings stay as they are, and so do the findings of a run a submission refers to
+    (unless it was rejected): the review of a submission decides its run's findings, a newer run
+    does not. Certification re-runs neither supersede nor are superseded (they have no findings)."""
+    from audits.certification.choices import SubmissionStatus
+    from audits.models import Submission
+    from models_registry.models import AISystem
+
+    with transaction.atomic():
+        # One supersession per system at a time, so two runs finishing together agree on the newest.
+        AISystem.objects.select_for_update().filter(pk=run.system_id).first()
+        runs = ValidationRun.objects.filter(_same_target(run), status=RunStatus.SUCCEEDED, rerun_of__isnull=True)
+        # The current run is the one that finished last: the run a submission takes by default
+        # (audits.certification.services.eligible_runs orders the same way).
+        newest = runs.order_by("-finished_at", "-pk").first()
+        if newest is None:
+            return []
+        older = runs.exclude(pk=newest.pk)
+        reviewed = Submission.objects.exclude(status=SubmissionStatus.REJECTED).values("validation_run_id")
+        findings = list(
+            Finding.objects.select_for_update()
+            .filter(run__in=older.exclude(pk__in=reviewed), status=FindingStatus.OPEN)
+            .order_by("run_id", "check_id")
+        )
+        now = timezone.now()
+        for finding in findings:
+            finding.status, finding.superseded_by, finding.superseded_at = FindingStatus.SUPERSEDED, newest, now
+            finding.save(update_fields=["status", "superseded_by", "superseded_at", "updated_at"])
+            audit_record(
+                verb="finding.superseded",
+                target=finding,
+                actor=_task_actor(newest),
+                before={"status": FindingStatus.OPEN, "run": finding.run_id},
+                after={"status": FindingStatus.SUPERSEDED, "superseded_by_run": newest.pk},
+                reason=f"Validation #{newest.pk} of the same version and suite supersedes validation #{finding.run_id}.",
+            )
+    return findings
 
 
 def _outcome_summary(run: ValidationRun) -> dict:

@@ -125,6 +125,7 @@ def validation_status_context(request, run) -> dict:
         "result_counts": selectors.validation_result_counts(run=run),
         "finding_counts": finding_counts,
         "finding_total": sum(finding_counts.values()),
+        "supersession": selectors.validation_supersession(run=run),
         "check_statuses": CheckStatus.choices,
         "severities": Severity.values,
         "can_start": has_permission(request.user, "validation.start"),
@@ -217,6 +218,7 @@ def finding_list(request):
         "statuses": FindingStatus.choices,
         "articles": selectors.finding_article_choices(user=request.user),
         "scope": _finding_scope(request),
+        "superseded_hidden": filterset.superseded_hidden(),
     }
     template = "audits/_finding_table.html" if request.htmx else "audits/finding_list.html"
     return render(request, template, context)

@@ -76,7 +76,13 @@ def test_ci_starts_a_run_and_gets_its_url_and_status(ml_engineer, credit):
     assert (body["status"], body["suite"], body["seed"]) == ("queued", "standard", 3)
     assert body["policy"]["performance"]["min_auc"] == 0.6
     assert body["url"] == f"/validations/{body['id']}/"
-    assert body["summary"] == {"finished": False, "checks": {}, "findings": {}, "critical_findings": 0}
+    assert body["summary"] == {
+        "finished": False,
+        "checks": {},
+        "findings": {},
+        "critical_findings": 0,
+        "superseded_findings": 0,
+    }
 
 
 def test_a_finished_run_tells_ci_whether_there_are_critical_findings(ml_engineer, finished_run):

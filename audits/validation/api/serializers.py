@@ -72,8 +72,12 @@ class CheckResultWithChartsSerializer(CheckResultSerializer):
 class FindingSerializer(serializers.ModelSerializer):
     system_name = serializers.CharField(source="system.name", read_only=True)
     version_label = serializers.CharField(source="model_version.version_label", read_only=True, default=None)
-    # Plain text in the schema, like the run's status; "open" until reviews add statuses.
-    status = serializers.CharField(read_only=True, help_text="open")
+    # Plain text in the schema, like the run's status.
+    status = serializers.CharField(
+        read_only=True,
+        help_text="open, or a reviewer's decision (accepted, mitigation_required, false_positive, escalated), or "
+        "superseded: closed undecided because a newer run of the same version and suite succeeded (superseded_by).",
+    )
 
     class Meta:
         model = Finding
@@ -95,6 +99,8 @@ class FindingSerializer(serializers.ModelSerializer):
             "recommendation",
             "eu_ai_act_article",
             "status",
+            "superseded_by",
+            "superseded_at",
             "created_at",
         ]
         read_only_fields = fields
@@ -179,13 +185,18 @@ class ValidationRunDetailSerializer(ValidationRunSerializer):
         findings: dict[str, int] = {}
         for record in run.results.all():
             checks[record.status] = checks.get(record.status, 0) + 1
+        superseded = 0
         for finding in run.findings.all():
-            findings[finding.severity] = findings.get(finding.severity, 0) + 1
+            if finding.status == "superseded":  # a newer run of the same version and suite replaced it
+                superseded += 1
+            else:
+                findings[finding.severity] = findings.get(finding.severity, 0) + 1
         return {
             "finished": not run.is_active,
             "checks": checks,
             "findings": findings,
             "critical_findings": findings.get("critical", 0),
+            "superseded_findings": superseded,
         }
 
     def get_results(self, run) -> list[dict]:
