@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import JsonResponse, QueryDict
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.http.multipartparser import MAX_TOTAL_HEADER_SIZE, MultiPartParser, MultiPartParserError
 from django.shortcuts import render
 
 # Multi-line text (body values): every C0 control but tab, LF and CR; and lone surrogates.
@@ -243,6 +243,16 @@ def _error(request, status: int, code: str, message: str):
     return render(request, "400.html", {"message": message}, status=status)
 
 
+# Django reads at most 1 KB of headers per multipart part (MAX_TOTAL_HEADER_SIZE); in practice only
+# a very long file name gets there, and Django's own words for it mean nothing to the uploader.
+_HEADERS_TOO_LONG = "max total header size exceeded"
+FILE_NAME_TOO_LONG = (
+    "The upload could not be read: the name of the file is too long (a part of the form may carry at "
+    f"most {MAX_TOTAL_HEADER_SIZE} bytes of headers, file name included). Rename the file to a shorter "
+    "name, under 200 characters, and upload it again."
+)
+
+
 class InputGuardMiddleware:
     """See the module docstring. Sits right after RequestContextMiddleware (so a refusal carries
     its request id) and before the session, CSRF and authentication middleware."""
@@ -267,5 +277,7 @@ class InputGuardMiddleware:
         except RequestDataTooBig:
             return _error(request, 413, "too_large", "The request body is too large.")
         except (MultiPartParserError, SuspiciousOperation) as exc:
+            if _HEADERS_TOO_LONG in str(exc):
+                return _error(request, 400, "file_name_too_long", FILE_NAME_TOO_LONG)
             return _error(request, 400, "parse_error", f"The request body could not be read: {exc}")
         return refused(request, refusal) if refusal else None
