@@ -26,6 +26,7 @@ urlpatterns = [
     path("certificates/public-key.pem", certificate_public.certificate_public_key, name="certificate_public_key"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/forgotten/", core_views.password_forgotten, name="password_forgotten"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(

@@ -187,6 +187,20 @@ def user_set_active(*, actor: User, user: User, active: bool, reason: str = "") 
     return locked
 
 
+def user_password_reset_link(*, actor: User, user: User) -> str:
+    """A link with which a member who forgot their password sets a new one, for the admin to pass
+    on (the portal may have no e-mail). It is Django's reset token: it stops working once used or
+    once the password changes. Issuing it is recorded in the trail."""
+    _require_admin_of(actor, user.organisation)  # type: ignore[arg-type]  # organisation_id is nullable only for platform users, who never reach a service
+    if not User.objects.filter(pk=user.pk, is_active=True).exists():  # the stored state, not the caller's copy
+        raise ValidationFailed(
+            "Reactivate the account first: a deactivated user cannot set a password.", code="user_inactive"
+        )
+    with transaction.atomic():
+        audit_record(verb="user.password_reset_link_issued", target=user, actor=actor)
+    return invite_link(user)
+
+
 def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     """Create an API token; the secret is returned once and only its hash is stored."""
     if not name.strip():

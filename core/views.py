@@ -22,6 +22,7 @@ from core.services import (
     invite_link,
     user_change_role,
     user_create,
+    user_password_reset_link,
     user_set_active,
 )
 from core.views_errors import attempt_on_form, attempt_with_message
@@ -45,6 +46,13 @@ def home(request):
         "previous_login": login_previous(session=request.session),
     }
     return render(request, "core/home.html", context)
+
+
+@require_GET
+def password_forgotten(request):
+    """The portal sends no reset e-mail: the page says who can help (the organisation's admin, who
+    can give a link to set a new password from the user's page)."""
+    return render(request, "registration/password_forgotten.html")
 
 
 @login_required
@@ -115,6 +123,14 @@ def user_detail_view(request, pk: int):
             return redirect("user_detail", pk=pk)
         elif action == "invite":
             messages.info(request, f"New invitation link: {invite_link(member)}")
+            return redirect("user_detail", pk=pk)
+        elif action == "password_reset":
+            attempt = attempt_with_message(request, lambda: user_password_reset_link(actor=request.user, user=member))
+            if attempt.ok:
+                messages.info(
+                    request,
+                    f"Give {member.username} this link to set a new password (it works once): {attempt.value}",
+                )
             return redirect("user_detail", pk=pk)
     return render(
         request,
