@@ -56,6 +56,7 @@ READ_ONLY = {
     },
     "audits.certification.services": {
         "separation_problem",
+        "cosigner_problem",
         "required_suite",
         "eligible_runs",
         "submission_blockers",

@@ -361,7 +361,7 @@ class SubmissionSignApi(APIView):
         "escalated and undecided by the escalation role: `extra.blockers` names each one (finding id, "
         "check_id, title, kind, reason, url). A rejection is refused only while a critical finding has no "
         "decision. 409 `second_approver_needed` for a second approval of the same role on a high-risk "
-        "system; 403 `approved_classification` for a signer who approved the classification the "
+        "system; 403 `four_eyes` for a signer who approved the classification the "
         "submission rests on (four-eyes, high-risk). The last required approval issues the certificate.",
     )
     def post(self, request, pk: int):

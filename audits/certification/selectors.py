@@ -186,17 +186,19 @@ def risks_to_link(*, user, system) -> QuerySet:
 
 def reviewer_state(*, user, submission: Submission) -> dict:
     """What this person may do on the submission right now, for the workspace's buttons."""
-    from audits.certification.services import approvals_needed, separation_problem
+    from audits.certification.services import approvals_needed, cosigner_problem, separation_problem
 
     assignment = submission.assignments.filter(reviewer=user).first()
     active = bool(assignment and assignment.active) and not separation_problem(person=user, submission=submission)
     in_review = submission.status == S.IN_REVIEW
     signed = submission.signoffs.filter(signer=user).first()
+    four_eyes = cosigner_problem(person=user, submission=submission) if active and in_review else ""
     return {
         "assignment": assignment,
         "is_reviewer": active,
         "can_decide": active and in_review,
-        "can_sign": active and in_review and signed is None,
+        "can_sign": active and in_review and signed is None and not four_eyes,
+        "cosign_problem": four_eyes,
         "my_signoff": signed,
         "can_rerun": active and bool(submission.frozen) and has_permission(user, "validation.start"),
         "can_dissent": assignment is not None,

@@ -105,6 +105,24 @@ def separation_problem(*, person, submission: Submission) -> str:
     return ""
 
 
+def cosigner_problem(*, person, submission: Submission) -> str:
+    """Why `person` may not sign this submission under the organisation's four-eyes rule
+    (`Organisation.four_eyes_high_risk`, on by default), or "" if they may: the approver of a
+    high-risk classification does not also co-sign the certificate that rests on it."""
+    from governance.selectors import four_eyes_required
+
+    determination = submission.determination
+    if determination.approved_by_id != person.pk:
+        return ""
+    if not four_eyes_required(determination=determination, risk_tier=submission.risk_tier):
+        return ""
+    return (
+        "Four-eyes rule: your organisation requires that a co-signer of a high-risk certificate did not "
+        f"approve the EU AI Act classification it rests on, and you approved this one (determination "
+        f"#{determination.pk}). Another reviewer of your role must sign."
+    )
+
+
 def _active_reviewer(actor, submission: Submission) -> ReviewAssignment:
     _require(actor, "review.perform", "Only auditors and compliance officers review submissions.")
     _same_org(actor, submission, "submission")
@@ -889,6 +907,13 @@ def submission_sign(
     with transaction.atomic():
         submission = _lock(submission, expected_version)
         assignment = _active_reviewer(actor, submission)
+        problem = cosigner_problem(person=actor, submission=submission)
+        if problem:
+            raise NotAllowed(
+                problem,
+                code="four_eyes",
+                extra={"rule": "four_eyes_high_risk", "determination": submission.determination_id},
+            )
         undecided = list(undecided_critical_findings(submission).values_list("check_id", flat=True))
         if undecided and decision == SignOffDecision.REJECT:
             raise Conflict(

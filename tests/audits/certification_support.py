@@ -49,16 +49,34 @@ def seed_application_dates() -> None:
     importlib.import_module("governance.migrations.0002_seed_application_dates").seed(apps, None)
 
 
+def classifier(officer):
+    """A second compliance officer of `officer`'s organisation who approves the classifications of
+    these fixtures: under the four-eyes rule (issue #13 item 2) the approver of a high-risk
+    classification may not co-sign its certificate, and the compliance officer persona co-signs."""
+    from core.models import User
+
+    existing = User.objects.filter(organisation=officer.organisation, username="clara.classifier").first()
+    return existing or make_user(officer.organisation, "clara.classifier", "compliance_officer")
+
+
 def make_certifiable(
-    engineer, officer, *, answers=CREDIT_SCORING, name="Consumer credit scoring", results=RESULTS
+    engineer,
+    officer,
+    *,
+    answers=CREDIT_SCORING,
+    name="Consumer credit scoring",
+    results=RESULTS,
+    approver=None,
 ) -> Certifiable:
+    """A classified system with a finished full run. The classification is approved by `approver`,
+    by default a second compliance officer (`classifier`), not by `officer`."""
     from audits.validation.services import validation_start
     from governance.services import determination_approve, determination_submit
 
     seed_application_dates()
     registered = register_credit_system(engineer, name=name)
     determination = determination_submit(system=registered.system, actor=engineer, answers=answers)
-    determination = determination_approve(determination=determination, actor=officer)
+    determination = determination_approve(determination=determination, actor=approver or classifier(officer))
     registered.system.refresh_from_db()
     run = validation_start(
         actor=engineer,

@@ -602,3 +602,78 @@ def test_only_the_escalation_role_decides_an_escalation_on_the_page_and_anyone_e
         'data-testid="escalation-form-PERF-01"'
         not in client_for(auditor).get(reverse("certification:submission_detail", args=[in_review.pk])).content.decode()
     )
+
+
+# --- issue #13 item 2: a co-signer did not approve the classification ------------------------------
+
+
+def classified_by(ml_engineer, compliance_officer, org_admin, auditor, **kwargs):
+    """A submission in review whose classification the compliance officer persona approved."""
+    from tests.audits.certification_support import decide_all, make_certifiable
+
+    ready = make_certifiable(ml_engineer, compliance_officer, approver=compliance_officer, **kwargs)
+    submission = svc.submission_create(actor=ml_engineer, model_version=ready.version)
+    for reviewer in (auditor, compliance_officer):
+        svc.reviewer_assign(actor=org_admin, submission=submission, reviewer=reviewer)
+    decide_all(submission, auditor)
+    submission.refresh_from_db()
+    return submission
+
+
+def test_a_co_signer_who_approved_the_high_risk_classification_is_refused_with_the_reason(
+    ml_engineer, compliance_officer, org_admin, auditor
+):
+    submission = classified_by(ml_engineer, compliance_officer, org_admin, auditor)
+    approve(submission, auditor)
+    for decision in ("approve", "reject"):
+        with pytest.raises(NotAllowed) as error:
+            svc.submission_sign(
+                actor=compliance_officer,
+                submission=submission,
+                decision=decision,
+                password=PASSWORD,
+                reason="Classification and obligations are in order.",
+            )
+        assert error.value.code == "four_eyes" and error.value.extra["rule"] == "four_eyes_high_risk"
+        assert "you approved this one" in error.value.message
+    submission.refresh_from_db()
+    assert submission.status == "in_review" and not Certificate.objects.exists()
+    page = client_for(compliance_officer).get(reverse("certification:submission_detail", args=[submission.pk]))
+    assert 'data-testid="four-eyes-signer"' in page.content.decode()
+    assert 'data-testid="sign-form"' not in page.content.decode()
+    response = api_for(compliance_officer).post(
+        f"{API}/submissions/{submission.pk}/sign/",
+        {"decision": "approve", "reason": "Classification and obligations are in order.", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 403 and response.json()["code"] == "four_eyes"
+
+
+def test_with_the_four_eyes_setting_off_the_classifications_approver_may_co_sign(
+    ml_engineer, compliance_officer, org_admin, auditor
+):
+    from core.models import Organisation
+
+    Organisation.objects.filter(pk=compliance_officer.organisation_id).update(four_eyes_high_risk=False)
+    submission = classified_by(ml_engineer, compliance_officer, org_admin, auditor)
+    approve(submission, auditor)
+    approve(submission, compliance_officer, reason="Classification and obligations are in order.")
+    submission.refresh_from_db()
+    assert submission.status == "approved"
+
+
+def test_the_approver_of_a_minimal_risk_classification_may_sign_its_certificate(
+    ml_engineer, compliance_officer, org_admin
+):
+    from tests.audits.certification_support import decide_all, make_certifiable
+    from tests.governance.conftest import MINIMAL
+
+    ready = make_certifiable(
+        ml_engineer, compliance_officer, answers=MINIMAL, name="Internal ticket router", approver=compliance_officer
+    )
+    submission = svc.submission_create(actor=ml_engineer, model_version=ready.version)
+    svc.reviewer_assign(actor=org_admin, submission=submission, reviewer=compliance_officer)
+    decide_all(submission, compliance_officer)
+    approve(submission, compliance_officer)
+    submission.refresh_from_db()
+    assert submission.status == "approved"

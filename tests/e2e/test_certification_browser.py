@@ -1,6 +1,6 @@
 """The whole certification journey in Chromium: an ML engineer submits a model version, an admin
-assigns an auditor and a compliance officer, the auditor triages every finding and comments, both
-sign off with their passwords, and the signed certificate and the PDF report are downloaded."""
+assigns an auditor and a compliance officer, the auditor triages every finding and comments, makes
+the finding that needs mitigation a condition of the certificate (issue #13), both sign off with their passwords, and the signed certificate and the PDF report are downloaded."""
 
 from datetime import timedelta
 
@@ -128,6 +128,20 @@ def test_submit_assign_triage_sign_off_and_download_the_certificate_and_report(
     page.wait_for_selector("[data-testid=diff-verdict]:has-text('Identical')", timeout=20000)
     screenshot("certification-4c-rerun-identical")
     page.goto(workspace + "#sign-off")
+
+    # 3b. FAIR-02 at "require mitigation" blocks approval (issue #13): the sign-off card names it,
+    # and the auditor makes it a condition of the certificate with an owner and a due date.
+    assert "FAIR-02" in page.inner_text("[data-testid=approval-blockers]")
+    resolve = page.locator("[data-testid=resolve-FAIR-02]")
+    resolve.locator("summary:has-text('Make it a condition')").click()
+    made = resolve.locator("[data-testid=condition-form-FAIR-02]")
+    made.locator("select[name$='-owner']").select_option(str(engineer.pk))
+    made.locator("input[name$='-due_date']").fill((timezone.localdate() + timedelta(days=45)).isoformat())
+    made.locator("[data-testid=condition-submit-FAIR-02]").click()
+    page.wait_for_selector(".msg-success:has-text('condition of the certificate')")
+    page.wait_for_selector("[data-testid=approval-unblocked]")
+    assert "FAIR-02" in page.inner_text("[data-testid=condition-of-FAIR-02]")
+    screenshot("certification-4d-condition-from-finding")
 
     # 4. The auditor approves with a condition, re-entering the password.
     form = page.locator("[data-testid=sign-form]")
