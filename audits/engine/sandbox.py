@@ -207,6 +207,9 @@ def bwrap_command(argv: list[str], *, run_dir: Path, env: dict[str, str]) -> lis
     ]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
+    # The private /tmp first: bubblewrap mounts in order, so a tmpfs after the binds would hide a
+    # Python installation or checkout that lives under /tmp (a CI clone, say).
+    args += ["--size", str(tmpfs_bytes), "--tmpfs", "/tmp"]
     args += _system_binds()
     for prefix in python_prefixes():
         args += ["--ro-bind", str(prefix), str(prefix)]
@@ -217,10 +220,6 @@ def bwrap_command(argv: list[str], *, run_dir: Path, env: dict[str, str]) -> lis
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(tmpfs_bytes),
-        "--tmpfs",
-        "/tmp",
         "--ro-bind",
         str(run_dir / "inputs"),
         str(MOUNT / "inputs"),
