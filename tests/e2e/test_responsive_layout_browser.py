@@ -196,6 +196,11 @@ CULPRITS = """(width) => {
 }"""
 
 
+# Fields of a two-column form grid (.form-grid): how many columns, by their distinct left edges.
+FORM_COLUMNS = """() => new Set([...document.querySelectorAll('.form-grid > *')]
+  .map((el) => Math.round(el.getBoundingClientRect().left))).size"""
+
+
 def measure(page, screenshot, name: str, problems: list[str]) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
@@ -205,6 +210,9 @@ def measure(page, screenshot, name: str, problems: list[str]) -> None:
             culprits = ", ".join(page.evaluate(CULPRITS, width))
             problems.append(f"{name} is {scroll_width} px wide at {width} px ({culprits})")
         problems.extend(f"{name} at {width} px: {issue}" for issue in page.evaluate(CHART_PROBLEMS))
+        columns = page.evaluate(FORM_COLUMNS)
+        if width < 700 and columns > 1:
+            problems.append(f"{name}'s form has {columns} columns of fields at {width} px")
         screenshot(f"layout-{width}-{name}")
 
 
