@@ -201,15 +201,23 @@ FORM_COLUMNS = """() => new Set([...document.querySelectorAll('.form-grid > *')]
   .map((el) => Math.round(el.getBoundingClientRect().left))).size"""
 
 
-def measure(page, screenshot, name: str, problems: list[str]) -> None:
+def measure(page, screenshot, url: str, name: str, problems: list[str]) -> None:
+    """Open `url` at each width (as a phone or a desktop loads it) and record what does not fit."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)  # charts are redrawn for the new width
+        page.goto(url)
+        page.wait_for_selector("h1")
+        if name == "validation-results":
+            open_charts(page)
+        page.wait_for_timeout(150)  # plotly finishes drawing
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > width:
             culprits = ", ".join(page.evaluate(CULPRITS, width))
             problems.append(f"{name} is {scroll_width} px wide at {width} px ({culprits})")
         problems.extend(f"{name} at {width} px: {issue}" for issue in page.evaluate(CHART_PROBLEMS))
+        text = page.inner_text("main")
+        if "{#" in text or "{%" in text:
+            problems.append(f"{name} shows template code: {text[text.find('{') :][:60]!r}")
         columns = page.evaluate(FORM_COLUMNS)
         if width < 700 and columns > 1:
             problems.append(f"{name}'s form has {columns} columns of fields at {width} px")
@@ -229,14 +237,9 @@ def test_every_main_page_fits_a_phone_and_a_desktop_without_scrolling_sideways(l
     for role in ("engineer", "auditor", "compliance", "admin"):
         log_in(page, live_server.url, role)
         for name, path in pages_for(role, demo):
-            page.goto(live_server.url + path)
-            page.wait_for_selector("h1")
-            if name == "validation-results":
-                open_charts(page)
-            measure(page, screenshot, name, problems)
+            measure(page, screenshot, live_server.url + path, name, problems)
         page.click("[data-testid=logout]")
         page.wait_for_selector("input[name=username]")
-    page.goto(live_server.url + reverse("certificate_verify_id", args=[demo.certificate.pk]))
-    page.wait_for_selector("h1")
-    measure(page, screenshot, "public-verification", problems)
+    url = live_server.url + reverse("certificate_verify_id", args=[demo.certificate.pk])
+    measure(page, screenshot, url, "public-verification", problems)
     assert problems == [], "\n".join(problems)
