@@ -16,6 +16,13 @@
     return lines.join("<br>");
   }
 
+  // Lines of all the labels together (each label's <br>-separated lines, every label counted).
+  function linesOf(labels) {
+    return labels.reduce(function (sum, label) {
+      return sum + (typeof label === "string" ? label.split("<br>").length : 1);
+    }, 0);
+  }
+
   // The stored figures carry fixed margins; on screen the axes take the room their labels need
   // (automargin), category labels wrap to the chart's width, and the title sits left under
   // plotly's toolbar (top right) rather than beneath it; narrow charts go without the toolbar.
@@ -43,6 +50,15 @@
     }
     layout.margin = Object.assign({}, layout.margin || {});
     layout.margin.t = Math.max(layout.margin.t || 0, 44 + 20 * lines);
+    // Wrapped category labels need height, about 18 px a line of each label, or they overlap; the
+    // chart box's own height (360 px, .chart in _validation_styles.html) is the least.
+    var labelLines = 0;
+    data.forEach(function (trace) {
+      if (trace.orientation === "h" && Array.isArray(trace.y)) labelLines = Math.max(labelLines, linesOf(trace.y));
+    });
+    if (Array.isArray(layout.yaxis.ticktext)) labelLines = Math.max(labelLines, linesOf(layout.yaxis.ticktext));
+    var needed = labelLines * 18 + layout.margin.t + 90;
+    if (needed > (layout.height || 360)) layout.height = needed;
     // Below about 480 px the toolbar wraps onto the title and the plot; a phone pinches instead.
     var config = {responsive: true, displaylogo: false, displayModeBar: width >= 480 ? "hover" : false};
     return {data: data, layout: layout, config: config};
