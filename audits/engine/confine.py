@@ -262,7 +262,6 @@ def apply_seccomp() -> dict:
 
     flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     flt.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)  # i386 (int 0x80) and x32 calls
-    denied = []
 
     def deny(name: str, *args) -> bool:
         try:

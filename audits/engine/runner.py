@@ -127,11 +127,13 @@ class _EventReader:
         *lines, self.buffer = self.buffer.split(b"\n")
         if len(self.buffer) > MAX_EVENT_BYTES:
             raise ChildProtocolError("the validation process wrote an oversized event")
-        events = [self._parse(line) for line in lines if line.strip()]
-        for line, event in zip((line for line in lines if line.strip()), events):
+        events = []
+        for line in filter(bytes.strip, lines):
+            event = self._parse(line)
             if event["type"] == "result":
                 self.results += 1
                 self.results_bytes += len(line)
+            events.append(event)
         if self.results > MAX_RESULTS or self.results_bytes > MAX_RESULTS_BYTES:
             raise ChildProtocolError(
                 f"the validation process wrote more results than a suite has "
