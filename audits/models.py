@@ -206,3 +206,6 @@ from audits.certification.models import (  # noqa: E402,F401  (models live in a 
     Submission,
     SubmissionCounter,
 )
+
+# --- the person-written part of the Annex IV technical documentation -----------------------------
+from audits.reports.models import AnnexIVEntry  # noqa: E402,F401

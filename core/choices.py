@@ -39,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "classification.draft",
             "submission.create",
             "submission.comment",
+            "documentation.edit",
         }
     ),
     Role.AUDITOR: frozenset(
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "submission.comment",
             "certificate.manage",
             "finding.escalation_decide",
+            "documentation.edit",
         }
     ),
     Role.ORG_ADMIN: frozenset(

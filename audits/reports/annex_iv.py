@@ -10,6 +10,7 @@ themselves stay in the obligation's evidence and are not copied into the draft.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -59,6 +60,16 @@ class Item:
     notes: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)  # what to provide, one entry per missing element
     not_applicable: str = ""
+    # What a person wrote for this point (an AnnexIVEntry), attached by annex_iv_build.
+    written: str = ""
+    revision: int = 0
+    edited_by: object = None
+    edited_at: object = None
+
+    @property
+    def slug(self) -> str:
+        """The point as a form-field and anchor name: "2(b)" -> "2b"."""
+        return point_slug(self.point)
 
     @property
     def status(self) -> str:
@@ -107,6 +118,24 @@ class AnnexIV:
     @property
     def gap_count(self) -> int:
         return sum(len(item.gaps) for item in self.items)
+
+    @property
+    def written_count(self) -> int:
+        return sum(1 for item in self.items if item.written)
+
+
+def point_slug(point: str) -> str:
+    return point.replace("(", "").replace(")", "")
+
+
+def annex_iv_text_normalise(text: str) -> str:
+    # Browsers send text areas with CRLF line ends; stored and hashed text uses LF, trimmed.
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def annex_iv_text_sha256(text: str) -> str:
+    """The hash of a person's text, as the trail records it and the editing form sends it back."""
+    return hashlib.sha256(annex_iv_text_normalise(text).encode("utf-8")).hexdigest()
 
 
 # --- what the portal knows about the system --------------------------------------------------------
@@ -699,9 +728,35 @@ def annex_iv_build(*, system) -> AnnexIV:
         _point_9(known),
     ]
     required = determination is not None and determination.effective_risk_tier == "high"
-    return AnnexIV(
+    document = AnnexIV(
         system=system, required=required, classification=classification, sections=sections, generated_at=timezone.now()
     )
+    _attach_written(document)
+    return document
+
+
+def _attach_written(document: AnnexIV) -> None:
+    """Put what people wrote beside what the portal filled, point by point."""
+    from audits.reports.models import AnnexIVEntry
+
+    entries = {e.point: e for e in AnnexIVEntry.objects.filter(system=document.system).select_related("edited_by")}
+    for item in document.items:
+        entry = entries.get(item.point)
+        if entry is not None:
+            item.written, item.revision = entry.text, entry.revision
+            item.edited_by, item.edited_at = entry.edited_by, entry.edited_at
+
+
+def annex_iv_points() -> tuple[str, ...]:
+    """Every point of the draft, in order (1(a) ... 9): the points a person may write text for."""
+    return ANNEX_IV_POINTS
+
+
+ANNEX_IV_POINTS = (
+    *(f"1({c})" for c in "abcdefgh"),
+    *(f"2({c})" for c in "abcdefgh"),
+    *("3", "4", "5", "6", "7", "8", "9"),
+)
 
 
 def annex_iv_html(*, system, for_print: bool = False, links: dict | None = None) -> str:

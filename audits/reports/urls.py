@@ -11,5 +11,7 @@ urlpatterns = [
     path("reports/submissions/<int:pk>/report.pdf", views.submission_report_pdf, name="submission_report_pdf"),
     path("reports/systems/<int:pk>/annex-iv/", views.annex_iv_html, name="annex_iv"),
     path("reports/systems/<int:pk>/annex-iv.pdf", views.annex_iv_pdf, name="annex_iv_pdf"),
+    path("reports/systems/<int:pk>/annex-iv.docx", views.annex_iv_docx, name="annex_iv_docx"),
+    path("reports/systems/<int:pk>/annex-iv/edit/", views.annex_iv_edit, name="annex_iv_edit"),
     path("reports/systems/<int:pk>/audit-trail.jsonl", views.system_trail_export, name="system_trail_export"),
 ]

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from audits.reports import annex_iv, report
+from audits.reports.annex_iv_docx import annex_iv_docx as annex_iv_docx_bytes
+from audits.reports.editing import annex_iv_edit_rows
+from audits.reports.forms import annex_iv_edits_from_post
+from audits.reports.services import annex_iv_document_save
 from audits.reports.system_trail import system_trail_jsonl
 from audits.services import audit_trail_export_record
-from core.permissions import require_permission
+from core.errors import Conflict, ValidationFailed
+from core.permissions import has_permission, require_permission
 from models_registry.selectors import system_get
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _url(name: str, *args) -> str | None:
@@ -68,6 +77,8 @@ def annex_iv_html(request, pk: int):
     system = system_get(user=request.user, pk=pk)
     links = {
         "Download PDF": reverse("reports:annex_iv_pdf", args=[pk]),
+        "Download Word (DOCX)": reverse("reports:annex_iv_docx", args=[pk]),
+        "Open in the portal": reverse("reports:annex_iv_edit", args=[pk]),
         "Back to the system": _url("registry:system_detail", pk),
     }
     return HttpResponse(annex_iv.annex_iv_html(system=system, links={k: v for k, v in links.items() if v}))
@@ -79,6 +90,52 @@ def annex_iv_pdf(request, pk: int):
     require_permission(request, "system.view")
     system = system_get(user=request.user, pk=pk)
     return _pdf_response(annex_iv.annex_iv_pdf(system=system), f"annex-iv-draft-{_slug(system.name)}.pdf")
+
+
+@login_required
+@require_GET
+def annex_iv_docx(request, pk: int):
+    require_permission(request, "system.view")
+    system = system_get(user=request.user, pk=pk)
+    response = HttpResponse(annex_iv_docx_bytes(system=system), content_type=DOCX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="annex-iv-draft-{_slug(system.name)}.docx"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annex_iv_edit(request, pk: int):
+    """The Annex IV document in the portal: what the record fills, and per point the text a person
+    adds. Members who may edit (ML engineers, compliance officers) get text areas; others read."""
+    require_permission(request, "system.view")
+    system = system_get(user=request.user, pk=pk)  # another organisation's system: 404 first
+    if request.method == "GET":
+        return _annex_iv_edit_page(request, system)
+    require_permission(request, "documentation.edit")
+    try:
+        saved = annex_iv_document_save(actor=request.user, system=system, edits=annex_iv_edits_from_post(request.POST))
+    except (ValidationFailed, Conflict) as exc:
+        return _annex_iv_edit_page(request, system, error=exc)
+    if saved:
+        messages.success(request, f"Saved point{'s' if len(saved) > 1 else ''} {', '.join(saved)}.")
+    else:
+        messages.info(request, "Nothing was changed.")
+    return redirect("reports:annex_iv_edit", pk=system.pk)
+
+
+def _annex_iv_edit_page(request, system, error: ValidationFailed | Conflict | None = None):
+    """The page; after a refused save, with the editor's text kept (400 or 409)."""
+    document = annex_iv.annex_iv_build(system=system)
+    conflict_points = error.extra.get("points", []) if isinstance(error, Conflict) else []
+    context = {
+        "doc": document,
+        "system": system,
+        "rows": annex_iv_edit_rows(document=document, posted=request.POST if error else None, conflict=conflict_points),
+        "can_edit": has_permission(request.user, "documentation.edit"),
+        "error": error,
+        "system_url": _url("registry:system_detail", system.pk),
+    }
+    return render(request, "audits/reports/annex_iv_edit.html", context, status=error.status_code if error else 200)
 
 
 @login_required

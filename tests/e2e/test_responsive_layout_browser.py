@@ -116,6 +116,7 @@ def pages_for(role: str, demo: Demo) -> list[tuple[str, str]]:
             ("inventory", reverse("registry:system_list")),
             ("system", reverse("registry:system_detail", args=[demo.system.pk])),
             ("version", reverse("registry:version_detail", args=[demo.version.pk])),
+            ("annex-iv", reverse("reports:annex_iv_edit", args=[demo.system.pk])),
             ("dataset", reverse("registry:dataset_detail", args=[demo.dataset.pk])),
             ("validations", reverse("audits:validation_list")),
             ("validation-run", reverse("audits:validation_detail", args=[demo.run.pk])),
