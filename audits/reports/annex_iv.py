@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -62,9 +63,10 @@ class Item:
     not_applicable: str = ""
     # What a person wrote for this point (an AnnexIVEntry), attached by annex_iv_build.
     written: str = ""
+    entry_id: int | None = None
     revision: int = 0
-    edited_by: object = None
-    edited_at: object = None
+    edited_by: Any = None
+    edited_at: Any = None
 
     @property
     def slug(self) -> str:
@@ -81,6 +83,9 @@ class Item:
 
     @property
     def status_label(self) -> str:
+        if self.written and self.status in ("partial", "gap"):
+            # The portal cannot tell whether a person's text closes a gap: it says so, it does not guess.
+            return "Provider's text added — check the gaps"
         return {
             "filled": "Filled",
             "partial": "Partly filled — gaps",
@@ -98,7 +103,7 @@ class Section:
 
 @dataclass
 class AnnexIV:
-    system: object
+    system: Any
     required: bool
     classification: str
     sections: list[Section]
@@ -743,7 +748,7 @@ def _attach_written(document: AnnexIV) -> None:
     for item in document.items:
         entry = entries.get(item.point)
         if entry is not None:
-            item.written, item.revision = entry.text, entry.revision
+            item.written, item.revision, item.entry_id = entry.text, entry.revision, entry.pk
             item.edited_by, item.edited_at = entry.edited_by, entry.edited_at
 
 

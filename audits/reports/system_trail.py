@@ -23,9 +23,10 @@ from core.trail import chain_for
 def system_trail_object_ids(*, system) -> dict[str, set[str]]:
     """object_type -> ids of everything about the system: itself, its versions and datasets
     (also deleted ones, found through their registration events), runs, findings, comments,
-    submissions, conditions, conflicts, certificates, determinations, obligations and risks."""
+    submissions, conditions, conflicts, certificates, determinations, obligations, risks and the
+    person-written points of its Annex IV documentation."""
     from audits.certification.models import Certificate, Condition, ConflictOfInterest, FindingComment, Submission
-    from audits.models import Finding, ValidationRun
+    from audits.models import AnnexIVEntry, Finding, ValidationRun
     from governance.models import Determination, Obligation, Risk
 
     def ids(queryset) -> set[str]:
@@ -45,6 +46,7 @@ def system_trail_object_ids(*, system) -> dict[str, set[str]]:
         "governance.determination": ids(Determination.objects.filter(system=system)),
         "governance.obligation": ids(Obligation.objects.filter(system=system)),
         "governance.risk": ids(Risk.objects.filter(systems=system)),
+        "audits.annexiventry": ids(AnnexIVEntry.objects.filter(system=system)),
         "core.trail": {f"system:{system.pk}"},  # earlier exports of this very trail
     }
 

@@ -84,6 +84,9 @@ def test_an_ml_engineer_writes_a_point_and_the_document_shows_it_with_her_name(s
     assert HARDWARE in page
     assert "Last edited by Mia on" in page
     assert "Saved point 1(e)." in page
+    item = page[page.index('data-testid="annex-item-1e"') :].split("</section>")[0]
+    assert "Provider&#x27;s text added — check the gaps" in item  # the gap stays listed, to check
+    assert "Check your text covers:</strong> Describe the hardware" in item
 
 
 def test_saving_a_point_writes_one_trail_event_with_who_which_point_and_a_hash_of_the_text(system, compliance_officer):
@@ -103,6 +106,27 @@ def test_saving_a_point_writes_one_trail_event_with_who_which_point_and_a_hash_o
     assert HARDWARE not in str(first.after)  # the trail holds the hash, the entry holds the text
     entry = AnnexIVEntry.objects.get(system=system, point="1(e)")
     assert entry.text == HARDWARE and entry.edited_by == compliance_officer
+
+
+def test_the_page_shows_each_points_history_from_the_trail(system, ml_engineer, compliance_officer):
+    client_for(ml_engineer).post(edit_url(system), form_of(system, **{"1e": "First draft."}))
+    client_for(compliance_officer).post(edit_url(system), form_of(system, **{"1e": HARDWARE}))
+    html = client_for(ml_engineer).get(edit_url(system)).content.decode()
+    history = html[html.index('data-testid="annex-history-1e"') :].split("</details>")[0]
+    assert "(2)" in history
+    assert history.index("chloe · revision 2") < history.index("mia · revision 1")  # newest first
+    assert 'data-testid="annex-history-1a"' not in html  # a point nobody wrote has no history
+
+
+def test_the_systems_trail_export_holds_the_documentation_edits(system, compliance_officer):
+    import json
+
+    client = client_for(compliance_officer)
+    client.post(edit_url(system), form_of(system, **{"1e": HARDWARE}))
+    response = client.get(reverse("reports:system_trail_export", args=[system.pk]))
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines() if line]
+    edits = [line for line in lines if line.get("verb") == "annex_iv.point_edited"]
+    assert len(edits) == 1 and edits[0]["after"]["point"] == "1(e)"
 
 
 def test_points_left_untouched_write_nothing_to_the_trail(system, ml_engineer):
