@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,11 +39,43 @@ def encode(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame | None = None) -
 
 
 def group_labels(s: pd.Series, n_bins: int) -> pd.Series:
-    """Group label per row: numeric columns with many values cut in quantile bins, others as str."""
+    """Group label per row: numeric columns with many values cut in quantile bins, others as str.
+
+    A bin is labelled as people read it, from the values it holds: "17–28", "29–37", ..., "≥ 60"
+    (the last bin is open-ended), not pandas' interval "(16.999, 28.0]"."""
     if is_numeric(s) and s.nunique() > max(n_bins, 10):
         binned = pd.qcut(s, q=n_bins, duplicates="drop")
-        return binned.astype(str).where(s.notna(), "missing")
+        codes = pd.Series(binned.cat.codes, index=s.index)
+        present = codes[codes >= 0]
+        lows, highs = s.groupby(present).min(), s.groupby(present).max()
+        integral = bool(np.all(np.mod(s.dropna().to_numpy(dtype=float), 1) == 0))
+        last = int(present.max()) if len(present) else -1
+        names = {
+            int(c): (
+                f"≥ {_number(lows[c], integral)}"
+                if c == last and len(lows) > 1
+                else _number(lows[c], integral)
+                if lows[c] == highs[c]
+                else f"{_number(lows[c], integral)}–{_number(highs[c], integral)}"
+            )
+            for c in lows.index
+        }
+        return codes.map(names).where(s.notna(), "missing").astype(str)
     return s.astype(str).where(s.notna(), "missing")
+
+
+def _number(v: float, integral: bool) -> str:
+    return f"{int(v):,}" if integral else f"{float(v):.4g}"
+
+
+def natural_key(label: object) -> tuple:
+    """Sort key that puts "5–9" before "10–20" and "≥ 60" after them."""
+    text = str(label)
+    head = text.lstrip("≥ ").replace(",", "")
+    match = re.match(r"-?\d+(\.\d+)?", head)
+    if match is None:
+        return (1, 0.0, text)
+    return (0, float(match.group(0)) + (0.5 if text.startswith("≥") else 0.0), text)
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,23 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import _stats as st
 from . import charts
-from ._frame import group_labels, is_numeric
+from ._frame import group_labels, is_numeric, natural_key
 from .base import Outcome, RunOptions, ValidationContext, grade, not_evaluable, threshold
 from .registry import check
 
 F = "fairness"
 BIAS = "Art. 10(2)(f)"
 _WORST = {"fail": 3, "warn": 2, "pass": 1, "info": 0, "not_evaluable": 0}
+# Metric names as the results page, the report and the charts' legends show them.
+METRIC_WORDS = {
+    "selection_rate": "Selection rate",
+    "tpr": "True positive rate",
+    "fpr": "False positive rate",
+    "fnr": "False negative rate",
+    "precision": "Precision (positive predictive value)",
+    "accuracy": "Accuracy",
+    "count": "Rows",
+}
 
 
 def groupings(ctx: ValidationContext) -> dict[str, pd.Series]:
@@ -46,7 +56,38 @@ def _binary(ctx: ValidationContext) -> tuple[np.ndarray, np.ndarray]:
 
 def _evaluable(labels: pd.Series, min_size: int) -> tuple[list, list]:
     counts = labels.value_counts()
-    return (sorted(counts.index[counts >= min_size], key=str), sorted(counts.index[counts < min_size], key=str))
+    return (
+        sorted(counts.index[counts >= min_size], key=natural_key),
+        sorted(counts.index[counts < min_size], key=natural_key),
+    )
+
+
+def min_size(ctx: ValidationContext, attr: str) -> int:
+    """Rows a group needs to be evaluated: intersections ("race & sex") need more, since a rate on a
+    few dozen rows is mostly noise and would otherwise headline a ratio such as 0.006."""
+    pol = ctx.policy.fairness
+    if attr in ctx.sensitive:
+        return pol.min_group_size
+    return max(pol.min_group_size, pol.intersection_min_group_size)
+
+
+def _with_n(groups, sizes) -> list[str]:
+    return [f"{g} (n = {int(n):,})" for g, n in zip(groups, sizes)]
+
+
+def _fmt_rate(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.2f}" if v >= 0.1 else f"{v:.3f}"
+
+
+def _pair_words(metric: str, attr: str, d: dict) -> str:
+    """'False positive rate 0.42 for A vs 0.22 for B, 1.9× (race; reference group B, the largest)'."""
+    rates = np.asarray(d["rates"], dtype=float)
+    lo, hi = float(np.nanmin(rates)), float(np.nanmax(rates))
+    times = f"{hi / lo:.1f}×" if lo > 0 else "none in the lower group"
+    return (
+        f"{metric} {_fmt_rate(hi)} for {d['highest']} vs {_fmt_rate(lo)} for {d['lowest']}, {times} "
+        f"({attr}; reference group {d['reference_group']}, the largest)"
+    )
 
 
 # ---- FAIR-01 -----------------------------------------------------------------------------------
@@ -84,17 +125,25 @@ def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
     tables, chart_list, small = {}, [], {}
     for attr, labels in groupings(ctx).items():
         mf = MetricFrame(metrics=GROUP_METRICS, y_true=y, y_pred=p, sensitive_features=labels.to_numpy())
-        ok, too_small = _evaluable(labels, ctx.policy.fairness.min_group_size)
+        ok, too_small = _evaluable(labels, min_size(ctx, attr))
         by = mf.by_group
-        rows = [{"group": str(g), "evaluable": g in ok, **by.loc[g].to_dict()} for g in by.index]
-        tables[attr] = {"overall": mf.overall.to_dict(), "groups": rows}
-        small[attr] = [str(g) for g in too_small]
+        rows = [
+            {
+                "group": str(g),
+                "evaluable": g in ok,
+                **({} if g in ok else {"not_evaluable": f"not evaluable (n = {int(by.loc[g]['count'])})"}),
+                **by.loc[g].to_dict(),
+            }
+            for g in sorted(by.index, key=natural_key)
+        ]
+        tables[attr] = {"overall": mf.overall.to_dict(), "groups": rows, "min_group_size": min_size(ctx, attr)}
+        small[attr] = [f"{g} (n = {int(by.loc[g]['count'])})" for g in too_small]
         if attr in ctx.sensitive:
             shown = [r for r in rows if r["evaluable"]]
             chart_list.append(
                 charts.grouped_bars(
-                    [r["group"] for r in shown],
-                    {m: [r[m] for r in shown] for m in ("selection_rate", "tpr", "fpr", "precision")},
+                    _with_n([r["group"] for r in shown], [r["count"] for r in shown]),
+                    {METRIC_WORDS[m]: [r[m] for r in shown] for m in ("selection_rate", "tpr", "fpr", "precision")},
                     f"Fairness metrics by {attr}",
                     "Rate",
                 )
@@ -107,12 +156,19 @@ def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
             "by_attribute": tables,
             "not_evaluable_groups": small,
             "min_group_size": ctx.policy.fairness.min_group_size,
+            "intersection_min_group_size": min_size_intersection(ctx),
+            "metric_names": METRIC_WORDS,
         },
         charts=chart_list,
         summary=f"Metrics computed for {len(tables)} attributes and intersections; "
-        f"{n_small} groups are below {ctx.policy.fairness.min_group_size} rows "
-        f"and marked not evaluable.",
+        f"{n_small} groups are below the minimum size ({ctx.policy.fairness.min_group_size} rows, "
+        f"{min_size_intersection(ctx)} for intersections) and marked not evaluable.",
     )
+
+
+def min_size_intersection(ctx: ValidationContext) -> int:
+    pol = ctx.policy.fairness
+    return max(pol.min_group_size, pol.intersection_min_group_size)
 
 
 # ---- shared: a rate per group, its min/max ratio and max-min gap, with bootstrap CIs -----------
@@ -120,7 +176,7 @@ def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray,
     """Per grouping: rate = sum(numer & g) / sum(denom & g) for evaluable groups."""
     out = {}
     for attr, labels in groupings(ctx).items():
-        ok, _ = _evaluable(labels[denom.astype(bool)], ctx.policy.fairness.min_group_size)
+        ok, too_small = _evaluable(labels[denom.astype(bool)], min_size(ctx, attr))
         if len(ok) < 2:
             continue
         G = np.column_stack([(labels == g).to_numpy() for g in ok]).astype(float)
@@ -149,6 +205,7 @@ def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray,
             "ratio_to_reference": rates / rates[ref],
             "lowest": str(ok[int(np.nanargmin(rates))]),
             "highest": str(ok[int(np.nanargmax(rates))]),
+            "not_evaluable_groups": [str(g) for g in too_small],
         }
     return out
 
@@ -190,9 +247,8 @@ def demographic_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
         value=w["ratio"],
         ci=w["ratio_ci"],
         threshold=threshold(">=", pol.dp_ratio_min, pol.dp_ratio_warn, diff_max=pol.dp_diff_max),
-        summary=f"Selection rate ratio for {worst_attr} is {w['ratio']:.3f} ({w['lowest']} "
-        f"{np.nanmin(w['rates']):.3f} vs {w['highest']} {np.nanmax(w['rates']):.3f}); the "
-        f"four-fifths rule needs >= {pol.dp_ratio_min}.",
+        summary=f"{_pair_words('Selection rate', worst_attr, w)}: ratio {w['ratio']:.3f}; the "
+        f"four-fifths rule needs ≥ {pol.dp_ratio_min}.",
         details={"by_attribute": _public(disp)},
         charts=_ratio_charts(ctx, disp, "Selection rate"),
         severity="high" if status == "fail" else None,
@@ -214,7 +270,7 @@ def _ratio_charts(ctx: ValidationContext, disp: dict, what: str) -> list[dict]:
     band = (ctx.policy.fairness.dp_ratio_min, ctx.policy.fairness.ratio_band_high)
     return [
         charts.bars(
-            d["groups"],
+            _with_n(d["groups"], d["sizes"]),
             d["ratio_to_reference"],
             f"{what} ratio to {d['reference_group']} by {attr} (band: four-fifths rule)",
             "Group",
@@ -269,9 +325,7 @@ def equalised_odds(ctx: ValidationContext, run: RunOptions) -> Outcome:
             "fpr_difference": fpr[a]["diff"],
             "equal_opportunity_ratio": tpr[a]["ratio"],
             "tpr_difference_ci": tpr[a]["diff_ci"],
-            "groups": tpr[a]["groups"],
-            "tpr": tpr[a]["rates"],
-            "fpr": fpr[a]["rates"],
+            "groups": _error_rate_rows(groupings(ctx)[a], y, tpr[a], fpr[a]),
             "status": s,
         }
         graded.append((a, s, eo))
@@ -283,14 +337,44 @@ def equalised_odds(ctx: ValidationContext, run: RunOptions) -> Outcome:
         value=r["equalized_odds_difference"],
         ci=r["equalized_odds_difference_ci"],
         threshold=threshold("<=", pol.eo_diff_max, eopp_ratio_min=pol.eopp_ratio_min),
-        summary=f"Equalised odds difference for {worst} is {r['equalized_odds_difference']:.3f} "
-        f"(TPR gap {r['tpr_difference']:.3f}, FPR gap {r['fpr_difference']:.3f}); equal "
-        f"opportunity ratio {r['equal_opportunity_ratio']:.3f}.",
+        summary=(
+            f"{_wider_gap_words(tpr[worst], fpr[worst], worst)}; equalised odds difference "
+            f"{r['equalized_odds_difference']:.3f} (policy maximum {pol.eo_diff_max}), equal opportunity "
+            f"ratio {r['equal_opportunity_ratio']:.3f}."
+        ),
         details={"by_attribute": rows},
-        charts=_ratio_charts(ctx, {a: tpr[a] for a in attrs}, "TPR"),
+        charts=_ratio_charts(ctx, {a: tpr[a] for a in attrs}, "True positive rate"),
         affected={"attribute": worst},
         evidence={a: rows[a] for a in attrs if rows[a]["status"] in ("warn", "fail")},
     )
+
+
+def _error_rate_rows(labels: pd.Series, y: np.ndarray, tpr: dict, fpr: dict) -> list[dict]:
+    """One row per group with its own TPR and FPR: the two rates are evaluable on different groups
+    (a group may have enough positives but too few negatives), so they are joined by group name,
+    never by position."""
+    tpr_of = dict(zip(tpr["groups"], tpr["rates"]))
+    fpr_of = dict(zip(fpr["groups"], fpr["rates"]))
+    rows = []
+    for g in sorted(set(tpr_of) | set(fpr_of), key=natural_key):
+        in_group = (labels == g).to_numpy()
+        rows.append(
+            {
+                "group": g,
+                "n": int(in_group.sum()),
+                "positives": int((in_group & (y == 1)).sum()),
+                "negatives": int((in_group & (y == 0)).sum()),
+                "tpr": float(tpr_of[g]) if g in tpr_of else None,
+                "fpr": float(fpr_of[g]) if g in fpr_of else None,
+            }
+        )
+    return rows
+
+
+def _wider_gap_words(tpr: dict, fpr: dict, attr: str) -> str:
+    if fpr["diff"] > tpr["diff"]:
+        return _pair_words("False positive rate", attr, fpr)
+    return _pair_words("True positive rate", attr, tpr)
 
 
 # ---- FAIR-04 -----------------------------------------------------------------------------------
@@ -317,7 +401,7 @@ def predictive_parity(ctx: ValidationContext, run: RunOptions) -> Outcome:
         value=d["ratio"],
         ci=d["ratio_ci"],
         threshold=threshold(">=", pol.dp_ratio_min),
-        summary=f"Precision (PPV) ratio for {worst} is {d['ratio']:.3f} ({d['lowest']} vs {d['highest']}).",
+        summary=f"{_pair_words('Precision (PPV)', worst, d)}: ratio {d['ratio']:.3f}.",
         details={"by_attribute": _public(ppv)},
         affected={"attribute": worst, "group": d["lowest"]},
     )
@@ -447,10 +531,10 @@ def mitigation(ctx: ValidationContext, run: RunOptions) -> Outcome:
     a = min(rows, key=lambda k: rows[k]["before"]["dp_ratio"] or 1)
     b, af = rows[a]["before"], rows[a]["after"]
     chart = charts.grouped_bars(
-        ["accuracy", "DP ratio", "EO difference"],
+        ["Accuracy", "Selection rate ratio", "Equalised odds difference"],
         {
-            "before": [b["accuracy"], b["dp_ratio"], b["eo_difference"]],
-            "after": [af["accuracy"], af["dp_ratio"], af["eo_difference"]],
+            "Before": [b["accuracy"], b["dp_ratio"], b["eo_difference"]],
+            "After group thresholds": [af["accuracy"], af["dp_ratio"], af["eo_difference"]],
         },
         f"ThresholdOptimizer ({pol.mitigation_constraint}) on {a}: trade-off",
         "Value",

@@ -57,6 +57,8 @@ class CalibrationPolicy:
 @dataclass(frozen=True)
 class FairnessPolicy:
     min_group_size: int = 30
+    # Intersections ("race & sex") need more rows per group before a rate is compared (FAIR-01..04).
+    intersection_min_group_size: int = 100
     dp_ratio_min: float = 0.8  # four-fifths rule
     dp_ratio_warn: float = 0.9
     dp_diff_max: float = 0.1
