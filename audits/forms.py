@@ -67,11 +67,39 @@ class ValidationStartForm(forms.Form):
     )
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, required=False)
 
-    def __init__(self, *args, versions, datasets, **kwargs):
+    # The chosen test dataset's columns (server-rendered for it; refreshed when it changes).
+    target_column = forms.ChoiceField(required=False, label="Target column")
+    feature_columns = forms.MultipleChoiceField(
+        required=False,
+        label="Feature columns",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="None picked: the model's own feature columns, or else every column but the target, "
+        "prediction and score columns.",
+    )
+    sensitive_columns = forms.MultipleChoiceField(
+        required=False,
+        label="Sensitive columns",
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+        help_text="The groups the fairness checks compare.",
+    )
+    COLUMN_FIELDS = ("target_column", "feature_columns", "sensitive_columns")
+
+    def __init__(self, *args, versions, datasets, columns=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model_version"].queryset = versions
-        self.fields["test_dataset"].queryset = datasets
-        self.fields["train_dataset"].queryset = datasets
+        # A training set is never the test set; the train list holds the datasets that are not test sets.
+        self.fields["test_dataset"].queryset = datasets.exclude(role="train")
+        self.fields["train_dataset"].queryset = datasets.exclude(role="test")
+        choices = [(c, c) for c in columns]
+        self.fields["target_column"].choices = [("", "— the dataset's target column —"), *choices]
+        for name in ("feature_columns", "sensitive_columns"):
+            self.fields[name].choices = choices
+            self.fields[name].error_messages["invalid_choice"] = (
+                "%(value)s is not a column of the chosen test dataset; pick from its columns."
+            )
+        self.fields["target_column"].error_messages["invalid_choice"] = (
+            "%(value)s is not a column of the chosen test dataset; pick from its columns."
+        )
 
     def clean_policy_overrides(self) -> dict:
         return parse_policy_lines(self.cleaned_data.get("policy_overrides", ""))

@@ -100,6 +100,11 @@ class ModelVersion(OrgOwnedModel):
     framework = models.CharField(max_length=20, choices=Framework.choices)
     task = models.CharField(max_length=20, choices=Task.choices)
     feature_columns = models.JSONField(default=list)
+    # The input columns the model itself declares: read statically by the scan (skops schema, ONNX
+    # inputs, MLflow signature), or for pickles and joblib by the validation engine's sandboxed child
+    # once it has loaded the model. Never read by unpickling in the web process.
+    model_feature_names = models.JSONField(default=list, blank=True)
+    model_feature_names_source = models.CharField(max_length=40, blank=True)
     # Model card
     intended_use = models.TextField(blank=True)
     limitations = models.TextField(blank=True)

@@ -464,6 +464,7 @@ def model_version_register(
                 substantial_modification=substantial_modification,
                 scan_verdict=verdict,
                 scan_report=report or {},
+                **_declared_feature_names(report),
                 uploaded_by=actor,
             )
             audit_record(
@@ -762,10 +763,59 @@ def _model_version_scan_decide(*, version_id: int, token: str, report: dict) -> 
     return version
 
 
+def _declared_feature_names(report: dict | None) -> dict:
+    """The model's own input columns from a safe scan report (read statically by the scan)."""
+    from models_registry.safety.feature_names import clean_names
+
+    names = clean_names((report or {}).get("feature_names")) if (report or {}).get("verdict") == "safe" else []
+    if not names:
+        return {"model_feature_names": [], "model_feature_names_source": ""}
+    fmt = (report or {}).get("detected_format", "")
+    return {"model_feature_names": names, "model_feature_names_source": FEATURE_NAME_SOURCES.get(fmt, fmt)}
+
+
+FEATURE_NAME_SOURCES = {
+    "skops": "the skops file's schema",
+    "onnx": "the ONNX graph's inputs",
+    "mlflow": "the MLflow signature",
+    "loaded": "the model, when the validation engine loaded it",
+}
+
+
+def model_version_feature_names_record(*, version_id: int, names: list) -> bool:
+    """Record the input columns the validation engine's sandboxed child read from a loaded model
+    (`feature_names_in_` of a pickle or joblib file), when the version has none recorded yet.
+    The names come from an untrusted process: anything but a clean list of names is ignored."""
+    from models_registry.safety.feature_names import clean_names
+
+    names = clean_names(names)
+    if not names:
+        return False
+    with transaction.atomic():
+        # Locked so two runs of one version finishing at once record the names once.
+        version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None or version.model_feature_names:
+            return False
+        version.model_feature_names = names
+        version.model_feature_names_source = FEATURE_NAME_SOURCES["loaded"]
+        version.save(update_fields=["model_feature_names", "model_feature_names_source", "updated_at"])
+        audit_record(
+            verb="model_version.feature_names_recorded",
+            target=version,
+            actor=None,
+            after={"model_feature_names": names[:50], "count": len(names), "source": "loaded model"},
+        )
+    return True
+
+
 def _model_version_decide(version: ModelVersion, *, report: dict, actor, reason: str = "") -> None:
     """Record a pending version's verdict (inside the caller's transaction, on the locked row)."""
     version.scan_verdict, version.scan_report = report["verdict"], report
-    version.save(update_fields=["scan_verdict", "scan_report", "updated_at"])
+    for name, value in _declared_feature_names(report).items():
+        setattr(version, name, value)
+    version.save(
+        update_fields=["scan_verdict", "scan_report", "model_feature_names", "model_feature_names_source", "updated_at"]
+    )
     reasons = report.get("reasons") or []
     after = {
         "scan": version.scan_verdict,

@@ -739,6 +739,17 @@ def dissent_record(*, actor, submission: Submission, opinion: str) -> Dissenting
 # --- re-run -----------------------------------------------------------------------------------------
 
 
+def _rerun_columns(original) -> dict:
+    picked = (original.reproducibility or {}).get("columns")
+    if not picked:
+        return {}
+    return {
+        "feature_columns": picked.get("features"),
+        "target_column": picked.get("target"),
+        "sensitive_columns": picked.get("sensitive"),
+    }
+
+
 def submission_rerun(*, actor, submission: Submission):
     """Run the validation again from the frozen inputs (same version, datasets, suite, policy, seed)."""
     from audits.certification.models import Rerun
@@ -761,6 +772,8 @@ def submission_rerun(*, actor, submission: Submission):
             suite=original.suite,
             policy_overrides=original.policy_overrides,
             seed=original.seed,
+            # The same columns as the run under review (None for older runs: the same defaults).
+            **_rerun_columns(original),
         )
         rerun = Rerun.objects.create(
             organisation_id=submission.organisation_id, submission=submission, run=run, requested_by=actor

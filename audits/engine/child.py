@@ -87,6 +87,19 @@ def _require_model(model) -> None:
         )
 
 
+def _model_features(model) -> list[str]:
+    """The column names a scikit-learn model was fitted on (`feature_names_in_`), or []. Read here,
+    inside the sandbox, because only a loaded pickle or joblib model has them."""
+    try:
+        names = getattr(model, "feature_names_in_", None)
+        if names is None:
+            return []
+        names = [str(name) for name in list(names)[:5000]]
+    except Exception:  # noqa: BLE001 - an odd attribute is no reason to stop the run
+        return []
+    return names if all(isinstance(n, str) for n in names) else []
+
+
 def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str | None = None) -> int:
     from audits.engine.spec import RunSpec
 
@@ -114,6 +127,8 @@ def main(spec_path: str, events_path: str, cancel_path: str, confine_path: str |
             model = load_model(spec.model.path, spec.model.format, spec.model.inner_artifact)
             _require_model(model)
         stage = "preparing the checks"
+        if model is not None:
+            events.emit("stage", stage=stage, model_features=_model_features(model))
         from audits.checks import Cancelled, Policy, ValidationContext, reproducibility, run_suite
 
         context = ValidationContext(

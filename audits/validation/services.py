@@ -221,13 +221,6 @@ def _check_inputs(*, actor, model_version, system, train_dataset, test_dataset, 
             code="same_dataset",
             extra={"field": "train_dataset"},
         )
-    if not test_dataset.target_column:
-        raise ValidationFailed(
-            f"{test_dataset} has no target column, so predictions cannot be compared with the "
-            "truth. Register it again with its target column.",
-            code="test_dataset_without_target",
-            extra={"field": "test_dataset"},
-        )
     if model_version is None:
         if not test_dataset.prediction_column:
             raise ValidationFailed(
@@ -257,14 +250,77 @@ def _check_model(model_version, test_dataset) -> None:
             code="model_not_safe",
             extra={"field": "model_version"},
         )
-    columns = {column.get("name") for column in test_dataset.schema or [] if isinstance(column, dict)}
-    missing = [c for c in model_version.feature_columns or [] if columns and c not in columns]
-    if missing:
+
+
+def dataset_column_names(dataset) -> list[str]:
+    """The columns of a profiled dataset, in file order (from the profile the registry stored)."""
+    return [c["name"] for c in dataset.schema or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
+
+
+def model_version_default_features(model_version, columns: list[str]) -> list[str]:
+    """The feature columns a run uses when none are picked: the model card's, else the names the
+    model itself declares when the dataset has them all, else [] (every column but the target)."""
+    if model_version is None:
+        return []
+    if model_version.feature_columns:
+        return list(model_version.feature_columns)
+    declared = list(model_version.model_feature_names or [])
+    return declared if declared and all(c in columns for c in declared) else []
+
+
+LIKELY_TARGETS = ("target", "label", "y", "class", "outcome")
+
+
+def validation_column_defaults(*, dataset, model_version) -> dict:
+    """What the start form preselects for a test dataset: its target column (or a column named
+    like one), the model's feature columns when the dataset has them, its sensitive columns; and
+    the model's declared features the dataset lacks (shown as a note)."""
+    columns = dataset_column_names(dataset) if dataset is not None else []
+    if not columns:
+        return {"columns": [], "target": "", "features": [], "sensitive": [], "missing_features": []}
+    target = dataset.target_column or next((c for c in columns if c.lower() in LIKELY_TARGETS), "")
+    declared = list(model_version.feature_columns or model_version.model_feature_names or []) if model_version else []
+    return {
+        "columns": columns,
+        "target": target if target in columns else "",
+        "features": model_version_default_features(model_version, columns),
+        "sensitive": [c for c in dataset.sensitive_columns or [] if c in columns],
+        "missing_features": [c for c in declared if c not in columns],
+    }
+
+
+def _run_columns(*, model_version, test_dataset, feature_columns, target_column, sensitive_columns) -> dict:
+    """The target, feature and sensitive columns of a run: the ones picked, or the defaults (the
+    dataset's target and sensitive columns, the model's features); each must be a column of the
+    test dataset."""
+    columns = dataset_column_names(test_dataset)
+    target = test_dataset.target_column if target_column is None else str(target_column or "")
+    # None or none picked: the model's own (a model scores the columns it was trained on).
+    features = list(feature_columns or []) or model_version_default_features(model_version, columns)
+    sensitive = list(test_dataset.sensitive_columns or []) if sensitive_columns is None else list(sensitive_columns)
+    if not target:
         raise ValidationFailed(
-            f"The test dataset lacks feature columns of the model: {', '.join(missing)}.",
-            code="missing_feature_columns",
-            extra={"field": "test_dataset", "columns": missing},
+            f"{test_dataset} has no target column, so predictions cannot be compared with the "
+            "truth. Pick its target column.",
+            code="test_dataset_without_target",
+            extra={"field": "target_column"},
         )
+    for field, picked in (("target_column", [target]), ("feature_columns", features), ("sensitive_columns", sensitive)):
+        unknown = [c for c in picked if columns and c not in columns]
+        if unknown:
+            code = "missing_feature_columns" if field == "feature_columns" else "unknown_column"
+            raise ValidationFailed(
+                f"{test_dataset} has no column {', '.join(map(str, unknown[:10]))}; pick from its columns.",
+                code=code,
+                extra={"field": field, "columns": unknown[:50]},
+            )
+    if target in features:
+        raise ValidationFailed(
+            f"The target column {target} cannot also be a feature column.",
+            code="target_is_feature",
+            extra={"field": "feature_columns"},
+        )
+    return {"target": target, "features": features, "sensitive": sensitive}
 
 
 def _input_hashes(model_version, train_dataset, test_dataset) -> dict:
@@ -286,8 +342,12 @@ def validation_start(
     policy_overrides: dict | None = None,
     seed: int = 0,
     task: str | None = None,
+    feature_columns: list[str] | None = None,
+    target_column: str | None = None,
+    sensitive_columns: list[str] | None = None,
 ) -> ValidationRun:
-    """Create a queued run and hand it to a worker once the transaction commits."""
+    """Create a queued run and hand it to a worker once the transaction commits. Columns left as
+    None take their defaults (see `_run_columns`)."""
     from audits.checks.policy import POLICY_VERSION
 
     _require(actor, "validation.start")
@@ -299,6 +359,13 @@ def validation_start(
         train_dataset=train_dataset,
         test_dataset=test_dataset,
         task=task,
+    )
+    columns = _run_columns(
+        model_version=model_version,
+        test_dataset=test_dataset,
+        feature_columns=feature_columns,
+        target_column=target_column,
+        sensitive_columns=sensitive_columns,
     )
     suite = suite or default_suite_for(system)
     if suite not in Suite.values:
@@ -328,7 +395,7 @@ def validation_start(
             stale_after_s=settings.VALIDATION_STALE_AFTER_S,
             next_publish_at=timezone.now() + timedelta(seconds=PUBLISH_GRACE_S),
             requested_by=actor,
-            reproducibility={"inputs": _input_hashes(model_version, train_dataset, test_dataset)},
+            reproducibility={"inputs": _input_hashes(model_version, train_dataset, test_dataset), "columns": columns},
         )
         audit_record(
             verb="validation.started",
@@ -343,6 +410,7 @@ def validation_start(
                 "policy_overrides": policy_overrides or {},
                 "policy_version": POLICY_VERSION,
                 "seed": seed,
+                "columns": columns,
                 **run.reproducibility["inputs"],
             },
         )
@@ -711,6 +779,16 @@ class RunRecorder:
             self._flush_progress(force=done >= total)
         elif kind == "stage":
             self._update(stage=str(event.get("stage", ""))[:60])
+            version_id = self.run.model_version_id
+            if event.get("model_features") and version_id is not None and not self.stop:
+                self._record_model_features(version_id, event["model_features"])
+
+    def _record_model_features(self, version_id: int, names) -> None:
+        """The child read `feature_names_in_` off the loaded model (pickle and joblib files have no
+        static form of them): kept on the version, checked there, never trusted as they come."""
+        from models_registry.services import model_version_feature_names_record
+
+        model_version_feature_names_record(version_id=version_id, names=names)
 
     def _flush_progress(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -845,15 +923,21 @@ def _local_inputs(run: ValidationRun) -> Iterator[Any]:
                 inner_artifact=(version.scan_report or {}).get("inner_artifact"),
                 sha256=version.artifact.sha256,
             )
+        # The columns picked at start (older runs: the dataset's and the model card's).
+        picked = (run.reproducibility or {}).get("columns") or {
+            "target": test.target_column,
+            "features": list(version.feature_columns) if version is not None and version.feature_columns else [],
+            "sensitive": list(test.sensitive_columns or []),
+        }
         yield RunSpec(
             task=run.task,
-            target=test.target_column,
+            target=picked["target"],
             test=data(test),
             suite=run.suite,
             model=model,
             train=data(run.train_dataset) if run.train_dataset_id else None,
-            features=list(version.feature_columns) if version is not None and version.feature_columns else None,
-            sensitive=list(test.sensitive_columns or []),
+            features=list(picked["features"]) or None,
+            sensitive=list(picked["sensitive"]),
             prediction_column=test.prediction_column or None,
             score_column=test.score_column or None,
             policy_overrides=run.policy_overrides or {},
@@ -900,7 +984,11 @@ def validation_finish(
         _move(run, status)
         run.finished_at = timezone.now()
         run.error_message, run.error_detail = error_message[:5000], error_detail[-20000:]
-        run.reproducibility = {**(reproducibility or {}), "inputs": run.reproducibility.get("inputs", {})}
+        run.reproducibility = {
+            **(reproducibility or {}),
+            "inputs": run.reproducibility.get("inputs", {}),
+            **({"columns": run.reproducibility["columns"]} if "columns" in run.reproducibility else {}),
+        }
         run.peak_memory_mb, run.duration_s = peak_memory_mb, duration_s
         run.stage = ""
         if status == RunStatus.SUCCEEDED:

@@ -20,6 +20,7 @@ from audits.risk_link import FINDING_SOURCE
 from audits.validation.services import (
     default_suite_for,
     validation_cancel,
+    validation_column_defaults,
     validation_policy_settings_fingerprint,
     validation_policy_settings_get,
     validation_policy_settings_update,
@@ -83,13 +84,32 @@ def validation_create(request, system_pk: int):
     initial = {
         "model_version": request.GET.get("version") or (versions.first().pk if versions.exists() else None),
         "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None),
+        "train_dataset": getattr(datasets.filter(role="train").first(), "pk", None),
     }
-    form = ValidationStartForm(request.POST or None, initial=initial, versions=versions, datasets=datasets)
-    status = 400 if request.method == "POST" else 200  # a form shown again after a POST is a refusal
-    if request.method == "POST" and form.is_valid():
+    # "Show its columns" (no JS) or the htmx refresh: the chosen dataset's columns, nothing started.
+    refresh = request.method == "POST" and "refresh_columns" in request.POST
+    source = request.POST if request.method == "POST" else request.GET
+    columns = _column_choices(source, initial, versions=versions, datasets=datasets)
+    if refresh or request.method == "GET":
+        initial.update({k: v for k in ValidationStartForm.base_fields if (v := source.get(k)) not in (None, "")})
+        initial.update(target_column=columns["target"], feature_columns=columns["features"])
+        initial["sensitive_columns"] = columns["sensitive"]
+    bound = request.method == "POST" and not refresh
+    form = ValidationStartForm(
+        request.POST if bound else None,
+        initial=initial,
+        versions=versions,
+        datasets=datasets,
+        columns=columns["columns"],
+    )
+    if request.htmx and request.GET.get("columns_for"):
+        return render(request, "audits/_validation_columns.html", {"form": form, "columns": columns})
+    status = 400 if bound else 200  # a form shown again after a POST is a refusal
+    if bound and form.is_valid():
         data = dict(form.cleaned_data)
         data["suite"] = data["suite"] or None
         data["task"] = data["task"] or None
+        data["target_column"] = data["target_column"] or None  # the dataset's own
         attempt = attempt_on_form(form, lambda: validation_start(actor=request.user, system=system, **data))
         status = attempt.status
         if attempt.ok:
@@ -109,12 +129,22 @@ def validation_create(request, system_pk: int):
         "audits/validation_form.html",
         {
             "form": form,
+            "columns": columns,
             "system": system,
             "default_suite": Suite(default_suite_for(system)).label,
             "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id),
         },
         status=status,
     )
+
+
+def _column_choices(source, initial, *, versions, datasets) -> dict:
+    """The chosen (or preselected) test dataset's columns and what to preselect among them."""
+    test_pk = source.get("test_dataset") or initial["test_dataset"]
+    version_pk = source.get("model_version") if "model_version" in source else initial["model_version"]
+    test = datasets.exclude(role="train").filter(pk=test_pk).first() if str(test_pk).isdigit() else None
+    version = versions.filter(pk=version_pk).first() if str(version_pk).isdigit() else None
+    return {**validation_column_defaults(dataset=test, model_version=version), "dataset": test, "version": version}
 
 
 def validation_status_context(request, run) -> dict:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .feature_names import onnx_column_inputs
 from .onnx_parse import STANDARD_DOMAINS
 from .report import Findings, ScanLimits
 
@@ -188,6 +189,8 @@ def check_onnx(path: Path, f: Findings, location: str = "", limits: ScanLimits |
         problems.append("node without op_type")
     if problems:
         f.refuse("invalid_onnx", "The file is not a valid ONNX model.", where("; ".join(problems)), "high")
+    if not f.feature_names:  # an MLflow signature, read first, wins
+        f.feature_names = onnx_column_inputs(facts.get("inputs"))
 
 
 # -- second opinion: onnxruntime-like lenient wire walker ---------------------------------

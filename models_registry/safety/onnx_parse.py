@@ -124,6 +124,8 @@ def analyse(data: bytes) -> dict:
         "opsets": [[o.domain, o.version] for o in model.opset_import][:MAX_LISTED],
         "opset_count": len(model.opset_import),
         "graph": model.HasField("graph"),
+        # The graph's inputs that are not initialisers (old exporters list weights as inputs too).
+        "inputs": [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}][:5000],
         "nodes": facts.nodes,
         "messages": facts.messages,
         **facts.lists,

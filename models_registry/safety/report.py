@@ -73,6 +73,8 @@ class ScanReport:
     inner_artifact: dict[str, str] | None = None
     original_name: str = ""
     notes: list[Issue] = field(default_factory=list)
+    # The input column names the file declares (models_registry.safety.feature_names), or [].
+    feature_names: list[str] = field(default_factory=list)
 
     @property
     def is_safe(self) -> bool:
@@ -92,6 +94,7 @@ class ScanReport:
             "scanner": dict(self.scanner),
             "inner_artifact": dict(self.inner_artifact) if self.inner_artifact else None,
             "original_name": self.original_name,
+            "feature_names": list(self.feature_names),
         }
 
 
@@ -105,6 +108,7 @@ class Findings:
         self.format: str = "unknown"
         self.inner: dict[str, str] | None = None
         self.tools: dict[str, str] = {}
+        self.feature_names: list[str] = []
 
     def refuse(self, code: str, message: str, detail: str = "", severity: str = "high") -> None:
         issue = Issue(code, message, detail, severity)
@@ -128,4 +132,5 @@ class Findings:
             inner_artifact=self.inner,
             original_name=original_name,
             notes=list(self.notes),
+            feature_names=list(self.feature_names),
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import containers
 from .containers import LimitExceeded, check_zip, member_name_problem
+from .feature_names import mlflow_signature_names, skops_feature_names
 from .formats import COMPRESSED, INNER_SUFFIX, artifact_format, mlflow_inner_format
 from .onnx_check import check_onnx
 from .pickle_scan import PickleScanner
@@ -259,6 +260,8 @@ def _scan_skops(path: Path, f: Findings, extra: frozenset[str], limits: ScanLimi
                 where + name,
                 "high",
             )
+    if not f.feature_names:  # an MLflow signature, read first, wins
+        f.feature_names = skops_feature_names(path)
 
 
 def _scan_mlflow(path: Path, f: Findings, extra: frozenset[str], limits: ScanLimits) -> None:
@@ -289,6 +292,7 @@ def _scan_mlflow(path: Path, f: Findings, extra: frozenset[str], limits: ScanLim
     except Exception as exc:  # noqa: BLE001
         f.refuse("bad_mlflow_model", "The MLmodel file is not valid MLflow YAML.", str(exc)[:200], "medium")
         return
+    f.feature_names = mlflow_signature_names(doc)
     pyfunc = flavors.get("python_function") or {}
     if (
         not isinstance(pyfunc, dict)

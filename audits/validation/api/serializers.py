@@ -37,6 +37,21 @@ class ValidationStartSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Predictions-only runs; otherwise the model version's task.",
     )
+    feature_columns = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=5000,
+        help_text="Default: the model card's feature columns, else the names the model declares.",
+    )
+    target_column = serializers.CharField(
+        required=False, max_length=200, help_text="Default: the test dataset's target column."
+    )
+    sensitive_columns = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=200,
+        help_text="Default: the test dataset's sensitive columns.",
+    )
 
 
 class CancelSerializer(serializers.Serializer):
