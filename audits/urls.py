@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from audits import views
+from audits.validation import finding_bulk_views
 from audits.validation import views as validation_views
 
 app_name = "audits"
@@ -20,4 +21,5 @@ urlpatterns = [
     path("validations/<int:pk>/results/", validation_views.validation_results, name="validation_results"),
     path("validations/<int:pk>/charts/<str:check_id>/", validation_views.validation_charts, name="validation_charts"),
     path("findings/", validation_views.finding_list, name="finding_list"),
+    path("findings/decide/", finding_bulk_views.finding_decide_many, name="finding_decide_many"),
 ]

@@ -267,7 +267,12 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Where the file backend (django.core.mail.backends.filebased.EmailBackend, `make run`) writes each message.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI Governance Portal <portal@localhost>")
+# Notifications of one kind about one object within this many seconds (a reviewer deciding finding
+# after finding) are gathered into one digest, e-mailed once the window closes.
+NOTIFICATION_DIGEST_SECONDS = env_int("NOTIFICATION_DIGEST_SECONDS", 120, minimum=0)
 # The portal's public address: signed into every certificate (its verification link) and used in
 # e-mails, so a production portal must say it; only development falls back to runserver's address.
 PORTAL_BASE_URL = env_url("PORTAL_BASE_URL")

@@ -40,6 +40,8 @@ urlpatterns = [
     path("notifications/", core_views.notification_list_view, name="notification_list"),
     path("notifications/<int:pk>/open/", core_views.notification_open_view, name="notification_open"),
     path("notifications/read-all/", core_views.notification_mark_all_read_view, name="notification_mark_all_read"),
+    path("notifications/read/", core_views.notification_mark_selected_read_view, name="notification_mark_read"),
+    path("notifications/preferences/", core_views.notification_preferences_view, name="notification_preferences"),
     path("tokens/", core_views.token_list_view, name="token_list"),
     path("", include("audits.urls")),
     path("", include("models_registry.urls")),

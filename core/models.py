@@ -121,6 +121,12 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # A digest gathers what one batch (or a few minutes of clicks) did to one object into one row:
+    # `digest_key` names the object and the batch, `digest_title` is the title with {count}, {s} and
+    # {tallies} to fill in, `digest_items` the lines ({"text", "tally"}) gathered so far.
+    digest_key = models.CharField(max_length=200, blank=True, default="")
+    digest_title = models.CharField(max_length=200, blank=True, default="")
+    digest_items = models.JSONField(default=list, blank=True)
 
     organisation_field = "organisation_id"
     objects = OrgScopedQuerySet.as_manager()
@@ -130,6 +136,8 @@ class Notification(models.Model):
         indexes = [
             # The bell's unread count and the inbox page: one user's rows, unread first, newest first.
             models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx"),
+            # Finding the open digest a new item joins: one person's rows of one kind about one object.
+            models.Index(fields=["recipient", "kind", "digest_key"], name="notification_digest_idx"),
         ]
         constraints = [
             # Only a local path: a notification must never become an open redirect. "//host" and
@@ -144,6 +152,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.recipient}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice for one kind of notification: in the portal only, or also by e-mail.
+    Without a row the kind is e-mailed too (the portal's behaviour before preferences existed)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=64)
+    email = models.BooleanField(default=True, help_text="Also send an e-mail, not only the in-portal message.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.kind}: {'e-mail' if self.email else 'portal only'}"
 
 
 # --- the audit trail (written by core.trail, verified by audits.services) ----------------------

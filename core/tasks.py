@@ -63,3 +63,23 @@ def _sweep_upload_temp_at_start(**_) -> None:
         upload_temp_sweep()
     except Exception:  # noqa: BLE001 — housekeeping must not keep a worker from starting
         logger.exception("the upload temporary file sweep at worker start failed")
+
+
+@shared_task(
+    name="core.notification_email",
+    base=AuditedTask,
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    retry_backoff=True,
+)
+def notification_email_task(self, notification_ids: list[int]) -> dict:
+    """E-mail notifications after the change that caused them committed (a digest once its window
+    has closed). Idempotent (a row records that its e-mail left, and is locked while it leaves), hence
+    acks_late; a mail server that is away is retried with a growing pause, up to five times."""
+    from core.notifications import notification_email
+
+    try:
+        return {"sent": notification_email(notification_ids=notification_ids, raise_errors=True)}
+    except Exception as exc:  # noqa: BLE001 — task boundary: every mail failure is worth another try
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc

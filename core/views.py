@@ -6,14 +6,21 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import context, health
 from core.choices import Role
+from core.errors import ValidationFailed
 from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
 from core.models import ApiToken, User
-from core.notifications import is_local_path, notification_mark_read
+from core.notifications import (
+    is_local_path,
+    notification_mark_read,
+    notification_preferences,
+    notification_preferences_set,
+)
 from core.permissions import get_for_user, require_permission
 from core.selectors import home_stats, login_previous, notification_list, user_list
 from core.services import (
@@ -196,6 +203,56 @@ def notification_open_view(request, pk: int):
         notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return redirect(notification.url if safe else "notification_list")
+
+
+@login_required
+@require_POST
+def notification_mark_selected_read_view(request):
+    """Mark the ticked notifications read (only the person's own: other ids change nothing)."""
+    values = request.POST.getlist("notifications")
+    try:
+        ids = [int(value) for value in values]
+    except ValueError:
+        ids = None
+    if not ids:
+        message = "Tick the notifications to mark as read first." if not values else "Those are not notifications."
+        page = Paginator(notification_list(user=request.user), 25).get_page(request.POST.get("page"))
+        return render(
+            request, "core/notification_list.html", {"page": page, "error": message, "chosen": set(values)}, status=400
+        )
+    changed = notification_mark_read(user=request.user, notification_ids=ids)
+    messages.success(request, f"{changed} notification{'s' if changed != 1 else ''} marked as read.")
+    page_number = request.POST.get("page", "")
+    return redirect(reverse("notification_list") + (f"?page={page_number}" if page_number.isdigit() else ""))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences_view(request):
+    """Per kind of notification: in the portal only, or in the portal and by e-mail."""
+    preferences, error, status = notification_preferences(user=request.user), "", 200
+    if request.method == "POST":
+        choices = {key[len("email:") :]: value for key, value in request.POST.items() if key.startswith("email:")}
+        try:
+            if any(value not in ("portal", "email") for value in choices.values()):
+                raise ValidationFailed("Choose “In the portal only” or “In the portal and by e-mail” for each kind.")
+            changed = notification_preferences_set(
+                user=request.user, email_by_kind={k: v == "email" for k, v in choices.items()}
+            )
+        except ValidationFailed as exc:
+            error, status = exc.message, 400
+            for preference in preferences:  # shown as entered
+                if preference["kind"] in choices:
+                    preference["email"] = choices[preference["kind"]] == "email"
+        else:
+            messages.success(request, "Your notification choices are saved." if changed else "Nothing changed.")
+            return redirect("notification_preferences")
+    return render(
+        request,
+        "core/notification_preferences.html",
+        {"preferences": preferences, "error": error, "has_email": bool(request.user.email)},
+        status=status,
+    )
 
 
 @login_required

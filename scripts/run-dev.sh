@@ -9,6 +9,8 @@ PORT="${PORT:-8000}"
 # Every certificate signs its verification link with this address, so it must be the one served
 # below (the web server and the worker both read it).
 export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://127.0.0.1:${PORT}}"
+# Notification e-mails go to files under $DATA_DIR/mail/ (EMAIL_FILE_PATH): nothing leaves the machine.
+export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
 
 # PDF reports need Pango and a font from the system.
 scripts/ensure-system-libs.sh

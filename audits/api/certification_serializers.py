@@ -425,6 +425,19 @@ class FindingDecideSerializer(serializers.Serializer):
     )
 
 
+class FindingDecideManySerializer(FindingDecideSerializer):
+    findings = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        min_length=1,
+        max_length=services.MAX_BULK_DECISIONS,
+        help_text="Ids of the findings to decide, each in the submission in review you are assigned to.",
+    )
+
+
+class FindingDecideManyResultSerializer(serializers.Serializer):
+    decided = SubmissionDecisionSerializer(many=True)
+
+
 class FindingCommentCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10_000, trim_whitespace=True)
     parent = serializers.IntegerField(required=False, allow_null=True, help_text="The comment this replies to.")

@@ -31,6 +31,8 @@ from audits.api.certification_serializers import (
     ConditionMetSerializer,
     FindingCommentCreateSerializer,
     FindingConditionCreateSerializer,
+    FindingDecideManyResultSerializer,
+    FindingDecideManySerializer,
     FindingDecideSerializer,
     FindingEscalationDecideSerializer,
     FindingMitigationSerializer,
@@ -69,7 +71,7 @@ from audits.certification.models import (
     Submission,
 )
 from audits.models import Finding
-from core.errors import TooLarge
+from core.errors import NotFound, TooLarge
 from core.filters import IntegerFilter
 from core.permissions import HasPortalPermission
 
@@ -222,6 +224,35 @@ class FindingDecideApi(APIView):
         data = _valid(FindingDecideSerializer, request)
         decision = services.finding_decide(actor=request.user, submission=submission, finding=finding, **data)
         return Response(SubmissionDecisionSerializer(decision).data)
+
+
+class FindingDecideManyApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "review.perform"
+
+    @extend_schema(
+        request=FindingDecideManySerializer,
+        responses={200: FindingDecideManyResultSerializer},
+        summary="Decide several findings with one decision and one justification (assigned reviewer)",
+        description=(
+            "All or nothing: each finding gets its own decision and audit event, in the submission in review "
+            "you are assigned to; when one cannot be decided none is, and the error names it (`extra.finding`). "
+            "404 `not_found` names the ids you cannot see; the submitter hears of it in one digest."
+        ),
+    )
+    def post(self, request):
+        data = _valid(FindingDecideManySerializer, request)
+        ids = list(dict.fromkeys(data.pop("findings")))
+        found = {f.pk: f for f in Finding.objects.restrict(request.user, "finding.view").filter(pk__in=ids)}
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise NotFound(
+                f"No finding {', '.join(f'#{pk}' for pk in missing)} that you can see.",
+                code="not_found",
+                extra={"findings": missing},
+            )
+        decisions = services.finding_decide_many(actor=request.user, findings=list(found.values()), **data)
+        return Response({"decided": SubmissionDecisionSerializer(decisions, many=True).data})
 
 
 class FindingConditionApi(APIView):

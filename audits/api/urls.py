@@ -10,6 +10,7 @@ urlpatterns = [
     path("validations/<int:pk>/", views.ValidationDetailApi.as_view(), name="validation-detail"),
     path("validations/<int:pk>/cancel/", views.ValidationCancelApi.as_view(), name="validation-cancel"),
     path("findings/", views.FindingListApi.as_view(), name="finding-list"),
+    path("findings/decide/", certification.FindingDecideManyApi.as_view(), name="finding-decide-many"),
     path("submissions/", certification.SubmissionListCreateApi.as_view(), name="submission-list"),
     path("submissions/<int:pk>/", certification.SubmissionDetailApi.as_view(), name="submission-detail"),
     path("submissions/<int:pk>/status/", certification.SubmissionStatusApi.as_view(), name="submission-status"),

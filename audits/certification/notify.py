@@ -13,12 +13,32 @@ def submission_url(submission) -> str:
         return ""
 
 
-def send(*, recipients, kind: str, title: str, body: str = "", url: str = "", organisation=None) -> None:
+def send(
+    *,
+    recipients,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    organisation=None,
+    digest_key: str = "",
+    items=(),
+) -> None:
+    """`digest_key` and `items` make it a digest (see `core.notifications.notification_send`)."""
     from core.notifications import notification_send
 
     people = [p for p in recipients if p is not None]
     if people:
-        notification_send(recipients=people, kind=kind, title=title, body=body, url=url, organisation=organisation)
+        notification_send(
+            recipients=people,
+            kind=kind,
+            title=title,
+            body=body,
+            url=url,
+            organisation=organisation,
+            digest_key=digest_key,
+            items=items,
+        )
 
 
 def compliance_team(organisation_id: int):

@@ -294,3 +294,18 @@ def mitigation_runs(*, submission: Submission, finding) -> QuerySet:
     if original.finished_at:
         runs = runs.filter(finished_at__gt=original.finished_at)
     return runs.select_related("model_version").order_by("-finished_at", "-pk")
+
+
+def reviewable_run_ids(*, user) -> set[int]:
+    """The validation runs whose findings `user` can decide now: those of submissions in review that
+    the user is an active reviewer of (the findings list offers its bulk decision on these)."""
+    if not has_permission(user, "review.perform"):
+        return set()
+    return set(
+        Submission.objects.filter(
+            organisation_id=user.organisation_id,
+            status=SubmissionStatus.IN_REVIEW,
+            assignments__reviewer=user,
+            assignments__active=True,
+        ).values_list("validation_run_id", flat=True)
+    )

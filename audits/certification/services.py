@@ -38,7 +38,7 @@ from audits.certification.models import (
 )
 from audits.certification.transitions import submission_move, submission_touch
 from audits.choices import FindingStatus, RunStatus, Suite
-from core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from core.errors import Conflict, NotAllowed, NotFound, PortalError, ValidationFailed
 from core.permissions import has_permission
 from core.trail import audit_record
 
@@ -463,9 +463,11 @@ def conflict_declare(*, actor, system, person, reason: str) -> ConflictOfInteres
 
 
 def finding_decide(
-    *, actor, submission: Submission, finding, decision: str, justification: str = "", risk=None
+    *, actor, submission: Submission, finding, decision: str, justification: str = "", risk=None, notify_people=True
 ) -> FindingDecision:
-    """Record (or change) the reviewer's decision on one finding of the submission's run."""
+    """Record (or change) the reviewer's decision on one finding of the submission's run. The
+    submitter hears of it in a digest (one per reviewer and submission within a few minutes);
+    `notify_people=False` leaves telling them to the caller (`finding_decide_many`: one digest)."""
     if decision not in DecisionKind.values:
         raise ValidationFailed(
             f"Decision must be one of {', '.join(DecisionKind.values)}.",
@@ -513,8 +515,88 @@ def finding_decide(
             },
         )
         submission_touch(submission)
-        _notify_decision(submission, finding, decision, actor)
+        if notify_people:
+            _notify_decisions(submission, [(finding, decision)], actor)
     return record
+
+
+MAX_BULK_DECISIONS = 200
+
+
+def finding_decide_many(*, actor, findings, decision: str, justification: str = "", risk=None) -> list[FindingDecision]:
+    """Decide several findings at once with one decision and one justification (the findings list).
+    Each finding is decided by `finding_decide` in the submission in review that the actor reviews
+    and whose run it belongs to, so each gets its own audit event; all in one transaction: when one
+    cannot be decided nothing is, and the error names that finding. Each submitter hears of it in
+    one digest per submission."""
+    findings = list({f.pk: f for f in findings}.values())
+    if not findings:
+        raise ValidationFailed(
+            "Choose at least one finding to decide.", code="no_findings", extra={"field": "findings"}
+        )
+    if len(findings) > MAX_BULK_DECISIONS:
+        raise ValidationFailed(
+            f"Decide at most {MAX_BULK_DECISIONS} findings at once; you chose {len(findings)}.",
+            code="too_many_findings",
+            extra={"field": "findings"},
+        )
+    _require(actor, "review.perform", "Only auditors and compliance officers review submissions.")
+    records: list[FindingDecision] = []
+    decided: dict[int, tuple[Submission, list]] = {}
+    with transaction.atomic():  # all or nothing: a batch decided halfway would be hard to read
+        for finding in sorted(findings, key=lambda f: f.pk):
+            _same_org(actor, finding, "finding")
+            submission = _submission_reviewing(actor, finding)
+            try:
+                records.append(
+                    finding_decide(
+                        actor=actor,
+                        submission=submission,
+                        finding=finding,
+                        decision=decision,
+                        justification=justification,
+                        risk=risk,
+                        notify_people=False,
+                    )
+                )
+            except PortalError as exc:
+                if "field" in exc.extra:  # the decision or justification itself: the same for every finding
+                    raise
+                raise type(exc)(
+                    f"{_finding_name(finding)} cannot be decided: {exc.message}",
+                    code=exc.code,
+                    extra={**exc.extra, "finding": finding.pk},
+                ) from exc
+            decided.setdefault(submission.pk, (submission, []))[1].append((finding, decision))
+        for submission, pairs in decided.values():
+            _notify_decisions(submission, pairs, actor)
+    return records
+
+
+def _finding_name(finding) -> str:
+    return f"Finding #{finding.pk} ({finding.check_id}, {finding.title})"
+
+
+def _submission_reviewing(actor, finding) -> Submission:
+    """The submission in review of the finding's run that the actor is assigned to review."""
+    submissions = Submission.objects.filter(validation_run_id=finding.run_id, organisation_id=actor.organisation_id)
+    mine = submissions.filter(assignments__reviewer=actor, assignments__active=True).distinct()
+    submission = mine.filter(status=S.IN_REVIEW).order_by("-pk").first()
+    if submission is not None:
+        return submission
+    if mine.exists():
+        latest = mine.order_by("-pk").first()
+        raise Conflict(
+            f"{_finding_name(finding)} cannot be decided: its submission {latest.reference} is "  # type: ignore[union-attr]  # exists() above
+            f"{latest.get_status_display().lower()}; reviews happen while it is in review.",  # type: ignore[union-attr]  # exists() above
+            code="not_in_review",
+            extra={"finding": finding.pk},
+        )
+    raise NotAllowed(
+        f"{_finding_name(finding)} cannot be decided: it is not part of a submission you are assigned to review.",
+        code="not_assigned",
+        extra={"finding": finding.pk},
+    )
 
 
 def _refuse_settled_decision(submission: Submission, finding, current: FindingDecision | None) -> None:
@@ -618,20 +700,40 @@ def finding_decision_raise_risk(*, actor, decision: FindingDecision):
     return risk
 
 
-def _notify_decision(submission, finding, decision, actor) -> None:
-    recipients = [submission.submitted_by]
-    if decision == DecisionKind.ESCALATE:
-        recipients += notify.escalation_team(submission.organisation_id)
-    label = DecisionKind(decision).label
-    transaction.on_commit(
-        lambda: notify.send(
-            recipients=[p for p in recipients if p.pk != actor.pk],
-            kind="finding.decided",
-            organisation=submission.organisation,
-            title=f"{submission.reference}: {label.lower()} on {finding.check_id} ({finding.title})",
-            url=notify.submission_url(submission),
-        )
-    )
+DECISION_TALLY = {
+    DecisionKind.ACCEPT_RISK: "accepted",
+    DecisionKind.REQUIRE_MITIGATION: "require mitigation",
+    DecisionKind.FALSE_POSITIVE: "false positive",
+    DecisionKind.ESCALATE: "escalated",
+}
+
+
+def _notify_decisions(submission, pairs, actor) -> None:
+    """One digest per submission and reviewer: "Mia decided 13 findings on S-5 (9 accepted, ...)".
+    The submitter hears of every decision; the escalation role of the escalated ones."""
+    name = actor.get_full_name() or actor.username
+    title = f"{name} decided {{count}} finding{{s}} on {submission.reference} ({{tallies}})"
+    items = [
+        {"text": f"{f.check_id} {f.title}: {DecisionKind(d).label.lower()}", "tally": DECISION_TALLY[DecisionKind(d)]}
+        for f, d in pairs
+    ]
+    escalated = [item for item, (_, d) in zip(items, pairs, strict=True) if d == DecisionKind.ESCALATE]
+    submitter = [submission.submitted_by] if submission.submitted_by_id != actor.pk else []
+    escalation = [
+        p
+        for p in (notify.escalation_team(submission.organisation_id) if escalated else [])
+        if p.pk not in (actor.pk, submission.submitted_by_id)
+    ]
+    digest = {
+        "kind": "finding.decided",
+        "organisation": submission.organisation,
+        "title": title,
+        "url": notify.submission_url(submission),
+        "digest_key": f"submission:{submission.pk}:decided-by:{actor.pk}",
+    }
+    transaction.on_commit(lambda: notify.send(recipients=submitter, items=items, **digest))
+    if escalation:
+        transaction.on_commit(lambda: notify.send(recipients=escalation, items=escalated, **digest))
 
 
 def finding_comment_add(*, actor, submission: Submission, finding, body: str, parent=None) -> FindingComment:

@@ -235,6 +235,14 @@ def validation_charts(request, pk: int, check_id: str):
 @require_GET
 def finding_list(request):
     require_permission(request, "finding.view")
+    return finding_list_page(request)
+
+
+def finding_list_page(request, *, bulk_form=None, status: int = 200):
+    """The findings list of `request.GET`'s filters; `bulk_form` is the bulk decision shown again
+    with its error (`audits.validation.finding_bulk_views`)."""
+    from audits.validation.finding_bulk_views import bulk_decide_context
+
     filterset = FindingFilterSet(request.GET, queryset=selectors.finding_list(user=request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     context = {
@@ -249,9 +257,10 @@ def finding_list(request):
         "articles": selectors.finding_article_choices(user=request.user),
         "scope": _finding_scope(request),
         "superseded_hidden": filterset.superseded_hidden(),
+        **bulk_decide_context(request, bulk_form),
     }
     template = "audits/_finding_table.html" if request.htmx else "audits/finding_list.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def _raised_risks(request, page) -> dict:

@@ -4,7 +4,7 @@ after the change that caused it is committed."""
 from __future__ import annotations
 
 import smtplib
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
@@ -44,6 +44,16 @@ def notify(*recipients, url="/risks/7/", email=False, **kwargs):
 def logged_in(client, user):
     client.force_login(user, backend=MODEL_BACKEND)
     return client
+
+
+@pytest.fixture
+def worker():
+    """The e-mail task runs where it is queued, as a worker would run it (countdown aside)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 # --- who sees what ------------------------------------------------------------------------------
@@ -203,7 +213,7 @@ def test_each_active_person_is_notified_once(ml_engineer, auditor, compliance_of
 
 
 def test_the_email_leaves_on_commit_with_the_absolute_link(
-    ml_engineer, auditor, settings, django_capture_on_commit_callbacks
+    ml_engineer, auditor, settings, django_capture_on_commit_callbacks, worker
 ):
     settings.PORTAL_BASE_URL = "https://portal.acme.example/"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -227,7 +237,7 @@ def test_no_email_leaves_when_the_change_is_rolled_back(ml_engineer, django_capt
 
 
 def test_a_failing_mail_server_does_not_break_the_callers_action(
-    ml_engineer, settings, caplog, django_capture_on_commit_callbacks
+    ml_engineer, settings, caplog, django_capture_on_commit_callbacks, worker
 ):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
     with django_capture_on_commit_callbacks(execute=True):
@@ -275,3 +285,251 @@ def test_a_risk_review_reminder_also_lands_in_the_owners_portal(ml_engineer, com
     assert notification.title.startswith("Risk review due 10 Mar 2030: R-1") and notification.emailed_at
     assert len(mail.outbox) == 1 and f"/risks/{risk.pk}/" in mail.outbox[0].body
     assert not notification_list(user=compliance_officer).exists()
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+DIGEST_TITLE = "Mia decided {count} finding{s} on S-5 ({tallies})"
+
+
+def digest(*recipients, items, email=False, key="submission:5:decided-by:1", **kwargs):
+    return notification_send(
+        recipients=recipients,
+        kind="finding.decided",
+        title=DIGEST_TITLE,
+        url="/certification/5/",
+        email=email,
+        digest_key=key,
+        items=items,
+        **kwargs,
+    )
+
+
+def decided(*tallies):
+    return [{"text": f"CHECK-{n} Something: {t}", "tally": t} for n, t in enumerate(tallies, 1)]
+
+
+def test_a_batch_of_decisions_is_one_notification_that_counts_them_by_outcome(ml_engineer):
+    [notification] = digest(ml_engineer, items=decided(*["accepted"] * 9, *["require mitigation"] * 3, "escalated"))
+    assert Notification.objects.filter(recipient=ml_engineer).count() == 1
+    assert notification.title == "Mia decided 13 findings on S-5 (9 accepted, 3 require mitigation, 1 escalated)"
+    assert notification.body.count("• CHECK-") == 13 and "CHECK-13 Something: escalated" in notification.body
+
+
+def test_a_decision_soon_after_joins_the_unread_digest_and_one_later_starts_a_new_one(ml_engineer, settings):
+    settings.NOTIFICATION_DIGEST_SECONDS = 120
+    [first] = digest(ml_engineer, items=decided("accepted"))
+    assert first.title == "Mia decided 1 finding on S-5 (1 accepted)"
+    [joined] = digest(ml_engineer, items=decided("escalated"))
+    assert joined.pk == first.pk and joined.title == "Mia decided 2 findings on S-5 (1 accepted, 1 escalated)"
+    Notification.objects.filter(pk=first.pk).update(created_at=first.created_at - timedelta(seconds=121))
+    [later] = digest(ml_engineer, items=decided("accepted"))
+    assert later.pk != first.pk and later.title == "Mia decided 1 finding on S-5 (1 accepted)"
+
+
+def test_a_digest_already_read_or_about_another_object_is_not_added_to(ml_engineer, auditor):
+    first = next(n for n in digest(ml_engineer, auditor, items=decided("accepted")) if n.recipient == ml_engineer)
+    notification_mark_read(user=ml_engineer, notification_ids=[first.pk])
+    digest(ml_engineer, auditor, items=decided("accepted"))
+    digest(ml_engineer, auditor, items=decided("accepted"), key="submission:6:decided-by:1")
+    assert Notification.objects.filter(recipient=ml_engineer).count() == 3  # read one, new one, other object
+    assert sorted(Notification.objects.filter(recipient=auditor).values_list("title", flat=True)) == [
+        "Mia decided 1 finding on S-5 (1 accepted)",
+        "Mia decided 2 findings on S-5 (2 accepted)",
+    ]
+
+
+def test_a_digest_without_items_is_refused(ml_engineer):
+    with pytest.raises(ValidationFailed):
+        digest(ml_engineer, items=[])
+
+
+def test_a_digest_is_one_email_listing_every_item(ml_engineer, django_capture_on_commit_callbacks, worker):
+    with django_capture_on_commit_callbacks(execute=True):
+        digest(ml_engineer, items=decided("accepted", "accepted", "escalated"), email=True)
+    [message] = mail.outbox
+    assert message.subject == "Mia decided 3 findings on S-5 (2 accepted, 1 escalated)"
+    assert message.body.count("• CHECK-") == 3
+
+
+def test_the_email_is_handed_to_the_worker_after_commit_and_a_digest_waits_for_its_window(
+    ml_engineer, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("core.enqueue.task_enqueue", lambda name, **kw: queued.append((name, kw)))
+    settings.NOTIFICATION_DIGEST_SECONDS = 90
+    with django_capture_on_commit_callbacks(execute=True):
+        [single] = notify(ml_engineer, email=True)
+        [grouped] = digest(ml_engineer, items=decided("accepted"), email=True)
+        assert queued == []  # nothing before the commit
+    assert [(n, kw["kwargs"], kw["countdown"]) for n, kw in queued] == [
+        ("core.notification_email", {"notification_ids": [single.pk]}, 0),
+        ("core.notification_email", {"notification_ids": [grouped.pk]}, 90),
+    ]
+    assert mail.outbox == []  # the worker sends them
+
+
+def test_when_the_broker_refuses_the_emails_are_sent_at_once(
+    ml_engineer, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broker_down(name, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("core.enqueue.task_enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(ml_engineer, email=True)
+    assert len(mail.outbox) == 1 and "could not be queued" in caplog.text
+
+
+class FlakyMailServer(BaseEmailBackend):
+    """Away for the first attempt, back for the next."""
+
+    attempts = 0
+
+    def send_messages(self, email_messages):
+        FlakyMailServer.attempts += 1
+        if FlakyMailServer.attempts == 1:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return len(email_messages)
+
+
+def test_the_worker_retries_a_mail_server_that_is_away_and_sends_once_it_is_back(ml_engineer, settings, worker):
+    from core.tasks import notification_email_task
+
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyMailServer"
+    FlakyMailServer.attempts = 0
+    [notification] = notify(ml_engineer)
+    notification_email_task.apply(kwargs={"notification_ids": [notification.pk]})
+    notification.refresh_from_db()
+    assert FlakyMailServer.attempts == 2 and notification.emailed_at is not None
+    notification_email_task.apply(kwargs={"notification_ids": [notification.pk]})  # re-delivered
+    assert FlakyMailServer.attempts == 2
+
+
+# --- e-mail per kind ----------------------------------------------------------------------------
+
+
+def test_someone_who_chose_portal_only_for_a_kind_still_sees_it_but_gets_no_email(
+    ml_engineer, auditor, django_capture_on_commit_callbacks, worker
+):
+    from core.notifications import notification_preferences_set
+
+    notification_preferences_set(user=ml_engineer, email_by_kind={"risk.review_due": False})
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(ml_engineer, auditor, email=True)
+        digest(ml_engineer, auditor, items=decided("accepted"), email=True)
+    assert sorted((m.to[0], m.subject[:8]) for m in mail.outbox) == [
+        ("arne@example.org", "Mia deci"),
+        ("arne@example.org", "Risk R-7"),
+        ("mia@example.org", "Mia deci"),
+    ]
+    assert unread_count(user=ml_engineer) == 2
+
+
+def test_the_preferences_page_saves_a_choice_per_kind_and_shows_it(client, ml_engineer):
+    client = logged_in(client, ml_engineer)
+    page = client.get(reverse("notification_preferences"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "A risk you own is due for review" in html
+    assert 'data-testid="email-risk.review_due" checked' in html  # e-mail unless chosen otherwise
+    response = client.post(
+        reverse("notification_preferences"), {"email:risk.review_due": "portal", "email:finding.decided": "email"}
+    )
+    assert response.status_code == 302
+    html = client.get(reverse("notification_preferences")).content.decode()
+    assert 'data-testid="portal-risk.review_due" checked' in html
+    assert 'data-testid="email-finding.decided" checked' in html
+
+
+def test_the_preferences_page_is_reachable_from_the_notifications_list(client, ml_engineer):
+    html = logged_in(client, ml_engineer).get(reverse("notification_list")).content.decode()
+    assert f'href="{reverse("notification_preferences")}"' in html
+
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        ({"email:risk.review_due": "sometimes", "email:finding.decided": "portal"}, "Choose"),
+        ({"email:no.such_kind": "portal", "email:finding.decided": "portal"}, "no.such_kind"),
+    ],
+)
+def test_a_bad_choice_is_refused_with_400_and_nothing_is_saved(client, ml_engineer, data, words):
+    from core.models import NotificationPreference
+
+    response = logged_in(client, ml_engineer).post(reverse("notification_preferences"), data)
+    assert response.status_code == 400 and words in response.content.decode()
+    assert 'data-testid="portal-finding.decided" checked' in response.content.decode()  # kept as entered
+    assert not NotificationPreference.objects.exists()
+
+
+def test_every_kind_the_portal_sends_is_named_in_words_on_the_preferences_page():
+    import re
+    from pathlib import Path
+
+    from core.notifications import NOTIFICATION_KINDS
+
+    root = Path(__file__).resolve().parents[2]
+    sent = set()
+    for path in [*root.glob("audits/**/*.py"), *root.glob("governance/**/*.py")]:
+        text = path.read_text()
+        if "notify.send(" in text or "notification_send(" in text:
+            sent |= set(re.findall(r'kind="([a-z_]+\.[a-z_]+)"', text))
+            sent |= set(re.findall(r'verb="(certificate\.[a-z_]+)"', text))
+    assert sent and sent <= set(NOTIFICATION_KINDS), sorted(sent - set(NOTIFICATION_KINDS))
+
+
+def test_every_member_has_their_own_preferences_page(permission_matrix):
+    assert permission_matrix(lambda c: c.get(reverse("notification_preferences"))) == {
+        "anonymous": 302,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 200,
+        "org_admin": 200,
+        "outsider": 200,
+    }
+
+
+# --- acknowledging several at once --------------------------------------------------------------
+
+
+def test_the_ticked_notifications_are_marked_read_and_the_others_stay_unread(client, ml_engineer):
+    first, second, third = (notify(ml_engineer)[0] for _ in range(3))
+    response = logged_in(client, ml_engineer).post(
+        reverse("notification_mark_read"), {"notifications": [first.pk, third.pk], "page": "1"}
+    )
+    assert (response.status_code, response["Location"]) == (302, reverse("notification_list") + "?page=1")
+    assert list(Notification.objects.filter(read_at__isnull=True)) == [second]
+
+
+def test_ticking_someone_elses_notification_changes_nothing_of_theirs(client, ml_engineer, auditor, outsider):
+    [colleague] = notify(auditor)
+    [stranger] = notification_send(recipients=[outsider], kind="risk.review_due", title="Theirs", email=False)
+    logged_in(client, ml_engineer).post(
+        reverse("notification_mark_read"), {"notifications": [colleague.pk, stranger.pk]}
+    )
+    assert unread_count(user=auditor) == 1 and unread_count(user=outsider) == 1
+
+
+@pytest.mark.parametrize("data", [{}, {"notifications": ["seven"]}])
+def test_ticking_nothing_or_nonsense_answers_400_with_the_list(client, ml_engineer, data):
+    notify(ml_engineer)
+    response = logged_in(client, ml_engineer).post(reverse("notification_mark_read"), data)
+    assert response.status_code == 400 and 'data-testid="notifications-error"' in response.content.decode()
+    assert 'data-testid="notification-list"' in response.content.decode()
+    assert unread_count(user=ml_engineer) == 1
+
+
+def test_each_member_acknowledges_only_their_own_notifications(permission_matrix, personas):
+    for name in ("ml_engineer", "auditor", "compliance_officer", "org_admin", "outsider"):
+        notify(personas[name])
+    ids = list(Notification.objects.values_list("pk", flat=True))
+    result = permission_matrix(lambda c: c.post(reverse("notification_mark_read"), {"notifications": ids}))
+    assert result == {
+        "anonymous": 302,
+        "ml_engineer": 302,
+        "auditor": 302,
+        "compliance_officer": 302,
+        "org_admin": 302,
+        "outsider": 302,
+    }
+    assert Notification.objects.filter(read_at__isnull=True).count() == 0  # each read their own, one each

@@ -119,15 +119,18 @@ def pages_for(role: str, demo: Demo) -> list[tuple[str, str]]:
             ("annex-iv", reverse("reports:annex_iv_edit", args=[demo.system.pk])),
             ("dataset", reverse("registry:dataset_detail", args=[demo.dataset.pk])),
             ("validations", reverse("audits:validation_list")),
+            ("validation-form", reverse("audits:validation_create", args=[demo.system.pk])),
             ("validation-run", reverse("audits:validation_detail", args=[demo.run.pk])),
             ("validation-results", reverse("audits:validation_results", args=[demo.run.pk])),
             ("findings", reverse("audits:finding_list")),
             ("notifications", reverse("notification_list")),
+            ("notification-preferences", reverse("notification_preferences")),
             ("api-tokens", reverse("token_list")),
         ],
         "auditor": [
             ("certification", reverse("certification:submission_list")),
             ("submission", reverse("certification:submission_detail", args=[demo.submission.pk])),
+            ("findings-auditor", reverse("audits:finding_list")),
         ],
         "compliance": [
             ("classification", reverse("governance:classification_list")),
