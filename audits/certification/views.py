@@ -392,6 +392,7 @@ def _finding_card(
     bound: dict | None = None,
     oob_version: bool = False,
     progress: bool = False,
+    status: int = 200,
 ):
     """One finding card, for htmx. After the user's own decision it also refreshes the triage
     counter and the version the page's other forms carry (out of band)."""
@@ -411,7 +412,7 @@ def _finding_card(
         "undecided_critical": [f.check_id for f in findings if f.severity == "critical" and not f.decision],
         "approval_blockers": selectors.approval_blockers(submission=submission) if progress else [],
     }
-    return render(request, "audits/certification/_finding_card.html", context)
+    return render(request, "audits/certification/_finding_card.html", context, status=status)
 
 
 @login_required
@@ -445,7 +446,10 @@ def finding_decide(request, pk: int, finding_pk: int):
             messages.success(request, f"Decision on {finding.check_id} recorded.")
             return redirect(_detail_url(submission, f"finding-{finding.pk}"))
     if request.htmx:
-        return _finding_card(request, submission, finding.pk, bound={("decision", finding.pk): form})
+        # The refused card comes back with its 4xx and the input kept; finding-decisions.js lets
+        # htmx swap it in place (htmx leaves error answers out by default).
+        bound = {("decision", finding.pk): form}
+        return _finding_card(request, submission, finding.pk, bound=bound, status=status)
     return _workspace(request, submission, bound={("decision", finding.pk): form}, status=status)
 
 

@@ -1,5 +1,6 @@
 /* Results page: a check's plotly charts are fetched and drawn the first time its <details> opens,
-   so a page with dozens of checks stays light until someone looks at a chart. */
+   so a page with dozens of checks stays light until someone looks at a chart; plotly itself is
+   loaded then too (plotly-on-demand.js), not with the page. */
 (function () {
   "use strict";
 
@@ -68,12 +69,15 @@
     if (details.dataset.state === "loading" || details.dataset.state === "drawn") return;
     details.dataset.state = "loading";
     var box = details.querySelector(".charts");
-    fetch(details.dataset.chartsUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    // The figures and, the first time, the chart library (plotly-on-demand.js) load side by side.
+    var figures = fetch(details.dataset.chartsUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
-      })
-      .then(function (body) {
+      });
+    Promise.all([figures, window.portalPlotly()])
+      .then(function (loaded) {
+        var body = loaded[0];
         box.textContent = "";
         body.charts.forEach(function (figure) {
           var chart = document.createElement("div");
@@ -109,6 +113,6 @@
     var details = event.target;
     if (details.matches && details.matches("details.js-charts") && details.open) draw(details);
   }, true);
-  // Charts opened while plotly (a large script) was still loading are drawn now.
+  // Charts open when the page loads (a failing family's, a reload) are drawn now.
   document.querySelectorAll("details.js-charts[open]").forEach(draw);
 })();
