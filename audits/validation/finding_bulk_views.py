@@ -42,7 +42,7 @@ def bulk_decide_context(request, form: FindingDecideManyForm | None) -> dict:
     return {
         "bulk_runs": runs,
         "bulk_chosen": chosen,
-        "bulk_form": form or FindingDecideManyForm(initial={"query": request.GET.urlencode()}),
+        "bulk_form": form or FindingDecideManyForm(),
     }
 
 

@@ -199,6 +199,12 @@ def test_deciding_the_ticked_findings_goes_back_to_the_same_filtered_list(client
     assert f"{len(findings)} findings decided." in client.get(response["Location"]).content.decode()
 
 
+def test_after_filtering_in_place_the_bulk_decision_returns_to_the_list_as_filtered(client, in_review, auditor):
+    client.force_login(auditor)
+    table = client.get(f"{LIST}?severity=critical", HTTP_HX_REQUEST="true").content.decode()
+    assert '<input type="hidden" name="query" value="severity=critical" form="finding-bulk-decide">' in table
+
+
 def test_a_refused_batch_shows_the_list_again_naming_the_finding_with_everything_entered_kept(
     client, in_review, auditor
 ):
