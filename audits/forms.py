@@ -80,7 +80,7 @@ class ValidationStartForm(forms.Form):
         required=False,
         label="Sensitive columns",
         widget=forms.SelectMultiple(attrs={"size": 5}),
-        help_text="The groups the fairness checks compare.",
+        help_text="The groups the fairness checks compare (Ctrl- or ⌘-click to pick several).",
     )
     COLUMN_FIELDS = ("target_column", "feature_columns", "sensitive_columns")
 

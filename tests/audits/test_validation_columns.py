@@ -182,3 +182,33 @@ def test_the_api_takes_picked_columns_and_refuses_unknown_ones(ml_engineer, cred
     run = ValidationRun.objects.get(pk=accepted.json()["id"])
     assert run.reproducibility["columns"]["sensitive"] == ["sex", "age"]
     assert run.reproducibility["columns"]["features"] == ["age", "income", "debt"]
+
+
+def test_the_column_pickers_are_only_for_those_who_start_runs(permission_matrix, credit):
+    url = reverse("audits:validation_create", args=[credit.system.pk])
+    query = {"columns_for": "1", "test_dataset": credit.test.pk}
+    result = permission_matrix(lambda c: c.get(url, query, HTTP_HX_REQUEST="true"))
+    assert result == {
+        "anonymous": 302,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 403,
+        "org_admin": 403,
+        "outsider": 403,
+    }
+
+
+def test_another_organisations_dataset_columns_are_never_shown(ml_engineer, credit, outsider):
+    from core.choices import Role
+    from tests.audits.validation_support import register_credit_system
+    from tests.conftest import make_user
+
+    stranger = make_user(outsider.organisation, "sven", Role.ML_ENGINEER)
+    theirs = register_credit_system(stranger, name="Their system")
+    theirs.test.schema = [{"name": "their_secret_column"}]
+    theirs.test.save(update_fields=["schema"])
+    response = client_for(ml_engineer).get(
+        form_url(credit), {"columns_for": "1", "test_dataset": theirs.test.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "their_secret_column" not in response.content.decode()
+    assert client_for(stranger).get(form_url(credit)).status_code == 404

@@ -26,6 +26,7 @@ def test_changing_the_test_dataset_updates_the_column_pickers(live_server, page,
     page.fill("input[name=username]", ml_engineer.username)
     page.fill("input[name=password]", "a long enough password 1")
     page.click("button[type=submit]")
+    page.wait_for_selector("nav.sidenav")  # logged in before the next page is asked for
     page.goto(f"{live_server.url}/validations/new/{credit.system.pk}/")
     form = page.locator("[data-testid=validation-form]")
     page.evaluate("window.__same_page = true")
