@@ -65,3 +65,18 @@ def test_an_auditor_decides_a_finding_in_place_keeping_the_scroll_and_plotly_wai
     chart.locator(".js-plotly-plot").first.wait_for(timeout=30000)
     assert page.evaluate(PLOTLY_REQUESTED)
     assert errors == [], "no script errors"
+
+
+def test_the_pdf_report_link_says_the_file_is_being_prepared_while_it_renders(live_server, page, in_review, auditor):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", auditor.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=logout]")
+    page.goto(live_server.url + reverse("certification:submission_detail", args=[in_review.pk]))
+    link = page.locator("[data-testid=report-pdf]")
+    assert link.inner_text() == "Report (PDF)"
+    with page.expect_download(timeout=120000) as download:
+        link.click()
+        assert "Preparing the PDF" in link.inner_text()
+    assert download.value.suggested_filename.endswith(".pdf")
