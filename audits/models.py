@@ -208,4 +208,4 @@ from audits.certification.models import (  # noqa: E402,F401  (models live in a 
 )
 
 # --- the person-written part of the Annex IV technical documentation -----------------------------
-from audits.reports.models import AnnexIVEntry  # noqa: E402,F401
+from audits.reports.models import AnnexIVEntry, ReportJob  # noqa: E402,F401

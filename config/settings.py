@@ -378,7 +378,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task modules outside the apps' tasks.py (autodiscovery finds only those).
 # The audits wings keep their own tasks.py (autodiscovery looks only at <app>.tasks).
-CELERY_IMPORTS = ("audits.tasks_trail", "audits.validation.tasks", "audits.certification.tasks")
+CELERY_IMPORTS = ("audits.tasks_trail", "audits.validation.tasks", "audits.certification.tasks", "audits.reports.tasks")
 CELERY_BEAT_SCHEDULE = {
     "audit-trail-verify-nightly": {
         "task": "audits.audit_trail_verify",
@@ -403,6 +403,10 @@ CELERY_BEAT_SCHEDULE = {
     "certification-daily-sweep": {
         "task": "audits.certification_daily_sweep",
         "schedule": timedelta(hours=6),
+    },
+    "report-jobs-reap-stale": {
+        "task": "audits.report_jobs_reap_stale",
+        "schedule": timedelta(minutes=5),
     },
     "validation-publish-pending": {
         "task": "audits.validation_publish_pending",

@@ -30,3 +30,34 @@ class AnnexIVEntry(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"Annex IV {self.point} of {self.system}"
+
+
+class ReportJob(OrgOwnedModel):
+    """One request for a submission's PDF report, prepared by a worker (issue #13: the first PDF
+    takes about 10 s). A done job whose `source_sha256` still matches the submission is reused."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUS_CHOICES = [(QUEUED, "Waiting for a worker"), (RUNNING, "Preparing"), (DONE, "Ready"), (FAILED, "Failed")]
+
+    submission = models.ForeignKey("audits.Submission", on_delete=models.PROTECT, related_name="report_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100.")
+    stage = models.CharField(max_length=120, blank=True)
+    error_message = models.TextField(blank=True)
+    source_sha256 = models.CharField(max_length=64, help_text="What the PDF is built from (version and fingerprint).")
+    file_path = models.CharField(max_length=500, blank=True, help_text="Under DATA_DIR.")
+    claim_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "audits"
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["submission", "status"], name="report_job_sub_status")]
+
+    def __str__(self) -> str:
+        return f"PDF report job {self.pk} of {self.submission_id} ({self.status})"

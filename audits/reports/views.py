@@ -6,13 +6,13 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audits.reports import annex_iv, report
+from audits.reports import annex_iv, jobs, report
 from audits.reports.annex_iv_docx import annex_iv_docx as annex_iv_docx_bytes
 from audits.reports.editing import annex_iv_edit_rows
 from audits.reports.forms import annex_iv_edits_from_post
@@ -20,7 +20,7 @@ from audits.reports.services import annex_iv_document_save
 from audits.reports.system_trail import system_trail_jsonl
 from audits.services import audit_trail_export_record
 from core.errors import Conflict, ValidationFailed
-from core.permissions import has_permission, require_permission
+from core.permissions import get_for_user, has_permission, require_permission
 from models_registry.selectors import system_get
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -68,6 +68,68 @@ def submission_report_pdf(request, pk: int):
     response = _pdf_response(pdf, filename)
     response["X-Report-Cache"] = "hit" if cached else "miss"
     return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def submission_report_job_request(request, pk: int):
+    """The report link: ask a worker for the PDF (or reuse the one already made) and show its progress."""
+    require_permission(request, "submission.view")
+    submission = report.submission_report_get(user=request.user, pk=pk)
+    job = jobs.report_job_request(actor=request.user, submission=submission)
+    return redirect("reports:report_job", pk=job.pk)
+
+
+def _job_get(request, pk: int):
+    require_permission(request, "submission.view")
+    return get_for_user(
+        jobs.ReportJob.objects.select_related("submission__system"), request.user, "submission.view", pk=pk
+    )
+
+
+def _job_state(job) -> dict:
+    ready = job.status == jobs.ReportJob.DONE and jobs.report_job_file(job) is not None
+    return {
+        "status": job.status,
+        "status_text": job.get_status_display(),
+        "progress": job.progress,
+        "stage": job.stage,
+        "error": job.error_message,
+        "download_url": reverse("reports:report_job_download", args=[job.pk]) if ready else None,
+        "retry_url": reverse("reports:submission_report_job_request", args=[job.submission_id]),
+    }
+
+
+@login_required
+@require_GET
+def report_job(request, pk: int):
+    """The PDF's progress; static/js/report-job.js polls the status endpoint, a reload does without JS."""
+    job = _job_get(request, pk)
+    context = {
+        "job": job,
+        "state": _job_state(job),
+        "submission": job.submission,
+        "status_url": reverse("reports:report_job_status", args=[job.pk]),
+        "submission_url": _url("certification:submission_detail", job.submission_id),
+    }
+    return render(request, "audits/reports/report_job.html", context)
+
+
+@login_required
+@require_GET
+def report_job_status(request, pk: int):
+    return JsonResponse(_job_state(_job_get(request, pk)))
+
+
+@login_required
+@require_GET
+def report_job_download(request, pk: int):
+    job = _job_get(request, pk)
+    path = jobs.report_job_file(job)
+    if path is None:
+        raise Http404("This report is not ready, or a newer one replaced it; request it again.")
+    filename = f"report-{job.submission.reference}-{_slug(job.submission.system.name)}.pdf"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf")
 
 
 @login_required
