@@ -67,16 +67,26 @@ def test_an_auditor_decides_a_finding_in_place_keeping_the_scroll_and_plotly_wai
     assert errors == [], "no script errors"
 
 
-def test_the_pdf_report_link_says_the_file_is_being_prepared_while_it_renders(live_server, page, in_review, auditor):
+def test_the_pdf_report_button_shows_the_jobs_progress_and_then_the_download(
+    live_server, page, in_review, auditor, monkeypatch
+):
+    from audits.reports import jobs, tasks
+
+    held = []  # the job waits here, as on a busy worker, until the test lets it run
+    monkeypatch.setattr(jobs, "task_send", lambda name, *, args=(), kwargs=None: held.append(args) or True)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", auditor.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=logout]")
     page.goto(live_server.url + reverse("certification:submission_detail", args=[in_review.pk]))
-    link = page.locator("[data-testid=report-pdf]")
-    assert link.inner_text() == "Report (PDF)"
-    with page.expect_download(timeout=120000) as download:
-        link.click()
-        assert "Preparing the PDF" in link.inner_text()
+    page.click("[data-testid=report-pdf]")
+    page.wait_for_selector("#report-job-preparing:not([hidden])")
+    assert "Preparing the PDF… Waiting for a worker (0%)" in page.inner_text("#report-job-preparing")
+    assert held, "the job was handed to the worker queue"
+    tasks.report_pdf_prepare.apply(args=held[0], throw=True)
+    page.wait_for_selector("[data-testid=report-job-download]:visible", timeout=15000)  # found by polling
+    assert page.is_hidden("#report-job-preparing")
+    with page.expect_download(timeout=60000) as download:
+        page.click("[data-testid=report-job-download]")
     assert download.value.suggested_filename.endswith(".pdf")
