@@ -29,6 +29,7 @@ TASK_NAME = "audits.report_pdf_prepare"
 # Rendering one report takes about 10 s between heartbeats; a job silent for longer than this lost its worker.
 STALE_AFTER_S = 300
 STALE_REASON = "The worker stopped while preparing the report; request it again."
+UNCLAIMED_REASON = "No worker started preparing the report within 5 minutes; request it again."
 NOT_QUEUED_REASON = "The report could not be handed to a worker (the job queue is not reachable); request it again."
 
 
@@ -161,7 +162,7 @@ def report_job_fail(*, job_id: int, token: str | None, message: str) -> bool:
 def report_jobs_reap_stale() -> list[int]:
     """Periodic (beat): fail running jobs whose heartbeat stopped and queued ones no worker took."""
     cutoff = timezone.now() - timedelta(seconds=STALE_AFTER_S)
-    stale = list(
-        ReportJob.objects.filter(status=ReportJob.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
-    ) + list(ReportJob.objects.filter(status=ReportJob.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True))
-    return [pk for pk in stale if report_job_fail(job_id=pk, token=None, message=STALE_REASON)]
+    running = ReportJob.objects.filter(status=ReportJob.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
+    queued = ReportJob.objects.filter(status=ReportJob.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True)
+    failed = [pk for pk in list(running) if report_job_fail(job_id=pk, token=None, message=STALE_REASON)]
+    return failed + [pk for pk in list(queued) if report_job_fail(job_id=pk, token=None, message=UNCLAIMED_REASON)]

@@ -106,8 +106,13 @@ def test_a_job_whose_worker_stopped_is_failed_with_a_reason_by_the_sweep(high_ri
     job.refresh_from_db()
     assert job.status == ReportJob.FAILED
     assert job.error_message == "The worker stopped while preparing the report; request it again."
+    waiting = jobs.report_job_request(actor=auditor, submission=high_risk_approved)
+    ReportJob.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert jobs.report_jobs_reap_stale() == [waiting.pk]
+    waiting.refresh_from_db()
+    assert waiting.error_message == "No worker started preparing the report within 5 minutes; request it again."
     # A failed job is not reused: asking again makes a new one.
-    assert jobs.report_job_request(actor=auditor, submission=high_risk_approved).pk != job.pk
+    assert jobs.report_job_request(actor=auditor, submission=high_risk_approved).pk not in (job.pk, waiting.pk)
 
 
 def test_a_second_delivery_of_the_same_job_finds_it_taken(high_risk_approved, auditor):

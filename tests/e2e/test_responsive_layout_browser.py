@@ -108,6 +108,20 @@ def demo(db):
     return Demo(ready.system, ready.version, ready.test, ready.run, submission, submission.certificate, risk)
 
 
+def _pdf_job(submission):
+    """A PDF report job waiting for a worker (its page shows the progress)."""
+    from audits.reports.jobs import report_source_sha256
+    from audits.reports.models import ReportJob
+
+    return ReportJob.objects.create(
+        organisation_id=submission.organisation_id,
+        submission=submission,
+        requested_by=submission.submitted_by,
+        source_sha256=report_source_sha256(submission),
+        stage="Waiting for a worker",
+    )
+
+
 def pages_for(role: str, demo: Demo) -> list[tuple[str, str]]:
     """(name, path) of the main pages each role works in."""
     common = [(f"home-{role}", reverse("home"))]
@@ -131,6 +145,7 @@ def pages_for(role: str, demo: Demo) -> list[tuple[str, str]]:
             ("certification", reverse("certification:submission_list")),
             ("submission", reverse("certification:submission_detail", args=[demo.submission.pk])),
             ("findings-auditor", reverse("audits:finding_list")),
+            ("pdf-job", reverse("reports:report_job", args=[_pdf_job(demo.submission).pk])),
         ],
         "compliance": [
             ("classification", reverse("governance:classification_list")),
