@@ -200,3 +200,37 @@ def validation_policy_key_groups() -> list[tuple[str, list[tuple[str, object]]]]
         for section, values in Policy().to_dict().items()
         if isinstance(values, dict)
     ]
+
+
+SUITE_RANKS = {"quick": 0, "standard": 1, "full": 2}
+
+
+def validation_required_suite(*, system) -> dict:
+    """The suite a submission of this system needs (from its approved risk tier), and why, in words.
+
+    `known` is False before the classification is approved: the risk tier, and so the suite, is open.
+    """
+    from audits.validation.services import SUITE_BY_RISK_TIER
+
+    tier = system.risk_tier
+    if tier == "unclassified":
+        return {"known": False, "suite": "", "label": "", "rank": None, "reason": ""}
+    suite = SUITE_BY_RISK_TIER.get(tier, "standard")
+    label = str(suite)
+    reasons = {
+        "high": "High-risk systems (Annex I or III) need the full suite before submission for certification.",
+        "prohibited": "A prohibited practice cannot be certified; the full suite still documents it.",
+    }
+    reason = reasons.get(
+        tier,
+        f"{system.get_risk_tier_display()} systems need at least the standard suite before submission "
+        "for certification.",
+    )
+    return {"known": True, "suite": suite, "label": label, "rank": SUITE_RANKS[suite], "reason": reason}
+
+
+def validation_suite_is_lighter(*, required: dict, chosen: str) -> bool:
+    """True when `chosen` (blank: the tier's default, which is the required one) cannot certify."""
+    if not required["known"] or not chosen:
+        return False
+    return SUITE_RANKS.get(chosen, 0) < required["rank"]

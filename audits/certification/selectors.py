@@ -309,3 +309,18 @@ def reviewable_run_ids(*, user) -> set[int]:
             assignments__active=True,
         ).values_list("validation_run_id", flat=True)
     )
+
+
+def version_required_run(*, model_version) -> str:
+    """The suite of the validation run this version still needs before it can be submitted, or ""
+    when none is missing (or when a run is not what stops it: no approved classification, unsafe file)."""
+    from audits.certification import services  # services reads selectors too: import when called
+    from governance.models import Determination
+
+    determination = Determination.objects.filter(system_id=model_version.system_id, status="approved").first()
+    if determination is None or model_version.scan_verdict != "safe":
+        return ""
+    tier = determination.effective_risk_tier
+    if tier == "prohibited" or services.eligible_runs(model_version=model_version, risk_tier=tier).exists():
+        return ""
+    return str(services.required_suite(tier))

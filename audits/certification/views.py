@@ -139,6 +139,11 @@ def _version_context(request, version) -> dict:
         "version": version,
         "can_submit": can_submit,
         "blockers": services.submission_blockers(model_version=version) if can_submit else [],
+        "required_run": (
+            selectors.version_required_run(model_version=version)
+            if has_permission(request.user, "validation.start")
+            else ""
+        ),
         "submissions": selectors.submission_list(user=request.user, version=version.pk),
     }
 

@@ -86,6 +86,8 @@ def validation_create(request, system_pk: int):
         "test_dataset": getattr(datasets.filter(role="test").first(), "pk", None),
         "train_dataset": getattr(datasets.filter(role="train").first(), "pk", None),
     }
+    required_suite = selectors.validation_required_suite(system=system)
+    initial["suite"] = required_suite["suite"]  # the suite certification needs; ?suite= can still pick another
     # "Show its columns" (no JS) or the htmx refresh: the chosen dataset's columns, nothing started.
     refresh = request.method == "POST" and "refresh_columns" in request.POST
     source = request.POST if request.method == "POST" else request.GET
@@ -118,11 +120,18 @@ def validation_create(request, system_pk: int):
             if run.waiting_for_broker:
                 messages.warning(
                     request,
-                    f"Validation #{run.pk} is saved and queued, but the job queue cannot be "
-                    "reached right now; it starts as soon as the queue is back.",
+                    f"Validation #{run.pk} is saved, but the job queue could not be reached when it was "
+                    "started; it starts as soon as the queue is back (its status below stays current).",
                 )
             else:
-                messages.success(request, f"Validation #{run.pk} is queued ({run.get_suite_display()} suite).")
+                # Words of the event, not of a state: the run may have finished by the time this shows.
+                messages.success(request, f"Validation #{run.pk} started with the {run.get_suite_display()} suite.")
+            if selectors.validation_suite_is_lighter(required=required_suite, chosen=run.suite):
+                messages.warning(
+                    request,
+                    f"The {run.get_suite_display().lower()} suite is lighter than the {required_suite['label']} "
+                    f"suite: {required_suite['reason']} This run cannot be used to submit the system.",
+                )
             return redirect("audits:validation_detail", pk=run.pk)
     return render(
         request,
@@ -132,6 +141,10 @@ def validation_create(request, system_pk: int):
             "columns": columns,
             "system": system,
             "default_suite": Suite(default_suite_for(system)).label,
+            "required_suite": required_suite,
+            "suite_lighter": selectors.validation_suite_is_lighter(
+                required=required_suite, chosen=str(form["suite"].value() or "")
+            ),
             "policy_settings": validation_policy_settings_get(organisation_id=request.user.organisation_id),
         },
         status=status,
