@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count
 
-from audits.choices import RunStatus
+from audits.choices import CheckStatus, RunStatus
 from audits.models import CheckResultRecord, ValidationRun
 
 # The picker offers the newest runs; an older one can still be linked by id through the API.
@@ -33,7 +33,22 @@ def _families(run_ids: list[int]) -> dict[int, dict[str, dict[str, int]]]:
     return result
 
 
-def _as_dict(run: ValidationRun, families: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _failed_checks(run_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """{run id: [{check_id, name, family}]} of the failed checks, for many runs in one query."""
+    rows = (
+        CheckResultRecord.objects.filter(run_id__in=run_ids, status=CheckStatus.FAIL)
+        .order_by("run_id", "check_id")
+        .values_list("run_id", "check_id", "name", "family")
+    )
+    result: dict[int, list[dict[str, str]]] = {}
+    for run_id, check_id, name, family in rows:
+        result.setdefault(run_id, []).append({"check_id": check_id, "name": name, "family": family})
+    return result
+
+
+def _as_dict(
+    run: ValidationRun, families: dict[str, dict[str, int]], failed: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for by_status in families.values():
         for status, n in by_status.items():
@@ -48,6 +63,7 @@ def _as_dict(run: ValidationRun, families: dict[str, dict[str, int]]) -> dict[st
         "finished_at": run.finished_at,
         "counts": counts,
         "families": families,
+        "failed_checks": failed or [],
     }
 
 
@@ -58,14 +74,15 @@ class ValidationRunEvidenceSource:
             .filter(system_id=system_id, status=RunStatus.SUCCEEDED)
             .order_by("-finished_at", "-id")[:CHOICES_LIMIT]
         )
-        families = _families([run.pk for run in runs])
-        return [_as_dict(run, families.get(run.pk, {})) for run in runs]
+        ids = [run.pk for run in runs]
+        families, failed = _families(ids), _failed_checks(ids)
+        return [_as_dict(run, families.get(run.pk, {}), failed.get(run.pk)) for run in runs]
 
     def run(self, *, user, run_id: int) -> dict[str, Any] | None:
         run = _runs(user).filter(pk=run_id).first()
         if run is None:
             return None
-        return _as_dict(run, _families([run.pk]).get(run.pk, {}))
+        return _as_dict(run, _families([run.pk]).get(run.pk, {}), _failed_checks([run.pk]).get(run.pk))
 
 
 def register() -> None:

@@ -71,7 +71,7 @@ def _recipients_of(
                 "These recipients belong to different organisations; say which one the notification is about.",
                 code="ambiguous_organisation",
             )
-        organisation_id = organisations.pop() if organisations else None
+        organisation_id = organisations.pop() if organisations else None  # type: ignore[assignment]
     strangers = sorted(u.username for u in people.values() if u.organisation_id != organisation_id)
     if strangers:
         # A caller passing someone from elsewhere is a bug or stale data; never leak across tenants.
@@ -83,7 +83,7 @@ def _recipients_of(
         for u in people.values()
         if organisation_id is not None and u.organisation_id == organisation_id and u.is_active
     ]
-    return organisation_id, sorted(eligible, key=lambda u: u.pk)
+    return organisation_id, sorted(eligible, key=lambda u: u.pk)  # type: ignore[return-value]
 
 
 def notification_send(
@@ -260,7 +260,7 @@ def notification_email(*, notification_ids: Iterable[int], raise_errors: bool = 
 def _email_text(notification: Notification) -> str:
     parts = [f"Hello {notification.recipient.display_name},", notification.body.strip() or notification.title]
     if notification.url:
-        parts.append(f"Open it in the portal: {settings.PORTAL_BASE_URL.rstrip('/')}{notification.url}")
+        parts.append(f"Open it in the portal: {str(settings.PORTAL_BASE_URL).rstrip('/')}{notification.url}")
     return "\n\n".join(part for part in parts if part) + "\n"
 
 

@@ -54,6 +54,7 @@ REVIEW = "review"
 _S = ObligationStatus
 OBLIGATION_TRANSITIONS: dict[tuple[str, str], str] = {
     (_S.NOT_STARTED, _S.IN_PROGRESS): WORK,
+    (_S.NOT_STARTED, _S.EVIDENCE_SUBMITTED): WORK,  # adding the first evidence submits it
     (_S.IN_PROGRESS, _S.NOT_STARTED): WORK,
     (_S.IN_PROGRESS, _S.EVIDENCE_SUBMITTED): WORK,
     (_S.EVIDENCE_SUBMITTED, _S.IN_PROGRESS): WORK,  # withdrawn by the owner

@@ -11,7 +11,8 @@ A run, as a source returns it::
      "model_version": "1.4.0",            # "" for a predictions-only run
      "finished_at": datetime | None,
      "counts": {"pass": 30, "warn": 2, "fail": 1, ...},          # every check of the run
-     "families": {"fairness": {"pass": 5, "fail": 1}, ...}}       # the same, per check family
+     "families": {"fairness": {"pass": 5, "fail": 1}, ...},       # the same, per check family
+     "failed_checks": [{"check_id": "FAIR-01", "name": "...", "family": "fairness"}, ...]}
 """
 
 from __future__ import annotations
@@ -122,4 +123,6 @@ def validation_run_snapshot(run: dict[str, Any], *, family: str) -> dict[str, An
         "counts": dict(run.get("counts") or {}),
         "family": family,
         "family_counts": dict((run.get("families") or {}).get(family, {})),
+        "families": {name: dict(counts) for name, counts in (run.get("families") or {}).items()},
+        "failed_checks": [dict(check) for check in run.get("failed_checks") or []],
     }

@@ -57,6 +57,14 @@ class ObligationAssignForm(forms.Form):
         self.fields["owner"].label_from_instance = lambda user: f"{user.display_name} ({user.get_role_display()})"
 
 
+# The fields each kind of evidence uses; the template shows a kind's fields only (JS hides the others).
+EVIDENCE_FIELDS = {
+    EvidenceKind.DOCUMENT: ("file",),
+    EvidenceKind.MODEL_CARD: ("model_version",),
+    EvidenceKind.VALIDATION_RUN: ("validation_kind", "validation_run"),
+}
+
+
 class EvidenceForm(forms.Form):
     kind = forms.ChoiceField(choices=EvidenceKind.choices)
     title = forms.CharField(required=False, max_length=200)
@@ -90,4 +98,64 @@ class EvidenceForm(forms.Form):
             name, message = needed[data["kind"]]
             if not data.get(name) and name not in self.errors:
                 self.add_error(name, message)
+            if data["kind"] == EvidenceKind.VALIDATION_RUN and not data.get("validation_kind"):
+                self.add_error("validation_kind", "Choose the check family the run is evidence of.")
+        # Only the chosen kind's fields count: a file picked before switching to "model card" is ignored.
+        for field in {"file", "model_version", "validation_kind", "validation_run"} - set(
+            EVIDENCE_FIELDS.get(data.get("kind"), ())
+        ):
+            self.errors.pop(field, None)
+            data.pop(field, None)
         return data
+
+
+KEEP, NOBODY = "", "nobody"
+
+
+class ObligationBulkAssignForm(forms.Form):
+    """The board's bulk action: the selected obligations and what to set on all of them."""
+
+    obligations = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": "Select at least one obligation."}
+    )
+    owner = forms.ChoiceField(required=False, label="Owner")
+    plan_date = forms.DateField(
+        required=False,
+        label="Plan date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter the plan date as a date (YYYY-MM-DD)."},
+    )
+
+    def __init__(self, *args, owners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owners = {str(user.pk): user for user in owners}
+        self.fields["owner"].choices = [(KEEP, "— leave as it is —"), (NOBODY, "Nobody (remove the owner)")] + [
+            (pk, f"{user.display_name} ({user.get_role_display()})") for pk, user in self.owners.items()
+        ]
+        # Which ids exist is the service's question (it names the missing ones); any number is accepted here.
+        self.fields["obligations"].valid_value = lambda value: str(value).isdigit()
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("owner") == KEEP and data.get("plan_date") is None:
+            raise forms.ValidationError("Choose an owner or a plan date to set on the selected obligations.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        """The arguments of services.obligation_bulk_assign: a field left as it is is not passed."""
+        data, kwargs = self.cleaned_data, {"obligation_ids": self.cleaned_data["obligations"]}
+        if data["owner"] != KEEP:
+            kwargs["owner"] = None if data["owner"] == NOBODY else self.owners[data["owner"]]
+        if data["plan_date"] is not None:
+            kwargs["plan_date"] = data["plan_date"]
+        return kwargs
+
+
+class ObligationSettingsForm(forms.Form):
+    plan_lead_days = forms.IntegerField(
+        min_value=0,
+        max_value=3650,
+        label="Plan lead time (days)",
+        help_text="When a system is classified, a duty that already applies is planned this many days later; "
+        "one that applies later is planned for the day it applies.",
+    )

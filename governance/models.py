@@ -19,6 +19,7 @@ from governance.choices import (
     OutcomeChoice,
 )
 from governance.rules import DATE_KEYS
+from governance.rules.dates import DEFAULT_PLAN_LEAD_DAYS
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
 
@@ -171,7 +172,12 @@ class Obligation(OrgOwnedModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="governance_obligations"
     )
-    due_date = models.DateField(null=True, blank=True)
+    # The organisation's plan date: when it commits to have the duty met. Not the legal date
+    # (applies_from): a duty that already applies on the day of classification gets a lead time
+    # (ObligationSettings), and "overdue" means this date has passed.
+    due_date = models.DateField(
+        "plan date", null=True, blank=True, help_text="When the organisation plans to have this obligation met."
+    )
     status = models.CharField(max_length=20, choices=ObligationStatus.choices, default=ObligationStatus.NOT_STARTED)
     evidence_max_age_days = models.PositiveIntegerField(default=365)
     applicable = models.BooleanField(default=True, help_text="False once a newer approval no longer derives it.")
@@ -189,6 +195,27 @@ class Obligation(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.article} {self.title} ({self.system})"
+
+
+class ObligationSettings(OrgOwnedModel):
+    """One row per organisation (created on first change): how obligations are planned."""
+
+    organisation = models.OneToOneField("core.Organisation", on_delete=models.PROTECT, related_name="+")
+    plan_lead_days = models.PositiveSmallIntegerField(
+        "plan lead time (days)",
+        default=DEFAULT_PLAN_LEAD_DAYS,
+        help_text="A duty that already applies when a system is classified is planned this many days later; "
+        "one that applies later is planned for the day it applies.",
+    )
+
+    class Meta:
+        verbose_name_plural = "obligation settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(plan_lead_days__lte=3650), name="obligation_plan_lead_at_most_10y")
+        ]
+
+    def __str__(self) -> str:
+        return f"Obligation settings of {self.organisation}"
 
 
 class Evidence(OrgOwnedModel):

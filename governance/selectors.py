@@ -10,7 +10,9 @@ from django.utils import timezone
 from core.models import User
 from core.permissions import has_permission
 from governance.choices import CURRENT_STATUSES, DeterminationStatus, ObligationStatus, OutcomeChoice
-from governance.models import ClassificationDraft, Determination, Obligation
+from governance.models import ClassificationDraft, Determination, Obligation, ObligationSettings
+from governance.rules.dates import DEFAULT_PLAN_LEAD_DAYS
+from governance.rules.obligations import check_families_of, evidence_kind_label
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
 
@@ -123,6 +125,7 @@ def obligation_board_rows(obligations) -> list[Obligation]:
     rows = list(obligations)
     for obligation in rows:
         obligation.days_until_applies = (obligation.applies_from - today).days
+        obligation.applies_already = obligation.days_until_applies <= 0
         obligation.days_until_due = (obligation.due_date - today).days if obligation.due_date else None
         newest = getattr(obligation, "newest_evidence", None)
         obligation.evidence_is_stale = bool(newest and (now - newest).days > obligation.evidence_max_age_days)
@@ -187,3 +190,44 @@ def classification_home_stats(user: User) -> dict:
         stats["obligations_next_due"] = list(open_.filter(due_date__gte=_today()).order_by("due_date", "id")[:5])
         stats["obligations_mine"] = open_.filter(owner=user).count()
     return stats
+
+
+def obligation_plan_lead_days(organisation_id: int) -> int:
+    """The organisation's plan lead time in days (the rules' default until someone sets one)."""
+    row = ObligationSettings.objects.filter(organisation_id=organisation_id).values_list("plan_lead_days").first()
+    return row[0] if row else DEFAULT_PLAN_LEAD_DAYS
+
+
+def obligation_check_families(obligation: Obligation) -> tuple[str, ...]:
+    """The validation check families the obligation is about (from its suggested evidence)."""
+    return check_families_of([hint.get("kind", "") for hint in obligation.evidence_hints or []])
+
+
+def run_failure_warning(*, obligation: Obligation, run: dict) -> str:
+    """In words, why a validation run is weak evidence for this obligation: failed checks of the
+    families the obligation is about (any failed check when it names none). "" when none failed.
+
+    ``run``: an evidence snapshot (``validation_summary``) or an evidence-source run dict."""
+    families = obligation_check_families(obligation)
+    failed = [c for c in run.get("failed_checks") or [] if not families or c.get("family") in families]
+    run_id = run.get("run") or run.get("id")
+    about = " about " + ", ".join(f.replace("_", " ") for f in families) if families else ""
+    if failed:
+        names = "; ".join(f"{c.get('check_id', '')} {c.get('name', '')}".strip() for c in failed)
+        return f"Validation run #{run_id} failed {len(failed)} check(s){about}: {names}."
+    if "failed_checks" in run:
+        return ""
+    # A snapshot from before failed checks were kept: only the counts are known.
+    by_family = run.get("families") or {}
+    if families and by_family:
+        n = sum(by_family.get(f, {}).get("fail", 0) for f in families)
+    elif families and run.get("family") in families:
+        n = (run.get("family_counts") or {}).get("fail", 0)
+    else:
+        n = (run.get("counts") or {}).get("fail", 0)
+    return f"Validation run #{run_id} failed {n} check(s){about}." if n else ""
+
+
+def evidence_hint_rows(obligation: Obligation) -> list[dict]:
+    """The catalogue's suggested evidence, with the kind in words."""
+    return [{**hint, "label": evidence_kind_label(hint.get("kind", ""))} for hint in obligation.evidence_hints or []]

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
+from core.errors import Conflict, NotAllowed, NotFound, TooLarge, ValidationFailed
 from core.models import User
 from core.permissions import has_permission
 from core.trail import audit_record
@@ -28,12 +28,20 @@ from governance.choices import (
     NEEDS_EVIDENCE,
     OBLIGATION_TRANSITIONS,
     REVIEW,
+    WORK,
     DeterminationStatus,
     EvidenceKind,
     ObligationStatus,
     OutcomeChoice,
 )
-from governance.models import ApplicationDate, ClassificationDraft, Determination, Evidence, Obligation
+from governance.models import (
+    ApplicationDate,
+    ClassificationDraft,
+    Determination,
+    Evidence,
+    Obligation,
+    ObligationSettings,
+)
 from governance.rules import (
     DATE_KEYS,
     DEFAULT_APPLICATION_DATES,
@@ -43,6 +51,7 @@ from governance.rules import (
     derive_obligations,
     validate_answers,
 )
+from governance.rules.dates import default_plan_date
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
 
@@ -356,6 +365,9 @@ def _reconcile_obligations(*, system: AISystem, determination: Determination, sp
     """Create new obligations, refresh those that still apply (keeping status, owner and
     evidence), and mark the others not applicable: obligations are never deleted."""
     existing = {(o.code, o.role): o for o in Obligation.objects.select_for_update().filter(system=system)}
+    # A new obligation's plan date: the organisation's lead time from today, or the legal date when
+    # later (kept obligations keep the plan date someone may have chosen).
+    classified_on, lead_days = timezone.localdate(), selectors.obligation_plan_lead_days(system.organisation_id)
     created, kept, retired = [], [], []
     for position, spec in enumerate(specs):
         fields = {
@@ -378,7 +390,9 @@ def _reconcile_obligations(*, system: AISystem, determination: Determination, sp
                 system=system,
                 code=spec.code,
                 role=spec.role,
-                due_date=spec.applies_from,
+                due_date=default_plan_date(
+                    applies_from=spec.applies_from, classified_on=classified_on, lead_days=lead_days
+                ),
                 evidence_max_age_days=spec.evidence_max_age_days,
                 **fields,
             )
@@ -556,6 +570,110 @@ def obligation_assign(
     return obligation
 
 
+class _Unset:
+    """Marks an argument the caller did not give (None is a value: "nobody owns it")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+BULK_ASSIGN_MAX = 500
+
+
+def obligation_bulk_assign(
+    *, obligation_ids: list[int], actor: User, owner: User | None = UNSET, plan_date: date | None = UNSET
+) -> list[Obligation]:
+    """Set the owner and/or the plan date of many obligations at once: all or none, one audit
+    event per obligation. A field not given is left as it is; ``owner=None`` removes the owner."""
+    if not has_permission(actor, "obligation.manage"):
+        raise NotAllowed("Only a compliance officer can assign obligations.")
+    if owner is UNSET and plan_date is UNSET:
+        raise ValidationFailed("Choose an owner or a plan date to set.", code="nothing_to_set")
+    ids = sorted({int(pk) for pk in obligation_ids})
+    if not ids:
+        raise ValidationFailed("Select at least one obligation.", code="no_obligations")
+    if len(ids) > BULK_ASSIGN_MAX:
+        raise ValidationFailed(
+            f"Select at most {BULK_ASSIGN_MAX} obligations at a time.", code="too_many", extra={"max": BULK_ASSIGN_MAX}
+        )
+    if (
+        owner is not UNSET
+        and owner is not None
+        and (owner.organisation_id != actor.organisation_id or not owner.is_active)
+    ):
+        raise ValidationFailed("The owner must be an active member of your organisation.", code="invalid_owner")
+    if plan_date is not UNSET and plan_date is not None and type(plan_date) is not date:
+        raise ValidationFailed("The plan date must be a date.", code="invalid_plan_date")
+    with transaction.atomic():
+        # Locked in id order, so two bulk assignments over overlapping selections cannot deadlock.
+        rows = list(
+            Obligation.objects.select_for_update()
+            .filter(pk__in=ids, organisation_id=actor.organisation_id)
+            .select_related("owner")
+            .order_by("pk")
+        )
+        missing = sorted(set(ids) - {o.pk for o in rows})
+        if missing:  # another organisation's obligation reads as one that does not exist
+            raise NotFound(
+                f"There is no obligation {', '.join(f'#{pk}' for pk in missing)} in your organisation.",
+                code="unknown_obligations",
+                extra={"missing": missing},
+            )
+        retired = [o.pk for o in rows if not o.applicable]
+        if retired:
+            raise Conflict(
+                f"Obligation {', '.join(f'#{pk}' for pk in retired)} no longer applies; leave it out.",
+                code="not_applicable",
+                extra={"not_applicable": retired},
+            )
+        for obligation in rows:
+            _bulk_assign_one(obligation, actor=actor, owner=owner, plan_date=plan_date, count=len(rows))
+    return rows
+
+
+def _bulk_assign_one(obligation: Obligation, *, actor: User, owner, plan_date, count: int) -> None:
+    before = {"owner": obligation.owner.username if obligation.owner else None, "due_date": obligation.due_date}
+    if owner is not UNSET:
+        obligation.owner = owner
+    if plan_date is not UNSET:
+        obligation.due_date = plan_date
+    obligation.save(update_fields=["owner", "due_date", "updated_at"])
+    audit_record(
+        verb="obligation.assigned",
+        target=obligation,
+        actor=actor,
+        before=before,
+        after={"owner": obligation.owner.username if obligation.owner else None, "due_date": obligation.due_date},
+        reason=f"Bulk assignment of {count} obligation(s).",
+    )
+
+
+def obligation_settings_update(*, actor: User, plan_lead_days: int) -> ObligationSettings:
+    """Set the organisation's plan lead time (used for obligations derived from now on)."""
+    _require(
+        actor,
+        "obligation.manage",
+        actor.organisation_id,  # type: ignore[arg-type]
+        "Only a compliance officer can change obligation settings.",
+    )
+    if type(plan_lead_days) is not int or not 0 <= plan_lead_days <= 3650:
+        raise ValidationFailed("The plan lead time must be between 0 and 3650 days.", code="invalid_lead_time")
+    with transaction.atomic():
+        row, _ = ObligationSettings.objects.select_for_update().get_or_create(organisation_id=actor.organisation_id)
+        before = row.plan_lead_days
+        row.plan_lead_days = plan_lead_days
+        row.save()
+        audit_record(
+            verb="obligation.settings_changed",
+            target=row,
+            actor=actor,
+            before={"plan_lead_days": before},
+            after={"plan_lead_days": plan_lead_days},
+        )
+    return row
+
+
 def _evidence_create(*, obligation: Obligation, actor: User, **fields) -> Evidence:
     with transaction.atomic():
         obligation = Obligation.objects.select_for_update().get(pk=obligation.pk)
@@ -566,6 +684,7 @@ def _evidence_create(*, obligation: Obligation, actor: User, **fields) -> Eviden
         evidence = Evidence.objects.create(
             organisation_id=obligation.organisation_id, obligation=obligation, added_by=actor, **fields
         )
+        moved_from = _submit_on_evidence(obligation, actor=actor)
         audit_record(
             verb="obligation.evidence_added",
             target=obligation,
@@ -580,7 +699,29 @@ def _evidence_create(*, obligation: Obligation, actor: User, **fields) -> Eviden
                 "validation_summary": evidence.validation_summary or None,
             },
         )
+        if moved_from:
+            audit_record(
+                verb="obligation.status_changed",
+                target=obligation,
+                actor=actor,
+                reason=f"Evidence added: {evidence.title}",
+                before={"status": moved_from},
+                after={"status": obligation.status},
+            )
     return evidence
+
+
+def _submit_on_evidence(obligation: Obligation, *, actor: User) -> str:
+    """Adding evidence submits the obligation for review when the transition table allows the
+    move to "evidence submitted" by its worker; returns the status it left ("" when unchanged:
+    already submitted or accepted, where new evidence only adds to what is relied on)."""
+    to_status = ObligationStatus.EVIDENCE_SUBMITTED
+    if OBLIGATION_TRANSITIONS.get((obligation.status, to_status)) != WORK:
+        return ""
+    before = obligation.status
+    obligation.status = to_status
+    obligation.save(update_fields=["status", "updated_at"])
+    return before
 
 
 def evidence_add_document(*, obligation: Obligation, actor: User, uploaded_file: File, title: str = "") -> Evidence:

@@ -15,6 +15,8 @@ urlpatterns = [
     ),
     path("obligations/", views.obligation_board, name="obligation_board"),
     path("obligations/export.csv", views.obligation_export, name="obligation_export"),
+    path("obligations/bulk-assign/", views.obligation_bulk_assign, name="obligation_bulk_assign"),
+    path("obligations/settings/", views.obligation_settings, name="obligation_settings"),
     path("obligations/systems/<int:pk>/", views.system_obligations, name="system_obligations"),
     path("obligations/<int:pk>/", views.obligation_detail, name="obligation_detail"),
     path("obligations/<int:pk>/status/", views.obligation_transition, name="obligation_transition"),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import exports
 from core.errors import PortalError
 from core.permissions import get_for_user, has_permission, require_permission
-from core.views_errors import attempt_with_message
+from core.views_errors import attempt_on_form, attempt_with_message
 from governance import selectors, services
 from governance.choices import ObligationStatus, next_statuses
 from governance.evidence_sources import validation_run_choices
@@ -23,6 +23,8 @@ from governance.forms import (
     ApproveForm,
     EvidenceForm,
     ObligationAssignForm,
+    ObligationBulkAssignForm,
+    ObligationSettingsForm,
     ObligationTransitionForm,
     OverrideForm,
 )
@@ -197,14 +199,63 @@ def _board_context(request, system=None):
         "upcoming": selectors.next_application_dates(obligations),
         "statuses": ObligationStatus.choices,
         "today": timezone.localdate(),
+        "may_manage": has_permission(request.user, "obligation.manage"),
     }
+
+
+def _bulk_form(request, data=None) -> ObligationBulkAssignForm:
+    return ObligationBulkAssignForm(data, owners=selectors.obligation_owner_choices(user=request.user))
 
 
 @login_required
 @require_GET
 def obligation_board(request):
     require_permission(request, "obligation.view")
-    return render(request, "governance/obligation_board.html", _board_context(request))
+    context = {**_board_context(request), "bulk_form": _bulk_form(request), "selected": set()}
+    return render(request, "governance/obligation_board.html", context)
+
+
+@login_required
+@require_POST
+def obligation_bulk_assign(request):
+    """Set owner and/or plan date on the obligations ticked on the board. A refusal shows the
+    board again with the ticks, the owner and the date as they were, and the reason."""
+    require_permission(request, "obligation.manage")
+    form, status = _bulk_form(request, request.POST), 400
+    if form.is_valid():
+        attempt = attempt_on_form(
+            form, lambda: services.obligation_bulk_assign(actor=request.user, **form.service_kwargs())
+        )
+        if attempt.ok:
+            messages.success(request, f"{len(attempt.value)} obligation(s) updated.")
+            back = request.POST.get("back_to_system", "")
+            if back.isdigit():  # only an id: never a URL taken from the form
+                return redirect("governance:system_obligations", pk=int(back))
+            return redirect("governance:obligation_board")
+        status = attempt.status
+    selected = {value for value in request.POST.getlist("obligations")}
+    context = {**_board_context(request), "bulk_form": form, "selected": selected}
+    return render(request, "governance/obligation_board.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def obligation_settings(request):
+    """The organisation's plan lead time for new obligations."""
+    require_permission(request, "obligation.manage")
+    lead = selectors.obligation_plan_lead_days(request.user.organisation_id)
+    form, status = ObligationSettingsForm(request.POST or None, initial={"plan_lead_days": lead}), 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            attempt = attempt_on_form(
+                form, lambda: services.obligation_settings_update(actor=request.user, **form.cleaned_data)
+            )
+            if attempt.ok:
+                messages.success(request, "Obligation settings saved; they apply to obligations derived from now on.")
+                return redirect("governance:obligation_settings")
+            status = attempt.status
+    return render(request, "governance/obligation_settings.html", {"form": form}, status=status)
 
 
 @login_required
@@ -212,7 +263,8 @@ def obligation_board(request):
 def system_obligations(request, pk: int):
     require_permission(request, "obligation.view")
     system = get_for_user(AISystem.objects.all(), request.user, "obligation.view", pk=pk)
-    return render(request, "governance/obligation_board.html", _board_context(request, system))
+    context = {**_board_context(request, system), "bulk_form": _bulk_form(request), "selected": set()}
+    return render(request, "governance/obligation_board.html", context)
 
 
 EXPORT_COLUMNS = (
@@ -269,13 +321,13 @@ def obligation_export(request):
 def _evidence_form(request, obligation: Obligation, data=None, files=None) -> EvidenceForm:
     versions = selectors.model_version_choices(user=request.user, system=obligation.system)
     runs = validation_run_choices(user=request.user, system_id=obligation.system_id)
-    return EvidenceForm(data, files, versions=versions, runs=runs)
+    form = EvidenceForm(data, files, versions=versions, runs=runs)
+    # Warned before linking: the runs offered that failed checks this obligation is about.
+    form.run_warnings = [w for run in runs if (w := selectors.run_failure_warning(obligation=obligation, run=run))]
+    return form
 
 
-@login_required
-@require_GET
-def obligation_detail(request, pk: int):
-    require_permission(request, "obligation.view")
+def _obligation_page(request, pk: int, *, evidence_form: EvidenceForm | None = None, status: int = 200):
     obligation = get_for_user(
         selectors.obligation_list(user=request.user, include_not_applicable=True),
         request.user,
@@ -285,9 +337,18 @@ def obligation_detail(request, pk: int):
     selectors.obligation_board_rows([obligation])
     user = request.user
     may_manage = has_permission(user, "obligation.manage")
+    evidence = list(obligation.evidence.select_related("added_by", "model_version"))
+    for item in evidence:
+        item.warning = (
+            selectors.run_failure_warning(obligation=obligation, run=item.validation_summary)
+            if item.validation_summary
+            else ""
+        )
     context = {
         "o": obligation,
-        "evidence": obligation.evidence.select_related("added_by", "model_version"),
+        "evidence": evidence,
+        "evidence_warnings": [item.warning for item in evidence if item.warning],
+        "hints": selectors.evidence_hint_rows(obligation),
         "may_manage": may_manage,
         "may_work": may_manage or obligation.owner_id == user.pk,
         "moves": [(s, ObligationStatus(s).label, rule) for s, rule in next_statuses(obligation.status)],
@@ -299,9 +360,16 @@ def obligation_detail(request, pk: int):
                 "evidence_max_age_days": obligation.evidence_max_age_days,
             },
         ),
-        "evidence_form": _evidence_form(request, obligation),
+        "evidence_form": evidence_form or _evidence_form(request, obligation),
     }
-    return render(request, "governance/obligation_detail.html", context)
+    return render(request, "governance/obligation_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def obligation_detail(request, pk: int):
+    require_permission(request, "obligation.view")
+    return _obligation_page(request, pk)
 
 
 @login_required
@@ -341,12 +409,13 @@ def obligation_assign(request, pk: int):
 @login_required
 @require_POST
 def evidence_add(request, pk: int):
+    """Add evidence of the chosen kind. Wrong input shows the page again with the form as typed
+    (a file must be chosen again: browsers never refill a file input) and the reason, as a 4xx."""
     require_permission(request, "obligation.view")
     obligation = get_for_user(Obligation.objects.all(), request.user, "obligation.view", pk=pk)
     form = _evidence_form(request, obligation, data=request.POST, files=request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("governance:obligation_detail", pk=pk)
+        return _obligation_page(request, pk, evidence_form=form, status=400)
     data, common = (
         form.cleaned_data,
         {"obligation": obligation, "actor": request.user, "title": form.cleaned_data["title"]},
@@ -358,7 +427,16 @@ def evidence_add(request, pk: int):
             validation_kind=data["validation_kind"], run_id=data["validation_run"], **common
         ),
     }
-    _attempt(request, calls[data["kind"]], "Evidence added.")
+    attempt = attempt_on_form(form, calls[data["kind"]], aliases={"run": ("validation_run",)})
+    if not attempt.ok:
+        return _obligation_page(request, pk, evidence_form=form, status=attempt.status)
+    evidence = attempt.value
+    messages.success(
+        request,
+        "Evidence added; the obligation now awaits review."
+        if evidence.obligation.status == ObligationStatus.EVIDENCE_SUBMITTED
+        else "Evidence added.",
+    )
     return redirect("governance:obligation_detail", pk=pk)
 
 

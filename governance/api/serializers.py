@@ -173,6 +173,9 @@ class ObligationSerializer(serializers.ModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
     evidence_count = serializers.IntegerField(read_only=True)
     newest_evidence = serializers.DateTimeField(read_only=True, allow_null=True)
+    plan_date = serializers.DateField(
+        source="due_date", read_only=True, allow_null=True, help_text="The organisation's plan date (= due_date)."
+    )
 
     class Meta:
         model = Obligation
@@ -192,6 +195,7 @@ class ObligationSerializer(serializers.ModelSerializer):
             "applies_from",
             "owner",
             "due_date",
+            "plan_date",
             "status",
             "is_overdue",
             "evidence_max_age_days",
@@ -201,3 +205,21 @@ class ObligationSerializer(serializers.ModelSerializer):
             "not_applicable_since",
         ]
         read_only_fields = fields
+
+
+class ObligationBulkAssignSerializer(serializers.Serializer):
+    """Shape only. A field left out is left as it is; `owner: null` removes the owner and
+    `plan_date: null` clears the plan date."""
+
+    obligations = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, help_text="The ids of the obligations to change."
+    )
+    owner = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The user id of the new owner, a member of your organisation."
+    )
+    plan_date = serializers.DateField(required=False, allow_null=True, help_text="The organisation's plan date.")
+
+    def validate(self, data):
+        if "owner" not in data and "plan_date" not in data:
+            raise serializers.ValidationError("Give an owner or a plan date (or both) to set.")
+        return data

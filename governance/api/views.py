@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound, ValidationFailed
+from core.models import User
 from core.permissions import HasPortalPermission
 from governance import selectors, services
 from governance.api.serializers import (
@@ -19,6 +20,7 @@ from governance.api.serializers import (
     DraftSerializer,
     EvidenceCreateSerializer,
     EvidenceSerializer,
+    ObligationBulkAssignSerializer,
     ObligationSerializer,
     OverrideSerializer,
     ValidationRunChoiceSerializer,
@@ -272,3 +274,32 @@ class ObligationValidationRunsApi(APIView):
         return Response(
             ValidationRunChoiceSerializer([{**run, "label": validation_run_label(run)} for run in runs], many=True).data
         )
+
+
+class ObligationBulkAssignApi(APIView):
+    permission_classes = [HasPortalPermission]
+    permission = "obligation.manage"
+
+    @extend_schema(
+        request=ObligationBulkAssignSerializer,
+        responses={200: ObligationSerializer(many=True)},
+        summary="Set the owner and/or plan date of many obligations (compliance officer)",
+        description="All or none, in one transaction, with one audit event per obligation. An id that is not "
+        "an obligation of your organisation is refused with 404 naming it; one that no longer applies with 409.",
+    )
+    def post(self, request):
+        serializer = ObligationBulkAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if data.get("owner") is not None:
+            owner = User.objects.filter(pk=data["owner"], organisation_id=request.user.organisation_id).first()
+            if owner is None:
+                raise ValidationFailed(
+                    f"There is no user #{data['owner']} in your organisation.",
+                    code="invalid_owner",
+                    extra={"field": "owner"},
+                )
+            data["owner"] = owner
+        rows = services.obligation_bulk_assign(actor=request.user, obligation_ids=data.pop("obligations"), **data)
+        changed = selectors.obligation_list(user=request.user).filter(pk__in=[o.pk for o in rows])
+        return Response(ObligationSerializer(changed, many=True).data)

@@ -19,7 +19,7 @@ Not modelled as keys: GPAI models placed on the market before 2 Aug 2025 comply 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 
 DEFAULT_APPLICATION_DATES: Mapping[str, date] = MappingProxyType(
@@ -63,3 +63,18 @@ def resolve_dates(overrides: Mapping[str, date] | None = None) -> dict[str, date
             raise DatesError(f"{key}: expected a datetime.date, got {type(value).__name__}")
         resolved[key] = value
     return resolved
+
+
+# How long an organisation gives itself, by default, to meet a duty that already applies when a
+# system is classified (an organisation setting overrides it).
+DEFAULT_PLAN_LEAD_DAYS = 90
+
+
+def default_plan_date(*, applies_from: date, classified_on: date, lead_days: int = DEFAULT_PLAN_LEAD_DAYS) -> date:
+    """The organisation's default plan date for a duty: ``lead_days`` after classification, or
+    the legal applies-from date when that lies further ahead. The applies-from date is the law's;
+    the plan date is the organisation's commitment, so a duty that already applied on the day of
+    classification is not overdue on that day."""
+    if lead_days < 0:
+        raise DatesError(f"the plan lead time must be zero or more days, got {lead_days}")
+    return max(applies_from, classified_on + timedelta(days=lead_days))

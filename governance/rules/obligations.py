@@ -174,3 +174,38 @@ def _gpai(builder: _Builder, determination: Determination) -> None:
     if systemic:
         builder.add(catalogue.GPAI["52"])
         builder.add(catalogue.GPAI["55"])
+
+
+# What each kind of evidence is called on screen (the catalogue's codes are for machines).
+EVIDENCE_KIND_LABELS: Mapping[str, str] = {
+    "validation_run:performance": "Validation run: performance checks",
+    "validation_run:robustness": "Validation run: robustness checks",
+    "validation_run:edge_cases": "Validation run: edge-case checks",
+    "validation_run:explainability": "Validation run: explainability checks",
+    "validation_run:fairness": "Validation run: fairness checks",
+    "validation_run:data_quality": "Validation run: data-quality checks",
+    "validation_run:drift": "Validation run: drift checks",
+    "validation_run:security": "Validation run: security checks",
+    "model_card": "Model card",
+    "dataset_card": "Dataset card",
+    "document": "Document",
+    "risk_register": "Risk register",
+    "log_export": "Log export",
+    "incident_register": "Incident register",
+    "registration_record": "Registration record",
+    "training_record": "Training record",
+}
+
+
+def evidence_kind_label(kind: str) -> str:
+    """ "validation_run:fairness" -> "Validation run: fairness checks"; an unknown code in words."""
+    if kind in EVIDENCE_KIND_LABELS:
+        return EVIDENCE_KIND_LABELS[kind]
+    return kind.replace("validation_run:", "validation run: ").replace("_", " ").capitalize()
+
+
+def check_families_of(evidence_kinds: Collection[str]) -> tuple[str, ...]:
+    """The validation check families an obligation is about, from the kinds of evidence the
+    catalogue suggests for it (e.g. Art. 10 data governance -> data_quality, fairness)."""
+    prefix = "validation_run:"
+    return tuple(sorted({kind.removeprefix(prefix) for kind in evidence_kinds if kind.startswith(prefix)}))

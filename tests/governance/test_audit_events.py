@@ -72,6 +72,14 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
             ),
             "obligation.evidence_added",
         ),
+        (  # the first evidence submits the obligation, as a status change of its own
+            lambda: s.evidence_add_document(
+                obligation=credit_system.obligations.get(article="Art. 9"),
+                actor=compliance_officer,
+                uploaded_file=SimpleUploadedFile("b.txt", b"b"),
+            ),
+            "obligation.status_changed",
+        ),
         (
             lambda: s.evidence_add_model_card(obligation=holder["o"], actor=ml_engineer, model_version=version),
             "obligation.evidence_added",
@@ -83,8 +91,19 @@ def test_every_mutating_governance_service_writes_an_audit_event(credit_system, 
             "obligation.evidence_added",
         ),
         (
-            lambda: s.obligation_transition(obligation=holder["o"], to_status="evidence_submitted", actor=ml_engineer),
+            # adding evidence submitted it; the officer accepts it
+            lambda: s.obligation_transition(obligation=holder["o"], to_status="accepted", actor=compliance_officer),
             "obligation.status_changed",
+        ),
+        (
+            lambda: s.obligation_bulk_assign(
+                obligation_ids=[holder["o"].pk], actor=compliance_officer, plan_date=date(2027, 3, 1)
+            ),
+            "obligation.assigned",
+        ),
+        (
+            lambda: s.obligation_settings_update(actor=compliance_officer, plan_lead_days=60),
+            "obligation.settings_changed",
         ),
         (stale, "obligation.evidence_stale"),
         (override, "classification.overridden"),

@@ -1,9 +1,10 @@
 """Submitting, approving and overriding classifications."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.errors import Conflict, NotAllowed, ValidationFailed
 from governance import services
@@ -102,7 +103,9 @@ def test_approval_sets_the_risk_tier_and_derives_the_credit_scoring_obligations_
     assert obligations.get(article="Art. 4").applies_from == date(2025, 2, 2)
     assert obligations.get(article="Art. 10").applies_from == date(2026, 8, 2)
     assert obligations.get(article="Art. 15").evidence_max_age_days == 90
-    assert all(o.due_date == o.applies_from and o.status == "not_started" for o in obligations)
+    # Plan dates, not legal dates: 90 days from today for a duty that already applies, the legal date when later.
+    lead = timezone.localdate() + timedelta(days=90)
+    assert all(o.due_date == max(o.applies_from, lead) and o.status == "not_started" for o in obligations)
     assert events("classification.approved").count() == 1
     assert events("obligation.derived").count() == 1
 

@@ -75,8 +75,7 @@ def test_the_staleness_sweep_judges_run_evidence_by_the_run_date(
     )
     services.obligation_transition(obligation=obligation, to_status="in_progress", actor=ml_engineer)
     run = make_validation_run(credit_system, ml_engineer, finished_at=timezone.now() - timedelta(days=days_ago))
-    _link(obligation, ml_engineer, run.pk)
-    services.obligation_transition(obligation=obligation, to_status="evidence_submitted", actor=ml_engineer)
+    _link(obligation, ml_engineer, run.pk)  # submits the obligation for review
     assert services.evidence_staleness_sweep() == ([obligation.pk] if stale else [])
     obligation.refresh_from_db()
     assert obligation.status == ("needs_rework" if stale else "evidence_submitted")
