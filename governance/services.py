@@ -608,7 +608,7 @@ def obligation_bulk_assign(
     with transaction.atomic():
         # Locked in id order, so two bulk assignments over overlapping selections cannot deadlock.
         rows = list(
-            Obligation.objects.select_for_update()
+            Obligation.objects.select_for_update(of=("self",))
             .filter(pk__in=ids, organisation_id=actor.organisation_id)
             .select_related("owner")
             .order_by("pk")

@@ -798,7 +798,7 @@ def model_version_feature_names_record(*, version_id: int, names: list) -> bool:
             return False
         version.model_feature_names = names
         version.model_feature_names_source = FEATURE_NAME_SOURCES["loaded"]
-        version.save(update_fields=["model_feature_names", "model_feature_names_source", "updated_at"])
+        version.save(update_fields=["model_feature_names", "model_feature_names_source"])
         audit_record(
             verb="model_version.feature_names_recorded",
             target=version,

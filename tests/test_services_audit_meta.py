@@ -90,7 +90,13 @@ READ_ONLY = {
         "validation_policy_settings_fingerprint",
         "validation_policy_resolve",
         "validation_execute",
+        # what the start form preselects: reads of the dataset profile and the model card
+        "dataset_column_names",
+        "model_version_default_features",
+        "validation_column_defaults",
     },
+    # what the PDF is built from, and where a done job's file is
+    "audits.reports.jobs": {"report_source_sha256", "report_job_file"},
     # The Annex IV document's one service (annex_iv_document_save) writes an event per point.
     "audits.reports.services": set(),
     # Reads of the trail for one system's export; the export itself is recorded by the view.
@@ -113,6 +119,9 @@ UNAUDITED = {
     # own events (validation.started / attempt_started / completed / failed) record its story.
     # Saves fields for a caller whose own event (or submission_move's) describes the change.
     "audits.certification.transitions": {"submission_touch"},
+    # A PDF job's claim and progress are worker plumbing; its request, its end (done or failed) and
+    # the sweep that fails a stopped one each write their event.
+    "audits.reports.jobs": {"report_job_claim", "report_job_progress"},
     "audits.validation.services": {
         "validation_publish",
         "validation_publish_pending",

@@ -18,7 +18,7 @@ def demo_users(db):
     call_command("seed_demo", "--quiet-summary", "--force", "--without-examples")
 
 
-def test_the_queued_message_goes_once_the_run_has_finished(live_server, page, screenshot, demo_users, monkeypatch):
+def test_the_start_message_goes_once_the_run_has_finished(live_server, page, screenshot, demo_users, monkeypatch):
     from audits.models import ValidationRun
     from core.models import User
 
@@ -32,7 +32,7 @@ def test_the_queued_message_goes_once_the_run_has_finished(live_server, page, sc
     page.goto(live_server.url + reverse("audits:validation_create", args=[credit.system.pk]))
     page.click("[data-testid=validation-form] [data-testid=start-run]")
     page.wait_for_selector("[data-testid=run-status][data-status=queued]")
-    assert "queued" in page.inner_text("#messages")
+    assert "started" in page.inner_text("#messages")
     page.evaluate("window.__not_reloaded = true")
 
     finish_with_results(ValidationRun.objects.get(), RESULTS)
@@ -40,4 +40,5 @@ def test_the_queued_message_goes_once_the_run_has_finished(live_server, page, sc
     page.wait_for_function("!document.getElementById('messages') || !document.getElementById('messages').textContent")
     assert page.evaluate("window.__not_reloaded === true")
     assert "queued" not in page.inner_text("main").lower()
+    assert "started with" not in page.inner_text("main")
     screenshot("run-page-finished")
