@@ -43,6 +43,7 @@ urlpatterns = [
     path("notifications/read/", core_views.notification_mark_selected_read_view, name="notification_mark_read"),
     path("notifications/preferences/", core_views.notification_preferences_view, name="notification_preferences"),
     path("tokens/", core_views.token_list_view, name="token_list"),
+    path("organisation/settings/", core_views.organisation_settings_view, name="organisation_settings"),
     path("", include("audits.urls")),
     path("", include("models_registry.urls")),
     path("", include("governance.urls")),

@@ -15,6 +15,7 @@ NAVIGATION = [
     ("Risk register", "governance:risk_list", "risk.view"),
     ("Audit trail", "audits:event_list", "audit.view"),
     ("Users", "user_list", "users.manage"),
+    ("Organisation settings", "organisation_settings", "org.manage"),
 ]
 
 

@@ -28,3 +28,20 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. GitLab CI, credit-model repo"})
     )
+
+
+class OrganisationSettingsForm(forms.Form):
+    """The organisation admin's settings. Four-eyes is a pair of radio buttons rather than a
+    checkbox: a POST that says nothing (an unticked box sends no field) must not switch a safeguard
+    off, it is a 400 naming the field."""
+
+    four_eyes_high_risk = forms.TypedChoiceField(
+        label="Four-eyes on high-risk classifications",
+        choices=[("on", "On (recommended)"), ("off", "Off")],
+        coerce=lambda value: value == "on",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose whether four-eyes is on or off.",
+            "invalid_choice": "Four-eyes is either on or off; %(value)s is neither.",
+        },
+    )

@@ -40,10 +40,14 @@ def organisation_create(*, name: str, slug: str, actor: User | None = None) -> O
 
 
 def organisation_four_eyes_set(*, organisation: Organisation, enabled: bool, actor: User | None) -> Organisation:
-    """Switch the four-eyes rule for high-risk classifications on or off (portal staff, in the
-    Django admin: the portal's own pages have no organisation settings)."""
+    """Switch the four-eyes rule for high-risk classifications on or off: the organisation's own
+    admin (`org.manage`, on the portal's organisation settings page) or portal staff in the Django
+    admin (`actor` a staff user, or None for a system change)."""
     if actor is not None and not actor.is_staff:
-        raise NotAllowed("Only portal staff can change an organisation's four-eyes setting.")
+        if not has_permission(actor, "org.manage"):
+            raise NotAllowed("Only an organisation admin can change the four-eyes setting.")
+        if actor.organisation_id != organisation.pk:
+            raise NotAllowed("Only an organisation admin of this organisation can change its four-eyes setting.")
     with transaction.atomic():
         # Locked so that two saves at once record their before/after in order.
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)

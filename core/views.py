@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import context, health
 from core.choices import Role
 from core.errors import ValidationFailed
-from core.forms import ApiTokenForm, UserActiveForm, UserCreateForm, UserRoleForm
+from core.forms import ApiTokenForm, OrganisationSettingsForm, UserActiveForm, UserCreateForm, UserRoleForm
 from core.models import ApiToken, User
 from core.notifications import (
     is_local_path,
@@ -27,6 +27,7 @@ from core.services import (
     api_token_create,
     api_token_revoke,
     invite_link,
+    organisation_four_eyes_set,
     user_change_role,
     user_create,
     user_password_reset_link,
@@ -143,6 +144,44 @@ def user_detail_view(request, pk: int):
         request,
         "core/user_detail.html",
         {"member": member, "role_form": role_form, "trail_object_type": "core.user", "trail_object_id": member.pk},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_settings_view(request):
+    """The organisation admin's settings for their own organisation: four-eyes on high-risk
+    classifications (changed through its service, so the change is in the audit trail)."""
+    require_permission(request, "org.manage")
+    organisation = request.user.organisation
+    current = "on" if organisation.four_eyes_high_risk else "off"
+    # Bound on every POST, even an empty one: a POST that says nothing is a 400, not the page again.
+    data = request.POST if request.method == "POST" else None
+    form = OrganisationSettingsForm(data, initial={"four_eyes_high_risk": current})
+    status = 400 if request.method == "POST" else 200  # the form shown again after a POST is a refusal
+    if request.method == "POST" and form.is_valid():
+        enabled = form.cleaned_data["four_eyes_high_risk"]
+        attempt = attempt_on_form(
+            form,
+            lambda: organisation_four_eyes_set(organisation=organisation, enabled=enabled, actor=request.user),
+        )
+        if attempt.ok:
+            messages.success(
+                request,
+                "Four-eyes on high-risk classifications is now " + ("on." if enabled else "off."),
+            )
+            return redirect("organisation_settings")
+        status = attempt.status
+    return render(
+        request,
+        "core/organisation_settings.html",
+        {
+            "form": form,
+            "organisation": organisation,
+            "trail_object_type": "core.organisation",
+            "trail_object_id": organisation.pk,
+        },
+        status=status,
     )
 
 

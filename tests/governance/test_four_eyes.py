@@ -75,11 +75,16 @@ def test_saving_the_setting_unchanged_writes_no_event(organisation):
     assert not events("organisation.settings_changed").exists()
 
 
-def test_an_organisation_admin_cannot_switch_four_eyes_off(organisation, org_admin):
-    with pytest.raises(NotAllowed):
-        organisation_four_eyes_set(organisation=organisation, enabled=False, actor=org_admin)
+def test_a_compliance_officer_or_another_organisations_admin_cannot_switch_four_eyes_off(
+    organisation, compliance_officer, outsider
+):
+    """The organisation's own admin may (tests/core/test_organisation_settings.py); no one else."""
+    for actor in (compliance_officer, outsider):
+        with pytest.raises(NotAllowed):
+            organisation_four_eyes_set(organisation=organisation, enabled=False, actor=actor)
     organisation.refresh_from_db()
     assert organisation.four_eyes_high_risk is True
+    assert not events("organisation.settings_changed").exists()
 
 
 def test_staff_switch_four_eyes_off_in_the_django_admin_and_the_change_is_in_the_trail(client, organisation):
