@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 
-from audits.certification.choices import ReviewerRole, SubmissionStatus
+from audits.certification.choices import OPEN_STATUSES, ReviewerRole, SubmissionStatus
 from audits.certification.models import Certificate, Condition, FindingComment, Rerun, Submission
 from core.permissions import get_for_user, has_permission
 
@@ -238,9 +238,16 @@ def approval_blockers(*, submission: Submission) -> list[dict]:
     """Every finding of the submission's run that stops an approval (and so the certificate), most
     severe first: undecided; decided "require mitigation" but neither mitigated by a later run nor
     made a condition of the certificate; or escalated and not yet decided by the escalation role.
-    Each as {finding, check_id, title, severity, decision, kind, reason, url}."""
+    Each as {finding, check_id, title, severity, decision, kind, reason, url}.
+
+    None once the review has ended (approved, rejected, and what follows): nothing is left to
+    approve, so a finding the review never decided (closed as superseded, or left to the engineer
+    of a rejected submission) is no longer a blocker anyone must act on."""
     from audits.certification.choices import DecisionKind
     from audits.choices import SEVERITY_RANK
+
+    if submission.status not in OPEN_STATUSES:
+        return []
 
     findings = sorted(
         submission.validation_run.findings.all(), key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.check_id)

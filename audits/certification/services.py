@@ -1084,12 +1084,29 @@ def submission_sign(
         submission_touch(submission)
         if decision == SignOffDecision.REJECT:
             submission_move(submission, S.REJECTED, actor=actor, reason=reason)
+            _close_replaced_findings(submission, actor)
         elif not approvals_needed(submission):
             final = S.APPROVED_WITH_CONDITIONS if submission.conditions.exists() else S.APPROVED
             submission_move(submission, final, actor=actor, reason=reason)
             certificate_issue(submission=submission, actor=actor)
+            _close_replaced_findings(submission, actor)
         _notify_signed(submission, actor, decision)
     return signoff
+
+
+def _close_replaced_findings(submission: Submission, actor) -> None:
+    """The end of a review (approved, approved with conditions, rejected) leaves no undecided
+    finding of its run as open work when a newer run of the same version and suite replaced it:
+    while the review ran, that run's findings stayed open for the reviewer to decide
+    (`validation_findings_supersede` spares a run under review); now they are closed as
+    superseded, linked to the newer run, one audit event each, in the sign-off's transaction.
+    An approval has decided every finding first, so in practice this closes a rejected run's."""
+    from audits.validation.services import validation_findings_supersede
+
+    state = submission.get_status_display().lower()
+    validation_findings_supersede(
+        run=submission.validation_run, actor=actor, occasion=f"The review of {submission.reference} ended ({state})."
+    )
 
 
 def _notify_signed(submission, actor, decision) -> None:

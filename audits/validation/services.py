@@ -1015,13 +1015,17 @@ def _same_target(run: ValidationRun) -> Q:
     return same & Q(test_dataset_id=run.test_dataset_id) if run.model_version_id is None else same
 
 
-def validation_findings_supersede(*, run: ValidationRun) -> list[Finding]:
+def validation_findings_supersede(*, run: ValidationRun, actor: Any = None, occasion: str = "") -> list[Finding]:
     """Close as superseded the undecided findings of the other succeeded runs of the same version
     and suite, linked to the one that finished last, one audit event per finding; returns them.
 
     Decided findings stay as they are, and so do the findings of a run a submission refers to
     (unless it was rejected): the review of a submission decides its run's findings, a newer run
-    does not. Certification re-runs neither supersede nor are superseded (they have no findings)."""
+    does not. Certification re-runs neither supersede nor are superseded (they have no findings).
+
+    Called when a run succeeds (acting for whoever started it) and when a review ends
+    (`audits.certification.services.submission_sign`: `actor` is the signer, `occasion` says why
+    now, "The review of SUB-3 ended (rejected)."): the findings the review kept open are closed then."""
     from audits.certification.choices import SubmissionStatus
     from audits.models import Submission
     from models_registry.models import AISystem
@@ -1049,10 +1053,11 @@ def validation_findings_supersede(*, run: ValidationRun) -> list[Finding]:
             audit_record(
                 verb="finding.superseded",
                 target=finding,
-                actor=_task_actor(newest),
+                actor=actor if actor is not None else _task_actor(newest),
                 before={"status": FindingStatus.OPEN, "run": finding.run_id},
                 after={"status": FindingStatus.SUPERSEDED, "superseded_by_run": newest.pk},
-                reason=f"Validation #{newest.pk} of the same version and suite supersedes validation #{finding.run_id}.",
+                reason=(f"{occasion} " if occasion else "")
+                + f"Validation #{newest.pk} of the same version and suite supersedes validation #{finding.run_id}.",
             )
     return findings
 
