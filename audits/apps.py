@@ -16,3 +16,6 @@ class AuditsConfig(AppConfig):
         from core import home
 
         home.register("validation", "validation.view", validation_home_stats)  # the home page's validation card
+        from audits import queues
+
+        queues.register()  # the reviewers', admins' and engineers' work queues on the home page

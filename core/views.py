@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import context, health
+from core import home as home_queues
 from core.choices import Role
 from core.errors import ValidationFailed
 from core.forms import ApiTokenForm, OrganisationSettingsForm, UserActiveForm, UserCreateForm, UserRoleForm
@@ -49,6 +50,7 @@ def home(request):
     if request.user.organisation_id is None:
         return render(request, "core/home_staff.html")
     context = {
+        "queues": home_queues.collect_queues(user=request.user),
         "stats": home_stats(user=request.user),
         "role": request.user.role,
         "previous_login": login_previous(session=request.session),

@@ -14,3 +14,6 @@ class GovernanceConfig(AppConfig):
         signals.connect()
         home.register("classification", "classification.view", lambda *, user: classification_home_stats(user))
         home.register("risks", "risk.view", risk_home_stats)
+        from governance import queues
+
+        queues.register()  # the compliance officer's work queues on the home page

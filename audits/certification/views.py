@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audits import selectors as run_selectors
@@ -536,7 +537,15 @@ def submission_assign(request, pk: int):
             form, lambda: services.reviewer_assign(actor=request.user, submission=submission, reviewer=reviewer)
         )
         if attempt.ok:
-            messages.success(request, f"{reviewer.get_full_name() or reviewer.username} is assigned.")
+            who = reviewer.get_full_name() or reviewer.username
+            back = request.POST.get("next", "")
+            # Assigned from the home page's queue: back there (a local path only, never another site).
+            if back.startswith("/") and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                messages.success(request, f"{who} is assigned to {submission.reference} ({submission.system.name}).")
+                return redirect(back)
+            messages.success(request, f"{who} is assigned.")
             return redirect(_detail_url(submission, "reviewers"))
         status = attempt.status
     return _workspace(request, submission, bound={"assign": form}, status=status)
