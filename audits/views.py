@@ -80,16 +80,20 @@ def event_export(request, fmt: str):
 @login_required
 @require_POST
 def verify_request(request):
-    """Queue a verification of the organisation's chain on a worker; its result is an event."""
+    """Start a verification of the organisation's chain on a worker; its result is an event."""
     require_permission(request, "audit.verify")
     from core.enqueue import task_send
 
     if task_send("audits.audit_trail_verify", args=(request.user.organisation_id,)):
-        messages.info(request, "Verification queued. Its result appears as an “audit_trail.verified” event.")
-    else:  # the broker is down: nothing was queued, and asking again later is all it takes
+        messages.info(
+            request,
+            "Verification started on a worker. In a few seconds its result is at the top of this list as an "
+            "“audit_trail.verified” event; reload the page to see it.",
+        )
+    else:  # the broker is down: nothing was handed over, and asking again later is all it takes
         messages.error(
             request,
-            "The verification could not be queued: the job queue is unreachable. Try again "
+            "The verification could not be started: the job queue is unreachable. Try again "
             "in a few minutes; the nightly verification also runs on its own.",
         )
     return redirect("audits:event_list")

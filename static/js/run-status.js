@@ -1,4 +1,4 @@
-/* Run page: the message shown when the run was started ("Validation #N is queued") is about the
+/* Run page: the message shown when the run was started ("Validation #N started …") is about the
    start. The status card polls itself (htmx) and stops polling once the run is final; from then on
    that message would contradict it, so the messages shown with the page go. */
 (function () {

@@ -185,7 +185,21 @@ def test_asking_for_a_trail_verification_while_the_broker_is_down_says_so_instea
     client.force_login(auditor, backend="django.contrib.auth.backends.ModelBackend")
     response = client.post(reverse("audits:verify"), follow=True)
     assert response.status_code == 200
-    assert "The verification could not be queued: the job queue is unreachable." in response.content.decode()
+    assert "The verification could not be started: the job queue is unreachable." in response.content.decode()
+
+
+def test_asking_for_a_trail_verification_says_it_started_and_where_its_result_appears(auditor, monkeypatch):
+    from audits.tasks import audit_trail_verify_task
+
+    sent = []
+    monkeypatch.setattr(audit_trail_verify_task, "apply_async", lambda *a, **kw: sent.append(kw))
+    client = Client()
+    client.force_login(auditor, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(reverse("audits:verify"), follow=True)
+    words = [str(m) for m in response.context["messages"]]
+    assert len(sent) == 1 and response.status_code == 200
+    assert any("Verification started" in w and "“audit_trail.verified” event" in w for w in words)
+    assert not any("queued" in w.lower() for w in words)
 
 
 def test_a_certification_rerun_while_the_broker_is_down_is_created_and_waits_in_the_outbox(
