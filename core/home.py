@@ -73,4 +73,5 @@ def collect_queues(*, user) -> list[Queue]:
             queue = provider(user=user)
             if queue is not None:
                 queues.append(queue)
-    return queues
+    # What has work in it first (in registration order), then the empty ones.
+    return sorted(queues, key=lambda queue: queue.total == 0)

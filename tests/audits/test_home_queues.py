@@ -246,3 +246,9 @@ def test_only_those_who_assign_reviewers_may_assign_from_home(submission, audito
     assert statuses["anonymous"] == 302 and statuses["outsider"] == 404
     assert statuses["org_admin"] == 302 and statuses["compliance_officer"] == 302
     assert statuses["ml_engineer"] == 403 and statuses["auditor"] == 403
+
+
+def test_queues_with_work_come_before_the_empty_ones(in_review, compliance_officer):
+    html, _ = home(compliance_officer)
+    assert 'data-count="1"' in queue(html, "reviews") and 'data-count="0"' in queue(html, "determinations")
+    assert html.find('data-testid="queue-reviews"') < html.find('data-testid="queue-determinations"')
