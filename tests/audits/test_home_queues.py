@@ -250,5 +250,6 @@ def test_only_those_who_assign_reviewers_may_assign_from_home(submission, audito
 
 def test_queues_with_work_come_before_the_empty_ones(in_review, compliance_officer):
     html, _ = home(compliance_officer)
-    assert 'data-count="1"' in queue(html, "reviews") and 'data-count="0"' in queue(html, "determinations")
-    assert html.find('data-testid="queue-reviews"') < html.find('data-testid="queue-determinations"')
+    # registered in the order unassigned, escalations, reviews…: the one with work moves up
+    assert 'data-count="1"' in queue(html, "reviews") and 'data-count="0"' in queue(html, "unassigned")
+    assert html.find('data-testid="queue-reviews"') < html.find('data-testid="queue-unassigned"')
