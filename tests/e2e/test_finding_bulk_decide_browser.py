@@ -40,8 +40,10 @@ def test_an_auditor_decides_ticked_findings_and_the_engineer_gets_one_digest(
     log_in(page, live_server.url, auditor.username)
     measure(page, screenshot, live_server.url + reverse("audits:finding_list"), "findings-bulk-decide", problems)
     page.set_viewport_size({"width": 390, "height": 900})
-    for finding in findings:
-        page.check(f"[data-testid=choose-finding-{finding.pk}]")
+    page.check(f"[data-testid=choose-finding-{findings[0].pk}]")
+    assert page.evaluate("document.querySelector('[data-testid=select-all-findings]').indeterminate")
+    page.check("[data-testid=select-all-findings]")  # "tick all" of the page
+    assert all(page.is_checked(f"[data-testid=choose-finding-{finding.pk}]") for finding in findings)
     page.select_option("select[name=decision]", "false_positive")
     page.fill("textarea[name=justification]", JUSTIFICATION)
     page.click("[data-testid=bulk-decide-submit]")
