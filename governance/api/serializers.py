@@ -223,3 +223,12 @@ class ObligationBulkAssignSerializer(serializers.Serializer):
         if "owner" not in data and "plan_date" not in data:
             raise serializers.ValidationError("Give an owner or a plan date (or both) to set.")
         return data
+
+
+class ObligationSettingsSerializer(serializers.Serializer):
+    """The organisation's obligation settings: the plan lead time that defaults the plan date of
+    obligations derived from then on (applies-from date plus this many days)."""
+
+    plan_lead_days = serializers.IntegerField(
+        min_value=0, max_value=3650, help_text="Days after the legal applies-from date the plan date defaults to."
+    )

@@ -31,6 +31,7 @@ urlpatterns = [
         name="determination-override",
     ),
     path("obligations/", views.ObligationListApi.as_view(), name="obligation-list"),
+    path("obligations/settings/", views.ObligationSettingsApi.as_view(), name="obligation-settings"),
     path("obligations/bulk-assign/", views.ObligationBulkAssignApi.as_view(), name="obligation-bulk-assign"),
     path("obligations/<int:pk>/", views.ObligationDetailApi.as_view(), name="obligation-detail"),
     path("obligations/<int:pk>/evidence/", views.ObligationEvidenceApi.as_view(), name="obligation-evidence"),

@@ -22,6 +22,7 @@ from governance.api.serializers import (
     EvidenceSerializer,
     ObligationBulkAssignSerializer,
     ObligationSerializer,
+    ObligationSettingsSerializer,
     OverrideSerializer,
     ValidationRunChoiceSerializer,
 )
@@ -303,3 +304,30 @@ class ObligationBulkAssignApi(APIView):
         rows = services.obligation_bulk_assign(actor=request.user, obligation_ids=data.pop("obligations"), **data)
         changed = selectors.obligation_list(user=request.user).filter(pk__in=[o.pk for o in rows])
         return Response(ObligationSerializer(changed, many=True).data)
+
+
+class ObligationSettingsApi(APIView):
+    """Read (anyone who sees obligations) and change (compliance officer) the plan lead time."""
+
+    permission_classes = [HasPortalPermission]
+    permission_by_method = {"GET": "obligation.view", "PUT": "obligation.manage"}
+
+    @extend_schema(responses={200: ObligationSettingsSerializer}, summary="The organisation's obligation settings")
+    def get(self, request):
+        days = selectors.obligation_plan_lead_days(request.user.organisation_id)
+        return Response({"plan_lead_days": days})
+
+    @extend_schema(
+        request=ObligationSettingsSerializer,
+        responses={200: ObligationSettingsSerializer},
+        summary="Change the plan lead time (compliance officer)",
+        description="Used for obligations derived from now on; existing plan dates are left as they are. "
+        "Recorded in the audit trail.",
+    )
+    def put(self, request):
+        serializer = ObligationSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.obligation_settings_update(
+            actor=request.user, plan_lead_days=serializer.validated_data["plan_lead_days"]
+        )
+        return Response({"plan_lead_days": row.plan_lead_days})

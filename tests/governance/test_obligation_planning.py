@@ -342,3 +342,43 @@ def test_a_run_whose_failed_checks_are_about_something_else_is_not_warned_about(
     make_validation_run(credit_system, ml_engineer, results=(("fairness", "pass"), ("performance", "fail")))
     page = officer_client.get(reverse("governance:obligation_detail", args=[obligation.pk])).content.decode()
     assert 'data-testid="run-warning"' not in page
+
+
+def test_the_settings_api_reads_for_everyone_and_changes_for_compliance_officers(permission_matrix, organisation):
+    read = permission_matrix(lambda c: c.get(f"{API}/obligations/settings/"), api=True)
+    assert read == {
+        "anonymous": 401,
+        "ml_engineer": 200,
+        "auditor": 200,
+        "compliance_officer": 200,
+        "org_admin": 200,
+        "outsider": 200,  # their own organisation's settings
+    }
+    change = permission_matrix(
+        lambda c: c.put(f"{API}/obligations/settings/", {"plan_lead_days": 45}, format="json"), api=True
+    )
+    assert change == {
+        "anonymous": 401,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 200,
+        "org_admin": 403,
+        "outsider": 403,
+    }
+    assert selectors.obligation_plan_lead_days(organisation.pk) == 45
+
+
+def test_the_settings_api_changes_the_lead_time_in_the_trail_and_refuses_nonsense(
+    compliance_officer, other_organisation
+):
+    client = _api_client(compliance_officer)
+    response = client.put(f"{API}/obligations/settings/", {"plan_lead_days": 120}, format="json")
+    assert response.status_code == 200 and response.json() == {"plan_lead_days": 120}
+    assert client.get(f"{API}/obligations/settings/").json() == {"plan_lead_days": 120}
+    assert events("obligation.settings_changed").order_by("seq").last().after == {"plan_lead_days": 120}
+    for bad in (-1, 5000, "soon", None):
+        response = client.put(f"{API}/obligations/settings/", {"plan_lead_days": bad}, format="json")
+        assert response.status_code == 400, bad
+        assert "plan_lead_days" in str(response.json())
+    assert selectors.obligation_plan_lead_days(compliance_officer.organisation_id) == 120
+    assert selectors.obligation_plan_lead_days(other_organisation.pk) != 120
