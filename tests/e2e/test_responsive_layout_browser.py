@@ -159,6 +159,7 @@ def pages_for(role: str, demo: Demo) -> list[tuple[str, str]]:
         "admin": [
             ("audit-trail", reverse("audits:event_list")),
             ("users", reverse("user_list")),
+            ("organisation-settings", reverse("organisation_settings")),
         ],
     }
     return common + by_role[role]
