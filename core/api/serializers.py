@@ -71,3 +71,20 @@ class ErrorSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Error"
+
+
+class QueueItemSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="The portal page where the work is done (a path).")
+    detail = serializers.CharField()
+    tone = serializers.CharField(help_text='"bad" (overdue, failed), "warn" (due soon) or "".')
+
+
+class QueueSerializer(serializers.Serializer):
+    """One work queue of the signed-in person (the home page's "Waiting for you")."""
+
+    key = serializers.CharField()
+    title = serializers.CharField()
+    total = serializers.IntegerField()
+    items = QueueItemSerializer(many=True, help_text="The first few, most urgent first.")
+    more_url = serializers.CharField()

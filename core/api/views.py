@@ -4,7 +4,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.serializers import MeSerializer, UserCreateSerializer, UserRoleSerializer, UserSerializer
+from core import home
+from core.api.serializers import MeSerializer, QueueSerializer, UserCreateSerializer, UserRoleSerializer, UserSerializer
 from core.models import User
 from core.permissions import HasPortalPermission
 from core.selectors import user_list
@@ -15,6 +16,16 @@ class MeApi(APIView):
     @extend_schema(responses=MeSerializer, summary="The authenticated user, their role and permissions")
     def get(self, request):
         return Response(MeSerializer(request.user).data)
+
+
+class MyQueuesApi(APIView):
+    """What waits for the authenticated person: the work queues of their role, as on their home page."""
+
+    @extend_schema(responses=QueueSerializer(many=True), summary="Your work queues (what waits for you)")
+    def get(self, request):
+        if request.user.organisation_id is None:
+            return Response([])
+        return Response(QueueSerializer(home.collect_queues(user=request.user), many=True).data)
 
 
 class UserListCreateApi(generics.ListAPIView):

@@ -253,3 +253,27 @@ def test_queues_with_work_come_before_the_empty_ones(in_review, compliance_offic
     # registered in the order unassigned, escalations, reviews…: the one with work moves up
     assert 'data-count="1"' in queue(html, "reviews") and 'data-count="0"' in queue(html, "unassigned")
     assert html.find('data-testid="queue-reviews"') < html.find('data-testid="queue-unassigned"')
+
+
+def test_the_api_gives_the_same_queues_to_each_person_and_nothing_of_another_organisation(
+    submission, org_admin, outsider, permission_matrix
+):
+    from rest_framework.test import APIClient
+
+    from core.models import ApiToken
+
+    statuses = permission_matrix(lambda c: c.get("/api/v1/me/queues/"), api=True)
+    assert statuses == {name: 401 if name == "anonymous" else 200 for name in statuses}
+
+    def queues_of(user):
+        _, secret = ApiToken.objects.create(user=user, name="queues")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+        return {q["key"]: q for q in client.get("/api/v1/me/queues/").json()}
+
+    mine = queues_of(org_admin)
+    assert mine["unassigned"]["total"] == 1
+    assert mine["unassigned"]["items"][0]["label"].startswith(submission.reference)
+    assert mine["unassigned"]["items"][0]["url"] == f"/certification/submissions/{submission.pk}/#reviewers"
+    theirs = queues_of(outsider)
+    assert all(submission.reference not in str(q) for q in theirs.values())
