@@ -11,6 +11,7 @@ from core.api import views as core_api
 api_v1 = [
     path("me/", core_api.MeApi.as_view(), name="me"),
     path("me/queues/", core_api.MyQueuesApi.as_view(), name="me-queues"),
+    path("organisation/settings/", core_api.OrganisationSettingsApi.as_view(), name="organisation-settings"),
     path("users/", core_api.UserListCreateApi.as_view(), name="user-list"),
     path("users/<int:pk>/role/", core_api.UserRoleApi.as_view(), name="user-role"),
     path("audit-events/", AuditEventListApi.as_view(), name="audit-event-list"),

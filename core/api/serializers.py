@@ -88,3 +88,10 @@ class QueueSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     items = QueueItemSerializer(many=True, help_text="The first few, most urgent first.")
     more_url = serializers.CharField()
+
+
+class OrganisationSettingsSerializer(serializers.Serializer):
+    four_eyes_high_risk = serializers.BooleanField(
+        help_text="The approver of a high-risk or prohibited classification must not have answered or submitted "
+        "it, and a certificate's co-signer must not have approved the classification it rests on."
+    )

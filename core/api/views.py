@@ -5,11 +5,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import home
-from core.api.serializers import MeSerializer, QueueSerializer, UserCreateSerializer, UserRoleSerializer, UserSerializer
+from core.api.serializers import (
+    MeSerializer,
+    OrganisationSettingsSerializer,
+    QueueSerializer,
+    UserCreateSerializer,
+    UserRoleSerializer,
+    UserSerializer,
+)
 from core.models import User
 from core.permissions import HasPortalPermission
 from core.selectors import user_list
-from core.services import user_change_role, user_create
+from core.services import organisation_four_eyes_set, user_change_role, user_create
 
 
 class MeApi(APIView):
@@ -26,6 +33,32 @@ class MyQueuesApi(APIView):
         if request.user.organisation_id is None:
             return Response([])
         return Response(QueueSerializer(home.collect_queues(user=request.user), many=True).data)
+
+
+class OrganisationSettingsApi(APIView):
+    """Your organisation's settings: everyone reads them, the organisation admin changes them."""
+
+    permission_classes = [HasPortalPermission]
+    permission_by_method = {"GET": "home.view", "PUT": "org.manage"}
+
+    @extend_schema(responses=OrganisationSettingsSerializer, summary="Your organisation's settings")
+    def get(self, request):
+        return Response({"four_eyes_high_risk": request.user.organisation.four_eyes_high_risk})
+
+    @extend_schema(
+        request=OrganisationSettingsSerializer,
+        responses=OrganisationSettingsSerializer,
+        summary="Change your organisation's settings (organisation admin; recorded in the audit trail)",
+    )
+    def put(self, request):
+        serializer = OrganisationSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organisation = organisation_four_eyes_set(
+            organisation=request.user.organisation,
+            enabled=serializer.validated_data["four_eyes_high_risk"],
+            actor=request.user,
+        )
+        return Response({"four_eyes_high_risk": organisation.four_eyes_high_risk})
 
 
 class UserListCreateApi(generics.ListAPIView):

@@ -174,3 +174,39 @@ def test_with_four_eyes_switched_back_on_the_same_approval_is_refused(admin_clie
     assert refused.value.code == "four_eyes"
     own_high_risk.refresh_from_db()
     assert own_high_risk.status != DeterminationStatus.APPROVED
+
+
+API_URL = "/api/v1/organisation/settings/"
+
+
+def test_the_settings_api_reads_for_every_member_and_changes_for_the_admin_only(permission_matrix, organisation):
+    read = permission_matrix(lambda c: c.get(API_URL), api=True)
+    assert read == {name: 401 if name == "anonymous" else 200 for name in read}
+    change = permission_matrix(lambda c: c.put(API_URL, {"four_eyes_high_risk": False}, format="json"), api=True)
+    assert change == {
+        "anonymous": 401,
+        "ml_engineer": 403,
+        "auditor": 403,
+        "compliance_officer": 403,
+        "org_admin": 200,
+        "outsider": 200,  # the admin of another organisation changes her own organisation's setting
+    }
+    organisation.refresh_from_db()
+    assert organisation.four_eyes_high_risk is False
+
+
+def test_the_settings_api_records_the_change_and_refuses_a_missing_or_odd_value(org_admin, organisation):
+    from rest_framework.test import APIClient
+
+    from core.models import ApiToken
+
+    _, secret = ApiToken.objects.create(user=org_admin, name="settings")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    assert api.put(API_URL, {"four_eyes_high_risk": False}, format="json").json() == {"four_eyes_high_risk": False}
+    assert settings_events().last().after == {"four_eyes_high_risk": False}
+    for bad in ({}, {"four_eyes_high_risk": "maybe"}, {"four_eyes_high_risk": None}):
+        response = api.put(API_URL, bad, format="json")
+        assert response.status_code == 400 and "four_eyes_high_risk" in str(response.json())
+    assert api.get(API_URL).json() == {"four_eyes_high_risk": False}
+    assert settings_events().count() == 1
