@@ -141,10 +141,32 @@ def outcome_headline(outcome: str, result: Mapping[str, Any]) -> str:
         return f"Not high-risk under Art. 6(3){letter}; you must still {_ART_6_3_DUTIES}"
     if outcome == "out_of_scope":
         excluded = result.get("excluded_by")
+        if result.get("gpai"):  # only Art. 2(12) lets the GPAI model regime survive
+            return f"System out of scope ({excluded or 'Art. 2'}); {'; '.join(regime_lines(result))}"
         return f"Out of scope ({excluded})" if excluded else "Out of scope of the AI Act"
     if outcome == "not_ai_system":
         return "Not an AI system (Art. 3(1)); the AI Act does not apply"
-    return "Minimal risk: no specific AI Act duties beyond AI literacy (Art. 4)"
+    regimes = regime_lines(result)
+    return "; ".join(regimes) if regimes else _MINIMAL
+
+
+_MINIMAL = "Minimal risk: no specific AI Act duties beyond AI literacy (Art. 4)"
+
+
+def regime_lines(result: Mapping[str, Any]) -> list[str]:
+    """The regimes that apply when no Art. 5 or Art. 6 route does: Art. 50 transparency (with its
+    paragraphs) and the GPAI model regime (with the Art. 51(1) point relied on); empty = minimal."""
+    lines = []
+    paragraphs = result.get("transparency") or []
+    if paragraphs:
+        lines.append(f"Transparency obligations ({', '.join(f'Art. {p}' for p in paragraphs)})")
+    if result.get("gpai") == "gpai_systemic_risk":
+        cited = {basis.get("article") for basis in result.get("legal_bases", [])}
+        points = [ref for ref in ("Art. 51(1)(a)", "Art. 51(1)(b)") if ref in cited] or ["Art. 51(1)"]
+        lines.append(f"General-purpose AI model with systemic risk ({', '.join(points)}, Art. 53, Art. 55)")
+    elif result.get("gpai") == "gpai":
+        lines.append("General-purpose AI model (Art. 53)")
+    return lines
 
 
 def overlay_lines(result: Mapping[str, Any]) -> list[str]:

@@ -94,12 +94,15 @@ def application_date_map() -> dict[str, date]:
     return dict(ApplicationDate.objects.values_list("key", "applies_from"))
 
 
-def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...]) -> str:
-    """The inventory's risk tier for an outcome (the same mapping the rules module applies)."""
+def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...], gpai: str | None = None) -> str:
+    """The inventory's risk tier for an outcome (the same mapping the rules module applies):
+    Art. 50 duties or the GPAI model regime are "limited", never "minimal"."""
     if outcome == Outcome.PROHIBITED:
         return RiskTier.PROHIBITED
     if outcome in (Outcome.HIGH_RISK_ANNEX_I, Outcome.HIGH_RISK_ANNEX_III):
         return RiskTier.HIGH
+    if gpai and outcome != Outcome.NOT_AI_SYSTEM:  # the GPAI regime survives Art. 2(12)
+        return RiskTier.LIMITED
     if outcome in (Outcome.OUT_OF_SCOPE, Outcome.NOT_AI_SYSTEM):
         return RiskTier.OUT_OF_SCOPE
     return RiskTier.LIMITED if transparency else RiskTier.MINIMAL
@@ -304,7 +307,9 @@ def determination_override(
         raise ValidationFailed(
             f"Unknown risk tier {risk_tier!r}.", code="invalid_risk_tier", extra={"allowed": allowed_tiers}
         )
-    tier = risk_tier or risk_tier_for(outcome, determination.result.get("transparency", []))
+    tier = risk_tier or risk_tier_for(
+        outcome, determination.result.get("transparency", []), determination.result.get("gpai")
+    )
     if outcome == determination.outcome and tier == determination.risk_tier:
         raise ValidationFailed("The override is the same as the result; approve it instead.", code="override_same")
     _check_four_eyes(determination, actor, outcome=outcome, risk_tier=tier)

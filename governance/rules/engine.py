@@ -109,7 +109,7 @@ def classify(answers: Mapping[str, Any]) -> Determination:
 
     return Determination(
         outcome=outcome,
-        risk_tier=_risk_tier(outcome, result.get("transparency", ())),
+        risk_tier=_risk_tier(outcome, result.get("transparency", ()), result.get("gpai")),
         rules_version=RULES_VERSION,
         legal_bases=tuple(trace.bases),
         rationale=tuple(trace.steps),
@@ -122,11 +122,15 @@ def classify(answers: Mapping[str, Any]) -> Determination:
     )
 
 
-def _risk_tier(outcome: Outcome, transparency: tuple[str, ...]) -> str:
+def _risk_tier(outcome: Outcome, transparency: tuple[str, ...], gpai: str | None = None) -> str:
+    """The inventory tier. Art. 50 duties and the GPAI model regime (Art. 53-55) are specific
+    duties beyond Art. 4, so neither is ever "minimal"; the headline names which regime applies."""
     if outcome is Outcome.PROHIBITED:
         return "prohibited"
     if outcome in _HIGH_RISK:
         return "high"
+    if gpai:  # the GPAI model regime survives the Art. 2(12) exclusion of open-source systems
+        return "limited"
     if outcome in (Outcome.OUT_OF_SCOPE, Outcome.NOT_AI_SYSTEM):
         return "out_of_scope"
     return "limited" if transparency else "minimal"
@@ -179,13 +183,16 @@ def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
             FLAGS["gpai_systemic_risk"],
             "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification apply",
         )
-        for qid, reference in (
-            ("gpai_compute_over_threshold", "Art. 51(2)"),
-            ("gpai_high_impact", "Art. 51(1)(a)"),
-            ("gpai_designated", "Art. 51(1)(b)"),
+        # Compute over 10^25 FLOP is the Art. 51(2) presumption of high-impact capabilities,
+        # so it classifies under Art. 51(1)(a) as well.
+        for qid, references in (
+            ("gpai_compute_over_threshold", ("Art. 51(1)(a)", "Art. 51(2)")),
+            ("gpai_high_impact", ("Art. 51(1)(a)",)),
+            ("gpai_designated", ("Art. 51(1)(b)",)),
         ):
             if answers.get(qid) in ("yes", "unsure"):
-                trace.basis(reference)
+                for reference in references:
+                    trace.basis(reference)
         trace.basis("Art. 55(1)")
     else:
         result["gpai"] = "gpai"

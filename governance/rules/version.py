@@ -4,4 +4,4 @@ Bump it whenever a question, a condition, a rule table or an obligation changes,
 determination can be traced to the rules that produced it. Format: YYYY.MM-N.
 """
 
-RULES_VERSION = "2026.11-1"
+RULES_VERSION = "2026.12-1"

@@ -1,0 +1,121 @@
+"""Issue #14, second pass of the EU AI Act classification: one case per row, asserting the outcome,
+the tier, the headline a compliance officer reads, the legal bases and the obligations."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance.presentation import outcome_headline
+from governance.rules import RULES_VERSION, derive_obligations
+from governance.services import risk_tier_for
+from tests.governance.rules.helpers import classify_complete
+
+MINIMAL = "Minimal risk: no specific AI Act duties beyond AI literacy (Art. 4)"
+_GPAI = dict(involves_gpai="yes", gpai_model_provider="yes")
+
+# name: (answers, outcome, tier, headline, legal bases that must be cited, obligation codes that must be derived)
+HEADLINE_CASES = {
+    "a customer-service chatbot names the Art. 50(1) transparency regime": (
+        dict(art50_1_interacts="yes"),
+        "minimal_risk",
+        "limited",
+        "Transparency obligations (Art. 50(1))",
+        {"Art. 50(1)"},
+        {"art_50_1_interaction_disclosure"},
+    ),
+    "an image generator that is also a chatbot names both paragraphs": (
+        dict(art50_1_interacts="yes", art50_2_synthetic_content="yes"),
+        "minimal_risk",
+        "limited",
+        "Transparency obligations (Art. 50(1), Art. 50(2))",
+        {"Art. 50(1)", "Art. 50(2)"},
+        {"art_50_1_interaction_disclosure", "art_50_2_output_marking"},
+    ),
+    "a 3x10^25 FLOP model has systemic risk under Art. 51(1)(a) by the Art. 51(2) presumption": (
+        dict(_GPAI, gpai_compute_over_threshold="yes"),
+        "minimal_risk",
+        "limited",
+        "General-purpose AI model with systemic risk (Art. 51(1)(a), Art. 53, Art. 55)",
+        {"Art. 51(1)(a)", "Art. 51(2)", "Art. 53(1)", "Art. 55(1)"},
+        {
+            "art_53_1_a_technical_documentation",
+            "art_52_1_systemic_risk_notification",
+            "art_55_1_systemic_risk_obligations",
+        },
+    ),
+    "a model designated by the Commission has systemic risk under Art. 51(1)(b)": (
+        dict(_GPAI, gpai_designated="yes"),
+        "minimal_risk",
+        "limited",
+        "General-purpose AI model with systemic risk (Art. 51(1)(b), Art. 53, Art. 55)",
+        {"Art. 51(1)(b)", "Art. 53(1)", "Art. 55(1)"},
+        {"art_55_1_systemic_risk_obligations"},
+    ),
+    "a model below the threshold names the GPAI model regime of Art. 53": (
+        dict(_GPAI),
+        "minimal_risk",
+        "limited",
+        "General-purpose AI model (Art. 53)",
+        {"Art. 53(1)"},
+        {"art_53_1_c_copyright_policy", "art_53_1_d_training_content_summary"},
+    ),
+    "a GPAI chatbot names the transparency and the model regime": (
+        dict(_GPAI, art50_1_interacts="yes"),
+        "minimal_risk",
+        "limited",
+        "Transparency obligations (Art. 50(1)); General-purpose AI model (Art. 53)",
+        {"Art. 50(1)", "Art. 53(1)"},
+        {"art_50_1_interaction_disclosure", "art_53_1_c_copyright_policy"},
+    ),
+    "an open-source model keeps the model regime although the system is excluded by Art. 2(12)": (
+        dict(_GPAI, open_source_licence="yes"),
+        "out_of_scope",
+        "limited",
+        "System out of scope (Art. 2(12)); General-purpose AI model (Art. 53)",
+        {"Art. 2(12)", "Art. 53(1)"},
+        {"art_53_1_c_copyright_policy"},
+    ),
+    "a system without Art. 50 or GPAI duties is minimal": (
+        dict(),
+        "minimal_risk",
+        "minimal",
+        MINIMAL,
+        set(),
+        {"art_4_ai_literacy"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, tier, headline, bases, codes", HEADLINE_CASES.values(), ids=HEADLINE_CASES.keys()
+)
+def test_the_headline_names_the_regime_the_tier_and_legal_bases_show(answers, outcome, tier, headline, bases, codes):
+    determination = classify_complete(**answers)
+    result = determination.to_dict()
+
+    assert determination.outcome == outcome
+    assert determination.risk_tier == tier
+    assert risk_tier_for(determination.outcome, result["transparency"], result["gpai"]) == tier
+    assert outcome_headline(determination.outcome, result) == headline
+    assert bases <= {basis.article for basis in determination.legal_bases}
+    assert codes <= {obligation.code for obligation in derive_obligations(determination)}
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [dict(art50_1_interacts="yes"), dict(art50_2_synthetic_content="yes"), dict(art50_4_deep_fake="yes")],
+    ids=["50(1)", "50(2)", "50(4)"],
+)
+def test_a_system_with_art_50_duties_never_reads_minimal_risk(answers):
+    determination = classify_complete(roles=["provider", "deployer"], **answers)
+
+    assert determination.transparency
+    assert outcome_headline(determination.outcome, determination.to_dict()) != MINIMAL
+    assert determination.risk_tier == "limited"
+
+
+def test_a_determination_made_under_the_old_rules_keeps_its_stored_result():
+    stored = {"outcome": "minimal_risk", "risk_tier": "minimal", "rules_version": "2026.11-1", "transparency": []}
+
+    assert RULES_VERSION != "2026.11-1"
+    assert outcome_headline(stored["outcome"], stored) == MINIMAL
