@@ -102,10 +102,12 @@ def classify(answers: Mapping[str, Any]) -> Determination:
     if outcome is None:
         _gpai(trace, result)
         outcome = _prohibited(trace, result) or _high_risk(trace, result)
+        # Art. 25 switches depend only on the system being high-risk, which neither Art. 50 nor
+        # Art. 2(12) changes; the roles come first because each Art. 50 duty binds one role.
+        _roles(trace, result, outcome)
         if outcome is not Outcome.PROHIBITED:
             _transparency(trace, result)
         outcome = _open_source(trace, result, outcome)
-        _roles(trace, result, outcome)
 
     return Determination(
         outcome=outcome,
@@ -308,18 +310,34 @@ def _art_6_3(trace: _Trace, result: dict[str, Any]) -> Outcome:
 
 
 def _transparency(trace: _Trace, result: dict[str, Any]) -> None:
+    """Art. 50 duties of the organisation's own roles: 50(1) and 50(2) bind the provider, 50(3) and
+    50(4) the deployer. A paragraph that applies to the system but binds another operator is kept
+    in ``art_50_other_roles`` (it still keeps the system out of Art. 2(12)), not as a legal basis."""
+    held = result.get("effective_roles", ())
     paragraphs: list[str] = []
+    others: list[str] = []
     kinds: list[str] = []
     for paragraph, name, role in TRANSPARENCY_RULES:
-        if trace.holds(name):
-            if paragraph not in paragraphs:
-                paragraphs.append(paragraph)
-            if name.startswith("art50_4_"):
-                kinds.append(name.removeprefix("art50_4_"))
-            trace.step(FLAGS[name], f"Art. {paragraph} transparency duties apply (they bind the {role})")
-            trace.basis(f"Art. {paragraph}")
+        if not trace.holds(name):
+            continue
+        if held and role not in held:
+            if paragraph not in others:
+                others.append(paragraph)
+            trace.step(
+                FLAGS[name],
+                f"Art. {paragraph} applies to the system but binds its {role}; your organisation is not "
+                f"the {role} of this system, so no Art. {paragraph} duty is yours",
+            )
+            continue
+        if paragraph not in paragraphs:
+            paragraphs.append(paragraph)
+        if name.startswith("art50_4_"):
+            kinds.append(name.removeprefix("art50_4_"))
+        trace.step(FLAGS[name], f"Art. {paragraph} transparency duties apply (they bind the {role})")
+        trace.basis(f"Art. {paragraph}")
     trace.carve_outs("art50")
     result["transparency"] = tuple(paragraphs)
+    result["art_50_other_roles"] = tuple(p for p in others if p not in paragraphs)
     result["art_50_4_kinds"] = tuple(kinds)
 
 
@@ -338,7 +356,12 @@ def _open_source(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> Out
             "Art. 6(4) documentation and Art. 49(2) registration are kept",
         )
         return outcome
-    if outcome is Outcome.PROHIBITED or outcome in _HIGH_RISK or result.get("transparency"):
+    if (
+        outcome is Outcome.PROHIBITED
+        or outcome in _HIGH_RISK
+        or result.get("transparency")
+        or result.get("art_50_other_roles")
+    ):
         reason = (
             "it falls under Art. 5"
             if outcome is Outcome.PROHIBITED

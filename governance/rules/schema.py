@@ -189,6 +189,9 @@ class Determination:
     art_6_3_conditions: tuple[str, ...] = ()  # e.g. ("(a)",) when the derogation applies
     transparency: tuple[str, ...] = ()  # e.g. ("50(1)", "50(4)")
     art_50_4_kinds: tuple[str, ...] = ()  # "deep_fake" | "public_interest_text"
+    # Art. 50 paragraphs that apply to the system but bind a role the organisation does not hold
+    # (e.g. 50(2) marking for a deployer): no duty, no legal basis, but Art. 2(12) stays closed.
+    art_50_other_roles: tuple[str, ...] = ()
     gpai: str | None = None  # None | "gpai" | "gpai_systemic_risk"
     gpai_open_source: bool = False
     gpai_third_country: bool = False
@@ -235,6 +238,7 @@ class Determination:
             "art_6_3_conditions": list(self.art_6_3_conditions),
             "transparency": list(self.transparency),
             "art_50_4_kinds": list(self.art_50_4_kinds),
+            "art_50_other_roles": list(self.art_50_other_roles),
             "gpai": self.gpai,
             "gpai_open_source": self.gpai_open_source,
             "gpai_third_country": self.gpai_third_country,

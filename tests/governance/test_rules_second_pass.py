@@ -119,3 +119,94 @@ def test_a_determination_made_under_the_old_rules_keeps_its_stored_result():
 
     assert RULES_VERSION != "2026.11-1"
     assert outcome_headline(stored["outcome"], stored) == MINIMAL
+
+
+# --- Defect 4: each Art. 50 duty binds one role ---------------------------------------------------
+
+_LLM_TEXT = dict(art50_2_synthetic_content="yes", art50_4_public_interest_text="yes")
+
+# name: (answers, tier, headline, Art. 50 paragraphs yours, Art. 50 paragraphs of another role,
+#        Art. 50 legal bases, Art. 50 obligation codes)
+ROLE_CASES = {
+    "a deployer drafting texts with an LLM under a person's editorial responsibility is minimal": (
+        dict(roles=["deployer"], art50_4_editorial_control="yes", **_LLM_TEXT),
+        "minimal",
+        MINIMAL,
+        (),
+        ("50(2)",),
+        set(),
+        set(),
+    ),
+    "a deployer publishing LLM text without editorial control has only the Art. 50(4) text duty": (
+        dict(roles=["deployer"], art50_4_editorial_control="no", **_LLM_TEXT),
+        "limited",
+        "Transparency obligations (Art. 50(4))",
+        ("50(4)",),
+        ("50(2)",),
+        {"Art. 50(4)"},
+        {"art_50_4_text_disclosure"},
+    ),
+    "the provider of that LLM marks its output (Art. 50(2)) but has no Art. 50(4) duty": (
+        dict(roles=["provider"], art50_4_editorial_control="no", **_LLM_TEXT),
+        "limited",
+        "Transparency obligations (Art. 50(2))",
+        ("50(2)",),
+        ("50(4)",),
+        {"Art. 50(2)"},
+        {"art_50_2_output_marking"},
+    ),
+    "an organisation that is provider and deployer has both duties": (
+        dict(roles=["provider", "deployer"], art50_4_editorial_control="no", **_LLM_TEXT),
+        "limited",
+        "Transparency obligations (Art. 50(2), Art. 50(4))",
+        ("50(2)", "50(4)"),
+        (),
+        {"Art. 50(2)", "Art. 50(4)"},
+        {"art_50_2_output_marking", "art_50_4_text_disclosure"},
+    ),
+    "a deployer of a bought-in chatbot has no Art. 50(1) design duty": (
+        dict(roles=["deployer"], art50_1_interacts="yes"),
+        "minimal",
+        MINIMAL,
+        (),
+        ("50(1)",),
+        set(),
+        set(),
+    ),
+    "a deployer of biometric categorisation by hair colour informs the people exposed (Art. 50(3))": (
+        dict(roles=["deployer"], biometric_categorisation="yes", annex3_1b_protected_attributes="no"),
+        "limited",
+        "Transparency obligations (Art. 50(3))",
+        ("50(3)",),
+        (),
+        {"Art. 50(3)"},
+        {"art_50_3_exposure_notice"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, tier, headline, yours, others, bases, codes", ROLE_CASES.values(), ids=ROLE_CASES.keys()
+)
+def test_each_art_50_duty_binds_only_the_role_the_act_names(answers, tier, headline, yours, others, bases, codes):
+    determination = classify_complete(**answers)
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == "minimal_risk"
+    assert determination.risk_tier == tier
+    assert outcome_headline(determination.outcome, determination.to_dict()) == headline
+    assert determination.transparency == yours
+    assert determination.art_50_other_roles == others
+    assert {b.article for b in determination.legal_bases if b.article.startswith("Art. 50")} == bases
+    assert {code for code in obligations if code.startswith("art_50")} == codes
+    assert "art_4_ai_literacy" in obligations
+    for paragraph in others:
+        assert any(f"Art. {paragraph} applies to the system but binds its" in step for step in determination.rationale)
+
+
+def test_an_art_50_duty_of_another_role_still_keeps_an_open_source_system_in_scope():
+    determination = classify_complete(roles=["deployer"], open_source_licence="yes", art50_2_synthetic_content="yes")
+
+    assert determination.outcome == "minimal_risk"
+    assert determination.excluded_by is None
+    assert determination.art_50_other_roles == ("50(2)",)

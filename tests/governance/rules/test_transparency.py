@@ -36,7 +36,8 @@ REACHED = {
 
 @pytest.mark.parametrize("answers, paragraph, kinds", REACHED.values(), ids=REACHED.keys())
 def test_each_art_50_overlay_is_reached(answers, paragraph, kinds):
-    determination = classify_complete(**answers)
+    # Both roles: 50(1) and 50(2) bind the provider, 50(3) and 50(4) the deployer.
+    determination = classify_complete(roles=["provider", "deployer"], **answers)
 
     assert paragraph in determination.transparency
     assert determination.art_50_4_kinds == kinds
@@ -114,7 +115,7 @@ def test_transparency_questions_are_hidden_once_a_practice_is_prohibited():
 
 
 def test_deep_fake_and_public_interest_text_are_both_recorded():
-    determination = classify_complete(art50_4_deep_fake="yes", art50_4_public_interest_text="yes")
+    determination = classify_complete(roles=["deployer"], art50_4_deep_fake="yes", art50_4_public_interest_text="yes")
 
     assert determination.transparency == ("50(4)",)
     assert determination.art_50_4_kinds == ("deep_fake", "public_interest_text")
