@@ -105,6 +105,7 @@ def classify(answers: Mapping[str, Any]) -> Determination:
         # Art. 25 switches depend only on the system being high-risk, which neither Art. 50 nor
         # Art. 2(12) changes; the roles come first because each Art. 50 duty binds one role.
         _roles(trace, result, outcome)
+        _biometric_law_enforcement(trace, result, outcome)
         if outcome is not Outcome.PROHIBITED:
             _transparency(trace, result)
         outcome = _open_source(trace, result, outcome)
@@ -307,6 +308,48 @@ def _art_6_3(trace: _Trace, result: dict[str, Any]) -> Outcome:
             "the Art. 6(3) derogation is not established, so the system remains high-risk",
         )
     return Outcome.HIGH_RISK_ANNEX_III
+
+
+_RBI_OBJECTIVES = {
+    "victims_missing_persons": "5(1)(h)(i)",
+    "imminent_threat": "5(1)(h)(ii)",
+    "serious_crime_suspect": "5(1)(h)(iii)",
+}
+_RBI_EXCEPTION = next(c for c in CARVE_OUTS if c.code == "rbi_authorised_exception")
+_POST_RBI = {
+    "all": [
+        FLAGS["rbi_system"],
+        {"q": "rbi_real_time", "eq": "no"},
+        {"q": "rbi_law_enforcement", "in": ["yes", "unsure"]},
+    ]
+}
+
+
+def _biometric_law_enforcement(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
+    """The exceptions are legal bases: lawful real-time RBI cites its Art. 5(1)(h) objective and
+    Art. 5(2)-(3), and the deployer must notify each use (Art. 5(4)); post-remote RBI by law
+    enforcement derives Art. 26(10) for the deployer."""
+    held = result.get("effective_roles", ())
+    deployer = not held or Role.DEPLOYER.value in held
+    if outcome is not Outcome.PROHIBITED and evaluate(_RBI_EXCEPTION.condition, trace.answers, FLAGS):
+        point = _RBI_OBJECTIVES[trace.answers["rbi_objective"]]
+        result["rbi_exception"] = point
+        for reference in (f"Art. {point}", "Art. 5(2)", "Art. 5(3)"):
+            trace.basis(reference)
+        if deployer:
+            trace.basis("Art. 5(4)")
+            trace.step(
+                None, "Art. 5(4): each use must be notified to the market surveillance and data protection authorities"
+            )
+    if outcome in _HIGH_RISK and trace.holds("rbi_system") and evaluate(_POST_RBI, trace.answers, FLAGS):
+        result["post_rbi_law_enforcement"] = True
+        if deployer:
+            trace.basis("Art. 26(10)")
+            trace.step(
+                _POST_RBI,
+                "post-remote biometric identification for law enforcement: each use needs authorisation "
+                "ex ante or within 48 hours, documentation in the police file and annual reports (Art. 26(10))",
+            )
 
 
 def _transparency(trace: _Trace, result: dict[str, Any]) -> None:

@@ -113,6 +113,10 @@ def _high_risk(builder: _Builder, determination: Determination, held: tuple[str,
     if Role.DEPLOYER not in held:
         return
     builder.add(catalogue.HIGH_RISK_DEPLOYER)
+    if determination.rbi_exception:
+        builder.add(catalogue.RBI_USE_NOTIFICATION)
+    if determination.post_rbi_law_enforcement:
+        builder.add(catalogue.POST_RBI_AUTHORISATION)
     # Art. 27 and Art. 86 concern Art. 6(2) / Annex III systems, except point 2.
     if registrable and (
         determination.deployer_type in _FRIA_DEPLOYER_TYPES or any(point in _FRIA_POINTS for point in registrable)

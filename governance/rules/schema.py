@@ -193,6 +193,8 @@ class Determination:
     # (e.g. 50(2) marking for a deployer): no duty, no legal basis, but Art. 2(12) stays closed.
     art_50_other_roles: tuple[str, ...] = ()
     gpai: str | None = None  # None | "gpai" | "gpai_systemic_risk"
+    rbi_exception: str | None = None  # e.g. "5(1)(h)(i)": lawful real-time RBI under Art. 5(2)-(3)
+    post_rbi_law_enforcement: bool = False  # post-remote biometric identification, Art. 26(10)
     gpai_open_source: bool = False
     gpai_third_country: bool = False
     excluded_by: str | None = None  # e.g. "Art. 2(3)"
@@ -240,6 +242,8 @@ class Determination:
             "art_50_4_kinds": list(self.art_50_4_kinds),
             "art_50_other_roles": list(self.art_50_other_roles),
             "gpai": self.gpai,
+            "rbi_exception": self.rbi_exception,
+            "post_rbi_law_enforcement": self.post_rbi_law_enforcement,
             "gpai_open_source": self.gpai_open_source,
             "gpai_third_country": self.gpai_third_country,
             "excluded_by": self.excluded_by,

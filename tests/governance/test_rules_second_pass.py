@@ -210,3 +210,87 @@ def test_an_art_50_duty_of_another_role_still_keeps_an_open_source_system_in_sco
     assert determination.outcome == "minimal_risk"
     assert determination.excluded_by is None
     assert determination.art_50_other_roles == ("50(2)",)
+
+
+# --- Defects 5 and 6: biometric identification by law enforcement ------------------------------
+
+_RBI = dict(roles=["deployer"], biometric_identification="yes", rbi_remote="yes")
+_REAL_TIME = dict(_RBI, rbi_real_time="yes", rbi_public_space="yes", rbi_law_enforcement="yes")
+
+# name: (answers, outcome, legal bases cited, legal bases not cited, obligation codes in, codes not in)
+RBI_CASES = {
+    "a lawful search for abduction victims cites Art. 5(1)(h)(i), 5(2), 5(3) and derives the Art. 5(4) notification": (
+        dict(_REAL_TIME, rbi_objective="victims_missing_persons", rbi_authorised="yes"),
+        "high_risk_annex_iii",
+        {"Art. 5(1)(h)(i)", "Art. 5(2)", "Art. 5(3)", "Art. 5(4)"},
+        {"Art. 5(1)(h)"},
+        {"art_5_4_rbi_use_notification", "art_26_deployer_obligations"},
+        {"art_5_prohibited_practice"},
+    ),
+    "a lawful search for a threat to life cites Art. 5(1)(h)(ii)": (
+        dict(_REAL_TIME, rbi_objective="imminent_threat", rbi_authorised="yes"),
+        "high_risk_annex_iii",
+        {"Art. 5(1)(h)(ii)", "Art. 5(2)", "Art. 5(3)", "Art. 5(4)"},
+        set(),
+        {"art_5_4_rbi_use_notification"},
+        set(),
+    ),
+    "a lawful search for a serious-crime suspect cites Art. 5(1)(h)(iii)": (
+        dict(_REAL_TIME, rbi_objective="serious_crime_suspect", rbi_authorised="yes"),
+        "high_risk_annex_iii",
+        {"Art. 5(1)(h)(iii)", "Art. 5(4)"},
+        set(),
+        {"art_5_4_rbi_use_notification"},
+        set(),
+    ),
+    "an unauthorised use stays prohibited, with no exception cited": (
+        dict(_REAL_TIME, rbi_objective="victims_missing_persons", rbi_authorised="no"),
+        "prohibited",
+        {"Art. 5(1)(h)"},
+        {"Art. 5(1)(h)(i)", "Art. 5(2)", "Art. 5(4)"},
+        {"art_5_prohibited_practice"},
+        {"art_5_4_rbi_use_notification"},
+    ),
+    "police searching stills after the event derive Art. 26(10)": (
+        dict(_RBI, rbi_real_time="no", rbi_law_enforcement="yes"),
+        "high_risk_annex_iii",
+        {"Art. 26(10)"},
+        {"Art. 5(1)(h)", "Art. 5(4)"},
+        {"art_26_10_post_rbi_authorisation", "art_26_deployer_obligations"},
+        {"art_5_4_rbi_use_notification"},
+    ),
+    "a retailer searching stills after the event has no Art. 26(10) duty": (
+        dict(_RBI, rbi_real_time="no", rbi_law_enforcement="no"),
+        "high_risk_annex_iii",
+        set(),
+        {"Art. 26(10)"},
+        {"art_26_deployer_obligations"},
+        {"art_26_10_post_rbi_authorisation"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, cited, not_cited, codes, not_codes", RBI_CASES.values(), ids=RBI_CASES.keys()
+)
+def test_biometric_identification_exceptions_and_post_remote_use_are_legal_bases(
+    answers, outcome, cited, not_cited, codes, not_codes
+):
+    determination = classify_complete(**answers)
+    articles = {basis.article for basis in determination.legal_bases}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == outcome
+    assert cited <= articles
+    assert not (not_cited & articles)
+    assert codes <= obligations
+    assert not (not_codes & obligations)
+
+
+def test_the_law_enforcement_question_is_asked_for_post_remote_identification():
+    from governance.rules import visible_questions
+    from tests.governance.rules.helpers import complete
+
+    answers = complete(**_RBI, rbi_real_time="no")
+
+    assert "rbi_law_enforcement" in {question.id for question in visible_questions(answers)}

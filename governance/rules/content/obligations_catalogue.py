@@ -355,6 +355,39 @@ HIGH_RISK_DEPLOYER = _t(
     180,
 )
 
+RBI_USE_NOTIFICATION = _t(
+    "art_5_4_rbi_use_notification",
+    "Art. 5(4)",
+    "Notify each real-time biometric identification use",
+    "Notify every use of real-time remote biometric identification in publicly accessible spaces "
+    "to the market surveillance authority and the national data protection authority, without "
+    "sensitive operational data.",
+    D,
+    "prohibitions_literacy",
+    [_e("document", "Art. 5(4)", "Notification of each use to both authorities, with date and reference")],
+    365,
+)
+
+POST_RBI_AUTHORISATION = _t(
+    "art_26_10_post_rbi_authorisation",
+    "Art. 26(10)",
+    "Authorise, document and report each post-remote biometric identification",
+    "For each targeted search, request authorisation from a judicial or binding administrative "
+    "authority ex ante or within 48 hours; if refused, stop and delete the related data; never "
+    "use it untargeted; base no adverse legal decision on its output alone; document each use in "
+    "the police file and report annually to the market surveillance and data protection authorities.",
+    D,
+    "high_risk",
+    [
+        _e(
+            "document",
+            "Art. 26(10)",
+            "Authorisation requests per use with timestamps, police-file entries, annual reports",
+        )
+    ],
+    365,
+)
+
 FRIA = _t(
     "art_27_fundamental_rights_impact_assessment",
     "Art. 27",

@@ -6,7 +6,7 @@ element (evidence row 1 of the reference file's section 20).
 
 from __future__ import annotations
 
-from governance.rules.conditions import all_, flag, is_, not_, y, yes
+from governance.rules.conditions import all_, any_, flag, is_, no, not_, y, yes
 from governance.rules.content._build import choice, yn
 
 PROHIBITED = "prohibited"
@@ -253,9 +253,12 @@ PROHIBITED_QUESTIONS = (
         "rbi_law_enforcement",
         PROHIBITED,
         "Is it used for law enforcement?",
-        refs_=("Art. 5(1)(h)",),
+        refs_=("Art. 5(1)(h)", "Art. 26(10)"),
         unsure_means="yes",
-        visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space")),
+        # Real time in public spaces (Art. 5(1)(h)) or after the event (post-remote, Art. 26(10)).
+        visible_if=all_(_S, flag("rbi_system"), any_(no("rbi_real_time"), y("rbi_public_space"))),
+        help="Searching recorded images after the event (post-remote identification) by or for a "
+        "law-enforcement authority counts too: Art. 26(10) then applies to each use.",
     ),
     choice(
         "rbi_objective",
