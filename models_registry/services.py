@@ -778,7 +778,7 @@ FEATURE_NAME_SOURCES = {
     "skops": "the skops file's schema",
     "onnx": "the ONNX graph's inputs",
     "mlflow": "the MLflow signature",
-    "loaded": "the model, when the validation engine loaded it",
+    "loaded": "the validation engine's loaded model",  # <= 40 chars (the column)
 }
 
 

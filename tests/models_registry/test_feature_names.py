@@ -177,3 +177,11 @@ def test_a_validation_run_records_a_joblib_models_feature_names_read_in_the_sand
     credit.version.refresh_from_db()
     assert credit.version.model_feature_names == FEATURES
     assert "validation engine" in credit.version.model_feature_names_source
+
+
+def test_every_source_of_feature_names_fits_its_column():
+    from models_registry.models import ModelVersion
+    from models_registry.services import FEATURE_NAME_SOURCES
+
+    limit = ModelVersion._meta.get_field("model_feature_names_source").max_length
+    assert all(len(words) <= limit for words in FEATURE_NAME_SOURCES.values()), FEATURE_NAME_SOURCES
