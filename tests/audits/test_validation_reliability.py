@@ -142,7 +142,7 @@ def test_the_start_page_redirects_to_the_run_page_which_says_it_waits_for_the_br
     assert response.status_code == 302 and response["Location"] == reverse("audits:validation_detail", args=[run.pk])
     page = client.get(response["Location"]).content.decode()
     assert "Queued: waiting for the broker." in page
-    assert "the job queue cannot be reached right now" in page
+    assert "the job queue could not be reached" in page and "it starts as soon as the queue is back" in page
 
 
 def test_the_reaper_fails_a_run_the_broker_never_took_and_says_the_broker_was_unreachable(
