@@ -137,7 +137,9 @@ def test_a_compliance_officer_classifies_credit_scoring_approves_it_and_sees_the
     )
     evidence.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=evidence-table] >> text=Bias examination report Q3")
-    for status in ("evidence_submitted", "accepted"):
+    # the first evidence submits the obligation for review (issue #13)
+    assert page.inner_text("[data-testid=obligation-status]") == "Evidence submitted"
+    for status in ("accepted",):
         page.select_option("[data-testid=transition-form] select[name=to_status]", status)
         page.click("[data-testid=transition-form] button[type=submit]")
         page.wait_for_selector("text=Status updated.")
