@@ -20,14 +20,12 @@ from audits.certification.models import Condition, FindingDecision, ReviewAssign
 from audits.choices import RunStatus
 from audits.models import Finding, ValidationRun
 from core.home import QUEUE_ITEMS, Queue, QueueItem
+from core.permissions import has_permission
+from governance.queues import due_words
 
 S = SubmissionStatus
 REVIEWABLE = (S.SUBMITTED, S.IN_REVIEW)
 FAILED_RUN_DAYS = 14
-
-
-def _person(user) -> str:
-    return user.get_full_name() or user.username
 
 
 def _name(submission: Submission) -> str:
@@ -74,13 +72,13 @@ def submissions_without_reviewers(*, user) -> Queue:
                 label=_name(submission),
                 url=_detail(submission, "reviewers"),
                 detail=f"needs {' and '.join(m.lower() if m != 'a reviewer' else m for m in missing)}"
-                f" · submitted by {_person(submission.submitted_by)}"
+                f" · submitted by {submission.submitted_by.display_name}"
                 f" {'today' if days == 0 else f'{days} day' + ('s' if days != 1 else '') + ' ago'}",
                 tone="bad" if days >= 7 else ("warn" if days >= 2 else ""),
                 action={
                     "url": reverse("certification:submission_assign", args=[submission.pk]),
                     "field": "reviewer",
-                    "choices": [(p.pk, f"{_person(p)} ({p.get_role_display()})") for p in people],
+                    "choices": [(p.pk, f"{p.display_name} ({p.get_role_display()})") for p in people],
                     "button": "Assign",
                     "empty": "Nobody in the organisation may review it (uploader, submitter or conflicted).",
                 }
@@ -109,7 +107,7 @@ def escalations_to_decide(*, user) -> Queue:
         QueueItem(
             label=f"{d.finding.check_id} {d.finding.title}",
             url=_detail(d.submission, f"finding-{d.finding_id}"),
-            detail=f"{_name(d.submission)} · escalated by {_person(d.decided_by)}: it blocks approval until decided",
+            detail=f"{_name(d.submission)} · escalated by {d.decided_by.display_name}: it blocks approval until decided",
             tone="bad",
         )
         for d in waiting[:QUEUE_ITEMS]
@@ -226,21 +224,17 @@ def my_conditions(*, user) -> Queue | None:
         .select_related("submission__system", "submission__model_version")
         .order_by("due_date", "id")
     )
-    from core.permissions import has_permission
-
     if not has_permission(user, "submission.create") and not open_.exists():
         return None
     items = []
     for condition in open_[:QUEUE_ITEMS]:
-        late = condition.due_date < today
-        soon = condition.due_date <= today + timedelta(days=7)
+        when, tone = due_words(condition.due_date, today)
         items.append(
             QueueItem(
                 label=condition.text[:120],
                 url=_detail(condition.submission, "certificate"),
-                detail=f"{_name(condition.submission)} · "
-                + (f"overdue since {condition.due_date:%d %b %Y}" if late else f"due {condition.due_date:%d %b %Y}"),
-                tone="bad" if late else ("warn" if soon else ""),
+                detail=f"{_name(condition.submission)} · {when}",
+                tone=tone,
             )
         )
     return Queue(

@@ -22,11 +22,7 @@ OBLIGATION_HORIZON_DAYS = 30
 RISK_REVIEW_HORIZON_DAYS = 14
 
 
-def _person(user) -> str:
-    return user.get_full_name() or user.username
-
-
-def _when(day, today) -> tuple[str, str]:
+def due_words(day, today) -> tuple[str, str]:
     """'overdue since 3 Nov' in red, 'due 12 Dec' amber within a week, plain after."""
     if day < today:
         return f"overdue since {day:%d %b %Y}", "bad"
@@ -53,7 +49,7 @@ def determinations_to_approve(*, user) -> Queue:
         if mine and four_eyes_required(determination=determination):
             detail, tone = "you answered it: another compliance officer approves it (four-eyes)", ""
         else:
-            detail, tone = f"answered by {_person(determination.answered_by)}, waiting for approval", "warn"
+            detail, tone = f"answered by {determination.answered_by.display_name}, waiting for approval", "warn"
         items.append(
             QueueItem(
                 label=f"{determination.system.name}: {determination.get_outcome_display()}",
@@ -125,8 +121,8 @@ def obligations_due(*, user) -> Queue | None:
             return None
     items = []
     for o in open_[:QUEUE_ITEMS]:
-        when, tone = _when(o.due_date, today)
-        owner = "you" if o.owner_id == user.pk else (_person(o.owner) if o.owner else "no owner yet")
+        when, tone = due_words(o.due_date, today)
+        owner = "you" if o.owner_id == user.pk else (o.owner.display_name if o.owner else "no owner yet")
         items.append(
             QueueItem(
                 label=f"{o.system.name}: {o.article} {o.title}",
@@ -165,12 +161,12 @@ def risks_to_review(*, user) -> Queue | None:
             return None
     items = []
     for risk in due[:QUEUE_ITEMS]:
-        when, tone = _when(risk.next_review_date, today)
+        when, tone = due_words(risk.next_review_date, today)
         items.append(
             QueueItem(
                 label=f"{risk.reference} {risk.title}",
                 url=reverse("governance:risk_detail", args=[risk.pk]),
-                detail=f"review {when} · owner: {'you' if risk.owner_id == user.pk else _person(risk.owner)}",
+                detail=f"review {when} · owner: {'you' if risk.owner_id == user.pk else risk.owner.display_name}",
                 tone=tone,
             )
         )
