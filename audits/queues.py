@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from audits.certification.choices import (
     ReviewerRole,
     SubmissionStatus,
 )
-from audits.certification.models import Condition, FindingDecision, ReviewAssignment, Submission
+from audits.certification.models import Condition, FindingDecision, ReviewAssignment, SignOff, Submission
 from audits.choices import RunStatus
 from audits.models import Finding, ValidationRun
 from core.home import QUEUE_ITEMS, Queue, QueueItem
@@ -131,11 +132,23 @@ def my_reviews(*, user) -> Queue:
         .order_by("created_at", "id")
         .distinct()
     )
+    # One query for the shown rows: their undecided findings and the user's sign-off as annotations.
+    decided = FindingDecision.objects.filter(submission_id=OuterRef(OuterRef("pk")), finding_id=OuterRef("pk"))
+    undecided_count = (
+        Finding.objects.filter(run_id=OuterRef("validation_run_id"))
+        .exclude(Exists(decided))
+        .order_by()
+        .values("run_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    shown = assigned.annotate(
+        undecided=Coalesce(Subquery(undecided_count, output_field=IntegerField()), 0),
+        signed=Exists(SignOff.objects.filter(submission_id=OuterRef("pk"), signer=user)),
+    )
     items = []
-    for submission in assigned[:QUEUE_ITEMS]:
-        decided = FindingDecision.objects.filter(submission=submission).values("finding_id")
-        undecided = Finding.objects.filter(run_id=submission.validation_run_id).exclude(pk__in=decided).count()
-        signed = submission.signoffs.filter(signer=user).exists()
+    for submission in shown[:QUEUE_ITEMS]:
+        undecided, signed = submission.undecided, submission.signed
         parts = [submission.get_status_display().lower()]
         parts.append(
             f"{undecided} finding{'s' if undecided != 1 else ''} undecided" if undecided else "every finding decided"
