@@ -50,6 +50,8 @@ class ClassificationDraft(OrgOwnedModel):
     # until someone changes it, so the four-eyes rule knows everyone who answered, not only the
     # last person to save.
     answer_authors = models.JSONField(default=dict, blank=True)
+    # Why each answer was given and what backs it: {question id: {"reason": str, "link": str}}.
+    answer_notes = models.JSONField(default=dict, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     def __str__(self) -> str:
@@ -73,6 +75,14 @@ class Determination(OrgOwnedModel):
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     answer_authors = models.JSONField(
         default=dict, blank=True, help_text="Who gave each answer: {question id: user id} (empty before 2026-12)."
+    )
+    answer_notes = models.JSONField(
+        default=dict, blank=True, help_text='Reason and evidence per answer: {question id: {"reason", "link"}}.'
+    )
+    unsure_justifications = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The approver's justification for each 'unsure' answer relied on: {question id: text}.",
     )
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(

@@ -105,6 +105,8 @@ def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...], gpai:
         return RiskTier.LIMITED
     if outcome in (Outcome.OUT_OF_SCOPE, Outcome.NOT_AI_SYSTEM):
         return RiskTier.OUT_OF_SCOPE
+    if outcome in (Outcome.TRANSPARENCY, Outcome.GPAI_MODEL, Outcome.GPAI_MODEL_SYSTEMIC):
+        return RiskTier.LIMITED
     return RiskTier.LIMITED if transparency else RiskTier.MINIMAL
 
 

@@ -109,6 +109,7 @@ def classify(answers: Mapping[str, Any]) -> Determination:
         if outcome is not Outcome.PROHIBITED:
             _transparency(trace, result)
         outcome = _open_source(trace, result, outcome)
+        outcome = _regime(outcome, result)
 
     return Determination(
         outcome=outcome,
@@ -123,6 +124,20 @@ def classify(answers: Mapping[str, Any]) -> Determination:
         is_complete=validation.is_complete,
         **result,
     )
+
+
+def _regime(outcome: Outcome, result: Mapping[str, Any]) -> Outcome:
+    """When no Art. 5 or Art. 6 route applies, the outcome names the regime that does: the GPAI
+    model regime (with systemic risk first), then Art. 50 transparency, and only then minimal."""
+    if outcome is not Outcome.MINIMAL_RISK:
+        return outcome
+    if result.get("gpai") == "gpai_systemic_risk":
+        return Outcome.GPAI_MODEL_SYSTEMIC
+    if result.get("gpai"):
+        return Outcome.GPAI_MODEL
+    if result.get("transparency"):
+        return Outcome.TRANSPARENCY
+    return outcome
 
 
 def _risk_tier(outcome: Outcome, transparency: tuple[str, ...], gpai: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from governance.choices import OutcomeChoice
 from governance.presentation import outcome_headline
 from governance.rules import RULES_VERSION, derive_obligations
 from governance.services import risk_tier_for
@@ -17,7 +18,7 @@ _GPAI = dict(involves_gpai="yes", gpai_model_provider="yes")
 HEADLINE_CASES = {
     "a customer-service chatbot names the Art. 50(1) transparency regime": (
         dict(art50_1_interacts="yes"),
-        "minimal_risk",
+        "transparency_obligations",
         "limited",
         "Transparency obligations (Art. 50(1))",
         {"Art. 50(1)"},
@@ -25,7 +26,7 @@ HEADLINE_CASES = {
     ),
     "an image generator that is also a chatbot names both paragraphs": (
         dict(art50_1_interacts="yes", art50_2_synthetic_content="yes"),
-        "minimal_risk",
+        "transparency_obligations",
         "limited",
         "Transparency obligations (Art. 50(1), Art. 50(2))",
         {"Art. 50(1)", "Art. 50(2)"},
@@ -33,7 +34,7 @@ HEADLINE_CASES = {
     ),
     "a 3x10^25 FLOP model has systemic risk under Art. 51(1)(a) by the Art. 51(2) presumption": (
         dict(_GPAI, gpai_compute_over_threshold="yes"),
-        "minimal_risk",
+        "gpai_model_systemic_risk",
         "limited",
         "General-purpose AI model with systemic risk (Art. 51(1)(a), Art. 53, Art. 55)",
         {"Art. 51(1)(a)", "Art. 51(2)", "Art. 53(1)", "Art. 55(1)"},
@@ -45,7 +46,7 @@ HEADLINE_CASES = {
     ),
     "a model designated by the Commission has systemic risk under Art. 51(1)(b)": (
         dict(_GPAI, gpai_designated="yes"),
-        "minimal_risk",
+        "gpai_model_systemic_risk",
         "limited",
         "General-purpose AI model with systemic risk (Art. 51(1)(b), Art. 53, Art. 55)",
         {"Art. 51(1)(b)", "Art. 53(1)", "Art. 55(1)"},
@@ -53,7 +54,7 @@ HEADLINE_CASES = {
     ),
     "a model below the threshold names the GPAI model regime of Art. 53": (
         dict(_GPAI),
-        "minimal_risk",
+        "gpai_model",
         "limited",
         "General-purpose AI model (Art. 53)",
         {"Art. 53(1)"},
@@ -61,7 +62,7 @@ HEADLINE_CASES = {
     ),
     "a GPAI chatbot names the transparency and the model regime": (
         dict(_GPAI, art50_1_interacts="yes"),
-        "minimal_risk",
+        "gpai_model",
         "limited",
         "Transparency obligations (Art. 50(1)); General-purpose AI model (Art. 53)",
         {"Art. 50(1)", "Art. 53(1)"},
@@ -112,6 +113,15 @@ def test_a_system_with_art_50_duties_never_reads_minimal_risk(answers):
     assert determination.transparency
     assert outcome_headline(determination.outcome, determination.to_dict()) != MINIMAL
     assert determination.risk_tier == "limited"
+
+
+def test_the_stored_outcome_names_the_regime_so_lists_and_reports_agree_with_the_headline():
+    chatbot = classify_complete(art50_1_interacts="yes")
+    model = classify_complete(**_GPAI, gpai_compute_over_threshold="yes")
+
+    assert (chatbot.outcome, model.outcome) == ("transparency_obligations", "gpai_model_systemic_risk")
+    assert OutcomeChoice(chatbot.outcome).label == "Transparency obligations (Art. 50)"
+    assert "systemic risk" in OutcomeChoice(model.outcome).label
 
 
 def test_a_determination_made_under_the_old_rules_keeps_its_stored_result():
@@ -192,7 +202,7 @@ def test_each_art_50_duty_binds_only_the_role_the_act_names(answers, tier, headl
     determination = classify_complete(**answers)
     obligations = {obligation.code for obligation in derive_obligations(determination)}
 
-    assert determination.outcome == "minimal_risk"
+    assert determination.outcome == ("transparency_obligations" if yours else "minimal_risk")
     assert determination.risk_tier == tier
     assert outcome_headline(determination.outcome, determination.to_dict()) == headline
     assert determination.transparency == yours

@@ -94,7 +94,7 @@ OPEN_SOURCE_LIMITS = {
     ),
     "an open-source chatbot under Art. 50 is not excluded": (
         dict(art50_1_interacts="yes"),
-        Outcome.MINIMAL_RISK,
+        Outcome.TRANSPARENCY,
         "Art. 50 applies",
     ),
     "an open-source prohibited system is not excluded": (

@@ -78,7 +78,7 @@ def test_art_50_near_misses_trigger_no_duty(answers):
 def test_transparency_alone_gives_the_limited_risk_tier():
     determination = classify_complete(art50_1_interacts="yes")
 
-    assert determination.outcome is Outcome.MINIMAL_RISK
+    assert determination.outcome is Outcome.TRANSPARENCY
     assert determination.risk_tier == "limited"
 
 
