@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from core.home import QUEUE_ITEMS, Queue, QueueItem
 from core.permissions import has_permission
+from governance import selectors
 from governance.choices import DeterminationStatus, ObligationStatus
 from governance.models import Determination, Obligation
 from governance.risks.choices import ACTIVE_STATUSES
@@ -75,6 +76,47 @@ def determinations_to_approve(*, user) -> Queue:
         total=pending.count() + review.count(),
         more_url=reverse("governance:classification_list"),
         empty="No classification waits for an approval or a review.",
+    )
+
+
+# How many outdated determinations the home page re-classifies to find the affected ones.
+REASSESS_SCAN = 50
+
+
+def determinations_to_reassess(*, user) -> Queue | None:
+    """Current determinations made under an older rules version, the ones whose result the
+    current rules change first (None when every determination is on the current rules)."""
+    outdated = selectors.determinations_to_reassess(user=user)
+    total = outdated.count()
+    if not total:
+        return None
+    affected, unaffected = [], []
+    for determination in outdated[:REASSESS_SCAN]:
+        reassessment = selectors.rules_reassessment(determination=determination)
+        url = reverse("governance:system_classification", args=[determination.system_id])
+        if reassessment and reassessment.affected:
+            detail = f"rules {determination.rules_version} → {reassessment.to_version}: " + "; ".join(
+                reassessment.lines()
+            )
+            affected.append(
+                QueueItem(label=f"{determination.system.name}: re-assess", url=url, detail=detail[:200], tone="warn")
+            )
+        else:
+            unaffected.append(
+                QueueItem(
+                    label=f"{determination.system.name}: made under rules {determination.rules_version}",
+                    url=url,
+                    detail="the current rules give the same result; resubmit when convenient",
+                )
+            )
+    return Queue(
+        key="reassess",
+        title="Classifications to re-assess under the current rules",
+        items=(affected + unaffected)[:QUEUE_ITEMS],
+        total=total,
+        more_url=reverse("governance:classification_list"),
+        empty="Every classification was made under the current rules.",
+        hint="A new rules version never rewrites an approved result: submit the answers again and approve.",
     )
 
 
@@ -184,6 +226,7 @@ def register() -> None:
     from core import home
 
     home.register_queue("determinations", "classification.approve", determinations_to_approve)
+    home.register_queue("reassess", "classification.approve", determinations_to_reassess)
     home.register_queue("evidence", "obligation.manage", evidence_to_review)
     home.register_queue("obligations", "obligation.view", obligations_due)
     home.register_queue("risks", "risk.view", risks_to_review)

@@ -10,9 +10,11 @@ from django.utils import timezone
 from core.models import User
 from core.permissions import has_permission
 from governance.choices import CURRENT_STATUSES, DeterminationStatus, ObligationStatus, OutcomeChoice
-from governance.models import ClassificationDraft, Determination, Obligation, ObligationSettings
+from governance.models import ApplicationDate, ClassificationDraft, Determination, Obligation, ObligationSettings
+from governance.rules.changes import Reassessment, reassess
 from governance.rules.dates import DEFAULT_PLAN_LEAD_DAYS
 from governance.rules.obligations import check_families_of, evidence_kind_label
+from governance.rules.version import RULES_VERSION
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
 
@@ -231,3 +233,30 @@ def run_failure_warning(*, obligation: Obligation, run: dict) -> str:
 def evidence_hint_rows(obligation: Obligation) -> list[dict]:
     """The catalogue's suggested evidence, with the kind in words."""
     return [{**hint, "label": evidence_kind_label(hint.get("kind", ""))} for hint in obligation.evidence_hints or []]
+
+
+def rules_reassessment(*, determination: Determination) -> Reassessment | None:
+    """What the current rules would change for a determination made under an older version
+    (None when it was made under the current one). Read-only: nothing stored is rewritten; a new
+    submission, approved by a person, replaces it. Only the current determination owns the
+    system's obligations, so only its obligations and their dates are compared."""
+    if determination.rules_version == RULES_VERSION:
+        return None
+    stored_obligations = None
+    if determination.status in CURRENT_STATUSES:
+        stored_obligations = dict(
+            determination.system.obligations.filter(applicable=True).values_list("code", "applies_from")
+        )
+    dates = dict(ApplicationDate.objects.values_list("key", "applies_from"))
+    return reassess(determination.answers, determination.result, stored_obligations=stored_obligations, dates=dates)
+
+
+def determinations_to_reassess(*, user: User):
+    """Current determinations of the user's organisation made under an older rules version."""
+    return (
+        Determination.objects.restrict(user, "classification.view")
+        .filter(status__in=CURRENT_STATUSES)
+        .exclude(rules_version=RULES_VERSION)
+        .select_related("system")
+        .order_by("created_at", "id")
+    )

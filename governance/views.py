@@ -100,13 +100,15 @@ def system_classification(request, pk: int):
     require_permission(request, "classification.view")
     system = get_for_user(AISystem.objects.all(), request.user, "classification.view", pk=pk)
     determinations = selectors.determination_list(user=request.user, system=system)
+    current = selectors.current_determination(system=system)
     return render(
         request,
         "governance/system_classification.html",
         {
             "system": system,
             "determinations": determinations,
-            "current": selectors.current_determination(system=system),
+            "current": current,
+            "reassessment": selectors.rules_reassessment(determination=current) if current else None,
             "draft": selectors.classification_draft(system=system),
         },
     )
@@ -136,6 +138,7 @@ def determination_detail(request, pk: int):
         "can_approve": has_permission(request.user, "classification.approve"),
         "four_eyes": selectors.determination_four_eyes(determination=determination, user=request.user),
         "obligation_count": determination.system.obligations.filter(applicable=True).count(),
+        "reassessment": selectors.rules_reassessment(determination=determination),
     }
     return render(request, "governance/determination_detail.html", context)
 
