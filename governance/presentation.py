@@ -6,13 +6,20 @@ No business decisions here: visibility, contradictions and outcomes all come fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import QueryDict
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from governance.rules import QUESTION_BY_ID, QUESTIONS, SECTIONS, validate_answers, visible_questions
+from governance.rules.conditions import Condition, evaluate, referenced_questions
+from governance.rules.content.rules import ART_5_POINTS, CARVE_OUTS, FLAGS, art_5_flag
+from governance.rules.content.short_forms import ART_5_SHORT_NAMES, SHORT_FORMS
+from governance.rules.questionnaire import visible_answers
 from governance.rules.schema import MULTI, Question
 
 
@@ -39,6 +46,9 @@ class QuestionView:
     number: int
     missing: bool = False
     problems: list[str] = field(default_factory=list)
+    reason: str = ""
+    link: str = ""
+    note_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -76,9 +86,17 @@ class QuestionnaireView:
         return self.missing_count == 0
 
 
-def questionnaire_view(answers: Mapping[str, Any], *, show_missing: bool = False) -> QuestionnaireView:
+def questionnaire_view(
+    answers: Mapping[str, Any],
+    *,
+    show_missing: bool = False,
+    notes: Mapping[str, Mapping[str, str]] | None = None,
+    note_errors: Mapping[str, Mapping[str, str]] | None = None,
+) -> QuestionnaireView:
     """The visible questions, in the rules module's order, grouped by section, each with its
-    answer, whether it is missing, and the contradictions and invalid values that concern it."""
+    answer, whether it is missing, the contradictions and invalid values that concern it, and
+    its reason and evidence link (``notes``) with what was wrong with them (``note_errors``)."""
+    notes, note_errors = notes or {}, note_errors or {}
     validation = validate_answers(answers)
     problems: dict[str, list[str]] = {}
     for item in validation.contradictions:
@@ -97,6 +115,9 @@ def questionnaire_view(answers: Mapping[str, Any], *, show_missing: bool = False
                 number=number,
                 missing=show_missing and question.id in missing,
                 problems=problems.get(question.id, []),
+                reason=notes.get(question.id, {}).get("reason", ""),
+                link=notes.get(question.id, {}).get("link", ""),
+                note_errors=dict(note_errors.get(question.id, {})),
             )
         )
     sections = [SectionView(s.id, s.title, s.description, by_section[s.id]) for s in SECTIONS if s.id in by_section]
@@ -109,12 +130,24 @@ def questionnaire_view(answers: Mapping[str, Any], *, show_missing: bool = False
     )
 
 
-def answer_rows(answers: Mapping[str, Any]) -> list[dict]:
-    """The stored answers as (question, answer) rows in questionnaire order, for the record."""
-    rows = []
+def answer_rows(answers: Mapping[str, Any], notes: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
+    """The stored answers as (question, answer) rows in questionnaire order, for the record, each
+    with the reason and evidence link given for it (the link only when it is a web address)."""
+    rows, notes = [], notes or {}
     for question in QUESTIONS:
         if question.id in answers:
-            rows.append({"id": question.id, "text": question.text, "answer": question.label_for(answers[question.id])})
+            note = notes.get(question.id) or {}
+            rows.append(
+                {
+                    "id": question.id,
+                    "text": question.text,
+                    "short": short_form(question.id),
+                    "answer": question.label_for(answers[question.id]),
+                    "reason": note.get("reason", ""),
+                    "link": safe_link(note.get("link", "")),
+                    "unsafe_link": note.get("link", "") if not safe_link(note.get("link", "")) else "",
+                }
+            )
     unknown = [qid for qid in answers if qid not in QUESTION_BY_ID]
     rows += [{"id": qid, "text": qid, "answer": str(answers[qid])} for qid in unknown]
     return rows
@@ -178,3 +211,195 @@ def overlay_lines(result: Mapping[str, Any]) -> list[str]:
         lines.append("Provider of a general-purpose AI model without systemic risk (Art. 53)")
     lines += [f"Role switch: {switch} makes you the provider" for switch in result.get("role_switches", [])]
     return lines
+
+
+# --- auditability of a determination (issue #14) ------------------------------------------------
+
+
+def notes_from_post(data: QueryDict) -> dict[str, dict[str, str]]:
+    """The reason and evidence link typed under each question (fields ``reason-<id>`` and
+    ``link-<id>``); questions with neither are left out."""
+    notes = {}
+    for question in QUESTIONS:
+        reason, link = data.get(f"reason-{question.id}", ""), data.get(f"link-{question.id}", "")
+        if reason.strip() or link.strip():
+            notes[question.id] = {"reason": reason, "link": link}
+    return notes
+
+
+def safe_link(link: str) -> str:
+    """The link when it is an http(s) web address, else "" (a stored javascript: or data: URL is
+    never rendered as a link, whatever the record holds)."""
+    parts = urlsplit(link or "")
+    return link if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+def short_form(question_id: str) -> str:
+    question = QUESTION_BY_ID.get(question_id)
+    return SHORT_FORMS.get(question_id) or (question.text if question else question_id)
+
+
+def _quote_html(question: Question) -> str:
+    return format_html(
+        '<details class="q-quote"><summary title="{}">“{}”</summary><span class="q-full">{}</span></details>',
+        question.text,
+        short_form(question.id),
+        question.text,
+    )
+
+
+def rationale_steps(steps: Iterable[str]) -> list[SafeString]:
+    """Rationale steps with each quoted question ("<full text>") shown by its short form, the full
+    text one click away. Steps that quote no known question (older rules, other wording) are
+    shown as stored, escaped."""
+    by_text = sorted({q.text: q for q in QUESTIONS}.values(), key=lambda q: len(q.text), reverse=True)
+    rendered = []
+    for step in steps:
+        html = str(escape(step))
+        for question in by_text:
+            quoted = str(escape(f'"{question.text}"'))
+            if quoted in html:
+                html = html.replace(quoted, _quote_html(question))
+        rendered.append(mark_safe(html))  # noqa: S308  built from escaped text and format_html only
+    return rendered
+
+
+def _relied_on(condition: Condition, answers: Mapping[str, Any]) -> list[dict]:
+    """The answered questions a condition reads, as (short form, full text, answer) rows."""
+    rows = []
+    for qid in referenced_questions(condition, FLAGS):
+        if qid in answers and qid in QUESTION_BY_ID:
+            question = QUESTION_BY_ID[qid]
+            rows.append(
+                {"id": qid, "short": short_form(qid), "text": question.text, "answer": question.label_for(answers[qid])}
+            )
+    return rows
+
+
+ART_5_CONCLUSIONS = {
+    "applies": "Applies: prohibited",
+    "exception": "Exception: not prohibited",
+    "does_not_apply": "Does not apply",
+    "not_answered": "Not answered",
+}
+
+
+def art_5_screen(answers: Mapping[str, Any]) -> list[dict]:
+    """The negative Art. 5 screen, one row per point (a) to (h): its short name, the answers it
+    relies on, and whether it applies, an exception lifts it, or it does not apply. Computed from
+    the stored answers with the rules' own flags and carve-outs; empty when the screen was not
+    reached (not an AI system, or excluded by Art. 2)."""
+    seen = visible_answers(answers)
+    if not evaluate(FLAGS["screening"], seen, FLAGS):
+        return []
+    rows = []
+    for point in ART_5_POINTS:
+        condition = FLAGS[art_5_flag(point)]
+        exceptions = [c for c in CARVE_OUTS if c.reference == f"Art. {point}" and evaluate(c.condition, seen, FLAGS)]
+        relied = _relied_on(condition, seen)
+        if evaluate(condition, seen, FLAGS):
+            conclusion = "applies"
+        elif exceptions:
+            conclusion = "exception"
+        else:
+            conclusion = "does_not_apply" if relied else "not_answered"
+        rows.append(
+            {
+                "point": point,
+                "letter": point[-3:],
+                "name": ART_5_SHORT_NAMES[point],
+                "relied_on": relied,
+                "conclusion": conclusion,
+                "conclusion_text": ART_5_CONCLUSIONS[conclusion],
+                "exceptions": [c.message for c in exceptions],
+            }
+        )
+    return rows
+
+
+def _positive_leaves(condition: Condition | None) -> Iterator[Condition]:
+    """The question leaves of a condition outside any "not" (flags expanded): the answers that
+    make it hold, not the exceptions that failed to lift it."""
+    if condition is None:
+        return
+    for key in ("all", "any"):
+        if key in condition:
+            for sub in condition[key]:
+                yield from _positive_leaves(sub)
+            return
+    if "flag" in condition:
+        yield from _positive_leaves(FLAGS.get(condition["flag"]))
+    elif "q" in condition and "answered" not in condition:
+        yield condition
+
+
+def _answers_quoted(condition: Condition, answers: Mapping[str, Any]) -> str:
+    """ "you answered “Yes” to “Talks to people”" for the answers that make ``condition`` hold."""
+    quotes: dict[str, str] = {}
+    for leaf in _positive_leaves(condition):
+        qid = leaf["q"]
+        if qid in quotes or qid not in answers or qid not in QUESTION_BY_ID:
+            continue
+        if evaluate(leaf, answers, FLAGS):
+            quotes[qid] = f"“{QUESTION_BY_ID[qid].label_for(answers[qid])}” to “{short_form(qid)}”"
+    return "you answered " + ", ".join(quotes.values()) if quotes else ""
+
+
+_Y = ("yes", "unsure")
+_POST_RBI: Condition = {
+    "all": [{"flag": "rbi_system"}, {"q": "rbi_real_time", "eq": "no"}, {"q": "rbi_law_enforcement", "in": _Y}]
+}
+_GPAI_PROVIDER: Condition = {"all": [{"q": "involves_gpai", "in": _Y}, {"q": "gpai_model_provider", "in": _Y}]}
+_RBI_EXCEPTION = next((c.condition for c in CARVE_OUTS if c.code == "rbi_authorised_exception"), None)
+
+# Obligation code -> (the condition that derives it, the article it rests on). Codes not listed
+# follow from the high-risk route (Art. 6(1) or 6(2)), or fall back to their legal basis text.
+_WHY: dict[str, tuple[Condition | None, str]] = {
+    "art_4_ai_literacy": (FLAGS.get("ai_system"), "Art. 4"),
+    "art_50_1_interaction_disclosure": (FLAGS.get("art50_1"), "Art. 50(1)"),
+    "art_50_2_output_marking": (FLAGS.get("art50_2"), "Art. 50(2)"),
+    "art_50_3_exposure_notice": (FLAGS.get("art50_3"), "Art. 50(3)"),
+    "art_50_4_deep_fake_disclosure": (FLAGS.get("art50_4_deep_fake"), "Art. 50(4)"),
+    "art_50_4_text_disclosure": (FLAGS.get("art50_4_public_interest_text"), "Art. 50(4)"),
+    "art_5_4_rbi_use_notification": (_RBI_EXCEPTION, "Art. 5(4)"),
+    "art_26_10_post_rbi_authorisation": (_POST_RBI, "Art. 26(10)"),
+    "art_6_4_assessment_documentation": (FLAGS.get("art_6_3_applies"), "Art. 6(3)"),
+    "art_49_2_registration": (FLAGS.get("art_6_3_applies"), "Art. 6(3)"),
+    "art_52_1_systemic_risk_notification": (FLAGS.get("gpai_systemic_risk"), "Art. 51(1)"),
+    "art_55_1_systemic_risk_obligations": (FLAGS.get("gpai_systemic_risk"), "Art. 51(1)"),
+    "art_54_authorised_representative": ({"q": "gpai_third_country", "in": _Y}, "Art. 54"),
+}
+
+
+def _route(result: Mapping[str, Any]) -> tuple[Condition | None, str]:
+    """The condition and article of the route that makes the result prohibited or high-risk."""
+    if result.get("art_5_points"):
+        point = result["art_5_points"][0]
+        return FLAGS.get(art_5_flag(point)), f"Art. {point}"
+    if result.get("annex_iii_points") and not result.get("annex_i_section"):
+        point = result["annex_iii_points"][0]
+        return FLAGS.get("annex3_" + point.replace("(", "").replace(")", "")), f"Annex III point {point} (Art. 6(2))"
+    if result.get("annex_i_section"):
+        return FLAGS.get("annex_i_high_risk"), f"Annex I Section {result['annex_i_section']} (Art. 6(1))"
+    return None, ""
+
+
+def obligation_why(*, code: str, article: str, result: Mapping[str, Any], answers: Mapping[str, Any]) -> str:
+    """One line saying why an obligation applies: the article and the answer(s) it rests on, e.g.
+    "Applies because of Art. 50(1): you answered “Yes” to “Talks to people”". Without a clean
+    derivation: the article and the text of its legal basis."""
+    seen = visible_answers(answers)
+    condition, basis = _WHY.get(code, (None, ""))
+    if not basis and code.startswith("art_53_"):
+        condition, basis = _GPAI_PROVIDER, "Art. 53(1)"
+    if not basis:
+        condition, basis = _route(result)
+    quoted = _answers_quoted(condition, seen) if condition else ""
+    if quoted:
+        line = f"Applies because of {basis}: {quoted}"
+        switches = result.get("role_switches") or ()
+        if switches and code not in _WHY and not code.startswith("art_53_"):
+            line += f"; {', '.join(switches)} makes you the provider"
+        return line + "."
+    texts = [b.get("text", "") for b in result.get("legal_bases", []) if b.get("article") == article and b.get("text")]
+    return f"{article}: {texts[0]}" if texts else f"Applies under {article}."

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -52,6 +53,7 @@ from governance.rules import (
     validate_answers,
 )
 from governance.rules.dates import default_plan_date
+from governance.rules.questionnaire import QUESTION_BY_ID, visible_answers
 from models_registry.choices import RiskTier
 from models_registry.models import AISystem, ModelVersion
 
@@ -89,6 +91,63 @@ def _check_answers(answers: Any) -> dict[str, Any]:
     return answers
 
 
+NOTE_REASON_MAX = 2000
+NOTE_LINK_MAX = 500
+
+
+def _check_notes(notes: Any, answers: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The reason and evidence link per answer: {question id: {"reason", "link"}}. A link must be
+    an http(s) URL (never javascript: or data:); notes of questions not answered, or hidden by
+    other answers, are dropped. Every problem is reported at once, per question and field."""
+    if notes is None:
+        return {}
+    if not isinstance(notes, Mapping):
+        raise ValidationFailed(
+            'Answer notes must be an object of question id to {"reason", "link"}.', code="invalid_answer_notes"
+        )
+    kept = visible_answers(answers)
+    clean: dict[str, dict[str, str]] = {}
+    errors: dict[str, dict[str, str]] = {}
+    for qid, note in notes.items():
+        if not isinstance(note, Mapping) or set(note) - {"reason", "link"}:
+            errors[str(qid)] = {"note": 'Give a "reason" and/or a "link", nothing else.'}
+            continue
+        reason, link = note.get("reason") or "", note.get("link") or ""
+        if not isinstance(reason, str) or not isinstance(link, str):
+            errors[str(qid)] = {"note": "The reason and the link must be text."}
+            continue
+        reason, link = reason.strip(), link.strip()
+        problems = {}
+        if len(reason) > NOTE_REASON_MAX:
+            problems["reason"] = f"The reason is {len(reason)} characters long; at most {NOTE_REASON_MAX} are allowed."
+        if link and (problem := _link_problem(link)):
+            problems["link"] = problem
+        if problems:
+            errors[str(qid)] = problems
+        elif qid in kept and (reason or link):
+            clean[qid] = {"reason": reason, "link": link}
+    if errors:
+        named = "; ".join(
+            f"{QUESTION_BY_ID[qid].text if qid in QUESTION_BY_ID else qid} — {' '.join(p.values())}"
+            for qid, p in errors.items()
+        )
+        raise ValidationFailed(
+            f"Some reasons or evidence links cannot be saved: {named}",
+            code="invalid_answer_notes",
+            extra={"answer_notes": errors},
+        )
+    return clean
+
+
+def _link_problem(link: str) -> str:
+    if len(link) > NOTE_LINK_MAX:
+        return f"The evidence link is {len(link)} characters long; at most {NOTE_LINK_MAX} are allowed."
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in link):
+        return "The evidence link must be a web address starting with https:// (or http://)."
+    return ""
+
+
 def application_date_map() -> dict[str, date]:
     """The application dates in force: the admin-edited table over the rules module's defaults."""
     return dict(ApplicationDate.objects.values_list("key", "applies_from"))
@@ -113,9 +172,13 @@ def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...], gpai:
 # --- the questionnaire ----------------------------------------------------------------------------
 
 
-def classification_draft_save(*, system: AISystem, answers: Mapping[str, Any], actor: User) -> ClassificationDraft:
-    """Store the answers so far (replacing the previous draft). Not an audit event: a draft is
-    working state; the submission records the answers and who gave them."""
+def classification_draft_save(
+    *, system: AISystem, answers: Mapping[str, Any], actor: User, answer_notes: Mapping[str, Any] | None = None
+) -> ClassificationDraft:
+    """Store the answers so far (replacing the previous draft), with the reason and evidence link
+    given per answer (``answer_notes``; None keeps the draft's notes of answers still given).
+    Refused as a whole on a bad answer or note, so the saved draft is never half-replaced. Not an
+    audit event: a draft is working state; the submission records the answers and who gave them."""
     _require(
         actor,
         "classification.draft",
@@ -123,14 +186,18 @@ def classification_draft_save(*, system: AISystem, answers: Mapping[str, Any], a
         "Your role cannot fill in the classification questionnaire.",
     )
     clean = _check_answers(answers)
+    notes = _check_notes(answer_notes, clean) if answer_notes is not None else None
     with transaction.atomic():
         previous = ClassificationDraft.objects.select_for_update().filter(system=system).first()
+        if notes is None:
+            notes = _check_notes(previous.answer_notes if previous else {}, clean)
         draft, _ = ClassificationDraft.objects.update_or_create(
             system=system,
             defaults={
                 "organisation_id": system.organisation_id,
                 "answers": clean,
                 "answer_authors": _answer_authors(previous, clean, actor),
+                "answer_notes": notes,
                 "updated_by": actor,
             },
         )
@@ -149,8 +216,16 @@ def _answer_authors(draft: ClassificationDraft | None, answers: Mapping[str, Any
     return authors
 
 
-def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str, Any] | None = None) -> Determination:
-    """Classify the answers (the saved draft's unless given) and store the immutable record.
+def determination_submit(
+    *,
+    system: AISystem,
+    actor: User,
+    answers: Mapping[str, Any] | None = None,
+    answer_notes: Mapping[str, Any] | None = None,
+) -> Determination:
+    """Classify the answers (the saved draft's unless given) and store the immutable record, with
+    the reason and evidence link of each answer (``answer_notes``, else the draft's notes of the
+    answers it holds unchanged).
 
     Incomplete or contradictory answers may be submitted (the record says so) but are refused at
     approval. A newer submission supersedes one still awaiting approval.
@@ -166,6 +241,9 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
     else:
         answered_by = actor
     clean = _check_answers(answers)
+    if answer_notes is None and draft is not None:
+        answer_notes = {q: n for q, n in draft.answer_notes.items() if q in clean and draft.answers.get(q) == clean[q]}
+    notes = _check_notes(answer_notes or {}, clean)
     authors = _answer_authors(draft, clean, actor) if draft is not None else {qid: answered_by.pk for qid in clean}
     result = classify(clean)
     with transaction.atomic():
@@ -187,6 +265,7 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
             has_contradictions=bool(result.contradictions),
             answered_by=answered_by,
             answer_authors=authors,
+            answer_notes=notes,
             submitted_by=actor,
         )
         ClassificationDraft.objects.update_or_create(
@@ -195,6 +274,7 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
                 "organisation_id": system.organisation_id,
                 "answers": clean,
                 "answer_authors": authors,
+                "answer_notes": notes,
                 "updated_by": answered_by,
             },
         )
@@ -210,6 +290,7 @@ def determination_submit(*, system: AISystem, actor: User, answers: Mapping[str,
                 "rules_version": determination.rules_version,
                 "is_complete": determination.is_complete,
                 "contradictions": len(result.contradictions),
+                "answer_notes": notes,
             },
         )
     return determination

@@ -32,11 +32,16 @@ from governance.models import Determination, Evidence, Obligation
 from governance.presentation import (
     answer_rows,
     answers_from_post,
+    art_5_screen,
+    notes_from_post,
+    obligation_why,
     outcome_headline,
     overlay_lines,
     questionnaire_view,
+    rationale_steps,
 )
-from governance.rules import QUESTION_BY_ID, RULES_VERSION
+from governance.rules import QUESTION_BY_ID, RULES_VERSION, derive_obligations
+from governance.rules import classify as rules_classify
 from models_registry.models import AISystem
 
 
@@ -66,10 +71,11 @@ def classify(request, pk: int):
     system = get_for_user(AISystem.objects.all(), request.user, "classification.draft", pk=pk)
     draft = selectors.classification_draft(system=system)
     answers, error = (draft.answers if draft else {}), None
+    notes, note_errors = (draft.answer_notes if draft else {}), {}
     if request.method == "POST":
-        answers = answers_from_post(request.POST)
+        answers, notes = answers_from_post(request.POST), notes_from_post(request.POST)
         try:
-            services.classification_draft_save(system=system, answers=answers, actor=request.user)
+            services.classification_draft_save(system=system, answers=answers, actor=request.user, answer_notes=notes)
             if request.POST.get("action") == "submit":
                 determination = services.determination_submit(system=system, actor=request.user)
                 messages.success(request, f"Classification #{determination.number} submitted.")
@@ -78,13 +84,15 @@ def classify(request, pk: int):
                 messages.success(request, "Draft saved. You can leave and resume at any time.")
                 return redirect("governance:classify", pk=system.pk)
         except PortalError as exc:
-            error = exc.message
+            error, note_errors = exc.message, exc.extra.get("answer_notes", {})
     context = {
         "system": system,
         "draft": draft,
         "error": error,
         "rules_version": RULES_VERSION,
-        "q": questionnaire_view(answers, show_missing=bool(draft) or request.method == "POST"),
+        "q": questionnaire_view(
+            answers, show_missing=bool(draft) or request.method == "POST", notes=notes, note_errors=note_errors
+        ),
         "current": selectors.current_determination(system=system),
         "pending": selectors.pending_determination(system=system),
     }
@@ -131,7 +139,10 @@ def determination_detail(request, pk: int):
         if determination.is_overridden
         else "",
         "overlays": overlay_lines(result),
-        "answers": answer_rows(determination.answers),
+        "answers": answer_rows(determination.answers, determination.answer_notes),
+        "rationale_steps": rationale_steps(result.get("rationale", [])),
+        "art_5_rows": art_5_screen(determination.answers),
+        "obligation_whys": _obligation_whys(determination),
         "missing": [QUESTION_BY_ID[qid].text for qid in result.get("missing", []) if qid in QUESTION_BY_ID],
         "approve_form": ApproveForm(),
         "override_form": OverrideForm(),
@@ -141,6 +152,25 @@ def determination_detail(request, pk: int):
         "reassessment": selectors.rules_reassessment(determination=determination),
     }
     return render(request, "governance/determination_detail.html", context)
+
+
+def _obligation_whys(determination: Determination) -> list[dict]:
+    """The obligations this determination derived (its approval's, or, awaiting approval, those
+    the rules derive from its result), each with the one line saying why it applies."""
+    if determination.status == "submitted":
+        rows = [
+            {"code": s.code, "article": s.article, "title": s.title, "role": s.role} for s in _derived(determination)
+        ]
+    else:
+        rows = list(determination.obligations.filter(applicable=True).values("pk", "code", "article", "title", "role"))
+    why = {"result": determination.result, "answers": determination.answers}
+    return [{**row, "why": obligation_why(code=row["code"], article=row["article"], **why)} for row in rows]
+
+
+def _derived(determination: Determination):
+    if determination.rules_version != RULES_VERSION:  # another version's result: nothing to preview
+        return []
+    return derive_obligations(rules_classify(determination.answers), dates=services.application_date_map())
 
 
 @login_required
@@ -352,6 +382,12 @@ def _obligation_page(request, pk: int, *, evidence_form: EvidenceForm | None = N
         "evidence": evidence,
         "evidence_warnings": [item.warning for item in evidence if item.warning],
         "hints": selectors.evidence_hint_rows(obligation),
+        "why": obligation_why(
+            code=obligation.code,
+            article=obligation.article,
+            result=obligation.determination.result,
+            answers=obligation.determination.answers,
+        ),
         "may_manage": may_manage,
         "may_work": may_manage or obligation.owner_id == user.pk,
         "moves": [(s, ObligationStatus(s).label, rule) for s, rule in next_statuses(obligation.status)],

@@ -19,6 +19,12 @@ class AnswersSerializer(serializers.Serializer):
         help_text='{question_id: answer}: "yes"/"no"/"unsure", an option '
         "value, or a list of option values for multi-select questions."
     )
+    answer_notes = serializers.DictField(
+        required=False,
+        help_text='{question_id: {"reason": text (at most 2000 characters), "link": https URL (at most 500)}}: '
+        "why each answer was given and what backs it, both optional. Notes of questions not answered are "
+        "dropped. Omitted on a draft save: the draft's notes of the answers still given are kept.",
+    )
 
 
 class DraftSerializer(serializers.ModelSerializer):
@@ -27,7 +33,7 @@ class DraftSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ClassificationDraft
-        fields = ["system", "answers", "updated_by", "updated_at"]
+        fields = ["system", "answers", "answer_notes", "updated_by", "updated_at"]
         read_only_fields = fields
 
 
@@ -68,6 +74,7 @@ class DeterminationSerializer(serializers.ModelSerializer):
             "result",
             "answered_by",
             "answer_authors",
+            "answer_notes",
             "submitted_by",
             "four_eyes_required",
             "created_at",

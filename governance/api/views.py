@@ -91,12 +91,14 @@ class SubmitApi(APIView):
     )
     def post(self, request, pk: int):
         system = _system(request, pk, "classification.draft")
-        answers = None
+        answers, notes = None, None
         if request.data:
             serializer = AnswersSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            answers = serializer.validated_data["answers"]
-        determination = services.determination_submit(system=system, actor=request.user, answers=answers)
+            answers, notes = serializer.validated_data["answers"], serializer.validated_data.get("answer_notes")
+        determination = services.determination_submit(
+            system=system, actor=request.user, answers=answers, answer_notes=notes
+        )
         return Response(DeterminationSerializer(determination).data, status=status.HTTP_201_CREATED)
 
 
