@@ -101,13 +101,15 @@ def classify(answers: Mapping[str, Any]) -> Determination:
     outcome = _scope(trace, result)
     if outcome is None:
         _gpai(trace, result)
-        outcome = _prohibited(trace, result) or _high_risk(trace, result)
+        model_only = result.get("offering") == "gpai_model"
+        outcome = _model_only(trace) if model_only else _prohibited(trace, result) or _high_risk(trace, result)
         # Art. 25 switches depend only on the system being high-risk, which neither Art. 50 nor
         # Art. 2(12) changes; the roles come first because each Art. 50 duty binds one role.
         _roles(trace, result, outcome)
-        _biometric_law_enforcement(trace, result, outcome)
-        if outcome is not Outcome.PROHIBITED:
-            _transparency(trace, result)
+        if not model_only:
+            _biometric_law_enforcement(trace, result, outcome)
+            if outcome is not Outcome.PROHIBITED:
+                _transparency(trace, result)
         outcome = _open_source(trace, result, outcome)
         outcome = _regime(outcome, result)
 
@@ -176,30 +178,54 @@ def _scope(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
 
 
 def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
+    """The general-purpose AI model regime: Art. 53(1)(a)-(d) for every model provider, lifted for
+    (a) and (b) by the open-source exception (Art. 53(2)); an authorised representative for a
+    provider outside the Union (Art. 54), except for such an open-source model (Art. 54(6));
+    Art. 51, 52(1) and 55 with systemic risk, which removes both open-source exceptions."""
     answers = trace.answers
-    provider = evaluate(
-        {
-            "all": [
-                {"q": "involves_gpai", "in": ["yes", "unsure"]},
-                {"q": "gpai_model_provider", "in": ["yes", "unsure"]},
-            ]
-        },
-        answers,
-        FLAGS,
-    )
-    if not provider:
-        if "gpai_model_provider" in answers:
+    offering = answers.get("provider_offering")
+    if offering:
+        result["offering"] = offering
+        trace.step(
+            {"q": "provider_offering", "answered": True},
+            {
+                "ai_system": "you place an AI system on the market, not a general-purpose AI model",
+                "gpai_model": "you place only a general-purpose AI model on the market: the model duties of "
+                "Art. 53-55 apply, and the AI-system questions (Art. 5, Art. 6, Art. 50) are for the providers "
+                "of the systems built on it",
+                "both": "you place a general-purpose AI model and an AI system built on it on the market: "
+                "the model duties (Art. 53-55) and the system rules both apply",
+            }[offering],
+        )
+    if not trace.holds("gpai_model_provider"):
+        if offering == "ai_system" or answers.get("gpai_model_provider") == "no":
             trace.step(
-                {"q": "gpai_model_provider", "eq": "no"},
+                None if offering else {"q": "gpai_model_provider", "eq": "no"},
                 "the general-purpose AI model duties of Art. 53 rest with the model's provider",
             )
         return
+    if trace.holds("gpai_minor_modification"):
+        trace.step(
+            FLAGS["gpai_minor_modification"],
+            "you modified another provider's general-purpose AI model with less than one third of its "
+            "training compute: under the Commission's GPAI guidelines you are not the provider of the "
+            "model, so its Art. 53 duties stay with the original provider",
+        )
+        return
+    if answers.get("gpai_modified_model") == "yes":
+        trace.step(
+            {"q": "gpai_modification_over_third", "in": ["yes", "unsure"]},
+            "the modification is large enough to make you the provider of the modified model",
+        )
+    systemic = trace.holds("gpai_systemic_risk")
+    open_source = not systemic and answers.get("gpai_open_source") == "yes"
     trace.basis("Art. 53(1)")
-    if trace.holds("gpai_systemic_risk"):
+    if systemic:
         result["gpai"] = "gpai_systemic_risk"
         trace.step(
             FLAGS["gpai_systemic_risk"],
-            "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification apply",
+            "general-purpose AI model with systemic risk (Art. 51): Art. 53, 55 and the Art. 52(1) notification "
+            "apply, and the open-source exceptions of Art. 53(2) and Art. 54(6) do not",
         )
         # Compute over 10^25 FLOP is the Art. 51(2) presumption of high-impact capabilities,
         # so it classifies under Art. 51(1)(a) as well.
@@ -211,30 +237,50 @@ def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
             if answers.get(qid) in ("yes", "unsure"):
                 for reference in references:
                     trace.basis(reference)
-        trace.basis("Art. 55(1)")
     else:
         result["gpai"] = "gpai"
         trace.step(
-            {"q": "gpai_model_provider", "in": ["yes", "unsure"]},
+            _PROVIDES_MODEL,
             "provider of a general-purpose AI model without systemic risk: Art. 53 applies",
         )
-        if answers.get("gpai_open_source") == "yes":
-            result["gpai_open_source"] = True
-            trace.basis("Art. 53(2)")
-            trace.step(
-                {"q": "gpai_open_source", "eq": "yes"},
-                "Art. 53(2): the open-source exception lifts Art. 53(1)(a) and (b) but not (c) and (d)",
-            )
+    for letter in ("c", "d") if open_source else ("a", "b", "c", "d"):
+        trace.basis(f"Art. 53(1)({letter})")
+    if open_source:
+        result["gpai_open_source"] = True
+        trace.basis("Art. 53(2)")
+        trace.step(
+            {"q": "gpai_open_source", "eq": "yes"},
+            "Art. 53(2): the open-source exception lifts Art. 53(1)(a) and (b) but not (c) and (d)",
+        )
+    if systemic:
+        trace.basis("Art. 52(1)")
+        trace.basis("Art. 55(1)")
     if answers.get("gpai_third_country") in ("yes", "unsure"):
         result["gpai_third_country"] = True
-        trace.basis("Art. 54")
-        exempt = result.get("gpai_open_source", False)
+        trace.basis("Art. 54(6)" if open_source else "Art. 54")
         trace.step(
             {"q": "gpai_third_country", "in": ["yes", "unsure"]},
             "no authorised representative is needed for this open-source model (Art. 54(6))"
-            if exempt
+            if open_source
             else "an authorised representative in the Union is required (Art. 54)",
         )
+
+
+_PROVIDES_MODEL = {
+    "any": [
+        {"q": "provider_offering", "in": ["gpai_model", "both"]},
+        {"q": "gpai_model_provider", "in": ["yes", "unsure"]},
+    ]
+}
+
+
+def _model_only(trace: _Trace) -> Outcome:
+    trace.step(
+        None,
+        "Art. 5, Art. 6 and Art. 50 concern AI systems: they are not assessed for a model placed on the "
+        "market on its own, and no Art. 50(2) or 50(4) duty attaches to it.",
+    )
+    return Outcome.MINIMAL_RISK
 
 
 def _prohibited(trace: _Trace, result: dict[str, Any]) -> Outcome | None:
@@ -345,7 +391,7 @@ def _biometric_law_enforcement(trace: _Trace, result: dict[str, Any], outcome: O
     Art. 5(2)-(3), and the deployer must notify each use (Art. 5(4)); post-remote RBI by law
     enforcement derives Art. 26(10) for the deployer."""
     held = result.get("effective_roles", ())
-    deployer = not held or Role.DEPLOYER.value in held
+    deployer = "roles" not in trace.answers or Role.DEPLOYER.value in held
     if outcome is not Outcome.PROHIBITED and evaluate(_RBI_EXCEPTION.condition, trace.answers, FLAGS):
         point = _RBI_OBJECTIVES[trace.answers["rbi_objective"]]
         result["rbi_exception"] = point
@@ -378,7 +424,7 @@ def _transparency(trace: _Trace, result: dict[str, Any]) -> None:
     for paragraph, name, role in TRANSPARENCY_RULES:
         if not trace.holds(name):
             continue
-        if held and role not in held:
+        if "roles" in trace.answers and role not in held:
             if paragraph not in others:
                 others.append(paragraph)
             trace.step(
@@ -403,6 +449,13 @@ def _open_source(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> Out
     if trace.answers.get("open_source_licence") != "yes":
         return outcome
     condition = {"q": "open_source_licence", "eq": "yes"}
+    if result.get("offering") == "gpai_model":
+        trace.step(
+            condition,
+            "the Art. 2(12) open-source exclusion concerns AI systems; for a model the open-source "
+            "exceptions are Art. 53(2) and Art. 54(6), which the model questions decide",
+        )
+        return outcome
     if outcome is Outcome.NOT_HIGH_RISK_ART_6_3:
         # Conservative reading (an open legal point): the system is listed in Annex III and escapes
         # the high-risk regime only through the provider's own Art. 6(3) assessment, which
@@ -439,19 +492,65 @@ def _open_source(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> Out
     return Outcome.OUT_OF_SCOPE
 
 
+# Role -> (article of its duties, how the rationale names it). The Act's duties of these roles
+# (Chapter III Section 3) concern high-risk systems only, so the article is cited as a legal basis
+# only where the system is high-risk and not an Annex I Section B product (Art. 2(2)).
+_ROLE_ARTICLES = {
+    Role.IMPORTER.value: ("Art. 23", "importer"),
+    Role.DISTRIBUTOR.value: ("Art. 24", "distributor"),
+    Role.AUTHORISED_REPRESENTATIVE.value: ("Art. 22", "authorised representative"),
+}
+
+# What an Art. 25 switch does to each role declared before it, and why.
+_AFTER_SWITCH = {
+    Role.DEPLOYER.value: (
+        False,
+        "your Art. 26 deployer duties remain: you still use the system under your authority (Art. 3(4)); "
+        "the provider duties come on top",
+    ),
+    Role.IMPORTER.value: (
+        True,
+        "your Art. 23 importer duties end for this system: as its provider you carry the conformity "
+        "assessment, documentation and marking that an importer only verifies (Art. 16)",
+    ),
+    Role.DISTRIBUTOR.value: (
+        True,
+        "your Art. 24 distributor duties end for this system: a distributor is an operator other than the "
+        "provider (Art. 3(7)), and the provider duties include and go beyond its checks",
+    ),
+    Role.AUTHORISED_REPRESENTATIVE.value: (
+        True,
+        "your Art. 22 mandate duties end for this system: an authorised representative acts for another "
+        "provider (Art. 3(5)), and you are now the provider",
+    ),
+    Role.PRODUCT_MANUFACTURER.value: (
+        False,
+        "you remain the product manufacturer: the duties of the Annex I product legislation stay yours",
+    ),
+}
+
+
 def _roles(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
     answers = trace.answers
-    declared = tuple(answers.get("roles", ()))
+    declared = tuple(role for role in answers.get("roles", ()) if role != "none")
     result["declared_roles"] = declared
+    if answers.get("roles") == ["none"]:
+        trace.step(
+            {"q": "roles", "contains": "none"},
+            "your organisation holds none of the operator roles of Art. 3(8) for this system: the Act "
+            "places no duty on it for this system; the result describes the system for the operators that do",
+        )
+        trace.basis("Art. 3(8)")
     if Role.DEPLOYER.value in declared:
         result["deployer_type"] = answers.get("deployer_type")
+    high_risk = outcome in _HIGH_RISK
     switches: list[str] = []
     triggers = [(qid, ref) for qid, ref in _ART_25_TRIGGERS if answers.get(qid) in ("yes", "unsure")]
     if result.get("annex_i_section") == "A" and answers.get("annex1_manufacturer_own_name") in ("yes", "unsure"):
         triggers.append(("annex1_manufacturer_own_name", "Art. 25(3)"))
     for qid, reference in triggers:
         condition = {"q": qid, "in": ["yes", "unsure"]}
-        if outcome in _HIGH_RISK and Role.PROVIDER.value not in declared:
+        if high_risk and Role.PROVIDER.value not in declared:
             switches.append(reference)
             trace.step(
                 condition,
@@ -459,10 +558,57 @@ def _roles(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
                 "high-risk system, with all provider obligations",
             )
             trace.basis(reference)
-        elif outcome not in _HIGH_RISK:
+        elif not high_risk:
             trace.step(condition, f"{reference} has no effect: it applies only to high-risk systems")
     effective = list(declared)
+    replaced: list[str] = []
     if switches and Role.PROVIDER.value not in effective:
         effective.insert(0, Role.PROVIDER.value)
+        for role in declared:
+            ends, explanation = _AFTER_SWITCH[role]
+            trace.step(None, f"After {', '.join(switches)}: {explanation}.")
+            if ends:
+                replaced.append(role)
+        effective = [role for role in effective if role not in replaced]
     result["role_switches"] = tuple(switches)
+    result["roles_replaced"] = tuple(replaced)
     result["effective_roles"] = tuple(effective)
+    _role_articles(trace, result, outcome, effective)
+
+
+def _role_articles(trace: _Trace, result: Mapping[str, Any], outcome: Outcome, effective: list[str]) -> None:
+    """Cite the article of each operator role held, where its duties apply (high-risk systems)."""
+    section_b = result.get("annex_i_section") == "B"
+    applies = outcome in _HIGH_RISK and not section_b
+    for role, (article, name) in _ROLE_ARTICLES.items():
+        if role not in effective:
+            continue
+        condition = {"q": "roles", "contains": role}
+        if applies:
+            trace.basis(article)
+            trace.step(condition, f"{article}: the duties of the {name} of a high-risk system apply")
+        elif section_b:
+            trace.step(
+                condition,
+                f"the {name} duties of {article} do not apply to an Annex I Section B product (Art. 2(2)); "
+                "the sectoral legislation sets them",
+            )
+        else:
+            trace.step(condition, f"the {name} duties of {article} concern high-risk systems only; none apply here")
+    if Role.PRODUCT_MANUFACTURER.value in effective:
+        condition = {"q": "roles", "contains": Role.PRODUCT_MANUFACTURER.value}
+        if outcome is Outcome.HIGH_RISK_ANNEX_I and result.get("annex_i_section") == "A":
+            trace.basis("Art. 25(3)")
+            if "Art. 25(3)" not in result["role_switches"] and Role.PROVIDER.value not in effective:
+                trace.step(
+                    condition,
+                    "Art. 25(3): as product manufacturer you become the provider of the AI safety component "
+                    "only if the product is placed on the market or put into service under your name; "
+                    "until then its provider duties rest with the AI system's provider",
+                )
+        else:
+            trace.step(
+                condition,
+                "Art. 25(3) concerns AI safety components of Annex I Section A products: as product "
+                "manufacturer you have no AI Act role duty for this system",
+            )

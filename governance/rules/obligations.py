@@ -80,7 +80,8 @@ def derive_obligations(
 
     if outcome not in _OUT:
         for role in (Role.PROVIDER, Role.DEPLOYER):
-            if role in held:
+            # Art. 4 binds providers and deployers of AI systems, not a provider of a model only.
+            if role in held and not (role is Role.PROVIDER and determination.offering == "gpai_model"):
                 builder.add(catalogue.LITERACY, role=role.value)
     if outcome is Outcome.PROHIBITED:
         for role in held:
@@ -110,6 +111,10 @@ def _high_risk(builder: _Builder, determination: Determination, held: tuple[str,
         builder.add(catalogue.IMPORTER)
     if Role.DISTRIBUTOR in held:
         builder.add(catalogue.DISTRIBUTOR)
+    if Role.AUTHORISED_REPRESENTATIVE in held:
+        for template in catalogue.AUTHORISED_REPRESENTATIVE:
+            if template.code != "art_22_registration" or registrable:
+                builder.add(template)
     if Role.DEPLOYER not in held:
         return
     builder.add(catalogue.HIGH_RISK_DEPLOYER)

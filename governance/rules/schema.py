@@ -38,9 +38,21 @@ class Role(enum.StrEnum):
     DEPLOYER = "deployer"
     IMPORTER = "importer"
     DISTRIBUTOR = "distributor"
+    AUTHORISED_REPRESENTATIVE = "authorised_representative"  # Art. 3(5), duties in Art. 22 (Art. 54 for models)
+    PRODUCT_MANUFACTURER = "product_manufacturer"  # Art. 25(3): Annex I Section A products
 
 
-ROLE_PRECEDENCE = (Role.PROVIDER, Role.DEPLOYER, Role.IMPORTER, Role.DISTRIBUTOR)
+ROLE_PRECEDENCE = (
+    Role.PROVIDER,
+    Role.DEPLOYER,
+    Role.IMPORTER,
+    Role.DISTRIBUTOR,
+    Role.AUTHORISED_REPRESENTATIVE,
+    Role.PRODUCT_MANUFACTURER,
+)
+
+# What a provider places on the market (question ``provider_offering``).
+OFFERINGS = ("ai_system", "gpai_model", "both")
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,9 @@ class Determination:
     outcome: Outcome
     risk_tier: str  # "prohibited" | "high" | "limited" | "minimal" | "out_of_scope"
     rules_version: str
+    # What the provider places on the market: "ai_system" | "gpai_model" | "both"; None when the
+    # question was not asked (not a provider, or no general-purpose AI model involved).
+    offering: str | None = None
     art_5_points: tuple[str, ...] = ()  # e.g. ("5(1)(f)",)
     annex_i_section: str | None = None  # "A" | "B"
     annex_iii_points: tuple[str, ...] = ()  # e.g. ("5(b)",)
@@ -204,6 +219,9 @@ class Determination:
     declared_roles: tuple[str, ...] = ()
     effective_roles: tuple[str, ...] = ()
     role_switches: tuple[str, ...] = ()  # e.g. ("Art. 25(1)(a)",)
+    # Operator roles whose duties end with an Art. 25 switch (importer, distributor, authorised
+    # representative of this system): the provider duties replace them.
+    roles_replaced: tuple[str, ...] = ()
     deployer_type: str | None = None  # "public_law_body" | "private_public_service" | "other"
     legal_bases: tuple[LegalBasis, ...] = ()
     rationale: tuple[str, ...] = ()
@@ -236,6 +254,7 @@ class Determination:
             "outcome": self.outcome.value,
             "risk_tier": self.risk_tier,
             "rules_version": self.rules_version,
+            "offering": self.offering,
             "art_5_points": list(self.art_5_points),
             "annex_i_section": self.annex_i_section,
             "annex_iii_points": list(self.annex_iii_points),
@@ -254,6 +273,7 @@ class Determination:
             "effective_roles": list(self.effective_roles),
             "effective_role": self.effective_role,
             "role_switches": list(self.role_switches),
+            "roles_replaced": list(self.roles_replaced),
             "deployer_type": self.deployer_type,
             "legal_bases": [basis.to_dict() for basis in self.legal_bases],
             "rationale": list(self.rationale),

@@ -304,3 +304,359 @@ def test_the_law_enforcement_question_is_asked_for_post_remote_identification():
     answers = complete(**_RBI, rbi_real_time="no")
 
     assert "rbi_law_enforcement" in {question.id for question in visible_questions(answers)}
+
+
+# --- Defect 2: a general-purpose AI model is not an AI system -------------------------------------
+
+_MODEL = dict(involves_gpai="yes", provider_offering="gpai_model")
+_A_TO_D = {"Art. 53(1)(a)", "Art. 53(1)(b)", "Art. 53(1)(c)", "Art. 53(1)(d)"}
+_ALL_53 = {
+    "art_53_1_a_technical_documentation",
+    "art_53_1_b_downstream_information",
+    "art_53_1_c_copyright_policy",
+    "art_53_1_d_training_content_summary",
+}
+
+# name: (answers, outcome, legal bases cited, legal bases not cited, obligation codes in, codes not in)
+GPAI_MODEL_CASES = {
+    "a model placed on the market on its own gets Art. 53(1)(a) to (d) and no system duty": (
+        dict(_MODEL),
+        "gpai_model",
+        {"Art. 53(1)", *_A_TO_D},
+        {"Art. 54", "Art. 55(1)", "Art. 50(2)"},
+        _ALL_53,
+        {"art_4_ai_literacy", "art_50_2_output_marking", "art_54_authorised_representative"},
+    ),
+    "a model's stale Art. 50 answers attach no Art. 50(2) or 50(4) duty to it": (
+        dict(_MODEL, art50_2_synthetic_content="yes", art50_4_deep_fake="yes", art50_1_interacts="yes"),
+        "gpai_model",
+        _A_TO_D,
+        {"Art. 50(1)", "Art. 50(2)", "Art. 50(4)"},
+        _ALL_53,
+        {"art_50_1_interaction_disclosure", "art_50_2_output_marking", "art_50_4_deep_fake_disclosure"},
+    ),
+    "an open-weights model below the threshold keeps 53(1)(c) and (d) and needs no representative (54(6))": (
+        dict(_MODEL, gpai_open_source="yes", gpai_third_country="yes"),
+        "gpai_model",
+        {"Art. 53(1)(c)", "Art. 53(1)(d)", "Art. 53(2)", "Art. 54(6)"},
+        {"Art. 53(1)(a)", "Art. 53(1)(b)", "Art. 54"},
+        {"art_53_1_c_copyright_policy", "art_53_1_d_training_content_summary"},
+        {
+            "art_53_1_a_technical_documentation",
+            "art_53_1_b_downstream_information",
+            "art_54_authorised_representative",
+        },
+    ),
+    "an open-weights model is not excluded as a system by Art. 2(12): it keeps the model regime": (
+        dict(_MODEL, open_source_licence="yes", gpai_open_source="yes"),
+        "gpai_model",
+        {"Art. 53(1)(c)", "Art. 53(2)"},
+        {"Art. 2(12)", "Art. 54(6)"},
+        {"art_53_1_c_copyright_policy"},
+        {"art_53_1_a_technical_documentation"},
+    ),
+    "a non-EU provider of a closed model appoints an authorised representative (Art. 54)": (
+        dict(_MODEL, gpai_third_country="yes"),
+        "gpai_model",
+        {"Art. 54", *_A_TO_D},
+        {"Art. 54(6)", "Art. 53(2)"},
+        {*_ALL_53, "art_54_authorised_representative"},
+        set(),
+    ),
+    "an open-weights model over 10^25 FLOP loses both open-source exceptions (systemic risk)": (
+        dict(_MODEL, gpai_compute_over_threshold="yes", gpai_open_source="yes", gpai_third_country="yes"),
+        "gpai_model_systemic_risk",
+        {"Art. 51(1)(a)", "Art. 51(2)", "Art. 52(1)", "Art. 54", "Art. 55(1)", *_A_TO_D},
+        {"Art. 53(2)", "Art. 54(6)", "Art. 51(1)(b)"},
+        {
+            *_ALL_53,
+            "art_54_authorised_representative",
+            "art_52_1_systemic_risk_notification",
+            "art_55_1_systemic_risk_obligations",
+        },
+        set(),
+    ),
+    "a model designated by the Commission has systemic risk under Art. 51(1)(b) only": (
+        dict(_MODEL, gpai_designated="yes"),
+        "gpai_model_systemic_risk",
+        {"Art. 51(1)(b)", "Art. 55(1)", *_A_TO_D},
+        {"Art. 51(1)(a)", "Art. 54"},
+        {*_ALL_53, "art_55_1_systemic_risk_obligations"},
+        {"art_54_authorised_representative"},
+    ),
+    "a fine-tune using less than a third of the compute leaves the model duties with the original provider": (
+        dict(_MODEL, gpai_modified_model="yes", gpai_modification_over_third="no"),
+        "minimal_risk",
+        set(),
+        {"Art. 53(1)", *_A_TO_D},
+        set(),
+        _ALL_53,
+    ),
+    "a fine-tune using more than a third of the compute makes you the modified model's provider": (
+        dict(_MODEL, gpai_modified_model="yes", gpai_modification_over_third="yes"),
+        "gpai_model",
+        _A_TO_D,
+        set(),
+        _ALL_53,
+        set(),
+    ),
+    "a provider of a model and a chatbot built on it has the model and the system duties": (
+        dict(involves_gpai="yes", provider_offering="both", art50_1_interacts="yes", art50_2_synthetic_content="yes"),
+        "gpai_model",
+        {"Art. 50(1)", "Art. 50(2)", *_A_TO_D},
+        set(),
+        {*_ALL_53, "art_50_1_interaction_disclosure", "art_50_2_output_marking", "art_4_ai_literacy"},
+        set(),
+    ),
+    "a provider of a system built on another company's model has no model duty": (
+        dict(involves_gpai="yes", provider_offering="ai_system", art50_1_interacts="yes"),
+        "transparency_obligations",
+        {"Art. 50(1)"},
+        {"Art. 53(1)", *_A_TO_D},
+        {"art_50_1_interaction_disclosure"},
+        _ALL_53,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, cited, not_cited, codes, not_codes", GPAI_MODEL_CASES.values(), ids=GPAI_MODEL_CASES.keys()
+)
+def test_a_general_purpose_ai_model_gets_the_model_regime_and_no_system_duties(
+    answers, outcome, cited, not_cited, codes, not_codes
+):
+    determination = classify_complete(**answers)
+    articles = {basis.article for basis in determination.legal_bases}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == outcome
+    assert cited <= articles
+    assert not (not_cited & articles)
+    assert codes <= obligations
+    assert not (not_codes & obligations)
+
+
+def test_the_system_questions_are_not_asked_about_a_model_placed_on_the_market_alone():
+    from governance.rules import visible_questions
+    from tests.governance.rules.helpers import complete
+
+    model = {q.id for q in visible_questions(complete(**_MODEL))}
+    system = {q.id for q in visible_questions(complete(involves_gpai="yes", provider_offering="both"))}
+    system_questions = {"art5_a_techniques", "art5_c_social_scoring", "annex1_covered", "annex3_areas"}
+    system_questions |= {"art50_1_interacts", "art50_2_synthetic_content", "art50_4_deep_fake"}
+    model_questions = {"gpai_compute_over_threshold", "gpai_designated", "gpai_open_source", "gpai_third_country"}
+    model_questions |= {"gpai_modified_model"}
+
+    assert not (system_questions & model)
+    assert model_questions <= model
+    assert system_questions <= system
+    assert "gpai_model_provider" not in model  # the offering question has said it
+
+
+def test_the_offering_question_is_asked_of_providers_whose_system_involves_a_gpai_model_only():
+    from governance.rules import visible_questions
+    from tests.governance.rules.helpers import complete
+
+    def asked(**answers):
+        return "provider_offering" in {q.id for q in visible_questions(complete(**answers))}
+
+    assert asked(involves_gpai="yes", roles=["provider"])
+    assert not asked(involves_gpai="no", roles=["provider"])
+    assert not asked(involves_gpai="yes", roles=["deployer"])
+
+
+def test_an_open_weights_model_headline_and_tier_name_the_model_regime():
+    determination = classify_complete(**_MODEL, gpai_open_source="yes", open_source_licence="yes")
+
+    assert determination.risk_tier == "limited"
+    assert outcome_headline(determination.outcome, determination.to_dict()) == "General-purpose AI model (Art. 53)"
+    assert any("Art. 53(2)" in step for step in determination.rationale)
+
+
+# --- Defect 3: every operator role of the Act, and "none of these" --------------------------------
+
+_HR = dict(annex3_areas=["employment"], annex3_4a_recruitment="yes")
+_LIFT = dict(annex1_covered="yes", annex1_act="lifts", annex1_third_party="yes")
+_AR_CODES = {"art_22_mandate", "art_22_documentation_keeping", "art_22_authority_cooperation", "art_22_registration"}
+
+# name: (answers, outcome, effective roles, legal bases cited, not cited, obligation codes in, codes not in)
+OPERATOR_ROLE_CASES = {
+    "an authorised representative of a non-EU provider of HR screening has the Art. 22 duties": (
+        dict(roles=["authorised_representative"], **_HR),
+        "high_risk_annex_iii",
+        ("authorised_representative",),
+        {"Art. 22", "Art. 6(2)"},
+        {"Art. 23", "Art. 24"},
+        _AR_CODES,
+        {"art_9_risk_management", "art_4_ai_literacy"},
+    ),
+    "an authorised representative for a lift's safety component registers nothing in the EU database": (
+        dict(roles=["authorised_representative"], **_LIFT),
+        "high_risk_annex_i",
+        ("authorised_representative",),
+        {"Art. 22"},
+        set(),
+        _AR_CODES - {"art_22_registration"},
+        {"art_22_registration"},
+    ),
+    "an authorised representative of a chatbot has no Art. 22 duty: those are high-risk duties": (
+        dict(roles=["authorised_representative"], art50_1_interacts="yes"),
+        "minimal_risk",
+        ("authorised_representative",),
+        set(),
+        {"Art. 22", "Art. 50(1)"},
+        set(),
+        _AR_CODES,
+    ),
+    "an importer of a high-risk system cites Art. 23": (
+        dict(roles=["importer"], **_HR),
+        "high_risk_annex_iii",
+        ("importer",),
+        {"Art. 23"},
+        {"Art. 24", "Art. 22"},
+        {"art_23_importer_obligations"},
+        {"art_24_distributor_obligations"},
+    ),
+    "a distributor of a high-risk system cites Art. 24": (
+        dict(roles=["distributor"], **_HR),
+        "high_risk_annex_iii",
+        ("distributor",),
+        {"Art. 24"},
+        {"Art. 23"},
+        {"art_24_distributor_obligations"},
+        set(),
+    ),
+    "an importer of a minimal-risk system cites no Art. 23": (
+        dict(roles=["importer"]),
+        "minimal_risk",
+        ("importer",),
+        set(),
+        {"Art. 23"},
+        set(),
+        {"art_23_importer_obligations"},
+    ),
+    "a distributor of an Annex I Section B product cites no Art. 24 (Art. 2(2))": (
+        dict(roles=["distributor"], annex1_covered="yes", annex1_act="agricultural_vehicles", annex1_third_party="yes"),
+        "high_risk_annex_i",
+        ("distributor",),
+        {"Art. 2(2)"},
+        {"Art. 24"},
+        set(),
+        {"art_24_distributor_obligations"},
+    ),
+    "a lift maker placing the lift under its own name is the AI component's provider (Art. 25(3))": (
+        dict(roles=["product_manufacturer"], annex1_manufacturer_own_name="yes", **_LIFT),
+        "high_risk_annex_i",
+        ("provider", "product_manufacturer"),
+        {"Art. 25(3)", "Art. 6(1)"},
+        set(),
+        {"art_9_risk_management", "art_43_conformity_assessment"},
+        set(),
+    ),
+    "a lift maker not using its own name cites Art. 25(3) but has no provider duty": (
+        dict(roles=["product_manufacturer"], annex1_manufacturer_own_name="no", **_LIFT),
+        "high_risk_annex_i",
+        ("product_manufacturer",),
+        {"Art. 25(3)"},
+        set(),
+        set(),
+        {"art_9_risk_management"},
+    ),
+    "an organisation with none of these roles has no duty, but the system is still classified": (
+        dict(roles=["none"], **_HR),
+        "high_risk_annex_iii",
+        (),
+        {"Art. 3(8)", "Art. 6(2)"},
+        set(),
+        set(),
+        {"art_4_ai_literacy", "art_26_deployer_obligations", "art_9_risk_management"},
+    ),
+    "with none of these roles no Art. 50 duty is yours": (
+        dict(roles=["none"], art50_1_interacts="yes", art50_4_deep_fake="yes"),
+        "minimal_risk",
+        (),
+        set(),
+        {"Art. 50(1)", "Art. 50(4)"},
+        set(),
+        {"art_50_1_interaction_disclosure", "art_50_4_deep_fake_disclosure"},
+    ),
+    "a deployer that rebrands a high-risk system becomes provider and keeps its Art. 26 duties": (
+        dict(roles=["deployer"], art25_own_name="yes", **_HR),
+        "high_risk_annex_iii",
+        ("provider", "deployer"),
+        {"Art. 25(1)(a)"},
+        set(),
+        {"art_9_risk_management", "art_26_deployer_obligations"},
+        set(),
+    ),
+    "an importer that rebrands a high-risk system: the provider duties replace the Art. 23 checks": (
+        dict(roles=["importer"], art25_own_name="yes", **_HR),
+        "high_risk_annex_iii",
+        ("provider",),
+        {"Art. 25(1)(a)"},
+        {"Art. 23"},
+        {"art_9_risk_management", "art_16_provider_obligations"},
+        {"art_23_importer_obligations"},
+    ),
+    "an authorised representative that substantially modifies a high-risk system becomes its provider": (
+        dict(roles=["authorised_representative"], art25_substantial_modification="yes", **_HR),
+        "high_risk_annex_iii",
+        ("provider",),
+        {"Art. 25(1)(b)"},
+        {"Art. 22"},
+        {"art_9_risk_management"},
+        _AR_CODES,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, roles, cited, not_cited, codes, not_codes",
+    OPERATOR_ROLE_CASES.values(),
+    ids=OPERATOR_ROLE_CASES.keys(),
+)
+def test_every_operator_role_gets_its_article_and_duties(answers, outcome, roles, cited, not_cited, codes, not_codes):
+    determination = classify_complete(**answers)
+    articles = {basis.article for basis in determination.legal_bases}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == outcome
+    assert determination.effective_roles == roles
+    assert cited <= articles
+    assert not (not_cited & articles)
+    assert codes <= obligations
+    assert not (not_codes & obligations)
+
+
+# name: (declared roles, Art. 25 answer, words the rationale step after the switch must contain)
+AFTER_SWITCH_CASES = {
+    "a deployer keeps its Art. 26 duties because it still uses the system": (
+        ["deployer"],
+        dict(art25_changed_purpose="yes"),
+        "Art. 26 deployer duties remain: you still use the system",
+    ),
+    "an importer's Art. 23 duties end": (["importer"], dict(art25_own_name="yes"), "Art. 23 importer duties end"),
+    "a distributor's Art. 24 duties end": (
+        ["distributor"],
+        dict(art25_substantial_modification="yes"),
+        "Art. 24 distributor duties end",
+    ),
+}
+
+
+@pytest.mark.parametrize("roles, switch, words", AFTER_SWITCH_CASES.values(), ids=AFTER_SWITCH_CASES.keys())
+def test_after_an_art_25_switch_the_rationale_says_which_duties_of_the_old_role_remain(roles, switch, words):
+    determination = classify_complete(roles=roles, **switch, **_HR)
+
+    assert determination.role_switches
+    assert any(words in step for step in determination.rationale)
+
+
+def test_none_of_these_roles_cannot_be_combined_with_a_role():
+    from governance.rules import validate_answers
+    from tests.governance.rules.helpers import complete
+
+    outcome = validate_answers(complete(roles=["none", "deployer"]))
+
+    assert [item.question_id for item in outcome.invalid_answers] == ["roles"]
+    assert "roles" in outcome.missing

@@ -337,6 +337,62 @@ DISTRIBUTOR = _t(
     365,
 )
 
+_AR = "authorised_representative"
+# Art. 22: the tasks the written mandate of a third-country provider must empower the authorised
+# representative of a high-risk system to carry out. "art_22_registration" is derived only where the
+# system is registered under Art. 49(1) (Annex III, except point 2).
+AUTHORISED_REPRESENTATIVE: tuple[Template, ...] = (
+    _t(
+        "art_22_mandate",
+        "Art. 22",
+        "Written mandate and pre-market verification",
+        "Hold a written mandate from the non-EU provider before the system is made available, give "
+        "a copy to the market surveillance authority on request, and verify that the EU declaration "
+        "of conformity and the technical documentation exist and that the conformity assessment was "
+        "carried out. End the mandate, and inform the authority, if the provider acts against its "
+        "obligations.",
+        _AR,
+        "high_risk",
+        [_e("document", "Art. 22", "Signed mandate and verification checklist with date and reviewer")],
+        365,
+    ),
+    _t(
+        "art_22_documentation_keeping",
+        "Art. 22",
+        "Keep the provider's documentation for 10 years",
+        "Keep at the disposal of the competent authorities, for 10 years after the system is placed "
+        "on the market or put into service, the provider's contact details, the EU declaration of "
+        "conformity, the technical documentation and any notified-body certificate.",
+        _AR,
+        "high_risk",
+        [_e("document", "Art. 22", "Archive entries with retention-until dates")],
+        365,
+    ),
+    _t(
+        "art_22_authority_cooperation",
+        "Art. 22",
+        "Inform and cooperate with the authorities",
+        "On a reasoned request, give the competent authorities the information and documentation "
+        "needed to show conformity, including access to the logs under the provider's control, and "
+        "cooperate in any action they take on the system.",
+        _AR,
+        "high_risk",
+        [_e("document", "Art. 22", "Authority-request procedure and request log")],
+        365,
+    ),
+    _t(
+        "art_22_registration",
+        "Art. 22",
+        "Register the system or check its registration",
+        "Where the system must be registered in the EU database, carry out the registration on the "
+        "provider's behalf or check that the provider has done it correctly.",
+        _AR,
+        "high_risk",
+        [_e("registration_record", "Art. 49(1)", "Registration export with ID and date, or the check performed")],
+        365,
+    ),
+)
+
 HIGH_RISK_DEPLOYER = _t(
     "art_26_deployer_obligations",
     "Art. 26",

@@ -11,7 +11,7 @@ from governance.rules.content._build import choice, yn
 
 PROHIBITED = "prohibited"
 
-_S = flag("screening")
+_S = flag("system_screening")  # not asked of a provider placing only a GPAI model
 
 PROHIBITED_QUESTIONS = (
     # (a) manipulation

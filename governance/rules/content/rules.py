@@ -72,6 +72,22 @@ FLAGS: dict[str, Condition] = {
     **_EXCLUSION_FLAGS,
     "excluded": any_(*(flag(name) for name in _EXCLUSION_FLAGS)),
     "screening": all_(flag("ai_system"), not_(flag("excluded"))),
+    # A provider that places only a general-purpose AI model on the market answers no system
+    # questions (Art. 5, Annex I, Annex III, Art. 6(3), Art. 50): they concern AI systems.
+    "model_only": is_("provider_offering", "gpai_model"),
+    "system_screening": all_(flag("screening"), not_(flag("model_only"))),
+    # The organisation provides a general-purpose AI model: said in provider_offering by a
+    # provider, or in gpai_model_provider by an organisation with another role for the system.
+    "gpai_model_provider": all_(
+        flag("screening"),
+        any_(
+            {"q": "provider_offering", "in": ["gpai_model", "both"]},
+            all_(y("involves_gpai"), y("gpai_model_provider")),
+        ),
+    ),
+    # A downstream modifier below one third of the original compute is not the model's provider.
+    "gpai_minor_modification": all_(yes("gpai_modified_model"), no("gpai_modification_over_third")),
+    "gpai_provider_duties": all_(flag("gpai_model_provider"), not_(flag("gpai_minor_modification"))),
     "gpai_systemic_risk": any_(y("gpai_compute_over_threshold"), y("gpai_high_impact"), y("gpai_designated")),
     "biometric_categorisation_system": all_(
         y("biometric_categorisation"), not_(yes("biometric_categorisation_ancillary"))
@@ -107,7 +123,7 @@ FLAGS: dict[str, Condition] = {
         any_(is_("rbi_objective", "none"), not_(yes("rbi_authorised"))),
     ),
     "prohibited": any_(*(flag(art_5_flag(point)) for point in ART_5_POINTS)),
-    "risk_screening": all_(flag("screening"), not_(flag("prohibited"))),
+    "risk_screening": all_(flag("system_screening"), not_(flag("prohibited"))),
     "annex_i_high_risk": all_(y("annex1_covered"), y("annex1_third_party")),
     **{annex_iii_flag(point): condition for point, condition in _ANNEX_III_POINT_FLAGS.items()},
     "annex_iii_match": any_(*(flag(annex_iii_flag(point)) for point in ANNEX_III_POINTS)),
@@ -347,7 +363,10 @@ CONTRADICTION_RULES: tuple[ContradictionRule, ...] = (
     ContradictionRule(
         "personal_use_but_supplier",
         all_(
-            yes("personal_use"), any_(has("roles", "provider"), has("roles", "importer"), has("roles", "distributor"))
+            yes("personal_use"),
+            any_(
+                *(has("roles", role) for role in ("provider", "importer", "distributor", "authorised_representative"))
+            ),
         ),
         ("personal_use", "roles"),
         "You answered that this is purely personal, non-professional use, but also that you "

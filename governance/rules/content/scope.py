@@ -127,10 +127,12 @@ SCOPE_QUESTIONS = (
     ),
 )
 
+# Art. 25(1) binds "any distributor, importer, deployer or other third party": every organisation
+# that has answered the role question without being the provider already.
 _NOT_ALREADY_PROVIDER = all_(
     flag("screening"),
+    {"q": "roles", "answered": True},
     not_(has("roles", "provider")),
-    any_(has("roles", "deployer"), has("roles", "importer"), has("roles", "distributor")),
 )
 
 ROLE_QUESTIONS = (
@@ -138,7 +140,7 @@ ROLE_QUESTIONS = (
         "roles",
         ROLES,
         "What is your organisation's role for this system? Select all that apply.",
-        refs_=("Art. 3(3)", "Art. 3(4)", "Art. 3(6)", "Art. 3(7)"),
+        refs_=("Art. 3(3)", "Art. 3(4)", "Art. 3(5)", "Art. 3(6)", "Art. 3(7)", "Art. 25(3)", "Art. 3(8)"),
         options=(
             (
                 "provider",
@@ -153,10 +155,39 @@ ROLE_QUESTIONS = (
                 "the name or trademark of a non-EU company",
             ),
             ("distributor", "Distributor: we make someone else's system available on the EU market"),
+            (
+                "authorised_representative",
+                "Authorised representative: we are in the EU and hold a written mandate from a non-EU "
+                "provider to carry out its obligations on its behalf",
+            ),
+            (
+                "product_manufacturer",
+                "Product manufacturer: we make a product (for example a machine, lift, toy or medical "
+                "device) that has the AI system as a safety component",
+            ),
+            ("none", "None of these: we have no role for this system on the EU market"),
         ),
         multi=True,
+        exclusive=("none",),
         visible_if=flag("screening"),
-        help="A system built in-house for your own use makes you both provider and deployer.",
+        help="A system built in-house for your own use makes you both provider and deployer. An "
+        "importer placing the system under its own name is its provider (Art. 25(1)(a)).",
+    ),
+    choice(
+        "provider_offering",
+        ROLES,
+        "What does your organisation place on the market or put into service: an AI system, a "
+        "general-purpose AI model, or both?",
+        refs_=("Art. 3(1)", "Art. 3(63)", "Art. 3(66)", "Art. 53(1)"),
+        options=(
+            ("ai_system", "An AI system (an application or service built on a model)"),
+            ("gpai_model", "Only a general-purpose AI model (for example model weights or a model API)"),
+            ("both", "Both: the model and an AI system built on it"),
+        ),
+        visible_if=all_(flag("screening"), y("involves_gpai"), has("roles", "provider")),
+        help="A model is not yet an AI system: the Art. 5, Art. 6 and Art. 50 questions concern "
+        "systems and are asked only if you also place a system on the market. A model you "
+        "integrate into your own system and place on the market is placed on the market too: answer Both.",
     ),
     choice(
         "deployer_type",
@@ -199,7 +230,8 @@ ROLE_QUESTIONS = (
     ),
 )
 
-_GPAI_PROVIDER = all_(flag("screening"), y("involves_gpai"), y("gpai_model_provider"))
+_GPAI_PROVIDER = flag("gpai_provider_duties")
+_MODEL_PROVIDER = flag("gpai_model_provider")
 
 GPAI_QUESTIONS = (
     yn(
@@ -209,8 +241,31 @@ GPAI_QUESTIONS = (
         "place it on the EU market under its own name, including free release?",
         refs_=("Art. 3(3)", "Art. 3(63)", "Art. 53(1)"),
         unsure_means="yes",
-        visible_if=all_(flag("screening"), y("involves_gpai")),
+        # A provider says so in provider_offering; this question remains for the other roles.
+        visible_if=all_(flag("screening"), y("involves_gpai"), not_(has("roles", "provider"))),
         help="If you only build on another company's model, answer No: the model duties are its provider's.",
+    ),
+    yn(
+        "gpai_modified_model",
+        GPAI,
+        "Is the model a modified version (for example fine-tuned) of a general-purpose AI model "
+        "that another company placed on the market?",
+        refs_=("Art. 3(63)", "Art. 53(1)"),
+        unsure_means="no",
+        visible_if=_MODEL_PROVIDER,
+    ),
+    yn(
+        "gpai_modification_over_third",
+        GPAI,
+        "Did the modification use more than one third of the compute used to train the original "
+        "model (if that figure is unknown: more than one third of 10^23 FLOP, or of 10^25 FLOP for "
+        "a model with systemic risk)?",
+        refs_=("Art. 53(1)",),
+        unsure_means="yes",
+        visible_if=all_(_MODEL_PROVIDER, yes("gpai_modified_model")),
+        help="Commission GPAI guidelines (18 July 2025): a downstream modifier becomes the provider of "
+        "the modified model only above this threshold; below it the model duties stay with the "
+        "original provider.",
     ),
     yn(
         "gpai_compute_over_threshold",
@@ -251,7 +306,7 @@ GPAI_QUESTIONS = (
         "gpai_third_country",
         GPAI,
         "Is your organisation established outside the EU?",
-        refs_=("Art. 54",),
+        refs_=("Art. 54", "Art. 54(6)"),
         unsure_means="yes",
         visible_if=_GPAI_PROVIDER,
     ),

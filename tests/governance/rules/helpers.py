@@ -43,10 +43,14 @@ def complete(**answers: Any) -> dict[str, Any]:
             return {k: v for k, v in filled.items() if k not in auto or k in visible}
         for question in pending:
             auto.add(question.id)
-            filled[question.id] = _default(question)
+            filled[question.id] = _default(question, filled)
 
 
-def _default(question) -> Any:
+def _default(question, filled: dict[str, Any]) -> Any:
+    if question.id == "provider_offering":
+        # Before rules 2026.12-1 a provider of a GPAI model answered gpai_model_provider and was
+        # asked the system questions too: "both" keeps such a case's meaning; otherwise a system.
+        return "both" if filled.get("gpai_model_provider") in ("yes", "unsure") else "ai_system"
     if question.id in _DEFAULTS:
         return _DEFAULTS[question.id]
     if question.kind == MULTI:

@@ -44,7 +44,11 @@ def test_each_art_25_trigger_turns_the_organisation_into_the_provider(roles, tri
 
     assert determination.declared_roles == tuple(roles)
     assert determination.effective_role == "provider"
-    assert determination.effective_roles == ("provider", *roles)
+    # A deployer keeps its Art. 26 duties (it still uses the system); the importer's and the
+    # distributor's checks give way to the provider duties (rules 2026.12-1).
+    kept = tuple(role for role in roles if role == "deployer")
+    assert determination.effective_roles == ("provider", *kept)
+    assert determination.roles_replaced == tuple(role for role in roles if role not in kept)
     assert determination.role_switches == (reference,)
     assert any(basis.article == reference for basis in determination.legal_bases)
     codes = {o.code for o in derive_obligations(determination) if o.role == "provider"}
