@@ -49,6 +49,17 @@ RELEASES: tuple[Release, ...] = (
             "Art. 5(2)-(3) as legal bases; a deployer notifies each use (Art. 5(4)).",
             "Post-remote biometric identification by law enforcement derives Art. 26(10) (authorisation "
             "ex ante or within 48 hours, documentation, annual reports).",
+            "A provider says whether it places an AI system, a general-purpose AI model or both on the "
+            "market; a model alone is not asked the Art. 5, Annex I, Annex III or Art. 50 questions and gets "
+            "Art. 53(1)(a)-(d), Art. 54 outside the Union, Art. 55 with systemic risk; an open-weights model "
+            "below the threshold keeps 53(1)(c)-(d) and cites Art. 53(2) and 54(6) instead of Art. 54.",
+            "A fine-tune using less than one third of the original model's compute leaves the model duties "
+            "with the original provider.",
+            "New roles: authorised representative (Art. 22 duties for high-risk systems), product "
+            "manufacturer (Art. 25(3)) and 'none of these'; importer, distributor and authorised "
+            "representative cite Art. 23, 24 and 22 for high-risk systems. After an Art. 25 switch a "
+            "deployer keeps Art. 26, while importer, distributor and representative duties give way to the "
+            "provider's.",
         ),
     ),
 )
