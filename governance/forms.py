@@ -16,13 +16,41 @@ VALIDATION_KINDS = [
 ]
 
 
-class ApproveForm(forms.Form):
+UNSURE_FIELD_PREFIX = "unsure__"
+
+
+class UnsureJustificationsMixin:
+    """One textarea per open point (an "unsure" answer the result relied on): the approver's
+    justification for relying on the stricter reading. Blank is accepted here; the service refuses
+    an approval that leaves one out and names the questions."""
+
+    def __init__(self, *args, open_points=(), **kwargs):
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self.open_point_ids = [point["id"] for point in open_points]
+        for point in open_points:
+            self.fields[UNSURE_FIELD_PREFIX + point["id"]] = forms.CharField(  # type: ignore[attr-defined]
+                required=False,
+                max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 2, "data-testid": f"unsure-justification-{point['id']}"}),
+                label=f"Why rely on the stricter reading of “{point['question']}”?",
+            )
+
+    @property
+    def unsure_fields(self) -> list:
+        return [self[UNSURE_FIELD_PREFIX + qid] for qid in self.open_point_ids]  # type: ignore[index]
+
+    def unsure_justifications(self) -> dict[str, str]:
+        data = getattr(self, "cleaned_data", {})
+        return {qid: data.get(UNSURE_FIELD_PREFIX + qid, "") or "" for qid in self.open_point_ids}
+
+
+class ApproveForm(UnsureJustificationsMixin, forms.Form):
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note (optional)"
     )
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(UnsureJustificationsMixin, forms.Form):
     # An empty first choice: nothing is preselected (the first outcome is "Prohibited practice").
     outcome = forms.ChoiceField(
         choices=[("", "— choose the outcome —"), *OutcomeChoice.choices], label="Outcome instead"

@@ -403,3 +403,95 @@ def obligation_why(*, code: str, article: str, result: Mapping[str, Any], answer
         return line + "."
     texts = [b.get("text", "") for b in result.get("legal_bases", []) if b.get("article") == article and b.get("text")]
     return f"{article}: {texts[0]}" if texts else f"Applies under {article}."
+
+
+# --- "unsure" answers: a result that needs review (issue #14 defect 7) --------------------------------
+
+OPEN_POINT_QUESTION_CHARS = 120
+OPEN_POINT_EFFECT_CHARS = 240
+NEEDS_REVIEW = "Needs review (provisional)"
+_GENERIC_EFFECT = (
+    "The stricter reading was assumed wherever the rules use this answer; no step of the result quotes it."
+)
+
+
+def _short_forms() -> Mapping[str, str]:
+    # The rules module's short forms of the questions, where this version of it has them.
+    try:
+        from governance.rules.content.short_forms import SHORT_FORMS
+    except ImportError:  # pragma: no cover - rules versions before the short forms
+        return {}
+    return SHORT_FORMS
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return f"{cut}…"
+
+
+def _effects(question: Question, rationale: list[str]) -> list[str]:
+    """What the stricter reading changed: the conclusion of each rationale step that quotes the
+    question as answered "unsure" (the rules write `"<question>" (treated as "…", the stricter reading)`)."""
+    quoted = [f'"{form}" (treated as' for form in (question.text, _short_forms().get(question.id, "")) if form]
+    effects = []
+    for step in rationale:
+        if any(marker in step for marker in quoted):
+            conclusion = step.rsplit(" → ", 1)[-1]
+            line = _shorten(conclusion, OPEN_POINT_EFFECT_CHARS)
+            if line not in effects:
+                effects.append(line)
+    return effects
+
+
+def open_points(result: Mapping[str, Any], justifications: Mapping[str, str] | None = None) -> list[dict]:
+    """One open point per "unsure" answer the result relied on: the question (short and full
+    text), the stricter reading assumed (the rules' `unsure_means`), what that reading changed
+    (the rationale steps that quote it, or a generic line) and the approver's justification, if any."""
+    justifications = justifications or {}
+    rationale = [str(step) for step in result.get("rationale", [])]
+    points = []
+    for qid in result.get("unsure_answers", []) or []:
+        question = QUESTION_BY_ID.get(qid)
+        if question is None:  # a question this rules version no longer has: keep the point visible
+            points.append(
+                {
+                    "id": qid,
+                    "question": qid,
+                    "question_full": qid,
+                    "assumed": "the stricter reading",
+                    "effects": [_GENERIC_EFFECT],
+                    "justification": justifications.get(qid, ""),
+                }
+            )
+            continue
+        short = _short_forms().get(qid) or _shorten(question.text, OPEN_POINT_QUESTION_CHARS)
+        assumed = f'"{question.label_for(question.unsure_means)}"' if question.unsure_means else "the stricter reading"
+        points.append(
+            {
+                "id": qid,
+                "question": short,
+                "question_full": question.text,
+                "assumed": assumed,
+                "effects": _effects(question, rationale) or [_GENERIC_EFFECT],
+                "justification": justifications.get(qid, ""),
+            }
+        )
+    return points
+
+
+def needs_unsure_review(result: Mapping[str, Any], justifications: Mapping[str, str] | None = None) -> bool:
+    """True while an "unsure" answer the result relied on has neither been resolved (a new
+    submission with a definite answer) nor justified by the approver: the result is provisional."""
+    justifications = justifications or {}
+    return any(not str(justifications.get(qid, "")).strip() for qid in result.get("unsure_answers", []) or [])
+
+
+def review_headline(headline: str, result: Mapping[str, Any]) -> str:
+    """The headline of a result that rests on open "unsure" answers: never a verdict, the stricter
+    result only as what to prepare for."""
+    count = len(result.get("unsure_answers", []) or [])
+    points = f"{count} unsure answer{'s' if count != 1 else ''} open"
+    return f"{NEEDS_REVIEW}: {points}; read the stricter way, the result would be: {headline}"

@@ -46,6 +46,7 @@ from governance.models import (
 from governance.rules import (
     DATE_KEYS,
     DEFAULT_APPLICATION_DATES,
+    QUESTIONS,
     RULES_VERSION,
     Outcome,
     classify,
@@ -363,17 +364,74 @@ def _check_four_eyes(determination: Determination, actor: User, *, outcome: str 
         )
 
 
-def determination_approve(*, determination: Determination, actor: User, note: str = "") -> Determination:
-    """Approve the rules module's result as it stands."""
+UNSURE_UNJUSTIFIED = "unsure_unjustified"
+UNSURE_JUSTIFICATION_MAX = 5000
+
+
+def _check_unsure_justified(determination: Determination, justifications: Any) -> dict[str, str]:
+    """Each "unsure" answer the result relied on is either resolved (a new submission with a
+    definite answer, which has no such point) or justified in writing by the approver: the stricter
+    reading is then a decision someone took, not a default. Returns {question id: text}."""
+    unsure = [str(qid) for qid in determination.result.get("unsure_answers", []) or []]
+    if justifications is None:
+        justifications = {}
+    if not isinstance(justifications, Mapping):
+        raise ValidationFailed(
+            "The justifications of unsure answers must be an object of question id to text.",
+            code="invalid_unsure_justifications",
+            extra={"field": "unsure_justifications"},
+        )
+    unknown = sorted(str(qid) for qid in justifications if qid not in unsure)
+    if unknown:
+        raise ValidationFailed(
+            f"Only the unsure answers of this determination can be justified; not: {', '.join(unknown)}.",
+            code="invalid_unsure_justifications",
+            extra={"field": "unsure_justifications", "unknown": unknown, "unsure_answers": unsure},
+        )
+    clean = {}
+    for qid in unsure:
+        text = justifications.get(qid)
+        if isinstance(text, str) and text.strip():
+            clean[qid] = text.strip()[:UNSURE_JUSTIFICATION_MAX]
+    missing = [qid for qid in unsure if qid not in clean]
+    if missing:
+        texts = {question.id: question.text for question in QUESTIONS}
+        questions = [texts.get(qid, qid) for qid in missing]
+        raise ValidationFailed(
+            f'This result relies on {len(missing)} "unsure" answer(s) read the stricter way. Answer them and '
+            "submit again, or justify relying on the stricter reading for each: " + "; ".join(questions),
+            code=UNSURE_UNJUSTIFIED,
+            extra={"field": "unsure_justifications", "missing": missing, "questions": questions},
+        )
+    return clean
+
+
+def determination_approve(
+    *,
+    determination: Determination,
+    actor: User,
+    note: str = "",
+    unsure_justifications: Mapping[str, str] | None = None,
+) -> Determination:
+    """Approve the rules module's result as it stands; each "unsure" answer it relied on needs
+    the approver's written justification (``unsure_justifications``: {question id: text})."""
     _check_approvable(determination, actor)
     _check_four_eyes(determination, actor)
-    return _approve(determination, actor=actor, note=note.strip(), override=None)
+    justified = _check_unsure_justified(determination, unsure_justifications)
+    return _approve(determination, actor=actor, note=note.strip(), override=None, unsure_justifications=justified)
 
 
 def determination_override(
-    *, determination: Determination, actor: User, outcome: str, justification: str, risk_tier: str = ""
+    *,
+    determination: Determination,
+    actor: User,
+    outcome: str,
+    justification: str,
+    risk_tier: str = "",
+    unsure_justifications: Mapping[str, str] | None = None,
 ) -> Determination:
-    """Approve with a different outcome (and, optionally, tier), for a written reason."""
+    """Approve with a different outcome (and, optionally, tier), for a written reason; each
+    "unsure" answer relied on needs its own justification, as for an approval."""
     _check_approvable(determination, actor)
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION_LENGTH:
@@ -396,11 +454,19 @@ def determination_override(
     if outcome == determination.outcome and tier == determination.risk_tier:
         raise ValidationFailed("The override is the same as the result; approve it instead.", code="override_same")
     _check_four_eyes(determination, actor, outcome=outcome, risk_tier=tier)
-    return _approve(determination, actor=actor, note="", override=(outcome, tier, justification))
+    justified = _check_unsure_justified(determination, unsure_justifications)
+    return _approve(
+        determination, actor=actor, note="", override=(outcome, tier, justification), unsure_justifications=justified
+    )
 
 
 def _approve(
-    determination: Determination, *, actor: User, note: str, override: tuple[str, str, str] | None
+    determination: Determination,
+    *,
+    actor: User,
+    note: str,
+    override: tuple[str, str, str] | None,
+    unsure_justifications: dict[str, str],
 ) -> Determination:
     rules_result = classify(determination.answers)
     if override:
@@ -418,6 +484,7 @@ def _approve(
         determination.status = DeterminationStatus.APPROVED
         determination.approved_by, determination.approved_at = actor, timezone.now()
         determination.approval_note = note
+        determination.unsure_justifications = unsure_justifications
         if override:
             (determination.override_outcome, determination.override_risk_tier, determination.override_justification) = (
                 override
@@ -441,6 +508,7 @@ def _approve(
                     outcome=determination.override_outcome,
                     risk_tier=determination.override_risk_tier,
                 ),
+                **({"unsure_justifications": unsure_justifications} if unsure_justifications else {}),
             },
         )
         specs = derive_obligations(rules_result, dates=application_date_map())

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import exports
-from core.errors import PortalError
+from core.errors import NotAllowed, PortalError
 from core.permissions import get_for_user, has_permission, require_permission
 from core.views_errors import attempt_on_form, attempt_with_message
 from governance import selectors, services
@@ -33,12 +33,15 @@ from governance.presentation import (
     answer_rows,
     answers_from_post,
     art_5_screen,
+    needs_unsure_review,
     notes_from_post,
     obligation_why,
+    open_points,
     outcome_headline,
     overlay_lines,
     questionnaire_view,
     rationale_steps,
+    review_headline,
 )
 from governance.rules import QUESTION_BY_ID, RULES_VERSION, derive_obligations
 from governance.rules import classify as rules_classify
@@ -126,15 +129,27 @@ def system_classification(request, pk: int):
 @require_GET
 def determination_detail(request, pk: int):
     require_permission(request, "classification.view")
+    return _determination_page(request, pk)
+
+
+def _determination_page(request, pk: int, *, approve_form=None, override_form=None, status: int = 200):
+    """The result page; after a refused approval, with the forms as typed and the refusal's status."""
     determination = get_for_user(
         selectors.determination_list(user=request.user), request.user, "classification.view", pk=pk
     )
     result = determination.result
+    points = open_points(result, determination.unsure_justifications)
+    provisional = needs_unsure_review(result, determination.unsure_justifications)
     context = {
         "d": determination,
         "system": determination.system,
         "result": result,
-        "headline": outcome_headline(determination.outcome, result),
+        "headline": review_headline(outcome_headline(determination.outcome, result), result)
+        if provisional
+        else outcome_headline(determination.outcome, result),
+        "stricter_headline": outcome_headline(determination.outcome, result),
+        "open_points": points,
+        "provisional": provisional,
         "override_headline": outcome_headline(determination.override_outcome, result)
         if determination.is_overridden
         else "",
@@ -144,14 +159,14 @@ def determination_detail(request, pk: int):
         "art_5_rows": art_5_screen(determination.answers),
         "obligation_whys": _obligation_whys(determination),
         "missing": [QUESTION_BY_ID[qid].text for qid in result.get("missing", []) if qid in QUESTION_BY_ID],
-        "approve_form": ApproveForm(),
-        "override_form": OverrideForm(),
+        "approve_form": approve_form or ApproveForm(open_points=points),
+        "override_form": override_form or OverrideForm(open_points=points),
         "can_approve": has_permission(request.user, "classification.approve"),
         "four_eyes": selectors.determination_four_eyes(determination=determination, user=request.user),
         "obligation_count": determination.system.obligations.filter(applicable=True).count(),
         "reassessment": selectors.rules_reassessment(determination=determination),
     }
-    return render(request, "governance/determination_detail.html", context)
+    return render(request, "governance/determination_detail.html", context, status=status)
 
 
 def _obligation_whys(determination: Determination) -> list[dict]:
@@ -178,15 +193,36 @@ def _derived(determination: Determination):
 def determination_approve(request, pk: int):
     require_permission(request, "classification.approve")
     determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
-    form = ApproveForm(request.POST)
+    form = ApproveForm(request.POST, open_points=open_points(determination.result))
     form.is_valid()
-    _attempt(
+    return _decide(
         request,
+        pk,
+        form,
         lambda: services.determination_approve(
-            determination=determination, actor=request.user, note=form.cleaned_data.get("note", "")
+            determination=determination,
+            actor=request.user,
+            note=form.cleaned_data.get("note", ""),
+            unsure_justifications=form.unsure_justifications(),
         ),
         "Classification approved; the system's risk tier and obligations are updated.",
+        approve_form=form,
     )
+
+
+def _decide(request, pk: int, form, action, success: str, **forms):
+    """Approve or override. An "unsure" answer left without a justification shows the page again
+    with what was typed and the questions named (400); other refusals keep post/redirect/get (a
+    message on the page; NotAllowed is the 403 page), as for every action button."""
+    attempt = attempt_on_form(form, action)
+    if attempt.error is None:
+        messages.success(request, success)
+    elif attempt.error.code == services.UNSURE_UNJUSTIFIED:
+        return _determination_page(request, pk, status=attempt.status, **forms)
+    elif isinstance(attempt.error, NotAllowed):
+        raise attempt.error
+    else:
+        messages.error(request, attempt.error.message)
     return redirect("governance:determination_detail", pk=pk)
 
 
@@ -195,18 +231,26 @@ def determination_approve(request, pk: int):
 def determination_override(request, pk: int):
     require_permission(request, "classification.approve")
     determination = get_for_user(Determination.objects.all(), request.user, "classification.approve", pk=pk)
-    form = OverrideForm(request.POST)
+    form = OverrideForm(request.POST, open_points=open_points(determination.result))
     if not form.is_valid():
         messages.error(request, "Choose an outcome and write a justification for the override.")
-    else:
-        _attempt(
-            request,
-            lambda: services.determination_override(
-                determination=determination, actor=request.user, **form.cleaned_data
-            ),
-            "Override approved; the justification is kept with the record.",
-        )
-    return redirect("governance:determination_detail", pk=pk)
+        return redirect("governance:determination_detail", pk=pk)
+    data = form.cleaned_data
+    return _decide(
+        request,
+        pk,
+        form,
+        lambda: services.determination_override(
+            determination=determination,
+            actor=request.user,
+            outcome=data["outcome"],
+            justification=data["justification"],
+            risk_tier=data["risk_tier"],
+            unsure_justifications=form.unsure_justifications(),
+        ),
+        "Override approved; the justification is kept with the record.",
+        override_form=form,
+    )
 
 
 # --- obligations ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from governance.choices import EvidenceKind, OutcomeChoice
 from governance.models import ClassificationDraft, Determination, Evidence, Obligation
-from governance.presentation import outcome_headline
+from governance.presentation import needs_unsure_review, open_points, outcome_headline, review_headline
 from governance.rules import EVIDENCE_KINDS
 from governance.selectors import four_eyes_required
 from models_registry.choices import RiskTier
@@ -53,6 +53,15 @@ class DeterminationSerializer(serializers.ModelSerializer):
         help_text="Approval must come from someone who did not answer or submit it (the organisation's "
         "four-eyes rule for high-risk and prohibited results)."
     )
+    provisional = serializers.SerializerMethodField(
+        help_text='Needs review: the result relies on an "unsure" answer read the stricter way that is neither '
+        "resolved (a new submission with a definite answer) nor justified by the approver. The result is what "
+        "to prepare for, not a verdict."
+    )
+    open_points = serializers.SerializerMethodField(
+        help_text='One per "unsure" answer relied on: {"id", "question", "question_full", "assumed" (the '
+        'stricter reading), "effects" (what that reading changed), "justification" (the approver\'s, or "")}.'
+    )
 
     class Meta:
         model = Determination
@@ -77,6 +86,9 @@ class DeterminationSerializer(serializers.ModelSerializer):
             "answer_notes",
             "submitted_by",
             "four_eyes_required",
+            "provisional",
+            "open_points",
+            "unsure_justifications",
             "created_at",
             "approved_by",
             "approved_at",
@@ -91,14 +103,37 @@ class DeterminationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_headline(self, obj) -> str:
-        return outcome_headline(obj.effective_outcome, obj.result)
+        headline = outcome_headline(obj.effective_outcome, obj.result)
+        return review_headline(headline, obj.result) if self.get_provisional(obj) else headline
+
+    def get_provisional(self, obj) -> bool:
+        return needs_unsure_review(obj.result, obj.unsure_justifications)
+
+    def get_open_points(self, obj) -> list[dict]:
+        return open_points(obj.result, obj.unsure_justifications)
 
     def get_four_eyes_required(self, obj) -> bool:
         return four_eyes_required(determination=obj)
 
 
+UNSURE_JUSTIFICATIONS_HELP = (
+    '{question id: text}: for each "unsure" answer the result relies on (its `open_points`), why the '
+    "stricter reading may stand. Required for every open point; recorded with the approval and in the audit trail."
+)
+
+
+def _unsure_justifications_field():
+    return serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=5000),
+        required=False,
+        default=dict,
+        help_text=UNSURE_JUSTIFICATIONS_HELP,
+    )
+
+
 class ApproveSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    unsure_justifications = _unsure_justifications_field()
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -107,6 +142,7 @@ class OverrideSerializer(serializers.Serializer):
     justification = serializers.CharField(
         allow_blank=True, max_length=5000, help_text="Required: why the outcome differs from the questionnaire's."
     )
+    unsure_justifications = _unsure_justifications_field()
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
