@@ -44,6 +44,7 @@ from governance.presentation import (
     review_headline,
 )
 from governance.rules import QUESTION_BY_ID, RULES_VERSION, derive_obligations
+from governance.rules.screens import SCREEN_BY_ID, answer_none_of, screen_states
 from governance.rules import classify as rules_classify
 from models_registry.models import AISystem
 
@@ -77,6 +78,11 @@ def classify(request, pk: int):
     notes, note_errors = (draft.answer_notes if draft else {}), {}
     if request.method == "POST":
         answers, notes = answers_from_post(request.POST), notes_from_post(request.POST)
+        screen = request.POST.get("screen_none", "")
+        if screen in SCREEN_BY_ID:  # "None of these applies": "no" to the block's unanswered heads
+            answers = answer_none_of(screen, answers)
+        if request.POST.get("from_record") == "roles" and not answers.get("roles"):
+            answers["roles"] = [system.operator_role]  # what the system's registry record says
         try:
             services.classification_draft_save(system=system, answers=answers, actor=request.user, answer_notes=notes)
             if request.POST.get("action") == "submit":
@@ -98,6 +104,8 @@ def classify(request, pk: int):
         ),
         "current": selectors.current_determination(system=system),
         "pending": selectors.pending_determination(system=system),
+        "screens": screen_states(answers),
+        "record_role": system.get_operator_role_display(),
     }
     template = "governance/_questionnaire_body.html" if request.htmx else "governance/classify.html"
     status = 422 if error and not request.htmx else 200

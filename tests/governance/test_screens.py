@@ -87,3 +87,24 @@ def test_an_unknown_block_in_the_form_changes_no_answer(client, compliance_offic
 
     assert response.status_code == 200
     assert ClassificationDraft.objects.get(system=credit_system).answers == START
+
+
+@pytest.mark.django_db
+def test_the_role_can_be_answered_from_the_system_s_registry_record_with_one_click(
+    client, compliance_officer, credit_system
+):
+    from django.urls import reverse
+
+    from governance.models import ClassificationDraft
+
+    credit_system.operator_role = "deployer"
+    credit_system.save(update_fields=["operator_role"])
+    client.force_login(compliance_officer)
+    url = reverse("governance:classify", args=[credit_system.pk])
+    no_role = {key: value for key, value in START.items() if key != "roles"}
+    page = client.post(url, no_role, HTTP_HX_REQUEST="true").content.decode()
+    assert "The system's record says: <strong>Deployer</strong>" in page
+
+    client.post(url, {**no_role, "from_record": "roles"}, HTTP_HX_REQUEST="true")
+
+    assert ClassificationDraft.objects.get(system=credit_system).answers["roles"] == ["deployer"]
