@@ -44,8 +44,8 @@ from governance.presentation import (
     review_headline,
 )
 from governance.rules import QUESTION_BY_ID, RULES_VERSION, derive_obligations
-from governance.rules.screens import SCREEN_BY_ID, answer_none_of, screen_states
 from governance.rules import classify as rules_classify
+from governance.rules.screens import SCREEN_BY_ID, answer_none_of, screen_states
 from models_registry.models import AISystem
 
 
