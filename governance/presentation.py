@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import QueryDict
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from governance.rules import QUESTION_BY_ID, QUESTIONS, SECTIONS, validate_answers, visible_questions
@@ -239,27 +239,27 @@ def short_form(question_id: str) -> str:
     return SHORT_FORMS.get(question_id) or (question.text if question else question_id)
 
 
-def _quote_html(question: Question) -> str:
-    return format_html(
-        '<details class="q-quote"><summary title="{}">“{}”</summary><span class="q-full">{}</span></details>',
-        question.text,
-        short_form(question.id),
-        question.text,
-    )
-
-
 def rationale_steps(steps: Iterable[str]) -> list[SafeString]:
-    """Rationale steps with each quoted question ("<full text>") shown by its short form, the full
-    text one click away. Steps that quote no known question (older rules, other wording) are
-    shown as stored, escaped."""
+    """Rationale steps with each quoted question ("<full text>") shown by its short form (the
+    full text on hover) and the full texts one click away, in a "Full questions" fold after the
+    step. Steps that quote no known question (older rules, other wording) are shown as stored."""
     by_text = sorted({q.text: q for q in QUESTIONS}.values(), key=lambda q: len(q.text), reverse=True)
     rendered = []
     for step in steps:
-        html = str(escape(step))
+        html, quoted_questions = str(escape(step)), []
         for question in by_text:
             quoted = str(escape(f'"{question.text}"'))
             if quoted in html:
-                html = html.replace(quoted, _quote_html(question))
+                short = format_html('<q class="q-short" title="{}">{}</q>', question.text, short_form(question.id))
+                html = html.replace(quoted, short)
+                quoted_questions.append(question)
+        if quoted_questions:
+            quoted_questions.sort(key=lambda q: html.find(f'title="{escape(q.text)}"'))
+            html += format_html(
+                ' <details class="q-fulltexts"><summary>Full question{}</summary><ul>{}</ul></details>',
+                "s" if len(quoted_questions) > 1 else "",
+                format_html_join("", "<li>{}</li>", ((q.text,) for q in quoted_questions)),
+            )
         rendered.append(mark_safe(html))  # noqa: S308  built from escaped text and format_html only
     return rendered
 

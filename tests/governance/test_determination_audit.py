@@ -192,8 +192,9 @@ def test_rationale_steps_quote_the_short_form_with_the_full_text_one_click_away(
     question = QUESTION_BY_ID["art50_1_interacts"]
     step = f'You answered "Yes" to "{question.text}" → Art. 50(1) transparency duties apply'
     (html,) = rationale_steps([step])
-    assert f'<summary title="{question.text}">“{SHORT_FORMS["art50_1_interacts"]}”</summary>' in html
-    assert f'<span class="q-full">{question.text}</span>' in html and "<details" in html
+    assert f'<q class="q-short" title="{question.text}">{SHORT_FORMS["art50_1_interacts"]}</q> → Art. 50(1)' in html
+    assert f"<summary>Full question</summary><ul><li>{question.text}</li></ul></details>" in html
+    assert html.count(question.text) == 2  # the hover title and the fold, not the step's sentence
     # A stored step that quotes no known question (older rules) is shown as it was, escaped.
     (old,) = rationale_steps(['You answered "Yes" to "<b>A question of 2025</b>"'])
     assert old == "You answered &quot;Yes&quot; to &quot;&lt;b&gt;A question of 2025&lt;/b&gt;&quot;"

@@ -50,6 +50,7 @@ SHORT_FORMS: dict[str, str] = {
     "art5_e_untargeted_scraping": "By untargeted scraping of facial images (internet, CCTV)",
     "emotion_recognition": "Infers emotions or intentions from biometric data",
     "art5_f_workplace_education": "Used at the workplace or in education",
+    "art5_f_workers_or_students": "Infers emotions of workers or students (not customers)",
     "art5_f_medical_safety": "For medical or safety reasons",
     "biometric_categorisation": "Categorises people from biometric data",
     "biometric_categorisation_ancillary": "Categorisation only an ancillary, technically necessary feature",
