@@ -60,6 +60,10 @@ RELEASES: tuple[Release, ...] = (
             "representative cite Art. 23, 24 and 22 for high-risk systems. After an Art. 25 switch a "
             "deployer keeps Art. 26, while importer, distributor and representative duties give way to the "
             "provider's.",
+            "Emotion recognition at work or school is prohibited only for the emotions of workers or pupils "
+            "(customers' emotions: Annex III point 1(c)); Annex I legislation is a multi-select (Section A "
+            "route when acts of both sections apply); branding versus an importer's contact details "
+            "(Art. 25(1)(a) / Art. 23(3)); 'Not sure' deployer type reads as a public body.",
         ),
     ),
 )

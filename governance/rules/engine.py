@@ -301,15 +301,27 @@ def _high_risk(trace: _Trace, result: dict[str, Any]) -> Outcome:
     answers = trace.answers
     annex_i = trace.holds("annex_i_high_risk")
     if annex_i:
-        act = answers.get("annex1_act")
-        section = ANNEX_I_ACTS[act][0] if act else None
+        acts = tuple(answers.get("annex1_act") or ())
+        sections = sorted({ANNEX_I_ACTS[act][0] for act in acts})
+        # A product under a Section A act and a Section B act gets the full Section A route: the
+        # Art. 2(2) limitation is read as covering products under Section B legislation only.
+        section = sections[0] if sections else None
         result["annex_i_section"] = section
-        annex = f"Annex I Section {section}" if section else "Annex I Section A"
+        result["annex_i_acts"] = acts
+        annexes = [f"Annex I Section {s}" for s in sections] or ["Annex I Section A"]
         trace.step(
             {"all": [FLAGS["annex_i_high_risk"], {"q": "annex1_act", "answered": True}]},
-            f"Art. 6(1) applies: high-risk via {annex}",
+            f"Art. 6(1) applies: high-risk via {' and '.join(annexes)}",
         )
-        trace.basis("Art. 6(1)", annex=annex)
+        for annex in annexes:
+            trace.basis("Art. 6(1)", annex=annex)
+        if sections == ["A", "B"]:
+            trace.step(
+                None,
+                "The product falls under Annex I Section A and Section B legislation: the Section A route "
+                "with the full high-risk requirements applies (the stricter reading); the Art. 2(2) "
+                "limitation covers products under Section B legislation only.",
+            )
         if section == "B":
             trace.basis("Art. 2(2)")
             trace.step(
@@ -543,6 +555,14 @@ def _roles(trace: _Trace, result: dict[str, Any], outcome: Outcome) -> None:
         trace.basis("Art. 3(8)")
     if Role.DEPLOYER.value in declared:
         result["deployer_type"] = answers.get("deployer_type")
+        if answers.get("deployer_type") == "unsure":
+            trace.unsure.setdefault("deployer_type", None)
+            trace.step(
+                {"q": "deployer_type", "eq": "unsure"},
+                "treated as a body governed by public law, the stricter reading: for an Annex III system "
+                "a fundamental rights impact assessment (Art. 27) and registration of the use (Art. 49(3)) "
+                "are listed until you confirm the kind of organisation",
+            )
     high_risk = outcome in _HIGH_RISK
     switches: list[str] = []
     triggers = [(qid, ref) for qid, ref in _ART_25_TRIGGERS if answers.get(qid) in ("yes", "unsure")]

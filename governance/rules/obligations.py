@@ -16,7 +16,9 @@ from governance.rules.schema import Determination, ObligationSpec, Outcome, Role
 
 _OUT = (Outcome.OUT_OF_SCOPE, Outcome.NOT_AI_SYSTEM)
 _HIGH_RISK = (Outcome.HIGH_RISK_ANNEX_I, Outcome.HIGH_RISK_ANNEX_III)
-_FRIA_DEPLOYER_TYPES = ("public_law_body", "private_public_service")
+# "unsure" is read as a body governed by public law, the stricter reading (rules 2026.12-1).
+_FRIA_DEPLOYER_TYPES = ("public_law_body", "private_public_service", "unsure")
+_PUBLIC_DEPLOYER_TYPES = ("public_law_body", "unsure")
 _FRIA_POINTS = ("5(b)", "5(c)")
 
 
@@ -127,7 +129,7 @@ def _high_risk(builder: _Builder, determination: Determination, held: tuple[str,
         determination.deployer_type in _FRIA_DEPLOYER_TYPES or any(point in _FRIA_POINTS for point in registrable)
     ):
         builder.add(catalogue.FRIA)
-    if registrable and determination.deployer_type == "public_law_body":
+    if registrable and determination.deployer_type in _PUBLIC_DEPLOYER_TYPES:
         builder.add(catalogue.PUBLIC_DEPLOYER_REGISTRATION)
     if registrable:
         builder.add(catalogue.EXPLANATION)

@@ -122,8 +122,20 @@ def questionnaire_as_dict() -> dict[str, Any]:
     }
 
 
+# Questions that were single-select before becoming multi-select: a stored string answer is read
+# as a one-item list, so determinations stored before the change keep their meaning.
+SINGLE_BECAME_MULTI = frozenset({"annex1_act"})  # since rules 2026.12-1
+
+
+def _upgrade(question: Question, value: Any) -> Any:
+    if question.id in SINGLE_BECAME_MULTI and isinstance(value, str):
+        return [value]
+    return value
+
+
 def _answer_error(question: Question, value: Any) -> str | None:
     """Why ``value`` is not a valid answer to ``question``, or None if it is valid."""
+    value = _upgrade(question, value)
     allowed = question.allowed_values
     if question.kind in (YES_NO_UNSURE, SINGLE):
         if not isinstance(value, str) or value not in allowed:
@@ -161,7 +173,7 @@ def _walk(answers: Mapping[str, Any]) -> tuple[list[Question], dict[str, Any], l
         if error:
             invalid.append(InvalidAnswer(question.id, value, error))
         else:
-            effective[question.id] = _normalise(value)
+            effective[question.id] = _normalise(_upgrade(question, value))
     return visible, effective, invalid
 
 
@@ -179,7 +191,7 @@ def find_contradictions(answers: Mapping[str, Any]) -> tuple[Contradiction, ...]
     """Contradictions among all supplied answers (hidden ones included: a stale answer that
     conflicts with a new one is worth a look)."""
     valid = {
-        qid: _normalise(value)
+        qid: _normalise(_upgrade(QUESTION_BY_ID[qid], value))
         for qid, value in answers.items()
         if qid in QUESTION_BY_ID and value is not None and _answer_error(QUESTION_BY_ID[qid], value) is None
     }

@@ -42,6 +42,7 @@ _SUMMARIES: dict[str, str] = {
     # Roles along the value chain
     "Art. 22": "A third-country provider of a high-risk system appoints, by written mandate, an authorised representative in the Union, which verifies the declaration, documentation and conformity assessment, keeps them for 10 years, informs and cooperates with authorities and handles or checks registration.",
     "Art. 23": "Importers verify the conformity assessment, technical documentation, CE marking, declaration and authorised representative before placing a high-risk system on the market, add their name and keep records for 10 years.",
+    "Art. 23(3)": "Importers indicate their name, registered trade name or trademark and contact address on the system, its packaging or its documentation, next to the provider's.",
     "Art. 24": "Distributors verify the CE marking, declaration and instructions before making a high-risk system available, do not supply non-conforming systems and help with corrective actions.",
     "Art. 25(1)(a)": "A distributor, importer or deployer that puts its name or trademark on a high-risk system becomes its provider.",
     "Art. 25(1)(b)": "Whoever makes a substantial modification to a high-risk system, which remains high-risk, becomes its provider.",

@@ -202,7 +202,8 @@ class Determination:
     # question was not asked (not a provider, or no general-purpose AI model involved).
     offering: str | None = None
     art_5_points: tuple[str, ...] = ()  # e.g. ("5(1)(f)",)
-    annex_i_section: str | None = None  # "A" | "B"
+    annex_i_section: str | None = None  # "A" | "B" ("A" when the product is under acts of both sections)
+    annex_i_acts: tuple[str, ...] = ()  # e.g. ("machinery", "radio_equipment")
     annex_iii_points: tuple[str, ...] = ()  # e.g. ("5(b)",)
     art_6_3_conditions: tuple[str, ...] = ()  # e.g. ("(a)",) when the derogation applies
     transparency: tuple[str, ...] = ()  # e.g. ("50(1)", "50(4)")
@@ -222,7 +223,7 @@ class Determination:
     # Operator roles whose duties end with an Art. 25 switch (importer, distributor, authorised
     # representative of this system): the provider duties replace them.
     roles_replaced: tuple[str, ...] = ()
-    deployer_type: str | None = None  # "public_law_body" | "private_public_service" | "other"
+    deployer_type: str | None = None  # "public_law_body" | "private_public_service" | "other" | "unsure"
     legal_bases: tuple[LegalBasis, ...] = ()
     rationale: tuple[str, ...] = ()
     unsure_answers: tuple[str, ...] = ()
@@ -257,6 +258,7 @@ class Determination:
             "offering": self.offering,
             "art_5_points": list(self.art_5_points),
             "annex_i_section": self.annex_i_section,
+            "annex_i_acts": list(self.annex_i_acts),
             "annex_iii_points": list(self.annex_iii_points),
             "art_6_3_condition": self.art_6_3_condition,
             "art_6_3_conditions": list(self.art_6_3_conditions),

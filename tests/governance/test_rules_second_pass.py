@@ -660,3 +660,144 @@ def test_none_of_these_roles_cannot_be_combined_with_a_role():
 
     assert [item.question_id for item in outcome.invalid_answers] == ["roles"]
     assert "roles" in outcome.missing
+
+
+# --- Defect 8: questions that can express the case ---------------------------------------------
+
+_EMOTION_AT_WORK = dict(roles=["provider", "deployer"], emotion_recognition="yes", art5_f_workplace_education="yes")
+_REFS = {"Annex III point 1(c)", "Art. 50(3)"}
+
+# name: (answers, outcome, references cited (articles or annex points), not cited, codes in, codes not in)
+WORDING_CASES = {
+    "a call centre reading its customers' emotions is high-risk under Annex III 1(c), not prohibited": (
+        dict(_EMOTION_AT_WORK, art5_f_workers_or_students="no"),
+        "high_risk_annex_iii",
+        _REFS,
+        {"Art. 5(1)(f)"},
+        {"art_26_deployer_obligations", "art_50_3_exposure_notice", "art_9_risk_management"},
+        {"art_5_prohibited_practice"},
+    ),
+    "inferring the workers' emotions is prohibited by Art. 5(1)(f)": (
+        dict(_EMOTION_AT_WORK, art5_f_workers_or_students="yes"),
+        "prohibited",
+        {"Art. 5(1)(f)"},
+        {"Annex III point 1(c)"},
+        {"art_5_prohibited_practice"},
+        {"art_9_risk_management"},
+    ),
+    "unsure whose emotions are inferred reads as the workers' (the stricter reading)": (
+        dict(_EMOTION_AT_WORK, art5_f_workers_or_students="unsure"),
+        "prohibited",
+        {"Art. 5(1)(f)"},
+        set(),
+        {"art_5_prohibited_practice"},
+        set(),
+    ),
+    "reading pupils' emotions for medical or safety reasons is high-risk, not prohibited": (
+        dict(_EMOTION_AT_WORK, art5_f_workers_or_students="yes", art5_f_medical_safety="yes"),
+        "high_risk_annex_iii",
+        {"Annex III point 1(c)"},
+        {"Art. 5(1)(f)"},
+        {"art_9_risk_management"},
+        {"art_5_prohibited_practice"},
+    ),
+    "a product under a Section A and a Section B act gets the full Section A route": (
+        dict(annex1_covered="yes", annex1_act=["machinery", "agricultural_vehicles"], annex1_third_party="yes"),
+        "high_risk_annex_i",
+        {"Annex I Section A", "Annex I Section B"},
+        {"Art. 2(2)"},
+        {"art_9_risk_management", "art_43_conformity_assessment"},
+        {"art_2_2_sectoral_requirements"},
+    ),
+    "a product under two Section A acts is high-risk under Section A": (
+        dict(annex1_covered="yes", annex1_act=["machinery", "radio_equipment"], annex1_third_party="yes"),
+        "high_risk_annex_i",
+        {"Annex I Section A"},
+        {"Annex I Section B", "Art. 2(2)"},
+        {"art_9_risk_management"},
+        set(),
+    ),
+    "a product under Section B acts only keeps the Art. 2(2) sectoral route": (
+        dict(annex1_covered="yes", annex1_act=["agricultural_vehicles", "rail"], annex1_third_party="yes"),
+        "high_risk_annex_i",
+        {"Annex I Section B", "Art. 2(2)"},
+        {"Annex I Section A"},
+        {"art_2_2_sectoral_requirements"},
+        {"art_9_risk_management"},
+    ),
+    "an importer adding only its contact details next to the provider's name stays an importer": (
+        dict(roles=["importer"], art25_own_name="no", **_HR),
+        "high_risk_annex_iii",
+        {"Art. 23"},
+        {"Art. 25(1)(a)"},
+        {"art_23_importer_obligations"},
+        {"art_9_risk_management"},
+    ),
+    "a deployer not sure whether it is a public body owes the FRIA and the registration of its use": (
+        dict(roles=["deployer"], deployer_type="unsure", **_HR),
+        "high_risk_annex_iii",
+        {"Art. 6(2)"},
+        set(),
+        {"art_27_fundamental_rights_impact_assessment", "art_49_3_deployer_registration"},
+        set(),
+    ),
+    "a private company deploying HR screening owes neither": (
+        dict(roles=["deployer"], deployer_type="other", **_HR),
+        "high_risk_annex_iii",
+        {"Art. 6(2)"},
+        set(),
+        {"art_26_deployer_obligations"},
+        {"art_27_fundamental_rights_impact_assessment", "art_49_3_deployer_registration"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, cited, not_cited, codes, not_codes", WORDING_CASES.values(), ids=WORDING_CASES.keys()
+)
+def test_the_questions_can_express_each_case(answers, outcome, cited, not_cited, codes, not_codes):
+    determination = classify_complete(**answers)
+    references = {basis.article for basis in determination.legal_bases}
+    references |= {basis.annex for basis in determination.legal_bases if basis.annex}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == outcome
+    assert cited <= references
+    assert not (not_cited & references)
+    assert codes <= obligations
+    assert not (not_codes & obligations)
+
+
+def test_an_unsure_deployer_type_is_listed_among_the_unsure_answers_with_a_rationale_step():
+    determination = classify_complete(roles=["deployer"], deployer_type="unsure", **_HR)
+
+    assert "deployer_type" in determination.unsure_answers
+    assert any("treated as a body governed by public law" in step for step in determination.rationale)
+
+
+def test_a_stored_single_annex_i_act_still_reads_as_that_act():
+    from governance.rules import validate_answers
+    from tests.governance.rules.helpers import complete
+
+    answers = complete(annex1_covered="yes", annex1_act="medical_devices", annex1_third_party="yes")
+    determination = classify_complete(**answers)
+
+    assert not validate_answers(answers).invalid_answers
+    assert determination.annex_i_acts == ("medical_devices",)
+    assert determination.outcome == "high_risk_annex_i"
+
+
+def test_the_own_name_question_tells_the_importer_s_contact_details_from_branding():
+    from governance.rules import QUESTION_BY_ID
+
+    question = QUESTION_BY_ID["art25_own_name"]
+
+    assert {"Art. 25(1)(a)", "Art. 23(3)"} <= {reference.ref for reference in question.references}
+    assert "contact details" in question.text
+    assert "does not make it the provider" in question.help
+
+
+def test_the_customers_emotions_carve_out_is_explained():
+    determination = classify_complete(**_EMOTION_AT_WORK, art5_f_workers_or_students="no")
+
+    assert any("not of workers or students" in step for step in determination.rationale)

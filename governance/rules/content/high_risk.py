@@ -52,10 +52,12 @@ ANNEX_I_QUESTIONS = (
     choice(
         "annex1_act",
         ANNEX_I,
-        "Which Annex I legislation covers the product?",
+        "Which Annex I legislation covers the product? Select all that apply.",
         refs_=("Annex I Section A", "Annex I Section B"),
         options=tuple((code, label) for code, (_, label) in ANNEX_I_ACTS.items()),
+        multi=True,
         visible_if=all_(_R, y("annex1_covered")),
+        help="A product can fall under more than one act, for example a machine that is also radio equipment.",
     ),
     yn(
         "annex1_third_party",
@@ -77,7 +79,7 @@ ANNEX_I_QUESTIONS = (
             _R,
             y("annex1_covered"),
             y("annex1_third_party"),
-            {"q": "annex1_act", "in": list(SECTION_A_ACTS)},
+            any_(*(has("annex1_act", act) for act in SECTION_A_ACTS)),
             not_(has("roles", "provider")),
         ),
     ),

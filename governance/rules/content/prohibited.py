@@ -160,12 +160,24 @@ PROHIBITED_QUESTIONS = (
         visible_if=all_(_S, y("emotion_recognition")),
     ),
     yn(
+        "art5_f_workers_or_students",
+        PROHIBITED,
+        "Whose emotions does it infer there: those of the workers (including job candidates) or of "
+        "the pupils and students, rather than of customers, patients, visitors or travellers?",
+        refs_=("Art. 5(1)(f)", "Annex III point 1(c)"),
+        unsure_means="yes",
+        visible_if=all_(_S, y("emotion_recognition"), y("art5_f_workplace_education")),
+        help="Answer Yes if it infers the emotions of workers or of pupils and students, even if "
+        "others too. A call-centre or shop system that reads only customers' emotions is not "
+        "prohibited by Art. 5(1)(f); it is high-risk under Annex III point 1(c).",
+    ),
+    yn(
         "art5_f_medical_safety",
         PROHIBITED,
         "Is it intended to be put in place or on the market for medical or safety reasons?",
         refs_=("Art. 5(1)(f)",),
         unsure_means="no",
-        visible_if=all_(_S, y("emotion_recognition"), y("art5_f_workplace_education")),
+        visible_if=all_(_S, y("emotion_recognition"), y("art5_f_workplace_education"), y("art5_f_workers_or_students")),
     ),
     # (g) sensitive biometric categorisation
     yn(

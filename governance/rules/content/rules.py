@@ -108,6 +108,7 @@ FLAGS: dict[str, Condition] = {
     "art5_f": all_(
         y("emotion_recognition"),
         y("art5_f_workplace_education"),
+        y("art5_f_workers_or_students"),
         not_(yes("art5_f_medical_safety")),
     ),
     "art5_g": all_(
@@ -212,8 +213,19 @@ CARVE_OUTS: tuple[CarveOut, ...] = (
         "the system supports a human assessment based on objective, verifiable facts, so the Art. 5(1)(d) prohibition does not apply",
     ),
     CarveOut(
+        "art5_f_not_workers_or_students",
+        all_(y("emotion_recognition"), y("art5_f_workplace_education"), no("art5_f_workers_or_students")),
+        "Art. 5(1)(f)",
+        "the system infers the emotions of customers, patients, visitors or travellers, not of workers or students, so Art. 5(1)(f) does not apply; it is high-risk under Annex III point 1(c)",
+    ),
+    CarveOut(
         "art5_f_medical_safety",
-        all_(y("emotion_recognition"), y("art5_f_workplace_education"), yes("art5_f_medical_safety")),
+        all_(
+            y("emotion_recognition"),
+            y("art5_f_workplace_education"),
+            y("art5_f_workers_or_students"),
+            yes("art5_f_medical_safety"),
+        ),
         "Art. 5(1)(f)",
         "emotion recognition at work or in education for medical or safety reasons is not prohibited; it remains high-risk under Annex III point 1(c)",
     ),

@@ -198,16 +198,26 @@ ROLE_QUESTIONS = (
             ("public_law_body", "A body governed by public law (public authority or agency)"),
             ("private_public_service", "A private entity providing public services"),
             ("other", "Another private organisation"),
+            ("unsure", "Not sure"),
         ),
         visible_if=all_(flag("screening"), has("roles", "deployer")),
+        help="Public bodies include ministries, agencies, municipalities, public schools and hospitals. "
+        "A private entity provides public services when it does so on behalf of the State, for example "
+        "in education, healthcare, social services, housing or the administration of justice. If not "
+        "sure, the stricter reading applies: a body governed by public law (FRIA under Art. 27 and "
+        "registration of the use under Art. 49(3)) until you confirm.",
     ),
     yn(
         "art25_own_name",
         ROLES,
-        "Do you put your own name or trademark on the system?",
-        refs_=("Art. 25(1)(a)",),
+        "Do you market the system under your own name or trademark (as its brand, not only your "
+        "contact details next to the provider's name)?",
+        refs_=("Art. 25(1)(a)", "Art. 23(3)"),
         unsure_means="yes",
         visible_if=_NOT_ALREADY_PROVIDER,
+        help="An importer must add its own name and contact address next to the provider's, on the "
+        "system or its packaging or documentation (Art. 23(3)): that alone does not make it the "
+        "provider. Placing the system on the market under your own name or brand does (Art. 25(1)(a)).",
     ),
     yn(
         "art25_substantial_modification",

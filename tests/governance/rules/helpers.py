@@ -22,10 +22,13 @@ _DEFAULTS: dict[str, Any] = {
     "eu_nexus": "yes",
     "roles": ["provider"],
     "deployer_type": "other",
-    "annex1_act": "machinery",
+    "annex1_act": ["machinery"],
     "annex3_areas": ["none"],
     "art6_3_conditions": ["none"],
     "rbi_objective": "none",
+    # Asked since rules 2026.12-1: an emotion-recognition case at work or school meant workers or
+    # pupils before, so a test that does not say otherwise keeps that meaning.
+    "art5_f_workers_or_students": "yes",
 }
 
 
