@@ -15,7 +15,15 @@ from django.http import QueryDict
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from governance.rules import QUESTION_BY_ID, QUESTIONS, SECTIONS, validate_answers, visible_questions
+from governance.rules import (
+    QUESTION_BY_ID,
+    QUESTIONS,
+    RULES_VERSION,
+    SECTIONS,
+    classify,
+    validate_answers,
+    visible_questions,
+)
 from governance.rules.conditions import Condition, evaluate, referenced_questions
 from governance.rules.content.rules import ART_5_POINTS, CARVE_OUTS, FLAGS, art_5_flag
 from governance.rules.content.short_forms import ART_5_SHORT_NAMES, SHORT_FORMS
@@ -415,15 +423,6 @@ _GENERIC_EFFECT = (
 )
 
 
-def _short_forms() -> Mapping[str, str]:
-    # The rules module's short forms of the questions, where this version of it has them.
-    try:
-        from governance.rules.content.short_forms import SHORT_FORMS
-    except ImportError:  # pragma: no cover - rules versions before the short forms
-        return {}
-    return SHORT_FORMS
-
-
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -435,7 +434,7 @@ def _shorten(text: str, limit: int) -> str:
 def _effects(question: Question, rationale: list[str]) -> list[str]:
     """What the stricter reading changed: the conclusion of each rationale step that quotes the
     question as answered "unsure" (the rules write `"<question>" (treated as "…", the stricter reading)`)."""
-    quoted = [f'"{form}" (treated as' for form in (question.text, _short_forms().get(question.id, "")) if form]
+    quoted = [f'"{form}" (treated as' for form in (question.text, SHORT_FORMS.get(question.id, "")) if form]
     effects = []
     for step in rationale:
         if any(marker in step for marker in quoted):
@@ -446,10 +445,41 @@ def _effects(question: Question, rationale: list[str]) -> list[str]:
     return effects
 
 
-def open_points(result: Mapping[str, Any], justifications: Mapping[str, str] | None = None) -> list[dict]:
+def _basis_refs(result: Mapping[str, Any]) -> list[str]:
+    return [basis.get("annex") or basis.get("article") or "" for basis in result.get("legal_bases", [])]
+
+
+def _other_reading(question: Question, answers: Mapping[str, Any] | None, result: Mapping[str, Any]) -> str:
+    """What the result would be with this one answer given the other way (the same rules on the
+    same answers otherwise), and the legal bases only the stricter reading cites. Empty when the
+    answers are not given, the result is another rules version's, or nothing differs."""
+    if not answers or question.unsure_means not in ("yes", "no") or result.get("rules_version") != RULES_VERSION:
+        return ""
+    other = "no" if question.unsure_means == "yes" else "yes"
+    alternative = classify({**answers, question.id: other}).to_dict()
+    parts = []
+    lenient = outcome_headline(alternative["outcome"], alternative)
+    if lenient != outcome_headline(str(result.get("outcome", "")), result):
+        opened = len(alternative.get("missing", [])) - len(result.get("missing", []))
+        then = f", pending the {opened} further question(s) that answer opens" if opened > 0 else ""
+        parts.append(f'answered "{question.label_for(other)}", the result would be: {lenient}{then}')
+    cited_by_both = set(_basis_refs(alternative))
+    only_stricter = [ref for ref in _basis_refs(result) if ref and ref not in cited_by_both]
+    if only_stricter:
+        parts.append(f"only the stricter reading cites {', '.join(only_stricter)}")
+    line = "; ".join(parts)
+    return line[:1].upper() + line[1:]
+
+
+def open_points(
+    result: Mapping[str, Any],
+    justifications: Mapping[str, str] | None = None,
+    answers: Mapping[str, Any] | None = None,
+) -> list[dict]:
     """One open point per "unsure" answer the result relied on: the question (short and full
     text), the stricter reading assumed (the rules' `unsure_means`), what that reading changed
-    (the rationale steps that quote it, or a generic line) and the approver's justification, if any."""
+    (the rationale steps that quote it, or a generic line; with the ``answers``, also what the
+    other answer would give) and the approver's justification, if any."""
     justifications = justifications or {}
     rationale = [str(step) for step in result.get("rationale", [])]
     points = []
@@ -463,11 +493,12 @@ def open_points(result: Mapping[str, Any], justifications: Mapping[str, str] | N
                     "question_full": qid,
                     "assumed": "the stricter reading",
                     "effects": [_GENERIC_EFFECT],
+                    "other_reading": "",
                     "justification": justifications.get(qid, ""),
                 }
             )
             continue
-        short = _short_forms().get(qid) or _shorten(question.text, OPEN_POINT_QUESTION_CHARS)
+        short = SHORT_FORMS.get(qid) or _shorten(question.text, OPEN_POINT_QUESTION_CHARS)
         assumed = f'"{question.label_for(question.unsure_means)}"' if question.unsure_means else "the stricter reading"
         points.append(
             {
@@ -476,6 +507,7 @@ def open_points(result: Mapping[str, Any], justifications: Mapping[str, str] | N
                 "question_full": question.text,
                 "assumed": assumed,
                 "effects": _effects(question, rationale) or [_GENERIC_EFFECT],
+                "other_reading": _other_reading(question, answers, result),
                 "justification": justifications.get(qid, ""),
             }
         )

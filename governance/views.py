@@ -146,7 +146,7 @@ def _determination_page(request, pk: int, *, approve_form=None, override_form=No
         selectors.determination_list(user=request.user), request.user, "classification.view", pk=pk
     )
     result = determination.result
-    points = open_points(result, determination.unsure_justifications)
+    points = open_points(result, determination.unsure_justifications, determination.answers)
     provisional = needs_unsure_review(result, determination.unsure_justifications)
     context = {
         "d": determination,

@@ -60,7 +60,8 @@ class DeterminationSerializer(serializers.ModelSerializer):
     )
     open_points = serializers.SerializerMethodField(
         help_text='One per "unsure" answer relied on: {"id", "question", "question_full", "assumed" (the '
-        'stricter reading), "effects" (what that reading changed), "justification" (the approver\'s, or "")}.'
+        'stricter reading), "effects" (what that reading changed), "other_reading" (what the other answer '
+        'would give; the legal bases only the stricter reading cites), "justification" (the approver\'s, or "")}.'
     )
 
     class Meta:
@@ -110,7 +111,7 @@ class DeterminationSerializer(serializers.ModelSerializer):
         return needs_unsure_review(obj.result, obj.unsure_justifications)
 
     def get_open_points(self, obj) -> list[dict]:
-        return open_points(obj.result, obj.unsure_justifications)
+        return open_points(obj.result, obj.unsure_justifications, obj.answers)
 
     def get_four_eyes_required(self, obj) -> bool:
         return four_eyes_required(determination=obj)

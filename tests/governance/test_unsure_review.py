@@ -84,11 +84,20 @@ def test_an_unsure_art_25_answer_says_that_it_made_the_deployer_the_provider():
     assert any("Art. 25(1)(a)" in effect and "provider" in effect for effect in points["art25_own_name"]["effects"])
 
 
-def test_an_unsure_designation_is_an_open_point_of_a_systemic_risk_result():
+def test_an_unsure_designation_says_that_only_the_stricter_reading_cites_art_51_1_b_as_if_designated():
     result = classify(DESIGNATION_UNSURE).to_dict()
-    (point,) = open_points(result)
-    assert point["id"] == "gpai_designated" and point["effects"]
+    (point,) = open_points(result, answers=DESIGNATION_UNSURE)
+    assert point["id"] == "gpai_designated"
     assert any("systemic risk" in effect for effect in point["effects"])
+    assert "only the stricter reading cites" in point["other_reading"] and "Art. 51(1)(b)" in point["other_reading"]
+    assert 'Answered "No", the result would be: General-purpose AI model (Art. 53)' in point["other_reading"]
+
+
+def test_an_unsure_art_5_follow_up_says_the_other_answer_would_not_be_prohibited():
+    result = classify(SOCIAL_SCORING_UNSURE).to_dict()
+    (point,) = open_points(result, answers=SOCIAL_SCORING_UNSURE)
+    assert point["other_reading"].startswith('Answered "No", the result would be: ')
+    assert "Prohibited" not in point["other_reading"] and "cites Art. 5(1)(c)" in point["other_reading"]
 
 
 def test_a_result_without_unsure_answers_has_no_open_points_and_is_no_review_case():
@@ -217,7 +226,7 @@ def test_the_result_page_reads_needs_review_provisional_with_the_open_points_ins
     html = page.content.decode()
     headline = html.split('data-testid="headline">', 1)[1].split("</p>", 1)[0]
     assert headline.startswith("Needs review (provisional)") and "would be" in headline
-    assert 'data-testid="open-point-art5_c_unrelated_context"' in html
+    assert 'data-testid="open-point-art5_c_unrelated_context"' in html and 'data-testid="other-reading"' in html
     assert 'data-testid="unsure-justification-art5_c_unrelated_context"' in html  # one textarea per open point
 
 
