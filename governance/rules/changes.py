@@ -64,6 +64,8 @@ RELEASES: tuple[Release, ...] = (
             "(customers' emotions: Annex III point 1(c)); Annex I legislation is a multi-select (Section A "
             "route when acts of both sections apply); branding versus an importer's contact details "
             "(Art. 25(1)(a) / Art. 23(3)); 'Not sure' deployer type reads as a public body.",
+            "The real-time face-search exception asks national law (Art. 5(5)), prior authorisation "
+            "(Art. 5(3)) and FRIA with registration (Art. 5(2)) as three questions instead of one.",
         ),
     ),
 )

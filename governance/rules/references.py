@@ -62,6 +62,7 @@ _SUMMARIES: dict[str, str] = {
     "Art. 5(1)(h)(iii)": "Exception objective: locating or identifying a suspect of an Annex II offence punishable by at least four years of custody.",
     "Art. 5(2)": "Exception use only to confirm the identity of the targeted person, under national law, after a fundamental rights impact assessment and registration.",
     "Art. 5(4)": "Each use of real-time remote biometric identification in publicly accessible spaces for law enforcement is notified to the market surveillance authority and the national data protection authority, without sensitive operational data.",
+    "Art. 5(5)": "The Art. 5(1)(h) exceptions can be used only where a Member State's national law provides for them, with detailed rules; Member States may allow none of them.",
     "Art. 26(10)": "Post-remote biometric identification in a targeted criminal search needs authorisation by a judicial or binding administrative authority ex ante or within 48 hours; each use is documented in the police file and reported annually to the market surveillance and data protection authorities.",
     "Art. 5(3)": "Each exception use needs prior authorisation by a judicial or independent administrative authority; in urgency it must be requested within 24 hours.",
     # High-risk classification

@@ -801,3 +801,57 @@ def test_the_customers_emotions_carve_out_is_explained():
     determination = classify_complete(**_EMOTION_AT_WORK, art5_f_workers_or_students="no")
 
     assert any("not of workers or students" in step for step in determination.rationale)
+
+
+# The face-search exception: one question per condition instead of one bundled question.
+_LAWFUL = dict(
+    _REAL_TIME,
+    rbi_objective="victims_missing_persons",
+    rbi_national_law="yes",
+    rbi_authorised="yes",
+    rbi_fria_registration="yes",
+)
+
+# name: (answers, outcome, legal bases cited, not cited)
+RBI_CONDITION_CASES = {
+    "with national law, authorisation, FRIA and registration the search is lawful under Art. 5(1)(h)(i)": (
+        dict(_LAWFUL),
+        "high_risk_annex_iii",
+        {"Art. 5(1)(h)(i)", "Art. 5(2)", "Art. 5(3)", "Art. 5(4)"},
+        {"Art. 5(1)(h)"},
+    ),
+    "without national law providing for it the search is prohibited (Art. 5(5))": (
+        dict(_LAWFUL, rbi_national_law="no"),
+        "prohibited",
+        {"Art. 5(1)(h)"},
+        {"Art. 5(1)(h)(i)", "Art. 5(4)"},
+    ),
+    "unsure whether national law provides for it reads as not provided": (
+        dict(_LAWFUL, rbi_national_law="unsure"),
+        "prohibited",
+        {"Art. 5(1)(h)"},
+        {"Art. 5(1)(h)(i)"},
+    ),
+    "without prior authorisation the search is prohibited (Art. 5(3))": (
+        dict(_LAWFUL, rbi_authorised="no"),
+        "prohibited",
+        {"Art. 5(1)(h)"},
+        {"Art. 5(1)(h)(i)"},
+    ),
+    "without the FRIA and registration the search is prohibited (Art. 5(2))": (
+        dict(_LAWFUL, rbi_fria_registration="no"),
+        "prohibited",
+        {"Art. 5(1)(h)"},
+        {"Art. 5(1)(h)(i)"},
+    ),
+}
+
+
+@pytest.mark.parametrize("answers, outcome, cited, not_cited", RBI_CONDITION_CASES.values(), ids=RBI_CONDITION_CASES)
+def test_each_condition_of_the_face_search_exception_is_asked_on_its_own(answers, outcome, cited, not_cited):
+    determination = classify_complete(**answers)
+    articles = {basis.article for basis in determination.legal_bases}
+
+    assert determination.outcome == outcome
+    assert cited <= articles
+    assert not (not_cited & articles)

@@ -13,6 +13,16 @@ PROHIBITED = "prohibited"
 
 _S = flag("system_screening")  # not asked of a provider placing only a GPAI model
 
+_RBI_EXCEPTION_ASKED = all_(
+    _S,
+    flag("rbi_system"),
+    y("rbi_real_time"),
+    y("rbi_public_space"),
+    y("rbi_law_enforcement"),
+    not_(is_("rbi_objective", "none")),
+    {"q": "rbi_objective", "answered": True},
+)
+
 PROHIBITED_QUESTIONS = (
     # (a) manipulation
     yn(
@@ -297,22 +307,34 @@ PROHIBITED_QUESTIONS = (
         ),
         visible_if=all_(_S, flag("rbi_system"), y("rbi_real_time"), y("rbi_public_space"), y("rbi_law_enforcement")),
     ),
+    # The conditions of the exception, one per question (Art. 5(5), 5(3), 5(2)); each must be met.
+    yn(
+        "rbi_national_law",
+        PROHIBITED,
+        "Does the law of your Member State provide for this use of real-time remote biometric "
+        "identification, with the detailed rules Art. 5(5) requires?",
+        refs_=("Art. 5(5)",),
+        unsure_means="no",
+        visible_if=_RBI_EXCEPTION_ASKED,
+        help="Member States may allow none of the exceptions, or only some.",
+    ),
     yn(
         "rbi_authorised",
         PROHIBITED,
-        "Is each use provided for by national law and authorised in advance by a judicial or "
-        "independent administrative authority (or, in urgency, requested within 24 hours), after "
-        "a fundamental rights impact assessment and registration?",
-        refs_=("Art. 5(2)", "Art. 5(3)"),
+        "Is each use authorised in advance by a judicial authority or an independent administrative "
+        "authority whose decision is binding (or, in duly justified urgency, requested within 24 hours)?",
+        refs_=("Art. 5(3)",),
         unsure_means="no",
-        visible_if=all_(
-            _S,
-            flag("rbi_system"),
-            y("rbi_real_time"),
-            y("rbi_public_space"),
-            y("rbi_law_enforcement"),
-            not_(is_("rbi_objective", "none")),
-            {"q": "rbi_objective", "answered": True},
-        ),
+        visible_if=_RBI_EXCEPTION_ASKED,
+    ),
+    yn(
+        "rbi_fria_registration",
+        PROHIBITED,
+        "Has the law-enforcement authority completed a fundamental rights impact assessment and "
+        "registered the system in the EU database (or, in duly justified urgency, will it register "
+        "without undue delay)?",
+        refs_=("Art. 5(2)", "Art. 27"),
+        unsure_means="no",
+        visible_if=_RBI_EXCEPTION_ASKED,
     ),
 )

@@ -63,7 +63,9 @@ SHORT_FORMS: dict[str, str] = {
     "rbi_public_space": "Used in publicly accessible spaces",
     "rbi_law_enforcement": "Used for law enforcement",
     "rbi_objective": "Objective the use is strictly necessary for",
-    "rbi_authorised": "Each use provided by law and authorised in advance",
+    "rbi_national_law": "National law provides for this use (Art. 5(5))",
+    "rbi_authorised": "Each use authorised in advance (or within 24 hours)",
+    "rbi_fria_registration": "FRIA completed and system registered",
     # Annex I products (Art. 6(1))
     "annex1_covered": "Product or safety component under Annex I legislation",
     "annex1_act": "Annex I legislation covering the product",

@@ -29,6 +29,10 @@ _DEFAULTS: dict[str, Any] = {
     # Asked since rules 2026.12-1: an emotion-recognition case at work or school meant workers or
     # pupils before, so a test that does not say otherwise keeps that meaning.
     "art5_f_workers_or_students": "yes",
+    # Until rules 2026.12-1 rbi_authorised bundled national law, authorisation, FRIA and registration;
+    # the split-out conditions default to met, so rbi_authorised alone keeps deciding old cases.
+    "rbi_national_law": "yes",
+    "rbi_fria_registration": "yes",
 }
 
 
