@@ -102,15 +102,27 @@ def submission_report_context(*, submission: Submission) -> dict:
 
 def _classification(determination) -> dict:
     from governance.choices import OutcomeChoice
-    from governance.presentation import outcome_headline, overlay_lines
+    from governance.presentation import (
+        needs_unsure_review,
+        open_points,
+        outcome_headline,
+        overlay_lines,
+        review_headline,
+    )
     from models_registry.choices import RiskTier
 
     result = determination.result or {}
     outcome = determination.effective_outcome
+    # "Unsure" answers read the stricter way: the approver's justification of each, or, without
+    # one (an approval from before the rule), the result is still provisional (issue #14 defect 7).
+    provisional = needs_unsure_review(result, determination.unsure_justifications)
+    headline = outcome_headline(outcome, result)
     return {
         "determination": determination,
         "outcome_label": OutcomeChoice(outcome).label if outcome in OutcomeChoice.values else outcome,
-        "headline": outcome_headline(outcome, result),
+        "headline": review_headline(headline, result) if provisional else headline,
+        "provisional": provisional,
+        "open_points": open_points(result, determination.unsure_justifications),
         "overlays": overlay_lines(result),
         "tier_label": dict(RiskTier.choices).get(determination.effective_risk_tier, determination.effective_risk_tier),
         "legal_bases": result.get("legal_bases", []),

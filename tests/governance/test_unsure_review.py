@@ -321,3 +321,36 @@ def test_the_api_approves_and_overrides_with_a_justification_per_unsure_answer(
     assert client.post(url, override, format="json").status_code == 400
     response = client.post(url, {**override, "unsure_justifications": justify_all(second)}, format="json")
     assert response.status_code == 200 and response.json()["override_outcome"] == "minimal_risk"
+
+
+# --- the certification report --------------------------------------------------------------------------
+
+
+def test_the_certification_report_lists_each_unsure_answer_with_the_approvers_justification(
+    credit_system, ml_engineer, compliance_officer
+):
+    from audits.reports.report import _classification
+
+    determination = submit(credit_system, ml_engineer, SOCIAL_SCORING_UNSURE)
+    approved = services.determination_approve(
+        determination=determination, actor=compliance_officer, unsure_justifications=justify_all(determination)
+    )
+    classification = _classification(approved)
+    assert classification["provisional"] is False and not classification["headline"].startswith("Needs review")
+    assert [point["justification"] for point in classification["open_points"]] == [REASON]
+
+
+def test_an_approval_from_before_the_rule_without_justifications_still_reports_a_provisional_result(
+    credit_system, ml_engineer, compliance_officer
+):
+    from audits.reports.report import _classification
+    from governance.models import Determination
+
+    determination = submit(credit_system, ml_engineer, SOCIAL_SCORING_UNSURE)
+    services.determination_approve(
+        determination=determination, actor=compliance_officer, unsure_justifications=justify_all(determination)
+    )
+    Determination.objects.filter(pk=determination.pk).update(unsure_justifications={})  # as approved before 2026-12
+    determination.refresh_from_db()
+    classification = _classification(determination)
+    assert classification["provisional"] is True and classification["headline"].startswith("Needs review (provisional)")
