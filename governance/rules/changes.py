@@ -66,6 +66,8 @@ RELEASES: tuple[Release, ...] = (
             "(Art. 25(1)(a) / Art. 23(3)); 'Not sure' deployer type reads as a public body.",
             "The real-time face-search exception asks national law (Art. 5(5)), prior authorisation "
             "(Art. 5(3)) and FRIA with registration (Art. 5(2)) as three questions instead of one.",
+            "A lawful evaluation for one specific purpose is not social scoring (recital 31); a system that "
+            "performs the Annex III task itself cannot rely on the Art. 6(3) derogation.",
         ),
     ),
 )

@@ -370,6 +370,13 @@ def _art_6_3(trace: _Trace, result: dict[str, Any]) -> Outcome:
             "a system that profiles natural persons is always high-risk (Art. 6(3), last subparagraph)",
         )
         trace.basis("Art. 6(3)")
+    elif answers.get("art6_3_performs_assessment") in ("yes", "unsure"):
+        trace.step(
+            {"q": "art6_3_performs_assessment", "in": ["yes", "unsure"]},
+            "the system performs the listed task itself or materially influences the decision, so the "
+            "Art. 6(3) derogation is not available and the system remains high-risk",
+        )
+        trace.basis("Art. 6(3)")
     elif "art6_3_profiling" in answers:
         trace.step(
             {

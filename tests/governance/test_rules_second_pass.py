@@ -855,3 +855,112 @@ def test_each_condition_of_the_face_search_exception_is_asked_on_its_own(answers
     assert determination.outcome == outcome
     assert cited <= articles
     assert not (not_cited & articles)
+
+
+# Lawful purpose-specific evaluation (recital 31) and "performs the Annex III task" (Art. 6(3)).
+_SCORING = dict(art5_c_social_scoring="yes")
+_CREDIT = dict(annex3_areas=["essential_services"], annex3_5b_creditworthiness="yes")
+_SORTING = dict(annex3_areas=["employment"], annex3_4a_recruitment="yes", art6_3_profiling="no")
+
+# name: (answers, outcome, references cited, not cited, codes in, codes not in)
+EVALUATION_CASES = {
+    "lawful credit scoring over time is not social scoring (recital 31) but high-risk under 5(b)": (
+        dict(
+            _SCORING,
+            art5_c_unrelated_context="no",
+            art5_c_disproportionate="unsure",
+            art5_c_lawful_specific_purpose="yes",
+            art6_3_profiling="yes",
+            **_CREDIT,
+        ),
+        "high_risk_annex_iii",
+        {"Annex III point 5(b)"},
+        {"Art. 5(1)(c)"},
+        {"art_9_risk_management"},
+        {"art_5_prohibited_practice"},
+    ),
+    "a score used against people in unrelated contexts stays prohibited social scoring": (
+        dict(_SCORING, art5_c_unrelated_context="yes"),
+        "prohibited",
+        {"Art. 5(1)(c)"},
+        set(),
+        {"art_5_prohibited_practice"},
+        set(),
+    ),
+    "disproportionate treatment by an evaluation not known to be lawful and purpose-specific is prohibited": (
+        dict(_SCORING, art5_c_disproportionate="yes", art5_c_lawful_specific_purpose="unsure"),
+        "prohibited",
+        {"Art. 5(1)(c)"},
+        set(),
+        {"art_5_prohibited_practice"},
+        set(),
+    ),
+    "a CV ranker performs the Annex III task itself: no Art. 6(3) derogation": (
+        dict(_SORTING, art6_3_performs_assessment="yes"),
+        "high_risk_annex_iii",
+        {"Annex III point 4(a)", "Art. 6(3)"},
+        {"Art. 6(3)(a)", "Art. 6(4)"},
+        {"art_9_risk_management"},
+        {"art_6_4_assessment_documentation"},
+    ),
+    "a tool that only structures applications for the recruiter may rely on Art. 6(3)(a)": (
+        dict(
+            _SORTING,
+            art6_3_performs_assessment="no",
+            art6_3_conditions=["a"],
+            art6_3_no_significant_risk="yes",
+        ),
+        "not_high_risk_art_6_3",
+        {"Art. 6(3)(a)", "Art. 6(4)", "Art. 49(2)"},
+        set(),
+        {"art_6_4_assessment_documentation", "art_49_2_registration"},
+        {"art_9_risk_management"},
+    ),
+    "unsure whether it performs the task reads as performing it": (
+        dict(_SORTING, art6_3_performs_assessment="unsure"),
+        "high_risk_annex_iii",
+        {"Art. 6(3)"},
+        {"Art. 6(4)"},
+        {"art_9_risk_management"},
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, outcome, cited, not_cited, codes, not_codes", EVALUATION_CASES.values(), ids=EVALUATION_CASES.keys()
+)
+def test_lawful_evaluation_and_performing_the_listed_task_are_expressed(
+    answers, outcome, cited, not_cited, codes, not_codes
+):
+    determination = classify_complete(**answers)
+    references = {basis.article for basis in determination.legal_bases}
+    references |= {basis.annex for basis in determination.legal_bases if basis.annex}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert determination.outcome == outcome
+    assert cited <= references
+    assert not (not_cited & references)
+    assert codes <= obligations
+    assert not (not_codes & obligations)
+
+
+def test_the_art_6_3_conditions_are_not_asked_of_a_system_that_performs_the_task():
+    from governance.rules import visible_questions
+    from tests.governance.rules.helpers import complete
+
+    asked = {q.id for q in visible_questions(complete(**_SORTING, art6_3_performs_assessment="yes"))}
+
+    assert "art6_3_conditions" not in asked and "art6_3_no_significant_risk" not in asked
+
+
+def test_the_lawful_purpose_question_is_asked_only_where_it_decides():
+    from governance.rules import visible_questions
+    from tests.governance.rules.helpers import complete
+
+    def asked(**answers):
+        return "art5_c_lawful_specific_purpose" in {q.id for q in visible_questions(complete(**_SCORING, **answers))}
+
+    assert asked(art5_c_unrelated_context="no", art5_c_disproportionate="yes")
+    assert not asked(art5_c_unrelated_context="yes", art5_c_disproportionate="yes")
+    assert not asked(art5_c_unrelated_context="no", art5_c_disproportionate="no")

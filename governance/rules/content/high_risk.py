@@ -341,6 +341,18 @@ ART_6_3_QUESTIONS = (
         visible_if=_ART_6_3,
         help="A system that profiles natural persons is always high-risk.",
     ),
+    yn(
+        "art6_3_performs_assessment",
+        ART_6_3,
+        "Does the system itself carry out the listed assessment or decision, or materially influence "
+        "its outcome (for example it ranks candidates or sets the credit score), rather than support "
+        "one step of that process (for example extract data, translate or schedule)?",
+        refs_=("Art. 6(3)",),
+        unsure_means="yes",
+        visible_if=all_(_ART_6_3, no("art6_3_profiling")),
+        help="A system that performs the listed task, or materially influences the decision, poses the "
+        "risk Art. 6(3) is about and stays high-risk; a system used somewhere in that process may not.",
+    ),
     choice(
         "art6_3_conditions",
         ART_6_3,
@@ -372,7 +384,7 @@ ART_6_3_QUESTIONS = (
         ),
         multi=True,
         exclusive=("none",),
-        visible_if=all_(_ART_6_3, no("art6_3_profiling")),
+        visible_if=all_(_ART_6_3, no("art6_3_profiling"), no("art6_3_performs_assessment")),
     ),
     yn(
         "art6_3_no_significant_risk",
@@ -385,6 +397,7 @@ ART_6_3_QUESTIONS = (
         visible_if=all_(
             _ART_6_3,
             no("art6_3_profiling"),
+            no("art6_3_performs_assessment"),
             any_(*(has("art6_3_conditions", c) for c in ("a", "b", "c", "d"))),
         ),
         help="You must document this assessment before placing the system on the market, and "

@@ -102,6 +102,21 @@ PROHIBITED_QUESTIONS = (
         unsure_means="yes",
         visible_if=all_(_S, y("art5_c_social_scoring")),
     ),
+    yn(
+        "art5_c_lawful_specific_purpose",
+        PROHIBITED,
+        "Is it a lawful evaluation for one specific purpose under Union or national law (for "
+        "example creditworthiness under consumer-credit law, insurance underwriting or a fraud "
+        "check), using only data relevant to that purpose, with consequences limited to that purpose?",
+        refs_=("Art. 5(1)(c)",),
+        unsure_means="no",
+        # Asked only where it decides: treatment in unrelated contexts is never limited to the
+        # purpose, so the recital 31 relief concerns the "unjustified or disproportionate" branch.
+        visible_if=all_(_S, y("art5_c_social_scoring"), no("art5_c_unrelated_context"), y("art5_c_disproportionate")),
+        help="Recital 31: the prohibition does not affect lawful evaluation practices carried out for a "
+        "specific purpose in accordance with Union and national law. Such uses can still be high-risk "
+        "(for example Annex III point 5(b) or 5(c)).",
+    ),
     # (d) individual crime prediction
     yn(
         "art5_d_crime_prediction",

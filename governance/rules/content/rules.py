@@ -97,7 +97,10 @@ FLAGS: dict[str, Condition] = {
     "art5_b": all_(y("art5_b_exploits_vulnerability"), y("art5_b_distortion_harm")),
     "art5_c": all_(
         y("art5_c_social_scoring"),
-        any_(y("art5_c_unrelated_context"), y("art5_c_disproportionate")),
+        any_(
+            y("art5_c_unrelated_context"),
+            all_(y("art5_c_disproportionate"), not_(yes("art5_c_lawful_specific_purpose"))),
+        ),
     ),
     "art5_d": all_(
         y("art5_d_crime_prediction"),
@@ -135,6 +138,7 @@ FLAGS: dict[str, Condition] = {
     "annex_iii_match": any_(*(flag(annex_iii_flag(point)) for point in ANNEX_III_POINTS)),
     "art_6_3_applies": all_(
         no("art6_3_profiling"),
+        no("art6_3_performs_assessment"),
         any_(*(has("art6_3_conditions", c) for c in ("a", "b", "c", "d"))),
         yes("art6_3_no_significant_risk"),
     ),
@@ -211,6 +215,17 @@ class CarveOut:
 
 
 CARVE_OUTS: tuple[CarveOut, ...] = (
+    CarveOut(
+        "art5_c_lawful_specific_purpose",
+        all_(
+            y("art5_c_social_scoring"),
+            no("art5_c_unrelated_context"),
+            y("art5_c_disproportionate"),
+            yes("art5_c_lawful_specific_purpose"),
+        ),
+        "Art. 5(1)(c)",
+        "a lawful evaluation for a specific purpose under Union or national law, with consequences limited to that purpose, is not social scoring under Art. 5(1)(c) (recital 31); it may still be high-risk under Annex III",
+    ),
     CarveOut(
         "art5_d_human_assessment",
         all_(y("art5_d_crime_prediction"), y("art5_d_solely_profiling"), yes("art5_d_supports_human_assessment")),

@@ -41,6 +41,7 @@ SHORT_FORMS: dict[str, str] = {
     "art5_b_exploits_vulnerability": "Exploits vulnerability due to age, disability or situation",
     "art5_b_distortion_harm": "Distorts their behaviour, causing significant harm",
     "art5_c_social_scoring": "Scores people over time on social behaviour or traits",
+    "art5_c_lawful_specific_purpose": "Lawful evaluation for one specific purpose (recital 31)",
     "art5_c_unrelated_context": "Detrimental treatment in unrelated social contexts",
     "art5_c_disproportionate": "Unjustified or disproportionate detrimental treatment",
     "art5_d_crime_prediction": "Predicts the risk that a person commits a crime",
@@ -103,6 +104,7 @@ SHORT_FORMS: dict[str, str] = {
     "annex3_8b_not_exposed": "Only campaign logistics, output not seen by people",
     # Art. 6(3) derogation
     "art6_3_profiling": "Profiles natural persons",
+    "art6_3_performs_assessment": "Performs the listed assessment or decides its outcome",
     "art6_3_conditions": "What the system is intended to do (Art. 6(3) conditions)",
     "art6_3_no_significant_risk": "No significant risk of harm after assessment",
     # Transparency (Art. 50)
