@@ -392,7 +392,9 @@ def _route(result: Mapping[str, Any]) -> tuple[Condition | None, str]:
     return None, ""
 
 
-def obligation_why(*, code: str, article: str, result: Mapping[str, Any], answers: Mapping[str, Any]) -> str:
+def obligation_why(
+    *, code: str, article: str, result: Mapping[str, Any], answers: Mapping[str, Any], role: str = ""
+) -> str:
     """One line saying why an obligation applies: the article and the answer(s) it rests on, e.g.
     "Applies because of Art. 50(1): you answered “Yes” to “Talks to people”". Without a clean
     derivation: the article and the text of its legal basis."""
@@ -406,7 +408,7 @@ def obligation_why(*, code: str, article: str, result: Mapping[str, Any], answer
     if quoted:
         line = f"Applies because of {basis}: {quoted}"
         switches = result.get("role_switches") or ()
-        if switches and code not in _WHY and not code.startswith("art_53_"):
+        if switches and role == "provider" and code not in _WHY and not code.startswith("art_53_"):
             line += f"; {', '.join(switches)} makes you the provider"
         return line + "."
     texts = [b.get("text", "") for b in result.get("legal_bases", []) if b.get("article") == article and b.get("text")]

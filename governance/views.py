@@ -187,7 +187,10 @@ def _obligation_whys(determination: Determination) -> list[dict]:
     else:
         rows = list(determination.obligations.filter(applicable=True).values("pk", "code", "article", "title", "role"))
     why = {"result": determination.result, "answers": determination.answers}
-    return [{**row, "why": obligation_why(code=row["code"], article=row["article"], **why)} for row in rows]
+    return [
+        {**row, "why": obligation_why(code=row["code"], article=row["article"], role=row["role"], **why)}
+        for row in rows
+    ]
 
 
 def _derived(determination: Determination):
@@ -439,6 +442,7 @@ def _obligation_page(request, pk: int, *, evidence_form: EvidenceForm | None = N
             article=obligation.article,
             result=obligation.determination.result,
             answers=obligation.determination.answers,
+            role=obligation.role,
         ),
         "may_manage": may_manage,
         "may_work": may_manage or obligation.owner_id == user.pk,

@@ -11,7 +11,7 @@ from governance.presentation import art_5_screen, obligation_why, rationale_step
 from governance.rules import QUESTION_BY_ID, QUESTIONS
 from governance.rules.content.short_forms import SHORT_FORMS
 from tests.governance.conftest import CHATBOT, CREDIT_SCORING, events
-from tests.governance.rules.helpers import complete
+from tests.governance.rules.helpers import area, complete
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +219,16 @@ def test_a_high_risk_obligation_says_which_annex_iii_answer_it_rests_on():
     result = {"annex_iii_points": ["5(b)"], "legal_bases": []}
     line = obligation_why(code="art_9_risk_management", article="Art. 9", result=result, answers=CREDIT_SCORING)
     assert line.startswith("Applies because of Annex III point 5(b) (Art. 6(2)): you answered “Yes” to “Creditworth")
+
+
+def test_a_role_switch_is_named_on_the_provider_duties_it_brings_not_on_the_deployer_duties():
+    result = {"annex_iii_points": ["4(a)"], "role_switches": ["Art. 25(1)(a)"], "legal_bases": []}
+    answers = complete(roles=["deployer"], art25_own_name="yes", **area("employment", annex3_4a_recruitment="yes"))
+    common = {"result": result, "answers": answers}
+    provider = obligation_why(code="art_9_risk_management", article="Art. 9", role="provider", **common)
+    deployer = obligation_why(code="art_26_deployer_obligations", article="Art. 26", role="deployer", **common)
+    assert provider.endswith("; Art. 25(1)(a) makes you the provider.")
+    assert "Annex III point 4(a)" in deployer and "Art. 25" not in deployer
 
 
 def test_without_a_clean_derivation_the_why_line_is_the_article_and_its_legal_basis():
