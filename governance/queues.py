@@ -14,6 +14,7 @@ from core.permissions import has_permission
 from governance import selectors
 from governance.choices import DeterminationStatus, ObligationStatus
 from governance.models import Determination, Obligation
+from governance.presentation import needs_unsure_review
 from governance.risks.choices import ACTIVE_STATUSES
 from governance.risks.models import Risk
 from governance.selectors import _today, four_eyes_required
@@ -51,9 +52,16 @@ def determinations_to_approve(*, user) -> Queue:
             detail, tone = "you answered it: another compliance officer approves it (four-eyes)", ""
         else:
             detail, tone = f"answered by {determination.answered_by.display_name}, waiting for approval", "warn"
+        label = f"{determination.system.name}: {determination.get_outcome_display()}"
+        if needs_unsure_review(determination.result, determination.unsure_justifications):
+            # Resting on "unsure" answers, the result is not a verdict yet (issue #14 defect 7).
+            unsure = len(determination.result.get("unsure_answers", []))
+            outcome = determination.get_outcome_display()
+            label = f"{determination.system.name}: needs review (provisional), {outcome} if the stricter readings hold"
+            detail += f"; justify or resolve {unsure} unsure answer(s)"
         items.append(
             QueueItem(
-                label=f"{determination.system.name}: {determination.get_outcome_display()}",
+                label=label,
                 url=reverse("governance:determination_detail", args=[determination.pk]),
                 detail=detail,
                 tone=tone,

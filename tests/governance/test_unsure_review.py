@@ -354,3 +354,14 @@ def test_an_approval_from_before_the_rule_without_justifications_still_reports_a
     determination.refresh_from_db()
     classification = _classification(determination)
     assert classification["provisional"] is True and classification["headline"].startswith("Needs review (provisional)")
+
+
+def test_the_home_queue_lists_a_result_resting_on_unsure_answers_as_needs_review_not_as_a_verdict(
+    credit_system, ml_engineer, compliance_officer
+):
+    from governance.queues import determinations_to_approve
+
+    submit(credit_system, ml_engineer, SOCIAL_SCORING_UNSURE)
+    (item,) = determinations_to_approve(user=compliance_officer).items
+    assert item.label.startswith("Consumer credit scoring: needs review (provisional), Prohibited practice")
+    assert "justify or resolve 1 unsure answer(s)" in item.detail
