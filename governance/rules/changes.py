@@ -68,6 +68,7 @@ RELEASES: tuple[Release, ...] = (
             "(Art. 5(3)) and FRIA with registration (Art. 5(2)) as three questions instead of one.",
             "A lawful evaluation for one specific purpose is not social scoring (recital 31); a system that "
             "performs the Annex III task itself cannot rely on the Art. 6(3) derogation.",
+            "The authorised representative of a non-EU general-purpose AI model provider gets its Art. 54 tasks.",
         ),
     ),
 )

@@ -197,6 +197,14 @@ def _gpai(trace: _Trace, result: dict[str, Any]) -> None:
                 "the model duties (Art. 53-55) and the system rules both apply",
             }[offering],
         )
+    if trace.answers.get("gpai_representative") in ("yes", "unsure"):
+        result["gpai_representative"] = True
+        trace.basis("Art. 54")
+        trace.step(
+            {"q": "gpai_representative", "in": ["yes", "unsure"]},
+            "Art. 54: as authorised representative of the model's provider you verify its documentation, "
+            "keep a copy for the AI Office for 10 years and cooperate with the AI Office and the authorities",
+        )
     if not trace.holds("gpai_model_provider"):
         if offering == "ai_system" or answers.get("gpai_model_provider") == "no":
             trace.step(

@@ -77,7 +77,7 @@ def derive_obligations(
         # Art. 2(2): only Art. 6(1), 102-109 and 112 apply; nothing else from this Act binds here.
         if Role.PROVIDER in held:
             builder.add(catalogue.SECTION_B)
-        _gpai(builder, determination)
+        _gpai(builder, determination, held)
         return builder.items
 
     if outcome not in _OUT:
@@ -94,7 +94,7 @@ def derive_obligations(
         for template in catalogue.ART_6_3:
             builder.add(template)
     _transparency(builder, determination, held)
-    _gpai(builder, determination)
+    _gpai(builder, determination, held)
     return builder.items
 
 
@@ -170,7 +170,9 @@ def _transparency(builder: _Builder, determination: Determination, held: tuple[s
             builder.add(template)
 
 
-def _gpai(builder: _Builder, determination: Determination) -> None:
+def _gpai(builder: _Builder, determination: Determination, held: tuple[str, ...]) -> None:
+    if determination.gpai_representative and Role.AUTHORISED_REPRESENTATIVE in held:
+        builder.add(catalogue.GPAI["54_representative"])
     if determination.gpai is None:
         return
     systemic = determination.gpai == "gpai_systemic_risk"

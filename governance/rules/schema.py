@@ -216,6 +216,7 @@ class Determination:
     post_rbi_law_enforcement: bool = False  # post-remote biometric identification, Art. 26(10)
     gpai_open_source: bool = False
     gpai_third_country: bool = False
+    gpai_representative: bool = False  # authorised representative of a non-EU GPAI model provider (Art. 54)
     excluded_by: str | None = None  # e.g. "Art. 2(3)"
     declared_roles: tuple[str, ...] = ()
     effective_roles: tuple[str, ...] = ()
@@ -270,6 +271,7 @@ class Determination:
             "post_rbi_law_enforcement": self.post_rbi_law_enforcement,
             "gpai_open_source": self.gpai_open_source,
             "gpai_third_country": self.gpai_third_country,
+            "gpai_representative": self.gpai_representative,
             "excluded_by": self.excluded_by,
             "declared_roles": list(self.declared_roles),
             "effective_roles": list(self.effective_roles),

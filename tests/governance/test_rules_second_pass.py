@@ -964,3 +964,38 @@ def test_the_lawful_purpose_question_is_asked_only_where_it_decides():
     assert asked(art5_c_unrelated_context="no", art5_c_disproportionate="yes")
     assert not asked(art5_c_unrelated_context="yes", art5_c_disproportionate="yes")
     assert not asked(art5_c_unrelated_context="no", art5_c_disproportionate="no")
+
+
+# name: (answers, legal bases cited, not cited, obligation codes in, codes not in)
+GPAI_REPRESENTATIVE_CASES = {
+    "the authorised representative of a non-EU model provider has the Art. 54 tasks": (
+        dict(roles=["authorised_representative"], involves_gpai="yes", gpai_representative="yes"),
+        {"Art. 54"},
+        {"Art. 53(1)", "Art. 22"},
+        {"art_54_representative_tasks"},
+        {"art_53_1_c_copyright_policy", "art_22_mandate"},
+    ),
+    "an authorised representative for a system built on a model has no Art. 54 task": (
+        dict(roles=["authorised_representative"], involves_gpai="yes", gpai_representative="no"),
+        set(),
+        {"Art. 54"},
+        set(),
+        {"art_54_representative_tasks"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "answers, cited, not_cited, codes, not_codes", GPAI_REPRESENTATIVE_CASES.values(), ids=GPAI_REPRESENTATIVE_CASES
+)
+def test_the_authorised_representative_of_a_gpai_model_provider_has_the_art_54_tasks(
+    answers, cited, not_cited, codes, not_codes
+):
+    determination = classify_complete(**answers)
+    articles = {basis.article for basis in determination.legal_bases}
+    obligations = {obligation.code for obligation in derive_obligations(determination)}
+
+    assert cited <= articles
+    assert not (not_cited & articles)
+    assert codes <= obligations
+    assert not (not_codes & obligations)

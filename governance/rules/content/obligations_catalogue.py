@@ -641,6 +641,21 @@ GPAI: dict[str, Template] = {
         [_e("document", "Art. 54", "Signed mandate")],
         730,
     ),
+    "54_representative": _t(
+        "art_54_representative_tasks",
+        "Art. 54",
+        "Tasks of the model provider's authorised representative",
+        "Under the written mandate: verify that the provider has drawn up the Annex XI technical "
+        "documentation and meets its Art. 53 (and, with systemic risk, Art. 55) duties; keep a copy "
+        "of that documentation and the provider's contact details at the disposal of the AI Office "
+        "and national authorities for 10 years after the model is placed on the market; give them "
+        "information on request and cooperate with them. End the mandate if the provider acts "
+        "against its obligations, and inform the AI Office.",
+        "authorised_representative",
+        _G,
+        [_e("document", "Art. 54", "Signed mandate, verification record and archive entries with retention dates")],
+        365,
+    ),
     "52": _t(
         "art_52_1_systemic_risk_notification",
         "Art. 52(1)",

@@ -256,6 +256,15 @@ GPAI_QUESTIONS = (
         help="If you only build on another company's model, answer No: the model duties are its provider's.",
     ),
     yn(
+        "gpai_representative",
+        GPAI,
+        "Do you act, under a written mandate, as the authorised representative in the Union of a "
+        "non-EU provider of the general-purpose AI model?",
+        refs_=("Art. 54", "Art. 3(5)"),
+        unsure_means="yes",
+        visible_if=all_(flag("screening"), y("involves_gpai"), has("roles", "authorised_representative")),
+    ),
+    yn(
         "gpai_modified_model",
         GPAI,
         "Is the model a modified version (for example fine-tuned) of a general-purpose AI model "

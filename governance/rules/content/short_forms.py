@@ -27,6 +27,7 @@ SHORT_FORMS: dict[str, str] = {
     "art25_changed_purpose": "Used for a purpose the provider did not intend",
     # General-purpose AI models (Art. 51-55)
     "gpai_model_provider": "Provides a general-purpose AI model under its own name",
+    "gpai_representative": "Authorised representative of a non-EU GPAI model provider",
     "gpai_compute_over_threshold": "Training compute above 10^25 FLOP",
     "gpai_high_impact": "Capabilities match the most advanced models",
     "gpai_designated": "Designated by the Commission as systemic-risk model",

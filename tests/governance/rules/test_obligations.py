@@ -314,6 +314,7 @@ def test_obligation_codes_are_stable():
             "art_53_1_c_copyright_policy",
             "art_53_1_d_training_content_summary",
             "art_54_authorised_representative",
+            "art_54_representative_tasks",
             "art_55_1_systemic_risk_obligations",
             "art_86_right_to_explanation",
         ]

@@ -141,6 +141,7 @@ def test_every_question_is_visible_for_some_answers():
         complete(**area("education", annex3_3a_admission="yes", art6_3_profiling="no", art6_3_conditions=["a"])),
         complete(involves_gpai="yes", provider_offering="gpai_model", gpai_modified_model="yes"),
         complete(art5_c_social_scoring="yes", art5_c_unrelated_context="no", art5_c_disproportionate="yes"),
+        complete(involves_gpai="yes", roles=["authorised_representative"]),
     ]
     for answers in scenarios:
         shown |= {q.id for q in visible_questions(answers)}
