@@ -27,6 +27,7 @@ _SUMMARIES: dict[str, str] = {
     "Art. 3(6)": "Importer: an EU-established person placing on the market a system bearing the name or trademark of a third-country person.",
     "Art. 3(7)": "Distributor: a person in the supply chain, other than provider or importer, making a system available on the EU market.",
     "Art. 3(8)": "Operator: provider, product manufacturer, deployer, authorised representative, importer or distributor.",
+    "Art. 3(12)": "Intended purpose: the use the provider intends, with its context and conditions, as stated in the instructions for use, promotional material and technical documentation; classification follows it.",
     "Art. 3(23)": "Substantial modification: an unplanned change after placing on the market that affects compliance or modifies the intended purpose.",
     "Art. 3(35)": "Biometric identification: automated recognition of features to establish a person's identity by comparison with stored biometric data of individuals (one-to-many).",
     "Art. 3(39)": "Emotion recognition system: identifies or infers emotions or intentions from biometric data. Fatigue or pain are not emotions; text-only sentiment analysis is not biometric.",

@@ -999,3 +999,15 @@ def test_the_authorised_representative_of_a_gpai_model_provider_has_the_art_54_t
     assert not (not_cited & articles)
     assert codes <= obligations
     assert not (not_codes & obligations)
+
+
+def test_the_annex_iii_area_question_covers_planned_uses_by_their_intended_purpose():
+    from governance.rules import QUESTION_BY_ID
+
+    question = QUESTION_BY_ID["annex3_areas"]
+
+    assert "now or as planned" in question.text
+    assert "planned but not yet deployed" in question.help
+    assert "Art. 3(12)" in {reference.ref for reference in question.references}
+    # A planned hiring use is classified like a current one.
+    assert classify_complete(**_HR).outcome == "high_risk_annex_iii"

@@ -122,8 +122,8 @@ ANNEX_III_QUESTIONS = (
     choice(
         "annex3_areas",
         ANNEX_III,
-        "In which of these areas is the system intended to be used? Select all that apply.",
-        refs_=("Art. 6(2)",),
+        "In which of these areas is the system intended to be used, now or as planned? Select all that apply.",
+        refs_=("Art. 6(2)", "Art. 3(12)"),
         options=(
             (
                 "critical_infrastructure",
@@ -145,8 +145,9 @@ ANNEX_III_QUESTIONS = (
         exclusive=("none",),
         visible_if=_R,
         help="Judge by the intended purpose stated in the instructions for use, sales material "
-        "and technical documentation. Tax, customs and anti-money-laundering administration is "
-        "not law enforcement in this sense.",
+        "and technical documentation, including uses planned but not yet deployed: the system is "
+        "classified for what it is intended for (Art. 3(12)), so answer again if the plans change. "
+        "Tax, customs and anti-money-laundering administration is not law enforcement in this sense.",
     ),
     _point(
         "annex3_2_safety_component",
