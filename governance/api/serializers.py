@@ -63,6 +63,11 @@ class DeterminationSerializer(serializers.ModelSerializer):
         'stricter reading), "effects" (what that reading changed), "other_reading" (what the other answer '
         'would give; the legal bases only the stricter reading cites), "justification" (the approver\'s, or "")}.'
     )
+    rules_changes = serializers.SerializerMethodField(
+        help_text="For a determination made under an older rules version: what the current rules would change "
+        '{"from_version", "to_version", "affected", "changes" (the differences in words), "releases" (the '
+        "release notes since)}; null under the current version. Nothing stored is rewritten."
+    )
 
     class Meta:
         model = Determination
@@ -100,8 +105,23 @@ class DeterminationSerializer(serializers.ModelSerializer):
             "review_reason",
             "review_requested_at",
             "superseded_at",
+            "rules_changes",
         ]
         read_only_fields = fields
+
+    def get_rules_changes(self, obj) -> dict | None:
+        from governance.selectors import rules_reassessment
+
+        reassessment = rules_reassessment(determination=obj)
+        if reassessment is None:
+            return None
+        return {
+            "from_version": reassessment.from_version,
+            "to_version": reassessment.to_version,
+            "affected": reassessment.affected,
+            "changes": reassessment.lines(),
+            "releases": [{"version": r.version, "changes": list(r.changes)} for r in reassessment.releases],
+        }
 
     def get_headline(self, obj) -> str:
         headline = outcome_headline(obj.effective_outcome, obj.result)

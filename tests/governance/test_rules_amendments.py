@@ -132,3 +132,18 @@ def test_another_organisation_never_sees_a_determination_to_re_assess(client, ol
 
     assert old_chatbot.system.name not in home
     assert client.get(reverse("governance:system_classification", args=[old_chatbot.system_id])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_api_reports_what_the_current_rules_change_for_an_old_determination(old_chatbot, compliance_officer):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(compliance_officer)
+
+    body = api.get(f"/api/v1/classification/determinations/{old_chatbot.pk}/").json()
+
+    assert body["rules_version"] == OLD and body["outcome"] == "minimal_risk"
+    assert body["rules_changes"]["affected"] is True
+    assert "outcome minimal_risk → transparency_obligations" in body["rules_changes"]["changes"]
+    assert [release["version"] for release in body["rules_changes"]["releases"]] == [RULES_VERSION]
