@@ -46,7 +46,6 @@ from governance.models import (
 from governance.rules import (
     DATE_KEYS,
     DEFAULT_APPLICATION_DATES,
-    QUESTIONS,
     RULES_VERSION,
     Outcome,
     classify,
@@ -128,10 +127,7 @@ def _check_notes(notes: Any, answers: Mapping[str, Any]) -> dict[str, dict[str, 
         elif qid in kept and (reason or link):
             clean[qid] = {"reason": reason, "link": link}
     if errors:
-        named = "; ".join(
-            f"{QUESTION_BY_ID[qid].text if qid in QUESTION_BY_ID else qid} — {' '.join(p.values())}"
-            for qid, p in errors.items()
-        )
+        named = "; ".join(f"{_question_text(qid)} — {' '.join(p.values())}" for qid, p in errors.items())
         raise ValidationFailed(
             f"Some reasons or evidence links cannot be saved: {named}",
             code="invalid_answer_notes",
@@ -392,11 +388,18 @@ def _check_unsure_justified(determination: Determination, justifications: Any) -
     for qid in unsure:
         text = justifications.get(qid)
         if isinstance(text, str) and text.strip():
-            clean[qid] = text.strip()[:UNSURE_JUSTIFICATION_MAX]
+            clean[qid] = text.strip()
+    too_long = [qid for qid, text in clean.items() if len(text) > UNSURE_JUSTIFICATION_MAX]
+    if too_long:  # refused, never cut: the approver's words are kept whole or not at all
+        raise ValidationFailed(
+            f"A justification may be at most {UNSURE_JUSTIFICATION_MAX} characters long; shorten: "
+            + "; ".join(_question_text(qid) for qid in too_long),
+            code="invalid_unsure_justifications",
+            extra={"field": "unsure_justifications", "too_long": too_long},
+        )
     missing = [qid for qid in unsure if qid not in clean]
     if missing:
-        texts = {question.id: question.text for question in QUESTIONS}
-        questions = [texts.get(qid, qid) for qid in missing]
+        questions = [_question_text(qid) for qid in missing]
         raise ValidationFailed(
             f'This result relies on {len(missing)} "unsure" answer(s) read the stricter way. Answer them and '
             "submit again, or justify relying on the stricter reading for each: " + "; ".join(questions),
@@ -404,6 +407,11 @@ def _check_unsure_justified(determination: Determination, justifications: Any) -
             extra={"field": "unsure_justifications", "missing": missing, "questions": questions},
         )
     return clean
+
+
+def _question_text(qid: str) -> str:
+    question = QUESTION_BY_ID.get(qid)
+    return question.text if question else qid
 
 
 def determination_approve(

@@ -365,3 +365,18 @@ def test_the_home_queue_lists_a_result_resting_on_unsure_answers_as_needs_review
     (item,) = determinations_to_approve(user=compliance_officer).items
     assert item.label.startswith("Consumer credit scoring: needs review (provisional), Prohibited practice")
     assert "justify or resolve 1 unsure answer(s)" in item.detail
+
+
+def test_an_over_long_justification_is_refused_whole_never_cut(credit_system, ml_engineer, compliance_officer):
+    determination = submit(credit_system, ml_engineer, SOCIAL_SCORING_UNSURE)
+    unsure = determination.result["unsure_answers"]
+    too_long = {qid: "x" * (services.UNSURE_JUSTIFICATION_MAX + 1) for qid in unsure}
+
+    with pytest.raises(ValidationFailed) as refused:
+        services.determination_approve(
+            determination=determination, actor=compliance_officer, unsure_justifications=too_long
+        )
+
+    assert refused.value.code == "invalid_unsure_justifications" and refused.value.extra["too_long"] == unsure
+    determination.refresh_from_db()
+    assert determination.status == "submitted" and determination.unsure_justifications == {}
