@@ -99,8 +99,9 @@ def determinations_to_reassess(*, user) -> Queue | None:
     if not total:
         return None
     affected, unaffected = [], []
+    dates = selectors.application_date_map()
     for determination in outdated[:REASSESS_SCAN]:
-        reassessment = selectors.rules_reassessment(determination=determination)
+        reassessment = selectors.rules_reassessment(determination=determination, dates=dates)
         url = reverse("governance:system_classification", args=[determination.system_id])
         if reassessment and reassessment.affected:
             detail = f"rules {determination.rules_version} → {reassessment.to_version}: " + "; ".join(

@@ -235,11 +235,17 @@ def evidence_hint_rows(obligation: Obligation) -> list[dict]:
     return [{**hint, "label": evidence_kind_label(hint.get("kind", ""))} for hint in obligation.evidence_hints or []]
 
 
-def rules_reassessment(*, determination: Determination) -> Reassessment | None:
+def application_date_map() -> dict[str, date]:
+    """The application dates in force: the admin-edited table over the rules module's defaults."""
+    return dict(ApplicationDate.objects.values_list("key", "applies_from"))
+
+
+def rules_reassessment(*, determination: Determination, dates: dict[str, date] | None = None) -> Reassessment | None:
     """What the current rules would change for a determination made under an older version
     (None when it was made under the current one). Read-only: nothing stored is rewritten; a new
     submission, approved by a person, replaces it. Only the current determination owns the
-    system's obligations, so only its obligations and their dates are compared."""
+    system's obligations, so only its obligations and their dates are compared. ``dates``: the
+    application dates, when the caller already has them (a list re-assesses many)."""
     if determination.rules_version == RULES_VERSION:
         return None
     stored_obligations = None
@@ -247,7 +253,8 @@ def rules_reassessment(*, determination: Determination) -> Reassessment | None:
         stored_obligations = dict(
             determination.system.obligations.filter(applicable=True).values_list("code", "applies_from")
         )
-    dates = dict(ApplicationDate.objects.values_list("key", "applies_from"))
+    if dates is None:
+        dates = application_date_map()
     return reassess(determination.answers, determination.result, stored_obligations=stored_obligations, dates=dates)
 
 

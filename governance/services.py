@@ -146,8 +146,8 @@ def _link_problem(link: str) -> str:
 
 
 def application_date_map() -> dict[str, date]:
-    """The application dates in force: the admin-edited table over the rules module's defaults."""
-    return dict(ApplicationDate.objects.values_list("key", "applies_from"))
+    """The application dates in force (selectors.application_date_map, the one reader)."""
+    return selectors.application_date_map()
 
 
 def risk_tier_for(outcome: str, transparency: list[str] | tuple[str, ...], gpai: str | None = None) -> str:
