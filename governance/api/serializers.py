@@ -3,8 +3,8 @@ from rest_framework import serializers
 from governance.choices import EvidenceKind, OutcomeChoice
 from governance.models import ClassificationDraft, Determination, Evidence, Obligation
 from governance.presentation import needs_unsure_review, open_points, outcome_headline, review_headline
-from governance.rules import EVIDENCE_KINDS
-from governance.selectors import four_eyes_required
+from governance.rules import EVIDENCE_KINDS, RULES_VERSION
+from governance.selectors import application_date_map, four_eyes_required, rules_reassessment
 from models_registry.choices import RiskTier
 
 
@@ -109,10 +109,21 @@ class DeterminationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_rules_changes(self, obj) -> dict | None:
-        from governance.selectors import rules_reassessment
+    @property
+    def _listing(self) -> bool:
+        """Serialising a list: skip the per-row work a list needs no more than once."""
+        return bool(self.context.get("listing"))
 
-        reassessment = rules_reassessment(determination=obj)
+    def _dates(self):
+        """The application dates, read once per response (a list re-assesses each old row)."""
+        if "application_dates" not in self.context:
+            self.context["application_dates"] = application_date_map()
+        return self.context["application_dates"]
+
+    def get_rules_changes(self, obj) -> dict | None:
+        if obj.rules_version == RULES_VERSION:
+            return None
+        reassessment = rules_reassessment(determination=obj, dates=self._dates())
         if reassessment is None:
             return None
         return {
@@ -131,7 +142,9 @@ class DeterminationSerializer(serializers.ModelSerializer):
         return needs_unsure_review(obj.result, obj.unsure_justifications)
 
     def get_open_points(self, obj) -> list[dict]:
-        return open_points(obj.result, obj.unsure_justifications, obj.answers)
+        # "other_reading" re-runs the rules once per unsure answer: on one determination, not per row
+        # of a list (up to 50 rows x ~50 unsure answers), so a list leaves it empty.
+        return open_points(obj.result, obj.unsure_justifications, None if self._listing else obj.answers)
 
     def get_four_eyes_required(self, obj) -> bool:
         return four_eyes_required(determination=obj)

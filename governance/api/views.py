@@ -111,6 +111,9 @@ class SystemDeterminationListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "listing": True}
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request object
             return Determination.objects.none()

@@ -380,3 +380,18 @@ def test_an_over_long_justification_is_refused_whole_never_cut(credit_system, ml
     assert refused.value.code == "invalid_unsure_justifications" and refused.value.extra["too_long"] == unsure
     determination.refresh_from_db()
     assert determination.status == "submitted" and determination.unsure_justifications == {}
+
+
+def test_a_system_s_determination_list_names_the_open_points_and_leaves_the_other_reading_to_the_detail(
+    credit_system, ml_engineer, compliance_officer
+):
+    determination = submit(credit_system, ml_engineer, SOCIAL_SCORING_UNSURE)
+    client = api_client(compliance_officer)
+
+    listed = client.get(f"{API}/classification/systems/{credit_system.pk}/determinations/").json()["results"][0]
+    detail = client.get(f"{API}/classification/determinations/{determination.pk}/").json()
+
+    assert listed["provisional"] is True and listed["headline"] == detail["headline"]
+    assert [p["id"] for p in listed["open_points"]] == [p["id"] for p in detail["open_points"]]
+    assert all(p["other_reading"] == "" for p in listed["open_points"])
+    assert any(p["other_reading"] for p in detail["open_points"])
