@@ -31,7 +31,16 @@ done
 .venv/bin/mypy
 
 set +e
-$PY -m pytest "$@" --junitxml=artifacts/junit.xml
+# Spread over every core (pytest-xdist): each worker process has its own test database, broker
+# database, data folder and Celery worker (tests/pytest_env.py). A test module stays on one worker,
+# so its module fixtures are built once. TEST_WORKERS=0 runs everything in this process.
+workers="${TEST_WORKERS:-$(nproc)}"
+if [ "$workers" -gt 1 ] 2>/dev/null; then
+  parallel=(-n "$workers" --dist loadscope)
+else
+  parallel=()
+fi
+$PY -m pytest "${parallel[@]}" "$@" --junitxml=artifacts/junit.xml
 status=$?
 set -e
 if [ $status -eq 5 ]; then
