@@ -34,7 +34,7 @@ set +e
 # Spread over every core (pytest-xdist): each worker process has its own test database, broker
 # database, data folder and Celery worker (tests/pytest_env.py). A test module stays on one worker,
 # so its module fixtures are built once. TEST_WORKERS=0 runs everything in this process.
-workers="${TEST_WORKERS:-$(nproc)}"
+workers="${TEST_WORKERS:-1}"  # default one process until the suite collects the same tests on every worker
 if [ "$workers" -gt 1 ] 2>/dev/null; then
   parallel=(-n "$workers" --dist loadscope)
 else

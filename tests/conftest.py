@@ -227,7 +227,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
         DJANGO_ALLOW_ASYNC_UNSAFE="",
     )
-    log_path = ROOT / "artifacts" / f"worker{os.environ.get('PYTEST_XDIST_WORKER', '')}.log"
+    xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1... under pytest-xdist
+    log_path = ROOT / "artifacts" / (f"worker-{xdist_worker}.log" if xdist_worker else "worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     hostname = f"test-worker-{os.getpid()}@%h"

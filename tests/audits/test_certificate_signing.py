@@ -303,6 +303,12 @@ def test_malformed_certificate_files_give_a_reason_not_an_exception(portal_key, 
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode(),
     ],
+    ids=[
+        "empty",
+        "not a key",
+        "truncated PEM",
+        "EC P-256 key",
+    ],  # fixed ids: pytest-xdist workers must collect the same tests
 )
 def test_a_public_key_that_is_not_ed25519_pem_gives_a_reason_not_an_exception(portal_key, pem):
     result = signing.verify_document(signing.sign_document(PAYLOAD), public_key_pem=pem)
@@ -413,6 +419,16 @@ def _pem(key, encryption=None) -> str:
         (_pem(Ed25519PrivateKey.generate()).replace("\n", "\\n"), "not a readable PEM private key"),
         (_pem(ec.generate_private_key(ec.SECP256R1())), "not an Ed25519 private key"),
         (_pem(Ed25519PrivateKey.generate(), serialization.BestAvailableEncryption(b"pw")), "encrypted PEM"),
+    ],
+    ids=[
+        "not base64",
+        "31 bytes",
+        "33 bytes",
+        "urlsafe base64",
+        "truncated PEM",
+        "escaped newlines",
+        "EC key",
+        "encrypted",
     ],
 )
 def test_a_malformed_key_in_the_environment_fails_loudly_naming_the_setting(key_file, settings, value, message):
