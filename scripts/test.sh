@@ -31,10 +31,11 @@ done
 .venv/bin/mypy
 
 set +e
-# Spread over every core (pytest-xdist): each worker process has its own test database, broker
-# database, data folder and Celery worker (tests/pytest_env.py). A test module stays on one worker,
-# so its module fixtures are built once. TEST_WORKERS=0 runs everything in this process.
-workers="${TEST_WORKERS:-1}"  # default one process until the suite collects the same tests on every worker
+# TEST_WORKERS=N spreads the suite over N processes (pytest-xdist): each has its own test database,
+# broker database, data folder and Celery worker (tests/pytest_env.py), and a test module stays on
+# one process, so its module fixtures are built once. Default: one process (no full CI run with
+# N > 1 yet).
+workers="${TEST_WORKERS:-1}"
 if [ "$workers" -gt 1 ] 2>/dev/null; then
   parallel=(-n "$workers" --dist loadscope)
 else
