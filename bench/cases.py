@@ -18,6 +18,11 @@ DATASETS_DIR = ROOT / "datasets"
 SEED = 0
 MODELS = ("hgb", "lr")
 MODEL_NAMES = {"hgb": "HistGradientBoosting", "lr": "LogisticRegression"}
+# Models a bank may upload that are slower to explain (bench.model_budget): scikit-learn defaults.
+BUDGET_MODELS = ("rf", "extratrees", "mlp", "svc")
+MODEL_NAMES.update(
+    rf="RandomForest(100)", extratrees="ExtraTrees(100)", mlp="MLPClassifier", svc="SVC(probability=True)"
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,21 @@ def make_pipeline(kind: str, X):
         estimator = HistGradientBoostingClassifier(random_state=SEED)
     elif kind == "lr":
         estimator = LogisticRegression(max_iter=1000)
+    elif kind in BUDGET_MODELS:
+        estimator = _budget_model(kind)
     else:
         raise ValueError(f"unknown model {kind!r}; choose one of {MODELS}")
     return Pipeline([("preprocess", pre), ("model", estimator)])
+
+
+def _budget_model(kind: str):
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import SVC
+
+    return {
+        "rf": lambda: RandomForestClassifier(random_state=SEED),
+        "extratrees": lambda: ExtraTreesClassifier(random_state=SEED),
+        "mlp": lambda: MLPClassifier(random_state=SEED),
+        "svc": lambda: SVC(probability=True, random_state=SEED),
+    }[kind]()

@@ -144,6 +144,15 @@ def run_case(prep: PreparedCase, *, suite: str = "full", progress: bool = True) 
         peak_mb=round(max(outcome.peak_rss_mb, summary["peak_mb"]), 1),
     )
     summary["overhead_s"] = round(outcome.duration_s - summary["checks_s"], 2)
+    xai = next((r for r in outcome.results if r.get("check_id") == "XAI-01"), None)
+    if xai is not None:  # the explainability budget (issue #15): what SHAP could do in its time
+        details = xai.get("details") or {}
+        summary["xai01"] = {
+            "status": xai["status"],
+            "path": details.get("path"),
+            "sample": (details.get("budget") or {}).get("sample_used"),
+            "stability": details.get("top_k_stability"),
+        }
     return summary
 
 

@@ -7,7 +7,7 @@ a bare explainer call on the same rows). Results also go to `artifacts/bench/ben
 
 A missed target prints MISSED; the exit status is non-zero only when something broke.
 
-    python -m bench.run [--datasets adult german] [--models hgb lr] [--suite full] [--sample N]
+    python -m bench.run [--datasets adult german] [--models hgb lr rf extratrees mlp svc] [--suite full] [--sample N]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from bench.cases import DATASETS, MODELS, ROOT  # noqa: E402
+from bench.cases import BUDGET_MODELS, DATASETS, MODELS, ROOT  # noqa: E402
 from bench.harness import in_fresh_process, prepare_case, run_case  # noqa: E402
 from bench.report import case_table, summary_table  # noqa: E402
 from bench.shap_cost import shap_overhead  # noqa: E402
@@ -37,7 +37,7 @@ DEFAULT_JSON = ROOT / "artifacts" / "bench" / "bench.json"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=["adult", "german"])
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=(*MODELS, *BUDGET_MODELS), default=list(MODELS))
     parser.add_argument("--suite", choices=("quick", "standard", "full"), default="full")
     parser.add_argument(
         "--sample", type=int, default=None, help="keep at most N rows of each split (for a quick smoke run)"

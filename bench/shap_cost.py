@@ -2,7 +2,7 @@
 
 The bare call is `shap.TreeExplainer(final_estimator)(X)` (for a linear final step
 `shap.LinearExplainer(final_estimator, background)(X)`, as XAI-01 uses), on exactly the rows XAI-01
-explains (`ctx.sample_index("test", policy.shap_sample, "XAI-01")`), already transformed by the
+explains (the sample its time budget allows, `explainer_bundle(ctx)["X"]`), already transformed by the
 pipeline's preprocessing (dense floats): the bare call gets the transform for free, XAI-01 pays for it,
 and for building the explainer, mapping one-hot columns back to features, and its two charts.
 
@@ -27,6 +27,7 @@ def shap_overhead(prep, xai01_run_s: float | None, *, repeats: int = 3) -> dict:
 
     from audits.checks import ValidationContext
     from audits.checks.base import RunOptions
+    from audits.checks.explainability import explainer_bundle
     from audits.checks.registry import REGISTRY
     from models_registry.datasets import read_dataset
 
@@ -42,7 +43,7 @@ def shap_overhead(prep, xai01_run_s: float | None, *, repeats: int = 3) -> dict:
     ctx = context()
     pol = ctx.policy.explainability
     pre, est = model[:-1], model[-1]
-    X_t = _dense(pre.transform(ctx.X("test").iloc[ctx.sample_index("test", pol.shap_sample, "XAI-01")]))
+    X_t = _dense(pre.transform(explainer_bundle(context())["X"]))  # the rows XAI-01 explains in its budget
     if hasattr(est, "coef_"):
         kind = "LinearExplainer"
         bg = _dense(pre.transform(ctx.X("test").iloc[ctx.sample_index("test", pol.background_size, "XAI:bg")]))

@@ -90,10 +90,13 @@ class CheckResult:
             object.__setattr__(self, name, to_jsonable(getattr(self, name)))
 
     def to_dict(self, *, include_timing: bool = True) -> dict:
-        """Plain dict for storage. `include_timing=False` drops the only non-deterministic field."""
+        """Plain dict for storage. `include_timing=False` drops the non-deterministic fields: the
+        duration and the measured costs a check keeps under ``details["timing"]`` (the SHAP budget)."""
         out = dataclasses.asdict(self)
         if not include_timing:
             out.pop("duration_s")
+            if isinstance(out.get("details"), dict):
+                out["details"].pop("timing", None)
         return out
 
 

@@ -10,12 +10,14 @@ its transformed columns (SHAP values are additive), so one-hot groups aggregate 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from . import charts
 from ._frame import cramers_v, encode, group_labels, is_numeric
-from .base import Outcome, RunOptions, ValidationContext, threshold
+from .base import Outcome, RunOptions, ValidationContext, not_evaluable, threshold
 from .registry import check
 
 F = "explainability"
@@ -72,10 +74,19 @@ def _class_axis(sv, ctx: ValidationContext) -> np.ndarray:
 
 
 def explainer_bundle(ctx: ValidationContext) -> dict:
-    """Memoised: explain function, kind and SHAP values of a sample mapped to original columns."""
+    """Memoised: explain function, kind and SHAP values of a sample mapped to original columns.
+
+    The sample fits the policy's time budget: a pilot times the explainer on the actual model (a
+    one-row warm-up, then ``pilot_rows`` rows), the sample is as many rows as the rest of the budget
+    allows (at most ``shap_sample`` / ``agnostic_sample``), and the bundle says which sample was used
+    and why. Exact TreeSHAP that cannot reach ``min_sample`` rows falls back to the approximate tree
+    path attributions over the sample; when nothing fits, ``over_budget`` holds the reason and the
+    checks that need SHAP values are not evaluable.
+    """
     if "shap" in ctx.cache:
         return ctx.cache["shap"]
     pol = ctx.policy.explainability
+    started = _clock()
     pre, est = _split_pipeline(ctx.model)
     bundle, reason = None, None
     try:
@@ -85,12 +96,126 @@ def explainer_bundle(ctx: ValidationContext) -> dict:
     if bundle is None:
         bundle = _agnostic(ctx)
     bundle["fallback_reason"] = reason
-    n = pol.agnostic_sample if bundle["kind"] == "permutation" else pol.shap_sample
-    idx = ctx.sample_index("test", n, "XAI-01")
-    X = ctx.X("test").iloc[idx]
-    bundle.update(idx=idx, X=X, values=bundle["explain"](X))
+    agnostic = bundle["kind"] == "permutation"
+    n_rows = len(ctx.frame("test"))
+    target = min(pol.agnostic_sample if agnostic else pol.shap_sample, n_rows)
+    minimum = min(pol.agnostic_min_sample if agnostic else pol.min_sample, target)
+    paths = [("exact", bundle["explain"], minimum)]
+    if "explain_approximate" in bundle:
+        paths.append(("approximate", bundle["explain_approximate"], min(pol.min_sample, target)))
+    pilot_X = ctx.X("test").iloc[ctx.sample_index("test", max(pol.pilot_rows, 1), "XAI:pilot")]
+    timings: dict[str, float] = {}
+    warm_up = 0.0  # one-off costs of the explainer (shap compiles on first use), not counted
+
+    def spent() -> float:
+        return _clock() - started - warm_up
+
+    for path, explain, least in paths:
+        try:
+            per_row, warm = _pilot_cost(explain, pilot_X, pol.time_budget_s - spent())
+        except Exception:
+            if path == "exact":
+                raise
+            continue  # this tree type has no approximate path in shap
+        warm_up += warm
+        timings[path] = per_row
+        n = plan_sample(per_row_s=per_row, spent_s=spent(), budget_s=pol.time_budget_s, target=target, minimum=least)
+        if n is None:
+            continue
+        idx = ctx.sample_index("test", n, "XAI-01")
+        X = ctx.X("test").iloc[idx]
+        bundle.update(
+            explain=explain,
+            path=path,
+            idx=idx,
+            X=X,
+            values=explain(X),
+            over_budget=None,
+            budget={
+                "time_budget_s": pol.time_budget_s,
+                "sample_target": target,
+                "sample_used": n,
+                "reduced_by_budget": n < target,
+            },
+            timing={"seconds_per_row": timings, "seconds_used": round(spent(), 3), "warm_up_s": round(warm_up, 3)},
+        )
+        ctx.cache["shap"] = bundle
+        return bundle
+    cheapest = min(timings.values())
+    need = cheapest * minimum
+    bundle.update(
+        idx=np.arange(0),
+        X=ctx.X("test").iloc[:0],
+        values=None,
+        path=None,
+        over_budget=(
+            f"Not evaluable: over budget. The {bundle['kind']} explainer needs about {cheapest:.3g} s "
+            f"a row on this model, so even the minimum sample of {minimum} rows (about {need:.0f} s) does not fit "
+            f"the explainability budget of {pol.time_budget_s:g} s (policy explainability.time_budget_s)."
+        ),
+        budget={
+            "time_budget_s": pol.time_budget_s,
+            "sample_target": target,
+            "sample_used": 0,
+            "reduced_by_budget": True,
+        },
+        timing={"seconds_per_row": timings, "seconds_used": round(spent(), 3), "warm_up_s": round(warm_up, 3)},
+    )
     ctx.cache["shap"] = bundle
     return bundle
+
+
+_clock = time.perf_counter  # a module attribute so that a test can give the budget logic its own clock
+
+
+def _pilot_cost(explain, X: pd.DataFrame, budget_left_s: float) -> tuple[float, float]:
+    """Seconds per row of ``explain`` on this model. A one-row warm-up pays the one-off costs (shap
+    compiles some explainers on first use), a second row measures the warm cost, and when the pilot
+    rows fit easily in what is left they are timed together for a steadier figure. A warm-up that
+    alone eats the budget is the estimate. Returns the cost per row and the warm-up seconds that the
+    budget does not count (a one-off cost of the process, not of the sample)."""
+    t0 = _clock()
+    explain(X.iloc[:1])
+    warm_up = _clock() - t0
+    if warm_up >= budget_left_s:
+        return max(warm_up, 1e-9), 0.0
+    t0 = _clock()
+    explain(X.iloc[:1])
+    one = max(_clock() - t0, 1e-9)
+    left = budget_left_s - one
+    if len(X) <= 1 or one * len(X) > 0.25 * left:
+        return one, warm_up
+    t0 = _clock()
+    explain(X)
+    return max((_clock() - t0) / len(X), 1e-9), warm_up
+
+
+def plan_sample(*, per_row_s: float, spent_s: float, budget_s: float, target: int, minimum: int) -> int | None:
+    """Rows to explain: as many as fit in what is left of the budget (with a 10 % margin), at most
+    ``target``; None when fewer than ``minimum`` fit."""
+    left = budget_s - spent_s
+    fit = int(0.9 * left / per_row_s) if left > 0 else 0
+    n = min(target, fit)
+    return n if n >= max(minimum, 1) else None
+
+
+def sampling_error(values: np.ndarray, top_k: int, resamples: int, seed: int) -> dict:
+    """Sampling error of the mean |SHAP| of each feature over the explained rows: the standard error
+    (std / sqrt(n)) and how often the top-k features stay the same set in bootstrap resamples of the
+    rows (1.0: the ranking does not depend on which rows were drawn)."""
+    a = np.abs(values)
+    per_row = a.mean(axis=2) if a.ndim == 3 else a  # (n, f)
+    n = per_row.shape[0]
+    imp = per_row.mean(axis=0)
+    se = per_row.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(per_row.shape[1], np.nan)
+    k = min(top_k, per_row.shape[1])
+    top = np.argsort(-imp, kind="stable")[:k].tolist()
+    rng = np.random.default_rng(seed)
+    same = 0
+    for _ in range(resamples):
+        boot = per_row[rng.integers(0, n, n)].mean(axis=0)
+        same += np.argsort(-boot, kind="stable")[:k].tolist() == top
+    return {"se": se, "top_k": k, "top_k_stability": same / resamples if resamples else None}
 
 
 def _tree_or_linear(ctx: ValidationContext, pre, est) -> dict | None:
@@ -119,17 +244,25 @@ def _tree_or_linear(ctx: ValidationContext, pre, est) -> dict | None:
     M = np.zeros((width, len(out_names)))
     M[np.arange(width), [out_names.index(g) for g in groups]] = 1.0
 
-    def explain(X: pd.DataFrame) -> np.ndarray:
-        sv = _class_axis(explainer.shap_values(transform(X)), ctx)
+    def explain(X: pd.DataFrame, approximate: bool = False) -> np.ndarray:
+        raw = (
+            explainer.shap_values(transform(X), approximate=True)
+            if approximate
+            else explainer.shap_values(transform(X))
+        )
+        sv = _class_axis(raw, ctx)
         return np.einsum("nfk,fg->ngk", sv, M) if sv.ndim == 3 else sv @ M
 
-    return {
+    out = {
         "kind": kind,
         "explain": explain,
         "names": out_names,
         "transformed_features": len(names_t),
         "mapped": all(c is not None for c in cmap),
     }
+    if kind == "tree":  # Saabas path attributions: one pass per tree, a fallback when exact TreeSHAP is too slow
+        out["explain_approximate"] = lambda X: explain(X, approximate=True)
+    return out
 
 
 def _agnostic(ctx: ValidationContext) -> dict:
@@ -193,20 +326,46 @@ def _importance(b: dict) -> np.ndarray:
 )
 def global_importance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     b = explainer_bundle(ctx)
+    if b["over_budget"]:
+        return not_evaluable(b["over_budget"], explainer=b["kind"], budget=b["budget"], timing=b["timing"])
     imp = _importance(b)
+    pol = ctx.policy.explainability
+    err = sampling_error(b["values"], pol.top_k, pol.stability_resamples, ctx.seed)
     order = np.argsort(-imp)
     names = [b["names"][i] for i in order]
     top = order[:10]
     vals = b["values"] if b["values"].ndim == 2 else b["values"].mean(axis=2)
     fv = [encode(b["X"], [b["names"][i]])[:, 0] if b["names"][i] in b["X"] else np.zeros(len(vals)) for i in top]
+    budget = b["budget"]
+    how = f"{b['kind'].capitalize()} SHAP" + (
+        " (approximate tree path attributions)" if b["path"] == "approximate" else ""
+    )
+    cut = (
+        f" (of {budget['sample_target']} wanted: the {budget['time_budget_s']:g} s budget allows "
+        f"{len(b['idx'])} at {min(b['timing']['seconds_per_row'].values()):.2g} s a row)"
+        if budget["reduced_by_budget"]
+        else ""
+    )
+    stable = err["top_k_stability"]
     return Outcome(
         status="info",
         value=float(imp[order[0]]) if len(imp) else None,
-        summary=f"{b['kind'].capitalize()} SHAP on {len(b['idx'])} rows: the top features are {', '.join(names[:5])}.",
+        summary=f"{how} on {len(b['idx'])} rows{cut}: the top features are {', '.join(names[:5])}"
+        + (
+            f"; the top-{err['top_k']} ranking is the same in {stable:.0%} of bootstrap resamples of the rows."
+            if stable is not None
+            else "."
+        ),
         details={
             "explainer": b["kind"],
+            "path": b["path"],
             "sample_size": len(b["idx"]),
+            "budget": budget,
+            "timing": b["timing"],
             "importance": dict(zip(names, imp[order])),
+            "importance_se": dict(zip(names, err["se"][order])),
+            "top_k": err["top_k"],
+            "top_k_stability": stable,
             "transformed_features": b["transformed_features"],
             "mapped_to_original_columns": b["mapped"],
             "fallback_reason": b["fallback_reason"],
@@ -232,6 +391,8 @@ def global_importance(ctx: ValidationContext, run: RunOptions) -> Outcome:
 )
 def local_explanations(ctx: ValidationContext, run: RunOptions) -> Outcome:
     b = explainer_bundle(ctx)
+    if b["over_budget"]:
+        return not_evaluable(b["over_budget"], explainer=b["kind"], budget=b["budget"], timing=b["timing"])
     k = ctx.policy.explainability.local_rows
     p = ctx.predictions("test")
     if ctx.task == "regression":
@@ -295,6 +456,8 @@ def local_explanations(ctx: ValidationContext, run: RunOptions) -> Outcome:
 def sensitive_reliance(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.explainability
     b = explainer_bundle(ctx)
+    if b["over_budget"]:
+        return not_evaluable(b["over_budget"], explainer=b["kind"], budget=b["budget"], timing=b["timing"])
     imp = _importance(b)
     total = imp.sum() or 1.0
     share = dict(zip(b["names"], imp / total))

@@ -118,8 +118,16 @@ class DataQualityPolicy:
 
 @dataclass(frozen=True)
 class ExplainabilityPolicy:
-    shap_sample: int = 2000
-    agnostic_sample: int = 50
+    shap_sample: int = 2000  # rows explained when the time budget allows (tree and linear explainers)
+    agnostic_sample: int = 50  # the same for the model-agnostic permutation explainer
+    # Time budget of the SHAP explanations shared by XAI-01/02/08 (seconds, explainer construction and
+    # the pilot timing included): the sample shrinks to what fits, and below the minimum sample the
+    # exact tree path gives way to the approximate one, then the checks are "not evaluable: over budget".
+    time_budget_s: float = 30.0
+    min_sample: int = 100  # fewest rows for exact TreeSHAP / LinearSHAP before the approximate path
+    agnostic_min_sample: int = 10  # fewest rows for the permutation explainer
+    pilot_rows: int = 5  # rows timed (after a one-row warm-up) to estimate the cost per row
+    stability_resamples: int = 200  # bootstrap resamples of the explained rows for the top-k stability
     background_size: int = 50
     local_rows: int = 3
     top_k: int = 5  # XAI-08: flag a sensitive feature or proxy in the top k
