@@ -40,9 +40,16 @@ class AffectedGroupsField(serializers.JSONField):
     list) is refused with `invalid_affected_groups` instead of the serializer's generic `invalid`."""
 
 
-@extend_schema_field({"type": "string", "enum": ["", *Sector.values]})
-class SectorField(serializers.CharField):
-    """The service checks the value (400 `invalid_sector`); blank means "not stated"."""
+class SectorField(serializers.ChoiceField):
+    """Documented as the sector choices (the same schema enum as the read side), but checked by
+    the service: an unknown sector is refused with `invalid_sector`, not the generic `invalid`.
+    Blank means "not stated"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Sector.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        return data
 
 
 class AISystemWriteSerializer(serializers.Serializer):
