@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from governance.record_answers import Offer
 from governance.rules import (
     QUESTION_BY_ID,
     QUESTIONS,
@@ -57,6 +58,7 @@ class QuestionView:
     reason: str = ""
     link: str = ""
     note_errors: dict[str, str] = field(default_factory=dict)
+    offer: Offer | None = None  # what the system's registry record says (record_answers)
 
     @property
     def id(self) -> str:
@@ -100,11 +102,13 @@ def questionnaire_view(
     show_missing: bool = False,
     notes: Mapping[str, Mapping[str, str]] | None = None,
     note_errors: Mapping[str, Mapping[str, str]] | None = None,
+    offers: Mapping[str, Offer] | None = None,
 ) -> QuestionnaireView:
     """The visible questions, in the rules module's order, grouped by section, each with its
-    answer, whether it is missing, the contradictions and invalid values that concern it, and
-    its reason and evidence link (``notes``) with what was wrong with them (``note_errors``)."""
-    notes, note_errors = notes or {}, note_errors or {}
+    answer, whether it is missing, the contradictions and invalid values that concern it, its
+    reason and evidence link (``notes``) with what was wrong with them (``note_errors``), and,
+    while unanswered, the answer the system's record offers (``offers``, by question id)."""
+    notes, note_errors, offers = notes or {}, note_errors or {}, offers or {}
     validation = validate_answers(answers)
     problems: dict[str, list[str]] = {}
     for item in validation.contradictions:
@@ -126,6 +130,7 @@ def questionnaire_view(
                 reason=notes.get(question.id, {}).get("reason", ""),
                 link=notes.get(question.id, {}).get("link", ""),
                 note_errors=dict(note_errors.get(question.id, {})),
+                offer=None if answers.get(question.id) else offers.get(question.id),
             )
         )
     sections = [SectionView(s.id, s.title, s.description, by_section[s.id]) for s in SECTIONS if s.id in by_section]

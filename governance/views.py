@@ -43,6 +43,7 @@ from governance.presentation import (
     rationale_steps,
     review_headline,
 )
+from governance.record_answers import answer_from_record, record_offers
 from governance.rules import QUESTION_BY_ID, RULES_VERSION, derive_obligations
 from governance.rules import classify as rules_classify
 from governance.rules.screens import SCREEN_BY_ID, answer_none_of, screen_states
@@ -81,8 +82,8 @@ def classify(request, pk: int):
         screen = request.POST.get("screen_none", "")
         if screen in SCREEN_BY_ID:  # "None of these applies": "no" to the block's unanswered heads
             answers = answer_none_of(screen, answers)
-        if request.POST.get("from_record") == "roles" and not answers.get("roles"):
-            answers["roles"] = [system.operator_role]  # what the system's registry record says
+        if request.POST.get("from_record"):  # "Answer from the record": what the registry record says
+            answers = answer_from_record(request.POST["from_record"], system, answers)
         try:
             services.classification_draft_save(system=system, answers=answers, actor=request.user, answer_notes=notes)
             if request.POST.get("action") == "submit":
@@ -100,12 +101,15 @@ def classify(request, pk: int):
         "error": error,
         "rules_version": RULES_VERSION,
         "q": questionnaire_view(
-            answers, show_missing=bool(draft) or request.method == "POST", notes=notes, note_errors=note_errors
+            answers,
+            show_missing=bool(draft) or request.method == "POST",
+            notes=notes,
+            note_errors=note_errors,
+            offers=record_offers(system, answers),
         ),
         "current": selectors.current_determination(system=system),
         "pending": selectors.pending_determination(system=system),
         "screens": screen_states(answers),
-        "record_role": system.get_operator_role_display(),
     }
     template = "governance/_questionnaire_body.html" if request.htmx else "governance/classify.html"
     status = 422 if error and not request.htmx else 200

@@ -2,7 +2,7 @@ import json
 
 from django import forms
 
-from models_registry.choices import DatasetRole, Framework, LifecycleStage, OperatorRole, Task
+from models_registry.choices import AffectedGroup, DatasetRole, Framework, LifecycleStage, OperatorRole, Sector, Task
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 
@@ -15,6 +15,18 @@ class AISystemForm(forms.Form):
     )
     deployment_context = forms.CharField(widget=TEXTAREA, required=False)
     affected_persons = forms.CharField(widget=TEXTAREA, required=False, help_text="Who is affected by its outputs.")
+    sector = forms.ChoiceField(
+        choices=[("", "Not stated"), *Sector.choices],
+        required=False,
+        label="Sector (Annex III area)",
+        help_text="The EU AI Act high-risk area it is used in, if any. The classification offers it as an answer.",
+    )
+    affected_groups = forms.MultipleChoiceField(
+        choices=AffectedGroup.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Whose lives its outputs affect. Tick all that apply.",
+    )
     lifecycle_stage = forms.ChoiceField(choices=LifecycleStage.choices)
     operator_role = forms.ChoiceField(
         choices=OperatorRole.choices,

@@ -6,6 +6,7 @@ from django.db import models
 
 from core.models import OrgOwnedModel
 from models_registry.choices import (
+    AffectedGroup,
     ArtifactKind,
     DatasetRole,
     Framework,
@@ -13,6 +14,7 @@ from models_registry.choices import (
     OperatorRole,
     RiskTier,
     ScanVerdict,
+    Sector,
     Task,
 )
 
@@ -53,6 +55,10 @@ class AISystem(OrgOwnedModel):
     )
     deployment_context = models.TextField(blank=True)
     affected_persons = models.TextField(blank=True, help_text="Who is affected by its outputs.")
+    # What the record says for the EU AI Act questionnaire to offer (never to preselect): the Annex
+    # III area (blank: not stated) and the groups of people affected (AffectedGroup values).
+    sector = models.CharField(max_length=30, choices=Sector.choices, blank=True)
+    affected_groups = models.JSONField(default=list, blank=True)
     lifecycle_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.IDEA)
     operator_role = models.CharField(max_length=20, choices=OperatorRole.choices, default=OperatorRole.PROVIDER)
     owner_team = models.CharField(max_length=120, blank=True)
@@ -67,10 +73,20 @@ class AISystem(OrgOwnedModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="system_name_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="system_name_unique_per_org"),
+            models.CheckConstraint(
+                condition=models.Q(sector="") | models.Q(sector__in=Sector.values), name="system_sector_known"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def affected_group_labels(self) -> list[str]:
+        labels = dict(AffectedGroup.choices)
+        return [labels.get(group, group) for group in self.affected_groups or []]
 
 
 class Artifact(OrgOwnedModel):

@@ -27,7 +27,16 @@ from core.models import User
 from core.permissions import has_permission
 from core.trail import audit_record
 from models_registry import storage
-from models_registry.choices import ArtifactKind, DatasetRole, Framework, LifecycleStage, OperatorRole, Task
+from models_registry.choices import (
+    AffectedGroup,
+    ArtifactKind,
+    DatasetRole,
+    Framework,
+    LifecycleStage,
+    OperatorRole,
+    Sector,
+    Task,
+)
 from models_registry.models import AISystem, Artifact, Dataset, DatasetStatus, ModelVersion, ScanState, Tag
 from models_registry.signals import system_changed, version_registered
 from models_registry.uploads import CheckOutcome, human_size, sha256_of, upload_check, upload_on_disk
@@ -45,6 +54,8 @@ SYSTEM_FIELDS = (
     "processes_personal_data",
     "processes_special_categories",
     "third_party_vendor",
+    "sector",
+    "affected_groups",
 )
 logger = logging.getLogger(__name__)
 VERSION_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,59}$")
@@ -88,6 +99,36 @@ def _validate_system(data: dict) -> None:
             )
 
 
+def _clean_system_record(fields: dict) -> dict:
+    """The sector and affected groups as stored: a known sector or blank (not stated), and the
+    affected groups as a list of known values, each once, in the order AffectedGroup lists them.
+    Anything else is refused, so nothing is saved."""
+    if "sector" in fields:
+        sector = fields["sector"] if fields["sector"] is not None else ""
+        if not isinstance(sector, str) or (sector and sector not in Sector.values):
+            raise ValidationFailed(
+                f"Sector must be blank (not stated) or one of {', '.join(Sector.values)}.",
+                code="invalid_sector",
+                extra={"field": "sector"},
+            )
+        fields["sector"] = sector
+    if "affected_groups" in fields:
+        groups = fields["affected_groups"] if fields["affected_groups"] is not None else []
+        unknown = (
+            [groups]
+            if not isinstance(groups, (list, tuple))
+            else [g for g in groups if not isinstance(g, str) or g not in AffectedGroup.values]
+        )
+        if unknown:
+            raise ValidationFailed(
+                f"Affected groups must be a list of {', '.join(AffectedGroup.values)}; not {', '.join(map(repr, unknown))}.",
+                code="invalid_affected_groups",
+                extra={"field": "affected_groups"},
+            )
+        fields["affected_groups"] = [g for g in AffectedGroup.values if g in groups]
+    return fields
+
+
 def _set_tags(system: AISystem, names: list[str]) -> None:
     tags = [Tag.objects.get_or_create(organisation_id=system.organisation_id, name=name)[0] for name in names]
     system.tags.set(tags)
@@ -99,6 +140,7 @@ def system_create(*, actor: User, tags: list[str] | None = None, **fields: Any) 
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_fields")
     _validate_system(fields)
+    _clean_system_record(fields)
     fields["name"] = fields["name"].strip()
     try:
         with transaction.atomic():
@@ -123,6 +165,7 @@ def system_update(
     unknown = set(changes) - set(SYSTEM_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_fields")
+    _clean_system_record(changes)
     try:
         with transaction.atomic():
             locked = AISystem.objects.select_for_update().get(pk=system.pk)

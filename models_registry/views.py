@@ -62,11 +62,13 @@ def system_export(request):
         "third_party_vendor",
         "deployment_context",
         "affected_persons",
+        "sector",
     ]
 
     def rows():
         for system in systems:
             yield [getattr(system, c) for c in columns] + [
+                ", ".join(system.affected_groups or []),
                 ", ".join(t.name for t in system.tags.all()),
                 system.version_count,
                 system.dataset_count,
@@ -74,7 +76,7 @@ def system_export(request):
             ]
 
     # Every cell through core.exports: text that a spreadsheet would run as a formula is defused.
-    header = columns + ["tags", "versions", "datasets", "updated_at"]
+    header = columns + ["affected_groups", "tags", "versions", "datasets", "updated_at"]
     response = StreamingHttpResponse(exports.csv_lines(header, rows()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="ai-systems.csv"'
     return response

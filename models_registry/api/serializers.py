@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from models_registry.choices import DatasetRole, Framework, LifecycleStage, OperatorRole, Task
+from models_registry.choices import AffectedGroup, DatasetRole, Framework, LifecycleStage, OperatorRole, Sector, Task
 from models_registry.models import AISystem, Dataset, ModelVersion
 
 
@@ -16,6 +17,8 @@ class AISystemSerializer(serializers.ModelSerializer):
             "intended_use",
             "deployment_context",
             "affected_persons",
+            "sector",
+            "affected_groups",
             "lifecycle_stage",
             "operator_role",
             "owner_team",
@@ -31,12 +34,32 @@ class AISystemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": AffectedGroup.values}})
+class AffectedGroupsField(serializers.JSONField):
+    """Any JSON passes here: the service checks it, so an unknown group (or a value that is not a
+    list) is refused with `invalid_affected_groups` instead of the serializer's generic `invalid`."""
+
+
+class SectorField(serializers.ChoiceField):
+    """Documented as the sector choices (the same schema enum as the read side), but checked by
+    the service: an unknown sector is refused with `invalid_sector`, not the generic `invalid`.
+    Blank means "not stated"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Sector.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        return data
+
+
 class AISystemWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     purpose = serializers.CharField()
     intended_use = serializers.CharField(required=False, allow_blank=True, default="")
     deployment_context = serializers.CharField(required=False, allow_blank=True, default="")
     affected_persons = serializers.CharField(required=False, allow_blank=True, default="")
+    sector = SectorField(required=False, allow_blank=True, default="")
+    affected_groups = AffectedGroupsField(required=False, default=list)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, default=LifecycleStage.DEVELOPMENT)
     operator_role = serializers.ChoiceField(choices=OperatorRole.choices, default=OperatorRole.PROVIDER)
     owner_team = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")

@@ -54,9 +54,13 @@ def test_an_ml_engineer_registers_a_system_and_uploads_a_model_and_a_dataset(
     form.locator("input[name=owner_team]").fill("Credit risk")
     form.locator("input[name=processes_personal_data]").check()
     form.locator("input[name=tags]").fill("credit, retail")
+    form.locator("select[name=sector]").select_option("essential_services")
+    form.locator("input[name=affected_groups][value=customers]").check()
     screenshot("registry-register-system")
     form.locator("button[type=submit]").click()
     page.wait_for_selector("text=is registered")
+    assert page.inner_text("[data-testid=affected-groups]") == "Customers"
+    assert "Essential private and public services" in page.inner_text("[data-testid=sector]")
 
     page.click("[data-testid=upload-version]")
     upload = page.locator("[data-testid=upload-form]")
