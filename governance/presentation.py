@@ -57,6 +57,7 @@ class QuestionView:
     reason: str = ""
     link: str = ""
     note_errors: dict[str, str] = field(default_factory=dict)
+    document: dict | None = None
 
     @property
     def id(self) -> str:
@@ -100,11 +101,13 @@ def questionnaire_view(
     show_missing: bool = False,
     notes: Mapping[str, Mapping[str, str]] | None = None,
     note_errors: Mapping[str, Mapping[str, str]] | None = None,
+    documents: Mapping[str, dict] | None = None,
 ) -> QuestionnaireView:
     """The visible questions, in the rules module's order, grouped by section, each with its
     answer, whether it is missing, the contradictions and invalid values that concern it, and
-    its reason and evidence link (``notes``) with what was wrong with them (``note_errors``)."""
-    notes, note_errors = notes or {}, note_errors or {}
+    its reason and evidence link (``notes``) with what was wrong with them (``note_errors``), and
+    the document attached to it in the saved draft (``documents``)."""
+    notes, note_errors, documents = notes or {}, note_errors or {}, documents or {}
     validation = validate_answers(answers)
     problems: dict[str, list[str]] = {}
     for item in validation.contradictions:
@@ -126,6 +129,7 @@ def questionnaire_view(
                 reason=notes.get(question.id, {}).get("reason", ""),
                 link=notes.get(question.id, {}).get("link", ""),
                 note_errors=dict(note_errors.get(question.id, {})),
+                document=documents.get(question.id),
             )
         )
     sections = [SectionView(s.id, s.title, s.description, by_section[s.id]) for s in SECTIONS if s.id in by_section]
@@ -154,6 +158,7 @@ def answer_rows(answers: Mapping[str, Any], notes: Mapping[str, Mapping[str, str
                     "reason": note.get("reason", ""),
                     "link": safe_link(note.get("link", "")),
                     "unsafe_link": note.get("link", "") if not safe_link(note.get("link", "")) else "",
+                    "document": note.get("document") or None,
                 }
             )
     unknown = [qid for qid in answers if qid not in QUESTION_BY_ID]
@@ -222,6 +227,15 @@ def overlay_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 # --- auditability of a determination (issue #14) ------------------------------------------------
+
+
+def documents_of(notes: Mapping[str, Any] | None) -> dict[str, dict]:
+    """The documents attached to answers in stored notes: {question id: reference}."""
+    return {
+        qid: note["document"]
+        for qid, note in (notes or {}).items()
+        if isinstance(note, Mapping) and isinstance(note.get("document"), Mapping)
+    }
 
 
 def notes_from_post(data: QueryDict) -> dict[str, dict[str, str]]:
