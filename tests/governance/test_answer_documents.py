@@ -303,3 +303,37 @@ def test_a_certification_submission_freezes_each_answers_reason_link_and_documen
             "document": {"sha256": hashlib.sha256(PDF).hexdigest(), "name": "assessment.pdf"},
         }
     }
+
+
+def test_a_certificate_signs_the_reasons_links_and_documents_of_the_classification_it_relies_on(
+    ml_engineer, compliance_officer, auditor, org_admin
+):
+    from audits.certification.models import Certificate
+    from audits.certification.services import reviewer_assign, submission_create, submission_sign
+    from governance.services import determination_approve
+    from tests.audits.certification_support import PASSWORD, classifier, decide_all, make_certifiable
+
+    ready = make_certifiable(ml_engineer, compliance_officer)
+    note = {"reason": "Scores consumer loans.", "link": "https://wiki.example.com/credit"}
+    classification_draft_save(
+        system=ready.system, answers=CREDIT_SCORING, actor=ml_engineer, answer_notes={QUESTION: note}
+    )
+    attach(ready.system, ml_engineer)
+    determination = determination_submit(system=ready.system, actor=ml_engineer)
+    determination_approve(determination=determination, actor=classifier(compliance_officer))
+
+    submission = submission_create(actor=ml_engineer, model_version=ready.version, note="Please review.")
+    expected = {**note, "document": {"sha256": hashlib.sha256(PDF).hexdigest(), "name": "assessment.pdf"}}
+    assert submission.frozen["classification"]["determination_id"] == determination.pk
+    assert submission.frozen["classification"]["answer_evidence"] == {QUESTION: expected}
+
+    reviewer_assign(actor=org_admin, submission=submission, reviewer=auditor)
+    reviewer_assign(actor=org_admin, submission=submission, reviewer=compliance_officer)
+    submission.refresh_from_db()
+    decide_all(submission, auditor)
+    for signer in (auditor, compliance_officer):
+        submission_sign(
+            actor=signer, submission=submission, decision="approve", password=PASSWORD, reason="Reviewed in full."
+        )
+    certificate = Certificate.objects.get(submission=submission)
+    assert certificate.document["payload"]["classification"]["answer_evidence"] == {QUESTION: expected}
