@@ -187,3 +187,15 @@ class ObligationSettingsForm(forms.Form):
         help_text="When a system is classified, a duty that already applies is planned this many days later; "
         "one that applies later is planned for the day it applies.",
     )
+
+
+class AnswerDocumentForm(forms.Form):
+    """The document behind one answer; the service checks the size, type and content."""
+
+    file = forms.FileField(
+        allow_empty_file=True,
+        error_messages={"required": "Choose a file to attach."},
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.png,.jpg,.jpeg,.txt,.csv,.md,.docx,.xlsx", "data-testid": "document-file"}
+        ),
+    )

@@ -59,6 +59,7 @@ class QuestionView:
     link: str = ""
     note_errors: dict[str, str] = field(default_factory=dict)
     offer: Offer | None = None  # what the system's registry record says (record_answers)
+    document: dict | None = None
 
     @property
     def id(self) -> str:
@@ -103,12 +104,14 @@ def questionnaire_view(
     notes: Mapping[str, Mapping[str, str]] | None = None,
     note_errors: Mapping[str, Mapping[str, str]] | None = None,
     offers: Mapping[str, Offer] | None = None,
+    documents: Mapping[str, dict] | None = None,
 ) -> QuestionnaireView:
     """The visible questions, in the rules module's order, grouped by section, each with its
     answer, whether it is missing, the contradictions and invalid values that concern it, its
-    reason and evidence link (``notes``) with what was wrong with them (``note_errors``), and,
-    while unanswered, the answer the system's record offers (``offers``, by question id)."""
-    notes, note_errors, offers = notes or {}, note_errors or {}, offers or {}
+    reason and evidence link (``notes``) with what was wrong with them (``note_errors``), the
+    document attached to it in the saved draft (``documents``) and, while unanswered, the answer
+    the system's record offers (``offers``, by question id)."""
+    notes, note_errors, offers, documents = notes or {}, note_errors or {}, offers or {}, documents or {}
     validation = validate_answers(answers)
     problems: dict[str, list[str]] = {}
     for item in validation.contradictions:
@@ -131,6 +134,7 @@ def questionnaire_view(
                 link=notes.get(question.id, {}).get("link", ""),
                 note_errors=dict(note_errors.get(question.id, {})),
                 offer=None if answers.get(question.id) else offers.get(question.id),
+                document=documents.get(question.id),
             )
         )
     sections = [SectionView(s.id, s.title, s.description, by_section[s.id]) for s in SECTIONS if s.id in by_section]
@@ -159,6 +163,7 @@ def answer_rows(answers: Mapping[str, Any], notes: Mapping[str, Mapping[str, str
                     "reason": note.get("reason", ""),
                     "link": safe_link(note.get("link", "")),
                     "unsafe_link": note.get("link", "") if not safe_link(note.get("link", "")) else "",
+                    "document": note.get("document") or None,
                 }
             )
     unknown = [qid for qid in answers if qid not in QUESTION_BY_ID]
@@ -227,6 +232,15 @@ def overlay_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 # --- auditability of a determination (issue #14) ------------------------------------------------
+
+
+def documents_of(notes: Mapping[str, Any] | None) -> dict[str, dict]:
+    """The documents attached to answers in stored notes: {question id: reference}."""
+    return {
+        qid: note["document"]
+        for qid, note in (notes or {}).items()
+        if isinstance(note, Mapping) and isinstance(note.get("document"), Mapping)
+    }
 
 
 def notes_from_post(data: QueryDict) -> dict[str, dict[str, str]]:

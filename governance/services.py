@@ -95,20 +95,28 @@ NOTE_REASON_MAX = 2000
 NOTE_LINK_MAX = 500
 
 
-def _check_notes(notes: Any, answers: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def _check_notes(
+    notes: Any, answers: Mapping[str, Any], documents: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """The reason and evidence link per answer: {question id: {"reason", "link"}}. A link must be
     an http(s) URL (never javascript: or data:); notes of questions not answered, or hidden by
-    other answers, are dropped. Every problem is reported at once, per question and field."""
+    other answers, are dropped. Every problem is reported at once, per question and field.
+
+    ``documents`` ({question id: reference}) are the documents attached to answers, taken only
+    from the stored draft (answer_document_services): a "document" key in ``notes`` is ignored,
+    so a client can never point an answer at a file it did not upload."""
     if notes is None:
-        return {}
+        notes = {}
     if not isinstance(notes, Mapping):
         raise ValidationFailed(
             'Answer notes must be an object of question id to {"reason", "link"}.', code="invalid_answer_notes"
         )
     kept = visible_answers(answers)
-    clean: dict[str, dict[str, str]] = {}
+    clean: dict[str, dict[str, Any]] = {}
     errors: dict[str, dict[str, str]] = {}
     for qid, note in notes.items():
+        if isinstance(note, Mapping):
+            note = {key: value for key, value in note.items() if key != "document"}
         if not isinstance(note, Mapping) or set(note) - {"reason", "link"}:
             errors[str(qid)] = {"note": 'Give a "reason" and/or a "link", nothing else.'}
             continue
@@ -126,6 +134,9 @@ def _check_notes(notes: Any, answers: Mapping[str, Any]) -> dict[str, dict[str, 
             errors[str(qid)] = problems
         elif qid in kept and (reason or link):
             clean[qid] = {"reason": reason, "link": link}
+    for qid, document in (documents or {}).items():
+        if qid in kept and isinstance(document, Mapping):
+            clean.setdefault(qid, {"reason": "", "link": ""})["document"] = dict(document)
     if errors:
         named = "; ".join(f"{_question_text(qid)} — {' '.join(p.values())}" for qid, p in errors.items())
         raise ValidationFailed(
@@ -183,11 +194,12 @@ def classification_draft_save(
         "Your role cannot fill in the classification questionnaire.",
     )
     clean = _check_answers(answers)
-    notes = _check_notes(answer_notes, clean) if answer_notes is not None else None
+    if answer_notes is not None:
+        _check_notes(answer_notes, clean)  # refused before the draft is locked
     with transaction.atomic():
         previous = ClassificationDraft.objects.select_for_update().filter(system=system).first()
-        if notes is None:
-            notes = _check_notes(previous.answer_notes if previous else {}, clean)
+        stored = previous.answer_notes if previous else {}
+        notes = _check_notes(stored if answer_notes is None else answer_notes, clean, _documents(stored))
         draft, _ = ClassificationDraft.objects.update_or_create(
             system=system,
             defaults={
@@ -199,6 +211,16 @@ def classification_draft_save(
             },
         )
     return draft
+
+
+def _documents(notes: Mapping[str, Any], keep: Any = None) -> dict[str, Any]:
+    """The document references of stored notes ({question id: reference}); with ``keep``, only
+    those of the questions it admits."""
+    return {
+        qid: note["document"]
+        for qid, note in notes.items()
+        if isinstance(note, Mapping) and note.get("document") and (keep is None or keep(qid))
+    }
 
 
 def _answer_authors(draft: ClassificationDraft | None, answers: Mapping[str, Any], actor: User) -> dict[str, int]:
@@ -240,7 +262,10 @@ def determination_submit(
     clean = _check_answers(answers)
     if answer_notes is None and draft is not None:
         answer_notes = {q: n for q, n in draft.answer_notes.items() if q in clean and draft.answers.get(q) == clean[q]}
-    notes = _check_notes(answer_notes or {}, clean)
+    documents = (
+        _documents(draft.answer_notes, lambda q: q in clean and draft.answers.get(q) == clean[q]) if draft else {}
+    )
+    notes = _check_notes(answer_notes or {}, clean, documents)
     authors = _answer_authors(draft, clean, actor) if draft is not None else {qid: answered_by.pk for qid in clean}
     result = classify(clean)
     with transaction.atomic():

@@ -8,7 +8,27 @@ urlpatterns = [
     path("classification/", views.classification_list, name="classification_list"),
     path("classification/systems/<int:pk>/", views.system_classification, name="system_classification"),
     path("classification/systems/<int:pk>/classify/", views.classify, name="classify"),
+    path(
+        "classification/systems/<int:pk>/answers/<slug:question>/document/",
+        views.answer_document,
+        name="answer_document",
+    ),
+    path(
+        "classification/systems/<int:pk>/answers/<slug:question>/document/detach/",
+        views.answer_document_detach,
+        name="answer_document_detach",
+    ),
+    path(
+        "classification/systems/<int:pk>/answers/<slug:question>/document/download/",
+        views.answer_document_download,
+        name="answer_document_download",
+    ),
     path("classification/determinations/<int:pk>/", views.determination_detail, name="determination_detail"),
+    path(
+        "classification/determinations/<int:pk>/answers/<slug:question>/document/",
+        views.determination_answer_document,
+        name="determination_answer_document",
+    ),
     path("classification/determinations/<int:pk>/approve/", views.determination_approve, name="determination_approve"),
     path(
         "classification/determinations/<int:pk>/override/", views.determination_override, name="determination_override"

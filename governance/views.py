@@ -15,11 +15,12 @@ from core import exports
 from core.errors import NotAllowed, PortalError
 from core.permissions import get_for_user, has_permission, require_permission
 from core.views_errors import attempt_on_form, attempt_with_message
-from governance import selectors, services
+from governance import answer_document_services, selectors, services
 from governance.choices import ObligationStatus, next_statuses
 from governance.evidence_sources import validation_run_choices
 from governance.filtersets import ObligationFilterSet
 from governance.forms import (
+    AnswerDocumentForm,
     ApproveForm,
     EvidenceForm,
     ObligationAssignForm,
@@ -33,6 +34,7 @@ from governance.presentation import (
     answer_rows,
     answers_from_post,
     art_5_screen,
+    documents_of,
     needs_unsure_review,
     notes_from_post,
     obligation_why,
@@ -85,7 +87,9 @@ def classify(request, pk: int):
         if request.POST.get("from_record"):  # "Answer from the record": what the registry record says
             answers = answer_from_record(request.POST["from_record"], system, answers)
         try:
-            services.classification_draft_save(system=system, answers=answers, actor=request.user, answer_notes=notes)
+            draft = services.classification_draft_save(
+                system=system, answers=answers, actor=request.user, answer_notes=notes
+            )
             if request.POST.get("action") == "submit":
                 determination = services.determination_submit(system=system, actor=request.user)
                 messages.success(request, f"Classification #{determination.number} submitted.")
@@ -106,6 +110,7 @@ def classify(request, pk: int):
             notes=notes,
             note_errors=note_errors,
             offers=record_offers(system, answers),
+            documents=documents_of(draft.answer_notes if draft else None),
         ),
         "current": selectors.current_determination(system=system),
         "pending": selectors.pending_determination(system=system),
@@ -114,6 +119,111 @@ def classify(request, pk: int):
     template = "governance/_questionnaire_body.html" if request.htmx else "governance/classify.html"
     status = 422 if error and not request.htmx else 200
     return render(request, template, context, status=status)
+
+
+# --- the document behind an answer (issue #14) ----------------------------------------------------
+
+
+def _answer_document_page(request, system, question: str, *, form=None, status: int = 200):
+    draft = selectors.classification_draft(system=system)
+    value = (draft.answers if draft else {}).get(question)
+    context = {
+        "system": system,
+        "question": QUESTION_BY_ID[question],
+        "answer": QUESTION_BY_ID[question].label_for(value) if value not in (None, "", []) else "",
+        "document": documents_of(draft.answer_notes if draft else None).get(question),
+        "form": form or AnswerDocumentForm(),
+    }
+    return render(request, "governance/answer_document.html", context, status=status)
+
+
+def _question(question: str) -> str:
+    if question not in QUESTION_BY_ID:
+        raise Http404("There is no such question.")
+    return question
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def answer_document(request, pk: int, question: str):
+    """Attach (or replace) the document behind one answer of the draft: a page of its own, a
+    plain multipart form outside the autosaving questionnaire."""
+    require_permission(request, "classification.draft")
+    system = get_for_user(AISystem.objects.all(), request.user, "classification.draft", pk=pk)
+    question = _question(question)
+    if request.method == "GET":
+        return _answer_document_page(request, system, question)
+    form = AnswerDocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _answer_document_page(request, system, question, form=form, status=400)
+    attempt = attempt_on_form(
+        form,
+        lambda: answer_document_services.answer_document_attach(
+            system=system, question_id=question, actor=request.user, uploaded_file=form.cleaned_data["file"]
+        ),
+    )
+    if not attempt.ok:
+        return _answer_document_page(request, system, question, form=form, status=attempt.status)
+    messages.success(request, "Document attached to the answer.")
+    return redirect("governance:answer_document", pk=system.pk, question=question)
+
+
+@login_required
+@require_POST
+def answer_document_detach(request, pk: int, question: str):
+    require_permission(request, "classification.draft")
+    system = get_for_user(AISystem.objects.all(), request.user, "classification.draft", pk=pk)
+    question = _question(question)
+    _attempt(
+        request,
+        lambda: answer_document_services.answer_document_detach(
+            system=system, question_id=question, actor=request.user
+        ),
+        "Document removed from the answer.",
+    )
+    return redirect("governance:answer_document", pk=system.pk, question=question)
+
+
+def _document_response(organisation_id: int, notes, question: str) -> FileResponse:
+    """The stored file of an answer's document, as a download (never rendered by the browser)."""
+    document = documents_of(notes).get(question)
+    if document is None:
+        raise Http404("This answer has no document.")
+    try:
+        key = answer_document_services.document_storage_key(organisation_id, str(document.get("sha256", "")))
+    except PortalError:
+        raise Http404("This answer has no document.") from None
+    if not default_storage.exists(key):
+        raise Http404("The file is missing from storage.")
+    response = FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=True,
+        filename=str(document.get("name") or "document"),
+        content_type=str(document.get("content_type") or "application/octet-stream"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def answer_document_download(request, pk: int, question: str):
+    """The document attached to an answer of a system's draft."""
+    require_permission(request, "classification.view")
+    system = get_for_user(AISystem.objects.all(), request.user, "classification.view", pk=pk)
+    draft = selectors.classification_draft(system=system)
+    return _document_response(system.organisation_id, draft.answer_notes if draft else None, question)
+
+
+@login_required
+@require_GET
+def determination_answer_document(request, pk: int, question: str):
+    """The document an answer of a submitted determination relied on (as it was submitted)."""
+    require_permission(request, "classification.view")
+    determination = get_for_user(
+        selectors.determination_list(user=request.user), request.user, "classification.view", pk=pk
+    )
+    return _document_response(determination.organisation_id, determination.answer_notes, question)
 
 
 @login_required

@@ -67,6 +67,8 @@ READ_ONLY = {
     "audits.certification.transitions": set(),
     "audits.certification.resolution": {"escalation_problem"},
     "audits.certification.certificates": {"verification_url", "certificate_payload", "effective_status"},
+    # Where a document is stored and what its name becomes: no state.
+    "governance.answer_document_services": {"document_storage_key", "clean_file_name"},
     "governance.risks.services": {
         "threat_library",
         "risk_check",
@@ -182,6 +184,7 @@ def test_every_services_module_is_found_and_has_its_read_only_list():
         "core.services",
         "models_registry.services",
         "governance.services",
+        "governance.answer_document_services",
         "governance.risks.services",
         "governance.risks.importer",
         "audits.services",

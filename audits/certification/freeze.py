@@ -79,8 +79,26 @@ def freeze(*, model_version, run, determination) -> dict:
             "overridden": bool(determination.override_outcome),
             "approved_by": determination.approved_by.username if determination.approved_by_id else None,
             "approved_at": determination.approved_at.isoformat() if determination.approved_at else None,
+            "answer_evidence": answer_evidence(determination),
         },
     }
+
+
+def answer_evidence(determination) -> dict:
+    """Each answer's reason, evidence link and document (its SHA-256 and name) as the determination
+    holds them (issue #14): frozen with the submission, and so signed into its certificate, the
+    record of what backed the classification cannot change afterwards."""
+    evidence = {}
+    for qid, note in sorted((determination.answer_notes or {}).items()):
+        if not isinstance(note, dict):
+            continue
+        document = note.get("document") if isinstance(note.get("document"), dict) else None
+        evidence[qid] = {
+            "reason": note.get("reason", ""),
+            "link": note.get("link", ""),
+            "document": {"sha256": document.get("sha256"), "name": document.get("name")} if document else None,
+        }
+    return evidence
 
 
 def results_diff(original, rerun) -> dict:

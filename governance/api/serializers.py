@@ -23,12 +23,26 @@ class AnswersSerializer(serializers.Serializer):
         required=False,
         help_text='{question_id: {"reason": text (at most 2000 characters), "link": https URL (at most 500)}}: '
         "why each answer was given and what backs it, both optional. Notes of questions not answered are "
-        "dropped. Omitted on a draft save: the draft's notes of the answers still given are kept.",
+        "dropped. Omitted on a draft save: the draft's notes of the answers still given are kept. A "
+        '"document" key is ignored: documents are attached with the answer\'s document endpoint.',
     )
+
+
+class AnswerDocumentUploadSerializer(serializers.Serializer):
+    """Shape only; the service checks the size, type and content."""
+
+    file = serializers.FileField(allow_empty_file=True, help_text="The document (multipart).")
+
+
+ANSWER_NOTES_HELP = (
+    '{question_id: {"reason", "link", "document"?}}. "document" (read-only, set by the answer\'s document '
+    'endpoint): {"sha256", "name", "size", "content_type", "added_by" (user id), "added_at"}.'
+)
 
 
 class DraftSerializer(serializers.ModelSerializer):
     updated_by = UserRefSerializer(read_only=True)
+    answer_notes = serializers.JSONField(read_only=True, help_text=ANSWER_NOTES_HELP)
     system = serializers.IntegerField(source="system_id", read_only=True)
 
     class Meta:
@@ -39,6 +53,7 @@ class DraftSerializer(serializers.ModelSerializer):
 
 class DeterminationSerializer(serializers.ModelSerializer):
     system = serializers.IntegerField(source="system_id", read_only=True)
+    answer_notes = serializers.JSONField(read_only=True, help_text=ANSWER_NOTES_HELP)
     answered_by = UserRefSerializer(read_only=True)
     submitted_by = UserRefSerializer(read_only=True)
     approved_by = UserRefSerializer(read_only=True, allow_null=True)

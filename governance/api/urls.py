@@ -6,6 +6,11 @@ from governance.risks import api as risk_api
 urlpatterns = [
     path("classification/questionnaire/", views.QuestionnaireApi.as_view(), name="classification-questionnaire"),
     path("classification/systems/<int:pk>/draft/", views.DraftApi.as_view(), name="classification-draft"),
+    path(
+        "classification/systems/<int:pk>/draft/answers/<slug:question>/document/",
+        views.AnswerDocumentApi.as_view(),
+        name="classification-answer-document",
+    ),
     path("classification/systems/<int:pk>/submit/", views.SubmitApi.as_view(), name="classification-submit"),
     path(
         "classification/systems/<int:pk>/determinations/",

@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 from core.errors import NotFound, ValidationFailed
 from core.models import User
 from core.permissions import HasPortalPermission
-from governance import selectors, services
+from governance import answer_document_services, selectors, services
 from governance.api.serializers import (
+    AnswerDocumentUploadSerializer,
     AnswersSerializer,
     ApproveSerializer,
     DeterminationSerializer,
@@ -73,6 +74,40 @@ class DraftApi(APIView):
         serializer.is_valid(raise_exception=True)
         draft = services.classification_draft_save(
             system=_system(request, pk, "classification.draft"), actor=request.user, **serializer.validated_data
+        )
+        return Response(DraftSerializer(draft).data)
+
+
+class AnswerDocumentApi(APIView):
+    """The document behind one answer of the draft (issue #14): the same service as the page."""
+
+    permission_classes = [HasPortalPermission]
+    permission = "classification.draft"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": AnswerDocumentUploadSerializer},
+        responses={201: DraftSerializer},
+        summary="Attach a document to an answer of the draft",
+        description="Multipart with `file`: pdf, png, jpg/jpeg, txt, csv, md, docx or xlsx, 1 byte to 10 MB, "
+        "whose content matches its extension. The question must be answered in the draft. Replaces the "
+        "answer's previous document; the reference appears in the draft's `answer_notes[question].document`.",
+    )
+    def post(self, request, pk: int, question: str):
+        serializer = AnswerDocumentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        draft = answer_document_services.answer_document_attach(
+            system=_system(request, pk, "classification.draft"),
+            question_id=question,
+            actor=request.user,
+            uploaded_file=serializer.validated_data["file"],
+        )
+        return Response(DraftSerializer(draft).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: DraftSerializer}, summary="Remove the document from an answer of the draft")
+    def delete(self, request, pk: int, question: str):
+        draft = answer_document_services.answer_document_detach(
+            system=_system(request, pk, "classification.draft"), question_id=question, actor=request.user
         )
         return Response(DraftSerializer(draft).data)
 

@@ -184,6 +184,54 @@ def test_evidence_downloads_are_for_members_only(permission_matrix, obligation, 
     assert permission_matrix(lambda c: c.get(url("evidence_download", evidence.pk))) == READ_OBJECT
 
 
+def _draft_with_document(system, user):
+    from governance.answer_document_services import answer_document_attach
+    from governance.services import classification_draft_save
+
+    classification_draft_save(system=system, answers=CREDIT_SCORING, actor=user)
+    answer_document_attach(
+        system=system,
+        question_id="is_ai_system",
+        actor=user,
+        uploaded_file=SimpleUploadedFile("sheet.txt", b"product sheet"),
+    )
+
+
+DRAFTERS_ONLY = {
+    "anonymous": LOGIN,
+    "ml_engineer": 200,
+    "auditor": 403,
+    "compliance_officer": 200,
+    "org_admin": 403,
+    "outsider": 403,
+}
+
+
+def test_only_drafters_open_and_use_the_page_that_attaches_a_document_to_an_answer(
+    permission_matrix, credit_system, ml_engineer
+):
+    _draft_with_document(credit_system, ml_engineer)
+    page = url("answer_document", credit_system.pk, "is_ai_system")
+    assert permission_matrix(lambda c: c.get(page)) == DRAFTERS_ONLY
+    upload = permission_matrix(lambda c: c.post(page, {"file": SimpleUploadedFile("n.txt", b"note")}))
+    assert upload == dict(DRAFTERS_ONLY, ml_engineer=302, compliance_officer=302)
+    detach = permission_matrix(lambda c: c.post(url("answer_document_detach", credit_system.pk, "is_ai_system")))
+    assert detach == dict(DRAFTERS_ONLY, ml_engineer=302, compliance_officer=302)
+
+
+def test_answer_documents_are_downloaded_by_members_of_the_organisation_only(
+    permission_matrix, credit_system, ml_engineer
+):
+    from governance.services import determination_submit
+
+    _draft_with_document(credit_system, ml_engineer)
+    draft_file = url("answer_document_download", credit_system.pk, "is_ai_system")
+    assert permission_matrix(lambda c: c.get(draft_file)) == READ_OBJECT
+    determination = determination_submit(system=credit_system, actor=ml_engineer)
+    record_file = url("determination_answer_document", determination.pk, "is_ai_system")
+    assert permission_matrix(lambda c: c.get(record_file)) == READ_OBJECT
+
+
 # --- API -------------------------------------------------------------------------------------------
 
 API = "/api/v1"
@@ -231,6 +279,22 @@ def test_api_submit_is_for_drafters(permission_matrix, credit_system):
         "org_admin": 403,
         "outsider": 403,
     }
+
+
+def test_api_answer_document_upload_and_removal_are_for_drafters(permission_matrix, credit_system, ml_engineer):
+    from governance.services import classification_draft_save
+
+    classification_draft_save(system=credit_system, answers=CREDIT_SCORING, actor=ml_engineer)
+    path = f"{API}/classification/systems/{credit_system.pk}/draft/answers/is_ai_system/document/"
+    result = permission_matrix(
+        lambda c: c.post(path, {"file": SimpleUploadedFile("n.txt", b"note")}, format="multipart"), api=True
+    )
+    refused = {"anonymous": 401, "auditor": 403, "org_admin": 403, "outsider": 403}
+    assert result == dict(refused, ml_engineer=201, compliance_officer=201)
+    # The first removal succeeds; the second finds no document (400): both passed the permission check.
+    assert permission_matrix(lambda c: c.delete(path), api=True) == dict(
+        refused, ml_engineer=200, compliance_officer=400
+    )
 
 
 def test_api_determinations_are_readable_by_members_of_the_organisation(permission_matrix, approved):
