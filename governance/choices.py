@@ -91,4 +91,6 @@ MIN_JUSTIFICATION_LENGTH = 20
 EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
 
 # Fields of an AI system whose change can alter the classification.
-CLASSIFICATION_RELEVANT_FIELDS = frozenset({"intended_use", "purpose", "operator_role", "deployment_context"})
+CLASSIFICATION_RELEVANT_FIELDS = frozenset(
+    {"intended_use", "purpose", "operator_role", "deployment_context", "sector", "affected_groups"}
+)

@@ -160,7 +160,7 @@ def system_update(
     *, actor: User, system: AISystem, reason: str = "", tags: list[str] | None = None, **changes: Any
 ) -> AISystem:
     """Change registered facts. Facts the EU AI Act classification relies on (purpose, intended
-    use, role, deployment context) notify the governance app, which flags the determination."""
+    use, role, deployment context, sector, affected groups) notify the governance app, which flags the determination."""
     _require(actor, "system.change", system)
     unknown = set(changes) - set(SYSTEM_FIELDS)
     if unknown:

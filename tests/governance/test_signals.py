@@ -10,7 +10,9 @@ from tests.governance.conftest import events, make_model_version
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("field", ["intended_use", "purpose", "operator_role", "deployment_context"])
+@pytest.mark.parametrize(
+    "field", ["intended_use", "purpose", "operator_role", "deployment_context", "sector", "affected_groups"]
+)
 def test_changing_a_classification_relevant_fact_marks_the_approved_determination_for_review(
     approved, credit_system, ml_engineer, field
 ):
@@ -20,6 +22,17 @@ def test_changing_a_classification_relevant_fact_marks_the_approved_determinatio
     assert field.replace("_", " ") in approved.review_reason
     event = events("classification.needs_review").get()
     assert event.actor == ml_engineer and event.object_id == str(approved.pk)
+
+
+def test_moving_a_system_into_an_annex_iii_sector_through_the_registry_flags_its_approved_classification(
+    approved, credit_system, ml_engineer
+):
+    from models_registry.services import system_update
+
+    system_update(actor=ml_engineer, system=credit_system, sector="employment", affected_groups=["job_applicants"])
+    approved.refresh_from_db()
+    assert approved.status == DeterminationStatus.NEEDS_REVIEW
+    assert "sector" in approved.review_reason and "affected groups" in approved.review_reason
 
 
 def test_changing_an_unrelated_field_changes_nothing(approved, credit_system, ml_engineer):
