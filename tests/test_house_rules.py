@@ -43,3 +43,14 @@ def test_the_test_script_runs_every_static_check_before_pytest():
     checks = [".venv/bin/ruff check", ".venv/bin/ruff format --check", ".venv/bin/lint-imports", ".venv/bin/mypy"]
     positions = [script.index(check) for check in checks]
     assert positions == sorted(positions) and positions[-1] < script.index("-m pytest")
+
+
+def test_no_template_comment_spans_lines_because_django_would_print_it_on_the_page():
+    # Django's {# ... #} is a one-line comment: one that goes on to a second line is shown as text.
+    broken = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line[line.index("{#") :]
+    ]
+    assert not broken, f"use {{% comment %}} for comments over several lines: {broken}"
