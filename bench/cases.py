@@ -41,9 +41,11 @@ DATASETS: dict[str, DatasetCase] = {
 }
 
 
-def raw_splits(case: DatasetCase, *, sample: int | None = None):
+def raw_splits(case: DatasetCase, *, sample: int | None = None, test_rows: int | None = None):
     """Train and test frames as text, exactly as in the shipped file (`?` stays `?`): written back to CSV
-    they are what a user would upload. `sample` keeps at most that many rows of each split (seeded)."""
+    they are what a user would upload. `sample` keeps at most that many rows of each split (seeded);
+    `test_rows` resamples the test split with replacement to exactly that many rows (seeded), for the
+    million-row scale benchmark (issue #15)."""
     import pandas as pd
 
     df = pd.read_csv(DATASETS_DIR / case.file, dtype=str, keep_default_na=False)
@@ -56,12 +58,16 @@ def raw_splits(case: DatasetCase, *, sample: int | None = None):
     if sample:
         train = train.sample(n=min(sample, len(train)), random_state=SEED)
         test = test.sample(n=min(sample, len(test)), random_state=SEED)
+    if test_rows:
+        test = test.sample(n=test_rows, replace=True, random_state=SEED)
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def write_splits(case: DatasetCase, folder: Path, *, sample: int | None = None) -> tuple[Path, Path]:
+def write_splits(
+    case: DatasetCase, folder: Path, *, sample: int | None = None, test_rows: int | None = None
+) -> tuple[Path, Path]:
     """Write `train.csv` and `test.csv` for `case` into `folder`."""
-    train, test = raw_splits(case, sample=sample)
+    train, test = raw_splits(case, sample=sample, test_rows=test_rows)
     folder.mkdir(parents=True, exist_ok=True)
     paths = folder / "train.csv", folder / "test.csv"
     for frame, path in zip((train, test), paths):

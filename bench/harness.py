@@ -52,7 +52,9 @@ class PreparedCase:
     fit_s: float
 
 
-def prepare_case(dataset: str, model: str, folder: Path, *, sample: int | None = None) -> PreparedCase:
+def prepare_case(
+    dataset: str, model: str, folder: Path, *, sample: int | None = None, test_rows: int | None = None
+) -> PreparedCase:
     """Write splits, profile them, train `model` on the re-read training split and dump it with joblib."""
     import joblib
 
@@ -60,7 +62,7 @@ def prepare_case(dataset: str, model: str, folder: Path, *, sample: int | None =
 
     case = DATASETS[dataset]
     folder = Path(folder) / f"{dataset}-{model}"
-    train_path, test_path = write_splits(case, folder, sample=sample)
+    train_path, test_path = write_splits(case, folder, sample=sample, test_rows=test_rows)
     options = {}
     for name, path in (("train", train_path), ("test", test_path)):
         profile = profile_dataset(path, path.name, target=case.target, sensitive=case.sensitive)

@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sample", type=int, default=None, help="keep at most N rows of each split (for a quick smoke run)"
     )
+    parser.add_argument(
+        "--test-rows",
+        type=int,
+        default=None,
+        help="resample the test split with replacement to N rows (the million-row benchmark: 1000000)",
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-shap", action="store_true", help="skip the bare SHAP comparison")
@@ -54,7 +60,7 @@ def run_cases(args: argparse.Namespace, folder: Path, *, out=sys.stdout) -> list
     for dataset in args.datasets:
         for model in args.models:
             print(f"\n== {dataset} / {model}: training the model and writing the splits ...", file=out, flush=True)
-            prep = in_fresh_process(prepare_case, dataset, model, folder, sample=args.sample)
+            prep = in_fresh_process(prepare_case, dataset, model, folder, sample=args.sample, test_rows=args.test_rows)
             summary = run_case(prep, suite=args.suite, progress=not args.no_progress)
             if not args.no_shap and "XAI-01" in summary["durations"]:
                 summary["shap"] = in_fresh_process(shap_overhead, prep, summary["durations"]["XAI-01"])
