@@ -19,6 +19,9 @@ import pandas as pd
 from .policy import Policy
 
 STATUSES = ("pass", "warn", "fail", "not_evaluable", "info")
+# Bootstrap counts held at once (B x n cells, 8 bytes each: 80 MB, a few copies of it in the AUC);
+# beyond it they come in chunks (a 1,000,000-row split: 10 resamples at a time).
+BOOTSTRAP_CHUNK_CELLS = 10_000_000
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 TASKS = ("binary", "multiclass", "regression")
 
@@ -404,7 +407,8 @@ class ValidationContext:
         return None if p is None else p[:, self.positive_index]
 
     def bootstrap_weights(self, split: str = "test") -> np.ndarray:
-        """(B, n) resample counts for a split, drawn once per run and shared by every check."""
+        """(B, n) resample counts for a split, drawn once per run and shared by every check. For a
+        split too large to hold B x n counts in memory, use `bootstrap`, which draws them in chunks."""
         from ._stats import bootstrap_weights
 
         key = ("boot", split)
@@ -413,7 +417,39 @@ class ValidationContext:
             self._cache[key] = bootstrap_weights(len(self.frame(split)), self.policy.bootstrap.n, rng)
         return self._cache[key]
 
+    def bootstrap(self, split: str, fn: Any) -> Any:
+        """``fn`` applied to the B bootstrap resamples of a split, the results stacked along the first
+        axis (arrays, or dicts / tuples of arrays), as ``fn(self.bootstrap_weights(split))`` would give.
+
+        Memory stays bounded for any number of rows: when B x n counts exceed
+        ``BOOTSTRAP_CHUNK_CELLS`` (a 1,000,000-row test set), the resamples are drawn and evaluated
+        a chunk of them at a time (each chunk from its own seeded generator, so results stay
+        reproducible); below it, one chunk shared by every check of the run, as before."""
+        from ._stats import bootstrap_weights
+
+        n, total = len(self.frame(split)), self.policy.bootstrap.n
+        per_chunk = max(1, BOOTSTRAP_CHUNK_CELLS // max(n, 1))
+        if per_chunk >= total:
+            return fn(self.bootstrap_weights(split))
+        parts = []
+        for start in range(0, total, per_chunk):
+            size = min(per_chunk, total - start)
+            W = bootstrap_weights(n, size, self.rng(f"bootstrap:{split}:{start}"))
+            parts.append(fn(W))
+            del W
+        return _stack(parts)
+
     @property
     def cache(self) -> dict:
         """Free-form memo shared between checks of a run (e.g. SHAP values)."""
         return self._cache.setdefault("memo", {})
+
+
+def _stack(parts: list) -> Any:
+    """Concatenate chunk results along the first axis, through dicts and tuples."""
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _stack([p[k] for p in parts]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(_stack([p[i] for p in parts]) for i in range(len(first)))
+    return np.concatenate([np.asarray(p) for p in parts], axis=0)

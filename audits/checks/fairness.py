@@ -180,14 +180,16 @@ def rate_disparity(ctx: ValidationContext, numer: np.ndarray, denom: np.ndarray,
         if len(ok) < 2:
             continue
         G = np.column_stack([(labels == g).to_numpy() for g in ok]).astype(float)
-        Ws = [st.point_weights(len(labels))] + ([ctx.bootstrap_weights("test")] if with_ci else [])
-        res = []
-        for W in Ws:
+        num_g, den_g = G * numer[:, None], G * denom[:, None]
+
+        def disparity(W: np.ndarray, num_g=num_g, den_g=den_g) -> tuple:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rates = (W @ (G * numer[:, None])) / (W @ (G * denom[:, None]))
-                res.append(
-                    (rates, np.nanmin(rates, 1) / np.nanmax(rates, 1), np.nanmax(rates, 1) - np.nanmin(rates, 1))
-                )
+                rates = (W @ num_g) / (W @ den_g)
+                return rates, np.nanmin(rates, 1) / np.nanmax(rates, 1), np.nanmax(rates, 1) - np.nanmin(rates, 1)
+
+        res = [disparity(st.point_weights(len(labels)))]
+        if with_ci:
+            res.append(ctx.bootstrap("test", disparity))
         rates = res[0][0][0]
         sizes = G.sum(axis=0)
         ref = int(np.argmax(sizes))

@@ -51,7 +51,7 @@ def metric_table(ctx: ValidationContext, split: str, with_ci: bool) -> dict[str,
     key = ("metric_table", split, with_ci)
     if key not in ctx.cache:
         point = metrics(ctx, split, st.point_weights(len(ctx.frame(split))))
-        boot = metrics(ctx, split, ctx.bootstrap_weights(split)) if with_ci else {}
+        boot = ctx.bootstrap(split, lambda W: metrics(ctx, split, W)) if with_ci else {}
         table = {}
         for name, arr in point.items():
             if arr.ndim == 1:
@@ -144,23 +144,21 @@ def baseline_gain(ctx: ValidationContext, run: RunOptions) -> Outcome:
     pol = ctx.policy.performance
     ref = ctx.train if ctx.train is not None else ctx.test
     y_test = ctx.y("test")
-    W0 = st.point_weights(len(y_test))
-    Ws = [W0] + ([ctx.bootstrap_weights("test")] if run.with_ci else [])
     p = ctx.predictions("test")
-    gains = []
-    for W in Ws:
+
+    def gains(W: np.ndarray) -> np.ndarray:
         if ctx.task == "regression":
             mean = float(ref[ctx.target].astype(float).mean())
             model = st.w_mean(W, np.abs(p.y_pred - y_test.astype(float)))
             dummy = st.w_mean(W, np.abs(mean - y_test.astype(float)))
-            gains.append((dummy - model) / dummy)
-        else:
-            majority = ref[ctx.target].value_counts().idxmax()
-            model = st.w_mean(W, ctx.codes(p.y_pred) == ctx.codes(y_test))
-            dummy = st.w_mean(W, y_test == majority)
-            gains.append((model - dummy) / (1 - dummy))
-    gain = float(gains[0][0])
-    c = st.ci(gains[1], ctx.policy.bootstrap.level) if run.with_ci else None
+            return (dummy - model) / dummy
+        majority = ref[ctx.target].value_counts().idxmax()
+        model = st.w_mean(W, ctx.codes(p.y_pred) == ctx.codes(y_test))
+        dummy = st.w_mean(W, y_test == majority)
+        return (model - dummy) / (1 - dummy)
+
+    gain = float(gains(st.point_weights(len(y_test)))[0])
+    c = st.ci(ctx.bootstrap("test", gains), ctx.policy.bootstrap.level) if run.with_ci else None
     metric = "MAE" if ctx.task == "regression" else "accuracy"
     status = grade(gain, op=">=", fail=pol.baseline_gain_min, ci=c)
     details = {
@@ -215,8 +213,8 @@ def train_test_gap(ctx: ValidationContext, run: RunOptions) -> Outcome:
     gap = (tr - te) / abs(tr) if tr else float("nan")
     c = None
     if run.with_ci:
-        btr = metrics(ctx, "train", ctx.bootstrap_weights("train"), only=m)[m]
-        bte = metrics(ctx, "test", ctx.bootstrap_weights("test"), only=m)[m]
+        btr = ctx.bootstrap("train", lambda W: metrics(ctx, "train", W, only=m)[m])
+        bte = ctx.bootstrap("test", lambda W: metrics(ctx, "test", W, only=m)[m])
         c = st.ci((btr - bte) / np.abs(btr), ctx.policy.bootstrap.level)
     status = grade(gap, op="<=", fail=pol.max_train_test_gap, warn=pol.warn_train_test_gap, ci=c)
     bins = _bin_gaps(ctx) if ctx.task != "regression" else []
@@ -330,7 +328,7 @@ def calibration(ctx: ValidationContext, run: RunOptions) -> Outcome:
     ece, curve = st.w_ece(st.point_weights(len(conf)), conf, hit, pol.n_bins)
     c = None
     if run.with_ci:
-        c = st.ci(st.w_ece(ctx.bootstrap_weights("test"), conf, hit, pol.n_bins)[0], ctx.policy.bootstrap.level)
+        c = st.ci(ctx.bootstrap("test", lambda W: st.w_ece(W, conf, hit, pol.n_bins)[0]), ctx.policy.bootstrap.level)
     ece = float(ece[0])
     brier = metric_table(ctx, "test", False)["brier"]["value"]
     keep = curve["count"] > 0
@@ -510,8 +508,10 @@ def residuals(ctx: ValidationContext, run: RunOptions) -> Outcome:
     ratio = abs(float(e.mean())) / rmse if rmse else 0.0
     c = None
     if run.with_ci:
-        W = ctx.bootstrap_weights("test")
-        c = st.ci(np.abs(st.w_mean(W, e)) / np.sqrt(st.w_mean(W, e**2)), ctx.policy.bootstrap.level)
+        c = st.ci(
+            ctx.bootstrap("test", lambda W: np.abs(st.w_mean(W, e)) / np.sqrt(st.w_mean(W, e**2))),
+            ctx.policy.bootstrap.level,
+        )
     counts, edges = np.histogram(e, bins=40)
     kurt = float(sps.kurtosis(e))
     return Outcome(
