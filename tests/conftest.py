@@ -80,6 +80,36 @@ def _checkpoints_of_this_test_only(settings, tmp_path_factory):
     settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
 
 
+@pytest.fixture(autouse=True)
+def _migration_seeded_data(request):
+    """The built-in threat library and the Act's application dates are data that migrations
+    governance/0004 and 0002 write. A test that
+    flushes the tables (a browser or worker test, with a transactional database) removes it, and
+    under pytest-xdist such a test may run before any other test of the same process: a test with the
+    ordinary (rolled-back) database finds the library as a migrated database has it, whatever ran
+    before. Two EXISTS queries per database test."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if names & {"transactional_db", "live_server", "django_db_serialized_rollback"}:
+        return
+    if marker is None and "db" not in names:
+        return
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return
+    request.getfixturevalue("db")
+    import importlib
+
+    from django.apps import apps
+
+    from governance.models import ApplicationDate
+    from governance.risks.models import Threat
+
+    if not Threat.objects.filter(organisation=None).exists():
+        importlib.import_module("governance.migrations.0004_seed_threat_library").seed(apps, None)
+    if not ApplicationDate.objects.exists():
+        importlib.import_module("governance.migrations.0002_seed_application_dates").seed(apps, None)
+
+
 # --- personas ---------------------------------------------------------------------------------
 
 
