@@ -246,3 +246,26 @@ def test_the_export_streams_line_by_line_reading_the_events_only_as_it_is_sent_a
     assert checked.returncode == 0, checked.stdout + checked.stderr
     if fmt == "jsonl":
         assert json.loads(path.read_text().splitlines()[1])["seq"] == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the parallel check runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_verification_split_over_two_processes_finds_what_one_pass_finds(trail, monkeypatch):
+    from audits import services
+
+    monkeypatch.setattr(services, "PARALLEL_MIN_EVENTS", 5)
+    organisation_id = trail[0].organisation_id
+    whole = audit_trail_verify(all_chains=True, chunk_size=2, workers=2)
+    assert whole.ok and whole.checked == AuditEvent.objects.count() and whole.chains == 2
+    # 13 events in two parts (1-6, 7-): remove the first row of the second part, alter one row
+    # in each part and remove the last event of the chain.
+    tamper("DELETE FROM audits_auditevent WHERE id = %s", [trail[6].id])
+    for victim in (trail[2], trail[9]):
+        tamper("UPDATE audits_auditevent SET reason = %s WHERE id = %s", ["rewritten", victim.id])
+    tamper("DELETE FROM audits_auditevent WHERE id = %s", [trail[-1].id])
+    one = audit_trail_verify(organisation_id=organisation_id, all_chains=True, chunk_size=2, workers=1)
+    two = audit_trail_verify(organisation_id=organisation_id, all_chains=True, chunk_size=2, workers=2)
+    assert sorted(b.describe() for b in two.breaks) == sorted(b.describe() for b in one.breaks)
+    assert {b.seq for b in one.breaks} >= {trail[2].seq, trail[7].seq, trail[9].seq}
+    assert any("removed from the end" in b.problem for b in two.breaks)
+    assert (two.checked, two.chains) == (one.checked, one.chains)
