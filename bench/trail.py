@@ -267,7 +267,11 @@ def child(kind: str, user_id: int | None) -> dict:
                 size += len(chunk)
                 lines += chunk.count(b"\n")
         result = {"status": response.status_code, "streaming": response.streaming, "bytes": size, "lines": lines}
+    import resource
+
     result.update(
+        # verify_audit_trail's forked workers (--workers): the largest one's peak
+        workers_peak_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         seconds=round(time.perf_counter() - started, 2),
         idle_mb=round(idle, 1),
         peak_mb=round(_status_mb("VmHWM"), 1),
@@ -307,7 +311,7 @@ def report(n_events: int, pages: list[dict], verify: dict, exports: dict[str, di
     ]
     job_rows = [
         [
-            "verify_audit_trail (all chains)",
+            f"verify_audit_trail (all chains; workers' peak {verify.get('workers_peak_mb', 0):.0f} MB)",
             f"{verify['seconds']:.1f}",
             f"{verify.get('idle_mb', 0):.0f}",
             f"{verify['peak_mb']:.0f}",
