@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -67,7 +68,10 @@ def stream_records(events, *, chunk_size: int = VERIFY_CHUNK_SIZE) -> Iterator[d
     fields = list(RECORD_FIELDS)
     fields[fields.index("timestamp")] = "canonical_timestamp"
     rows = events.annotate(canonical_timestamp=RawSQL(CANONICAL_TIMESTAMP_SQL, ())).values_list(*fields)
-    sql, params = rows.query.sql_with_params()
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # e.g. chain__in=[]: nothing to read
+        return
     json_fields = [name for name in RECORD_FIELDS if name in ("before", "after")]
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         # Inside a transaction the cursor needs no WITH HOLD copy of the result on the server.
