@@ -71,7 +71,7 @@ def keyset_page(queryset, *, key: str, size: int, before: int | None = None, aft
     rows = rows[:size]
     newer = None
     if before is not None:
-        boundary = getattr(rows[0], key) if rows else before - 1
+        boundary = getattr(rows[0], key) if rows else max(before - 1, 0)
         if queryset.filter(**{f"{key}__gt": boundary}).exists():
             newer = boundary
     return KeysetPage(rows=rows, older=older, newer=newer)

@@ -269,3 +269,11 @@ def test_verification_split_over_two_processes_finds_what_one_pass_finds(trail, 
     assert {b.seq for b in one.breaks} >= {trail[2].seq, trail[7].seq, trail[9].seq}
     assert any("removed from the end" in b.problem for b in two.breaks)
     assert (two.checked, two.chains) == (one.checked, one.chains)
+
+
+def test_a_cursor_past_the_oldest_event_shows_an_empty_page_with_the_way_back(client, trail, auditor, small_pages):
+    client.force_login(auditor, backend="django.contrib.auth.backends.ModelBackend")
+    for cursor in ("before=1", "before=0"):
+        html = client.get(reverse("audits:event_list") + "?" + cursor).content.decode()
+        assert seqs_on(html) == [] and "No events match" in html
+        assert link(html, "prev") == "?after=0" and link(html, "next") is None
