@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 LOCKS := requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install run test bench bench-budget bench-peers bench-pages bench-uploads worker clean
+.PHONY: install run test bench bench-budget bench-peers bench-pages bench-trail bench-uploads worker clean
 
 install: $(STAMP)
 
@@ -46,6 +46,11 @@ bench-peers: install
 ## 10,000 risks in a throw-away database: median time and SQL queries per page.
 bench-pages: install
 	$(PY) -m bench.pages
+
+## Benchmark: the audit trail with 1,000,000 events (issue #15): the trail page (keyset), verify_audit_trail
+## and the exports, seconds and peak RSS. Set DATABASE_URL to an empty PostgreSQL database for the real figures.
+bench-trail: install
+	$(PY) -m bench.trail
 
 ## Benchmark: the web process's peak memory above idle and the request's time for a 4 MB pickle opcode
 ## bomb, a 300 MB CSV and a 50 MB joblib model (throw-away data folder); the bound is 200 MB.

@@ -12,18 +12,51 @@ def audit_event_list(*, user, object_type: str = "", object_id: str = ""):
     return events
 
 
+AUDIT_PAGE_SIZE = 50
+
+
+def audit_event_page(*, user, events, before: int | None = None, after: int | None = None, size: int | None = None):
+    """One page of the trail page, newest first, by keyset on the chain's sequence number (see
+    core.keyset): `events` is `audit_event_list(user=...)` with the page's filters applied. Only the
+    user's own chain is read (its `(chain, seq)` index serves every page at any depth)."""
+    from core.keyset import keyset_page
+    from core.trail import chain_for
+
+    mine = events.filter(chain=chain_for(user.organisation_id))
+    return keyset_page(mine, key="seq", size=size or AUDIT_PAGE_SIZE, before=before, after=after)
+
+
 def audit_verb_choices(*, user) -> list[str]:
-    return list(audit_event_list(user=user).order_by("verb").values_list("verb", flat=True).distinct())
+    return _distinct_values(user=user, column="verb")
 
 
 def audit_object_type_choices(*, user) -> list[str]:
-    return list(
-        audit_event_list(user=user)
-        .exclude(object_type="")
-        .order_by("object_type")
-        .values_list("object_type", flat=True)
-        .distinct()
-    )
+    return [value for value in _distinct_values(user=user, column="object_type") if value]
+
+
+def _distinct_values(*, user, column: str) -> list[str]:
+    """The distinct values of an indexed column in the user's events, sorted, by a loose index scan
+    (one index probe per distinct value, through `audit_event_org_<column>_idx` of audits migration
+    0013) instead of a DISTINCT over every event: the filter's choices cost the same with a million
+    events as with ten."""
+    from django.db import connection
+
+    if not has_permission(user, "audit.view"):
+        return []
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    name = connection.ops.quote_name(column)
+    sql = f"""
+        WITH RECURSIVE found(value) AS (
+            SELECT MIN({name}) FROM {table} WHERE organisation_id = %s
+            UNION ALL
+            SELECT (SELECT MIN({name}) FROM {table} WHERE organisation_id = %s AND {name} > found.value)
+            FROM found WHERE found.value IS NOT NULL
+        )
+        SELECT value FROM found WHERE value IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.organisation_id, user.organisation_id])
+        return [row[0] for row in cursor.fetchall()]
 
 
 # --- validation runs and findings ----------------------------------------------------------------

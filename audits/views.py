@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audits.filtersets import AuditEventFilterSet
-from audits.selectors import audit_event_list, audit_object_type_choices, audit_verb_choices
+from audits.selectors import audit_event_list, audit_event_page, audit_object_type_choices, audit_verb_choices
 from audits.services import audit_trail_export_record, export_csv, export_jsonl
+from core.keyset import cursor_value
 from core.permissions import require_permission
 from core.trail import chain_for
+
+# Where the trail page is in the list: not a filter, so an export from any page is the same file.
+PAGE_CURSORS = ("page", "before", "after")
 
 
 @login_required
@@ -20,9 +23,15 @@ from core.trail import chain_for
 def event_list(request):
     require_permission(request, "audit.view")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = audit_event_page(
+        user=request.user,
+        events=filterset.qs,
+        before=cursor_value(request.GET, "before"),
+        after=cursor_value(request.GET, "after"),
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("page", "before", "after"):
+        query.pop(cursor, None)
     context = {
         "filterset": filterset,
         "page": page,
@@ -52,7 +61,7 @@ def object_trail(request):
 def event_export(request, fmt: str):
     require_permission(request, "audit.export")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
-    filtered = any(v for k, v in request.GET.items() if k != "page")
+    filtered = any(v for k, v in request.GET.items() if k not in PAGE_CURSORS)
     audit_trail_export_record(
         actor=request.user,
         scope=f"org:{request.user.organisation_id}",
@@ -66,7 +75,7 @@ def event_export(request, fmt: str):
         "chain": chain_for(request.user.organisation_id),
         "actor": request.user,
         "scope": "filtered" if filtered else "organisation",
-        "filters": {k: v for k, v in request.GET.items() if k != "page"},
+        "filters": {k: v for k, v in request.GET.items() if k not in PAGE_CURSORS},
     }
     if fmt == "jsonl":
         body, content_type = export_jsonl(queryset, **options), "application/x-ndjson"

@@ -100,7 +100,11 @@ class Anchor:
 
 
 def verify_records(
-    records: Iterable[Mapping], heads: Mapping[str, tuple[int, str]] | None = None, *, require_genesis: bool = True
+    records: Iterable[Mapping],
+    heads: Mapping[str, tuple[int, str]] | None = None,
+    *,
+    require_genesis: bool = True,
+    after: Mapping[str, tuple[int, str]] | None = None,
 ) -> VerifyResult:
     """Check rows given in storage order (by chain, then seq), and report every break.
 
@@ -108,8 +112,11 @@ def verify_records(
     deleted tail, which the links alone cannot. After a break the check goes on from the row as
     stored, so each independent problem (an altered row, a gap, a swapped pair) is named once,
     not only the first of each chain.
+
+    `after` maps a chain to the (seq, hash) of the stored row just before `records` start: a part
+    of a chain checked on its own then finds exactly what the whole chain checked in one pass finds.
     """
-    last: dict[str, tuple[int, str]] = {}
+    last: dict[str, tuple[int, str]] = dict(after or {})
     breaks: list[Break] = []
     checked = 0
     for record in records:

@@ -85,6 +85,8 @@ READ_ONLY = {
         "export_header_line",
         "export_jsonl",
         "export_csv",
+        # reads the events for verification and export, a chunk at a time
+        "stream_records",
     },
     "audits.validation.services": {
         "default_suite_for",
