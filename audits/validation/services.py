@@ -1015,6 +1015,19 @@ def _same_target(run: ValidationRun) -> Q:
     return same & Q(test_dataset_id=run.test_dataset_id) if run.model_version_id is None else same
 
 
+def supersession_lock(*, system_id: int) -> None:
+    """One supersession per system at a time (until the caller's transaction ends), so two runs
+    finishing together agree on the newest.
+
+    FOR NO KEY UPDATE: it excludes another supersession, but not the foreign-key checks (FOR KEY
+    SHARE) that the claim of another run of the same system makes when it commits. FOR UPDATE
+    blocked them, and the claim, holding the organisation's audit chain, deadlocked with the
+    supersession waiting for that chain: a run lost with two workers (issue #15, bench/workers.py)."""
+    from models_registry.models import AISystem
+
+    AISystem.objects.select_for_update(no_key=True).filter(pk=system_id).first()
+
+
 def validation_findings_supersede(*, run: ValidationRun, actor: Any = None, occasion: str = "") -> list[Finding]:
     """Close as superseded the undecided findings of the other succeeded runs of the same version
     and suite, linked to the one that finished last, one audit event per finding; returns them.
@@ -1028,11 +1041,9 @@ def validation_findings_supersede(*, run: ValidationRun, actor: Any = None, occa
     now, "The review of SUB-3 ended (rejected)."): the findings the review kept open are closed then."""
     from audits.certification.choices import SubmissionStatus
     from audits.models import Submission
-    from models_registry.models import AISystem
 
     with transaction.atomic():
-        # One supersession per system at a time, so two runs finishing together agree on the newest.
-        AISystem.objects.select_for_update().filter(pk=run.system_id).first()
+        supersession_lock(system_id=run.system_id)
         runs = ValidationRun.objects.filter(_same_target(run), status=RunStatus.SUCCEEDED, rerun_of__isnull=True)
         # The current run is the one that finished last: the run a submission takes by default
         # (audits.certification.services.eligible_runs orders the same way).
