@@ -23,10 +23,18 @@ def queued_run(ml_engineer, credit, monkeypatch) -> ValidationRun:
     return validation_start(actor=ml_engineer, model_version=credit.version, test_dataset=credit.test, suite="quick")
 
 
+def lock_the_system_for_update(*, system_id: int) -> None:
+    """As the submission of a version does (audits.certification.services): FOR UPDATE."""
+    from models_registry.models import AISystem
+
+    AISystem.objects.select_for_update().filter(pk=system_id).first()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (CI runs this there)")
-def test_a_run_is_claimed_while_another_worker_holds_the_supersession_lock_of_its_system(
-    ml_engineer, credit, monkeypatch
+@pytest.mark.parametrize("lock", [supersession_lock, lock_the_system_for_update], ids=["supersession", "update"])
+def test_a_run_is_claimed_while_another_transaction_holds_the_lock_of_its_system(
+    ml_engineer, credit, monkeypatch, lock
 ):
     run = queued_run(ml_engineer, credit, monkeypatch)
     locked, release = threading.Event(), threading.Event()
@@ -34,7 +42,7 @@ def test_a_run_is_claimed_while_another_worker_holds_the_supersession_lock_of_it
     def supersession_in_progress():
         try:
             with transaction.atomic():
-                supersession_lock(system_id=run.system_id)
+                lock(system_id=run.system_id)
                 locked.set()
                 release.wait(15)
         finally:
@@ -53,6 +61,7 @@ def test_a_run_is_claimed_while_another_worker_holds_the_supersession_lock_of_it
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
     assert claimed is not None and claimed.status == "running" and claimed.attempts == 1
+    assert [a["attempt"] for a in claimed.attempt_log] == [1]
 
 
 @pytest.mark.django_db
