@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 LOCKS := requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install run test bench bench-budget bench-peers bench-pages bench-trail bench-uploads worker clean
+.PHONY: install run test bench bench-budget bench-peers bench-pages bench-trail bench-uploads bench-workers worker clean
 
 install: $(STAMP)
 
@@ -56,6 +56,12 @@ bench-trail: install
 ## bomb, a 300 MB CSV and a 50 MB joblib model (throw-away data folder); the bound is 200 MB.
 bench-uploads: install
 	$(PY) -m bench.uploads
+
+## Benchmark (issue #15): validation throughput with 1, 2 and 4 real Celery workers (--concurrency 1 each)
+## for a queue of 20 runs, on PostgreSQL + Redis (DATABASE_URL, CELERY_BROKER_URL; local servers by
+## default): runs/hour, speed-up against one worker, and runs executed twice or lost.
+bench-workers: install
+	$(PY) -m bench.workers
 
 ## Start only a worker (for a portal started some other way).
 worker: install

@@ -64,6 +64,17 @@ def test_the_worker_image_has_the_model_sandbox_and_compose_lets_it_create_names
         assert "security_opt" not in compose()["services"][name], f"{name} loads no model and keeps Docker's profiles"
 
 
+def test_the_worker_service_can_be_scaled_to_several_containers_on_the_same_database_broker_and_files():
+    """`docker compose up --scale worker=N` (README, "Running workers on several machines"): a fixed
+    container name, host port or Celery node name would make the second container fail or clash."""
+    services = compose()["services"]
+    worker = services["worker"]
+    assert "container_name" not in worker and "ports" not in worker and "hostname" not in worker
+    assert "--hostname" not in worker["command"] and "-n " not in worker["command"]
+    assert worker["environment"] == services["web"]["environment"], "one database, one broker, one data folder"
+    assert worker["volumes"] == services["web"]["volumes"], "the uploads, reports and keys web and workers share"
+
+
 TEST_ONLY_PACKAGES = {
     "pytest",
     "pytest-django",

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from audits.choices import ACTIVE_STATUSES, FindingStatus, RunStatus, Suite, can_move
@@ -579,13 +579,13 @@ def validation_claim(*, run_id: int, token: str, resume: bool = False, worker: s
         return _claimed(run_id) if claimed else None
     seen = (
         ValidationRun.objects.filter(pk=run_id)
-        .values("status", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested")
+        .values("status", "claim_token", "heartbeat_at", "attempts", "stale_after_s", "cancel_requested", "attempt_log")
         .first()
     )
     if seen is None:
         return None
     if seen["status"] == RunStatus.QUEUED:
-        return _claim_queued(run_id, token=token, worker=worker, now=now)
+        return _claim_queued(run_id, seen=seen, token=token, worker=worker, now=now)
     silent = _silent_for(seen["heartbeat_at"], now)
     if seen["status"] == RunStatus.RUNNING and silent is not None and silent > seen["stale_after_s"]:
         return _take_over(run_id, seen=seen, token=token, worker=worker, now=now)
@@ -596,22 +596,26 @@ def _attempt_entry(number: int, worker: str, now, **more) -> dict:
     return {"attempt": number, "worker": worker, "started_at": now.isoformat(), **more}
 
 
-def _claim_queued(run_id: int, *, token: str, worker: str, now) -> ValidationRun | None:
+def _claim_queued(run_id: int, *, seen: dict, token: str, worker: str, now) -> ValidationRun | None:
+    attempt = seen["attempts"] + 1
     with transaction.atomic():
         # The claim: only one delivery moves the run out of the queue; the others match no row.
-        claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        # One UPDATE, attempt log included: a second write of the row in this transaction would
+        # make PostgreSQL check its foreign keys at commit (FOR KEY SHARE on the system, version
+        # and datasets), while this transaction holds the organisation's audit chain -- a deadlock
+        # with any transaction that locks the system FOR UPDATE and then writes to the trail.
+        claimed = ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, attempts=seen["attempts"]).update(
             status=RunStatus.RUNNING,
             claim_token=token,
             started_at=now,
             heartbeat_at=now,
             stage="starting",
-            attempts=F("attempts") + 1,
+            attempts=attempt,
+            attempt_log=[*seen["attempt_log"], _attempt_entry(attempt, worker, now)],
         )
         if not claimed:
             return None
         run = ValidationRun.objects.get(pk=run_id)  # its row stays locked by the UPDATE until commit
-        run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now)]
-        run.save(update_fields=["attempt_log"])
         audit_record(
             verb="validation.attempt_started",
             target=run,
@@ -641,10 +645,13 @@ def _take_over(run_id: int, *, seen: dict, token: str, worker: str, now) -> Vali
     if seen["cancel_requested"] or seen["attempts"] >= settings.VALIDATION_MAX_ATTEMPTS:
         _end_abandoned(fence, run_id, seen=seen, lost=lost)
         return None
+    attempt = seen["attempts"] + 1
     with transaction.atomic():
-        claimed = fence.update(
+        # One UPDATE, attempt log included (see _claim_queued); the fence keeps the log as it was read.
+        claimed = fence.filter(attempts=seen["attempts"]).update(
             claim_token=token,
-            attempts=F("attempts") + 1,
+            attempts=attempt,
+            attempt_log=[*seen["attempt_log"], _attempt_entry(attempt, worker, now, took_over_because=lost)],
             heartbeat_at=now,
             stage="starting",
             progress_percent=0,
@@ -655,8 +662,6 @@ def _take_over(run_id: int, *, seen: dict, token: str, worker: str, now) -> Vali
             return None
         run = ValidationRun.objects.get(pk=run_id)
         reason = f"Taken over: {lost}; attempt {run.attempts} of {settings.VALIDATION_MAX_ATTEMPTS} starts."
-        run.attempt_log = [*run.attempt_log, _attempt_entry(run.attempts, worker, now, took_over_because=lost)]
-        run.save(update_fields=["attempt_log"])
         audit_record(
             verb="validation.taken_over",
             target=run,
@@ -1015,6 +1020,19 @@ def _same_target(run: ValidationRun) -> Q:
     return same & Q(test_dataset_id=run.test_dataset_id) if run.model_version_id is None else same
 
 
+def supersession_lock(*, system_id: int) -> None:
+    """One supersession per system at a time (until the caller's transaction ends), so two runs
+    finishing together agree on the newest.
+
+    FOR NO KEY UPDATE: it excludes another supersession, but not the foreign-key checks (FOR KEY
+    SHARE) that the claim of another run of the same system makes when it commits. FOR UPDATE
+    blocked them, and the claim, holding the organisation's audit chain, deadlocked with the
+    supersession waiting for that chain: a run lost with two workers (issue #15, bench/workers.py)."""
+    from models_registry.models import AISystem
+
+    AISystem.objects.select_for_update(no_key=True).filter(pk=system_id).first()
+
+
 def validation_findings_supersede(*, run: ValidationRun, actor: Any = None, occasion: str = "") -> list[Finding]:
     """Close as superseded the undecided findings of the other succeeded runs of the same version
     and suite, linked to the one that finished last, one audit event per finding; returns them.
@@ -1028,11 +1046,9 @@ def validation_findings_supersede(*, run: ValidationRun, actor: Any = None, occa
     now, "The review of SUB-3 ended (rejected)."): the findings the review kept open are closed then."""
     from audits.certification.choices import SubmissionStatus
     from audits.models import Submission
-    from models_registry.models import AISystem
 
     with transaction.atomic():
-        # One supersession per system at a time, so two runs finishing together agree on the newest.
-        AISystem.objects.select_for_update().filter(pk=run.system_id).first()
+        supersession_lock(system_id=run.system_id)
         runs = ValidationRun.objects.filter(_same_target(run), status=RunStatus.SUCCEEDED, rerun_of__isnull=True)
         # The current run is the one that finished last: the run a submission takes by default
         # (audits.certification.services.eligible_runs orders the same way).

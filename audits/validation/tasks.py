@@ -27,7 +27,8 @@ def validation_run_execute(self, run_id: int, resume_token: str = "", recheck: b
     finds the run taken and exits. A delivery that finds the run held by a live-looking worker
     sends one re-check for when that worker's heartbeat would be stale (`recheck`): the message of
     a killed pool process comes back at once, while the dead worker's heartbeat is still fresh.
-    A retry after a transient error resumes with the claim token it was given."""
+    A retry after a transient error resumes with the claim token it was given; a transient error in
+    the claim itself is retried as the same delivery (the run is not lost)."""
     import os
     import traceback
     import uuid
@@ -37,7 +38,20 @@ def validation_run_execute(self, run_id: int, resume_token: str = "", recheck: b
 
     token = resume_token or uuid.uuid4().hex
     worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
-    run = runs.validation_claim(run_id=run_id, token=token, resume=bool(resume_token), worker=worker)
+    try:
+        run = runs.validation_claim(run_id=run_id, token=token, resume=bool(resume_token), worker=worker)
+    except _transient_errors() as exc:
+        # The claim's transaction rolled back (a deadlock with another worker's, a dropped database
+        # connection): the run is as it was, still queued or still held. Deliver again, or the
+        # message would be acknowledged with the run left queued and no worker ever taking it.
+        if self.request.retries < self.max_retries:
+            raise self.retry(
+                exc=exc,
+                countdown=2**self.request.retries,
+                args=(run_id,),
+                kwargs={"resume_token": resume_token, "recheck": recheck},
+            ) from exc
+        raise
     if run is None:
         delay = None if (resume_token or recheck) else runs.validation_recheck_schedule(run_id=run_id)
         return {"run": run_id, "claimed": False, **({"recheck_in": delay} if delay is not None else {})}
