@@ -261,7 +261,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log_path = ROOT / "artifacts" / (f"worker-{xdist_worker}.log" if xdist_worker else "worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
-    hostname = f"test-worker-{os.getpid()}@%h"
+    # A name of its own, and the readiness ping asks that worker only: a worker another test started
+    # on the same broker (the many-workers and takeover tests) may still be answering while it stops.
+    hostname = f"test-worker-{os.getpid()}@tests"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -288,7 +290,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the Celery worker exited at start-up; see {log_path}")
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(destination=[hostname], timeout=0.5):
             break
     else:
         process.terminate()

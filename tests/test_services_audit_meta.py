@@ -89,6 +89,8 @@ READ_ONLY = {
         "stream_records",
     },
     "audits.validation.services": {
+        # takes a row lock for the caller's transaction; changes nothing
+        "supersession_lock",
         "default_suite_for",
         "validation_policy_settings_get",
         "validation_policy_settings_fingerprint",
