@@ -95,8 +95,8 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else float("nan")
 
 
-# Plain numpy metrics for MetricFrame: the sklearn/fairlearn versions validate their inputs on
-# every call, which dominates the cost with dozens of (intersectional) groups.
+# The group metrics by definition (plain numpy, usable with fairlearn's MetricFrame); FAIR-01
+# computes the same values for all groups at once with group_metric_table.
 GROUP_METRICS = {
     "selection_rate": lambda y, p: _ratio(np.sum(p), len(p)),
     "tpr": lambda y, p: _ratio(np.sum(p & y), np.sum(y)),
@@ -106,6 +106,33 @@ GROUP_METRICS = {
     "accuracy": lambda y, p: _ratio(np.sum(p == y), len(p)),
     "count": lambda y, p: len(p),
 }
+
+
+def group_metric_table(y: np.ndarray, p: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """GROUP_METRICS for every group at once: each is a ratio of per-group sums, counted with one
+    bincount over all rows, so the cost is linear in the rows and nearly independent of the number
+    of groups. Same values as fairlearn's MetricFrame with GROUP_METRICS (a test checks it), which
+    builds every group's arrays element by element: 30 s for 200,000 rows, 180 s for 1,000,000."""
+    codes, groups = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+    k = len(groups)
+    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=int)
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values.astype(float), minlength=k)
+
+    n = np.bincount(codes, minlength=k).astype(float)
+    s_p, s_y, s_py, s_hit = per_group(p), per_group(y), per_group(p & y), per_group(p == y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = {
+            "selection_rate": s_p / n,
+            "tpr": s_py / s_y,
+            "fpr": (s_p - s_py) / (n - s_y),
+            "fnr": (s_y - s_py) / s_y,
+            "precision": s_py / s_p,
+            "accuracy": s_hit / n,
+            "count": n,
+        }
+    return pd.DataFrame(table, index=pd.Index(groups, name="group"))
 
 
 @check(
@@ -119,14 +146,12 @@ GROUP_METRICS = {
     recommendation="Review the groups with the largest differences.",
 )
 def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
-    from fairlearn.metrics import MetricFrame
-
     y, p = _binary(ctx)
+    overall = group_metric_table(y, p, np.zeros(len(y), dtype=int)).iloc[0].to_dict()
     tables, chart_list, small = {}, [], {}
     for attr, labels in groupings(ctx).items():
-        mf = MetricFrame(metrics=GROUP_METRICS, y_true=y, y_pred=p, sensitive_features=labels.to_numpy())
         ok, too_small = _evaluable(labels, min_size(ctx, attr))
-        by = mf.by_group
+        by = group_metric_table(y, p, labels.to_numpy())
         rows = [
             {
                 "group": str(g),
@@ -136,7 +161,7 @@ def metric_frame(ctx: ValidationContext, run: RunOptions) -> Outcome:
             }
             for g in sorted(by.index, key=natural_key)
         ]
-        tables[attr] = {"overall": mf.overall.to_dict(), "groups": rows, "min_group_size": min_size(ctx, attr)}
+        tables[attr] = {"overall": overall, "groups": rows, "min_group_size": min_size(ctx, attr)}
         small[attr] = [f"{g} (n = {int(by.loc[g]['count'])})" for g in too_small]
         if attr in ctx.sensitive:
             shown = [r for r in rows if r["evaluable"]]

@@ -291,3 +291,24 @@ def test_a_numeric_sensitive_attribute_is_binned_into_ranges_people_read():
         else:
             lo, hi = label.split("–")
             assert (members.min(), members.max()) == (int(lo), int(hi))
+
+
+def test_the_group_metric_table_equals_fairlearns_metric_frame_for_every_group():
+    from fairlearn.metrics import MetricFrame
+
+    from audits.checks.fairness import GROUP_METRICS, group_metric_table
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    y = rng.integers(0, 2, n)
+    p = rng.integers(0, 2, n)
+    labels = rng.choice(["a", "b", "c & d", "rare"], n, p=[0.5, 0.3, 0.199, 0.001]).astype(object)
+    labels[labels == "rare"] = "only negatives"
+    y[labels == "only negatives"] = 0  # a group whose TPR and FNR have no denominator
+    ours = group_metric_table(y, p, labels)
+    theirs = MetricFrame(metrics=GROUP_METRICS, y_true=y, y_pred=p, sensitive_features=labels).by_group
+    assert set(ours.index) == set(theirs.index)
+    for group in theirs.index:
+        for metric in GROUP_METRICS:
+            a, b = float(ours.loc[group, metric]), float(theirs.loc[group, metric])
+            assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b), (group, metric)
