@@ -72,7 +72,13 @@ def _fake_checkout(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "scripts" / "run-dev.sh", tmp_path / "scripts" / "run-dev.sh")
     stubs = {
         "scripts/ensure-system-libs.sh": "#!/usr/bin/env bash\nexit 0\n",
-        ".venv/bin/python": '#!/usr/bin/env bash\necho "python $* PORTAL_BASE_URL=$PORTAL_BASE_URL" >> calls.log\n',
+        # "runserver" stays up until the background worker has written its line, as a real server
+        # would: otherwise the script's exit trap could stop the worker stub before it wrote anything.
+        ".venv/bin/python": (
+            "#!/usr/bin/env bash\n"
+            'echo "python $* PORTAL_BASE_URL=$PORTAL_BASE_URL" >> calls.log\n'
+            'case "$*" in *runserver*) for _ in $(seq 200); do grep -q "^celery" calls.log && break; sleep 0.05; done;; esac\n'
+        ),
         ".venv/bin/celery": '#!/usr/bin/env bash\necho "celery PORTAL_BASE_URL=$PORTAL_BASE_URL" >> calls.log\n',
     }
     for name, body in stubs.items():
